@@ -1,0 +1,56 @@
+// CausalContext: the set of dots a replica has observed, stored as a compact version vector
+// (every dot (r, 1..n) seen) plus a dot cloud (dots seen out of order). It is kept compact at all
+// times: a cloud dot that extends its replica's contiguous range is folded into the vector, so
+// equal sets of dots have equal representations (needed for canonical encoding and digests).
+//
+// Thread safety: none; a context belongs to one CRDT value.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "convergent/ids.h"
+
+namespace convergent {
+
+class CausalContext {
+ public:
+  using VersionVector = std::vector<std::pair<ReplicaId, uint64_t>>;  // sorted, counters > 0
+
+  bool Contains(const Dot& d) const { return d.counter <= Contiguous(d.replica) || cloud_.count(d); }
+  // The highest n such that (r, 1..n) are all contained.
+  uint64_t Contiguous(ReplicaId r) const;
+  // Creates and records the next dot of `r` (one past the highest dot of r seen).
+  Dot Next(ReplicaId r);
+  // Records one dot, keeping the context compact.
+  void Insert(const Dot& d);
+  // Records every dot of `other`.
+  void Join(const CausalContext& other);
+
+  // Number of dots contained, saturating; used to pick the cheaper join strategy.
+  uint64_t DotCount() const;
+  // Calls fn(dot) for every contained dot (vector ranges first, then the cloud).
+  template <typename Fn>
+  void ForEachDot(Fn&& fn) const {
+    for (const auto& [r, n] : vv_)
+      for (uint64_t c = 1; c <= n; ++c) fn(Dot{r, c});
+    for (const Dot& d : cloud_) fn(d);
+  }
+
+  bool empty() const { return vv_.empty() && cloud_.empty(); }
+  const VersionVector& version_vector() const { return vv_; }
+  const std::set<Dot>& dot_cloud() const { return cloud_; }
+
+  friend bool operator==(const CausalContext&, const CausalContext&) = default;
+
+ private:
+  uint64_t* Slot(ReplicaId r);      // nullptr when r has no contiguous range yet
+  void FoldCloud(ReplicaId r);      // moves cloud dots that now extend r's range into vv_
+
+  VersionVector vv_;
+  std::set<Dot> cloud_;  // invariant: every d has d.counter > Contiguous(d.replica) + 1
+};
+
+}  // namespace convergent

@@ -1,0 +1,67 @@
+// GCounter: the grow-only counter, one monotonic 64-bit slot per replica; join takes the
+// per-replica maximum. Increment returns its delta (a GCounter holding the one changed slot,
+// stored inline: no allocation on the increment path).
+//
+// Thread safety: none; use from one thread at a time.
+#pragma once
+
+#include <boost/container/small_vector.hpp>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "convergent/ids.h"
+#include "convergent/status.h"
+
+namespace convergent {
+
+class GCounter {
+ public:
+  using Slot = std::pair<ReplicaId, uint64_t>;
+  using Slots = boost::container::small_vector<Slot, 1>;  // sorted by replica, counts > 0
+
+  // Adds n to the replica's slot. Throws std::overflow_error if the slot would pass 2^64-1.
+  GCounter Increment(ReplicaId replica, uint64_t n = 1);
+  void Join(const GCounter& other);
+
+  uint64_t value() const;  // the sum of the slots (wraps beyond 2^64-1)
+  uint64_t SlotOf(ReplicaId replica) const;
+  bool empty() const { return slots_.empty(); }
+  const Slots& slots() const { return slots_; }
+  // Builds a counter from decoded slots (any order; duplicates are corrupt, zeros dropped).
+  static Result<GCounter> FromSlots(std::vector<Slot> slots);
+
+  friend bool operator==(const GCounter& a, const GCounter& b) { return a.slots_ == b.slots_; }
+
+ private:
+  Slots slots_;
+};
+
+// PNCounter: a counter that goes both ways, as two GCounters (increments and decrements).
+class PNCounter {
+ public:
+  PNCounter Increment(ReplicaId replica, uint64_t n = 1);
+  PNCounter Decrement(ReplicaId replica, uint64_t n = 1);
+  void Join(const PNCounter& other) {
+    p_.Join(other.p_);
+    n_.Join(other.n_);
+  }
+
+  int64_t value() const { return static_cast<int64_t>(p_.value() - n_.value()); }
+  bool empty() const { return p_.empty() && n_.empty(); }
+  const GCounter& increments() const { return p_; }
+  const GCounter& decrements() const { return n_; }
+  static PNCounter FromParts(GCounter p, GCounter n) {
+    PNCounter c;
+    c.p_ = std::move(p);
+    c.n_ = std::move(n);
+    return c;
+  }
+
+  friend bool operator==(const PNCounter&, const PNCounter&) = default;
+
+ private:
+  GCounter p_, n_;
+};
+
+}  // namespace convergent

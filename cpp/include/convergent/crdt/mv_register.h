@@ -1,0 +1,39 @@
+// MVRegister: the multi-value register. A write replaces every value it observed; writes that
+// were concurrent are all kept, and a reader sees each of them (canonical order, duplicates
+// merged). A delta-state CRDT: Set returns the delta, an MVRegister joined like a full state.
+//
+// Thread safety: none; use from one thread at a time.
+#pragma once
+
+#include <vector>
+
+#include "convergent/crdt/causal_context.h"
+#include "convergent/crdt/dot_fun.h"
+#include "convergent/ids.h"
+#include "convergent/status.h"
+#include "convergent/value.h"
+
+namespace convergent {
+
+class MVRegister {
+ public:
+  using Store = DotFun<Value>;
+
+  MVRegister Set(ReplicaId replica, Value v);
+  void Join(const MVRegister& other);
+
+  std::vector<Value> Values() const;  // concurrent values, canonical order, no duplicates
+  bool empty() const { return store_.empty(); }
+
+  const Store& store() const { return store_; }
+  const CausalContext& context() const { return ctx_; }
+  static Result<MVRegister> FromParts(Store store, CausalContext ctx);
+
+  friend bool operator==(const MVRegister&, const MVRegister&) = default;
+
+ private:
+  Store store_;
+  CausalContext ctx_;
+};
+
+}  // namespace convergent

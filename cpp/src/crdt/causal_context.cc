@@ -1,0 +1,99 @@
+#include "convergent/crdt/causal_context.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace convergent {
+namespace {
+
+template <typename VV>  // VersionVector, const or not
+auto FindReplica(VV& vv, ReplicaId r) {
+  return std::lower_bound(vv.begin(), vv.end(), r,
+                          [](const auto& e, ReplicaId id) { return e.first < id; });
+}
+
+}  // namespace
+
+uint64_t CausalContext::Contiguous(ReplicaId r) const {
+  auto it = FindReplica(vv_, r);
+  return it != vv_.end() && it->first == r ? it->second : 0;
+}
+
+uint64_t* CausalContext::Slot(ReplicaId r) {
+  auto it = FindReplica(vv_, r);
+  return it != vv_.end() && it->first == r ? &it->second : nullptr;
+}
+
+Dot CausalContext::Next(ReplicaId r) {
+  uint64_t top = Contiguous(r);
+  auto after = cloud_.upper_bound(Dot{r, std::numeric_limits<uint64_t>::max()});
+  if (after != cloud_.begin() && std::prev(after)->replica == r) top = std::prev(after)->counter;
+  Dot d{r, top + 1};
+  Insert(d);
+  return d;
+}
+
+void CausalContext::Insert(const Dot& d) {
+  if (d.counter == 0) return;
+  auto it = FindReplica(vv_, d.replica);
+  const bool present = it != vv_.end() && it->first == d.replica;
+  const uint64_t have = present ? it->second : 0;
+  if (d.counter <= have) return;
+  if (d.counter > have + 1) {
+    cloud_.insert(d);
+    return;
+  }
+  if (present) {
+    it->second = d.counter;
+  } else {
+    vv_.insert(it, {d.replica, d.counter});
+  }
+  FoldCloud(d.replica);
+}
+
+void CausalContext::FoldCloud(ReplicaId r) {
+  uint64_t* slot = Slot(r);
+  if (slot == nullptr) return;
+  auto it = cloud_.lower_bound(Dot{r, 0});
+  while (it != cloud_.end() && it->replica == r && it->counter <= *slot + 1) {
+    *slot = std::max(*slot, it->counter);
+    it = cloud_.erase(it);
+  }
+}
+
+void CausalContext::Join(const CausalContext& other) {
+  if (other.empty()) return;
+  // Merge the version vectors (both sorted) in one pass.
+  VersionVector merged;
+  merged.reserve(vv_.size() + other.vv_.size());
+  auto a = vv_.cbegin();
+  auto b = other.vv_.cbegin();
+  while (a != vv_.end() || b != other.vv_.end()) {
+    if (b == other.vv_.end() || (a != vv_.end() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == vv_.end() || b->first < a->first) {
+      merged.push_back(*b++);
+    } else {
+      merged.emplace_back(a->first, std::max(a->second, b->second));
+      ++a, ++b;
+    }
+  }
+  if (merged != vv_) {
+    vv_ = std::move(merged);
+    // Cloud dots now covered by the vector are dropped; ranges may continue into the cloud.
+    std::erase_if(cloud_, [this](const Dot& d) { return d.counter <= Contiguous(d.replica); });
+    for (const auto& entry : vv_) FoldCloud(entry.first);
+  }
+  for (const Dot& d : other.cloud_) Insert(d);
+}
+
+uint64_t CausalContext::DotCount() const {
+  uint64_t n = cloud_.size();
+  for (const auto& [r, c] : vv_) {
+    if (c > std::numeric_limits<uint64_t>::max() - n) return std::numeric_limits<uint64_t>::max();
+    n += c;
+  }
+  return n;
+}
+
+}  // namespace convergent

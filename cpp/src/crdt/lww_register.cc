@@ -1,0 +1,22 @@
+#include "convergent/crdt/lww_register.h"
+
+#include <algorithm>
+
+namespace convergent {
+
+LWWRegister LWWRegister::Set(ReplicaId replica, Value v, uint64_t clock) {
+  timestamp_ = std::max(clock, timestamp_ + 1);
+  replica_ = replica;
+  value_ = std::move(v);
+  return *this;
+}
+
+LWWRegister LWWRegister::FromParts(Value v, uint64_t timestamp, ReplicaId replica) {
+  LWWRegister r;
+  r.value_ = std::move(v);
+  r.timestamp_ = timestamp;
+  r.replica_ = replica;
+  return r;
+}
+
+}  // namespace convergent

@@ -1,0 +1,66 @@
+#include "convergent/crdt/orset.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace convergent {
+
+ORSet ORSet::Add(ReplicaId replica, Value v) {
+  ORSet delta;
+  Dot added;
+  Value delta_key = v;
+  store_.Mutate(std::move(v), [&](DotSet& dots, Store::Tracker& t) {
+    // The add replaces the dots it observed.
+    dots.TakeObserved(delta.ctx_, [&](const Dot& d) { t.Removed(d); });
+    added = ctx_.Next(replica);
+    dots.Insert(added);
+    t.Added(added);
+  });
+  delta.ctx_.Insert(added);
+  delta.store_.Mutate(std::move(delta_key),
+                      [&](DotSet& dots, Store::Tracker&) { dots.Insert(added); });
+  return delta;
+}
+
+ORSet ORSet::Remove(const Value& v) {
+  ORSet delta;
+  store_.MutateExisting(v, [&](DotSet& dots, Store::Tracker& t) {
+    dots.TakeObserved(delta.ctx_, [&](const Dot& d) { t.Removed(d); });
+  });
+  return delta;
+}
+
+ORSet ORSet::Clear() {
+  ORSet delta;
+  delta.ctx_ = ctx_;  // removing everything observed: every dot of the store is in ctx_
+  store_.Clear();
+  return delta;
+}
+
+void ORSet::Join(const ORSet& other) {
+  store_.Join(other.store_, ctx_, other.ctx_);
+  ctx_.Join(other.ctx_);
+}
+
+std::vector<Value> ORSet::Elements() const {
+  std::vector<Value> out;
+  out.reserve(store_.size());
+  for (const auto& kv : store_.entries()) out.push_back(kv.first);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<ORSet> ORSet::FromParts(Store store, CausalContext ctx) {
+  for (const auto& [v, dots] : store.entries()) {
+    for (const auto& e : dots) {
+      if (!ctx.Contains(e.dot)) return Status::Corruption("ORSet: a dot outside the context");
+    }
+  }
+  if (!store.DotsAreUnique()) return Status::Corruption("ORSet: a dot under two elements");
+  ORSet s;
+  s.store_ = std::move(store);
+  s.ctx_ = std::move(ctx);
+  return s;
+}
+
+}  // namespace convergent

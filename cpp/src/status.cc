@@ -1,0 +1,19 @@
+#include "convergent/status.h"
+
+namespace convergent {
+
+std::string Status::ToString() const {
+  switch (code_) {
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument: " + message_;
+    case StatusCode::kCorruption:
+      return "corruption: " + message_;
+    case StatusCode::kTypeMismatch:
+      return "type mismatch: " + message_;
+  }
+  return message_;
+}
+
+}  // namespace convergent
