@@ -3,8 +3,8 @@
 // mutation returning its delta, the observable value), gtest printers for the CRDT types, and a
 // Cluster of replicas that records every delta it produces.
 //
-// Adding a CRDT type to the property tests: specialise CrdtTraits<T> below, add a PrintTo for it,
-// and list it in the CrdtTypes of crdt_laws_test.cc.
+// Adding a CRDT type to the property tests: specialise CrdtTraits<T> below (a few lines: Mutate
+// and Read), add a PrintTo for it, and list it in the CrdtTypes of crdt_laws_test.cc.
 //
 // Thread safety: none; each test builds its own objects.
 #pragma once
@@ -18,10 +18,12 @@
 #include <map>
 #include <ostream>
 #include <random>
+#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "convergent/crdt/causal_context.h"
@@ -30,9 +32,14 @@
 #include "convergent/crdt/flag.h"
 #include "convergent/crdt/gcounter.h"
 #include "convergent/crdt/gset.h"
+#include "convergent/crdt/lww_map.h"
 #include "convergent/crdt/lww_register.h"
+#include "convergent/crdt/map_entry.h"
 #include "convergent/crdt/mv_register.h"
+#include "convergent/crdt/ormap.h"
+#include "convergent/crdt/ormultimap.h"
 #include "convergent/crdt/orset.h"
+#include "convergent/crdt/pncounter_map.h"
 #include "convergent/ids.h"
 #include "convergent/value.h"
 
@@ -138,6 +145,33 @@ inline void PrintTo(const MVRegister& r, std::ostream* os) {
   PrintTo(r.context(), os);
   *os << "}";
 }
+inline void PrintTo(const CounterPayload& p, std::ostream* os) {
+  *os << "+" << p.increments << "-" << p.decrements;
+}
+inline void PrintTo(const RegisterPayload& p, std::ostream* os) {
+  *os << "(ts=" << p.timestamp << " by ";
+  PrintTo(p.replica, os);
+  *os << " ";
+  PrintTo(p.value, os);
+  *os << ")";
+}
+inline void PrintTo(const MapEntry& e, std::ostream* os) {
+  for (const auto& part : e.parts()) {
+    *os << CrdtTypeName(part.type) << "=";
+    std::visit([&](const auto& store) { PrintTo(store, os); }, part.store);
+    *os << " ";
+  }
+}
+inline void PrintTo(const ORMap& m, std::ostream* os) {
+  *os << "ORMap{";
+  PrintTo(m.store(), os);
+  *os << " ";
+  PrintTo(m.context(), os);
+  *os << "}";
+}
+inline void PrintTo(const LWWMap& m, std::ostream* os) { PrintTo(m.map(), os); }
+inline void PrintTo(const PNCounterMap& m, std::ostream* os) { PrintTo(m.map(), os); }
+inline void PrintTo(const ORMultiMap& m, std::ostream* os) { PrintTo(m.map(), os); }
 
 namespace test {
 
@@ -183,7 +217,7 @@ const auto& Pick(Rng& rng, const C& c) {
 }
 
 // The canonical msgpack encoding of an unsigned integer (smallest form), as a Value.
-inline Value IntValue(uint64_t i) {
+inline Value UintValue(uint64_t i) {
   std::string b;
   auto big_endian = [&](uint8_t tag, int bytes) {
     b.push_back(static_cast<char>(tag));
@@ -207,7 +241,7 @@ inline Value IntValue(uint64_t i) {
 // of different lengths (byte order is not numeric order).
 inline Value RandomElement(Rng& rng) {
   static const uint64_t kDomain[] = {0, 1, 2, 200, 70000};
-  return IntValue(kDomain[Uniform(rng, 0, std::size(kDomain) - 1)]);
+  return UintValue(kDomain[Uniform(rng, 0, std::size(kDomain) - 1)]);
 }
 
 // Replica ids with no relation between their order and their index.
@@ -281,6 +315,102 @@ struct CrdtTraits<MVRegister> {
     return s.Set(r, RandomElement(rng));
   }
   static std::vector<Value> Read(const MVRegister& s) { return s.Values(); }
+};
+
+// The small key domain of the map types.
+inline Value RandomKey(Rng& rng) { return UintValue(Uniform(rng, 100, 102)); }
+inline int64_t RandomAmount(Rng& rng) { return static_cast<int64_t>(Uniform(rng, 0, 6)) - 3; }
+
+// Every operation an ORMap offers, on a small key domain, with values of every nestable type, so
+// that concurrent updates of one key with different types happen. An update refused locally
+// (another type is visible under the key) changes nothing: its delta is the empty map.
+template <>
+struct CrdtTraits<ORMap> {
+  static constexpr const char* kName = "ORMap";
+  static ORMap Mutate(ORMap& s, ReplicaId r, Rng& rng) {
+    const Value key = RandomKey(rng);
+    Result<ORMap> d = ORMap();
+    switch (Uniform(rng, 0, 10)) {
+      case 0: d = s.Increment(r, key, RandomAmount(rng), CrdtType::kPNCounter); break;
+      case 1: d = s.Increment(r, key, RandomAmount(rng) + 3, CrdtType::kGCounter); break;
+      case 2: d = s.SetRegister(r, key, RandomElement(rng), Uniform(rng, 0, 12)); break;
+      case 3: d = s.SetMultiValue(r, key, RandomElement(rng)); break;
+      case 4: d = s.AddElement(r, key, RandomElement(rng), CrdtType::kORSet); break;
+      case 5: d = s.RemoveElement(key, RandomElement(rng)); break;
+      case 6: d = s.ClearSet(key); break;
+      case 7: d = s.AddElement(r, key, RandomElement(rng), CrdtType::kGSet); break;
+      case 8: d = s.EnableFlag(r, key); break;
+      default: d = s.Remove(key); break;
+    }
+    if (!d.ok()) {
+      EXPECT_EQ(d.status().code(), StatusCode::kTypeMismatch) << d.status().ToString();
+      return ORMap();
+    }
+    return std::move(d).value();
+  }
+  // Each key with the type readers see and that value, rendered.
+  static std::vector<std::pair<Value, std::string>> Read(const ORMap& s) {
+    std::vector<std::pair<Value, std::string>> out;
+    for (const Value& k : s.Keys()) {
+      std::string v = CrdtTypeName(*s.TypeOf(k));
+      if (auto c = s.GetPNCounter(k)) v += ::testing::PrintToString(c->value());
+      if (auto c = s.GetGCounter(k)) v += ::testing::PrintToString(c->value());
+      if (auto r = s.GetLWWRegister(k)) v += ::testing::PrintToString(r->value());
+      if (auto r = s.GetMVRegister(k)) v += ::testing::PrintToString(r->Values());
+      if (auto x = s.GetORSet(k)) v += ::testing::PrintToString(x->Elements());
+      if (auto x = s.GetGSet(k)) v += ::testing::PrintToString(x->Elements());
+      if (auto f = s.GetFlag(k)) v += f->enabled() ? "on" : "off";
+      out.emplace_back(k, std::move(v));
+    }
+    return out;
+  }
+};
+
+template <>
+struct CrdtTraits<LWWMap> {
+  static constexpr const char* kName = "LWWMap";
+  static LWWMap Mutate(LWWMap& s, ReplicaId r, Rng& rng) {
+    const Value key = RandomKey(rng);
+    if (Chance(rng, 25)) return s.Remove(key);
+    return s.Put(r, key, RandomElement(rng), Uniform(rng, 0, 12));
+  }
+  static std::vector<std::pair<Value, Value>> Read(const LWWMap& s) {
+    std::vector<std::pair<Value, Value>> out;
+    for (const Value& k : s.Keys()) out.emplace_back(k, *s.Get(k));
+    return out;
+  }
+};
+
+template <>
+struct CrdtTraits<PNCounterMap> {
+  static constexpr const char* kName = "PNCounterMap";
+  static PNCounterMap Mutate(PNCounterMap& s, ReplicaId r, Rng& rng) {
+    const Value key = RandomKey(rng);
+    if (Chance(rng, 20)) return s.Remove(key);
+    return s.Increment(r, key, RandomAmount(rng));
+  }
+  static std::vector<std::pair<Value, int64_t>> Read(const PNCounterMap& s) {
+    std::vector<std::pair<Value, int64_t>> out;
+    for (const Value& k : s.Keys()) out.emplace_back(k, *s.Get(k));
+    return out;
+  }
+};
+
+template <>
+struct CrdtTraits<ORMultiMap> {
+  static constexpr const char* kName = "ORMultiMap";
+  static ORMultiMap Mutate(ORMultiMap& s, ReplicaId r, Rng& rng) {
+    const Value key = RandomKey(rng);
+    const uint64_t op = Uniform(rng, 0, 99);
+    if (op < 55) return s.Add(r, key, RandomElement(rng));
+    if (op < 90) return s.Remove(key, RandomElement(rng));
+    return s.RemoveKey(key);
+  }
+  static std::vector<std::pair<Value, std::vector<Value>>> Read(const ORMultiMap& s) {
+    std::vector<std::pair<Value, std::vector<Value>>> out;
+    for (const Value& k : s.Keys()) out.emplace_back(k, s.Get(k));
+    return out;
+  }
 };
 
 // a joined with b, as a new value.

@@ -1,5 +1,7 @@
 #include "py_errors.h"
 
+#include <stdexcept>
+
 namespace py = pybind11;
 
 namespace convergent::bindings {
@@ -34,10 +36,11 @@ void ThrowStatus(const Status& s) {
     case StatusCode::kTypeMismatch:
       Raise(key_type_error, s.message());
     case StatusCode::kInvalidArgument:
-    case StatusCode::kOk:  // a programmer error; reported rather than hidden
+      throw py::value_error(s.message());
+    case StatusCode::kOk:
       break;
   }
-  throw py::value_error(s.ToString());
+  throw std::logic_error("ThrowStatus called with " + s.ToString());  // a bug of ours
 }
 
 void ThrowKeyTypeError(const std::string& message) { Raise(key_type_error, message); }

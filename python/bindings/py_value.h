@@ -15,6 +15,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "convergent/value.h"
@@ -30,6 +32,20 @@ Value ToValue(pybind11::handle obj);
 // Unpacks a Value (canonical msgpack) into a new Python object.
 pybind11::object FromValue(const Value& v);
 pybind11::list FromValues(const std::vector<Value>& values);
+
+// A bytes-like argument (bytes, bytearray, memoryview, any buffer) as a read-only view. bytes
+// are used in place (immutable, so the view stays valid with the GIL released); anything else is
+// copied. Other types raise TypeError.
+class BytesArg {
+ public:
+  BytesArg(pybind11::handle obj, const char* what);
+  std::string_view view() const { return view_; }
+
+ private:
+  pybind11::object keep_;
+  std::string copy_;
+  std::string_view view_;
+};
 
 // Adds the module-level helpers pack_value, unpack_value and canonical_msgpack to `m`.
 void RegisterValueFunctions(pybind11::module_& m);

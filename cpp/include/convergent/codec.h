@@ -14,9 +14,13 @@
 #include "convergent/crdt/flag.h"
 #include "convergent/crdt/gcounter.h"
 #include "convergent/crdt/gset.h"
+#include "convergent/crdt/lww_map.h"
 #include "convergent/crdt/lww_register.h"
 #include "convergent/crdt/mv_register.h"
+#include "convergent/crdt/ormap.h"
+#include "convergent/crdt/ormultimap.h"
 #include "convergent/crdt/orset.h"
+#include "convergent/crdt/pncounter_map.h"
 #include "convergent/status.h"
 #include "convergent/value.h"
 
@@ -42,6 +46,11 @@ std::string Encode(const ORSet& v);
 std::string Encode(const Flag& v);
 std::string Encode(const MVRegister& v);
 std::string Encode(const GSet& v);
+// The maps (ORMapState; the typed maps check that every value has their type).
+std::string Encode(const ORMap& v);
+std::string Encode(const LWWMap& v);
+std::string Encode(const PNCounterMap& v);
+std::string Encode(const ORMultiMap& v);
 
 // The type of an encoded state, without decoding the rest.
 Result<CrdtType> PeekType(std::string_view bytes);

@@ -7,6 +7,7 @@
 #include <exception>
 #include <msgpack/pack.hpp>
 #include <msgpack/parse.hpp>
+#include <msgpack/unpack.hpp>  // msgpack::parse needs its detail::value<T>
 #include <vector>
 
 namespace convergent::internal {
@@ -190,10 +191,10 @@ class Canonicalizer {
   msgpack::packer<StringSink> packer_;
   const char* error_ = nullptr;
   int depth_ = 0;
-  std::vector<size_t> maps_;     // per open map: its first index in entries_
-  std::vector<Entry> entries_;   // the entries of all open maps, innermost last
-  std::vector<Span> spans_;      // scratch for SortEntries
-  std::string scratch_;          // scratch for SortEntries
+  std::vector<size_t> maps_;    // per open map: its first index in entries_
+  std::vector<Entry> entries_;  // the entries of all open maps, innermost last
+  std::vector<Span> spans_;     // scratch for SortEntries
+  std::string scratch_;         // scratch for SortEntries
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace convergent {
 namespace {
@@ -94,6 +95,24 @@ uint64_t CausalContext::DotCount() const {
     n += c;
   }
   return n;
+}
+
+Result<CausalContext> CausalContext::FromParts(VersionVector vv, std::set<Dot> cloud) {
+  for (size_t i = 0; i < vv.size(); ++i) {
+    if (vv[i].second == 0) return Status::Corruption("CausalContext: a vector counter of 0");
+    if (i > 0 && !(vv[i - 1].first < vv[i].first)) {
+      return Status::Corruption("CausalContext: vector not sorted by replica, or a replica twice");
+    }
+  }
+  CausalContext c;
+  c.vv_ = std::move(vv);
+  for (const Dot& d : cloud) {
+    if (d.counter == 0 || d.counter - 1 <= c.Contiguous(d.replica)) {
+      return Status::Corruption("CausalContext: a cloud dot inside or next to the vector's range");
+    }
+  }
+  c.cloud_ = std::move(cloud);
+  return c;
 }
 
 }  // namespace convergent

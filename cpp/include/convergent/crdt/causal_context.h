@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "convergent/ids.h"
+#include "convergent/status.h"
 
 namespace convergent {
 
@@ -19,7 +20,10 @@ class CausalContext {
  public:
   using VersionVector = std::vector<std::pair<ReplicaId, uint64_t>>;  // sorted, counters > 0
 
-  bool Contains(const Dot& d) const { return d.counter <= Contiguous(d.replica) || cloud_.count(d); }
+  // Counter 0 is no dot (counters are 1-based), so it is never contained.
+  bool Contains(const Dot& d) const {
+    return d.counter != 0 && (d.counter <= Contiguous(d.replica) || cloud_.count(d) != 0);
+  }
   // The highest n such that (r, 1..n) are all contained.
   uint64_t Contiguous(ReplicaId r) const;
   // Creates and records the next dot of `r` (one past the highest dot of r seen).
@@ -38,6 +42,12 @@ class CausalContext {
       for (uint64_t c = 1; c <= n; ++c) fn(Dot{r, c});
     for (const Dot& d : cloud_) fn(d);
   }
+
+  // Builds a context from decoded parts, checking that they are in the compact form: the vector
+  // sorted by replica, no replica twice, counters > 0, and every cloud dot beyond its replica's
+  // range + 1. (Inserting a vector entry dot by dot would cost its counter, which untrusted
+  // bytes choose.)
+  static Result<CausalContext> FromParts(VersionVector vv, std::set<Dot> cloud);
 
   bool empty() const { return vv_.empty() && cloud_.empty(); }
   const VersionVector& version_vector() const { return vv_; }

@@ -15,6 +15,10 @@ class ORSet;
 class Flag;
 class MVRegister;
 class GSet;
+class ORMap;
+class LWWMap;
+class PNCounterMap;
+class ORMultiMap;
 
 enum class CrdtType : uint8_t {
   kGCounter = 1,
@@ -45,5 +49,13 @@ template <> struct CrdtTypeOf<MVRegister> {
   static constexpr CrdtType value = CrdtType::kMVRegister;
 };
 template <> struct CrdtTypeOf<GSet> { static constexpr CrdtType value = CrdtType::kGSet; };
+template <> struct CrdtTypeOf<ORMap> { static constexpr CrdtType value = CrdtType::kORMap; };
+template <> struct CrdtTypeOf<LWWMap> { static constexpr CrdtType value = CrdtType::kLWWMap; };
+template <> struct CrdtTypeOf<PNCounterMap> {
+  static constexpr CrdtType value = CrdtType::kPNCounterMap;
+};
+template <> struct CrdtTypeOf<ORMultiMap> {
+  static constexpr CrdtType value = CrdtType::kORMultiMap;
+};
 
 }  // namespace convergent

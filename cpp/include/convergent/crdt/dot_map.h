@@ -101,18 +101,24 @@ class DotMap {
   // The causal join of (this, ctx) with (other, other_ctx). ctx is this side's context before
   // the join; the caller joins the contexts afterwards.
   void Join(const DotMap& other, const CausalContext& ctx, const CausalContext& other_ctx) {
-    DropRemoved(&other, other_ctx, [](const Dot&) {});
-    AddUnseen(other, ctx, [](const Dot&) {});
+    const auto ignore = [](const Dot&) {};
+    DropRemoved(&other, other_ctx, ignore, &ctx);
+    AddUnseen(other, ctx, ignore);
   }
 
   // Phase 1 of the join (the dot-store interface, so a DotMap nests in another store): drops
   // the dots that other_ctx has seen and `other` (null: an empty store) no longer holds.
+  // `seen`, when given, is this side's context: a dot it does not contain cannot be in this
+  // store (every store dot is in its context), so it is not looked up, and joining deltas that
+  // only add (their context holds nothing but their new dots) never builds the index.
   template <typename OnDrop>
-  void DropRemoved(const DotMap* other, const CausalContext& other_ctx, OnDrop&& on_drop) {
+  void DropRemoved(const DotMap* other, const CausalContext& other_ctx, OnDrop&& on_drop,
+                   const CausalContext* seen = nullptr) {
     if (other_ctx.DotCount() <= entries_.size()) {
-      if (!indexed_) BuildIndex();
       std::vector<K> touched;  // copies: an entry may be erased while a later dot names it
       other_ctx.ForEachDot([&](const Dot& d) {
+        if (seen != nullptr && !seen->Contains(d)) return;
+        if (!indexed_) BuildIndex();
         auto it = index_.find(d);
         if (it != index_.end()) touched.push_back(*it->second);
       });

@@ -34,6 +34,11 @@ class GCounter {
   friend bool operator==(const GCounter& a, const GCounter& b) { return a.slots_ == b.slots_; }
 
  private:
+  friend class PNCounter;
+  // Adds n > 0 to the replica's slot and returns the slot's new count. Throws
+  // std::overflow_error, changing nothing, if the slot would pass 2^64-1.
+  uint64_t AddToSlot(ReplicaId replica, uint64_t n);
+
   Slots slots_;
 };
 

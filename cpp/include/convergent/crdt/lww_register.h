@@ -17,7 +17,9 @@ namespace convergent {
 
 class LWWRegister {
  public:
-  // Writes v at max(clock, timestamp() + 1) and returns the delta (the register itself).
+  // Writes v at max(clock, timestamp() + 1) and returns the delta (the register itself). Throws
+  // std::overflow_error, leaving the register unchanged, when it already holds the largest
+  // timestamp (2^64-1): no later write can be ordered after it.
   LWWRegister Set(ReplicaId replica, Value v, uint64_t clock);
   void Join(const LWWRegister& other) {
     if (other.Beats(*this)) *this = other;

@@ -1,0 +1,45 @@
+// The CRDT states <-> their protobuf messages (proto/convergent/v1/crdt.proto), internal to the
+// codec. WriteState sets the matching field of the Crdt envelope in the canonical form; ReadState
+// validates everything in the message (it comes from untrusted bytes) and builds the state
+// through the types' checked builders, or returns Corruption. ReadState may move bytes out of
+// the message.
+//
+// Thread safety: reentrant.
+#pragma once
+
+#include <type_traits>
+
+#include "convergent/crdt/flag.h"
+#include "convergent/crdt/gcounter.h"
+#include "convergent/crdt/gset.h"
+#include "convergent/crdt/lww_register.h"
+#include "convergent/crdt/mv_register.h"
+#include "convergent/crdt/orset.h"
+#include "convergent/status.h"
+#include "convergent/v1/crdt.pb.h"
+
+namespace convergent::internal {
+
+// scalar_state_codec.cc
+void WriteState(const GCounter& v, v1::Crdt* msg);
+void WriteState(const PNCounter& v, v1::Crdt* msg);
+void WriteState(const LWWRegister& v, v1::Crdt* msg);
+void WriteState(const Flag& v, v1::Crdt* msg);
+void WriteState(const GSet& v, v1::Crdt* msg);
+Result<GCounter> ReadState(v1::Crdt* msg, std::type_identity<GCounter>);
+Result<PNCounter> ReadState(v1::Crdt* msg, std::type_identity<PNCounter>);
+Result<LWWRegister> ReadState(v1::Crdt* msg, std::type_identity<LWWRegister>);
+Result<Flag> ReadState(v1::Crdt* msg, std::type_identity<Flag>);
+Result<GSet> ReadState(v1::Crdt* msg, std::type_identity<GSet>);
+
+// causal_state_codec.cc
+void WriteState(const ORSet& v, v1::Crdt* msg);
+void WriteState(const MVRegister& v, v1::Crdt* msg);
+Result<ORSet> ReadState(v1::Crdt* msg, std::type_identity<ORSet>);
+Result<MVRegister> ReadState(v1::Crdt* msg, std::type_identity<MVRegister>);
+
+// A Corruption status "<type>: <what s says>".
+Status Corruption(const char* type, const Status& s);
+Status Corruption(const char* type, const char* what);
+
+}  // namespace convergent::internal

@@ -1,0 +1,17 @@
+// The parts _core is assembled from (module.cc calls each once): every py_<group>.cc defines
+// one group of CRDT value classes.
+//
+// Thread safety: called once, at import, with the GIL held.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace convergent::bindings {
+
+void RegisterCounters(pybind11::module_& m);   // GCounter, PNCounter (py_counters.cc)
+void RegisterRegisters(pybind11::module_& m);  // LWWRegister, MVRegister (py_registers.cc)
+void RegisterFlag(pybind11::module_& m);       // Flag (py_flag.cc)
+void RegisterSets(pybind11::module_& m);       // ORSet, GSet (py_sets.cc)
+// TODO(maps): RegisterMaps (ORMap, LWWMap, PNCounterMap, ORMultiMap) in py_maps.cc.
+
+}  // namespace convergent::bindings

@@ -1,0 +1,133 @@
+"""Typed keys: a key names a replicated value and fixes its CRDT type.
+
+``cv.ORSetKey("cart")`` names an ORSet; keys are immutable, hashable and equal by (name, type).
+The type travels on the wire with every state and is checked everywhere.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ._core import Flag, GCounter, GSet, LWWRegister, MVRegister, ORSet, PNCounter
+
+__all__ = [
+    "FlagKey",
+    "GCounterKey",
+    "GSetKey",
+    "Key",
+    "LWWMapKey",
+    "LWWRegisterKey",
+    "MVRegisterKey",
+    "ORMapKey",
+    "ORMultiMapKey",
+    "ORSetKey",
+    "PNCounterKey",
+    "PNCounterMapKey",
+]
+
+V = TypeVar("V", covariant=True)
+
+
+class Key(Generic[V]):
+    """A named, typed key. Subclasses set ``type``, the value class of the key."""
+
+    __slots__ = ("_name",)
+    _name: str
+
+    # The value class, or its name for the map types whose classes do not exist yet.
+    type: ClassVar[builtins.type[Any] | str]
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"a key name must be a str, got {type(name).__name__}")
+        if not name:
+            raise ValueError("a key name must not be empty")
+        object.__setattr__(self, "_name", name)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def type_name(self) -> str:
+        """The CRDT type's name, e.g. ``"ORSet"``."""
+        t = type(self).type
+        return t if isinstance(t, str) else t.__name__
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Key):
+            return NotImplemented
+        return self._name == other._name and type(self).type == type(other).type
+
+    def __hash__(self) -> int:
+        return hash((self._name, self.type_name))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r})"
+
+    def __reduce__(self) -> tuple[builtins.type[Key[Any]], tuple[str]]:
+        return (type(self), (self._name,))
+
+
+class GCounterKey(Key[GCounter]):
+    __slots__ = ()
+    type = GCounter
+
+
+class PNCounterKey(Key[PNCounter]):
+    __slots__ = ()
+    type = PNCounter
+
+
+class LWWRegisterKey(Key[LWWRegister]):
+    __slots__ = ()
+    type = LWWRegister
+
+
+class ORSetKey(Key[ORSet]):
+    __slots__ = ()
+    type = ORSet
+
+
+class FlagKey(Key[Flag]):
+    __slots__ = ()
+    type = Flag
+
+
+class MVRegisterKey(Key[MVRegister]):
+    __slots__ = ()
+    type = MVRegister
+
+
+class GSetKey(Key[GSet]):
+    __slots__ = ()
+    type = GSet
+
+
+# TODO(maps): `type` of the four map keys is the class name (a str) until _core defines the
+# ORMap, LWWMap, PNCounterMap and ORMultiMap classes; then use the classes, as above.
+class ORMapKey(Key[Any]):
+    __slots__ = ()
+    type = "ORMap"
+
+
+class LWWMapKey(Key[Any]):
+    __slots__ = ()
+    type = "LWWMap"
+
+
+class PNCounterMapKey(Key[Any]):
+    __slots__ = ()
+    type = "PNCounterMap"
+
+
+class ORMultiMapKey(Key[Any]):
+    __slots__ = ()
+    type = "ORMultiMap"

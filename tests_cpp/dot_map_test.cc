@@ -1,0 +1,223 @@
+// Tests of DotMap's causal join against a reference model of the dot-store join
+//   (s, c) |_| (s', c') = (s & s') | (s - c') | (s' - c)   (per key),
+// through both of its strategies (the dot -> key index, used when the other context is small,
+// and the scan of all keys, used when it is large), and with an index maintained across local
+// mutations and joins compared to a freshly built one.
+#include "convergent/crdt/dot_map.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "convergent/crdt/dot_fun.h"
+#include "crdt_test_support.h"
+
+namespace convergent {
+namespace {
+
+using test::ForEachSeed;
+using test::UintValue;
+using test::Rng;
+using test::TestReplica;
+using test::Uniform;
+
+using Map = DotMap<Value, DotSet>;
+using Model = std::map<Value, std::set<Dot>>;
+
+Model ToModel(const Map& m) {
+  Model out;
+  for (const auto& [k, s] : m.entries()) {
+    EXPECT_FALSE(s.empty()) << "an empty store is kept under a key";
+    s.ForEachDot([&, &k = k](const Dot& d) { out[k].insert(d); });
+  }
+  return out;
+}
+std::set<Dot> DotsOf(const CausalContext& c) {
+  std::set<Dot> out;
+  c.ForEachDot([&](const Dot& d) { out.insert(d); });
+  return out;
+}
+
+Model ModelJoin(const Model& s, const std::set<Dot>& c, const Model& o, const std::set<Dot>& oc) {
+  Model out;
+  std::set<Value> keys;
+  for (const auto& kv : s) keys.insert(kv.first);
+  for (const auto& kv : o) keys.insert(kv.first);
+  static const std::set<Dot> kNone;
+  for (const Value& k : keys) {
+    const std::set<Dot>& a = s.count(k) ? s.at(k) : kNone;
+    const std::set<Dot>& b = o.count(k) ? o.at(k) : kNone;
+    std::set<Dot> r;
+    for (const Dot& d : a) {
+      if (b.count(d) || !oc.count(d)) r.insert(d);
+    }
+    for (const Dot& d : b) {
+      if (!c.count(d)) r.insert(d);
+    }
+    if (!r.empty()) out[k] = std::move(r);
+  }
+  return out;
+}
+
+// A causal dot store: a DotMap and its context (every stored dot is in the context).
+struct Side {
+  Map map;
+  CausalContext ctx;
+};
+
+// Dots of three remote replicas, each owned by a fixed key (dots are unique across keys), plus the
+// dots a local replica creates as it goes.
+class Universe {
+ public:
+  Universe(Rng& rng, int keys, uint64_t per_replica) {
+    for (size_t r = 0; r < 3; ++r) {
+      for (uint64_t n = 1; n <= per_replica; ++n) {
+        owned_.push_back({Dot{TestReplica(r), n}, UintValue(Uniform(rng, 0, keys - 1))});
+      }
+    }
+  }
+  void Record(const Dot& d, const Value& k) { owned_.push_back({d, k}); }
+
+  // A random side: a context of about `ctx_percent`% of the known dots, and a store of about
+  // `store_percent`% of the context, each dot under its key.
+  Side Random(Rng& rng, int ctx_percent, int store_percent) const {
+    Side s;
+    for (const auto& [d, k] : owned_) {
+      if (!test::Chance(rng, ctx_percent)) continue;
+      s.ctx.Insert(d);
+      if (!test::Chance(rng, store_percent)) continue;
+      s.map.Mutate(k, [&, &d = d](DotSet& dots, Map::Tracker& t) {
+        dots.Insert(d);
+        t.Added(d);
+      });
+    }
+    return s;
+  }
+  // A side with exactly `n` random known dots in its context, each kept in its store or not.
+  Side Small(Rng& rng, int n) const {
+    Side s;
+    for (int i = 0; i < n; ++i) {
+      const auto& [d, k] = test::Pick(rng, owned_);
+      s.ctx.Insert(d);
+      if (test::Chance(rng, 50)) {
+        s.map.Mutate(k, [&, &d = d](DotSet& dots, Map::Tracker& t) {
+          dots.Insert(d);
+          t.Added(d);
+        });
+      }
+    }
+    return s;
+  }
+
+ private:
+  std::vector<std::pair<Dot, Value>> owned_;
+};
+
+// other's context plus dots of a replica no store holds, enough to force the scan strategy on a
+// map of `keys` keys. The join result cannot differ: those dots are in no store.
+CausalContext Padded(const CausalContext& ctx, size_t keys) {
+  CausalContext out = ctx;
+  const ReplicaId unused = TestReplica(99);
+  for (uint64_t n = 1; n <= keys + 1; ++n) out.Insert(Dot{unused, n});
+  return out;
+}
+
+TEST(DotMapTest, IndexAndScanJoinsAgreeWithTheModel) {
+  ForEachSeed(400, [](Rng& rng, int) {
+    const Universe u(rng, static_cast<int>(Uniform(rng, 5, 40)), Uniform(rng, 5, 30));
+    const Side local = u.Random(rng, static_cast<int>(Uniform(rng, 20, 90)), 70);
+    // A small other context (index strategy) and a large one (scan strategy).
+    for (const Side& other :
+         {u.Small(rng, static_cast<int>(Uniform(rng, 1, 4))), u.Random(rng, 60, 50)}) {
+      const Model expected =
+          ModelJoin(ToModel(local.map), DotsOf(local.ctx), ToModel(other.map), DotsOf(other.ctx));
+      const CausalContext padded = Padded(other.ctx, local.map.size());
+      ASSERT_GT(padded.DotCount(), local.map.size());
+
+      Map scanned = local.map;
+      scanned.Join(other.map, local.ctx, padded);
+      ASSERT_EQ(ToModel(scanned), expected);
+
+      Map joined = local.map;
+      joined.Join(other.map, local.ctx, other.ctx);
+      ASSERT_EQ(ToModel(joined), expected);
+      ASSERT_EQ(joined, scanned);
+      if (other.ctx.DotCount() <= local.map.size()) {
+        // The index was used; joining again through it changes nothing (idempotence).
+        Map again = joined;
+        CausalContext ctx = local.ctx;
+        ctx.Join(other.ctx);
+        joined.Join(other.map, ctx, other.ctx);
+        ASSERT_EQ(joined, again);
+      }
+    }
+  });
+}
+
+// A long-lived map keeps its dot index across local adds and removes and joins of both kinds;
+// every join must give what the model and a copy (whose index is rebuilt) give.
+TEST(DotMapTest, MaintainedIndexAgreesWithAFreshOne) {
+  ForEachSeed(300, [](Rng& rng, int) {
+    const int keys = static_cast<int>(Uniform(rng, 3, 30));
+    Universe u(rng, keys, Uniform(rng, 3, 20));
+    Side local = u.Random(rng, 50, 70);
+    Model model = ToModel(local.map);
+    std::set<Dot> model_ctx = DotsOf(local.ctx);
+    const ReplicaId self = TestReplica(7);
+    for (int step = 0; step < 40; ++step) {
+      const uint64_t op = Uniform(rng, 0, 9);
+      if (op < 3) {  // local add: a new dot under a key
+        const Value k = UintValue(Uniform(rng, 0, keys - 1));
+        const Dot d = local.ctx.Next(self);
+        local.map.Mutate(k, [&](DotSet& dots, Map::Tracker& t) {
+          dots.Insert(d);
+          t.Added(d);
+        });
+        u.Record(d, k);
+        model[k].insert(d);
+        model_ctx.insert(d);
+      } else if (op < 5) {  // local remove: every dot of a key
+        const Value k = UintValue(Uniform(rng, 0, keys - 1));
+        local.map.MutateExisting(k, [&](DotSet& dots, Map::Tracker& t) {
+          dots.ForEachDot([&](const Dot& d) { t.Removed(d); });
+          dots.Clear();
+        });
+        model.erase(k);
+      } else {  // join a small (index) or large (scan) remote side
+        const Side other =
+            op < 8 ? u.Small(rng, static_cast<int>(Uniform(rng, 1, 3))) : u.Random(rng, 70, 50);
+        Map fresh = local.map;  // a copy: its index is rebuilt on demand
+        fresh.Join(other.map, local.ctx, other.ctx);
+        local.map.Join(other.map, local.ctx, other.ctx);
+        local.ctx.Join(other.ctx);
+        model = ModelJoin(model, model_ctx, ToModel(other.map), DotsOf(other.ctx));
+        for (const Dot& d : DotsOf(other.ctx)) model_ctx.insert(d);
+        ASSERT_EQ(local.map, fresh) << "step " << step;
+      }
+      ASSERT_EQ(ToModel(local.map), model) << "step " << step;
+      ASSERT_EQ(DotsOf(local.ctx), model_ctx);
+    }
+  });
+}
+
+TEST(DotMapTest, AKeyWhoseStoreEmptiesDisappears) {
+  Map m;
+  const Value k = UintValue(1);
+  m.Mutate(k, [](DotSet&, Map::Tracker&) {});  // created, left empty
+  EXPECT_TRUE(m.empty());
+  m.Mutate(k, [](DotSet& s, Map::Tracker& t) {
+    s.Insert(Dot{TestReplica(0), 1});
+    t.Added(Dot{TestReplica(0), 1});
+  });
+  EXPECT_EQ(m.size(), 1u);
+  CausalContext seen;
+  seen.Insert(Dot{TestReplica(0), 1});
+  m.Join(Map{}, seen, seen);  // the other side saw the dot and no longer holds it
+  EXPECT_TRUE(m.empty());
+}
+
+}  // namespace
+}  // namespace convergent

@@ -1,0 +1,120 @@
+"""The hand-kept stubs python/convergent/_core.pyi list exactly what _core defines, with the same
+parameters (names and kinds)."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import convergent
+from convergent import _core
+
+STUB = Path(convergent.__file__).with_name("_core.pyi")
+# Members every class has without the stubs listing them: type attributes, and the ordering
+# comparisons that tp_richcompare adds (they return NotImplemented).
+IMPLICIT = {"__doc__", "__module__", "__new__", "__lt__", "__le__", "__gt__", "__ge__"}
+
+Param = tuple[str, str]  # (name, kind)
+
+
+def _stub_params(node: ast.FunctionDef, skip_self: bool) -> list[Param]:
+    a = node.args
+    params = [(p.arg, "POSITIONAL_ONLY") for p in a.posonlyargs]
+    params += [(p.arg, "POSITIONAL_OR_KEYWORD") for p in a.args]
+    params += [(p.arg, "KEYWORD_ONLY") for p in a.kwonlyargs]
+    if skip_self:
+        params = params[1:]
+    return params
+
+
+def _kind(node: ast.FunctionDef) -> str:
+    names = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+    return "property" if "property" in names else "static" if "staticmethod" in names else "method"
+
+
+def parse_stub() -> tuple[dict[str, list[Param]], dict[str, dict[str, tuple[str, list[Param]]]]]:
+    tree = ast.parse(STUB.read_text())
+    functions: dict[str, list[Param]] = {}
+    classes: dict[str, dict[str, tuple[str, list[Param]]]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            functions[node.name] = _stub_params(node, skip_self=False)
+        elif isinstance(node, ast.ClassDef):
+            members: dict[str, tuple[str, list[Param]]] = {}
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    kind = _kind(item)
+                    members[item.name] = (kind, _stub_params(item, skip_self=kind != "static"))
+                elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    members[item.target.id] = ("attribute", [])
+            classes[node.name] = members
+    return functions, classes
+
+
+def _signature_params(obj: Any, skip_self: bool) -> list[Param]:
+    params = list(inspect.signature(obj).parameters.values())
+    if skip_self:
+        params = params[1:]
+    return [(p.name, p.kind.name) for p in params]
+
+
+def _pybind_params(func: Any) -> list[Param]:
+    """Parameters of a pybind11 function, from its signature line 'name(a: T, b: U) -> R'."""
+    doc = (func.__doc__ or "").lstrip()
+    m = re.match(rf"{func.__name__}\((.*?)\) ->", doc)
+    assert m, f"no signature in the docstring of {func.__name__}"
+    names = [p.split(":")[0].strip() for p in m.group(1).split(",") if p.strip()]
+    return [(n, "POSITIONAL_OR_KEYWORD") for n in names]
+
+
+def runtime_members(cls: type) -> dict[str, tuple[str, list[Param]]]:
+    out: dict[str, tuple[str, list[Param]]] = {}
+    for name, obj in vars(cls).items():
+        if name in IMPLICIT:
+            continue
+        if isinstance(obj, staticmethod):
+            out[name] = ("static", _signature_params(obj.__func__, skip_self=False))
+        elif inspect.isgetsetdescriptor(obj) or isinstance(obj, property):
+            out[name] = ("property", [])
+        elif obj is None:
+            out[name] = ("attribute", [])  # __hash__ = None: unhashable
+        else:
+            out[name] = ("method", _signature_params(obj, skip_self=True))
+    # The constructor: the class's own signature, listed as __init__ in the stub.
+    out["__init__"] = ("method", _signature_params(cls, skip_self=False))
+    return out
+
+
+def test_module_functions_and_classes_match() -> None:
+    functions, classes = parse_stub()
+    public = {n for n in dir(_core) if not n.startswith("_")}
+    assert public == set(functions) | set(classes)
+    for name, params in functions.items():
+        assert _pybind_params(getattr(_core, name)) == params, name
+
+
+def test_class_members_match() -> None:
+    _, classes = parse_stub()
+    for cls_name, stub_members in classes.items():
+        cls = getattr(_core, cls_name)
+        assert inspect.isclass(cls)
+        members = runtime_members(cls)
+        assert set(members) == set(stub_members), cls_name
+        for name, runtime in members.items():
+            assert runtime == stub_members[name], f"{cls_name}.{name}"
+
+
+def test_classes_are_final_and_named_convergent() -> None:
+    _, classes = parse_stub()
+    for name in classes:
+        cls = getattr(_core, name)
+        assert cls.__module__ == "convergent" and cls.__qualname__ == name
+        assert getattr(convergent, name) is cls and name in convergent.__all__
+        try:
+            type("Sub", (cls,), {})
+        except TypeError:
+            continue
+        raise AssertionError(f"{name} can be subclassed; the stub marks it @final")
