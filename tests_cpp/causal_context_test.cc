@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -153,11 +155,42 @@ TEST(CausalContextTest, ContainsDotCountAndForEachDotAgree) {
   EXPECT_EQ(DotsOf(c), (std::set<Dot>{{kB, 1}, {kB, 2}, {kA, 1}, {kA, 7}, {kC, 2}}));
 }
 
+TEST(CausalContextTest, FromPartsAcceptsTheCompactFormOnly) {
+  const CausalContext built = FromDots({{kA, 1}, {kA, 2}, {kA, 5}, {kB, 1}, {kC, 3}});
+  auto same = CausalContext::FromParts(built.version_vector(), built.dot_cloud());
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, built);
+
+  using VV = CausalContext::VersionVector;
+  const VV sorted = built.version_vector();
+  const VV unsorted(sorted.rbegin(), sorted.rend());
+  ASSERT_GT(sorted.size(), 1u);
+  EXPECT_FALSE(CausalContext::FromParts(unsorted, {}).ok());
+  EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 2}, {kA, 3}}, {}).ok());  // a replica twice
+  EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 0}}, {}).ok());           // an empty range
+  EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 2}}, {{kA, 3}}).ok());    // cloud extends range
+  EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 2}}, {{kA, 2}}).ok());    // cloud inside range
+  EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 1}}).ok());           // belongs in the vector
+  EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 0}}).ok());           // no such dot
+  EXPECT_EQ(CausalContext::FromParts(VV{{kA, 0}}, {}).status().code(), StatusCode::kCorruption);
+}
+
+TEST(CausalContextTest, DotCountSaturates) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  auto c = CausalContext::FromParts({{kA, kMax - 1}, {kB, 5}}, {{kC, 9}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->DotCount(), kMax);
+  auto exact = CausalContext::FromParts({{kA, kMax - 7}, {kB, 5}}, {{kC, 9}});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->DotCount(), kMax - 1);
+}
+
 // A random dot set over 3 replicas with small counters, so that gaps are frequent.
 std::vector<Dot> RandomDots(Rng& rng) {
   std::vector<Dot> dots;
   const int n = static_cast<int>(Uniform(rng, 0, 30));
-  for (int i = 0; i < n; ++i) dots.push_back(Dot{TestReplica(Uniform(rng, 0, 2)), Uniform(rng, 1, 12)});
+  for (int i = 0; i < n; ++i)
+    dots.push_back(Dot{TestReplica(Uniform(rng, 0, 2)), Uniform(rng, 1, 12)});
   return dots;
 }
 

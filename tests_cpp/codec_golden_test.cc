@@ -7,8 +7,9 @@
 // holding the values back to back. Fields with default values (0, empty) are not written.
 // Every state is wrapped in the Crdt envelope, whose field number is the type: g_counter = 1
 // (tag 0a), pn_counter = 2 (12), lww_register = 3 (1a), or_set = 4 (22), flag = 6 (32),
-// mv_register = 7 (3a), g_set = 8 (42). Replica ids here are 1 and 2, written as fixed64:
-// 01 00 00 00 00 00 00 00. Values are canonical msgpack: the integer 7 is 07, "a" is a1 61.
+// mv_register = 7 (3a), g_set = 8 (42), or_map = 5 (2a), pn_counter_map = 10 (52). Replica ids here
+// are 1 and 2, written as fixed64: 01 00 00 00 00 00 00 00. Values are canonical msgpack: the
+// integer 7 is 07, "a" is a1 61.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -153,6 +154,39 @@ TEST(CodecGoldenTest, MVRegister) {
   ExpectGolden(r,
                "3a 1b  0a 08 0100000000000000  12 06 0a0100 120101  1a 01 2a  22 01 00"
                "  2a 01 01");
+}
+
+TEST(CodecGoldenTest, ORMapWithAFlag) {
+  // Replica 1 enables the flag at key "k" (a1 6b): dot (1,1), vv {1: 1}.
+  //   replicas: 0a 08 <id 1>                                             10 bytes
+  //   context:  12 06 0a0100 120101                                      8 bytes
+  //   entries (3): 1a 12 MapEntryState {
+  //     key (1): 0a 02 a1 6b
+  //     parts (2): 12 0c MapPart {
+  //       type (1): 08 06 (Flag)
+  //       flag (6): 32 08 FlagPart { dots (1): 0a 06 DotList { 0a 01 00, 12 01 01 } } } }
+  //                                                                      20 bytes
+  // 38 = 0x26 bytes.
+  ORMap m;
+  ASSERT_TRUE(m.EnableFlag(kR1, StringValue("k")).ok());
+  ExpectGolden(m,
+               "2a 26  0a 08 0100000000000000  12 06 0a0100 120101"
+               "  1a 12 0a02a16b 120c 0806 3208 0a06 0a0100 120101");
+}
+
+TEST(CodecGoldenTest, PNCounterMap) {
+  // Replica 1 adds 5 at key "k": a PNCounter part (type 2) holding (increments 5, decrements 0)
+  // under dot (1,1).
+  //   parts (2): 12 12 MapPart {
+  //     type (1): 08 02
+  //     counter (2): 12 0e CounterPart { dots (1): 0a 06 [0a 01 00, 12 01 01],
+  //                                      increments (2): 12 01 05, decrements (3): 1a 01 00 } }
+  //   the entry: 1a 18 [0a 02 a1 6b, the part]; the state: 10 + 8 + 26 = 44 = 0x2c bytes.
+  PNCounterMap m;
+  m.Increment(kR1, StringValue("k"), 5);
+  ExpectGolden(m,
+               "52 2c  0a 08 0100000000000000  12 06 0a0100 120101"
+               "  1a 18 0a02a16b 1212 0802 120e 0a06 0a0100 120101 120105 1a0100");
 }
 
 }  // namespace

@@ -80,9 +80,11 @@ std::string SampleEncoding() {
 }
 
 std::vector<std::string> SamplesOfEveryType() {
-  return {SampleEncoding<GCounter>(),  SampleEncoding<PNCounter>(), SampleEncoding<LWWRegister>(),
-          SampleEncoding<GSet>(),      SampleEncoding<Flag>(),      SampleEncoding<ORSet>(),
-          SampleEncoding<MVRegister>()};
+  return {
+      SampleEncoding<GCounter>(),     SampleEncoding<PNCounter>(), SampleEncoding<LWWRegister>(),
+      SampleEncoding<GSet>(),         SampleEncoding<Flag>(),      SampleEncoding<ORSet>(),
+      SampleEncoding<MVRegister>(),   SampleEncoding<ORMap>(),     SampleEncoding<LWWMap>(),
+      SampleEncoding<PNCounterMap>(), SampleEncoding<ORMultiMap>()};
 }
 
 // Calls check(decode status) for bytes decoded as every type.
@@ -95,6 +97,10 @@ void DecodeAsEveryType(const std::string& bytes, Fn&& check) {
   check(Decode<Flag>(bytes).status());
   check(Decode<ORSet>(bytes).status());
   check(Decode<MVRegister>(bytes).status());
+  check(Decode<ORMap>(bytes).status());
+  check(Decode<LWWMap>(bytes).status());
+  check(Decode<PNCounterMap>(bytes).status());
+  check(Decode<ORMultiMap>(bytes).status());
 }
 
 TEST(CodecMalformedTest, EveryTruncationIsRejected) {
@@ -141,12 +147,17 @@ TEST(CodecMalformedTest, BitFlipsNeverCrashAndAcceptedStatesRoundTrip) {
   EXPECT_GT(FlipEveryBit<Flag>(SampleEncoding<Flag>()), 0);
   EXPECT_GT(FlipEveryBit<ORSet>(SampleEncoding<ORSet>()), 0);
   EXPECT_GT(FlipEveryBit<MVRegister>(SampleEncoding<MVRegister>()), 0);
+  EXPECT_GT(FlipEveryBit<ORMap>(SampleEncoding<ORMap>()), 0);
+  EXPECT_GT(FlipEveryBit<LWWMap>(SampleEncoding<LWWMap>()), 0);
+  EXPECT_GT(FlipEveryBit<PNCounterMap>(SampleEncoding<PNCounterMap>()), 0);
+  EXPECT_GT(FlipEveryBit<ORMultiMap>(SampleEncoding<ORMultiMap>()), 0);
 }
 
 TEST(CodecMalformedTest, AnotherTypeIsATypeMismatchNamingBoth) {
   const std::vector<std::string> samples = SamplesOfEveryType();
-  const char* names[] = {"GCounter", "PNCounter", "LWWRegister", "GSet",
-                         "Flag",     "ORSet",     "MVRegister"};
+  const char* names[] = {"GCounter", "PNCounter",    "LWWRegister", "GSet",
+                         "Flag",     "ORSet",        "MVRegister",  "ORMap",
+                         "LWWMap",   "PNCounterMap", "ORMultiMap"};
   for (size_t i = 0; i < samples.size(); ++i) {
     size_t mismatches = 0;
     DecodeAsEveryType(samples[i], [&](const Status& s) {
@@ -161,8 +172,8 @@ TEST(CodecMalformedTest, AnotherTypeIsATypeMismatchNamingBoth) {
   EXPECT_EQ(s.message(), "expected a ORSet state, got a GCounter");
 }
 
-TEST(CodecMalformedTest, MapTypesArePeekedAndMismatched) {
-  // The envelope's reserved fields 5, 9, 10, 11 are the map types.
+TEST(CodecMalformedTest, MapTypesArePeeked) {
+  // The envelope fields 5, 9, 10, 11 are the map types (empty maps here).
   EXPECT_EQ(PeekType(Unhex("2a00")).value(), CrdtType::kORMap);
   EXPECT_EQ(PeekType(Unhex("4a00")).value(), CrdtType::kLWWMap);
   EXPECT_EQ(PeekType(Unhex("5200")).value(), CrdtType::kPNCounterMap);
@@ -480,7 +491,7 @@ TEST(CodecMalformedTest, MVRegisterInvariants) {
     return m;
   };
   ExpectCorrupt<MVRegister>(edit([](v1::MVRegisterState* s) { s->add_values(Unhex("01")); }),
-                            "MVRegister: values, dot_replica and dot_counter differ in length");
+                            "MVRegister: values and dots differ in length");
   ExpectCorrupt<MVRegister>(edit([](v1::MVRegisterState* s) {
                               s->mutable_dot_replica()->SwapElements(0, 1);
                               s->mutable_dot_counter()->SwapElements(0, 1);
@@ -515,9 +526,159 @@ TEST(CodecMalformedTest, MVRegisterInvariants) {
   ExpectCorrupt<MVRegister>(m, "MVRegister: a store dot listed in the context cloud too");
 }
 
+// ---- ORMap and the typed maps ----
+
+// A map with a key of every part store (counter, register, multi-value, set, flag) and one key
+// with two parts (concurrent writes of two types).
+ORMap RichORMap() {
+  ORMap a, b;
+  const Value k1 = StringValue("k1"), k2 = StringValue("k2"), k3 = StringValue("k3");
+  EXPECT_TRUE(a.Increment(kR1, k1, 5).ok());
+  EXPECT_TRUE(a.SetRegister(kR1, k2, IntValue(7), 10).ok());
+  EXPECT_TRUE(a.SetMultiValue(kR1, k3, IntValue(8)).ok());
+  EXPECT_TRUE(a.AddElement(kR1, StringValue("k4"), IntValue(9)).ok());
+  EXPECT_TRUE(a.AddElement(kR1, StringValue("k4"), IntValue(10)).ok());
+  EXPECT_TRUE(b.EnableFlag(kR2, k1).ok());  // concurrent with a's counter at k1
+  a.Join(b);
+  return a;
+}
+
+TEST(CodecMalformedTest, RichORMapIsWhatTheTestsExpect) {
+  const v1::Crdt m = Parsed(Encode(RichORMap()));
+  const v1::ORMapState& s = m.or_map();
+  ASSERT_EQ(s.entries_size(), 4);
+  ASSERT_EQ(s.entries(0).parts_size(), 2);  // k1: PNCounter (2) and Flag (6)
+  EXPECT_EQ(s.entries(0).parts(0).type(), 2u);
+  EXPECT_EQ(s.entries(0).parts(1).type(), 6u);
+  EXPECT_TRUE(s.entries(1).parts(0).has_lww_register());
+  EXPECT_TRUE(s.entries(2).parts(0).has_multi_value());
+  EXPECT_EQ(s.entries(3).parts(0).set().elements_size(), 2);
+  EXPECT_TRUE(Decode<ORMap>(m.SerializeAsString()).ok());
+}
+
+TEST(CodecMalformedTest, ORMapEntriesAndParts) {
+  const v1::Crdt good = Parsed(Encode(RichORMap()));
+  auto edit = [&](auto&& fn) {
+    v1::Crdt m = good;
+    fn(m.mutable_or_map());
+    return m;
+  };
+  ExpectCorrupt<ORMap>(edit([](v1::ORMapState* s) { s->mutable_entries()->SwapElements(0, 1); }),
+                       "ORMap: keys not strictly ascending");
+  ExpectCorrupt<ORMap>(
+      edit([](v1::ORMapState* s) { s->mutable_entries(1)->set_key(s->entries(0).key()); }),
+      "ORMap: keys not strictly ascending");
+  ExpectCorrupt<ORMap>(
+      edit([](v1::ORMapState* s) { s->mutable_entries(0)->set_key(Unhex("d9026b31")); }),
+      "ORMap: a key not canonical msgpack");
+  ExpectCorrupt<ORMap>(edit([](v1::ORMapState* s) { s->mutable_entries(1)->clear_parts(); }),
+                       "ORMap: an entry without parts");
+  ExpectCorrupt<ORMap>(
+      edit([](v1::ORMapState* s) { s->mutable_entries(0)->mutable_parts()->SwapElements(0, 1); }),
+      "ORMap: parts not strictly ascending by type");
+  for (uint32_t type : {0u, 5u, 9u, 12u, 258u}) {  // not a type a map holds (258: 2 in 8 bits)
+    ExpectCorrupt<ORMap>(
+        edit([&](v1::ORMapState* s) { s->mutable_entries(3)->mutable_parts(0)->set_type(type); }),
+        "ORMap: a part of a type a map cannot hold");
+  }
+  // A Flag type over a counter store, an ORSet type over a register store.
+  ExpectCorrupt<ORMap>(
+      edit([](v1::ORMapState* s) { s->mutable_entries(0)->mutable_parts(0)->set_type(6); }),
+      "ORMap: a part whose store does not match its type");
+  ExpectCorrupt<ORMap>(
+      edit([](v1::ORMapState* s) { s->mutable_entries(1)->mutable_parts(0)->set_type(4); }),
+      "ORMap: a part whose store does not match its type");
+  ExpectCorrupt<ORMap>(edit([](v1::ORMapState* s) {
+                         s->mutable_entries(0)->mutable_parts(1)->mutable_flag()->clear_dots();
+                       }),
+                       "ORMap: an empty part");
+  ExpectCorrupt<ORMap>(edit([](v1::ORMapState* s) {
+                         s->mutable_entries(3)->mutable_parts(0)->mutable_set()->clear_elements();
+                         s->mutable_entries(3)->mutable_parts(0)->mutable_set()->clear_dots();
+                       }),
+                       "ORMap: an empty part");
+  // The flag's dot (replica 2, 1) also under the counter of the same key.
+  ExpectCorrupt<ORMap>(edit([](v1::ORMapState* s) {
+                         v1::MapEntryState* e = s->mutable_entries(0);
+                         *e->mutable_parts(1)->mutable_flag()->mutable_dots() =
+                             e->parts(0).counter().dots();
+                       }),
+                       "ORMap: a dot used twice");
+  ExpectCorrupt<ORMap>(edit([](v1::ORMapState* s) { s->add_replicas(~uint64_t{0}); }),
+                       "ORMap: a replica in the table that nothing refers to");
+}
+
+TEST(CodecMalformedTest, ORMapPartStores) {
+  const v1::Crdt good = Parsed(Encode(RichORMap()));
+  auto part = [&](int entry, int index, auto&& fn) {
+    v1::Crdt m = good;
+    fn(m.mutable_or_map()->mutable_entries(entry)->mutable_parts(index));
+    return m;
+  };
+  ExpectCorrupt<ORMap>(part(0, 0, [](v1::MapPart* p) { p->mutable_counter()->add_increments(1); }),
+                       "ORMap: counter totals and dots differ in length");
+  ExpectCorrupt<ORMap>(part(0, 0,
+                            [](v1::MapPart* p) {
+                              p->set_type(1);  // a GCounter
+                              p->mutable_counter()->set_decrements(0, 3);
+                            }),
+                       "ORMap: a GCounter part with decrements");
+  ExpectCorrupt<ORMap>(
+      part(0, 0, [](v1::MapPart* p) { p->mutable_counter()->mutable_dots()->add_counter(1); }),
+      "ORMap: dot replicas and counters differ in length");
+  ExpectCorrupt<ORMap>(
+      part(1, 0, [](v1::MapPart* p) { p->mutable_lww_register()->set_timestamps(0, 0); }),
+      "ORMap: a register write at timestamp 0");
+  ExpectCorrupt<ORMap>(
+      part(1, 0, [](v1::MapPart* p) { p->mutable_lww_register()->set_values(0, Unhex("cc07")); }),
+      "ORMap: a value not canonical msgpack");
+  ExpectCorrupt<ORMap>(
+      part(1, 0, [](v1::MapPart* p) { p->mutable_lww_register()->add_timestamps(3); }),
+      "ORMap: register writes and dots differ in length");
+  ExpectCorrupt<ORMap>(
+      part(2, 0, [](v1::MapPart* p) { p->mutable_multi_value()->set_values(0, Unhex("a1ff")); }),
+      "ORMap: a value not canonical msgpack");
+  ExpectCorrupt<ORMap>(
+      part(2, 0, [](v1::MapPart* p) { p->mutable_multi_value()->add_values(Unhex("01")); }),
+      "ORMap: values and dots differ in length");
+  ExpectCorrupt<ORMap>(
+      part(3, 0, [](v1::MapPart* p) { p->mutable_set()->mutable_elements()->SwapElements(0, 1); }),
+      "ORMap: elements not strictly ascending");
+  ExpectCorrupt<ORMap>(part(3, 0, [](v1::MapPart* p) { p->mutable_set()->add_dot_count(1); }),
+                       "ORMap: dot_count and elements differ");
+  // Two dots in one store, not ascending: the set part's two elements' dots moved to the flag.
+  ExpectCorrupt<ORMap>(part(0, 1,
+                            [&](v1::MapPart* p) {
+                              v1::DotList* d = p->mutable_flag()->mutable_dots();
+                              d->add_replica(d->replica(0));
+                              d->add_counter(d->counter(0));
+                            }),
+                       "ORMap: dots not strictly ascending");
+  ExpectCorrupt<ORMap>(
+      part(0, 1, [](v1::MapPart* p) { p->mutable_flag()->mutable_dots()->set_replica(0, 9); }),
+      "ORMap: replica index out of range");
+}
+
+TEST(CodecMalformedTest, TypedMapsHoldOnlyTheirType) {
+  LWWMap lww;
+  lww.Put(kR1, StringValue("k"), IntValue(1), 5);
+  // An LWWMap's encoding is an ORMapState in another envelope field: read as a PNCounterMap's,
+  // its register part is another type.
+  v1::Crdt m = Parsed(Encode(lww));
+  ASSERT_TRUE(m.has_lww_map());
+  v1::Crdt as_pn;
+  *as_pn.mutable_pn_counter_map() = m.lww_map();
+  ExpectCorrupt<PNCounterMap>(as_pn, "PNCounterMap: a map of PNCounter values holds a LWWRegister");
+  v1::Crdt as_or_map;
+  *as_or_map.mutable_or_map() = m.lww_map();
+  EXPECT_TRUE(Decode<ORMap>(as_or_map.SerializeAsString()).ok());
+  EXPECT_EQ(Decode<ORMap>(Encode(lww)).status().message(), "expected a ORMap state, got a LWWMap");
+}
+
 TEST(CodecMalformedTest, BitFlipsOfRichCausalStates) {
   EXPECT_GT(FlipEveryBit<ORSet>(Encode(RichORSet())), 0);
   EXPECT_GT(FlipEveryBit<MVRegister>(Encode(RichMVRegister())), 0);
+  EXPECT_GT(FlipEveryBit<ORMap>(Encode(RichORMap())), 0);
 }
 
 }  // namespace

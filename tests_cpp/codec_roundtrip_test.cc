@@ -37,7 +37,8 @@ std::string ExpectRoundTrip(const T& s) {
 template <typename T>
 class CodecRoundTripTest : public ::testing::Test {};
 
-using CrdtTypes = ::testing::Types<GCounter, PNCounter, LWWRegister, GSet, Flag, ORSet, MVRegister>;
+using CrdtTypes = ::testing::Types<GCounter, PNCounter, LWWRegister, GSet, Flag, ORSet, MVRegister,
+                                   ORMap, LWWMap, PNCounterMap, ORMultiMap>;
 TYPED_TEST_SUITE(CodecRoundTripTest, CrdtTypes);
 
 TYPED_TEST(CodecRoundTripTest, BottomRoundTrips) { ExpectRoundTrip(TypeParam{}); }

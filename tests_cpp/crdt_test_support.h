@@ -16,9 +16,9 @@
 #include <cstdlib>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <random>
-#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -53,7 +53,7 @@ inline void PrintTo(const Value& v, std::ostream* os) {
   for (unsigned char c : v.bytes()) *os << kHex[c >> 4] << kHex[c & 15];
   *os << "'";
 }
-inline void PrintTo(const ReplicaId& r, std::ostream* os) { *os << r.ToString().substr(0, 6); }
+inline void PrintTo(const ReplicaId& r, std::ostream* os) { *os << r.ToString(); }
 inline void PrintTo(const Dot& d, std::ostream* os) {
   PrintTo(d.replica, os);
   *os << ":" << d.counter;
@@ -245,7 +245,9 @@ inline Value RandomElement(Rng& rng) {
 }
 
 // Replica ids with no relation between their order and their index.
-inline ReplicaId TestReplica(size_t i) { return ReplicaId::FromName("replica-" + std::to_string(i)); }
+inline ReplicaId TestReplica(size_t i) {
+  return ReplicaId::FromName("replica-" + std::to_string(i));
+}
 
 // ---- Per-type traits: a random mutation returning its delta, and the observable value ----
 
@@ -331,16 +333,36 @@ struct CrdtTraits<ORMap> {
     const Value key = RandomKey(rng);
     Result<ORMap> d = ORMap();
     switch (Uniform(rng, 0, 10)) {
-      case 0: d = s.Increment(r, key, RandomAmount(rng), CrdtType::kPNCounter); break;
-      case 1: d = s.Increment(r, key, RandomAmount(rng) + 3, CrdtType::kGCounter); break;
-      case 2: d = s.SetRegister(r, key, RandomElement(rng), Uniform(rng, 0, 12)); break;
-      case 3: d = s.SetMultiValue(r, key, RandomElement(rng)); break;
-      case 4: d = s.AddElement(r, key, RandomElement(rng), CrdtType::kORSet); break;
-      case 5: d = s.RemoveElement(key, RandomElement(rng)); break;
-      case 6: d = s.ClearSet(key); break;
-      case 7: d = s.AddElement(r, key, RandomElement(rng), CrdtType::kGSet); break;
-      case 8: d = s.EnableFlag(r, key); break;
-      default: d = s.Remove(key); break;
+      case 0:
+        d = s.Increment(r, key, RandomAmount(rng), CrdtType::kPNCounter);
+        break;
+      case 1:
+        d = s.Increment(r, key, RandomAmount(rng) + 3, CrdtType::kGCounter);
+        break;
+      case 2:
+        d = s.SetRegister(r, key, RandomElement(rng), Uniform(rng, 0, 12));
+        break;
+      case 3:
+        d = s.SetMultiValue(r, key, RandomElement(rng));
+        break;
+      case 4:
+        d = s.AddElement(r, key, RandomElement(rng), CrdtType::kORSet);
+        break;
+      case 5:
+        d = s.RemoveElement(key, RandomElement(rng));
+        break;
+      case 6:
+        d = s.ClearSet(key);
+        break;
+      case 7:
+        d = s.AddElement(r, key, RandomElement(rng), CrdtType::kGSet);
+        break;
+      case 8:
+        d = s.EnableFlag(r, key);
+        break;
+      default:
+        d = s.Remove(key);
+        break;
     }
     if (!d.ok()) {
       EXPECT_EQ(d.status().code(), StatusCode::kTypeMismatch) << d.status().ToString();

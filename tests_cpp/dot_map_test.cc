@@ -19,9 +19,9 @@ namespace convergent {
 namespace {
 
 using test::ForEachSeed;
-using test::UintValue;
 using test::Rng;
 using test::TestReplica;
+using test::UintValue;
 using test::Uniform;
 
 using Map = DotMap<Value, DotSet>;

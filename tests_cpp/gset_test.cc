@@ -10,8 +10,8 @@
 namespace convergent {
 namespace {
 
-using test::UintValue;
 using test::Joined;
+using test::UintValue;
 
 TEST(GSetTest, AddReturnsTheOneElementDelta) {
   GSet s;

@@ -13,9 +13,9 @@
 namespace convergent {
 namespace {
 
-using test::UintValue;
 using test::Joined;
 using test::TestReplica;
+using test::UintValue;
 
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 

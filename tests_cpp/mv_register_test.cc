@@ -11,9 +11,9 @@
 namespace convergent {
 namespace {
 
-using test::UintValue;
 using test::Joined;
 using test::TestReplica;
+using test::UintValue;
 
 const ReplicaId kA = TestReplica(0);
 const ReplicaId kB = TestReplica(1);
@@ -86,7 +86,7 @@ TEST(MVRegisterTest, EqualConcurrentValuesAreReadOnce) {
   a.Set(kA, UintValue(5));
   b.Set(kB, UintValue(5));
   a.Join(b);
-  EXPECT_EQ(a.store().size(), 2u);  // two writes...
+  EXPECT_EQ(a.store().size(), 2u);   // two writes...
   EXPECT_EQ(a.Values(), Vals({5}));  // ...one value
 }
 

@@ -15,9 +15,9 @@
 namespace convergent {
 namespace {
 
-using test::UintValue;
 using test::Joined;
 using test::TestReplica;
+using test::UintValue;
 
 const ReplicaId kA = TestReplica(0);
 const ReplicaId kB = TestReplica(1);
@@ -33,7 +33,8 @@ std::set<Dot> DotsOf(const CausalContext& c) {
 }
 std::set<Dot> DotsOf(const ORSet& s, const Value& v) {
   std::set<Dot> out;
-  if (const DotSet* dots = s.store().Find(v)) dots->ForEachDot([&](const Dot& d) { out.insert(d); });
+  if (const DotSet* dots = s.store().Find(v))
+    dots->ForEachDot([&](const Dot& d) { out.insert(d); });
   return out;
 }
 
@@ -138,7 +139,7 @@ TEST(ORSetTest, RemoveCarriesOnlyTheDotsItObserved) {
   std::vector<ORSet> history;
   for (uint64_t i = 10; i < 18; ++i) history.push_back(a.Add(kA, UintValue(i)));  // a:1..8
   for (uint64_t i = 20; i < 23; ++i) history.push_back(b.Add(kB, UintValue(i)));  // b:1..3
-  history.push_back(a.Add(kA, kX));                                            // a:9
+  history.push_back(a.Add(kA, kX));                                               // a:9
   for (const ORSet& d : history) {
     a.Join(d);
     b.Join(d);
@@ -234,6 +235,17 @@ TEST(ORSetTest, FromPartsChecksItsInvariants) {
   auto twice = ORSet::FromParts(shared, ctx);
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.status().code(), StatusCode::kCorruption);
+
+  // Counter 0 is no dot: no context contains it, so a store holding it is corrupt.
+  ORSet::Store zero;
+  zero.InsertDecoded(kX, [] {
+    DotSet s;
+    s.Insert(Dot{kA, 0});
+    return s;
+  }());
+  auto no_dot = ORSet::FromParts(zero, ctx);
+  ASSERT_FALSE(no_dot.ok());
+  EXPECT_EQ(no_dot.status().code(), StatusCode::kCorruption);
 }
 
 // A mutation of a large set produces a delta as small as the change: one element, and a context

@@ -10,7 +10,19 @@ from hypothesis import strategies as st
 
 import convergent as cv
 
-CLASSES = [cv.GCounter, cv.PNCounter, cv.LWWRegister, cv.MVRegister, cv.ORSet, cv.Flag, cv.GSet]
+CLASSES = [
+    cv.GCounter,
+    cv.PNCounter,
+    cv.LWWRegister,
+    cv.MVRegister,
+    cv.ORSet,
+    cv.Flag,
+    cv.GSet,
+    cv.ORMap,
+    cv.LWWMap,
+    cv.PNCounterMap,
+    cv.ORMultiMap,
+]
 
 
 def samples() -> list[Any]:
@@ -34,8 +46,34 @@ def samples() -> list[Any]:
     gs = cv.GSet()
     gs.add("x")
     gs.add(2)
-    empty = [cls() for cls in CLASSES]
-    return [g, p, lww, mv, s, f, gs, *empty]
+    return [g, p, lww, mv, s, f, gs, *map_samples(), *[cls() for cls in CLASSES]]
+
+
+def map_samples() -> list[Any]:
+    """One non-empty value of each map class (in the order of CLASSES)."""
+    m = cv.ORMap(replica="A")
+    m.update("c", cv.PNCounter, lambda c: c.decrement(4))
+    m.update((1, "k"), cv.ORSet, lambda s: s.add({"x": 1}))
+    m.update("f", cv.Flag, lambda f: f.enable())
+    m.update("r", cv.LWWRegister, lambda r: r.set(b"v", timestamp=3), replica="B")
+    m.update("m", cv.MVRegister, lambda r: r.set(None))
+    m.update("g", cv.GSet, lambda s: s.add(1.5))
+    m.update("n", cv.GCounter, lambda c: c.increment(9))
+    m.remove("f")
+    lww = cv.LWWMap(replica="A")
+    lww.put("a", [1, "x"], timestamp=10)
+    lww.put("b", 2)
+    lww.remove("b")
+    pn = cv.PNCounterMap(replica="A")
+    pn.increment("a", 5)
+    pn.decrement("a", 2, replica="B")
+    pn.increment(7)
+    multi = cv.ORMultiMap(replica="A")
+    multi.add("a", 1)
+    multi.add("a", 2, replica="B")
+    multi.remove("a", 1)
+    multi.add(b"k", "v")
+    return [m, lww, pn, multi]
 
 
 @pytest.mark.parametrize("value", samples(), ids=repr)
@@ -55,6 +93,14 @@ def test_read_values_survive_the_round_trip() -> None:
     assert cv.LWWRegister.from_bytes(lww.to_bytes()).value == {"x": [1, 2.5, None]}
     assert cv.LWWRegister.from_bytes(lww.to_bytes()).timestamp == 42
     assert cv.ORSet.from_bytes(s.to_bytes()).elements() == s.elements()
+    m, lww, pn, multi = (type(v).from_bytes(v.to_bytes()) for v in map_samples())
+    assert m.keys() == [[1, "k"], "c", "g", "m", "n", "r"]  # fixarray before fixstr
+    assert m["c"].value == -4 and m[(1, "k")].elements() == [{"x": 1}]
+    assert m["r"].value == b"v" and m["r"].timestamp == 3 and m["m"].values == [None]
+    assert m["g"].elements() == [1.5] and m["n"].value == 9 and m.type_of("f") is None
+    assert lww.items() == [("a", [1, "x"])]
+    assert pn.items() == [(7, 1), ("a", 3)]
+    assert multi.items() == [("a", [2]), (b"k", ["v"])]
 
 
 def test_decoded_values_are_unbound() -> None:
@@ -82,7 +128,7 @@ def test_corrupt_bytes_raise_decode_error(cls: Any, data: bytes) -> None:
     assert str(info.value)  # the codec's message
 
 
-@pytest.mark.parametrize("value", samples()[:7], ids=repr)
+@pytest.mark.parametrize("value", samples()[: len(CLASSES)], ids=repr)
 def test_bytes_of_another_type_raise_key_type_error(value: Any) -> None:
     data = value.to_bytes()
     for cls in CLASSES:
@@ -100,7 +146,7 @@ def test_from_bytes_rejects_non_bytes() -> None:
         cv.ORSet.from_bytes("text")  # type: ignore[arg-type]
 
 
-@given(st.sampled_from(range(7)), st.data())
+@given(st.sampled_from(range(len(CLASSES))), st.data())
 def test_mangled_bytes_never_crash(index: int, data: st.DataObject) -> None:
     value = samples()[index]
     raw = bytearray(value.to_bytes())

@@ -17,14 +17,12 @@ VALUE_KEYS = {
     cv.FlagKey: cv.Flag,
     cv.MVRegisterKey: cv.MVRegister,
     cv.GSetKey: cv.GSet,
+    cv.ORMapKey: cv.ORMap,
+    cv.LWWMapKey: cv.LWWMap,
+    cv.PNCounterMapKey: cv.PNCounterMap,
+    cv.ORMultiMapKey: cv.ORMultiMap,
 }
-MAP_KEYS = {  # TODO(maps): the value classes once they exist
-    cv.ORMapKey: "ORMap",
-    cv.LWWMapKey: "LWWMap",
-    cv.PNCounterMapKey: "PNCounterMap",
-    cv.ORMultiMapKey: "ORMultiMap",
-}
-ALL_KEYS: list[Any] = [*VALUE_KEYS, *MAP_KEYS]
+ALL_KEYS: list[Any] = [*VALUE_KEYS]
 
 
 def test_eleven_key_types() -> None:
@@ -37,8 +35,7 @@ def test_eleven_key_types() -> None:
 def test_key_basics(key_cls: Any) -> None:
     k = key_cls("cart")
     assert k.name == "cart"
-    expected = VALUE_KEYS.get(key_cls) or MAP_KEYS[key_cls]
-    assert k.type == expected
+    assert k.type is VALUE_KEYS[key_cls]
     assert k.type_name == key_cls.__name__.removesuffix("Key")
     assert repr(k) == f"{key_cls.__name__}('cart')"
     assert k == key_cls("cart") and hash(k) == hash(key_cls("cart"))

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import convergent
 from convergent import _core
 
@@ -18,6 +20,9 @@ STUB = Path(convergent.__file__).with_name("_core.pyi")
 IMPLICIT = {"__doc__", "__module__", "__new__", "__lt__", "__le__", "__gt__", "__ge__"}
 
 Param = tuple[str, str]  # (name, kind)
+# Py_TPFLAGS_DISALLOW_INSTANTIATION: classes Python code cannot construct (the ORMap entry
+# handles) have no constructor in the stubs.
+DISALLOW_INSTANTIATION = 1 << 7
 
 
 def _stub_params(node: ast.FunctionDef, skip_self: bool) -> list[Param]:
@@ -84,14 +89,18 @@ def runtime_members(cls: type) -> dict[str, tuple[str, list[Param]]]:
         else:
             out[name] = ("method", _signature_params(obj, skip_self=True))
     # The constructor: the class's own signature, listed as __init__ in the stub.
-    out["__init__"] = ("method", _signature_params(cls, skip_self=False))
+    if not cls.__flags__ & DISALLOW_INSTANTIATION:
+        out["__init__"] = ("method", _signature_params(cls, skip_self=False))
     return out
 
 
 def test_module_functions_and_classes_match() -> None:
     functions, classes = parse_stub()
     public = {n for n in dir(_core) if not n.startswith("_")}
-    assert public == set(functions) | set(classes)
+    assert public == {n for n in [*functions, *classes] if not n.startswith("_")}
+    # Private classes in the stubs (the ORMap entry handles) exist too.
+    for name in classes:
+        assert inspect.isclass(getattr(_core, name)), name
     for name, params in functions.items():
         assert _pybind_params(getattr(_core, name)) == params, name
 
@@ -112,7 +121,11 @@ def test_classes_are_final_and_named_convergent() -> None:
     for name in classes:
         cls = getattr(_core, name)
         assert cls.__module__ == "convergent" and cls.__qualname__ == name
-        assert getattr(convergent, name) is cls and name in convergent.__all__
+        if name.startswith("_"):  # an ORMap entry handle: not constructible, not exported
+            with pytest.raises(TypeError):
+                cls()
+        else:
+            assert getattr(convergent, name) is cls and name in convergent.__all__
         try:
             type("Sub", (cls,), {})
         except TypeError:

@@ -19,9 +19,11 @@ SCALARS = st.none() | st.booleans() | INT | st.floats() | st.text() | st.binary(
 KEYS = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=4).map(tuple)
-    | st.dictionaries(KEYS, inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(KEYS, inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -99,8 +101,13 @@ def test_values_read_back_as_python_data() -> None:
     r = cv.LWWRegister(replica="A")
     value = {"list": [1, (2, 3)], (1, "k"): None, "bytes": b"\x00\xff", "f": 1.5, "neg": -7}
     r.set(value)
-    assert r.value == {"list": [1, [2, 3]], (1, "k"): None, "bytes": b"\x00\xff", "f": 1.5,
-                       "neg": -7}
+    assert r.value == {
+        "list": [1, [2, 3]],
+        (1, "k"): None,
+        "bytes": b"\x00\xff",
+        "f": 1.5,
+        "neg": -7,
+    }
 
 
 @pytest.mark.parametrize(

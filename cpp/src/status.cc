@@ -12,6 +12,10 @@ std::string Status::ToString() const {
       return "corruption: " + message_;
     case StatusCode::kTypeMismatch:
       return "type mismatch: " + message_;
+    case StatusCode::kKeyDeleted:
+      return "key deleted: " + message_;
+    case StatusCode::kTimeout:
+      return "timeout: " + message_;
   }
   return message_;
 }

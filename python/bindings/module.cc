@@ -20,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
   cb::RegisterRegisters(m);
   cb::RegisterFlag(m);
   cb::RegisterSets(m);
+  cb::RegisterMaps(m);
 }

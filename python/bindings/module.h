@@ -12,6 +12,7 @@ void RegisterCounters(pybind11::module_& m);   // GCounter, PNCounter (py_counte
 void RegisterRegisters(pybind11::module_& m);  // LWWRegister, MVRegister (py_registers.cc)
 void RegisterFlag(pybind11::module_& m);       // Flag (py_flag.cc)
 void RegisterSets(pybind11::module_& m);       // ORSet, GSet (py_sets.cc)
-// TODO(maps): RegisterMaps (ORMap, LWWMap, PNCounterMap, ORMultiMap) in py_maps.cc.
+// ORMap, LWWMap, PNCounterMap, ORMultiMap (py_maps.cc); after the classes above, which it nests.
+void RegisterMaps(pybind11::module_& m);
 
 }  // namespace convergent::bindings

@@ -44,7 +44,8 @@ struct PyCrdt {
 
 template <typename T>
 struct PyCrdtObject {
-  PyObject_HEAD PyCrdt<T> crdt;
+  PyObject ob_base;  // PyObject_HEAD
+  PyCrdt<T> crdt;
 };
 
 // The class of T, once DefineCrdtClass<T> has run (a strong reference, never released).

@@ -10,6 +10,7 @@ namespace {
 // Strong references, kept for the life of the interpreter (the module is never unloaded).
 PyObject* key_type_error = nullptr;
 PyObject* decode_error = nullptr;
+PyObject* key_deleted_error = nullptr;
 
 PyObject* ImportClass(const py::module_& errors, const char* name) {
   py::object cls = errors.attr(name);
@@ -27,6 +28,7 @@ void InitErrors() {
   py::module_ errors = py::module_::import("convergent.errors");
   key_type_error = ImportClass(errors, "KeyTypeError");
   decode_error = ImportClass(errors, "DecodeError");
+  key_deleted_error = ImportClass(errors, "KeyDeletedError");
 }
 
 void ThrowStatus(const Status& s) {
@@ -37,6 +39,10 @@ void ThrowStatus(const Status& s) {
       Raise(key_type_error, s.message());
     case StatusCode::kInvalidArgument:
       throw py::value_error(s.message());
+    case StatusCode::kKeyDeleted:
+      Raise(key_deleted_error, s.message());
+    case StatusCode::kTimeout:  // callers that know the operation raise WriteTimeout/ReadTimeout
+      Raise(PyExc_TimeoutError, s.message());
     case StatusCode::kOk:
       break;
   }

@@ -13,7 +13,19 @@ Values (``GCounter``, ``ORSet``, ...) live in the compiled core and are usable s
     assert a == b
 """
 
-from ._core import Flag, GCounter, GSet, LWWRegister, MVRegister, ORSet, PNCounter
+from ._core import (
+    Flag,
+    GCounter,
+    GSet,
+    LWWMap,
+    LWWRegister,
+    MVRegister,
+    ORMap,
+    ORMultiMap,
+    ORSet,
+    PNCounter,
+    PNCounterMap,
+)
 from ._core import version as _core_version  # noqa: F401
 from .errors import (
     DecodeError,
@@ -53,18 +65,22 @@ __all__ = [
     "Key",
     "KeyDeletedError",
     "KeyTypeError",
+    "LWWMap",
     "LWWMapKey",
     "LWWRegister",
     "LWWRegisterKey",
     "MVRegister",
     "MVRegisterKey",
     "NotConverged",
+    "ORMap",
     "ORMapKey",
+    "ORMultiMap",
     "ORMultiMapKey",
     "ORSet",
     "ORSetKey",
     "PNCounter",
     "PNCounterKey",
+    "PNCounterMap",
     "PNCounterMapKey",
     "ReadTimeout",
     "WriteTimeout",

@@ -9,7 +9,19 @@ from __future__ import annotations
 import builtins
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ._core import Flag, GCounter, GSet, LWWRegister, MVRegister, ORSet, PNCounter
+from ._core import (
+    Flag,
+    GCounter,
+    GSet,
+    LWWMap,
+    LWWRegister,
+    MVRegister,
+    ORMap,
+    ORMultiMap,
+    ORSet,
+    PNCounter,
+    PNCounterMap,
+)
 
 __all__ = [
     "FlagKey",
@@ -35,8 +47,8 @@ class Key(Generic[V]):
     __slots__ = ("_name",)
     _name: str
 
-    # The value class, or its name for the map types whose classes do not exist yet.
-    type: ClassVar[builtins.type[Any] | str]
+    # The value class (cv.ORSet, ...).
+    type: ClassVar[builtins.type[Any]]
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str):
@@ -52,8 +64,7 @@ class Key(Generic[V]):
     @property
     def type_name(self) -> str:
         """The CRDT type's name, e.g. ``"ORSet"``."""
-        t = type(self).type
-        return t if isinstance(t, str) else t.__name__
+        return type(self).type.__name__
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -111,23 +122,21 @@ class GSetKey(Key[GSet]):
     type = GSet
 
 
-# TODO(maps): `type` of the four map keys is the class name (a str) until _core defines the
-# ORMap, LWWMap, PNCounterMap and ORMultiMap classes; then use the classes, as above.
-class ORMapKey(Key[Any]):
+class ORMapKey(Key[ORMap]):
     __slots__ = ()
-    type = "ORMap"
+    type = ORMap
 
 
-class LWWMapKey(Key[Any]):
+class LWWMapKey(Key[LWWMap]):
     __slots__ = ()
-    type = "LWWMap"
+    type = LWWMap
 
 
-class PNCounterMapKey(Key[Any]):
+class PNCounterMapKey(Key[PNCounterMap]):
     __slots__ = ()
-    type = "PNCounterMap"
+    type = PNCounterMap
 
 
-class ORMultiMapKey(Key[Any]):
+class ORMultiMapKey(Key[ORMultiMap]):
     __slots__ = ()
-    type = "ORMultiMap"
+    type = ORMultiMap

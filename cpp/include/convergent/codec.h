@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "convergent/crdt/any_crdt.h"
 #include "convergent/crdt/crdt_type.h"
 #include "convergent/crdt/flag.h"
 #include "convergent/crdt/gcounter.h"
@@ -57,5 +58,9 @@ Result<CrdtType> PeekType(std::string_view bytes);
 
 template <typename T>
 Result<T> Decode(std::string_view bytes);  // defined for the types above
+
+// A value of any type (the same bytes as Encode of the held type), and back by its type.
+std::string EncodeAny(const AnyCrdt& v);
+Result<AnyCrdt> DecodeAny(std::string_view bytes);
 
 }  // namespace convergent

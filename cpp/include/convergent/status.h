@@ -16,6 +16,8 @@ enum class StatusCode {
   kInvalidArgument,  // a caller passed something unusable
   kCorruption,       // bytes from outside do not decode to a valid state
   kTypeMismatch,     // a key or payload of another CRDT type than expected
+  kKeyDeleted,       // an update of a key whose tombstone still lives
+  kTimeout,          // a coordinated write or read did not reach its level in time
 };
 
 class Status {
@@ -31,6 +33,10 @@ class Status {
   static Status TypeMismatch(std::string msg) {
     return Status(StatusCode::kTypeMismatch, std::move(msg));
   }
+  static Status KeyDeleted(std::string msg) {
+    return Status(StatusCode::kKeyDeleted, std::move(msg));
+  }
+  static Status Timeout(std::string msg) { return Status(StatusCode::kTimeout, std::move(msg)); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -8,12 +8,10 @@
 
 namespace convergent::internal {
 
-void ReplicaTableBuilder::AddContext(const CausalContext& ctx) {
-  for (const auto& [r, n] : ctx.version_vector()) Add(r);
-  for (const Dot& d : ctx.dot_cloud()) Add(d.replica);
-}
-
-void ReplicaTableBuilder::Seal() {
+ReplicaTableBuilder::ReplicaTableBuilder(const CausalContext& ctx) {
+  ids_.reserve(ctx.version_vector().size());
+  for (const auto& [r, n] : ctx.version_vector()) ids_.push_back(r.value);
+  for (const Dot& d : ctx.dot_cloud()) ids_.push_back(d.replica.value);
   std::sort(ids_.begin(), ids_.end());
   ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
 }
@@ -21,7 +19,7 @@ void ReplicaTableBuilder::Seal() {
 uint32_t ReplicaTableBuilder::IndexOf(ReplicaId r) const {
   if (last_ < ids_.size() && ids_[last_] == r.value) return static_cast<uint32_t>(last_);
   last_ = static_cast<size_t>(std::lower_bound(ids_.begin(), ids_.end(), r.value) - ids_.begin());
-  assert(last_ < ids_.size() && ids_[last_] == r.value && "IndexOf a replica never added");
+  assert(last_ < ids_.size() && ids_[last_] == r.value && "IndexOf a replica not in the context");
   return static_cast<uint32_t>(last_);
 }
 

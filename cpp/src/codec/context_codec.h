@@ -8,6 +8,8 @@
 #include <google/protobuf/repeated_field.h>
 
 #include <cstdint>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "convergent/crdt/causal_context.h"
@@ -17,16 +19,12 @@
 
 namespace convergent::internal {
 
-// Encoding: the distinct replicas a message mentions, sorted ascending.
+// Encoding: the replicas of a state's context, ascending. A state's store only holds dots of its
+// context, so these are all the replicas the state mentions.
 class ReplicaTableBuilder {
  public:
-  void Add(ReplicaId r) {
-    if (ids_.empty() || ids_.back() != r.value) ids_.push_back(r.value);
-  }
-  void AddContext(const CausalContext& ctx);
-  // Sorts and removes duplicates; call once, after the last Add and before IndexOf.
-  void Seal();
-  // The index of a replica that was added.
+  explicit ReplicaTableBuilder(const CausalContext& ctx);
+  // The index of a replica of the context.
   uint32_t IndexOf(ReplicaId r) const;
   void WriteTo(google::protobuf::RepeatedField<uint64_t>* out) const;
 
@@ -77,5 +75,31 @@ class HeldCloudDots {
   const std::set<Dot>& cloud_;
   std::vector<Dot> held_;
 };
+
+// Writes the replica table and the context (left out when it encodes to nothing) of a causal
+// state message (ORSetState, MVRegisterState, ORMapState), once `held` has collected every dot
+// of the store.
+template <typename StateMsg>
+void WriteTableAndContext(const CausalContext& ctx, HeldCloudDots* held,
+                          const ReplicaTableBuilder& table, StateMsg* m) {
+  table.WriteTo(m->mutable_replicas());
+  const std::vector<Dot>& held_dots = held->Finish();
+  if (!ctx.version_vector().empty() || ctx.dot_cloud().size() > held_dots.size()) {
+    EncodeContext(ctx, held_dots, table, m->mutable_context());
+  }
+}
+
+// Reads the replica table and the context (as on the wire: without the store's dots) of a
+// causal state message.
+template <typename StateMsg>
+Status ReadTableAndContext(const StateMsg& m, ReplicaTableReader* table, CausalContext* ctx) {
+  Result<ReplicaTableReader> t = ReplicaTableReader::Read(m.replicas());
+  if (!t.ok()) return t.status();
+  *table = std::move(t).value();
+  Result<CausalContext> c = DecodeContext(m.context(), table);
+  if (!c.ok()) return c.status();
+  *ctx = std::move(c).value();
+  return Status::Ok();
+}
 
 }  // namespace convergent::internal

@@ -21,7 +21,7 @@ namespace {
 
 using google::protobuf::internal::WireFormatLite;
 
-// The field numbers of the Crdt oneof (and of its reserved map types) are the CrdtType values.
+// The field numbers of the Crdt oneof are the CrdtType values.
 constexpr uint32_t kFirstTypeField = static_cast<uint32_t>(CrdtType::kGCounter);
 constexpr uint32_t kLastTypeField = static_cast<uint32_t>(CrdtType::kORMultiMap);
 static_assert(v1::Crdt::kGCounterFieldNumber == static_cast<int>(CrdtType::kGCounter));
@@ -31,6 +31,10 @@ static_assert(v1::Crdt::kOrSetFieldNumber == static_cast<int>(CrdtType::kORSet))
 static_assert(v1::Crdt::kFlagFieldNumber == static_cast<int>(CrdtType::kFlag));
 static_assert(v1::Crdt::kMvRegisterFieldNumber == static_cast<int>(CrdtType::kMVRegister));
 static_assert(v1::Crdt::kGSetFieldNumber == static_cast<int>(CrdtType::kGSet));
+static_assert(v1::Crdt::kOrMapFieldNumber == static_cast<int>(CrdtType::kORMap));
+static_assert(v1::Crdt::kLwwMapFieldNumber == static_cast<int>(CrdtType::kLWWMap));
+static_assert(v1::Crdt::kPnCounterMapFieldNumber == static_cast<int>(CrdtType::kPNCounterMap));
+static_assert(v1::Crdt::kOrMultiMapFieldNumber == static_cast<int>(CrdtType::kORMultiMap));
 
 // The protobuf messages of one Encode or Decode call live in an arena: one bump allocator
 // instead of a malloc and a free per element string. Small states (deltas) fit in its first
@@ -84,6 +88,10 @@ std::string Encode(const ORSet& v) { return EncodeState(v); }
 std::string Encode(const Flag& v) { return EncodeState(v); }
 std::string Encode(const MVRegister& v) { return EncodeState(v); }
 std::string Encode(const GSet& v) { return EncodeState(v); }
+std::string Encode(const ORMap& v) { return EncodeState(v); }
+std::string Encode(const LWWMap& v) { return EncodeState(v); }
+std::string Encode(const PNCounterMap& v) { return EncodeState(v); }
+std::string Encode(const ORMultiMap& v) { return EncodeState(v); }
 
 Result<CrdtType> PeekType(std::string_view bytes) {
   if (bytes.size() > INT_MAX) return Status::Corruption("state: larger than 2 GiB");
@@ -137,5 +145,9 @@ template Result<ORSet> Decode<ORSet>(std::string_view bytes);
 template Result<Flag> Decode<Flag>(std::string_view bytes);
 template Result<MVRegister> Decode<MVRegister>(std::string_view bytes);
 template Result<GSet> Decode<GSet>(std::string_view bytes);
+template Result<ORMap> Decode<ORMap>(std::string_view bytes);
+template Result<LWWMap> Decode<LWWMap>(std::string_view bytes);
+template Result<PNCounterMap> Decode<PNCounterMap>(std::string_view bytes);
+template Result<ORMultiMap> Decode<ORMultiMap>(std::string_view bytes);
 
 }  // namespace convergent

@@ -12,9 +12,13 @@
 #include "convergent/crdt/flag.h"
 #include "convergent/crdt/gcounter.h"
 #include "convergent/crdt/gset.h"
+#include "convergent/crdt/lww_map.h"
 #include "convergent/crdt/lww_register.h"
 #include "convergent/crdt/mv_register.h"
+#include "convergent/crdt/ormap.h"
+#include "convergent/crdt/ormultimap.h"
 #include "convergent/crdt/orset.h"
+#include "convergent/crdt/pncounter_map.h"
 #include "convergent/status.h"
 #include "convergent/v1/crdt.pb.h"
 
@@ -37,6 +41,16 @@ void WriteState(const ORSet& v, v1::Crdt* msg);
 void WriteState(const MVRegister& v, v1::Crdt* msg);
 Result<ORSet> ReadState(v1::Crdt* msg, std::type_identity<ORSet>);
 Result<MVRegister> ReadState(v1::Crdt* msg, std::type_identity<MVRegister>);
+
+// map_state_codec.cc
+void WriteState(const ORMap& v, v1::Crdt* msg);
+void WriteState(const LWWMap& v, v1::Crdt* msg);
+void WriteState(const PNCounterMap& v, v1::Crdt* msg);
+void WriteState(const ORMultiMap& v, v1::Crdt* msg);
+Result<ORMap> ReadState(v1::Crdt* msg, std::type_identity<ORMap>);
+Result<LWWMap> ReadState(v1::Crdt* msg, std::type_identity<LWWMap>);
+Result<PNCounterMap> ReadState(v1::Crdt* msg, std::type_identity<PNCounterMap>);
+Result<ORMultiMap> ReadState(v1::Crdt* msg, std::type_identity<ORMultiMap>);
 
 // A Corruption status "<type>: <what s says>".
 Status Corruption(const char* type, const Status& s);

@@ -1,6 +1,7 @@
 #include "convergent/crdt/mv_register.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace convergent {
@@ -23,7 +24,15 @@ void MVRegister::Join(const MVRegister& other) {
 
 std::vector<Value> MVRegister::Values() const {
   std::vector<Value> out;
-  for (const auto& e : store_) out.push_back(e.value);
+  // A replica's newer write overwrote its older ones (a replica always observes its own
+  // writes): an older entry of the same replica, left where the delta that removed it was lost,
+  // is not a concurrent value. The store is in dot order, so a replica's newest entry is last.
+  const auto& entries = store_;
+  for (auto it = entries.begin(); it != entries.end(); ++it) {
+    const auto next = std::next(it);
+    if (next != entries.end() && next->dot.replica == it->dot.replica) continue;
+    out.push_back(it->value);
+  }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace convergent {
 namespace {
@@ -11,6 +12,22 @@ namespace {
 Status WrongType(CrdtType have, CrdtType want) {
   return Status::TypeMismatch(std::string("map key holds a ") + CrdtTypeName(have) +
                               ", not a " + CrdtTypeName(want));
+}
+
+// The current counts of each replica in a counter part. A replica's entries supersede each
+// other (each holds its running totals, and every increment replaces the replica's entry it
+// observed), so the newest dot of a replica is its count. Older ones linger where the delta that
+// removed them was lost and only later deltas arrived; they are not counted again.
+std::vector<std::pair<ReplicaId, CounterPayload>> LatestCounts(const CounterStore& s) {
+  std::vector<std::pair<ReplicaId, CounterPayload>> out;
+  for (const auto& e : s) {  // in dot order: a replica's entries are adjacent, oldest first
+    if (!out.empty() && out.back().first == e.dot.replica) {
+      out.back().second = e.value;
+    } else {
+      out.emplace_back(e.dot.replica, e.value);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -198,8 +215,8 @@ std::optional<GCounter> ORMap::GetGCounter(const Value& key) const {
   const MapEntry::Part* p = VisiblePart(key, CrdtType::kGCounter);
   if (p == nullptr) return std::nullopt;
   std::vector<GCounter::Slot> slots;
-  for (const auto& e : std::get<CounterStore>(p->store)) {
-    slots.emplace_back(e.dot.replica, e.value.increments);
+  for (const auto& [replica, count] : LatestCounts(std::get<CounterStore>(p->store))) {
+    slots.emplace_back(replica, count.increments);
   }
   auto c = GCounter::FromSlots(std::move(slots));
   return c.ok() ? std::optional<GCounter>(std::move(c).value()) : std::nullopt;
@@ -209,9 +226,9 @@ std::optional<PNCounter> ORMap::GetPNCounter(const Value& key) const {
   const MapEntry::Part* p = VisiblePart(key, CrdtType::kPNCounter);
   if (p == nullptr) return std::nullopt;
   std::vector<GCounter::Slot> inc, dec;
-  for (const auto& e : std::get<CounterStore>(p->store)) {
-    inc.emplace_back(e.dot.replica, e.value.increments);
-    dec.emplace_back(e.dot.replica, e.value.decrements);
+  for (const auto& [replica, count] : LatestCounts(std::get<CounterStore>(p->store))) {
+    inc.emplace_back(replica, count.increments);
+    dec.emplace_back(replica, count.decrements);
   }
   auto pi = GCounter::FromSlots(std::move(inc));
   auto pd = GCounter::FromSlots(std::move(dec));

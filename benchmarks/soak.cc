@@ -1,0 +1,60 @@
+// convergent_soak: the chaos runs of the simulation tests (tests_cpp/chaos_workload.h) over
+// many seeds, for long soaks outside the unit tests. Prints every violation, a progress line
+// every 500 seeds and a summary; exits 1 when any seed failed.
+//
+// Usage: convergent_soak [--seeds N] [--start S] [--ops K]
+//   N seeds from S (default 2000 from 0), K operations per run (default 400, as the tests).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "chaos_workload.h"
+
+int main(int argc, char** argv) {
+  uint64_t seeds = 2000, start = 0;
+  int ops = 400;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--seeds") == 0 && has_value) {
+      seeds = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--start") == 0 && has_value) {
+      start = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--ops") == 0 && has_value) {
+      ops = std::max(1, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: %s [--seeds N] [--start S] [--ops K]\n", argv[0]);
+      return 2;
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t failed = 0;
+  double worst_heal = 0;
+  for (uint64_t seed = start; seed < start + seeds; ++seed) {
+    convergent::test::ChaosRun run(seed);
+    run.Script(ops);
+    run.Settle();
+    run.Check();
+    worst_heal = std::max(worst_heal, run.converged_after().value_or(0));
+    if (!run.failures().empty()) {
+      ++failed;
+      for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
+    }
+    if ((seed - start + 1) % 500 == 0) {
+      std::printf("... %llu seeds, %llu failed\n",
+                  static_cast<unsigned long long>(seed - start + 1),
+                  static_cast<unsigned long long>(failed));
+      std::fflush(stdout);
+    }
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("soak: seeds %llu..%llu, %d ops each: %llu failed; worst convergence after heal "
+              "%.2f virtual s; %.1f s wall\n",
+              static_cast<unsigned long long>(start),
+              static_cast<unsigned long long>(start + seeds - 1), ops,
+              static_cast<unsigned long long>(failed), worst_heal, wall);
+  return failed == 0 ? 0 : 1;
+}

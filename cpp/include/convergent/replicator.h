@@ -1,0 +1,152 @@
+// Replicator: the replication state machine of one node. It holds the node's typed keys, applies
+// local updates and remote deltas, buffers and batches deltas, runs anti-entropy, coordinates
+// Majority/All writes and reads, keeps tombstones, and reports changes to subscribers.
+//
+// It is sans-I/O: time, randomness (a seed), membership and incoming frames are inputs; frames to
+// send, change events and request completions are outputs taken with Take*(). The same code runs
+// in the deterministic simulator and in a real node. Nothing from outside crashes it: a frame
+// that fails to decode or names a key with another type is dropped and counted.
+//
+// Thread safety: none. One owner thread calls everything (the node's loop or the simulator).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convergent/crdt/any_crdt.h"
+#include "convergent/crdt/crdt_type.h"
+#include "convergent/ids.h"
+#include "convergent/replicator_options.h"
+#include "convergent/status.h"
+
+namespace convergent {
+
+using NodeId = uint64_t;     // a node's address in the cluster, stable across its restarts
+using TimeMicros = int64_t;  // microseconds of the driver's clock (virtual in the simulator)
+using RequestId = uint64_t;  // a coordinated request; 0 means "already complete"
+
+enum class Consistency { kLocal, kMajority, kAll };
+
+enum class FrameKind : int {
+  kDeltaBatch,
+  kWrite,
+  kWriteAck,
+  kRead,
+  kReadReply,
+  kDigestStep,
+  kKeyDigests,
+  kRepair,
+};
+inline constexpr int kFrameKinds = 8;
+const char* FrameKindName(FrameKind k);
+
+struct OutgoingFrame {
+  std::optional<NodeId> to;  // nullopt: to every peer (delta batches)
+  FrameKind kind;
+  std::string bytes;
+};
+
+struct ReplicaEvent {
+  enum class Kind { kChanged, kDeleted };
+  Kind kind;
+  std::string key;
+  CrdtType type;
+  AnyCrdt value;  // the new value (kChanged)
+};
+
+struct Completion {
+  RequestId id = 0;
+  Status status;                 // ok, kTimeout, or the error of a peer
+  std::optional<AnyCrdt> value;  // reads: the merged value (nullopt: absent or deleted)
+  bool deleted = false;          // reads: the key is deleted
+};
+
+// Counters with the seed system's names (see metrics() for the full list).
+struct ReplicatorMetrics {
+  uint64_t merge_count = 0;            // remote states/deltas joined into the store
+  uint64_t delta_publish_count = 0;    // key deltas sent
+  uint64_t delta_receive_count = 0;    // key deltas received
+  uint64_t coordinated_write_count = 0;
+  uint64_t coordinated_read_count = 0;
+  uint64_t antientropy_count = 0;      // rounds started
+  uint64_t frames_malformed = 0;       // dropped: did not decode
+  uint64_t entries_mistyped = 0;       // dropped: a key of another type than ours
+  uint64_t bytes_sent[kFrameKinds] = {};
+  uint64_t bytes_received[kFrameKinds] = {};
+  uint64_t frames_sent[kFrameKinds] = {};
+  uint64_t frames_received[kFrameKinds] = {};
+};
+
+class Replicator {
+ public:
+  // `self` addresses this node; `replica` must be fresh for every incarnation (a restarted node
+  // never reuses the dots of its previous life). `seed` drives the choice of anti-entropy peers.
+  Replicator(NodeId self, ReplicaId replica, ReplicatorOptions options, uint64_t seed);
+  ~Replicator();
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  NodeId node_id() const;
+  ReplicaId replica_id() const;
+  const ReplicatorOptions& options() const;
+
+  // Membership: the other nodes this one replicates with (same role), self excluded.
+  void SetPeers(std::vector<NodeId> peers);
+  const std::vector<NodeId>& peers() const;
+
+  // ---- local requests ----
+  // Changes `value` (the key's current value, or its empty value when absent) in place and
+  // returns the delta of the change.
+  using Mutation = std::function<Result<AnyCrdt>(AnyCrdt& value)>;
+  // Applies the mutation locally (errors: TypeMismatch, KeyDeleted, or the mutation's own) and
+  // replicates it; Majority/All also sends it to peers and completes when enough acks arrive or
+  // with kTimeout (the local write stays). Returns 0 when already complete.
+  Result<RequestId> Update(std::string_view key, CrdtType type, const Mutation& mutate,
+                           Consistency level, TimeMicros now,
+                           std::optional<double> timeout = std::nullopt);
+  // Deletes the key (absent keys too: the tombstone still replicates).
+  Result<RequestId> Delete(std::string_view key, CrdtType type, Consistency level,
+                           TimeMicros now, std::optional<double> timeout = std::nullopt);
+  // The local value: nullptr when absent or deleted; TypeMismatch for another type.
+  Result<const AnyCrdt*> Get(std::string_view key, CrdtType type) const;
+  // A coordinated read; Local completes at once (0) and Get gives the value.
+  Result<RequestId> Read(std::string_view key, CrdtType type, Consistency level, TimeMicros now,
+                         std::optional<double> timeout = std::nullopt);
+  bool IsDeleted(std::string_view key) const;
+  // Live keys, by name.
+  std::vector<std::pair<std::string, CrdtType>> Keys() const;
+  void Subscribe(std::string_view key);
+  void Unsubscribe(std::string_view key);
+
+  // ---- inputs ----
+  void Receive(std::string_view frame, TimeMicros now);
+  // Runs what is due: delta flush, anti-entropy, pruning, request timeouts.
+  void Tick(TimeMicros now);
+  // The next time Tick has something to do.
+  TimeMicros NextDeadline() const;
+
+  // ---- outputs ----
+  std::vector<OutgoingFrame> TakeOutgoing();
+  std::vector<ReplicaEvent> TakeEvents();
+  std::vector<Completion> TakeCompletions();
+
+  // ---- observation ----
+  const ReplicatorMetrics& metrics() const;
+  // Named metrics: crdt.replicator.store.size, .merge.count, .delta.publish.count, ...
+  std::map<std::string, double> NamedMetrics() const;
+  // A digest of every key and tombstone: equal on replicas holding equal states.
+  uint64_t StoreDigest();
+  size_t tombstone_count() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace convergent

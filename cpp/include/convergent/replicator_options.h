@@ -1,0 +1,38 @@
+// ReplicatorOptions: every tunable of a replicator, with the seed system's defaults. Times are
+// seconds (as in the Python Config); Validate rejects what cannot work, before anything starts.
+//
+// Thread safety: a plain value.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "convergent/status.h"
+
+namespace convergent {
+
+struct ReplicatorOptions {
+  // Seconds between anti-entropy rounds (digest exchange with one random peer of the role).
+  double anti_entropy_interval = 30.0;
+  // Bytes: a key's buffered delta that encodes larger than this is sent as its full state.
+  size_t max_delta_size = 65536;
+  // Seconds between pruning passes (expired tombstones).
+  double prune_interval = 300.0;
+  // Seconds a deleted key's tombstone lives; meanwhile updates of the key are rejected.
+  double tombstone_ttl = 86400.0;
+  // Seconds a Majority/All write or read waits for acks when the call gives no timeout.
+  double coordination_timeout = 5.0;
+  // Only nodes with this role replicate with each other (none: every node).
+  std::optional<std::string> role;
+  // Seconds between flushes of the buffered local deltas (many keys per frame).
+  double delta_flush_interval = 0.2;
+  // Bytes: the largest frame the replicator builds; bigger batches and repairs are split.
+  size_t max_frame_size = 1 << 20;
+  // Depth of the anti-entropy digest tree (fan-out 16): 16^depth leaf buckets of keys.
+  int digest_tree_depth = 3;
+
+  Status Validate() const;
+};
+
+}  // namespace convergent

@@ -1,0 +1,161 @@
+// Simulation: a deterministic cluster of Replicators on a simulated network, in virtual time.
+//
+// Every node runs the same sans-I/O Replicator as a real node; the simulation moves its frames
+// (with seeded loss, duplication, latency, jitter and so reordering, partitions), fires its
+// timers, crashes and restarts it. One seeded std::mt19937_64 drives every random choice (frame
+// fates and delays, each incarnation's ReplicaId and Replicator seed), and events due at the same
+// virtual time run in the order they were scheduled: the same seed and the same script give the
+// same run, frame for frame (see TraceHash()).
+//
+// Nodes are NodeId 0..n-1; added nodes take the next id and ids are never reused. A crashed node
+// stays a member (its peers keep counting it for Majority/All) until it restarts as a new
+// incarnation with an empty store and a fresh ReplicaId; a removed node leaves the membership.
+//
+// Local requests go through the simulation (Update, Delete, Read) so that their frames are sent
+// and their timers set. Calling node(i) directly is fine too: the simulation collects a node's
+// outputs again before it runs (or call Collect(i) at once).
+//
+// Partitions: Partition(groups) cuts every link between different groups; nodes not listed in
+// any group (including nodes added later) form one more group together. Frames cross a link
+// only if it is up both when they are sent and when they arrive.
+//
+// Thread safety: none; one thread drives a Simulation. Ownership: the Simulation owns its
+// Replicators; node(i) references stay valid until node i crashes, restarts or is removed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convergent/crdt/crdt_type.h"
+#include "convergent/replicator.h"
+#include "convergent/replicator_options.h"
+#include "convergent/status.h"
+
+namespace convergent {
+
+struct SimulationOptions {
+  // Nodes at the start (ids 0..nodes-1).
+  int nodes = 3;
+  // Seeds the one random source of the simulation.
+  uint64_t seed = 0;
+  // The options of every node's Replicator.
+  ReplicatorOptions replicator;
+  // Seconds: the mean one-way delay of a frame.
+  double latency = 0.001;
+  // Seconds: each frame's delay is latency plus a uniform draw in [-jitter, +jitter] (never below
+  // zero), so frames on one link can overtake each other.
+  double jitter = 0.0;
+  // Probability that a frame is lost on its link, in [0, 1).
+  double loss = 0.0;
+  // Probability that a delivered frame arrives a second time (with its own delay), in [0, 1).
+  double duplication = 0.0;
+
+  Status Validate() const;
+};
+
+class Simulation {
+ public:
+  // Validates the options (and the Replicator's) first.
+  static Result<std::unique_ptr<Simulation>> Create(SimulationOptions options);
+  // The options must be valid (Create checks them); invalid options abort.
+  explicit Simulation(SimulationOptions options);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // ---- nodes ----
+  // The Replicator of a live node (a crashed, removed or unknown node aborts: check IsLive).
+  Replicator& node(NodeId id);
+  bool IsLive(NodeId id) const;    // a member that is up
+  bool IsMember(NodeId id) const;  // up or crashed, not removed
+  std::vector<NodeId> live_nodes() const;
+  std::vector<NodeId> members() const;
+  // The number of times the node has been restarted (0: its first incarnation).
+  uint64_t incarnation(NodeId id) const;
+
+  // The node's Replicator is destroyed (its memory is lost) and frames on their way to it are
+  // dropped. It stays a member. Crashing a node that is down does nothing.
+  void Crash(NodeId id);
+  // Starts a new incarnation (fresh ReplicaId, empty store) of a member node; a live node is
+  // crashed first.
+  Replicator& Restart(NodeId id);
+  // A new live member with the next id.
+  NodeId AddNode();
+  // The node leaves the membership for good (its Replicator is destroyed).
+  void RemoveNode(NodeId id);
+
+  // ---- local requests (InvalidArgument when the node is not live) ----
+  Result<RequestId> Update(NodeId id, std::string_view key, CrdtType type,
+                           const Replicator::Mutation& mutate,
+                           Consistency level = Consistency::kLocal,
+                           std::optional<double> timeout = std::nullopt);
+  Result<RequestId> Delete(NodeId id, std::string_view key, CrdtType type,
+                           Consistency level = Consistency::kLocal,
+                           std::optional<double> timeout = std::nullopt);
+  Result<RequestId> Read(NodeId id, std::string_view key, CrdtType type,
+                         Consistency level = Consistency::kLocal,
+                         std::optional<double> timeout = std::nullopt);
+  // Runs the simulation until the request completes (ok, kTimeout, or a peer's error) and
+  // returns its completion; id 0 completes at once. InvalidArgument for a request the node does
+  // not have pending, or when the node crashes (or is removed) before it completes.
+  Result<Completion> Await(NodeId id, RequestId request);
+  // The completions of the node's requests that arrived and were not awaited, oldest first.
+  std::vector<Completion> TakeCompletions(NodeId id);
+  // The node's change events (all its incarnations), oldest first.
+  std::vector<ReplicaEvent> TakeEvents(NodeId id);
+  // Sends the frames, keeps the events and completions, and sets the timer of a live node after
+  // it was called directly through node(id).
+  void Collect(NodeId id);
+
+  // ---- time ----
+  TimeMicros now() const;
+  double now_seconds() const;
+  // Processes every event due in the next `seconds` of virtual time.
+  void RunFor(double seconds);
+  // Runs until Converged(); returns the virtual seconds it took (0 when already converged), or
+  // nullopt when `timeout_seconds` passed first (the clock then stands at the timeout).
+  std::optional<double> RunUntilConverged(double timeout_seconds);
+  // Every group of live nodes that can reach each other (the same partition group) holds equal
+  // stores (equal StoreDigest()).
+  bool Converged();
+
+  // ---- network ----
+  // InvalidArgument for an unknown node or a node listed twice (nothing changes then).
+  Status Partition(const std::vector<std::vector<NodeId>>& groups);
+  void Heal();  // removes the partition (per-link settings stay)
+  Status SetLoss(double p);
+  Status SetLatency(double mean, double jitter = 0.0);
+  Status SetDuplication(double p);
+  // Per-link settings (both directions) override the defaults above; a link's loss may be 1
+  // (a cut link).
+  Status SetLinkLoss(NodeId a, NodeId b, double p);
+  Status SetLinkLatency(NodeId a, NodeId b, double mean, double jitter = 0.0);
+  void ResetLinks();  // drops every per-link setting
+
+  // ---- observation ----
+  // A hash of every delivered frame (time, sender, receiver, kind, size, bytes) in order.
+  uint64_t TraceHash() const;
+  // When on, every delivered frame is also recorded as a line "t_us from->to kind size".
+  void RecordTrace(bool on);
+  const std::vector<std::string>& trace() const;
+  struct NetworkStats {
+    uint64_t sent = 0;  // frame copies put on a link (a broadcast counts once per peer)
+    uint64_t delivered = 0;
+    uint64_t lost = 0;     // by loss
+    uint64_t cut = 0;      // by a partition
+    uint64_t to_down = 0;  // to a crashed or removed node
+    uint64_t duplicated = 0;
+    uint64_t bytes_delivered = 0;
+  };
+  const NetworkStats& network_stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace convergent

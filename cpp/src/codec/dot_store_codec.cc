@@ -1,0 +1,174 @@
+#include "codec/dot_store_codec.h"
+
+#include <algorithm>
+#include <string_view>
+#include <utility>
+
+#include "codec/canonical_msgpack.h"
+
+namespace convergent::internal {
+namespace {
+
+// A set store's elements and dots, copied out of the store in one pass and sorted by element
+// bytes. The store is a hash map whose nodes are scattered in memory, so each visit is a cache
+// miss: visiting them once, in whatever order, and sorting compact records instead of pointers
+// into the nodes halves the cost for large sets. A record keeps the first 8 bytes of its element
+// (big-endian, zero-padded: comparing them agrees with comparing the bytes), so most comparisons
+// are one integer comparison.
+class SortedElements {
+ public:
+  struct Element {  // 32-bit offsets and sizes: an encoding is below protobuf's 2 GiB limit
+    uint64_t prefix;
+    uint32_t bytes_at, bytes_size;  // in bytes_
+    uint32_t dots_at, dots_size;    // in dots_
+  };
+
+  SortedElements(const SetDotStore& store, HeldCloudDots* held) {
+    elements_.reserve(store.size());
+    dots_.reserve(store.size());
+    bytes_.reserve(store.size() * 8);
+    for (const auto& [value, dots] : store.entries()) {
+      const std::string& b = value.bytes();
+      uint64_t prefix = 0;
+      for (size_t i = 0; i < 8; ++i) {
+        prefix = (prefix << 8) | (i < b.size() ? static_cast<unsigned char>(b[i]) : 0u);
+      }
+      elements_.push_back(
+          Element{prefix, static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(b.size()),
+                  static_cast<uint32_t>(dots_.size()), static_cast<uint32_t>(dots.size())});
+      bytes_.append(b);
+      for (const auto& e : dots) {
+        dots_.push_back(e.dot);
+        held->Collect(e.dot);
+      }
+    }
+    std::sort(elements_.begin(), elements_.end(), [this](const Element& x, const Element& y) {
+      if (x.prefix != y.prefix) return x.prefix < y.prefix;
+      return BytesOf(x) < BytesOf(y);
+    });
+  }
+
+  const std::vector<Element>& elements() const { return elements_; }
+  size_t dot_count() const { return dots_.size(); }
+  std::string_view BytesOf(const Element& e) const {
+    return std::string_view(bytes_.data() + e.bytes_at, e.bytes_size);
+  }
+  const Dot& DotOf(const Element& e, uint32_t i) const { return dots_[e.dots_at + i]; }
+
+ private:
+  std::vector<Element> elements_;
+  std::string bytes_;
+  std::vector<Dot> dots_;
+};
+
+}  // namespace
+
+void WriteSetStore(const SetDotStore& store, const ReplicaTableBuilder& table, HeldCloudDots* held,
+                   const SetStoreOutput& out) {
+  const SortedElements sorted(store, held);
+  const auto& elements = sorted.elements();
+  out.elements->Reserve(static_cast<int>(elements.size()));
+  bool one_dot_each = true;
+  for (const auto& e : elements) {
+    const std::string_view bytes = sorted.BytesOf(e);
+    out.elements->Add()->assign(bytes.data(), bytes.size());
+    one_dot_each = one_dot_each && e.dots_size == 1;
+  }
+  if (!one_dot_each) {
+    out.dot_count->Reserve(static_cast<int>(elements.size()));
+    for (const auto& e : elements) out.dot_count->Add(e.dots_size);
+  }
+  out.dot_replica->Reserve(static_cast<int>(sorted.dot_count()));
+  out.dot_counter->Reserve(static_cast<int>(sorted.dot_count()));
+  for (const auto& e : elements) {
+    for (uint32_t i = 0; i < e.dots_size; ++i) {
+      WriteDot(sorted.DotOf(e, i), table, out.dot_replica, out.dot_counter);
+    }
+  }
+}
+
+Status StoreDotReader::Read(uint32_t replica_index, uint64_t counter, Dot* out) {
+  if (Status s = table_->DotAt(replica_index, counter, out); !s.ok()) return s;
+  return CheckStoreDot(*wire_ctx_, *out, &add_back_);
+}
+
+void StoreDotReader::AddBackTo(CausalContext* ctx) const {
+  for (const Dot& d : add_back_) ctx->Insert(d);
+}
+
+Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::string>* values,
+                                    const google::protobuf::RepeatedField<uint32_t>& replica,
+                                    const google::protobuf::RepeatedField<uint64_t>& counter,
+                                    StoreDotReader* dots) {
+  if (values->size() != replica.size())
+    return Status::Corruption("values and dots differ in length");
+  DotFun<Value> store;
+  std::string scratch;
+  Status s = dots->ReadAscending(replica, counter, [&](int i, const Dot& d) {
+    if (!IsCanonicalMsgpack(values->Get(i), &scratch)) {
+      return Status::Corruption("a value not canonical msgpack");
+    }
+    store.Insert(d, Value::FromCanonical(std::move(*values->Mutable(i))));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return store;
+}
+
+Result<SetDotStore> ReadSetStore(const SetStoreInput& in, StoreDotReader* dots) {
+  const int n = in.elements->size();
+  const int total = in.dot_replica.size();
+  if (total != in.dot_counter.size()) {
+    return Status::Corruption("dot_replica and dot_counter differ in length");
+  }
+  if (in.dot_count.empty()) {
+    if (total != n) return Status::Corruption("not one dot per element, and no dot_count");
+  } else {
+    if (in.dot_count.size() != n) return Status::Corruption("dot_count and elements differ");
+    uint64_t sum = 0;
+    bool all_one = true;
+    for (uint32_t c : in.dot_count) {
+      if (c == 0) return Status::Corruption("an element with 0 dots");
+      sum += c;
+      all_one = all_one && c == 1;
+    }
+    if (all_one) {
+      return Status::Corruption("dot_count present while every element has one dot");
+    }
+    if (sum != static_cast<uint64_t>(total)) {
+      return Status::Corruption("dot_count does not add up to the number of dots");
+    }
+  }
+  std::string scratch;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0 && !(in.elements->Get(i - 1) < in.elements->Get(i))) {
+      return Status::Corruption("elements not strictly ascending");
+    }
+    if (!IsCanonicalMsgpack(in.elements->Get(i), &scratch)) {
+      return Status::Corruption("an element not canonical msgpack");
+    }
+  }
+  SetDotStore store;
+  int next = 0;
+  for (int i = 0; i < n; ++i) {
+    const uint32_t count = in.dot_count.empty() ? 1 : in.dot_count[i];
+    DotSet element_dots;
+    Dot prev;
+    for (uint32_t k = 0; k < count; ++k, ++next) {
+      Dot d;
+      if (Status s = dots->Read(in.dot_replica[next], in.dot_counter[next], &d); !s.ok()) {
+        return s;
+      }
+      if (k > 0 && !(prev < d)) return Status::Corruption("an element's dots not ascending");
+      element_dots.Insert(d);
+      prev = d;
+    }
+    if (!store.InsertDecoded(Value::FromCanonical(std::move(*in.elements->Mutable(i))),
+                             std::move(element_dots))) {
+      return Status::Corruption("an element twice");
+    }
+  }
+  return store;
+}
+
+}  // namespace convergent::internal

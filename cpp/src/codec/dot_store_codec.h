@@ -1,0 +1,105 @@
+// The encoding of dot stores, internal to the codec and shared by the causal states (ORSet,
+// MVRegister, the parts of ORMap): dots as two parallel arrays (replica index, counter), and the
+// set store (element -> dots) as ascending elements, a dot_count per element only when some
+// element has several dots, and the dots element by element, each element's ascending.
+//
+// Decoding checks every dot (index in range, counter > 0, consistent with the wire context: see
+// CheckStoreDot in context_codec.h) and remembers the dots to add back to the context.
+//
+// Thread safety: plain values, one per encode or decode call.
+#pragma once
+
+#include <google/protobuf/repeated_field.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codec/context_codec.h"
+#include "convergent/crdt/causal_context.h"
+#include "convergent/crdt/dot_fun.h"
+#include "convergent/crdt/dot_map.h"
+#include "convergent/ids.h"
+#include "convergent/status.h"
+#include "convergent/value.h"
+
+namespace convergent::internal {
+
+using SetDotStore = DotMap<Value, DotSet>;  // ORSet::Store, and an ORMap set part
+
+// ---- Encoding ----
+
+inline void WriteDot(const Dot& d, const ReplicaTableBuilder& table,
+                     google::protobuf::RepeatedField<uint32_t>* replica,
+                     google::protobuf::RepeatedField<uint64_t>* counter) {
+  replica->Add(table.IndexOf(d.replica));
+  counter->Add(d.counter);
+}
+
+// The repeated fields a set store is written to (ORSetState, SetPart).
+struct SetStoreOutput {
+  google::protobuf::RepeatedPtrField<std::string>* elements;
+  google::protobuf::RepeatedField<uint32_t>* dot_count;
+  google::protobuf::RepeatedField<uint32_t>* dot_replica;
+  google::protobuf::RepeatedField<uint64_t>* dot_counter;
+};
+
+// Writes a set store; gives its dots to held->Collect.
+void WriteSetStore(const SetDotStore& store, const ReplicaTableBuilder& table, HeldCloudDots* held,
+                   const SetStoreOutput& out);
+
+// ---- Decoding ----
+
+// Reads the dots of one state's store, checking each, and keeps those the wire context does not
+// contain yet to add them back.
+class StoreDotReader {
+ public:
+  StoreDotReader(ReplicaTableReader* table, const CausalContext* wire_ctx)
+      : table_(table), wire_ctx_(wire_ctx) {}
+
+  Status Read(uint32_t replica_index, uint64_t counter, Dot* out);
+  // Reads parallel arrays of dots, strictly ascending, calling fn(i, dot) -> Status for each.
+  template <typename Fn>
+  Status ReadAscending(const google::protobuf::RepeatedField<uint32_t>& replica,
+                       const google::protobuf::RepeatedField<uint64_t>& counter, Fn&& fn) {
+    if (replica.size() != counter.size()) {
+      return Status::Corruption("dot replicas and counters differ in length");
+    }
+    Dot prev;
+    for (int i = 0; i < replica.size(); ++i) {
+      Dot d;
+      if (Status s = Read(replica[i], counter[i], &d); !s.ok()) return s;
+      if (i > 0 && !(prev < d)) return Status::Corruption("dots not strictly ascending");
+      if (Status s = fn(i, d); !s.ok()) return s;
+      prev = d;
+    }
+    return Status::Ok();
+  }
+  // Adds the store's dots that the wire context lacked to ctx (the wire context, once every dot
+  // of the store was read).
+  void AddBackTo(CausalContext* ctx) const;
+
+ private:
+  ReplicaTableReader* table_;
+  const CausalContext* wire_ctx_;
+  std::vector<Dot> add_back_;
+};
+
+// A value per dot (MVRegister's store, an ORMap multi-value part): dots ascending, values
+// canonical msgpack (moved out of *values).
+Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::string>* values,
+                                    const google::protobuf::RepeatedField<uint32_t>& replica,
+                                    const google::protobuf::RepeatedField<uint64_t>& counter,
+                                    StoreDotReader* dots);
+
+// The repeated fields a set store is read from.
+struct SetStoreInput {
+  google::protobuf::RepeatedPtrField<std::string>* elements;  // moved out of
+  const google::protobuf::RepeatedField<uint32_t>& dot_count;
+  const google::protobuf::RepeatedField<uint32_t>& dot_replica;
+  const google::protobuf::RepeatedField<uint64_t>& dot_counter;
+};
+
+Result<SetDotStore> ReadSetStore(const SetStoreInput& in, StoreDotReader* dots);
+
+}  // namespace convergent::internal

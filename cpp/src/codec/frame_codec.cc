@@ -1,0 +1,227 @@
+#include "codec/frame_codec.h"
+
+#include <climits>
+#include <type_traits>
+#include <utility>
+
+#include "convergent/v1/replication.pb.h"
+
+namespace convergent::internal {
+namespace {
+
+constexpr uint32_t kMaxTypeNumber = static_cast<uint32_t>(CrdtType::kORMultiMap);
+constexpr uint32_t kMaxTreeLevel = 8;
+
+// ---- C++ -> protobuf ----
+
+void Put(const KeyedState& s, v1::KeyedState* m) {
+  m->set_key(s.key);
+  m->set_state(s.state);
+  m->set_full(s.full);
+}
+void Put(const Tombstone& t, v1::KeyTombstone* m) {
+  m->set_key(t.key);
+  m->set_type(static_cast<uint32_t>(t.type));
+  m->set_deleted_at_us(t.deleted_at_us);
+}
+template <typename T, typename Repeated>
+void PutAll(const std::vector<T>& from, Repeated* to) {
+  to->Reserve(static_cast<int>(from.size()));
+  for (const T& x : from) Put(x, to->Add());
+}
+template <typename T, typename Repeated>
+void PutScalars(const std::vector<T>& from, Repeated* to) {
+  to->Reserve(static_cast<int>(from.size()));
+  for (const T& x : from) to->Add(x);
+}
+
+void Put(const DeltaBatchMsg& b, v1::Frame* f) {
+  auto* m = f->mutable_delta_batch();
+  PutAll(b.entries, m->mutable_entries());
+  PutAll(b.tombstones, m->mutable_tombstones());
+}
+void Put(const WriteRequestMsg& w, v1::Frame* f) {
+  auto* m = f->mutable_write();
+  m->set_request_id(w.request_id);
+  if (w.entry) Put(*w.entry, m->mutable_entry());
+  if (w.tombstone) Put(*w.tombstone, m->mutable_tombstone());
+}
+void Put(const WriteAckMsg& a, v1::Frame* f) {
+  auto* m = f->mutable_write_ack();
+  m->set_request_id(a.request_id);
+  m->set_error(a.error);
+}
+void Put(const ReadRequestMsg& r, v1::Frame* f) {
+  auto* m = f->mutable_read();
+  m->set_request_id(r.request_id);
+  m->set_key(r.key);
+  m->set_type(static_cast<uint32_t>(r.type));
+}
+void Put(const ReadReplyMsg& r, v1::Frame* f) {
+  auto* m = f->mutable_read_reply();
+  m->set_request_id(r.request_id);
+  if (r.entry) Put(*r.entry, m->mutable_entry());
+  if (r.tombstone) Put(*r.tombstone, m->mutable_tombstone());
+  m->set_error(r.error);
+}
+void Put(const DigestStepMsg& d, v1::Frame* f) {
+  auto* m = f->mutable_digest_step();
+  m->set_round(d.round);
+  m->set_level(d.level);
+  PutScalars(d.nodes, m->mutable_nodes());
+  PutScalars(d.digests, m->mutable_digests());
+}
+void Put(const KeyDigestsMsg& k, v1::Frame* f) {
+  auto* m = f->mutable_key_digests();
+  m->set_round(k.round);
+  PutScalars(k.leaves, m->mutable_leaves());
+  PutScalars(k.key_count, m->mutable_key_count());
+  PutScalars(k.key_hashes, m->mutable_key_hashes());
+  PutScalars(k.key_digests, m->mutable_key_digests());
+}
+void Put(const RepairMsg& r, v1::Frame* f) {
+  auto* m = f->mutable_repair();
+  m->set_round(r.round);
+  PutAll(r.entries, m->mutable_entries());
+  PutAll(r.tombstones, m->mutable_tombstones());
+  PutScalars(r.wanted, m->mutable_wanted());
+}
+
+// ---- protobuf -> C++ (untrusted) ----
+
+Result<CrdtType> TypeNumber(uint32_t n) {
+  if (n == 0 || n > kMaxTypeNumber) return Status::Corruption("frame: unknown CRDT type number");
+  return static_cast<CrdtType>(n);
+}
+KeyedState Get(v1::KeyedState* m) {
+  return KeyedState{std::move(*m->mutable_key()), std::move(*m->mutable_state()), m->full()};
+}
+Result<Tombstone> Get(v1::KeyTombstone* m) {
+  auto type = TypeNumber(m->type());
+  if (!type.ok()) return type.status();
+  return Tombstone{std::move(*m->mutable_key()), *type, m->deleted_at_us()};
+}
+template <typename T, typename Repeated>
+Status GetAll(Repeated* from, std::vector<T>* to) {
+  to->reserve(from->size());
+  for (auto& m : *from) {
+    if constexpr (std::is_same_v<T, KeyedState>) {
+      to->push_back(Get(&m));
+    } else {
+      auto t = Get(&m);
+      if (!t.ok()) return t.status();
+      to->push_back(std::move(t).value());
+    }
+  }
+  return Status::Ok();
+}
+
+Result<FrameBody> Get(v1::Frame* f) {
+  switch (f->body_case()) {
+    case v1::Frame::kDeltaBatch: {
+      DeltaBatchMsg b;
+      auto* m = f->mutable_delta_batch();
+      GetAll(m->mutable_entries(), &b.entries);
+      if (Status s = GetAll(m->mutable_tombstones(), &b.tombstones); !s.ok()) return s;
+      return FrameBody(std::move(b));
+    }
+    case v1::Frame::kWrite: {
+      auto* m = f->mutable_write();
+      WriteRequestMsg w;
+      w.request_id = m->request_id();
+      if (m->has_entry()) w.entry = Get(m->mutable_entry());
+      if (m->has_tombstone()) {
+        auto t = Get(m->mutable_tombstone());
+        if (!t.ok()) return t.status();
+        w.tombstone = std::move(t).value();
+      }
+      if (w.entry.has_value() == w.tombstone.has_value()) {
+        return Status::Corruption("frame: a write needs exactly one of entry and tombstone");
+      }
+      return FrameBody(std::move(w));
+    }
+    case v1::Frame::kWriteAck:
+      return FrameBody(WriteAckMsg{f->write_ack().request_id(), f->write_ack().error()});
+    case v1::Frame::kRead: {
+      auto* m = f->mutable_read();
+      auto type = TypeNumber(m->type());
+      if (!type.ok()) return type.status();
+      return FrameBody(ReadRequestMsg{m->request_id(), std::move(*m->mutable_key()), *type});
+    }
+    case v1::Frame::kReadReply: {
+      auto* m = f->mutable_read_reply();
+      ReadReplyMsg r;
+      r.request_id = m->request_id();
+      if (m->has_entry()) r.entry = Get(m->mutable_entry());
+      if (m->has_tombstone()) {
+        auto t = Get(m->mutable_tombstone());
+        if (!t.ok()) return t.status();
+        r.tombstone = std::move(t).value();
+      }
+      r.error = m->error();
+      return FrameBody(std::move(r));
+    }
+    case v1::Frame::kDigestStep: {
+      const auto& m = f->digest_step();
+      if (m.level() == 0 || m.level() > kMaxTreeLevel || m.nodes_size() != m.digests_size()) {
+        return Status::Corruption("frame: a digest step with a bad level or counts");
+      }
+      return FrameBody(DigestStepMsg{m.round(),
+                                     m.level(),
+                                     {m.nodes().begin(), m.nodes().end()},
+                                     {m.digests().begin(), m.digests().end()}});
+    }
+    case v1::Frame::kKeyDigests: {
+      const auto& m = f->key_digests();
+      if (m.leaves_size() != m.key_count_size() || m.key_hashes_size() != m.key_digests_size()) {
+        return Status::Corruption("frame: key digests with mismatched counts");
+      }
+      uint64_t total = 0;
+      for (uint32_t c : m.key_count()) total += c;
+      if (total != static_cast<uint64_t>(m.key_hashes_size())) {
+        return Status::Corruption("frame: key counts do not add up");
+      }
+      return FrameBody(KeyDigestsMsg{m.round(),
+                                     {m.leaves().begin(), m.leaves().end()},
+                                     {m.key_count().begin(), m.key_count().end()},
+                                     {m.key_hashes().begin(), m.key_hashes().end()},
+                                     {m.key_digests().begin(), m.key_digests().end()}});
+    }
+    case v1::Frame::kRepair: {
+      auto* m = f->mutable_repair();
+      RepairMsg r;
+      r.round = m->round();
+      GetAll(m->mutable_entries(), &r.entries);
+      if (Status s = GetAll(m->mutable_tombstones(), &r.tombstones); !s.ok()) return s;
+      r.wanted.assign(m->wanted().begin(), m->wanted().end());
+      return FrameBody(std::move(r));
+    }
+    case v1::Frame::BODY_NOT_SET:
+      break;
+  }
+  return Status::Corruption("frame: no body");
+}
+
+}  // namespace
+
+std::string EncodeFrame(const FrameMsg& frame) {
+  v1::Frame f;
+  f.set_from_node(frame.from);
+  std::visit([&](const auto& body) { Put(body, &f); }, frame.body);
+  std::string out;
+  f.SerializeToString(&out);
+  return out;
+}
+
+Result<FrameMsg> DecodeFrame(std::string_view bytes) {
+  if (bytes.size() > INT_MAX) return Status::Corruption("frame: too large");
+  v1::Frame f;
+  if (!f.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("frame: not a valid protobuf Frame");
+  }
+  auto body = Get(&f);
+  if (!body.ok()) return body.status();
+  return FrameMsg{f.from_node(), std::move(body).value()};
+}
+
+}  // namespace convergent::internal

@@ -1,0 +1,109 @@
+#include "convergent/crdt/any_crdt.h"
+
+#include <string>
+
+namespace convergent {
+namespace {
+
+// The value a reader sees, per type: equal projections mean "no visible change" (an LWW write
+// of the same value again is no change).
+int64_t Read(const PNCounter& c) { return c.value(); }
+uint64_t Read(const GCounter& c) { return c.value(); }
+const Value& Read(const LWWRegister& r) { return r.value(); }
+std::vector<Value> Read(const ORSet& s) { return s.Elements(); }
+std::vector<Value> Read(const GSet& s) { return s.Elements(); }
+bool Read(const Flag& f) { return f.enabled(); }
+std::vector<Value> Read(const MVRegister& r) { return r.Values(); }
+
+bool SameMapValue(const ORMap& a, const ORMap& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [key, entry] : a.store().entries()) {
+    if (b.Find(key) == nullptr || b.TypeOf(key) != entry.type()) return false;
+    bool same = false;
+    switch (entry.type()) {
+      case CrdtType::kGCounter:
+        same = a.GetGCounter(key)->value() == b.GetGCounter(key)->value();
+        break;
+      case CrdtType::kPNCounter:
+        same = a.GetPNCounter(key)->value() == b.GetPNCounter(key)->value();
+        break;
+      case CrdtType::kLWWRegister:
+        same = a.GetLWWRegister(key)->value() == b.GetLWWRegister(key)->value();
+        break;
+      case CrdtType::kMVRegister:
+        same = a.GetMVRegister(key)->Values() == b.GetMVRegister(key)->Values();
+        break;
+      case CrdtType::kORSet:
+        same = a.GetORSet(key)->Elements() == b.GetORSet(key)->Elements();
+        break;
+      case CrdtType::kGSet:
+        same = a.GetGSet(key)->Elements() == b.GetGSet(key)->Elements();
+        break;
+      case CrdtType::kFlag:
+        same = true;  // a flag entry exists only when enabled
+        break;
+      default:
+        break;
+    }
+    if (!same) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<AnyCrdt> AnyCrdt::Empty(CrdtType type) {
+  switch (type) {
+    case CrdtType::kGCounter: return AnyCrdt(GCounter());
+    case CrdtType::kPNCounter: return AnyCrdt(PNCounter());
+    case CrdtType::kLWWRegister: return AnyCrdt(LWWRegister());
+    case CrdtType::kORSet: return AnyCrdt(ORSet());
+    case CrdtType::kORMap: return AnyCrdt(ORMap());
+    case CrdtType::kFlag: return AnyCrdt(Flag());
+    case CrdtType::kMVRegister: return AnyCrdt(MVRegister());
+    case CrdtType::kGSet: return AnyCrdt(GSet());
+    case CrdtType::kLWWMap: return AnyCrdt(LWWMap());
+    case CrdtType::kPNCounterMap: return AnyCrdt(PNCounterMap());
+    case CrdtType::kORMultiMap: return AnyCrdt(ORMultiMap());
+  }
+  return Status::InvalidArgument("unknown CRDT type number " +
+                                 std::to_string(static_cast<int>(type)));
+}
+
+CrdtType AnyCrdt::type() const {
+  return std::visit([](const auto& v) { return CrdtTypeOf<std::decay_t<decltype(v)>>::value; }, v_);
+}
+
+Status AnyCrdt::Join(const AnyCrdt& other) {
+  if (other.v_.index() != v_.index()) {
+    return Status::TypeMismatch(std::string("cannot join a ") + CrdtTypeName(other.type()) +
+                                " into a " + CrdtTypeName(type()));
+  }
+  std::visit(
+      [&](auto& mine) {
+        using T = std::decay_t<decltype(mine)>;
+        mine.Join(std::get<T>(other.v_));
+      },
+      v_);
+  return Status::Ok();
+}
+
+bool AnyCrdt::SameValue(const AnyCrdt& other) const {
+  if (other.v_.index() != v_.index()) return false;
+  return std::visit(
+      [&](const auto& mine) -> bool {
+        using T = std::decay_t<decltype(mine)>;
+        const T& theirs = std::get<T>(other.v_);
+        if constexpr (std::is_same_v<T, ORMap>) {
+          return SameMapValue(mine, theirs);
+        } else if constexpr (std::is_same_v<T, LWWMap> || std::is_same_v<T, PNCounterMap> ||
+                             std::is_same_v<T, ORMultiMap>) {
+          return SameMapValue(mine.map(), theirs.map());
+        } else {
+          return Read(mine) == Read(theirs);
+        }
+      },
+      v_);
+}
+
+}  // namespace convergent

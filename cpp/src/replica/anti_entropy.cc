@@ -1,0 +1,200 @@
+// Anti-entropy: a round compares digest trees top-down with one random peer, descending only
+// into the nodes that differ, then exchanges the key digests of the differing leaves and repairs
+// both sides. Agreeing replicas exchange one step of 16 digests; differing ones pay in proportion
+// to the difference.
+//
+//   initiator                       responder
+//   DigestStep(level 1)      ->
+//                            <-     DigestStep(level 2, children of differing nodes)
+//   DigestStep(level 3)      ->     ... alternating down to the leaves
+//                            <-     KeyDigests(differing leaves: key hash + digest per key)
+//   Repair(states + wanted)  ->
+//                            <-     Repair(the wanted states)
+// Header-only xxHash: no library to link (for us or for consumers of the static library).
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+#include "convergent/codec.h"
+#include "replica/replicator_impl.h"
+
+namespace convergent {
+
+using internal::DigestStepMsg;
+using internal::KeyDigestsMsg;
+using internal::KeyedState;
+using internal::RepairMsg;
+using internal::Tombstone;
+
+void Replicator::Impl::RefreshDigests() {
+  for (const std::string& name : dirty_digests) {
+    auto it = keys.find(name);
+    if (it == keys.end() || !it->second.digest_dirty) continue;
+    KeyEntry& e = it->second;
+    const std::string bytes = EncodeAny(e.value);
+    uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
+    if (digest == 0) digest = 1;  // 0 means "not in the tree"
+    if (e.digest != 0) tree.Toggle(e.key_hash, e.digest);
+    tree.Toggle(e.key_hash, digest);
+    e.digest = digest;
+    e.digest_dirty = false;
+  }
+  dirty_digests.clear();
+}
+
+void Replicator::Impl::StartAntiEntropy(TimeMicros) {
+  if (peers.empty()) return;
+  RefreshDigests();
+  std::uniform_int_distribution<size_t> pick(0, peers.size() - 1);
+  const NodeId peer = peers[pick(rng)];
+  ++metrics.antientropy_count;
+  DigestStepMsg step{next_round++, 1, {}, {}};
+  for (uint32_t i = 0; i < tree.Width(1); ++i) {
+    step.nodes.push_back(i);
+    step.digests.push_back(tree.At(1, i));
+  }
+  Send(peer, std::move(step));
+}
+
+void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
+  RefreshDigests();
+  const int level = static_cast<int>(m.level);
+  if (level > tree.depth()) {
+    ++metrics.frames_malformed;  // a peer with another tree depth: configuration error
+    return;
+  }
+  std::vector<uint32_t> differing;
+  for (size_t i = 0; i < m.nodes.size(); ++i) {
+    if (m.nodes[i] >= tree.Width(level)) {
+      ++metrics.frames_malformed;
+      return;
+    }
+    if (tree.At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
+  }
+  if (differing.empty()) return;  // in agreement: the round ends here
+  // Each step (and each key list) stands on its own, so large ones are split into frames of at
+  // most max_frame_size (about 12 bytes per tree node, 16 per key).
+  if (level < tree.depth()) {
+    const size_t per_frame = std::max<size_t>(1, options.max_frame_size / 12);
+    DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}};
+    for (uint32_t node : differing) {
+      for (uint32_t c = 0; c < internal::DigestTree::kFanout; ++c) {
+        const uint32_t child = node * internal::DigestTree::kFanout + c;
+        next.nodes.push_back(child);
+        next.digests.push_back(tree.At(level + 1, child));
+      }
+      if (next.nodes.size() + internal::DigestTree::kFanout > per_frame) {
+        Send(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}}));
+      }
+    }
+    if (!next.nodes.empty()) Send(from, std::move(next));
+    return;
+  }
+  // Differing leaves: list our keys there.
+  const size_t per_frame = std::max<size_t>(1, options.max_frame_size / 16);
+  KeyDigestsMsg keys_msg{m.round, {}, {}, {}, {}};
+  for (uint32_t leaf : differing) {
+    const size_t listed = keys_msg.key_hashes.size() + keys_msg.leaves.size();
+    if (listed > 0 && listed + leaf_members[leaf].size() + 1 > per_frame) {
+      Send(from, std::exchange(keys_msg, KeyDigestsMsg{m.round, {}, {}, {}, {}}));
+    }
+    uint32_t count = 0;
+    for (const std::string& name : leaf_members[leaf]) {
+      uint64_t digest = 0, hash = 0;
+      if (auto k = keys.find(name); k != keys.end()) {
+        hash = k->second.key_hash;
+        digest = k->second.digest;
+      } else if (auto t = tombstones.find(name); t != tombstones.end()) {
+        hash = t->second.key_hash;
+        digest = t->second.digest;
+      }
+      if (digest == 0) continue;
+      keys_msg.key_hashes.push_back(hash);
+      keys_msg.key_digests.push_back(digest);
+      ++count;
+    }
+    keys_msg.leaves.push_back(leaf);
+    keys_msg.key_count.push_back(count);
+  }
+  if (!keys_msg.leaves.empty()) Send(from, std::move(keys_msg));
+}
+
+void Replicator::Impl::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair,
+                                   size_t& bytes) {
+  if (auto k = keys.find(name); k != keys.end()) {
+    KeyedState s{name, EncodeAny(k->second.value), true};
+    bytes += s.key.size() + s.state.size() + 8;
+    repair.entries.push_back(std::move(s));
+  } else if (auto t = tombstones.find(name); t != tombstones.end()) {
+    bytes += name.size() + 16;
+    repair.tombstones.push_back(
+        Tombstone{name, t->second.type, static_cast<uint64_t>(t->second.deleted_at)});
+  }
+  if (bytes >= options.max_frame_size) {  // chunk large repairs
+    RepairMsg full{repair.round, std::move(repair.entries), std::move(repair.tombstones),
+                   std::move(repair.wanted)};
+    Send(to, std::move(full));
+    repair.entries.clear();
+    repair.tombstones.clear();
+    repair.wanted.clear();
+    bytes = 0;
+  }
+}
+
+void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
+  RefreshDigests();
+  RepairMsg repair{m.round, {}, {}, {}};
+  size_t bytes = 0;
+  size_t offset = 0;
+  for (size_t l = 0; l < m.leaves.size(); ++l) {
+    const uint32_t leaf = m.leaves[l];
+    if (leaf >= leaf_members.size()) {
+      ++metrics.frames_malformed;
+      return;
+    }
+    std::unordered_map<uint64_t, uint64_t> theirs;  // key hash -> digest
+    for (uint32_t i = 0; i < m.key_count[l]; ++i, ++offset) {
+      theirs[m.key_hashes[offset]] = m.key_digests[offset];
+    }
+    for (const std::string& name : leaf_members[leaf]) {
+      uint64_t hash = KeyHash(name), digest = 0;
+      if (auto k = keys.find(name); k != keys.end()) digest = k->second.digest;
+      if (auto t = tombstones.find(name); t != tombstones.end()) digest = t->second.digest;
+      if (digest == 0) continue;
+      auto it = theirs.find(hash);
+      if (it != theirs.end() && it->second == digest) {
+        theirs.erase(it);
+        continue;
+      }
+      if (it != theirs.end()) {  // both hold it, differently: both sides send theirs
+        repair.wanted.push_back(hash);
+        theirs.erase(it);
+      }
+      AddToRepair(from, name, repair, bytes);
+    }
+    for (const auto& [hash, digest] : theirs) repair.wanted.push_back(hash);  // only they hold
+  }
+  if (!repair.entries.empty() || !repair.tombstones.empty() || !repair.wanted.empty()) {
+    Send(from, std::move(repair));
+  }
+}
+
+void Replicator::Impl::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
+  for (const KeyedState& s : m.entries) MergeRemote(s, now);
+  for (const Tombstone& t : m.tombstones) ApplyTombstone(t, /*publish=*/false);
+  if (m.wanted.empty()) return;
+  RefreshDigests();
+  RepairMsg reply{m.round, {}, {}, {}};
+  size_t bytes = 0;
+  for (uint64_t hash : m.wanted) {
+    for (const std::string& name : leaf_members[tree.LeafOf(hash)]) {
+      if (KeyHash(name) == hash) AddToRepair(from, name, reply, bytes);
+    }
+  }
+  if (!reply.entries.empty() || !reply.tombstones.empty()) Send(from, std::move(reply));
+}
+
+}  // namespace convergent

@@ -1,0 +1,184 @@
+// Coordinated writes and reads (Majority / All): the request goes to every peer of the role and
+// completes when enough peers have applied it (writes) or answered (reads), self counted:
+// Majority is floor(N/2)+1 of the N replicas. Not reaching the level in time completes the
+// request with a timeout; a write is applied locally either way and replicates as usual.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "convergent/codec.h"
+#include "replica/replicator_impl.h"
+
+namespace convergent {
+
+using internal::KeyedState;
+using internal::ReadReplyMsg;
+using internal::ReadRequestMsg;
+using internal::WriteAckMsg;
+using internal::WriteRequestMsg;
+
+size_t Replicator::Impl::Needed(Consistency level) const {
+  const size_t n = peers.size() + 1;
+  switch (level) {
+    case Consistency::kLocal:
+      return 0;
+    case Consistency::kMajority:
+      return n / 2;  // floor(N/2) + 1 replicas, minus self
+    case Consistency::kAll:
+      return n - 1;
+  }
+  return 0;
+}
+
+void Replicator::Impl::Complete(RequestId id, Status status) {
+  auto it = requests.find(id);
+  if (it == requests.end()) return;
+  Completion c{id, std::move(status), std::nullopt, false};
+  PendingRequest& r = it->second;
+  if (r.is_read && c.status.ok()) {
+    if (r.tombstone) {
+      ApplyTombstone(*r.tombstone, /*publish=*/false);
+    } else if (r.merged) {
+      // Write back what the peers know, so this replica now holds the merged value.
+      MergeRemote(KeyedState{r.key, EncodeAny(*r.merged), true}, 0);
+    }
+    c.deleted = tombstones.count(r.key) != 0;
+    if (auto k = keys.find(r.key); !c.deleted && k != keys.end() && k->second.type == r.type) {
+      c.value = k->second.value;
+    }
+  }
+  completions.push_back(std::move(c));
+  requests.erase(it);
+}
+
+RequestId Replicator::Impl::StartWrite(WriteRequestMsg msg, Consistency level, TimeMicros now,
+                                       std::optional<double> timeout) {
+  const size_t needed = Needed(level);
+  if (needed == 0) return 0;
+  const RequestId id = next_request++;
+  ++metrics.coordinated_write_count;
+  PendingRequest r;
+  r.key = msg.entry ? msg.entry->key : msg.tombstone->key;
+  r.needed = needed;
+  r.waiting = peers;
+  r.deadline = now + Micros(timeout.value_or(options.coordination_timeout));
+  requests.emplace(id, std::move(r));
+  msg.request_id = id;
+  for (NodeId peer : peers) Send(peer, msg);
+  return id;
+}
+
+RequestId Replicator::Impl::StartRead(std::string_view key, CrdtType type, Consistency level,
+                                      TimeMicros now, std::optional<double> timeout) {
+  const size_t needed = Needed(level);
+  if (needed == 0) return 0;
+  const RequestId id = next_request++;
+  ++metrics.coordinated_read_count;
+  PendingRequest r;
+  r.is_read = true;
+  r.key = std::string(key);
+  r.type = type;
+  r.needed = needed;
+  r.waiting = peers;
+  r.deadline = now + Micros(timeout.value_or(options.coordination_timeout));
+  requests.emplace(id, std::move(r));
+  for (NodeId peer : peers) Send(peer, ReadRequestMsg{id, std::string(key), type});
+  return id;
+}
+
+void Replicator::Impl::OnWrite(NodeId from, WriteRequestMsg& m, TimeMicros now) {
+  std::string error;
+  if (m.entry) {
+    if (tombstones.count(m.entry->key)) {
+      error = "key '" + m.entry->key + "' is deleted";
+    } else if (!MergeRemote(*m.entry, now)) {
+      error = "key '" + m.entry->key + "' has another type here, or the delta is malformed";
+    }
+  } else if (!ApplyTombstone(*m.tombstone, /*publish=*/false)) {
+    error = "key '" + m.tombstone->key + "' has another type here";
+  }
+  Send(from, WriteAckMsg{m.request_id, std::move(error)});
+}
+
+PendingRequest* Replicator::Impl::TakeAnswer(NodeId from, RequestId id, bool is_read) {
+  auto it = requests.find(id);
+  if (it == requests.end() || it->second.is_read != is_read) return nullptr;  // late, not ours
+  std::vector<NodeId>& waiting = it->second.waiting;
+  auto peer = std::find(waiting.begin(), waiting.end(), from);
+  if (peer == waiting.end()) return nullptr;  // a duplicate, or a node we did not ask
+  waiting.erase(peer);
+  return &it->second;
+}
+
+void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error) {
+  if (ok) {
+    ++r.answers;
+  } else {
+    ++r.failures;
+    r.last_error = std::move(error);
+  }
+  if (r.answers >= r.needed) {
+    Complete(id, Status::Ok());
+  } else if (r.answers + r.waiting.size() < r.needed) {
+    Complete(id, Status::TypeMismatch(std::string(r.is_read ? "a peer could not answer: "
+                                                            : "a peer rejected the write: ") +
+                                      r.last_error));
+  }
+}
+
+void Replicator::Impl::OnWriteAck(NodeId from, const WriteAckMsg& m) {
+  PendingRequest* r = TakeAnswer(from, m.request_id, /*is_read=*/false);
+  if (r != nullptr) CountAnswer(m.request_id, *r, m.error.empty(), m.error);
+}
+
+void Replicator::Impl::OnRead(NodeId from, const ReadRequestMsg& m) {
+  ReadReplyMsg reply;
+  reply.request_id = m.request_id;
+  if (auto t = tombstones.find(m.key); t != tombstones.end()) {
+    reply.tombstone = internal::Tombstone{m.key, t->second.type,
+                                          static_cast<uint64_t>(t->second.deleted_at)};
+  } else if (auto k = keys.find(m.key); k != keys.end()) {
+    if (k->second.type != m.type) {
+      reply.error = "key '" + m.key + "' holds a " + CrdtTypeName(k->second.type) + " here";
+    } else {
+      reply.entry = KeyedState{m.key, EncodeAny(k->second.value), true};
+    }
+  }
+  Send(from, std::move(reply));
+}
+
+void Replicator::Impl::OnReadReply(NodeId from, ReadReplyMsg& m, TimeMicros) {
+  PendingRequest* r = TakeAnswer(from, m.request_id, /*is_read=*/true);
+  if (r == nullptr) return;
+  bool usable = m.error.empty();
+  if (usable && m.tombstone && m.tombstone->type == r->type) {
+    r->tombstone = std::move(m.tombstone);
+  } else if (usable && m.entry) {
+    auto v = DecodeAny(m.entry->state);
+    if (!v.ok() || v->type() != r->type) {
+      ++(v.ok() ? metrics.entries_mistyped : metrics.frames_malformed);
+      usable = false;
+      m.error = "a malformed or mistyped answer";
+    } else if (r->merged) {
+      r->merged->Join(*v);
+    } else {
+      r->merged = std::move(v).value();
+    }
+  }
+  CountAnswer(m.request_id, *r, usable, std::move(m.error));
+}
+
+void Replicator::Impl::ExpireRequests(TimeMicros now) {
+  std::vector<RequestId> expired;
+  for (const auto& [id, r] : requests) {
+    if (r.deadline <= now) expired.push_back(id);
+  }
+  for (RequestId id : expired) {
+    const PendingRequest& r = requests.at(id);
+    Complete(id, Status::Timeout(std::string(r.is_read ? "read" : "write") + " of key '" + r.key +
+                                 "' reached " + std::to_string(r.answers + 1) + " of " +
+                                 std::to_string(r.needed + 1) + " replicas in time"));
+  }
+}
+
+}  // namespace convergent

@@ -1,0 +1,92 @@
+// The replicator's messages as C++ values (the protobuf forms are in
+// proto/convergent/v1/replication.proto; frame_codec converts). Internal to the library.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "convergent/crdt/crdt_type.h"
+#include "convergent/replicator.h"
+
+namespace convergent::internal {
+
+struct KeyedState {
+  std::string key;
+  std::string state;  // an encoded Crdt (EncodeAny / DecodeAny of convergent/codec.h)
+  bool full = false;
+};
+
+struct Tombstone {
+  std::string key;
+  CrdtType type = CrdtType::kGCounter;
+  uint64_t deleted_at_us = 0;
+};
+
+struct DeltaBatchMsg {
+  std::vector<KeyedState> entries;
+  std::vector<Tombstone> tombstones;
+};
+
+struct WriteRequestMsg {
+  RequestId request_id = 0;
+  std::optional<KeyedState> entry;
+  std::optional<Tombstone> tombstone;
+};
+
+struct WriteAckMsg {
+  RequestId request_id = 0;
+  std::string error;
+};
+
+struct ReadRequestMsg {
+  RequestId request_id = 0;
+  std::string key;
+  CrdtType type = CrdtType::kGCounter;
+};
+
+struct ReadReplyMsg {
+  RequestId request_id = 0;
+  std::optional<KeyedState> entry;
+  std::optional<Tombstone> tombstone;
+  std::string error;
+};
+
+struct DigestStepMsg {
+  uint64_t round = 0;
+  uint32_t level = 0;
+  std::vector<uint32_t> nodes;
+  std::vector<uint64_t> digests;
+};
+
+struct KeyDigestsMsg {
+  uint64_t round = 0;
+  std::vector<uint32_t> leaves;
+  std::vector<uint32_t> key_count;
+  std::vector<uint64_t> key_hashes;
+  std::vector<uint64_t> key_digests;
+};
+
+struct RepairMsg {
+  uint64_t round = 0;
+  std::vector<KeyedState> entries;
+  std::vector<Tombstone> tombstones;
+  std::vector<uint64_t> wanted;
+};
+
+using FrameBody = std::variant<DeltaBatchMsg, WriteRequestMsg, WriteAckMsg, ReadRequestMsg,
+                               ReadReplyMsg, DigestStepMsg, KeyDigestsMsg, RepairMsg>;
+
+struct FrameMsg {
+  NodeId from = 0;
+  FrameBody body;
+};
+
+// The FrameKind of a body (its index in FrameBody, in the same order as FrameKind).
+inline FrameKind KindOf(const FrameBody& b) { return static_cast<FrameKind>(b.index()); }
+
+}  // namespace convergent::internal

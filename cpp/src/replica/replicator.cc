@@ -1,0 +1,491 @@
+// The replicator's store, local requests, delta batching and frame dispatch. Anti-entropy is in
+// anti_entropy.cc and coordinated requests in coordination.cc.
+#include "convergent/replicator.h"
+
+// Header-only xxHash: no library to link (for us or for consumers of the static library).
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "codec/frame_codec.h"
+#include "convergent/codec.h"
+#include "replica/replicator_impl.h"
+
+namespace convergent {
+
+using internal::DeltaBatchMsg;
+using internal::FrameMsg;
+using internal::KeyedState;
+using internal::Tombstone;
+
+namespace {
+
+std::string TypeError(std::string_view key, CrdtType have, CrdtType want) {
+  return "key '" + std::string(key) + "' holds a " + CrdtTypeName(have) + ", not a " +
+         CrdtTypeName(want);
+}
+
+uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type) {
+  static constexpr char kTag[] = "tombstone";
+  return XXH64(kTag, sizeof kTag - 1, key_hash ^ static_cast<uint64_t>(type));
+}
+
+}  // namespace
+
+const char* FrameKindName(FrameKind k) {
+  switch (k) {
+    case FrameKind::kDeltaBatch: return "delta";
+    case FrameKind::kWrite: return "write";
+    case FrameKind::kWriteAck: return "write_ack";
+    case FrameKind::kRead: return "read";
+    case FrameKind::kReadReply: return "read_reply";
+    case FrameKind::kDigestStep: return "digest";
+    case FrameKind::kKeyDigests: return "key_digests";
+    case FrameKind::kRepair: return "repair";
+  }
+  return "unknown";
+}
+
+Status ReplicatorOptions::Validate() const {
+  auto positive = [](double v) { return v > 0 && v < 1e9; };
+  if (!positive(anti_entropy_interval)) {
+    return Status::InvalidArgument("anti_entropy_interval must be > 0 seconds");
+  }
+  if (!positive(prune_interval)) return Status::InvalidArgument("prune_interval must be > 0");
+  if (!positive(tombstone_ttl)) return Status::InvalidArgument("tombstone_ttl must be > 0");
+  if (!positive(coordination_timeout)) {
+    return Status::InvalidArgument("coordination_timeout must be > 0 seconds");
+  }
+  if (!positive(delta_flush_interval)) {
+    return Status::InvalidArgument("delta_flush_interval must be > 0 seconds");
+  }
+  if (max_delta_size == 0) return Status::InvalidArgument("max_delta_size must be > 0 bytes");
+  if (max_frame_size < 1024) return Status::InvalidArgument("max_frame_size must be >= 1024");
+  if (digest_tree_depth < 1 || digest_tree_depth > 5) {
+    return Status::InvalidArgument("digest_tree_depth must be 1..5");
+  }
+  if (role && role->empty()) return Status::InvalidArgument("role must not be empty");
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impl: store
+
+Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions opts,
+                       uint64_t seed)
+    : self(self_id),
+      replica(replica_id),
+      options(std::move(opts)),
+      rng(seed),
+      leaf_members(size_t{1} << (4 * options.digest_tree_depth)),
+      tree(options.digest_tree_depth) {
+  next_request = (rng() >> 2) + 1;  // below 2^62: never 0, never wraps in practice
+}
+
+uint64_t Replicator::Impl::KeyHash(std::string_view key) const {
+  return XXH64(key.data(), key.size(), 0);
+}
+
+void Replicator::Impl::MarkChanged(const std::string& key, KeyEntry& e,
+                                   const std::optional<AnyCrdt>& before) {
+  if (!e.digest_dirty) {
+    e.digest_dirty = true;
+    dirty_digests.push_back(key);
+  }
+  if (before && !before->SameValue(e.value)) {
+    events.push_back({ReplicaEvent::Kind::kChanged, key, e.type, e.value});
+  }
+}
+
+bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
+  if (tombstones.count(s.key)) return true;  // deleted here: deltas of the key are ignored
+  auto decoded = DecodeAny(s.state);
+  if (!decoded.ok()) {
+    ++metrics.frames_malformed;
+    return false;
+  }
+  auto it = keys.find(s.key);
+  if (it != keys.end() && it->second.type != decoded->type()) {
+    ++metrics.entries_mistyped;
+    return false;
+  }
+  ++metrics.merge_count;
+  const bool subscribed = subscriptions.count(s.key) != 0;
+  if (it == keys.end()) {
+    const CrdtType type = decoded->type();
+    KeyEntry e{type, std::move(decoded).value(), std::nullopt};
+    e.key_hash = KeyHash(s.key);
+    e.digest_dirty = false;
+    it = keys.emplace(s.key, std::move(e)).first;
+    leaf_members[tree.LeafOf(it->second.key_hash)].insert(s.key);
+    std::optional<AnyCrdt> before;
+    if (subscribed) before = *AnyCrdt::Empty(type);
+    MarkChanged(it->first, it->second, before);
+    return true;
+  }
+  std::optional<AnyCrdt> before;
+  if (subscribed) before = it->second.value;
+  it->second.value.Join(*decoded);  // types checked above
+  MarkChanged(it->first, it->second, before);
+  return true;
+}
+
+bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
+  if (auto it = tombstones.find(t.key); it != tombstones.end()) {
+    if (it->second.type != t.type) {
+      ++metrics.entries_mistyped;
+      return false;
+    }
+    it->second.deleted_at = std::min<TimeMicros>(it->second.deleted_at, t.deleted_at_us);
+    return true;
+  }
+  const uint64_t hash = KeyHash(t.key);
+  if (auto it = keys.find(t.key); it != keys.end()) {
+    if (it->second.type != t.type) {
+      ++metrics.entries_mistyped;
+      return false;
+    }
+    if (it->second.digest != 0) tree.Toggle(hash, it->second.digest);
+    keys.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
+  }
+  TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash,
+                      TombstoneDigest(hash, t.type), publish};
+  tree.Toggle(hash, tomb.digest);
+  leaf_members[tree.LeafOf(hash)].insert(t.key);
+  tombstones.emplace(t.key, tomb);
+  if (publish) pending_deltas.push_back(t.key);
+  if (subscriptions.count(t.key)) {
+    events.push_back({ReplicaEvent::Kind::kDeleted, t.key, t.type, AnyCrdt()});
+  }
+  return true;
+}
+
+void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
+  const FrameKind kind = internal::KindOf(body);
+  std::string bytes = internal::EncodeFrame(FrameMsg{self, std::move(body)});
+  const int k = static_cast<int>(kind);
+  const uint64_t copies = to ? 1 : peers.size();
+  metrics.bytes_sent[k] += bytes.size() * copies;
+  metrics.frames_sent[k] += copies;
+  outgoing.push_back(OutgoingFrame{to, kind, std::move(bytes)});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impl: local requests
+
+Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
+                                           const Mutation& mutate, Consistency level,
+                                           TimeMicros now, std::optional<double> timeout) {
+  std::string name(key);
+  if (auto t = tombstones.find(name); t != tombstones.end()) {
+    return Status::KeyDeleted("key '" + name + "' is deleted");
+  }
+  auto it = keys.find(name);
+  if (it != keys.end() && it->second.type != type) {
+    return Status::TypeMismatch(TypeError(name, it->second.type, type));
+  }
+  const bool subscribed = subscriptions.count(name) != 0;
+  std::optional<AnyCrdt> before;
+  Result<AnyCrdt> delta = Status::InvalidArgument("no mutation");
+  if (it == keys.end()) {
+    auto empty = AnyCrdt::Empty(type);
+    if (!empty.ok()) return empty.status();
+    AnyCrdt value = empty.value();
+    delta = mutate(value);
+    if (!delta.ok()) return delta.status();
+    if (subscribed) before = std::move(empty).value();
+    KeyEntry e{type, std::move(value), std::nullopt};
+    e.key_hash = KeyHash(name);
+    e.digest_dirty = false;
+    it = keys.emplace(name, std::move(e)).first;
+    leaf_members[tree.LeafOf(it->second.key_hash)].insert(name);
+  } else {
+    if (subscribed) before = it->second.value;
+    delta = mutate(it->second.value);
+    if (!delta.ok()) return delta.status();
+  }
+  KeyEntry& e = it->second;
+  if (delta->type() != type) {
+    return Status::TypeMismatch("the mutation of key '" + name + "' returned a " +
+                                CrdtTypeName(delta->type()) + " delta");
+  }
+  if (e.pending_delta) {
+    e.pending_delta->Join(*delta);
+  } else {
+    if (pending_deltas.empty()) next_flush = now + Micros(options.delta_flush_interval);
+    e.pending_delta = *delta;
+    pending_deltas.push_back(name);
+  }
+  MarkChanged(it->first, e, before);
+  if (level == Consistency::kLocal) return RequestId{0};
+  internal::WriteRequestMsg w;
+  w.entry = KeyedState{name, EncodeAny(*delta), false};
+  return StartWrite(std::move(w), level, now, timeout);
+}
+
+Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, Consistency level,
+                                           TimeMicros now, std::optional<double> timeout) {
+  std::string name(key);
+  if (auto it = keys.find(name); it != keys.end() && it->second.type != type) {
+    return Status::TypeMismatch(TypeError(name, it->second.type, type));
+  }
+  Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(now, 0))};
+  if (!ApplyTombstone(t, /*publish=*/true)) {
+    return Status::TypeMismatch("key '" + name + "' is deleted as another type");
+  }
+  if (pending_deltas.size() == 1) next_flush = now + Micros(options.delta_flush_interval);
+  if (level == Consistency::kLocal) return RequestId{0};
+  internal::WriteRequestMsg w;
+  w.tombstone = std::move(t);
+  return StartWrite(std::move(w), level, now, timeout);
+}
+
+Result<const AnyCrdt*> Replicator::Impl::Get(std::string_view key, CrdtType type) const {
+  const std::string name(key);
+  if (auto t = tombstones.find(name); t != tombstones.end()) {
+    if (t->second.type != type) return Status::TypeMismatch(TypeError(name, t->second.type, type));
+    return static_cast<const AnyCrdt*>(nullptr);
+  }
+  auto it = keys.find(name);
+  if (it == keys.end()) return static_cast<const AnyCrdt*>(nullptr);
+  if (it->second.type != type) return Status::TypeMismatch(TypeError(name, it->second.type, type));
+  return &it->second.value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impl: frames in, timers
+
+void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
+  auto decoded = internal::DecodeFrame(frame);
+  if (!decoded.ok()) {
+    ++metrics.frames_malformed;
+    return;
+  }
+  FrameMsg& f = decoded.value();
+  if (f.from == self) return;  // our own broadcast
+  const int k = static_cast<int>(internal::KindOf(f.body));
+  metrics.bytes_received[k] += frame.size();
+  ++metrics.frames_received[k];
+  const NodeId from = f.from;
+  std::visit(
+      [&](auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, DeltaBatchMsg>) {
+          for (const KeyedState& e : m.entries) {
+            ++metrics.delta_receive_count;
+            MergeRemote(e, now);
+          }
+          for (const Tombstone& t : m.tombstones) ApplyTombstone(t, /*publish=*/false);
+        } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
+          OnWrite(from, m, now);
+        } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
+          OnWriteAck(from, m);
+        } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
+          OnRead(from, m);
+        } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
+          OnReadReply(from, m, now);
+        } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
+          OnDigestStep(from, m);
+        } else if constexpr (std::is_same_v<M, internal::KeyDigestsMsg>) {
+          OnKeyDigests(from, m);
+        } else {
+          OnRepair(from, m, now);
+        }
+      },
+      f.body);
+}
+
+namespace {
+
+// Builds the delta batches of the pending keys, frame by frame.
+class BatchBuilder {
+ public:
+  BatchBuilder(size_t max_frame, std::function<void(DeltaBatchMsg)> emit)
+      : max_frame_(max_frame), emit_(std::move(emit)) {}
+  void Add(KeyedState s) {
+    bytes_ += s.key.size() + s.state.size() + 8;
+    batch_.entries.push_back(std::move(s));
+    MaybeEmit();
+  }
+  void Add(Tombstone t) {
+    bytes_ += t.key.size() + 16;
+    batch_.tombstones.push_back(std::move(t));
+    MaybeEmit();
+  }
+  void Finish() {
+    if (!batch_.entries.empty() || !batch_.tombstones.empty()) emit_(std::move(batch_));
+    batch_ = {};
+    bytes_ = 0;
+  }
+
+ private:
+  void MaybeEmit() {
+    if (bytes_ >= max_frame_) Finish();
+  }
+  size_t max_frame_;
+  std::function<void(DeltaBatchMsg)> emit_;
+  DeltaBatchMsg batch_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace
+
+void Replicator::Impl::Tick(TimeMicros now) {
+  if (!started) {
+    started = true;
+    next_flush = now + Micros(options.delta_flush_interval);
+    // Nodes start their rounds at different offsets so they do not all gossip at once.
+    std::uniform_real_distribution<double> offset(0.0, options.anti_entropy_interval);
+    next_anti_entropy = now + Micros(offset(rng));
+    next_prune = now + Micros(options.prune_interval);
+  }
+  if (now >= next_flush) {
+    next_flush = now + Micros(options.delta_flush_interval);
+    BatchBuilder batches(options.max_frame_size,
+                         [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
+    for (const std::string& name : pending_deltas) {
+      if (auto it = keys.find(name); it != keys.end() && it->second.pending_delta) {
+        KeyEntry& e = it->second;
+        if (!peers.empty()) {
+          std::string bytes = EncodeAny(*e.pending_delta);
+          const bool full = bytes.size() > options.max_delta_size;
+          if (full) bytes = EncodeAny(e.value);
+          ++metrics.delta_publish_count;
+          batches.Add(KeyedState{name, std::move(bytes), full});
+        }
+        e.pending_delta.reset();
+      } else if (auto t = tombstones.find(name); t != tombstones.end() && t->second.pending) {
+        t->second.pending = false;
+        if (!peers.empty()) {
+          batches.Add(Tombstone{name, t->second.type,
+                                static_cast<uint64_t>(t->second.deleted_at)});
+        }
+      }
+    }
+    batches.Finish();
+    pending_deltas.clear();
+  }
+  if (now >= next_anti_entropy) {
+    next_anti_entropy = now + Micros(options.anti_entropy_interval);
+    StartAntiEntropy(now);
+  }
+  if (now >= next_prune) {
+    next_prune = now + Micros(options.prune_interval);
+    const TimeMicros ttl = Micros(options.tombstone_ttl);
+    for (auto it = tombstones.begin(); it != tombstones.end();) {
+      if (now - it->second.deleted_at < ttl) {
+        ++it;
+        continue;
+      }
+      tree.Toggle(it->second.key_hash, it->second.digest);
+      leaf_members[tree.LeafOf(it->second.key_hash)].erase(it->first);
+      it = tombstones.erase(it);
+    }
+  }
+  ExpireRequests(now);
+}
+
+TimeMicros Replicator::Impl::NextDeadline() const {
+  if (!started) return std::numeric_limits<TimeMicros>::min();
+  TimeMicros t = std::min(next_anti_entropy, next_prune);
+  if (!pending_deltas.empty()) t = std::min(t, next_flush);
+  for (const auto& [id, r] : requests) t = std::min(t, r.deadline);
+  return t;
+}
+
+uint64_t Replicator::Impl::StoreDigest() {
+  RefreshDigests();
+  return tree.root();
+}
+
+std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
+  const std::string p = "crdt.replicator.";
+  std::map<std::string, double> m{
+      {p + "store.size", static_cast<double>(keys.size())},
+      {p + "merge.count", static_cast<double>(metrics.merge_count)},
+      {p + "delta.publish.count", static_cast<double>(metrics.delta_publish_count)},
+      {p + "delta.receive.count", static_cast<double>(metrics.delta_receive_count)},
+      {p + "coordinated.write.count", static_cast<double>(metrics.coordinated_write_count)},
+      {p + "coordinated.read.count", static_cast<double>(metrics.coordinated_read_count)},
+      {p + "antientropy.count", static_cast<double>(metrics.antientropy_count)},
+      {p + "tombstone.count", static_cast<double>(tombstones.size())},
+      {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
+      {p + "entries.dropped.mistyped", static_cast<double>(metrics.entries_mistyped)},
+  };
+  for (int k = 0; k < kFrameKinds; ++k) {
+    const std::string kind = FrameKindName(static_cast<FrameKind>(k));
+    m[p + "bytes.sent." + kind] = static_cast<double>(metrics.bytes_sent[k]);
+    m[p + "bytes.received." + kind] = static_cast<double>(metrics.bytes_received[k]);
+    m[p + "frames.sent." + kind] = static_cast<double>(metrics.frames_sent[k]);
+    m[p + "frames.received." + kind] = static_cast<double>(metrics.frames_received[k]);
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replicator: the public face
+
+Replicator::Replicator(NodeId self, ReplicaId replica, ReplicatorOptions options, uint64_t seed)
+    : impl_(std::make_unique<Impl>(self, replica, std::move(options), seed)) {}
+Replicator::~Replicator() = default;
+
+NodeId Replicator::node_id() const { return impl_->self; }
+ReplicaId Replicator::replica_id() const { return impl_->replica; }
+const ReplicatorOptions& Replicator::options() const { return impl_->options; }
+void Replicator::SetPeers(std::vector<NodeId> peers) {
+  std::sort(peers.begin(), peers.end());
+  peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+  std::erase(peers, impl_->self);
+  impl_->peers = std::move(peers);
+}
+const std::vector<NodeId>& Replicator::peers() const { return impl_->peers; }
+
+Result<RequestId> Replicator::Update(std::string_view key, CrdtType type, const Mutation& mutate,
+                                     Consistency level, TimeMicros now,
+                                     std::optional<double> timeout) {
+  return impl_->Update(key, type, mutate, level, now, timeout);
+}
+Result<RequestId> Replicator::Delete(std::string_view key, CrdtType type, Consistency level,
+                                     TimeMicros now, std::optional<double> timeout) {
+  return impl_->Delete(key, type, level, now, timeout);
+}
+Result<const AnyCrdt*> Replicator::Get(std::string_view key, CrdtType type) const {
+  return impl_->Get(key, type);
+}
+Result<RequestId> Replicator::Read(std::string_view key, CrdtType type, Consistency level,
+                                   TimeMicros now, std::optional<double> timeout) {
+  if (auto local = impl_->Get(key, type); !local.ok()) return local.status();
+  return impl_->StartRead(key, type, level, now, timeout);
+}
+bool Replicator::IsDeleted(std::string_view key) const {
+  return impl_->tombstones.count(std::string(key)) != 0;
+}
+std::vector<std::pair<std::string, CrdtType>> Replicator::Keys() const {
+  std::vector<std::pair<std::string, CrdtType>> out;
+  out.reserve(impl_->keys.size());
+  for (const auto& [name, e] : impl_->keys) out.emplace_back(name, e.type);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+void Replicator::Subscribe(std::string_view key) { ++impl_->subscriptions[std::string(key)]; }
+void Replicator::Unsubscribe(std::string_view key) {
+  auto it = impl_->subscriptions.find(std::string(key));
+  if (it != impl_->subscriptions.end() && --it->second <= 0) impl_->subscriptions.erase(it);
+}
+void Replicator::Receive(std::string_view frame, TimeMicros now) { impl_->Receive(frame, now); }
+void Replicator::Tick(TimeMicros now) { impl_->Tick(now); }
+TimeMicros Replicator::NextDeadline() const { return impl_->NextDeadline(); }
+std::vector<OutgoingFrame> Replicator::TakeOutgoing() { return std::exchange(impl_->outgoing, {}); }
+std::vector<ReplicaEvent> Replicator::TakeEvents() { return std::exchange(impl_->events, {}); }
+std::vector<Completion> Replicator::TakeCompletions() {
+  return std::exchange(impl_->completions, {});
+}
+const ReplicatorMetrics& Replicator::metrics() const { return impl_->metrics; }
+std::map<std::string, double> Replicator::NamedMetrics() const { return impl_->NamedMetrics(); }
+uint64_t Replicator::StoreDigest() { return impl_->StoreDigest(); }
+size_t Replicator::tombstone_count() const { return impl_->tombstones.size(); }
+
+}  // namespace convergent

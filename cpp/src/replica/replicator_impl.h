@@ -1,0 +1,141 @@
+// The insides of Replicator (convergent/replicator.h), shared by the files of cpp/src/replica/:
+// replicator.cc (store, local requests, delta batching, dispatch), anti_entropy.cc (digest
+// rounds and repair), coordination.cc (Majority/All writes and reads).
+//
+// Thread safety: none; owned by one Replicator.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "convergent/replicator.h"
+#include "replica/digest_tree.h"
+#include "replica/messages.h"
+
+namespace convergent {
+
+struct KeyEntry {
+  CrdtType type;
+  AnyCrdt value;
+  std::optional<AnyCrdt> pending_delta;  // local deltas joined since the last flush
+  uint64_t key_hash = 0;
+  uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
+  bool digest_dirty = true;
+};
+
+struct TombstoneEntry {
+  CrdtType type;
+  TimeMicros deleted_at = 0;
+  uint64_t key_hash = 0;
+  uint64_t digest = 0;
+  bool pending = false;  // to be published in the next delta batch
+};
+
+struct PendingRequest {
+  bool is_read = false;
+  std::string key;
+  CrdtType type;
+  size_t needed = 0;  // answers needed from peers (self already counted)
+  size_t answers = 0;
+  size_t failures = 0;
+  // The peers asked that have not answered yet: a peer counts once, however many copies of its
+  // answer the network delivers.
+  std::vector<NodeId> waiting;
+  std::string last_error;
+  TimeMicros deadline = 0;
+  std::optional<AnyCrdt> merged;  // reads: what the peers answered
+  std::optional<internal::Tombstone> tombstone;
+};
+
+class Replicator::Impl {
+ public:
+  Impl(NodeId self, ReplicaId replica, ReplicatorOptions options, uint64_t seed);
+
+  // ---- replicator.cc ----
+  Result<RequestId> Update(std::string_view key, CrdtType type, const Mutation& mutate,
+                           Consistency level, TimeMicros now, std::optional<double> timeout);
+  Result<RequestId> Delete(std::string_view key, CrdtType type, Consistency level,
+                           TimeMicros now, std::optional<double> timeout);
+  Result<const AnyCrdt*> Get(std::string_view key, CrdtType type) const;
+  void Receive(std::string_view frame, TimeMicros now);
+  void Tick(TimeMicros now);
+  TimeMicros NextDeadline() const;
+  std::map<std::string, double> NamedMetrics() const;
+  uint64_t StoreDigest();
+
+  // Store operations used by all parts. Each keeps the digest tree, leaf index and events right.
+  // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
+  bool MergeRemote(const internal::KeyedState& s, TimeMicros now);
+  // Applies a tombstone (local or remote); false when the live key has another type.
+  bool ApplyTombstone(const internal::Tombstone& t, bool publish);
+  void MarkChanged(const std::string& key, KeyEntry& e, const std::optional<AnyCrdt>& before);
+  void Send(std::optional<NodeId> to, internal::FrameBody body);
+  TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
+  uint64_t KeyHash(std::string_view key) const;
+
+  // ---- anti_entropy.cc ----
+  void StartAntiEntropy(TimeMicros now);
+  void OnDigestStep(NodeId from, const internal::DigestStepMsg& m);
+  void OnKeyDigests(NodeId from, const internal::KeyDigestsMsg& m);
+  void OnRepair(NodeId from, internal::RepairMsg& m, TimeMicros now);
+  void RefreshDigests();
+  // Appends a key's state or tombstone to a repair, flushing full frames to `to`.
+  void AddToRepair(NodeId to, const std::string& key, internal::RepairMsg& repair,
+                   size_t& bytes);
+
+  // ---- coordination.cc ----
+  RequestId StartWrite(internal::WriteRequestMsg msg, Consistency level, TimeMicros now,
+                       std::optional<double> timeout);
+  RequestId StartRead(std::string_view key, CrdtType type, Consistency level, TimeMicros now,
+                      std::optional<double> timeout);
+  void OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
+  void OnWriteAck(NodeId from, const internal::WriteAckMsg& m);
+  void OnRead(NodeId from, const internal::ReadRequestMsg& m);
+  void OnReadReply(NodeId from, internal::ReadReplyMsg& m, TimeMicros now);
+  // Counts a peer's answer to a pending request and completes it when the level is reached (or
+  // can no longer be); nullptr when the request is gone or the peer already answered.
+  PendingRequest* TakeAnswer(NodeId from, RequestId id, bool is_read);
+  void CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error);
+  void ExpireRequests(TimeMicros now);
+  size_t Needed(Consistency level) const;
+  void Complete(RequestId id, Status status);
+
+  // ---- state ----
+  NodeId self;
+  ReplicaId replica;
+  ReplicatorOptions options;
+  std::mt19937_64 rng;
+  std::vector<NodeId> peers;
+
+  std::unordered_map<std::string, KeyEntry> keys;
+  std::unordered_map<std::string, TombstoneEntry> tombstones;
+  std::vector<std::set<std::string>> leaf_members;  // key names (live and deleted) per leaf
+  internal::DigestTree tree;
+  std::vector<std::string> dirty_digests;   // keys whose digest must be recomputed
+  std::vector<std::string> pending_deltas;  // keys with a pending delta, in update order
+  std::unordered_map<std::string, int> subscriptions;
+
+  std::map<RequestId, PendingRequest> requests;
+  // Starts at a random point per incarnation, so that a late answer to the previous incarnation
+  // of this node cannot be taken for an answer to a new request.
+  RequestId next_request = 1;
+  uint64_t next_round = 1;
+
+  TimeMicros next_flush = 0;
+  TimeMicros next_anti_entropy = 0;
+  TimeMicros next_prune = 0;
+  bool started = false;
+
+  std::vector<OutgoingFrame> outgoing;
+  std::vector<ReplicaEvent> events;
+  std::vector<Completion> completions;
+  ReplicatorMetrics metrics;
+};
+
+}  // namespace convergent

@@ -1,0 +1,661 @@
+// ChaosRun: one seeded chaos run of a simulated cluster, shared by the chaos tests
+// (simulation_test.cc) and the soak program (benchmarks/soak.cc). A script of random operations
+// (Local, Majority and All writes, deletes, coordinated reads) on every CRDT type from random
+// nodes while the network loses (10-30%), duplicates and reorders frames, partitions and heals,
+// and nodes crash and restart (and one may join or leave); then Settle() heals everything and
+// runs to convergence, and Check() compares the replicas with each other and with the oracles
+// below. Violations are collected as readable lines, not asserted, so that the same code serves
+// gtest and a plain program.
+//
+// The oracles. Nodes 0..S-1 are "stable" (never crash); the others, fewer than half of the
+// members, crash and restart at random. A Majority (or All) ack means that a majority of the
+// members applied the write, and a majority always includes a stable node, which keeps it
+// forever: an acknowledged write can never be lost. A write survives too when its incarnation
+// (node and ReplicaId) is alive at the end, since that replica still holds it. Writes of
+// incarnations that crashed (or left) without an ack may or may not have escaped before.
+//
+//   counters (GCounter, PNCounter, PNCounterMap, a counter in an ORMap): each replica slot of
+//     the final value is one of the prefix sums of that incarnation's increments (so never a
+//     duplicate, never a phantom); exactly its total for a live incarnation; at least the sum up
+//     to its last acknowledged increment otherwise.
+//   LWWRegister, LWWMap: the final register is one of the writes, and at least (by timestamp,
+//     replica, value) every write that must survive.
+//   ORSet, ORMultiMap, a set in an ORMap: each element has one writer, a stable node, so its
+//     operations are sequential: it is present exactly when its last operation was an add.
+//   Flag, GSet, MVRegister: what must survive is there; nothing that was never written is.
+//   deletable keys: a delete issued by a stable node, or acknowledged, is a tombstone on every
+//     replica; a key never deleted is not.
+//
+// Thread safety: none; one run per thread.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convergent/codec.h"
+#include "convergent/simulation.h"
+#include "replication_test_support.h"
+
+namespace convergent::test {
+
+// Replicator options of the chaos runs: short intervals, so that a run takes a few virtual
+// seconds.
+inline ReplicatorOptions ChaosReplicatorOptions() {
+  ReplicatorOptions o;
+  o.anti_entropy_interval = 0.5;
+  o.delta_flush_interval = 0.1;
+  o.coordination_timeout = 1.0;
+  return o;
+}
+
+// Every live node holds the same keys with the same values and tombstones; the differences
+// found, as lines.
+inline std::vector<std::string> CompareReplicas(Simulation& sim) {
+  std::vector<std::string> diffs;
+  const std::vector<NodeId> live = sim.live_nodes();
+  if (live.empty()) return {"no live node"};
+  Replicator& first = sim.node(live[0]);
+  const auto keys = first.Keys();
+  for (NodeId n : live) {
+    Replicator& r = sim.node(n);
+    const std::string who = "node " + std::to_string(n) + " vs node " + std::to_string(live[0]);
+    if (r.StoreDigest() != first.StoreDigest()) diffs.push_back(who + ": store digests differ");
+    if (r.tombstone_count() != first.tombstone_count()) {
+      diffs.push_back(who + ": tombstone counts differ");
+    }
+    if (r.Keys() != keys) {
+      diffs.push_back(who + ": key lists differ");
+      continue;
+    }
+    for (const auto& [key, type] : keys) {
+      auto mine = r.Get(key, type);
+      auto theirs = first.Get(key, type);
+      if (!mine.ok() || !theirs.ok() || *mine == nullptr || *theirs == nullptr) {
+        diffs.push_back(who + ": key " + key + " is not readable");
+      } else if (!(**mine == **theirs) || EncodeAny(**mine) != EncodeAny(**theirs)) {
+        diffs.push_back(who + ": key " + key + " differs");
+      }
+    }
+  }
+  return diffs;
+}
+
+class ChaosRun {
+ public:
+  explicit ChaosRun(uint64_t seed)
+      : seed_(seed),
+        rng_(seed * 0x9E3779B97F4A7C15ull + 1),
+        nodes_(3 + seed % 3),
+        stable_(nodes_ - (nodes_ - 1) / 2),
+        ids_(nodes_) {
+    SimulationOptions o;
+    o.nodes = static_cast<int>(nodes_);
+    o.seed = seed;
+    o.replicator = ChaosReplicatorOptions();
+    sim_ = std::make_unique<Simulation>(o);
+  }
+
+  Simulation& sim() { return *sim_; }
+  uint64_t seed() const { return seed_; }
+  const std::vector<std::string>& failures() const { return failures_; }
+  // Virtual seconds from the heal to convergence (nullopt: none).
+  std::optional<double> converged_after() const { return converged_after_; }
+
+  void Script(int operations) {
+    Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
+    Ok(sim_->SetDuplication(0.05));
+    Ok(sim_->SetLatency(0.004, 0.0035));  // delays of 0.5-7.5 ms: frames overtake each other
+    for (int i = 0; i < operations; ++i) {
+      Fault();
+      Operation();
+      sim_->RunFor(Uniform(0.0, 0.04));
+    }
+  }
+
+  // Heals everything, restarts the crashed nodes and runs until the replicas agree; then lets
+  // every coordinated request finish and takes their outcomes.
+  void Settle() {
+    sim_->Heal();
+    sim_->ResetLinks();
+    Ok(sim_->SetLoss(0));
+    for (NodeId n : sim_->members()) {
+      if (!sim_->IsLive(n)) sim_->Restart(n);
+    }
+    converged_after_ = sim_->RunUntilConverged(120.0);
+    if (!converged_after_) Fail("did not converge within 120 virtual seconds");
+    sim_->RunFor(1.0);  // every coordinated request completes or times out (timeouts <= 1 s)
+    if (!sim_->Converged()) Fail("diverged again after converging");
+    for (NodeId n = 0; n < ids_; ++n) {
+      for (const Completion& c : sim_->TakeCompletions(n)) {
+        if (!c.status.ok()) continue;
+        auto it = on_ack_.find({n, c.id});
+        if (it != on_ack_.end()) it->second();
+      }
+    }
+  }
+
+  void Check() {
+    for (std::string& d : CompareReplicas(*sim_)) Fail(std::move(d));
+    Replicator& r = sim_->node(sim_->live_nodes().front());
+    CheckCounters(r);
+    CheckRegisters(r);
+    CheckElements(r);
+    CheckGrowOnly(r);
+    CheckDeletes();
+  }
+
+ private:
+  // The incarnation that issued a write.
+  struct Origin {
+    NodeId node = 0;
+    uint64_t incarnation = 0;
+  };
+
+  void Fail(std::string what) {
+    failures_.push_back("seed " + std::to_string(seed_) + ": " + std::move(what));
+  }
+  void Ok(const Status& s) {
+    if (!s.ok()) Fail("unexpected error: " + s.ToString());
+  }
+
+  double Uniform(double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng_);
+  }
+  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+  bool Chance(double p) { return Uniform(0, 1) < p; }
+
+  bool AliveAtEnd(const Origin& o) const {
+    return sim_->IsLive(o.node) && sim_->incarnation(o.node) == o.incarnation;
+  }
+
+  // ---- the script ----
+  void Fault() {
+    if (Chance(0.04)) {
+      if (partitioned_) {
+        sim_->Heal();
+        partitioned_ = false;
+      } else {
+        std::vector<NodeId> m = sim_->members();
+        std::shuffle(m.begin(), m.end(), rng_);
+        const auto cut = static_cast<std::ptrdiff_t>(1 + Pick(m.size() - 1));
+        Ok(sim_->Partition({{m.begin(), m.begin() + cut}}));  // the rest is the other side
+        partitioned_ = true;
+      }
+    }
+    if (Chance(0.03)) {
+      const NodeId n = nodes_ - 1 - Pick(nodes_ - stable_);  // a crashable node
+      if (sim_->IsMember(n)) {
+        if (sim_->IsLive(n)) {
+          sim_->Crash(n);
+        } else {
+          sim_->Restart(n);
+        }
+      }
+    }
+    if (Chance(0.02)) Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
+    if (Chance(0.02)) {
+      const NodeId a = Pick(nodes_), b = Pick(nodes_);
+      if (a != b) Ok(sim_->SetLinkLoss(a, b, Uniform(0.3, 0.9)));
+    }
+    if (!membership_changed_ && Chance(0.004)) {
+      membership_changed_ = true;
+      if (Chance(0.5)) {
+        ids_ = sim_->AddNode() + 1;  // a stable member from now on
+      } else if (sim_->IsMember(nodes_ - 1) && nodes_ - 1 >= stable_) {
+        sim_->RemoveNode(nodes_ - 1);  // a crashable node leaves for good
+      }
+    }
+  }
+
+  Consistency Level() {
+    const double x = Uniform(0, 1);
+    return x < 0.7 ? Consistency::kLocal : x < 0.95 ? Consistency::kMajority : Consistency::kAll;
+  }
+
+  // Issues an update; true when it applied locally. `on_ack` runs if (when) a coordinated write
+  // is acknowledged.
+  bool Issue(NodeId n, const std::string& key, CrdtType type, const Replicator::Mutation& m,
+             Consistency level, std::function<void()> on_ack = nullptr) {
+    auto id = sim_->Update(n, key, type, m, level, Uniform(0.3, 1.0));
+    if (!id.ok()) {
+      // Only the deletable keys may refuse (deleted); anything else is a failure.
+      if (id.status().code() != StatusCode::kKeyDeleted || key.rfind("del", 0) != 0) {
+        Fail("update of " + key + ": " + id.status().ToString());
+      }
+      return false;
+    }
+    if (*id != 0 && on_ack) on_ack_[{n, *id}] = std::move(on_ack);
+    return true;
+  }
+
+  void Operation() {
+    const std::vector<NodeId> live = sim_->live_nodes();
+    const NodeId n = live[Pick(live.size())];
+    const ReplicaId r = sim_->node(n).replica_id();
+    const Origin origin{n, sim_->incarnation(n)};
+    const Consistency level = Level();
+    const std::string sub(1, static_cast<char>('a' + Pick(3)));
+    switch (Pick(13)) {
+      case 0:
+        CounterStep("g" + std::to_string(Pick(2)), "", CrdtType::kGCounter,
+                    static_cast<int64_t>(1 + Pick(5)), n, r, origin, level);
+        break;
+      case 1:
+        CounterStep("pn" + std::to_string(Pick(2)), "", CrdtType::kPNCounter,
+                    static_cast<int64_t>(Pick(11)) - 5, n, r, origin, level);
+        break;
+      case 2:
+        CounterStep("pnm", sub, CrdtType::kPNCounterMap, static_cast<int64_t>(Pick(7)) - 3, n, r,
+                    origin, level);
+        break;
+      case 3:  // an ORMap: a counter under "n", a set under "s"
+        if (Chance(0.5)) {
+          CounterStep("map", "n", CrdtType::kORMap, static_cast<int64_t>(Pick(9)) - 4, n, r, origin,
+                      level);
+        } else {
+          ElementStep("map", "s", level);
+        }
+        break;
+      case 4:
+        ElementStep("set" + std::to_string(Pick(2)), "", level);
+        break;
+      case 5:
+        ElementStep("mm", sub, level);
+        break;
+      case 6:
+        RegisterStep("lww", "", n, r, origin, level);
+        break;
+      case 7:
+        RegisterStep("lwwm", sub, n, r, origin, level);
+        break;
+      case 8: {
+        const std::string key = "flag" + std::to_string(Pick(2));
+        FlagTrack& f = flags_[key];
+        if (Issue(n, key, CrdtType::kFlag, FlagEnable(), level, [&f] { f.must = true; })) {
+          f.origins.push_back(origin);
+        }
+        break;
+      }
+      case 9: {
+        const Value v = IntValue(static_cast<int64_t>(Pick(20)));
+        ValueTrack& g = values_["gs"];
+        if (Issue(n, "gs", CrdtType::kGSet, GSetAdd(v), level, [&g, v] { g.must.insert(v); })) {
+          g.all.insert(v);
+          g.writes.push_back({v, origin});
+        }
+        break;
+      }
+      case 10: {
+        const Value v = StringValue("mv" + std::to_string(values_["mv"].all.size()));
+        ValueTrack& g = values_["mv"];
+        if (Issue(n, "mv", CrdtType::kMVRegister, MVSet(r, v), level,
+                  [&g, v] { g.must.insert(v); })) {
+          g.all.insert(v);
+          g.writes.push_back({v, origin});
+        }
+        break;
+      }
+      case 11:
+        DeletableStep(n, r, level);
+        break;
+      default: {  // a coordinated read: it merges what the peers hold into the reader
+        static constexpr std::pair<const char*, CrdtType> kReadable[] = {
+            {"pn0", CrdtType::kPNCounter},
+            {"set0", CrdtType::kORSet},
+            {"mv", CrdtType::kMVRegister},
+            {"pnm", CrdtType::kPNCounterMap},
+            {"del1", CrdtType::kORSet}};
+        const auto& [key, type] = kReadable[Pick(std::size(kReadable))];
+        auto id =
+            sim_->Read(n, key, type, level == Consistency::kLocal ? Consistency::kMajority : level,
+                       Uniform(0.3, 1.0));
+        if (!id.ok()) Fail(std::string("read of ") + key + ": " + id.status().ToString());
+        break;
+      }
+    }
+  }
+
+  // ---- counters ----
+  struct CounterTrack {
+    Origin origin;
+    std::vector<uint64_t> plus{0}, minus{0};  // prefix sums, operation by operation
+    size_t plus_must = 0, minus_must = 0;     // index of the last acknowledged prefix sum
+  };
+
+  void CounterStep(const std::string& key, const std::string& sub, CrdtType type, int64_t delta,
+                   NodeId n, ReplicaId r, Origin origin, Consistency level) {
+    if (delta == 0) delta = 1;
+    Replicator::Mutation m;
+    switch (type) {
+      case CrdtType::kGCounter:
+        m = GIncrement(r, static_cast<uint64_t>(delta));
+        break;
+      case CrdtType::kPNCounter:
+        m = PNAdd(r, delta);
+        break;
+      case CrdtType::kPNCounterMap:
+        m = PNMapAdd(r, StringValue(sub), delta);
+        break;
+      default:
+        m = MapIncrement(r, StringValue(sub), delta);
+        break;
+    }
+    CounterTrack& t = counters_[{key + "/" + sub, r}];
+    t.origin = origin;
+    const bool plus = delta > 0;
+    std::vector<uint64_t>& sums = plus ? t.plus : t.minus;
+    size_t& must = plus ? t.plus_must : t.minus_must;
+    const size_t index = sums.size();
+    if (Issue(n, key, type, m, level, [&must, index] { must = std::max(must, index); })) {
+      sums.push_back(sums.back() + static_cast<uint64_t>(plus ? delta : -delta));
+    }
+  }
+
+  static std::pair<std::string, std::string> Split(const std::string& slot) {
+    const size_t slash = slot.find('/');
+    return {slot.substr(0, slash), slot.substr(slash + 1)};
+  }
+
+  template <typename T>
+  static const T* Read(Replicator& r, const std::string& key, CrdtType type) {
+    auto v = r.Get(key, type);
+    return v.ok() && *v != nullptr ? (*v)->get_if<T>() : nullptr;
+  }
+
+  static std::optional<PNCounter> FinalCounter(Replicator& r, const std::string& slot) {
+    const auto [key, sub] = Split(slot);
+    if (key.rfind("pnm", 0) == 0) {
+      const auto* m = Read<PNCounterMap>(r, key, CrdtType::kPNCounterMap);
+      return m ? m->map().GetPNCounter(StringValue(sub)) : std::nullopt;
+    }
+    if (key == "map") {
+      const auto* m = Read<ORMap>(r, key, CrdtType::kORMap);
+      return m ? m->GetPNCounter(StringValue(sub)) : std::nullopt;
+    }
+    if (key[0] == 'g') {
+      const auto* g = Read<GCounter>(r, key, CrdtType::kGCounter);
+      return g ? std::optional(PNCounter::FromParts(*g, GCounter())) : std::nullopt;
+    }
+    const auto* c = Read<PNCounter>(r, key, CrdtType::kPNCounter);
+    return c ? std::optional(*c) : std::nullopt;
+  }
+
+  void CheckCounters(Replicator& r) {
+    std::map<std::string, std::set<ReplicaId>> writers;
+    for (const auto& [id, t] : counters_) {
+      const auto& [slot, replica] = id;
+      writers[slot].insert(replica);
+      const std::optional<PNCounter> c = FinalCounter(r, slot);
+      const uint64_t plus = c ? c->increments().SlotOf(replica) : 0;
+      const uint64_t minus = c ? c->decrements().SlotOf(replica) : 0;
+      const std::string where = "counter " + slot + " slot " + replica.ToString() + " (node " +
+                                std::to_string(t.origin.node) + ")";
+      auto is_prefix = [](const std::vector<uint64_t>& sums, uint64_t v) {
+        return std::find(sums.begin(), sums.end(), v) != sums.end();
+      };
+      if (AliveAtEnd(t.origin)) {
+        if (plus != t.plus.back() || minus != t.minus.back()) {
+          Fail(where + ": a live incarnation's slot is " + std::to_string(plus) + "/" +
+               std::to_string(minus) + ", wrote " + std::to_string(t.plus.back()) + "/" +
+               std::to_string(t.minus.back()));
+        }
+        continue;
+      }
+      if (!is_prefix(t.plus, plus) || !is_prefix(t.minus, minus)) {
+        Fail(where + ": a slot that no prefix of the writes explains");
+      }
+      if (plus < t.plus[t.plus_must] || minus < t.minus[t.minus_must]) {
+        Fail(where + ": an acknowledged increment is lost");
+      }
+    }
+    for (const auto& [slot, replicas] : writers) {
+      const std::optional<PNCounter> c = FinalCounter(r, slot);
+      if (!c) continue;
+      for (const GCounter* g : {&c->increments(), &c->decrements()}) {
+        for (const auto& [replica, count] : g->slots()) {
+          if (!replicas.count(replica)) Fail("counter " + slot + ": a phantom slot");
+        }
+      }
+    }
+  }
+
+  // ---- registers ----
+  struct RegisterWrite {
+    LWWRegister written;
+    Origin origin;
+    bool acked = false;
+  };
+
+  static std::optional<LWWRegister> FinalRegister(Replicator& r, const std::string& slot) {
+    const auto [key, sub] = Split(slot);
+    if (sub.empty()) {
+      const auto* x = Read<LWWRegister>(r, key, CrdtType::kLWWRegister);
+      return x ? std::optional(*x) : std::nullopt;
+    }
+    const auto* m = Read<LWWMap>(r, key, CrdtType::kLWWMap);
+    return m ? m->map().GetLWWRegister(StringValue(sub)) : std::nullopt;
+  }
+
+  void RegisterStep(const std::string& key, const std::string& sub, NodeId n, ReplicaId r,
+                    Origin origin, Consistency level) {
+    const Value v = IntValue(static_cast<int64_t>(Pick(1000)));
+    const auto clock = static_cast<uint64_t>(sim_->now());
+    const bool map = !sub.empty();
+    std::vector<RegisterWrite>& writes = registers_[key + "/" + sub];
+    const size_t index = writes.size();
+    if (!Issue(n, key, map ? CrdtType::kLWWMap : CrdtType::kLWWRegister,
+               map ? LWWMapPut(r, StringValue(sub), v, clock) : LWWSet(r, v, clock), level,
+               [&writes, index] { writes[index].acked = true; })) {
+      return;
+    }
+    // A local write always wins locally: the node's register now is the written one.
+    std::optional<LWWRegister> written = FinalRegister(sim_->node(n), key + "/" + sub);
+    if (!written || written->value() != v) Fail(key + ": a local write did not win locally");
+    writes.push_back({written.value_or(LWWRegister()), origin, false});
+  }
+
+  void CheckRegisters(Replicator& r) {
+    for (const auto& [slot, writes] : registers_) {
+      if (writes.empty()) continue;
+      const std::optional<LWWRegister> final_value = FinalRegister(r, slot);
+      if (!final_value) {
+        Fail("register " + slot + " is missing");
+        continue;
+      }
+      bool one_of_the_writes = false;
+      for (const RegisterWrite& w : writes) {
+        one_of_the_writes = one_of_the_writes || w.written == *final_value;
+        if (w.acked || AliveAtEnd(w.origin)) {
+          LWWRegister joined = w.written;
+          joined.Join(*final_value);
+          if (!(joined == *final_value)) {
+            Fail("register " + slot + ": a write that must survive was lost");
+          }
+        }
+      }
+      if (!one_of_the_writes) Fail("register " + slot + ": a value nobody wrote");
+    }
+  }
+
+  // ---- set elements, one writer each ----
+  void ElementStep(const std::string& key, const std::string& sub, Consistency level) {
+    const int64_t element = static_cast<int64_t>(Pick(8));
+    const NodeId writer = static_cast<NodeId>(element) % stable_;
+    const ReplicaId r = sim_->node(writer).replica_id();
+    bool& present = elements_[key + "/" + sub][element];
+    const bool add = !present || Chance(0.3);
+    const Value v = IntValue(element);
+    const Value k = StringValue(sub);
+    CrdtType type = CrdtType::kORSet;
+    Replicator::Mutation m = add ? SetAdd(r, v) : SetRemove(v);
+    if (key == "map") {
+      type = CrdtType::kORMap;
+      m = add ? MapAddElement(r, k, v) : MapRemoveElement(k, v);
+    } else if (key == "mm") {
+      type = CrdtType::kORMultiMap;
+      m = add ? MultiMapAdd(r, k, v) : MultiMapRemove(k, v);
+    }
+    if (Issue(writer, key, type, m, level)) present = add;
+  }
+
+  static std::vector<Value> FinalElements(Replicator& r, const std::string& slot) {
+    const auto [key, sub] = Split(slot);
+    if (key == "map") {
+      const auto* m = Read<ORMap>(r, key, CrdtType::kORMap);
+      auto s = m ? m->GetORSet(StringValue(sub)) : std::nullopt;
+      return s ? s->Elements() : std::vector<Value>{};
+    }
+    if (key == "mm") {
+      const auto* m = Read<ORMultiMap>(r, key, CrdtType::kORMultiMap);
+      return m ? m->Get(StringValue(sub)) : std::vector<Value>{};
+    }
+    const auto* s = Read<ORSet>(r, key, CrdtType::kORSet);
+    return s ? s->Elements() : std::vector<Value>{};
+  }
+
+  void CheckElements(Replicator& r) {
+    for (const auto& [slot, elements] : elements_) {
+      std::vector<Value> expected;
+      for (const auto& [e, present] : elements) {
+        if (present) expected.push_back(IntValue(e));
+      }
+      std::sort(expected.begin(), expected.end());
+      if (FinalElements(r, slot) != expected) {
+        Fail("set " + slot + ": the elements differ from the writers' last operations");
+      }
+    }
+  }
+
+  // ---- flags, grow-only sets, multi-value registers ----
+  struct FlagTrack {
+    bool must = false;
+    std::vector<Origin> origins;
+  };
+  struct ValueTrack {
+    std::set<Value> all, must;
+    std::vector<std::pair<Value, Origin>> writes;
+  };
+
+  void CheckGrowOnly(Replicator& r) {
+    for (auto& [key, f] : flags_) {
+      for (const Origin& o : f.origins) f.must = f.must || AliveAtEnd(o);
+      const auto* flag = Read<Flag>(r, key, CrdtType::kFlag);
+      const bool enabled = flag != nullptr && flag->enabled();
+      if (f.must && !enabled) Fail(key + ": an enable that must survive was lost");
+      if (f.origins.empty() && enabled) Fail(key + ": enabled by nobody");
+    }
+    for (auto& [key, g] : values_) {
+      for (const auto& [v, o] : g.writes) {
+        if (AliveAtEnd(o)) g.must.insert(v);
+      }
+      std::vector<Value> final_values;
+      if (key == "gs") {
+        if (const auto* s = Read<GSet>(r, key, CrdtType::kGSet)) final_values = s->Elements();
+        for (const Value& m : g.must) {
+          if (std::find(final_values.begin(), final_values.end(), m) == final_values.end()) {
+            Fail(key + ": an element that must survive was lost");
+          }
+        }
+      } else {
+        if (const auto* x = Read<MVRegister>(r, key, CrdtType::kMVRegister)) {
+          final_values = x->Values();
+        }
+        if (!g.must.empty() && final_values.empty()) Fail(key + ": every value was lost");
+      }
+      for (const Value& v : final_values) {
+        if (!g.all.count(v)) Fail(key + ": a value nobody wrote");
+      }
+    }
+  }
+
+  // ---- deletable keys ----
+  struct DeleteTrack {
+    bool must = false;
+    bool any = false;
+  };
+
+  void DeletableStep(NodeId n, ReplicaId r, Consistency level) {
+    static constexpr CrdtType kTypes[] = {CrdtType::kGCounter,    CrdtType::kORSet,
+                                          CrdtType::kLWWRegister, CrdtType::kORMultiMap,
+                                          CrdtType::kFlag,        CrdtType::kMVRegister};
+    const size_t i = Pick(6);
+    const std::string key = "del" + std::to_string(i);
+    const CrdtType type = kTypes[i];
+    DeleteTrack& d = deletes_[key];
+    if (Chance(0.3)) {
+      auto id = sim_->Delete(n, key, type, level, Uniform(0.3, 1.0));
+      if (!id.ok()) {
+        Fail("delete of " + key + ": " + id.status().ToString());
+        return;
+      }
+      d.any = true;
+      if (n < stable_) d.must = true;
+      if (*id != 0) on_ack_[{n, *id}] = [&d] { d.must = true; };
+      return;
+    }
+    const Value v = IntValue(static_cast<int64_t>(Pick(4)));
+    Replicator::Mutation m;
+    switch (type) {
+      case CrdtType::kGCounter:
+        m = GIncrement(r, 1);
+        break;
+      case CrdtType::kORSet:
+        m = Chance(0.7) ? SetAdd(r, v) : SetRemove(v);
+        break;
+      case CrdtType::kLWWRegister:
+        m = LWWSet(r, v, static_cast<uint64_t>(sim_->now()));
+        break;
+      case CrdtType::kORMultiMap:
+        m = Chance(0.7) ? MultiMapAdd(r, v, v) : MultiMapRemove(v, v);
+        break;
+      case CrdtType::kFlag:
+        m = FlagEnable();
+        break;
+      default:
+        m = MVSet(r, v);
+        break;
+    }
+    Issue(n, key, type, m, level);
+  }
+
+  void CheckDeletes() {
+    for (const auto& [key, d] : deletes_) {
+      for (NodeId n : sim_->live_nodes()) {
+        const bool deleted = sim_->node(n).IsDeleted(key);
+        if (d.must && !deleted) Fail(key + " is not deleted on node " + std::to_string(n));
+        if (!d.any && deleted) Fail(key + " is deleted on node " + std::to_string(n));
+      }
+    }
+  }
+
+  uint64_t seed_;
+  std::mt19937_64 rng_;  // the script's choices (the simulation has its own random source)
+  NodeId nodes_;         // members at the start
+  NodeId stable_;        // nodes 0..stable_-1 never crash
+  NodeId ids_;           // every id the simulation handed out is below this
+  std::unique_ptr<Simulation> sim_;
+  bool partitioned_ = false;
+  bool membership_changed_ = false;
+  std::optional<double> converged_after_;
+  std::vector<std::string> failures_;
+
+  std::map<std::pair<NodeId, RequestId>, std::function<void()>> on_ack_;
+  std::map<std::pair<std::string, ReplicaId>, CounterTrack> counters_;
+  std::map<std::string, std::vector<RegisterWrite>> registers_;
+  std::map<std::string, std::map<int64_t, bool>> elements_;
+  std::map<std::string, FlagTrack> flags_;
+  std::map<std::string, ValueTrack> values_;
+  std::map<std::string, DeleteTrack> deletes_;
+};
+
+}  // namespace convergent::test

@@ -1,0 +1,885 @@
+// The Replicator state machine driven by hand: two or three Replicators, frames carried between
+// them by the test (and dropped, duplicated, corrupted or delayed on purpose), time given
+// explicitly. No simulator: every frame that moves is one the test chose to move.
+#include "convergent/replicator.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "codec/frame_codec.h"
+#include "convergent/codec.h"
+#include "replica/messages.h"
+#include "replication_test_support.h"
+
+namespace convergent {
+namespace {
+
+using test::FlagEnable;
+using test::GIncrement;
+using test::LWWSet;
+using test::PNAdd;
+using test::SetAdd;
+using test::SetRemove;
+
+constexpr TimeMicros kSecond = 1'000'000;
+
+// A frame taken from a replicator's outputs, with its sender.
+struct Sent {
+  NodeId from;
+  OutgoingFrame frame;
+};
+
+// Replicators 0..n-1 that all peer with each other; the test carries their frames.
+class Cluster {
+ public:
+  explicit Cluster(int n, ReplicatorOptions options = Options()) {
+    std::vector<NodeId> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(i);
+    for (int i = 0; i < n; ++i) {
+      nodes_.push_back(std::make_unique<Replicator>(i, ReplicaId{1000u + i}, options, 7 + i));
+      nodes_.back()->SetPeers(ids);
+      nodes_.back()->Tick(0);  // starts its timers
+    }
+  }
+
+  static ReplicatorOptions Options() {
+    ReplicatorOptions o;
+    o.anti_entropy_interval = 10.0;
+    o.delta_flush_interval = 0.1;
+    o.coordination_timeout = 1.0;
+    return o;
+  }
+
+  Replicator& operator[](NodeId i) { return *nodes_[i]; }
+  size_t size() const { return nodes_.size(); }
+
+  // Takes every node's pending frames.
+  std::vector<Sent> Take() {
+    std::vector<Sent> out;
+    for (NodeId i = 0; i < nodes_.size(); ++i) {
+      for (OutgoingFrame& f : nodes_[i]->TakeOutgoing()) out.push_back({i, std::move(f)});
+    }
+    return out;
+  }
+
+  // Delivers one frame to its receivers (a broadcast to every peer of the sender) that `keep`
+  // lets through.
+  using Filter = std::function<bool(NodeId from, NodeId to, FrameKind kind)>;
+  void Deliver(const Sent& s, TimeMicros now, const Filter& keep = nullptr) {
+    for (NodeId to = 0; to < nodes_.size(); ++to) {
+      if (to == s.from || (s.frame.to && *s.frame.to != to)) continue;
+      if (keep && !keep(s.from, to, s.frame.kind)) continue;
+      nodes_[to]->Receive(s.frame.bytes, now);
+    }
+  }
+
+  // Delivers frames, and the frames they cause, until none is left; returns how many.
+  size_t Pump(TimeMicros now, const Filter& keep = nullptr) {
+    size_t delivered = 0;
+    for (std::vector<Sent> batch = Take(); !batch.empty(); batch = Take()) {
+      for (const Sent& s : batch) Deliver(s, now, keep);
+      delivered += batch.size();
+    }
+    return delivered;
+  }
+
+  void TickAll(TimeMicros now) {
+    for (auto& n : nodes_) n->Tick(now);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Replicator>> nodes_;
+};
+
+uint64_t GValue(Replicator& r, std::string_view key) {
+  auto v = r.Get(key, CrdtType::kGCounter);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  if (!v.ok() || *v == nullptr) return 0;
+  return (*v)->get_if<GCounter>()->value();
+}
+
+int64_t PNValue(Replicator& r, std::string_view key) {
+  auto v = r.Get(key, CrdtType::kPNCounter);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  if (!v.ok() || *v == nullptr) return 0;
+  return (*v)->get_if<PNCounter>()->value();
+}
+
+bool Has(Replicator& r, std::string_view key, CrdtType type) {
+  auto v = r.Get(key, type);
+  return v.ok() && *v != nullptr;
+}
+
+// The node's pending delta batches (its other frames, e.g. of an anti-entropy round, are dropped).
+std::vector<OutgoingFrame> TakeDeltas(Replicator& r) {
+  std::vector<OutgoingFrame> out = r.TakeOutgoing();
+  std::erase_if(out, [](const OutgoingFrame& f) { return f.kind != FrameKind::kDeltaBatch; });
+  return out;
+}
+
+size_t FramesSent(const Replicator& r, FrameKind k) {
+  return r.metrics().frames_sent[static_cast<int>(k)];
+}
+size_t BytesSent(const Replicator& r) {
+  size_t total = 0;
+  for (int k = 0; k < kFrameKinds; ++k) total += r.metrics().bytes_sent[k];
+  return total;
+}
+
+// ---- delta batching ------------------------------------------------------------------------
+
+TEST(ReplicatorTest, DeltasOfManyUpdatesTravelInOneBatchPerFlush) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(c[0].Update("k" + std::to_string(i % 10), CrdtType::kGCounter, GIncrement(a),
+                            Consistency::kLocal, 1000 + i)
+                    .ok());
+  }
+  // Nothing leaves before the flush interval has passed.
+  c[0].Tick(kSecond / 20);
+  EXPECT_TRUE(TakeDeltas(c[0]).empty());
+  EXPECT_LE(c[0].NextDeadline(), kSecond / 10 + 1000);
+
+  c[0].Tick(kSecond / 5);
+  std::vector<OutgoingFrame> out = TakeDeltas(c[0]);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].to.has_value());  // a broadcast
+  auto frame = internal::DecodeFrame(out[0].bytes);
+  ASSERT_TRUE(frame.ok());
+  const auto& batch = std::get<internal::DeltaBatchMsg>(frame->body);
+  EXPECT_EQ(batch.entries.size(), 10u);  // the updates of one key were joined
+  EXPECT_EQ(c[0].metrics().delta_publish_count, 10u);
+
+  c[1].Receive(out[0].bytes, kSecond / 5);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(GValue(c[1], "k" + std::to_string(i)), 5u);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+
+  // Nothing more to send until the next update.
+  c[0].Tick(kSecond);
+  EXPECT_TRUE(TakeDeltas(c[0]).empty());
+}
+
+TEST(ReplicatorTest, BatchesAreSplitAtTheFrameSizeLimit) {
+  ReplicatorOptions o = Cluster::Options();
+  o.max_frame_size = 1024;
+  Cluster c(2, o);
+  const ReplicaId a = c[0].replica_id();
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(c[0].Update("key-" + std::to_string(i), CrdtType::kGCounter, GIncrement(a),
+                            Consistency::kLocal, 0)
+                    .ok());
+  }
+  c[0].Tick(kSecond);
+  std::vector<OutgoingFrame> out = TakeDeltas(c[0]);
+  EXPECT_GT(out.size(), 3u);
+  for (const OutgoingFrame& f : out) {
+    EXPECT_LE(f.bytes.size(), 2 * o.max_frame_size);
+    c[1].Receive(f.bytes, kSecond);
+  }
+  EXPECT_EQ(c[1].Keys().size(), 300u);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+}
+
+TEST(ReplicatorTest, DuplicatedAndReorderedDeltasConverge) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  std::vector<std::string> frames;
+  for (int round = 1; round <= 3; ++round) {
+    ASSERT_TRUE(c[0].Update("k", CrdtType::kGCounter, GIncrement(a, round), Consistency::kLocal,
+                            round * kSecond)
+                    .ok());
+    c[0].Tick(round * kSecond + kSecond / 2);
+    for (OutgoingFrame& f : TakeDeltas(c[0])) frames.push_back(std::move(f.bytes));
+  }
+  ASSERT_EQ(frames.size(), 3u);
+  for (int i : {2, 0, 2, 1, 0}) c[1].Receive(frames[i], 5 * kSecond);
+  EXPECT_EQ(GValue(c[1], "k"), 6u);
+}
+
+// Regression: a replica's later delta arrives while the delta in between is lost. Its older
+// entry (whose removal only the lost delta carried) lingers beside the newer one; reads must
+// take the replica's newest entry (a counter in a map was unreadable, an MVRegister showed the
+// overwritten value as concurrent).
+TEST(ReplicatorTest, AReplicasNewestEntryWinsWhenTheDeltaBetweenIsLost) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  const std::vector<std::pair<Replicator::Mutation, Replicator::Mutation>> writes = {
+      {test::PNMapAdd(a, StringValue("k"), 1), test::MVSet(a, StringValue("x"))},
+      {test::PNMapAdd(a, StringValue("k"), -2), test::MVSet(a, StringValue("y"))},
+      {test::PNMapAdd(a, StringValue("k"), 3), test::MVSet(a, StringValue("z"))}};
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const TimeMicros t = static_cast<TimeMicros>(i + 1) * kSecond;
+    ASSERT_TRUE(
+        c[0].Update("map", CrdtType::kPNCounterMap, writes[i].first, Consistency::kLocal, t).ok());
+    ASSERT_TRUE(
+        c[0].Update("mv", CrdtType::kMVRegister, writes[i].second, Consistency::kLocal, t).ok());
+    c[0].Tick(t + kSecond / 2);
+    std::vector<OutgoingFrame> out = TakeDeltas(c[0]);
+    ASSERT_EQ(out.size(), 1u);
+    if (i != 1) c[1].Receive(out[0].bytes, t + kSecond / 2);  // the second batch is lost
+  }
+  auto map = c[1].Get("map", CrdtType::kPNCounterMap);
+  ASSERT_TRUE(map.ok() && *map != nullptr);
+  EXPECT_EQ((*map)->get_if<PNCounterMap>()->Get(StringValue("k")), std::optional<int64_t>(2));
+  auto mv = c[1].Get("mv", CrdtType::kMVRegister);
+  ASSERT_TRUE(mv.ok() && *mv != nullptr);
+  EXPECT_EQ((*mv)->get_if<MVRegister>()->Values(), std::vector<Value>{StringValue("z")});
+}
+
+// ---- frames from outside ---------------------------------------------------------------------
+
+TEST(ReplicatorTest, OwnFramesAreIgnored) {
+  Cluster c(2);
+  ASSERT_TRUE(
+      c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()), Consistency::kLocal, 0)
+          .ok());
+  c[0].Tick(kSecond);
+  std::vector<OutgoingFrame> out = TakeDeltas(c[0]);
+  ASSERT_EQ(out.size(), 1u);
+  // A later incarnation of node 0 (same node id, empty store) hears its own old broadcast.
+  Replicator again(0, ReplicaId{77}, Cluster::Options(), 1);
+  again.Receive(out[0].bytes, kSecond);
+  EXPECT_TRUE(again.Keys().empty());
+  EXPECT_EQ(again.metrics().frames_received[static_cast<int>(FrameKind::kDeltaBatch)], 0u);
+  EXPECT_EQ(again.metrics().frames_malformed, 0u);
+}
+
+TEST(ReplicatorTest, GarbageFramesAreCountedAndChangeNothing) {
+  Cluster c(2);
+  ASSERT_TRUE(
+      c[1].Update("mine", CrdtType::kPNCounter, PNAdd(c[1].replica_id(), 4), Consistency::kLocal, 0)
+          .ok());
+  const uint64_t digest = c[1].StoreDigest();
+  const std::vector<std::string> garbage = {
+      std::string("\xff\xff\xff\xff", 4), std::string("\x0a\xff\x01", 3), std::string(64, '\x12'),
+      std::string("\x12\x05hello", 7), std::string("\x08\x96\x01\x12\x02\x0a\x00", 7)};
+  // Each is dropped and counted once: not a frame at all, or (the last one) a frame whose only
+  // entry holds no valid state.
+  uint64_t malformed = 0;
+  for (const std::string& g : garbage) {
+    c[1].Receive(g, kSecond);
+    EXPECT_EQ(c[1].metrics().frames_malformed, ++malformed) << "frame of " << g.size() << " bytes";
+  }
+  EXPECT_EQ(c[1].StoreDigest(), digest);
+  EXPECT_EQ(PNValue(c[1], "mine"), 4);
+}
+
+TEST(ReplicatorTest, TruncatedFramesAreCountedOrApplyOnlyWhatIsWhole) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c[0].Update("k" + std::to_string(i), CrdtType::kPNCounter, PNAdd(a, i + 1),
+                            Consistency::kLocal, 0)
+                    .ok());
+  }
+  c[0].Tick(kSecond);
+  std::vector<OutgoingFrame> out = TakeDeltas(c[0]);
+  ASSERT_EQ(out.size(), 1u);
+  const std::string& whole = out[0].bytes;
+  size_t rejected = 0;
+  for (size_t len = 1; len < whole.size(); ++len) {
+    Replicator r(1, ReplicaId{5}, Cluster::Options(), 1);
+    r.SetPeers({0, 1});
+    const std::string_view prefix(whole.data(), len);
+    r.Receive(prefix, kSecond);
+    const bool frame_decodes = internal::DecodeFrame(prefix).ok();
+    if (!frame_decodes) {
+      ++rejected;
+      EXPECT_EQ(r.metrics().frames_malformed, 1u) << "prefix " << len;
+      EXPECT_TRUE(r.Keys().empty()) << "prefix " << len;
+      continue;
+    }
+    // A prefix that still parses as a frame: its whole entries apply with the right values and
+    // a cut state is dropped and counted.
+    for (const auto& [key, type] : r.Keys()) {
+      const int i = key[1] - '0';
+      EXPECT_EQ(PNValue(r, key), i + 1) << "prefix " << len;
+    }
+  }
+  EXPECT_GT(rejected, whole.size() / 2);
+}
+
+TEST(ReplicatorTest, CorruptStatesInsideAFrameAreCountedOneByOne) {
+  Cluster c(2);
+  internal::DeltaBatchMsg batch;
+  batch.entries.push_back(
+      {"good", EncodeAny(AnyCrdt(GCounter().Increment(ReplicaId{9}, 3))), false});
+  batch.entries.push_back({"bad", std::string("\x0a\x03\xff\xff\xff", 5), false});
+  batch.entries.push_back({"empty", std::string(), false});
+  c[1].Receive(internal::EncodeFrame({0, batch}), kSecond);
+  EXPECT_EQ(c[1].metrics().frames_malformed, 2u);
+  EXPECT_EQ(GValue(c[1], "good"), 3u);
+  EXPECT_FALSE(Has(c[1], "bad", CrdtType::kGCounter));
+  EXPECT_EQ(c[1].Keys().size(), 1u);
+}
+
+TEST(ReplicatorTest, MistypedEntriesAreCountedNotAppliedAndKeepTheStore) {
+  Cluster c(2);
+  // Node 1 holds "k" as a GCounter and more keys; node 0 writes "k" as a PNCounter.
+  ASSERT_TRUE(c[1].Update("k", CrdtType::kGCounter, GIncrement(c[1].replica_id(), 5),
+                          Consistency::kLocal, 0)
+                  .ok());
+  ASSERT_TRUE(c[1].Update("other", CrdtType::kGCounter, GIncrement(c[1].replica_id(), 2),
+                          Consistency::kLocal, 0)
+                  .ok());
+  ASSERT_TRUE(
+      c[0].Update("k", CrdtType::kPNCounter, PNAdd(c[0].replica_id(), -3), Consistency::kLocal, 0)
+          .ok());
+  ASSERT_TRUE(c[0].Update("fresh", CrdtType::kPNCounter, PNAdd(c[0].replica_id(), 8),
+                          Consistency::kLocal, 0)
+                  .ok());
+  c[0].Tick(kSecond);
+  for (const Sent& s : c.Take()) {
+    if (s.from == 0) c.Deliver(s, kSecond);
+  }
+  EXPECT_EQ(c[1].metrics().entries_mistyped, 1u);
+  EXPECT_EQ(GValue(c[1], "k"), 5u);
+  EXPECT_EQ(GValue(c[1], "other"), 2u);
+  EXPECT_EQ(PNValue(c[1], "fresh"), 8);  // the rest of the batch applies
+  auto wrong = c[1].Get("k", CrdtType::kPNCounter);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kTypeMismatch);
+
+  // Local updates of another type are refused, and change nothing either.
+  auto r = c[1].Update("k", CrdtType::kPNCounter, PNAdd(c[1].replica_id(), 1), Consistency::kLocal,
+                       kSecond);
+  EXPECT_EQ(r.status().code(), StatusCode::kTypeMismatch);
+  EXPECT_EQ(GValue(c[1], "k"), 5u);
+
+  // A repair carrying the mistyped key is counted too, and the store stays.
+  internal::RepairMsg repair;
+  repair.entries.push_back({"k", EncodeAny(AnyCrdt(PNCounter().Increment(ReplicaId{4}, 1))), true});
+  c[1].Receive(internal::EncodeFrame({0, repair}), 2 * kSecond);
+  EXPECT_EQ(c[1].metrics().entries_mistyped, 2u);
+  EXPECT_EQ(GValue(c[1], "k"), 5u);
+  EXPECT_EQ(c[1].Keys().size(), 3u);
+}
+
+TEST(ReplicatorTest, AMistypedTombstoneIsCountedAndKeepsTheKey) {
+  Cluster c(2);
+  ASSERT_TRUE(c[1].Update("k", CrdtType::kGCounter, GIncrement(c[1].replica_id(), 5),
+                          Consistency::kLocal, 0)
+                  .ok());
+  internal::DeltaBatchMsg batch;
+  batch.tombstones.push_back({"k", CrdtType::kORSet, 10});
+  c[1].Receive(internal::EncodeFrame({0, batch}), kSecond);
+  EXPECT_EQ(c[1].metrics().entries_mistyped, 1u);
+  EXPECT_FALSE(c[1].IsDeleted("k"));
+  EXPECT_EQ(GValue(c[1], "k"), 5u);
+}
+
+// ---- tombstones ------------------------------------------------------------------------------
+
+TEST(ReplicatorTest, ADeleteReplicatesRejectsUpdatesAndIgnoresLateDeltas) {
+  Cluster c(3);
+  const ReplicaId r2 = c[2].replica_id();
+  ASSERT_TRUE(c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 1),
+                          Consistency::kLocal, 0)
+                  .ok());
+  c.TickAll(kSecond);
+  c.Pump(kSecond);
+  ASSERT_EQ(GValue(c[2], "k"), 1u);
+
+  // Node 2 updates concurrently with node 0's delete; its delta is held back.
+  ASSERT_TRUE(
+      c[2].Update("k", CrdtType::kGCounter, GIncrement(r2, 10), Consistency::kLocal, kSecond).ok());
+  c[2].Tick(2 * kSecond);
+  std::vector<Sent> late = c.Take();
+  ASSERT_FALSE(late.empty());
+
+  ASSERT_TRUE(c[0].Delete("k", CrdtType::kGCounter, Consistency::kLocal, 2 * kSecond).ok());
+  EXPECT_TRUE(c[0].IsDeleted("k"));
+  c.TickAll(3 * kSecond);
+  c.Pump(3 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_TRUE(c[i].IsDeleted(std::string("k"))) << "node " << i;
+    EXPECT_FALSE(Has(c[i], "k", CrdtType::kGCounter)) << "node " << i;
+    EXPECT_EQ(c[i].tombstone_count(), 1u);
+  }
+  // The late delta of node 2 does not bring the key back.
+  for (const Sent& s : late) c.Deliver(s, 4 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) EXPECT_FALSE(Has(c[i], "k", CrdtType::kGCounter));
+  // Updates of the deleted key are rejected while the tombstone lives.
+  auto r = c[1].Update("k", CrdtType::kGCounter, GIncrement(c[1].replica_id()), Consistency::kLocal,
+                       4 * kSecond);
+  EXPECT_EQ(r.status().code(), StatusCode::kKeyDeleted);
+  // Reading it is fine: it is absent.
+  auto v = c[1].Get("k", CrdtType::kGCounter);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, nullptr);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  EXPECT_EQ(c[0].StoreDigest(), c[2].StoreDigest());
+}
+
+TEST(ReplicatorTest, TombstonesTravelByAntiEntropyAndExpire) {
+  ReplicatorOptions o = Cluster::Options();
+  o.tombstone_ttl = 100.0;
+  o.prune_interval = 50.0;
+  Cluster c(2, o);
+  ASSERT_TRUE(c[0].Update("k", CrdtType::kORSet, SetAdd(c[0].replica_id(), IntValue(1)),
+                          Consistency::kLocal, 0)
+                  .ok());
+  c.TickAll(kSecond);
+  c.Pump(kSecond);
+  ASSERT_TRUE(Has(c[1], "k", CrdtType::kORSet));
+  ASSERT_TRUE(c[0].Delete("k", CrdtType::kORSet, Consistency::kLocal, 2 * kSecond).ok());
+  c.TickAll(3 * kSecond);
+  c.Take();  // the delta batch with the tombstone is lost
+  EXPECT_FALSE(c[1].IsDeleted("k"));
+  EXPECT_NE(c[0].StoreDigest(), c[1].StoreDigest());
+
+  // Anti-entropy (every 10 s here, first round within 10 s of the start) brings it over.
+  c.TickAll(20 * kSecond);
+  c.Pump(20 * kSecond);
+  EXPECT_TRUE(c[1].IsDeleted("k"));
+  EXPECT_FALSE(Has(c[1], "k", CrdtType::kORSet));
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+
+  // After the TTL the tombstones are pruned and the key may be written again.
+  c.TickAll(200 * kSecond);
+  c.Pump(200 * kSecond);
+  EXPECT_EQ(c[0].tombstone_count(), 0u);
+  EXPECT_EQ(c[1].tombstone_count(), 0u);
+  EXPECT_TRUE(c[1].Update("k", CrdtType::kORSet, SetAdd(c[1].replica_id(), IntValue(2)),
+                          Consistency::kLocal, 200 * kSecond)
+                  .ok());
+}
+
+// ---- coordinated writes ----------------------------------------------------------------------
+
+TEST(ReplicatorTest, MajorityWriteCompletesOnOneAckOfThree) {
+  Cluster c(3);
+  auto id = c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 2),
+                        Consistency::kMajority, 0);
+  ASSERT_TRUE(id.ok());
+  ASSERT_NE(*id, 0u);
+  EXPECT_EQ(GValue(c[0], "k"), 2u);  // applied locally at once
+  // Only node 1 hears the request; node 2 is silent.
+  c.Pump(1000, [](NodeId from, NodeId to, FrameKind) { return from != 2 && to != 2; });
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, *id);
+  EXPECT_TRUE(done[0].status.ok()) << done[0].status.ToString();
+  EXPECT_EQ(GValue(c[1], "k"), 2u);
+  EXPECT_EQ(c[0].metrics().coordinated_write_count, 1u);
+}
+
+TEST(ReplicatorTest, DuplicatedAcksCountOnce) {
+  Cluster c(5);  // Majority: 3 of 5, so two peers must ack
+  auto id = c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()),
+                        Consistency::kMajority, 0);
+  ASSERT_TRUE(id.ok());
+  // Node 1 alone hears the request, and its ack arrives three times.
+  for (const Sent& s : c.Take()) {
+    if (s.frame.to == NodeId{1}) c.Deliver(s, 1000);
+  }
+  std::vector<Sent> acks = c.Take();
+  ASSERT_EQ(acks.size(), 1u);
+  ASSERT_EQ(acks[0].frame.kind, FrameKind::kWriteAck);
+  for (int i = 0; i < 3; ++i) c.Deliver(acks[0], 2000);
+  EXPECT_TRUE(c[0].TakeCompletions().empty());
+  c[0].Tick(2 * kSecond);  // past the 1 s timeout
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.code(), StatusCode::kTimeout);
+}
+
+TEST(ReplicatorTest, AllWriteTimesOutWhenAPeerIsSilentAndTheWriteStays) {
+  Cluster c(3);
+  auto id = c[0].Update("k", CrdtType::kPNCounter, PNAdd(c[0].replica_id(), 7), Consistency::kAll,
+                        0, /*timeout=*/0.5);
+  ASSERT_TRUE(id.ok());
+  c.Pump(1000, [](NodeId from, NodeId to, FrameKind) { return from != 2 && to != 2; });
+  EXPECT_TRUE(c[0].TakeCompletions().empty());  // one of two acks
+  EXPECT_LE(c[0].NextDeadline(), kSecond / 2);
+  c[0].Tick(kSecond / 2 - 1);
+  EXPECT_TRUE(c[0].TakeCompletions().empty());
+  c[0].Tick(kSecond / 2);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, *id);
+  EXPECT_EQ(done[0].status.code(), StatusCode::kTimeout);
+  EXPECT_EQ(PNValue(c[0], "k"), 7);  // the local write stays
+  EXPECT_EQ(PNValue(c[1], "k"), 7);
+  // A late ack changes nothing.
+  c.Pump(kSecond);
+  EXPECT_TRUE(c[0].TakeCompletions().empty());
+  // And the write still replicates as usual.
+  c.TickAll(2 * kSecond);
+  c.Pump(2 * kSecond);
+  EXPECT_EQ(PNValue(c[2], "k"), 7);
+}
+
+TEST(ReplicatorTest, AllWriteCompletesWhenEveryPeerAcks) {
+  Cluster c(3);
+  auto id =
+      c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 3), Consistency::kAll, 0);
+  ASSERT_TRUE(id.ok());
+  c.Pump(1000);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].status.ok());
+  for (NodeId i = 0; i < 3; ++i) EXPECT_EQ(GValue(c[i], "k"), 3u);
+}
+
+TEST(ReplicatorTest, AWriteRejectedByPeersFailsWithTheirError) {
+  Cluster c(3);
+  for (NodeId i : {1, 2}) {
+    ASSERT_TRUE(c[i].Update("k", CrdtType::kORSet, SetAdd(c[i].replica_id(), IntValue(1)),
+                            Consistency::kLocal, 0)
+                    .ok());
+  }
+  c.Take();
+  auto id = c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()),
+                        Consistency::kMajority, 0);
+  ASSERT_TRUE(id.ok());
+  c.Pump(1000);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.code(), StatusCode::kTypeMismatch);
+  EXPECT_EQ(c[1].metrics().entries_mistyped, 1u);
+}
+
+TEST(ReplicatorTest, CoordinatedDeleteCompletesOnAcks) {
+  Cluster c(3);
+  auto id = c[0].Delete("k", CrdtType::kFlag, Consistency::kAll, 0);
+  ASSERT_TRUE(id.ok());
+  ASSERT_NE(*id, 0u);
+  c.Pump(1000);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].status.ok());
+  for (NodeId i = 0; i < 3; ++i) EXPECT_TRUE(c[i].IsDeleted("k"));
+}
+
+TEST(ReplicatorTest, LocalAndSingleNodeWritesCompleteAtOnce) {
+  Cluster c(1);
+  auto id = c[0].Update("k", CrdtType::kFlag, FlagEnable(), Consistency::kAll, 0);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, 0u);
+  Cluster three(3);
+  id = three[0].Update("k", CrdtType::kFlag, FlagEnable(), Consistency::kLocal, 0);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, 0u);
+}
+
+// ---- coordinated reads -----------------------------------------------------------------------
+
+TEST(ReplicatorTest, AllReadMergesThePeersAnswers) {
+  Cluster c(3);
+  // Each node counts on its own; nothing is replicated yet.
+  for (NodeId i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c[i].Update("k", CrdtType::kGCounter, GIncrement(c[i].replica_id(), i + 1),
+                            Consistency::kLocal, 0)
+                    .ok());
+  }
+  c.Take();
+  auto id = c[0].Read("k", CrdtType::kGCounter, Consistency::kAll, 1000);
+  ASSERT_TRUE(id.ok());
+  ASSERT_NE(*id, 0u);
+  c.Pump(2000);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_TRUE(done[0].status.ok()) << done[0].status.ToString();
+  ASSERT_TRUE(done[0].value.has_value());
+  EXPECT_EQ(done[0].value->get_if<GCounter>()->value(), 6u);
+  EXPECT_FALSE(done[0].deleted);
+  EXPECT_EQ(GValue(c[0], "k"), 6u);  // the merged value is written back locally
+  EXPECT_EQ(GValue(c[1], "k"), 2u);  // the peers are not changed by a read
+}
+
+TEST(ReplicatorTest, MajorityReadOfADeletedKeySaysDeleted) {
+  Cluster c(3);
+  ASSERT_TRUE(
+      c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()), Consistency::kLocal, 0)
+          .ok());
+  ASSERT_TRUE(c[1].Delete("k", CrdtType::kGCounter, Consistency::kLocal, 0).ok());
+  c.Take();
+  auto id = c[0].Read("k", CrdtType::kGCounter, Consistency::kMajority, 1000);
+  ASSERT_TRUE(id.ok());
+  c.Pump(2000, [](NodeId from, NodeId to, FrameKind) { return from != 2 && to != 2; });
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_TRUE(done[0].status.ok());
+  EXPECT_TRUE(done[0].deleted);
+  EXPECT_FALSE(done[0].value.has_value());
+  EXPECT_TRUE(c[0].IsDeleted("k"));
+}
+
+TEST(ReplicatorTest, ReadTimesOutWithoutAnswers) {
+  Cluster c(3);
+  auto id = c[0].Read("k", CrdtType::kGCounter, Consistency::kMajority, 0, 0.25);
+  ASSERT_TRUE(id.ok());
+  c.Take();  // the requests are lost
+  c[0].Tick(kSecond / 4);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.code(), StatusCode::kTimeout);
+  // A read of another type than the key holds is refused up front.
+  ASSERT_TRUE(
+      c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()), Consistency::kLocal, 0)
+          .ok());
+  EXPECT_EQ(c[0].Read("k", CrdtType::kFlag, Consistency::kAll, 0).status().code(),
+            StatusCode::kTypeMismatch);
+}
+
+// ---- anti-entropy ----------------------------------------------------------------------------
+
+// Runs one anti-entropy round started by node `from`... by ticking every node at `now` and
+// carrying every frame; returns the bytes all nodes sent.
+size_t AntiEntropyRound(Cluster& c, TimeMicros now) {
+  size_t before = 0;
+  for (NodeId i = 0; i < c.size(); ++i) before += BytesSent(c[i]);
+  c.TickAll(now);
+  c.Pump(now, [](NodeId, NodeId, FrameKind k) { return k != FrameKind::kDeltaBatch; });
+  size_t after = 0;
+  for (NodeId i = 0; i < c.size(); ++i) after += BytesSent(c[i]);
+  return after - before;
+}
+
+TEST(ReplicatorTest, AntiEntropyRepairsBothDirections) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id(), b = c[1].replica_id();
+  // Disjoint keys, and keys both hold differently; no delta ever arrives.
+  for (int i = 0; i < 200; ++i) {
+    const std::string k = std::to_string(i);
+    ASSERT_TRUE(
+        c[0].Update("a" + k, CrdtType::kGCounter, GIncrement(a, i + 1), Consistency::kLocal, 0)
+            .ok());
+    ASSERT_TRUE(
+        c[1].Update("b" + k, CrdtType::kPNCounter, PNAdd(b, -i), Consistency::kLocal, 0).ok());
+    ASSERT_TRUE(
+        c[0].Update("both" + k, CrdtType::kORSet, SetAdd(a, IntValue(i)), Consistency::kLocal, 0)
+            .ok());
+    ASSERT_TRUE(
+        c[1].Update("both" + k, CrdtType::kORSet, SetAdd(b, IntValue(-i)), Consistency::kLocal, 0)
+            .ok());
+  }
+  ASSERT_TRUE(c[0].Delete("gone", CrdtType::kFlag, Consistency::kLocal, 0).ok());
+  ASSERT_TRUE(c[1].Update("gone", CrdtType::kFlag, FlagEnable(), Consistency::kLocal, 0).ok());
+  c.TickAll(kSecond);
+  c.Take();  // every delta is lost
+  ASSERT_NE(c[0].StoreDigest(), c[1].StoreDigest());
+
+  // One interval later each node has started one round.
+  AntiEntropyRound(c, 11 * kSecond);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  for (int i = 0; i < 200; ++i) {
+    const std::string k = std::to_string(i);
+    EXPECT_EQ(GValue(c[1], "a" + k), static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(PNValue(c[0], "b" + k), -i);
+    auto s = c[0].Get("both" + k, CrdtType::kORSet);
+    ASSERT_TRUE(s.ok() && *s != nullptr);
+    EXPECT_EQ((*s)->get_if<ORSet>()->size(), i == 0 ? 1u : 2u);
+  }
+  EXPECT_TRUE(c[1].IsDeleted("gone"));
+  EXPECT_EQ(c[0].Keys(), c[1].Keys());
+  EXPECT_GE(c[0].metrics().antientropy_count + c[1].metrics().antientropy_count, 1u);
+}
+
+TEST(ReplicatorTest, AntiEntropyInAgreementSendsASmallConstant) {
+  for (int keys : {10, 5000}) {
+    Cluster c(2);
+    for (int i = 0; i < keys; ++i) {
+      ASSERT_TRUE(c[0].Update("k" + std::to_string(i), CrdtType::kGCounter,
+                              GIncrement(c[0].replica_id(), 1), Consistency::kLocal, 0)
+                      .ok());
+    }
+    c.TickAll(kSecond);
+    c.Pump(kSecond);
+    ASSERT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+    const size_t frames_before = FramesSent(c[1], FrameKind::kDigestStep) +
+                                 FramesSent(c[1], FrameKind::kKeyDigests) +
+                                 FramesSent(c[1], FrameKind::kRepair);
+    const size_t bytes = AntiEntropyRound(c, 11 * kSecond);
+    // Two rounds (one per node), each a single step of the 16 top digests, never answered.
+    EXPECT_LE(bytes, 2 * 200u) << keys << " keys";
+    EXPECT_GT(bytes, 0u);
+    EXPECT_EQ(c[0].metrics().frames_sent[static_cast<int>(FrameKind::kKeyDigests)] +
+                  c[0].metrics().frames_sent[static_cast<int>(FrameKind::kRepair)],
+              0u);
+    EXPECT_LE(FramesSent(c[1], FrameKind::kDigestStep) + FramesSent(c[1], FrameKind::kKeyDigests) +
+                  FramesSent(c[1], FrameKind::kRepair),
+              frames_before + 1);
+  }
+}
+
+TEST(ReplicatorTest, AntiEntropyRepairCostsInProportionToTheDifference) {
+  Cluster c(2);
+  constexpr int kKeys = 20000;
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_TRUE(c[0].Update("k" + std::to_string(i), CrdtType::kGCounter,
+                            GIncrement(c[0].replica_id(), 1), Consistency::kLocal, 0)
+                    .ok());
+  }
+  c.TickAll(kSecond);
+  c.Pump(kSecond);
+  // Ten keys change on node 0 only.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(c[0].Update("k" + std::to_string(i * 1000), CrdtType::kGCounter,
+                            GIncrement(c[0].replica_id(), 1), Consistency::kLocal, kSecond)
+                    .ok());
+  }
+  c.TickAll(2 * kSecond);
+  c.Take();
+  size_t store_bytes = 0;
+  for (const auto& [key, type] : c[0].Keys())
+    store_bytes += EncodeAny(**c[0].Get(key, type)).size();
+  const size_t bytes = AntiEntropyRound(c, 11 * kSecond);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  EXPECT_EQ(GValue(c[1], "k0"), 2u);
+  EXPECT_LT(bytes, store_bytes / 10) << "store " << store_bytes;
+}
+
+TEST(ReplicatorTest, KeyDigestsAreSplitAtTheFrameSizeLimit) {
+  ReplicatorOptions o = Cluster::Options();
+  o.max_frame_size = 4096;
+  o.digest_tree_depth = 1;  // 16 leaves: thousands of keys per leaf
+  Cluster c(2, o);
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(c[i % 2]
+                    .Update("k" + std::to_string(i), CrdtType::kGCounter,
+                            GIncrement(c[i % 2].replica_id(), 1), Consistency::kLocal, 0)
+                    .ok());
+  }
+  c.TickAll(kSecond);
+  c.Take();
+  c.TickAll(11 * kSecond);
+  size_t largest = 0;
+  for (std::vector<Sent> batch = c.Take(); !batch.empty(); batch = c.Take()) {
+    for (const Sent& s : batch) {
+      if (s.frame.kind != FrameKind::kDeltaBatch) {
+        largest = std::max(largest, s.frame.bytes.size());
+        c.Deliver(s, 11 * kSecond);
+      }
+    }
+  }
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  EXPECT_EQ(c[1].Keys().size(), 3000u);
+  // One key's entry may overshoot the limit a little, never by a leaf's worth of keys.
+  EXPECT_LE(largest, o.max_frame_size + 1024);
+}
+
+// ---- events ----------------------------------------------------------------------------------
+
+TEST(ReplicatorTest, EventsFireOnlyOnRealChanges) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  c[1].Subscribe("reg");
+  c[1].Subscribe("set");
+  c[0].Subscribe("set");
+
+  ASSERT_TRUE(
+      c[0].Update("set", CrdtType::kORSet, SetAdd(a, IntValue(1)), Consistency::kLocal, 0).ok());
+  std::vector<ReplicaEvent> ev = c[0].TakeEvents();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, ReplicaEvent::Kind::kChanged);
+  EXPECT_EQ(ev[0].key, "set");
+  EXPECT_EQ(ev[0].type, CrdtType::kORSet);
+  EXPECT_TRUE(ev[0].value.get_if<ORSet>()->Contains(IntValue(1)));
+  // Adding the element again changes the state (a new dot), not the value: no event.
+  ASSERT_TRUE(
+      c[0].Update("set", CrdtType::kORSet, SetAdd(a, IntValue(1)), Consistency::kLocal, 0).ok());
+  EXPECT_TRUE(c[0].TakeEvents().empty());
+
+  ASSERT_TRUE(c[0].Update("reg", CrdtType::kLWWRegister, LWWSet(a, StringValue("x"), 1),
+                          Consistency::kLocal, 0)
+                  .ok());
+  ASSERT_TRUE(
+      c[0].Update("quiet", CrdtType::kGCounter, GIncrement(a), Consistency::kLocal, 0).ok());
+  c.TickAll(kSecond);
+  std::vector<Sent> frames = c.Take();
+  for (const Sent& s : frames) c.Deliver(s, kSecond);
+  ev = c[1].TakeEvents();
+  ASSERT_EQ(ev.size(), 2u);  // "quiet" is not subscribed
+  std::sort(ev.begin(), ev.end(), [](const auto& x, const auto& y) { return x.key < y.key; });
+  EXPECT_EQ(ev[0].key, "reg");
+  EXPECT_EQ(ev[0].value.get_if<LWWRegister>()->value(), StringValue("x"));
+  EXPECT_EQ(ev[1].key, "set");
+
+  // The same frames again (duplicates) change nothing: no event.
+  for (const Sent& s : frames) c.Deliver(s, kSecond);
+  EXPECT_TRUE(c[1].TakeEvents().empty());
+
+  // Writing the same value again is no change either.
+  ASSERT_TRUE(c[0].Update("reg", CrdtType::kLWWRegister, LWWSet(a, StringValue("x"), 5),
+                          Consistency::kLocal, kSecond)
+                  .ok());
+  c.TickAll(2 * kSecond);
+  c.Pump(2 * kSecond);
+  EXPECT_TRUE(c[1].TakeEvents().empty());
+
+  // A remove is a change; a delete has its own event.
+  ASSERT_TRUE(
+      c[0].Update("set", CrdtType::kORSet, SetRemove(IntValue(1)), Consistency::kLocal, 2 * kSecond)
+          .ok());
+  c.TickAll(3 * kSecond);
+  c.Pump(3 * kSecond);
+  ev = c[1].TakeEvents();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, ReplicaEvent::Kind::kChanged);
+  EXPECT_TRUE(ev[0].value.get_if<ORSet>()->empty());
+
+  ASSERT_TRUE(c[0].Delete("reg", CrdtType::kLWWRegister, Consistency::kLocal, 3 * kSecond).ok());
+  c.TickAll(4 * kSecond);
+  c.Pump(4 * kSecond);
+  ev = c[1].TakeEvents();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, ReplicaEvent::Kind::kDeleted);
+  EXPECT_EQ(ev[0].key, "reg");
+  EXPECT_EQ(ev[0].type, CrdtType::kLWWRegister);
+
+  // Unsubscribed: silence.
+  c[1].Unsubscribe("set");
+  ASSERT_TRUE(
+      c[0].Update("set", CrdtType::kORSet, SetAdd(a, IntValue(2)), Consistency::kLocal, 4 * kSecond)
+          .ok());
+  c.TickAll(5 * kSecond);
+  c.Pump(5 * kSecond);
+  EXPECT_TRUE(c[1].TakeEvents().empty());
+}
+
+TEST(ReplicatorTest, RepairsFireEventsForSubscribedKeys) {
+  Cluster c(2);
+  c[1].Subscribe("k");
+  ASSERT_TRUE(c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 4),
+                          Consistency::kLocal, 0)
+                  .ok());
+  c.TickAll(kSecond);
+  c.Take();  // the delta is lost
+  AntiEntropyRound(c, 11 * kSecond);
+  std::vector<ReplicaEvent> ev = c[1].TakeEvents();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].value.get_if<GCounter>()->value(), 4u);
+}
+
+// ---- observation -----------------------------------------------------------------------------
+
+TEST(ReplicatorTest, NamedMetricsCountWhatHappened) {
+  Cluster c(2);
+  ASSERT_TRUE(
+      c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()), Consistency::kLocal, 0)
+          .ok());
+  c.TickAll(kSecond);
+  c.Pump(kSecond);
+  c[1].Receive("junk", kSecond);
+  auto m0 = c[0].NamedMetrics();
+  auto m1 = c[1].NamedMetrics();
+  EXPECT_EQ(m0["crdt.replicator.store.size"], 1.0);
+  EXPECT_EQ(m0["crdt.replicator.delta.publish.count"], 1.0);
+  EXPECT_EQ(m1["crdt.replicator.delta.receive.count"], 1.0);
+  EXPECT_EQ(m1["crdt.replicator.merge.count"], 1.0);
+  EXPECT_EQ(m1["crdt.replicator.frames.dropped.malformed"], 1.0);
+  EXPECT_GT(m0["crdt.replicator.bytes.sent.delta"], 0.0);
+  EXPECT_EQ(m0["crdt.replicator.bytes.sent.delta"], m1["crdt.replicator.bytes.received.delta"]);
+}
+
+}  // namespace
+}  // namespace convergent

@@ -1,0 +1,490 @@
+// The deterministic cluster simulator, and replication under faults through it.
+//
+// The chaos tests run random operations on every CRDT type from random nodes while the network
+// loses (10-30%), duplicates and reorders frames, partitions and heals, and nodes crash and
+// restart; then they heal everything and check convergence and the oracles described in
+// chaos_workload.h. The number of seeds is CONVERGENT_SIM_SEEDS (environment), else a default that
+// is smaller under AddressSanitizer.
+#include "convergent/simulation.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chaos_workload.h"
+#include "convergent/codec.h"
+#include "replication_test_support.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONVERGENT_SIM_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define CONVERGENT_SIM_TEST_ASAN 1
+#endif
+
+namespace convergent {
+namespace {
+
+using namespace test;  // NOLINT(build/namespaces): the mutation helpers
+
+int SeedCount() {
+  if (const char* env = std::getenv("CONVERGENT_SIM_SEEDS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+#ifdef CONVERGENT_SIM_TEST_ASAN
+  return 24;
+#else
+  return 240;
+#endif
+}
+
+ReplicatorOptions FastOptions() { return ChaosReplicatorOptions(); }
+
+std::unique_ptr<Simulation> MakeSim(int nodes, uint64_t seed, ReplicatorOptions o = FastOptions()) {
+  SimulationOptions so;
+  so.nodes = nodes;
+  so.seed = seed;
+  so.replicator = o;
+  so.latency = 0.002;
+  so.jitter = 0.001;
+  auto sim = Simulation::Create(so);
+  EXPECT_TRUE(sim.ok()) << sim.status().ToString();
+  return std::move(sim).value();
+}
+
+const AnyCrdt* Get(Simulation& sim, NodeId n, std::string_view key, CrdtType type) {
+  auto v = sim.node(n).Get(key, type);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  return v.ok() ? *v : nullptr;
+}
+
+int64_t PNValue(Simulation& sim, NodeId n, std::string_view key) {
+  const AnyCrdt* v = Get(sim, n, key, CrdtType::kPNCounter);
+  return v == nullptr ? 0 : v->get_if<PNCounter>()->value();
+}
+
+void ExpectIdenticalReplicas(Simulation& sim) {
+  EXPECT_THAT(CompareReplicas(sim), ::testing::IsEmpty());
+}
+
+// ---- the simulator itself --------------------------------------------------------------------
+
+TEST(SimulationTest, CreateValidatesOptions) {
+  auto bad = [](auto change) {
+    SimulationOptions o;
+    change(o);
+    return Simulation::Create(o).status().code();
+  };
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.nodes = 0; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.loss = 1.0; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.loss = -0.1; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.duplication = 1.0; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.latency = -1; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.jitter = -1; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SimulationOptions& o) { o.replicator.anti_entropy_interval = 0; }),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Simulation::Create(SimulationOptions{}).ok());
+
+  auto sim = MakeSim(3, 1);
+  EXPECT_EQ(sim->SetLoss(1.0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sim->SetDuplication(-1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sim->SetLatency(-0.5).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sim->SetLinkLoss(0, 1, 1.5).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sim->Partition({{0}, {0, 1}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sim->Partition({{7}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(sim->Partition({{0}, {1}}).ok());
+}
+
+TEST(SimulationTest, NodesPeerWithEveryOtherMember) {
+  auto sim = MakeSim(3, 2);
+  EXPECT_EQ(sim->live_nodes(), (std::vector<NodeId>{0, 1, 2}));
+  EXPECT_EQ(sim->node(1).peers(), (std::vector<NodeId>{0, 2}));
+  EXPECT_NE(sim->node(0).replica_id(), sim->node(1).replica_id());
+  sim->Crash(2);
+  EXPECT_FALSE(sim->IsLive(2));
+  EXPECT_TRUE(sim->IsMember(2));
+  EXPECT_EQ(sim->node(0).peers(), (std::vector<NodeId>{1, 2}));  // a crash is not a leave
+  const NodeId added = sim->AddNode();
+  EXPECT_EQ(added, 3u);
+  EXPECT_EQ(sim->node(0).peers(), (std::vector<NodeId>{1, 2, 3}));
+  EXPECT_EQ(sim->node(3).peers(), (std::vector<NodeId>{0, 1, 2}));
+  sim->RemoveNode(1);
+  EXPECT_FALSE(sim->IsMember(1));
+  EXPECT_EQ(sim->node(0).peers(), (std::vector<NodeId>{2, 3}));
+  EXPECT_EQ(sim->AddNode(), 4u);  // ids are never reused
+  EXPECT_EQ(sim->members(), (std::vector<NodeId>{0, 2, 3, 4}));
+  EXPECT_EQ(sim->live_nodes(), (std::vector<NodeId>{0, 3, 4}));
+}
+
+TEST(SimulationTest, ARestartIsANewIncarnationWithAnEmptyStore) {
+  auto sim = MakeSim(3, 3);
+  const ReplicaId before = sim->node(1).replica_id();
+  ASSERT_TRUE(sim->Update(1, "k", CrdtType::kPNCounter, PNAdd(before, 5)).ok());
+  sim->RunFor(1.0);
+  ASSERT_EQ(PNValue(*sim, 0, "k"), 5);
+  sim->Crash(1);
+  EXPECT_EQ(sim->Update(1, "k", CrdtType::kPNCounter, PNAdd(before, 1)).status().code(),
+            StatusCode::kInvalidArgument);
+  Replicator& again = sim->Restart(1);
+  EXPECT_EQ(sim->incarnation(1), 1u);
+  EXPECT_NE(again.replica_id(), before);
+  EXPECT_TRUE(again.Keys().empty());
+  ASSERT_TRUE(sim->RunUntilConverged(10.0).has_value());
+  EXPECT_EQ(PNValue(*sim, 1, "k"), 5);  // learnt back from its peers
+}
+
+TEST(SimulationTest, FramesToACrashedNodeAreDropped) {
+  auto sim = MakeSim(2, 4);
+  ASSERT_TRUE(sim->SetLatency(0.05).ok());
+  sim->RunFor(1.0);
+  const uint64_t down_before = sim->network_stats().to_down;
+  ASSERT_TRUE(sim->Update(0, "k", CrdtType::kGCounter, GIncrement(sim->node(0).replica_id()),
+                          Consistency::kMajority)
+                  .ok());
+  sim->RunFor(0.01);  // the write request is on its way
+  sim->Restart(1);    // crash and restart before it arrives
+  sim->RunFor(0.1);
+  EXPECT_GT(sim->network_stats().to_down, down_before);
+  const AnyCrdt* v = Get(*sim, 1, "k", CrdtType::kGCounter);
+  // The request was dropped; only the delta batch (sent at the flush, after the restart) may
+  // have brought the value.
+  if (v != nullptr) {
+    EXPECT_EQ(v->get_if<GCounter>()->value(), 1u);
+  }
+  EXPECT_TRUE(sim->RunUntilConverged(10.0).has_value());
+}
+
+TEST(SimulationTest, LossDuplicationAndJitterAreApplied) {
+  auto sim = MakeSim(4, 5);
+  ASSERT_TRUE(sim->SetLoss(0.25).ok());
+  ASSERT_TRUE(sim->SetDuplication(0.1).ok());
+  ASSERT_TRUE(sim->SetLatency(0.01, 0.009).ok());
+  sim->RecordTrace(true);
+  for (int i = 0; i < 400; ++i) {
+    const NodeId n = i % 4;
+    ASSERT_TRUE(sim->Update(n, "k" + std::to_string(i % 50), CrdtType::kGCounter,
+                            GIncrement(sim->node(n).replica_id()))
+                    .ok());
+    sim->RunFor(0.013);
+  }
+  const Simulation::NetworkStats& s = sim->network_stats();
+  const double put_on_links = static_cast<double>(s.sent - s.to_down - s.cut);
+  EXPECT_NEAR(static_cast<double>(s.lost) / put_on_links, 0.25, 0.05);
+  EXPECT_NEAR(static_cast<double>(s.duplicated) / (put_on_links - s.lost), 0.1, 0.04);
+  EXPECT_EQ(s.delivered, sim->trace().size());
+  // Once the loss stops, the replicas converge.
+  ASSERT_TRUE(sim->SetLoss(0).ok());
+  ASSERT_TRUE(sim->RunUntilConverged(30.0).has_value());
+  ExpectIdenticalReplicas(*sim);
+  EXPECT_EQ(sim->node(0).Keys().size(), 50u);
+}
+
+TEST(SimulationTest, JitterReordersFramesOnALink) {
+  // Two deltas sent 2 ms apart on a link with 10 +- 9 ms delays: over many tries, the second
+  // sometimes arrives first. Seen through a register: node 1's final value is the last write
+  // either way, but its events show the order of arrival.
+  int reordered = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    ReplicatorOptions o = FastOptions();
+    o.delta_flush_interval = 0.002;
+    o.anti_entropy_interval = 100;
+    auto sim = MakeSim(2, seed, o);
+    ASSERT_TRUE(sim->SetLatency(0.01, 0.009).ok());
+    sim->RunFor(0.01);
+    sim->node(1).Subscribe("k");
+    ASSERT_TRUE(sim->Update(0, "k", CrdtType::kGSet, GSetAdd(IntValue(1))).ok());
+    sim->RunFor(0.004);
+    ASSERT_TRUE(sim->Update(0, "k", CrdtType::kGSet, GSetAdd(IntValue(2))).ok());
+    sim->RunFor(0.1);
+    std::vector<ReplicaEvent> ev = sim->TakeEvents(1);
+    ASSERT_FALSE(ev.empty());
+    // The first event holds only the element of the delta that arrived first.
+    const auto first = ev[0].value.get_if<GSet>()->Elements();
+    if (first == std::vector<Value>{IntValue(2)}) ++reordered;
+  }
+  EXPECT_GT(reordered, 0);
+  EXPECT_LT(reordered, 40);
+}
+
+TEST(SimulationTest, SameSeedSameTraceAndOtherSeedOtherTrace) {
+  auto script = [](uint64_t seed) {
+    auto sim = MakeSim(3, seed);
+    EXPECT_TRUE(sim->SetLoss(0.2).ok());
+    EXPECT_TRUE(sim->SetLatency(0.005, 0.004).ok());
+    EXPECT_TRUE(sim->SetDuplication(0.1).ok());
+    for (int i = 0; i < 60; ++i) {
+      const NodeId n = i % 3;
+      EXPECT_TRUE(sim->Update(n, "k" + std::to_string(i % 7), CrdtType::kORSet,
+                              SetAdd(sim->node(n).replica_id(), IntValue(i)),
+                              i % 5 == 0 ? Consistency::kMajority : Consistency::kLocal)
+                      .ok());
+      sim->RunFor(0.02);
+    }
+    EXPECT_TRUE(sim->SetLoss(0).ok());
+    EXPECT_TRUE(sim->RunUntilConverged(30.0).has_value());
+    return std::make_pair(sim->TraceHash(), sim->node(0).StoreDigest());
+  };
+  const auto a = script(11), b = script(11), c = script(12);
+  EXPECT_EQ(a.first, b.first);
+  EXPECT_EQ(a.second, b.second);
+  EXPECT_NE(a.first, c.first);
+  EXPECT_NE(a.first, 0u);
+}
+
+TEST(SimulationTest, AwaitRunsUntilTheRequestCompletes) {
+  auto sim = MakeSim(3, 6);
+  auto id = sim->Update(0, "k", CrdtType::kPNCounter, PNAdd(sim->node(0).replica_id(), 2),
+                        Consistency::kAll);
+  ASSERT_TRUE(id.ok());
+  ASSERT_NE(*id, 0u);
+  const TimeMicros t0 = sim->now();
+  auto done = sim->Await(0, *id);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(done->status.ok()) << done->status.ToString();
+  EXPECT_EQ(done->id, *id);
+  EXPECT_GT(sim->now(), t0);  // a round trip of virtual time
+  EXPECT_LT(sim->now() - t0, 50'000);
+  EXPECT_EQ(PNValue(*sim, 2, "k"), 2);
+  // Taken once: awaiting it again is an error, as is an unknown request.
+  EXPECT_EQ(sim->Await(0, *id).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sim->Await(0, 12345).status().code(), StatusCode::kInvalidArgument);
+  // Local requests complete at once.
+  auto local = sim->Update(1, "k", CrdtType::kPNCounter, PNAdd(sim->node(1).replica_id(), 1));
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(*local, 0u);
+  EXPECT_TRUE(sim->Await(1, 0).ok());
+
+  // A coordinated read through the simulator.
+  auto read = sim->Read(1, "k", CrdtType::kPNCounter, Consistency::kMajority);
+  ASSERT_TRUE(read.ok());
+  auto got = sim->Await(1, *read);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->status.ok());
+  ASSERT_TRUE(got->value.has_value());
+  EXPECT_EQ(got->value->get_if<PNCounter>()->value(), 3);
+}
+
+TEST(SimulationTest, AwaitOnACrashedNodeFails) {
+  auto sim = MakeSim(3, 7);
+  auto id = sim->Update(0, "k", CrdtType::kFlag, FlagEnable(), Consistency::kAll);
+  ASSERT_TRUE(id.ok());
+  sim->Crash(0);
+  EXPECT_EQ(sim->Await(0, *id).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SimulationTest, MajorityWriteInAMinorityTimesOutButStaysAndConverges) {
+  auto sim = MakeSim(5, 8);
+  sim->RunFor(1.0);
+  ASSERT_TRUE(sim->Partition({{0, 1}, {2, 3, 4}}).ok());
+  EXPECT_TRUE(sim->Converged());  // nothing written yet: each side agrees
+  const ReplicaId a = sim->node(0).replica_id();
+  auto minority = sim->Update(0, "k", CrdtType::kPNCounter, PNAdd(a, 10), Consistency::kMajority,
+                              /*timeout=*/0.5);
+  ASSERT_TRUE(minority.ok());
+  auto majority = sim->Update(3, "k", CrdtType::kPNCounter, PNAdd(sim->node(3).replica_id(), 1),
+                              Consistency::kMajority, 0.5);
+  ASSERT_TRUE(majority.ok());
+
+  auto lost = sim->Await(0, *minority);
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(lost->status.code(), StatusCode::kTimeout) << lost->status.ToString();
+  auto won = sim->Await(3, *majority);
+  ASSERT_TRUE(won.ok());
+  EXPECT_TRUE(won->status.ok()) << won->status.ToString();
+
+  EXPECT_EQ(PNValue(*sim, 0, "k"), 10);  // the local write stays
+  sim->RunFor(2.0);
+  EXPECT_EQ(PNValue(*sim, 1, "k"), 10);  // and replicates on its side
+  EXPECT_EQ(PNValue(*sim, 2, "k"), 1);
+  EXPECT_TRUE(sim->Converged());  // each side agrees within itself
+  sim->Heal();
+  EXPECT_FALSE(sim->Converged());  // but not across
+  auto t = sim->RunUntilConverged(10.0);
+  ASSERT_TRUE(t.has_value());
+  for (NodeId n = 0; n < 5; ++n) EXPECT_EQ(PNValue(*sim, n, "k"), 11) << "node " << n;
+}
+
+TEST(SimulationTest, AllWriteTimesOutWhileAMemberIsDown) {
+  auto sim = MakeSim(3, 9);
+  sim->Crash(2);
+  auto id = sim->Update(0, "k", CrdtType::kGCounter, GIncrement(sim->node(0).replica_id()),
+                        Consistency::kAll, 0.3);
+  ASSERT_TRUE(id.ok());
+  auto done = sim->Await(0, *id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->status.code(), StatusCode::kTimeout);
+  sim->Restart(2);
+  ASSERT_TRUE(sim->RunUntilConverged(10.0).has_value());
+  const AnyCrdt* v = Get(*sim, 2, "k", CrdtType::kGCounter);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->get_if<GCounter>()->value(), 1u);
+}
+
+TEST(SimulationTest, EventsArriveThroughTheSimulation) {
+  auto sim = MakeSim(3, 10);
+  sim->node(2).Subscribe("k");
+  ASSERT_TRUE(sim->Update(0, "k", CrdtType::kFlag, FlagEnable(), Consistency::kLocal).ok());
+  sim->RunFor(1.0);
+  std::vector<ReplicaEvent> ev = sim->TakeEvents(2);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].key, "k");
+  EXPECT_TRUE(ev[0].value.get_if<Flag>()->enabled());
+  EXPECT_TRUE(sim->TakeEvents(2).empty());
+  ASSERT_TRUE(sim->Delete(1, "k", CrdtType::kFlag).ok());
+  sim->RunFor(1.0);
+  ev = sim->TakeEvents(2);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, ReplicaEvent::Kind::kDeleted);
+}
+
+TEST(SimulationTest, NodesCutFromEachOtherConvergeThroughAThird) {
+  auto sim = MakeSim(3, 11);
+  ASSERT_TRUE(sim->SetLinkLoss(0, 1, 1.0).ok());
+  ASSERT_TRUE(sim->Update(0, "a", CrdtType::kGSet, GSetAdd(IntValue(1))).ok());
+  ASSERT_TRUE(sim->Update(1, "b", CrdtType::kGSet, GSetAdd(IntValue(2))).ok());
+  auto t = sim->RunUntilConverged(20.0);
+  ASSERT_TRUE(t.has_value());
+  ExpectIdenticalReplicas(*sim);
+  EXPECT_NE(Get(*sim, 0, "b", CrdtType::kGSet), nullptr);
+  EXPECT_EQ(sim->network_stats().lost > 0, true);
+}
+
+TEST(SimulationTest, LinkLatencyDelaysOneLinkOnly) {
+  ReplicatorOptions o = FastOptions();
+  o.anti_entropy_interval = 30;  // no round brings the value over node 2 meanwhile
+  auto sim = MakeSim(3, 12, o);
+  ASSERT_TRUE(sim->SetLinkLatency(0, 1, 2.0).ok());
+  ASSERT_TRUE(sim->Update(0, "k", CrdtType::kFlag, FlagEnable()).ok());
+  sim->RunFor(0.5);
+  EXPECT_NE(Get(*sim, 2, "k", CrdtType::kFlag), nullptr);
+  EXPECT_EQ(Get(*sim, 1, "k", CrdtType::kFlag), nullptr);
+  sim->ResetLinks();
+  ASSERT_TRUE(sim->RunUntilConverged(10.0).has_value());
+}
+
+TEST(SimulationTest, AnAddedNodeCatchesUpAndARemovedNodeNoLongerCounts) {
+  auto sim = MakeSim(3, 13);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(sim->Update(i % 3, "k" + std::to_string(i), CrdtType::kGCounter,
+                            GIncrement(sim->node(i % 3).replica_id(), i + 1))
+                    .ok());
+  }
+  sim->RunFor(1.0);
+  const NodeId fresh = sim->AddNode();
+  ASSERT_TRUE(sim->RunUntilConverged(20.0).has_value());
+  EXPECT_EQ(sim->node(fresh).Keys().size(), 100u);
+  ExpectIdenticalReplicas(*sim);
+
+  // With nodes 1 and 2 removed, two members remain: All needs only node 3's ack.
+  sim->RemoveNode(1);
+  sim->RemoveNode(2);
+  auto id = sim->Update(0, "x", CrdtType::kFlag, FlagEnable(), Consistency::kAll, 0.5);
+  ASSERT_TRUE(id.ok());
+  auto done = sim->Await(0, *id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->status.ok()) << done->status.ToString();
+}
+
+TEST(SimulationTest, ConcurrentAddWinsOverRemoveAcrossAPartition) {
+  auto sim = MakeSim(3, 14);
+  ASSERT_TRUE(
+      sim->Update(0, "s", CrdtType::kORSet, SetAdd(sim->node(0).replica_id(), IntValue(7))).ok());
+  ASSERT_TRUE(sim->RunUntilConverged(5.0).has_value());
+  ASSERT_TRUE(sim->Partition({{0}, {1, 2}}).ok());
+  ASSERT_TRUE(sim->Update(0, "s", CrdtType::kORSet, SetRemove(IntValue(7))).ok());
+  ASSERT_TRUE(
+      sim->Update(1, "s", CrdtType::kORSet, SetAdd(sim->node(1).replica_id(), IntValue(7))).ok());
+  ASSERT_TRUE(sim->Update(2, "s", CrdtType::kORSet, SetRemove(IntValue(7))).ok());
+  ASSERT_TRUE(
+      sim->Update(2, "s", CrdtType::kORSet, SetAdd(sim->node(2).replica_id(), IntValue(8))).ok());
+  sim->RunFor(2.0);
+  sim->Heal();
+  ASSERT_TRUE(sim->RunUntilConverged(10.0).has_value());
+  for (NodeId n = 0; n < 3; ++n) {
+    const AnyCrdt* v = Get(*sim, n, "s", CrdtType::kORSet);
+    ASSERT_NE(v, nullptr);
+    // Node 1's add was not seen by node 0's remove: it wins. Node 2 removed after seeing it.
+    EXPECT_EQ(v->get_if<ORSet>()->Elements(), (std::vector<Value>{IntValue(7), IntValue(8)}))
+        << "node " << n;
+  }
+}
+
+// Two sides of a partition each change `keys` keys (the same keys, different replicas); after
+// the heal the cluster must agree within three anti-entropy intervals.
+double HealTimeInIntervals(uint64_t seed, int keys) {
+  ReplicatorOptions o = FastOptions();
+  o.anti_entropy_interval = 1.0;
+  auto sim = MakeSim(5, seed, o);
+  sim->RunFor(0.5);
+  EXPECT_TRUE(sim->Partition({{0, 1}, {2, 3, 4}}).ok());
+  for (int i = 0; i < keys; ++i) {
+    for (NodeId n : {NodeId{0}, NodeId{3}}) {
+      EXPECT_TRUE(sim->Update(n, "key" + std::to_string(i), CrdtType::kPNCounter,
+                              PNAdd(sim->node(n).replica_id(), 1 + i % 5))
+                      .ok());
+    }
+  }
+  sim->RunFor(3.0);  // each side converges within itself
+  EXPECT_TRUE(sim->Converged());
+  sim->Heal();
+  auto t = sim->RunUntilConverged(60.0);
+  EXPECT_TRUE(t.has_value());
+  for (NodeId n = 0; n < 5; ++n) {
+    EXPECT_EQ(PNValue(*sim, n, "key7"), 2 * (1 + 7 % 5)) << "node " << n;
+  }
+  return t.value_or(1e9) / o.anti_entropy_interval;
+}
+
+TEST(SimulationTest, HealedPartitionConvergesWithinThreeAntiEntropyIntervals) {
+  const int seeds = std::max(3, SeedCount() / 24);
+  for (int seed = 0; seed < seeds; ++seed) {
+    const double intervals = HealTimeInIntervals(seed, 1000);
+    EXPECT_LE(intervals, 3.0) << "seed " << seed;
+  }
+}
+
+// ---- chaos (see chaos_workload.h for the script and the oracles) ---------------------------
+
+class ChaosTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ChaosTest, ConvergesAndLosesNoAcknowledgedWrite) {
+  ChaosRun run(GetParam());
+  run.Script(400);
+  run.Settle();
+  run.Check();
+  EXPECT_THAT(run.failures(), ::testing::IsEmpty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ChaosTest, ::testing::Range(0, SeedCount()));
+
+TEST(ChaosDeterminismTest, SameSeedSameTraceOtherSeedOtherTrace) {
+  for (uint64_t seed : {3u, 4u}) {
+    ChaosRun a(seed), b(seed), c(seed + 3);  // c: as many nodes, another seed
+    for (ChaosRun* run : {&a, &b, &c}) {
+      run->Script(80);
+      run->Settle();
+    }
+    EXPECT_NE(a.sim().TraceHash(), 0u);
+    EXPECT_EQ(a.sim().TraceHash(), b.sim().TraceHash());
+    EXPECT_EQ(a.sim().now(), b.sim().now());
+    EXPECT_EQ(a.sim().node(0).StoreDigest(), b.sim().node(0).StoreDigest());
+    EXPECT_EQ(a.sim().network_stats().delivered, b.sim().network_stats().delivered);
+    EXPECT_NE(a.sim().TraceHash(), c.sim().TraceHash());
+  }
+}
+
+}  // namespace
+}  // namespace convergent
