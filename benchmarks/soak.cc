@@ -49,12 +49,11 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("soak: seeds %llu..%llu, %d ops each: %llu failed; worst convergence after heal "
-              "%.2f virtual s; %.1f s wall\n",
-              static_cast<unsigned long long>(start),
-              static_cast<unsigned long long>(start + seeds - 1), ops,
-              static_cast<unsigned long long>(failed), worst_heal, wall);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "soak: seeds %llu..%llu, %d ops each: %llu failed; worst convergence after heal "
+      "%.2f virtual s; %.1f s wall\n",
+      static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + seeds - 1),
+      ops, static_cast<unsigned long long>(failed), worst_heal, wall);
   return failed == 0 ? 0 : 1;
 }

@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "convergent/crdt/orset.h"
 #include "crdt_test_support.h"
 
 namespace convergent {
@@ -258,6 +261,25 @@ TEST(CausalContextTest, EqualDotSetsHaveEqualRepresentations) {
       ASSERT_EQ(joined.dot_cloud(), reference.dot_cloud());
     }
   });
+}
+
+// A hostile peer can send a context claiming our replica used counter 2^64-1: the next dot
+// must not wrap to 0 (a dot no context contains); the add fails and changes nothing.
+TEST(CausalContextTest, NextRefusesAnExhaustedCounter) {
+  const ReplicaId r{7};
+  auto ctx = CausalContext::FromParts({{r, std::numeric_limits<uint64_t>::max()}}, {});
+  ASSERT_TRUE(ctx.ok());
+  CausalContext c = *ctx;
+  EXPECT_THROW(c.Next(r), std::overflow_error);
+  EXPECT_EQ(c, *ctx);
+
+  auto set = ORSet::FromParts({}, *ctx);
+  ASSERT_TRUE(set.ok());
+  ORSet s = *set;
+  s.Join(s.Add(ReplicaId{8}, Value()));  // another replica still adds
+  const ORSet before = s;
+  EXPECT_THROW(s.Add(r, Value::FromCanonical(std::string("\xa1x", 2))), std::overflow_error);
+  EXPECT_EQ(s, before);
 }
 
 }  // namespace

@@ -57,8 +57,8 @@ TEST(ORMapTest, RemoveOfObservedKeyRemovesItEverywhere) {
 TEST(ORMapTest, ConcurrentUpdateSurvivesRemove) {
   ORMap a, b;
   b.Join(*a.AddElement(kA, S("k"), S("x")));
-  ORMap rm = b.Remove(S("k"));                          // b saw x only
-  ORMap add = *a.AddElement(kA, S("k"), S("y"));        // concurrent with the remove
+  ORMap rm = b.Remove(S("k"));                    // b saw x only
+  ORMap add = *a.AddElement(kA, S("k"), S("y"));  // concurrent with the remove
   ORMap a2 = a, b2 = b;
   a2.Join(rm);
   b2.Join(add);
@@ -85,7 +85,7 @@ TEST(ORMapTest, UpdateAsAnotherTypeIsAnErrorAndChangesNothing) {
 TEST(ORMapTest, ConcurrentWritesOfDifferentTypesConvergeAndTheNextUpdateResolves) {
   ORMap a, b;
   ORMap da = *a.SetRegister(kA, S("k"), S("v"), 10);  // LWWRegister (tag 3)
-  ORMap db = *b.AddElement(kB, S("k"), S("x"));        // ORSet (tag 4)
+  ORMap db = *b.AddElement(kB, S("k"), S("x"));       // ORSet (tag 4)
   a.Join(db);
   b.Join(da);
   EXPECT_EQ(a, b);

@@ -45,9 +45,9 @@ int SeedCount() {
     if (n > 0) return n;
   }
 #ifdef CONVERGENT_SIM_TEST_ASAN
-  return 24;
+  return 60;
 #else
-  return 240;
+  return 300;
 #endif
 }
 

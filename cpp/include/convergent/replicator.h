@@ -69,14 +69,14 @@ struct Completion {
 
 // Counters with the seed system's names (see metrics() for the full list).
 struct ReplicatorMetrics {
-  uint64_t merge_count = 0;            // remote states/deltas joined into the store
-  uint64_t delta_publish_count = 0;    // key deltas sent
-  uint64_t delta_receive_count = 0;    // key deltas received
+  uint64_t merge_count = 0;          // remote states/deltas joined into the store
+  uint64_t delta_publish_count = 0;  // key deltas sent
+  uint64_t delta_receive_count = 0;  // key deltas received
   uint64_t coordinated_write_count = 0;
   uint64_t coordinated_read_count = 0;
-  uint64_t antientropy_count = 0;      // rounds started
-  uint64_t frames_malformed = 0;       // dropped: did not decode
-  uint64_t entries_mistyped = 0;       // dropped: a key of another type than ours
+  uint64_t antientropy_count = 0;  // rounds started
+  uint64_t frames_malformed = 0;   // dropped: did not decode
+  uint64_t entries_mistyped = 0;   // dropped: a key of another type than ours
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};
@@ -111,8 +111,8 @@ class Replicator {
                            Consistency level, TimeMicros now,
                            std::optional<double> timeout = std::nullopt);
   // Deletes the key (absent keys too: the tombstone still replicates).
-  Result<RequestId> Delete(std::string_view key, CrdtType type, Consistency level,
-                           TimeMicros now, std::optional<double> timeout = std::nullopt);
+  Result<RequestId> Delete(std::string_view key, CrdtType type, Consistency level, TimeMicros now,
+                           std::optional<double> timeout = std::nullopt);
   // The local value: nullptr when absent or deleted; TypeMismatch for another type.
   Result<const AnyCrdt*> Get(std::string_view key, CrdtType type) const;
   // A coordinated read; Local completes at once (0) and Get gives the value.

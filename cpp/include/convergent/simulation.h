@@ -74,9 +74,10 @@ class Simulation {
   bool IsMember(NodeId id) const;  // up or crashed, not removed
   std::vector<NodeId> live_nodes() const;
   std::vector<NodeId> members() const;
-  // The number of times the node has been restarted (0: its first incarnation).
+  // The node's incarnation: 0 at first, one more at every restart (and at its removal).
   uint64_t incarnation(NodeId id) const;
 
+  // Crash, Restart and RemoveNode take a member (another id aborts: check IsMember).
   // The node's Replicator is destroyed (its memory is lost) and frames on their way to it are
   // dropped. It stays a member. Crashing a node that is down does nothing.
   void Crash(NodeId id);

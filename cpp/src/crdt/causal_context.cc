@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace convergent {
@@ -29,6 +31,10 @@ Dot CausalContext::Next(ReplicaId r) {
   uint64_t top = Contiguous(r);
   auto after = cloud_.upper_bound(Dot{r, std::numeric_limits<uint64_t>::max()});
   if (after != cloud_.begin() && std::prev(after)->replica == r) top = std::prev(after)->counter;
+  if (top == std::numeric_limits<uint64_t>::max()) {
+    // Only a context decoded from a hostile peer can claim this: refuse rather than wrap to 0.
+    throw std::overflow_error("the dot counter of replica " + r.ToString() + " is exhausted");
+  }
   Dot d{r, top + 1};
   Insert(d);
   return d;

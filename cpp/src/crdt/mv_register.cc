@@ -8,8 +8,8 @@ namespace convergent {
 
 MVRegister MVRegister::Set(ReplicaId replica, Value v) {
   MVRegister delta;
+  const Dot d = ctx_.Next(replica);                    // first: it is the only step that can throw
   store_.TakeObserved(delta.ctx_, [](const Dot&) {});  // overwrites what it observed
-  const Dot d = ctx_.Next(replica);
   store_.Insert(d, v);
   delta.store_.Insert(d, std::move(v));
   delta.ctx_.Insert(d);

@@ -10,8 +10,8 @@ namespace convergent {
 namespace {
 
 Status WrongType(CrdtType have, CrdtType want) {
-  return Status::TypeMismatch(std::string("map key holds a ") + CrdtTypeName(have) +
-                              ", not a " + CrdtTypeName(want));
+  return Status::TypeMismatch(std::string("map key holds a ") + CrdtTypeName(have) + ", not a " +
+                              CrdtTypeName(want));
 }
 
 // The current counts of each replica in a counter part. A replica's entries supersede each
@@ -90,9 +90,10 @@ Result<ORMap> ORMap::Increment(ReplicaId replica, const Value& key, int64_t n, C
   }
   slot += magnitude;
   return Update<CounterStore>(
-      key, type, [&](CounterStore& s, CounterStore& ds, CausalContext& dctx, auto& removed,
-                     auto& added) {
-        s.TakeObserved(dctx, [&](const auto& e) { return e.dot.replica == replica; }, removed);
+      key, type,
+      [&](CounterStore& s, CounterStore& ds, CausalContext& dctx, auto& removed, auto& added) {
+        s.TakeObserved(
+            dctx, [&](const auto& e) { return e.dot.replica == replica; }, removed);
         const Dot d = ctx_.Next(replica);
         s.Insert(d, total);
         ds.Insert(d, total);
@@ -102,92 +103,89 @@ Result<ORMap> ORMap::Increment(ReplicaId replica, const Value& key, int64_t n, C
 }
 
 Result<ORMap> ORMap::SetRegister(ReplicaId replica, const Value& key, Value v, uint64_t clock) {
-  return Update<RegisterStore>(key, CrdtType::kLWWRegister, [&](RegisterStore& s,
-                                                                RegisterStore& ds,
-                                                                CausalContext& dctx,
-                                                                auto& removed, auto& added) {
-    uint64_t last = 0;
-    for (const auto& e : s) last = std::max(last, e.value.timestamp);
-    s.TakeObserved(dctx, removed);
-    const Dot d = ctx_.Next(replica);
-    RegisterPayload payload{std::max(clock, last + 1), replica, std::move(v)};
-    ds.Insert(d, payload);
-    s.Insert(d, std::move(payload));
-    dctx.Insert(d);
-    added(d);
-  });
+  return Update<RegisterStore>(
+      key, CrdtType::kLWWRegister,
+      [&](RegisterStore& s, RegisterStore& ds, CausalContext& dctx, auto& removed, auto& added) {
+        uint64_t last = 0;
+        for (const auto& e : s) last = std::max(last, e.value.timestamp);
+        s.TakeObserved(dctx, removed);
+        const Dot d = ctx_.Next(replica);
+        RegisterPayload payload{std::max(clock, last + 1), replica, std::move(v)};
+        ds.Insert(d, payload);
+        s.Insert(d, std::move(payload));
+        dctx.Insert(d);
+        added(d);
+      });
 }
 
 Result<ORMap> ORMap::SetMultiValue(ReplicaId replica, const Value& key, Value v) {
-  return Update<MultiValueStore>(key, CrdtType::kMVRegister, [&](MultiValueStore& s,
-                                                                 MultiValueStore& ds,
-                                                                 CausalContext& dctx,
-                                                                 auto& removed, auto& added) {
-    s.TakeObserved(dctx, removed);
-    const Dot d = ctx_.Next(replica);
-    ds.Insert(d, v);
-    s.Insert(d, std::move(v));
-    dctx.Insert(d);
-    added(d);
-  });
+  return Update<MultiValueStore>(key, CrdtType::kMVRegister,
+                                 [&](MultiValueStore& s, MultiValueStore& ds, CausalContext& dctx,
+                                     auto& removed, auto& added) {
+                                   s.TakeObserved(dctx, removed);
+                                   const Dot d = ctx_.Next(replica);
+                                   ds.Insert(d, v);
+                                   s.Insert(d, std::move(v));
+                                   dctx.Insert(d);
+                                   added(d);
+                                 });
 }
 
-Result<ORMap> ORMap::AddElement(ReplicaId replica, const Value& key, Value element,
-                                CrdtType type) {
+Result<ORMap> ORMap::AddElement(ReplicaId replica, const Value& key, Value element, CrdtType type) {
   if (type != CrdtType::kORSet && type != CrdtType::kGSet) {
     return Status::InvalidArgument("AddElement needs the ORSet or GSet type");
   }
-  return Update<SetStore>(key, type, [&](SetStore& s, SetStore& ds, CausalContext& dctx,
-                                         auto& removed, auto& added) {
-    const Dot d = ctx_.Next(replica);
-    s.Mutate(element, [&](DotSet& dots, SetStore::Tracker& t) {
-      dots.TakeObserved(dctx, [&](const Dot& old) {
-        t.Removed(old);
-        removed(old);
+  return Update<SetStore>(
+      key, type, [&](SetStore& s, SetStore& ds, CausalContext& dctx, auto& removed, auto& added) {
+        const Dot d = ctx_.Next(replica);
+        s.Mutate(element, [&](DotSet& dots, SetStore::Tracker& t) {
+          dots.TakeObserved(dctx, [&](const Dot& old) {
+            t.Removed(old);
+            removed(old);
+          });
+          dots.Insert(d);
+          t.Added(d);
+        });
+        ds.Mutate(std::move(element), [&](DotSet& dots, SetStore::Tracker&) { dots.Insert(d); });
+        dctx.Insert(d);
+        added(d);
       });
-      dots.Insert(d);
-      t.Added(d);
-    });
-    ds.Mutate(std::move(element), [&](DotSet& dots, SetStore::Tracker&) { dots.Insert(d); });
-    dctx.Insert(d);
-    added(d);
-  });
 }
 
 Result<ORMap> ORMap::RemoveElement(const Value& key, const Value& element) {
-  return Update<SetStore>(key, CrdtType::kORSet, [&](SetStore& s, SetStore&, CausalContext& dctx,
-                                                     auto& removed, auto&) {
-    s.MutateExisting(element, [&](DotSet& dots, SetStore::Tracker& t) {
-      dots.TakeObserved(dctx, [&](const Dot& d) {
-        t.Removed(d);
-        removed(d);
-      });
-    });
-  });
+  return Update<SetStore>(key, CrdtType::kORSet,
+                          [&](SetStore& s, SetStore&, CausalContext& dctx, auto& removed, auto&) {
+                            s.MutateExisting(element, [&](DotSet& dots, SetStore::Tracker& t) {
+                              dots.TakeObserved(dctx, [&](const Dot& d) {
+                                t.Removed(d);
+                                removed(d);
+                              });
+                            });
+                          });
 }
 
 Result<ORMap> ORMap::ClearSet(const Value& key) {
-  return Update<SetStore>(key, CrdtType::kORSet, [&](SetStore& s, SetStore&, CausalContext& dctx,
-                                                     auto& removed, auto&) {
-    s.ForEachDot([&](const Dot& d) {
-      dctx.Insert(d);
-      removed(d);
-    });
-    s.Clear();
-  });
+  return Update<SetStore>(key, CrdtType::kORSet,
+                          [&](SetStore& s, SetStore&, CausalContext& dctx, auto& removed, auto&) {
+                            s.ForEachDot([&](const Dot& d) {
+                              dctx.Insert(d);
+                              removed(d);
+                            });
+                            s.Clear();
+                          });
 }
 
 Result<ORMap> ORMap::EnableFlag(ReplicaId replica, const Value& key) {
-  return Update<FlagStore>(key, CrdtType::kFlag, [&](FlagStore& s, FlagStore& ds,
-                                                     CausalContext& dctx, auto& removed,
-                                                     auto& added) {
-    s.TakeObserved(dctx, removed);
-    const Dot d = ctx_.Next(replica);
-    s.Insert(d);
-    ds.Insert(d);
-    dctx.Insert(d);
-    added(d);
-  });
+  return Update<FlagStore>(
+      key, CrdtType::kFlag,
+      [&](FlagStore& s, FlagStore& ds, CausalContext& dctx, auto& removed, auto& added) {
+        s.TakeObserved(dctx, removed);
+        const Dot d = ctx_.Next(replica);
+        s.Insert(d);
+        ds.Insert(d);
+        dctx.Insert(d);
+        added(d);
+      });
 }
 
 ORMap ORMap::Remove(const Value& key) {

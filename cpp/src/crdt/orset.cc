@@ -7,12 +7,11 @@ namespace convergent {
 
 ORSet ORSet::Add(ReplicaId replica, Value v) {
   ORSet delta;
-  Dot added;
+  const Dot added = ctx_.Next(replica);  // first: it is the only step that can throw
   Value delta_key = v;
   store_.Mutate(std::move(v), [&](DotSet& dots, Store::Tracker& t) {
     // The add replaces the dots it observed.
     dots.TakeObserved(delta.ctx_, [&](const Dot& d) { t.Removed(d); });
-    added = ctx_.Next(replica);
     dots.Insert(added);
     t.Added(added);
   });

@@ -135,8 +135,8 @@ void Replicator::Impl::OnRead(NodeId from, const ReadRequestMsg& m) {
   ReadReplyMsg reply;
   reply.request_id = m.request_id;
   if (auto t = tombstones.find(m.key); t != tombstones.end()) {
-    reply.tombstone = internal::Tombstone{m.key, t->second.type,
-                                          static_cast<uint64_t>(t->second.deleted_at)};
+    reply.tombstone =
+        internal::Tombstone{m.key, t->second.type, static_cast<uint64_t>(t->second.deleted_at)};
   } else if (auto k = keys.find(m.key); k != keys.end()) {
     if (k->second.type != m.type) {
       reply.error = "key '" + m.key + "' holds a " + CrdtTypeName(k->second.type) + " here";

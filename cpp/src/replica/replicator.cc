@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 
 #include "codec/frame_codec.h"
@@ -28,6 +29,18 @@ std::string TypeError(std::string_view key, CrdtType have, CrdtType want) {
          CrdtTypeName(want);
 }
 
+// Mutators throw std::overflow_error / std::invalid_argument on inputs they cannot take (a
+// counter slot or a dot counter at 2^64-1): an error of the request, never of the node.
+Result<AnyCrdt> GuardedMutate(const Replicator::Mutation& mutate, AnyCrdt& value) {
+  try {
+    return mutate(value);
+  } catch (const std::overflow_error& e) {
+    return Status::InvalidArgument(e.what());
+  } catch (const std::invalid_argument& e) {
+    return Status::InvalidArgument(e.what());
+  }
+}
+
 uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type) {
   static constexpr char kTag[] = "tombstone";
   return XXH64(kTag, sizeof kTag - 1, key_hash ^ static_cast<uint64_t>(type));
@@ -37,14 +50,22 @@ uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type) {
 
 const char* FrameKindName(FrameKind k) {
   switch (k) {
-    case FrameKind::kDeltaBatch: return "delta";
-    case FrameKind::kWrite: return "write";
-    case FrameKind::kWriteAck: return "write_ack";
-    case FrameKind::kRead: return "read";
-    case FrameKind::kReadReply: return "read_reply";
-    case FrameKind::kDigestStep: return "digest";
-    case FrameKind::kKeyDigests: return "key_digests";
-    case FrameKind::kRepair: return "repair";
+    case FrameKind::kDeltaBatch:
+      return "delta";
+    case FrameKind::kWrite:
+      return "write";
+    case FrameKind::kWriteAck:
+      return "write_ack";
+    case FrameKind::kRead:
+      return "read";
+    case FrameKind::kReadReply:
+      return "read_reply";
+    case FrameKind::kDigestStep:
+      return "digest";
+    case FrameKind::kKeyDigests:
+      return "key_digests";
+    case FrameKind::kRepair:
+      return "repair";
   }
   return "unknown";
 }
@@ -74,8 +95,7 @@ Status ReplicatorOptions::Validate() const {
 // ---------------------------------------------------------------------------------------------
 // Impl: store
 
-Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions opts,
-                       uint64_t seed)
+Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions opts, uint64_t seed)
     : self(self_id),
       replica(replica_id),
       options(std::move(opts)),
@@ -194,7 +214,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     auto empty = AnyCrdt::Empty(type);
     if (!empty.ok()) return empty.status();
     AnyCrdt value = empty.value();
-    delta = mutate(value);
+    delta = GuardedMutate(mutate, value);
     if (!delta.ok()) return delta.status();
     if (subscribed) before = std::move(empty).value();
     KeyEntry e{type, std::move(value), std::nullopt};
@@ -204,7 +224,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     leaf_members[tree.LeafOf(it->second.key_hash)].insert(name);
   } else {
     if (subscribed) before = it->second.value;
-    delta = mutate(it->second.value);
+    delta = GuardedMutate(mutate, it->second.value);
     if (!delta.ok()) return delta.status();
   }
   KeyEntry& e = it->second;
@@ -360,8 +380,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       } else if (auto t = tombstones.find(name); t != tombstones.end() && t->second.pending) {
         t->second.pending = false;
         if (!peers.empty()) {
-          batches.Add(Tombstone{name, t->second.type,
-                                static_cast<uint64_t>(t->second.deleted_at)});
+          batches.Add(Tombstone{name, t->second.type, static_cast<uint64_t>(t->second.deleted_at)});
         }
       }
     }

@@ -60,8 +60,8 @@ class Replicator::Impl {
   // ---- replicator.cc ----
   Result<RequestId> Update(std::string_view key, CrdtType type, const Mutation& mutate,
                            Consistency level, TimeMicros now, std::optional<double> timeout);
-  Result<RequestId> Delete(std::string_view key, CrdtType type, Consistency level,
-                           TimeMicros now, std::optional<double> timeout);
+  Result<RequestId> Delete(std::string_view key, CrdtType type, Consistency level, TimeMicros now,
+                           std::optional<double> timeout);
   Result<const AnyCrdt*> Get(std::string_view key, CrdtType type) const;
   void Receive(std::string_view frame, TimeMicros now);
   void Tick(TimeMicros now);
@@ -86,8 +86,7 @@ class Replicator::Impl {
   void OnRepair(NodeId from, internal::RepairMsg& m, TimeMicros now);
   void RefreshDigests();
   // Appends a key's state or tombstone to a repair, flushing full frames to `to`.
-  void AddToRepair(NodeId to, const std::string& key, internal::RepairMsg& repair,
-                   size_t& bytes);
+  void AddToRepair(NodeId to, const std::string& key, internal::RepairMsg& repair, size_t& bytes);
 
   // ---- coordination.cc ----
   RequestId StartWrite(internal::WriteRequestMsg msg, Consistency level, TimeMicros now,

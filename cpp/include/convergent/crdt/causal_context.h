@@ -26,7 +26,8 @@ class CausalContext {
   }
   // The highest n such that (r, 1..n) are all contained.
   uint64_t Contiguous(ReplicaId r) const;
-  // Creates and records the next dot of `r` (one past the highest dot of r seen).
+  // Creates and records the next dot of `r` (one past the highest dot of r seen). Throws
+  // std::overflow_error if r has used the counter 2^64-1 (possible only in hostile input).
   Dot Next(ReplicaId r);
   // Records one dot, keeping the context compact.
   void Insert(const Dot& d);
@@ -56,8 +57,8 @@ class CausalContext {
   friend bool operator==(const CausalContext&, const CausalContext&) = default;
 
  private:
-  uint64_t* Slot(ReplicaId r);      // nullptr when r has no contiguous range yet
-  void FoldCloud(ReplicaId r);      // moves cloud dots that now extend r's range into vv_
+  uint64_t* Slot(ReplicaId r);  // nullptr when r has no contiguous range yet
+  void FoldCloud(ReplicaId r);  // moves cloud dots that now extend r's range into vv_
 
   VersionVector vv_;
   std::set<Dot> cloud_;  // invariant: every d has d.counter > Contiguous(d.replica) + 1

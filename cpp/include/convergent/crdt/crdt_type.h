@@ -38,23 +38,48 @@ const char* CrdtTypeName(CrdtType t);  // "GCounter", ...; "unknown" for other n
 
 template <typename T>
 struct CrdtTypeOf;
-template <> struct CrdtTypeOf<GCounter> { static constexpr CrdtType value = CrdtType::kGCounter; };
-template <> struct CrdtTypeOf<PNCounter> { static constexpr CrdtType value = CrdtType::kPNCounter; };
-template <> struct CrdtTypeOf<LWWRegister> {
+template <>
+struct CrdtTypeOf<GCounter> {
+  static constexpr CrdtType value = CrdtType::kGCounter;
+};
+template <>
+struct CrdtTypeOf<PNCounter> {
+  static constexpr CrdtType value = CrdtType::kPNCounter;
+};
+template <>
+struct CrdtTypeOf<LWWRegister> {
   static constexpr CrdtType value = CrdtType::kLWWRegister;
 };
-template <> struct CrdtTypeOf<ORSet> { static constexpr CrdtType value = CrdtType::kORSet; };
-template <> struct CrdtTypeOf<Flag> { static constexpr CrdtType value = CrdtType::kFlag; };
-template <> struct CrdtTypeOf<MVRegister> {
+template <>
+struct CrdtTypeOf<ORSet> {
+  static constexpr CrdtType value = CrdtType::kORSet;
+};
+template <>
+struct CrdtTypeOf<Flag> {
+  static constexpr CrdtType value = CrdtType::kFlag;
+};
+template <>
+struct CrdtTypeOf<MVRegister> {
   static constexpr CrdtType value = CrdtType::kMVRegister;
 };
-template <> struct CrdtTypeOf<GSet> { static constexpr CrdtType value = CrdtType::kGSet; };
-template <> struct CrdtTypeOf<ORMap> { static constexpr CrdtType value = CrdtType::kORMap; };
-template <> struct CrdtTypeOf<LWWMap> { static constexpr CrdtType value = CrdtType::kLWWMap; };
-template <> struct CrdtTypeOf<PNCounterMap> {
+template <>
+struct CrdtTypeOf<GSet> {
+  static constexpr CrdtType value = CrdtType::kGSet;
+};
+template <>
+struct CrdtTypeOf<ORMap> {
+  static constexpr CrdtType value = CrdtType::kORMap;
+};
+template <>
+struct CrdtTypeOf<LWWMap> {
+  static constexpr CrdtType value = CrdtType::kLWWMap;
+};
+template <>
+struct CrdtTypeOf<PNCounterMap> {
   static constexpr CrdtType value = CrdtType::kPNCounterMap;
 };
-template <> struct CrdtTypeOf<ORMultiMap> {
+template <>
+struct CrdtTypeOf<ORMultiMap> {
   static constexpr CrdtType value = CrdtType::kORMultiMap;
 };
 

@@ -67,7 +67,8 @@ class DotFun {
   }
   template <typename OnRemoved>
   void TakeObserved(CausalContext& delta_ctx, OnRemoved&& on_removed) {
-    TakeObserved(delta_ctx, [](const Entry&) { return true; }, on_removed);
+    TakeObserved(
+        delta_ctx, [](const Entry&) { return true; }, on_removed);
   }
   template <typename Fn>
   void ForEachDot(Fn&& fn) const {

@@ -13,7 +13,9 @@ namespace convergent {
 class GSet {
  public:
   GSet Add(Value v);
-  void Join(const GSet& other) { elements_.insert(other.elements_.begin(), other.elements_.end()); }
+  void Join(const GSet& other) {
+    if (&other != this) elements_.insert(other.elements_.begin(), other.elements_.end());
+  }
 
   bool Contains(const Value& v) const { return elements_.count(v) != 0; }
   size_t size() const { return elements_.size(); }

@@ -16,8 +16,8 @@
 // Thread safety: none; owned by one ORMap.
 #pragma once
 
-#include <boost/container/small_vector.hpp>
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <optional>
 #include <tuple>
@@ -84,12 +84,14 @@ class MapEntry {
                        OnRemoved&& on_removed) {
     auto kept = std::remove_if(parts_.begin(), parts_.end(), [&](const Part& p) {
       if (keep && p.type == *keep) return false;
-      std::visit([&](const auto& s) {
-        s.ForEachDot([&](const Dot& d) {
-          delta_ctx.Insert(d);
-          on_removed(d);
-        });
-      }, p.store);
+      std::visit(
+          [&](const auto& s) {
+            s.ForEachDot([&](const Dot& d) {
+              delta_ctx.Insert(d);
+              on_removed(d);
+            });
+          },
+          p.store);
       return true;
     });
     parts_.erase(kept, parts_.end());
