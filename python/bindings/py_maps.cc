@@ -52,27 +52,6 @@ int64_t ParseInt64(PyObject* n, bool negate, const char* where) {
   return out;
 }
 
-// A writer's clock in microseconds: `timestamp` or, when None, the wall clock now.
-uint64_t ClockMicros(py::handle timestamp, const char* where) {
-  PyObject* o = timestamp.ptr();
-  if (o == Py_None) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now).count());
-  }
-  if (!PyLong_Check(o) || PyBool_Check(o)) {
-    throw py::type_error(std::string(where) +
-                         ": timestamp must be an int (microseconds) or None, got " +
-                         PyTypeName(timestamp));
-  }
-  const unsigned long long t = PyLong_AsUnsignedLongLong(o);
-  if (t == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-    PyErr_Clear();
-    throw py::value_error(std::string(where) + ": timestamp must be in 0 <= t < 2**64");
-  }
-  return t;
-}
-
 // ---- the nestable types and their classes ----
 
 PyTypeObject* ClassOf(CrdtType t) {

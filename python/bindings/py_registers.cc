@@ -1,5 +1,4 @@
 // LWWRegister and MVRegister.
-#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -11,32 +10,6 @@
 namespace py = pybind11;
 
 namespace convergent::bindings {
-namespace {
-
-// The writer's clock for LWWRegister.set(): `timestamp` (microseconds) or, when None, the wall
-// clock now. The register itself keeps a replica's own writes ordered (max(clock, last + 1)).
-uint64_t ClockMicros(py::handle timestamp) {
-  PyObject* o = timestamp.ptr();
-  if (o == Py_None) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now).count());
-  }
-  if (!PyLong_Check(o) || PyBool_Check(o)) {
-    throw py::type_error(
-        "LWWRegister.set(): timestamp must be an int (microseconds) or None, got " +
-        PyTypeName(timestamp));
-  }
-  const unsigned long long t = PyLong_AsUnsignedLongLong(o);
-  if (t == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-    PyErr_Clear();
-    throw py::value_error("LWWRegister.set(): timestamp must be in 0 <= t < 2**64");
-  }
-  return t;
-}
-
-}  // namespace
-
 void RegisterRegisters(py::module_& m) {
   using L = PyCrdt<LWWRegister>;
   DefineCrdtClass<LWWRegister>(
@@ -53,7 +26,8 @@ void RegisterRegisters(py::module_& m) {
                 const ReplicaId r =
                     ResolveReplica(Or(replica, py::none()), self.replica, "LWWRegister", "set");
                 Value v = ToValue(value);
-                return Delta(s.Set(r, std::move(v), ClockMicros(Or(timestamp, py::none()))));
+                return Delta(s.Set(r, std::move(v),
+                                   ClockMicros(Or(timestamp, py::none()), "LWWRegister.set()")));
               },
               "set($self, /, value, *, replica=None, timestamp=None)\n--\n\n"
               "Writes `value` as `replica` at `timestamp` (microseconds since the epoch; default "

@@ -1,7 +1,10 @@
 #include "py_replica.h"
 
+#include <chrono>
 #include <string>
 #include <string_view>
+
+#include "py_crdt.h"  // PyTypeName
 
 namespace py = pybind11;
 
@@ -37,6 +40,26 @@ ReplicaId ResolveReplica(py::handle arg, const std::optional<ReplicaId>& bound,
                         "() needs to know which replica writes: pass replica=... (a name or an "
                         "int id), or create the value with " +
                         type_name + "(replica=...)");
+}
+
+uint64_t ClockMicros(py::handle timestamp, const char* where) {
+  PyObject* o = timestamp.ptr();
+  if (o == Py_None) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+  }
+  if (!PyLong_Check(o) || PyBool_Check(o)) {
+    throw py::type_error(std::string(where) +
+                         ": timestamp must be an int (microseconds) or None, got " +
+                         PyTypeName(timestamp));
+  }
+  const unsigned long long t = PyLong_AsUnsignedLongLong(o);
+  if (t == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw py::value_error(std::string(where) + ": timestamp must be in 0 <= t < 2**64");
+  }
+  return t;
 }
 
 }  // namespace convergent::bindings

@@ -1,4 +1,5 @@
-// Replica ids from Python: the `replica=` argument of every mutator and constructor.
+// The writer arguments of mutators from Python: `replica=` (every mutator and constructor) and
+// `timestamp=` (LWW writes).
 //   str -> ReplicaId::FromName(name) (a stable 64-bit hash; must not be empty)
 //   int -> ReplicaId{int} (0 <= id < 2**64, else ValueError)
 //   None -> the replica the value was bound to at construction (ValueError if unbound)
@@ -8,6 +9,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <optional>
 
 #include "convergent/ids.h"
@@ -21,5 +23,9 @@ std::optional<ReplicaId> ParseReplica(pybind11::handle arg);
 // "<type_name>.<method>" and telling the caller to pass replica=.
 ReplicaId ResolveReplica(pybind11::handle arg, const std::optional<ReplicaId>& bound,
                          const char* type_name, const char* method);
+
+// A writer's clock in microseconds: `timestamp` (an int, 0 <= t < 2**64) or, when None, the wall
+// clock now. Errors name `where`, e.g. "LWWMap.put()".
+uint64_t ClockMicros(pybind11::handle timestamp, const char* where);
 
 }  // namespace convergent::bindings
