@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -249,6 +250,26 @@ void AddMapReads(ClassSpec& spec) {
 
 // A mutation that creates no dot still checks its replica= argument.
 void CheckReplica(PyObject* replica) { ParseReplica(Or(replica, py::none())); }
+
+// The key removal of every map class: `<kName>($self, /, key, *, replica=None)`.
+constexpr char kRemove[] = "remove";
+constexpr char kRemoveKey[] = "remove_key";
+template <typename T, const char* kName>
+PyMethodDef RemoveKeyMethod(const char* doc) {
+  return Method<T>(
+      kName,
+      [](PyCrdt<T>& self, const Call& call) {
+        auto [key, replica] = call.Parse<2>(kName, {"key", "replica"}, 1, 1);
+        Value k = ToValue(key);
+        CheckReplica(replica);
+        if constexpr (std::is_same_v<T, ORMultiMap>) {
+          return Delta(Write(self).RemoveKey(k));
+        } else {
+          return Delta(Write(self).Remove(k));
+        }
+      },
+      doc);
+}
 
 // ---- ORMap.update(): the entry handles ----
 
@@ -632,14 +653,7 @@ void RegisterMaps(py::module_& m) {
            "fn. If fn raises, the mutations it made stay applied and the exception propagates "
            "(their delta is lost: merge the full state to replicate them). A key that holds "
            "another type raises KeyTypeError and nothing changes."),
-       Method<ORMap>(
-           "remove",
-           [](O& self, const Call& call) {
-             auto [key, replica] = call.Parse<2>("remove", {"key", "replica"}, 1, 1);
-             Value k = ToValue(key);
-             CheckReplica(replica);
-             return Delta(Write(self).Remove(k));
-           },
+       RemoveKeyMethod<ORMap, kRemove>(
            "remove($self, /, key, *, replica=None)\n--\n\n"
            "Removes `key` (what it holds so far; an absent key is a no-op); returns the delta."),
        Method<ORMap>(
@@ -679,14 +693,7 @@ void RegisterMaps(py::module_& m) {
            "Writes `value` under `key` as `replica` at `timestamp` (microseconds since the "
            "epoch; default now; a key's writes seen so far are always overwritten); returns the "
            "delta."),
-       Method<LWWMap>(
-           "remove",
-           [](L& self, const Call& call) {
-             auto [key, replica] = call.Parse<2>("remove", {"key", "replica"}, 1, 1);
-             Value k = ToValue(key);
-             CheckReplica(replica);
-             return Delta(Write(self).Remove(k));
-           },
+       RemoveKeyMethod<LWWMap, kRemove>(
            "remove($self, /, key, *, replica=None)\n--\n\n"
            "Removes `key` (the writes seen so far); returns the delta.")},
       {},
@@ -725,14 +732,7 @@ void RegisterMaps(py::module_& m) {
            },
            "decrement($self, /, key, n=1, *, replica=None)\n--\n\n"
            "Subtracts n from `key` as `replica`; returns the delta."),
-       Method<PNCounterMap>(
-           "remove",
-           [](N& self, const Call& call) {
-             auto [key, replica] = call.Parse<2>("remove", {"key", "replica"}, 1, 1);
-             Value k = ToValue(key);
-             CheckReplica(replica);
-             return Delta(Write(self).Remove(k));
-           },
+       RemoveKeyMethod<PNCounterMap, kRemove>(
            "remove($self, /, key, *, replica=None)\n--\n\n"
            "Removes `key` (the counts seen so far); returns the delta.")},
       {},
@@ -770,14 +770,7 @@ void RegisterMaps(py::module_& m) {
            },
            "remove($self, /, key, value, *, replica=None)\n--\n\n"
            "Removes `value` from `key` (the adds of it seen so far); returns the delta."),
-       Method<ORMultiMap>(
-           "remove_key",
-           [](M& self, const Call& call) {
-             auto [key, replica] = call.Parse<2>("remove_key", {"key", "replica"}, 1, 1);
-             Value k = ToValue(key);
-             CheckReplica(replica);
-             return Delta(Write(self).RemoveKey(k));
-           },
+       RemoveKeyMethod<ORMultiMap, kRemoveKey>(
            "remove_key($self, /, key, *, replica=None)\n--\n\n"
            "Removes `key` with every value seen so far; returns the delta.")},
       {},

@@ -40,7 +40,7 @@ void Replicator::Impl::Complete(RequestId id, Status status) {
       ApplyTombstone(*r.tombstone, /*publish=*/false);
     } else if (r.merged) {
       // Write back what the peers know, so this replica now holds the merged value.
-      MergeRemote(KeyedState{r.key, EncodeAny(*r.merged), true}, 0);
+      MergeValue(r.key, std::move(*r.merged));
     }
     c.deleted = tombstones.count(r.key) != 0;
     if (auto k = keys.find(r.key); !c.deleted && k != keys.end() && k->second.type == r.type) {

@@ -127,28 +127,31 @@ bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
     ++metrics.frames_malformed;
     return false;
   }
-  auto it = keys.find(s.key);
-  if (it != keys.end() && it->second.type != decoded->type()) {
+  return MergeValue(s.key, std::move(decoded).value());
+}
+
+bool Replicator::Impl::MergeValue(const std::string& key, AnyCrdt value) {
+  if (tombstones.count(key)) return true;
+  auto it = keys.find(key);
+  if (it != keys.end() && it->second.type != value.type()) {
     ++metrics.entries_mistyped;
     return false;
   }
   ++metrics.merge_count;
-  const bool subscribed = subscriptions.count(s.key) != 0;
-  if (it == keys.end()) {
-    const CrdtType type = decoded->type();
-    KeyEntry e{type, std::move(decoded).value(), std::nullopt};
-    e.key_hash = KeyHash(s.key);
-    e.digest_dirty = false;
-    it = keys.emplace(s.key, std::move(e)).first;
-    leaf_members[tree.LeafOf(it->second.key_hash)].insert(s.key);
-    std::optional<AnyCrdt> before;
-    if (subscribed) before = *AnyCrdt::Empty(type);
-    MarkChanged(it->first, it->second, before);
-    return true;
-  }
+  const bool subscribed = subscriptions.count(key) != 0;
   std::optional<AnyCrdt> before;
-  if (subscribed) before = it->second.value;
-  it->second.value.Join(*decoded);  // types checked above
+  if (it == keys.end()) {
+    const CrdtType type = value.type();
+    if (subscribed) before = *AnyCrdt::Empty(type);
+    KeyEntry e{type, std::move(value), std::nullopt};
+    e.key_hash = KeyHash(key);
+    e.digest_dirty = false;
+    it = keys.emplace(key, std::move(e)).first;
+    leaf_members[tree.LeafOf(it->second.key_hash)].insert(key);
+  } else {
+    if (subscribed) before = it->second.value;
+    it->second.value.Join(value);  // types checked above
+  }
   MarkChanged(it->first, it->second, before);
   return true;
 }

@@ -72,6 +72,8 @@ class Replicator::Impl {
   // Store operations used by all parts. Each keeps the digest tree, leaf index and events right.
   // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
   bool MergeRemote(const internal::KeyedState& s, TimeMicros now);
+  // Joins an already decoded value (ignored for a deleted key); false when mistyped.
+  bool MergeValue(const std::string& key, AnyCrdt value);
   // Applies a tombstone (local or remote); false when the live key has another type.
   bool ApplyTombstone(const internal::Tombstone& t, bool publish);
   void MarkChanged(const std::string& key, KeyEntry& e, const std::optional<AnyCrdt>& before);
