@@ -547,6 +547,21 @@ TEST(ReplicatorTest, AWriteRejectedByPeersFailsWithTheirError) {
   EXPECT_EQ(c[1].metrics().entries_mistyped, 1u);
 }
 
+TEST(ReplicatorTest, AWriteOfAKeyDeletedOnThePeersFailsWithKeyDeleted) {
+  Cluster c(3);
+  for (NodeId i : {1, 2}) {
+    ASSERT_TRUE(c[i].Delete("k", CrdtType::kGCounter, Consistency::kLocal, 0).ok());
+  }
+  c.Take();  // node 0 never hears of the deletes
+  auto id = c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()),
+                        Consistency::kMajority, 0);
+  ASSERT_TRUE(id.ok());
+  c.Pump(1000);
+  std::vector<Completion> done = c[0].TakeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status.code(), StatusCode::kKeyDeleted) << done[0].status.ToString();
+}
+
 TEST(ReplicatorTest, CoordinatedDeleteCompletesOnAcks) {
   Cluster c(3);
   auto id = c[0].Delete("k", CrdtType::kFlag, Consistency::kAll, 0);

@@ -10,5 +10,16 @@ from convergent import demo
 def test_demo_converges(capsys: pytest.CaptureFixture[str]) -> None:
     assert demo.main() is True
     out = capsys.readouterr().out
-    assert "all three replicas converged: cart=['milk', 'bread', 'coffee'], stock=5" in out
+    assert "MAJORITY write timed out" in out
+    assert "B caught up from its peers" in out
+    assert (
+        "all three nodes converged: cart=['tea', 'eggs', 'milk', 'bread', 'coffee'], stock=4"
+        in out
+    )
     assert "DIFFER" not in out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_demo_converges_for_other_seeds(seed: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main(seed) is True
+    assert "stock=4" in capsys.readouterr().out

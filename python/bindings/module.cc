@@ -21,4 +21,7 @@ PYBIND11_MODULE(_core, m) {
   cb::RegisterFlag(m);
   cb::RegisterSets(m);
   cb::RegisterMaps(m);
+  cb::RegisterConfig(m);
+  cb::RegisterReplicator(m);
+  cb::RegisterSimulation(m);
 }

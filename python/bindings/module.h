@@ -1,5 +1,5 @@
 // The parts _core is assembled from (module.cc calls each once): every py_<group>.cc defines
-// one group of CRDT value classes.
+// one group of classes.
 //
 // Thread safety: called once, at import, with the GIL held.
 #pragma once
@@ -14,5 +14,10 @@ void RegisterFlag(pybind11::module_& m);       // Flag (py_flag.cc)
 void RegisterSets(pybind11::module_& m);       // ORSet, GSet (py_sets.cc)
 // ORMap, LWWMap, PNCounterMap, ORMultiMap (py_maps.cc); after the classes above, which it nests.
 void RegisterMaps(pybind11::module_& m);
+// _check_config (py_config.cc), Replicator and Subscription (py_replicator.cc), Simulation
+// (py_simulation.cc).
+void RegisterConfig(pybind11::module_& m);
+void RegisterReplicator(pybind11::module_& m);
+void RegisterSimulation(pybind11::module_& m);
 
 }  // namespace convergent::bindings

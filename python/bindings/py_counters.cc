@@ -43,8 +43,8 @@ Count ParseCount(py::handle n, const char* where) {
 
 py::object Add(PyCrdt<PNCounter>& self, Count c, PyObject* replica, const char* method) {
   PNCounter& s = Write(self);
-  const ReplicaId r = ResolveReplica(Or(replica, py::none()), self.replica, "PNCounter", method);
-  return Delta(c.negative ? s.Decrement(r, c.magnitude) : s.Increment(r, c.magnitude));
+  const ReplicaId r = WriterOf(self, replica, method);
+  return Delta(self, c.negative ? s.Decrement(r, c.magnitude) : s.Increment(r, c.magnitude));
 }
 
 // n, or 1 when not given.
@@ -72,9 +72,8 @@ void RegisterCounters(py::module_& m) {
                    "GCounter.increment() needs n >= 0 (a GCounter only grows; use a PNCounter)");
              }
              GCounter& s = Write(self);
-             const ReplicaId r =
-                 ResolveReplica(Or(replica, py::none()), self.replica, "GCounter", "increment");
-             return Delta(s.Increment(r, c.magnitude));
+             const ReplicaId r = WriterOf(self, replica, "increment");
+             return Delta(self, s.Increment(r, c.magnitude));
            },
            "increment($self, /, n=1, *, replica=None)\n--\n\n"
            "Adds n >= 0 as `replica`; returns the delta.")},

@@ -6,7 +6,12 @@ namespace py = pybind11;
 
 namespace convergent::bindings {
 
-void ThrowInUse(const char* type_name) {
+void ThrowInUse(const char* type_name, int in_use) {
+  if (in_use == kExpired) {
+    throw std::runtime_error(std::string("this ") + type_name +
+                             " was the handle of a Replicator.update() call and is only valid "
+                             "inside it; read the value with get()");
+  }
   throw std::runtime_error(std::string("this ") + type_name +
                            " is being merged or encoded by another thread; use a value from one "
                            "thread at a time");

@@ -35,11 +35,19 @@
 
 namespace convergent::bindings {
 
+// `in_use` when the object was the handle of a Replicator.update() that has returned: its state
+// went back to the store and any use raises.
+inline constexpr int kExpired = -2;
+
 template <typename T>
 struct PyCrdt {
   T state;
   std::optional<ReplicaId> replica;  // the writer when a mutator gets no replica=
-  int in_use = 0;                    // calls running without the GIL: > 0 readers, -1 one writer
+  // Calls running without the GIL: > 0 readers, -1 one writer; or kExpired.
+  int in_use = 0;
+  // Inside Replicator.update(): every mutation's delta is joined here (see Delta()), and the
+  // mutators return None instead of a delta object.
+  std::optional<T>* sink = nullptr;
 };
 
 template <typename T>
@@ -57,7 +65,9 @@ const char* TypeName() {
   return CrdtTypeName(CrdtTypeOf<T>::value);
 }
 
-[[noreturn]] void ThrowInUse(const char* type_name);
+// Raises RuntimeError: the value is in use by another thread, or (in_use == kExpired) it was an
+// update() handle that is no longer valid.
+[[noreturn]] void ThrowInUse(const char* type_name, int in_use);
 // The Python class name of an object, for messages.
 std::string PyTypeName(pybind11::handle obj);
 // "['a', 'b', ...]": the reprs of at most `max_items` items, then "..." if there are more.
@@ -69,11 +79,27 @@ pybind11::object Wrap(T state, std::optional<ReplicaId> replica = std::nullopt) 
   PyTypeObject* type = crdt_class<T>;
   PyObject* obj = type->tp_alloc(type, 0);
   if (obj == nullptr) throw pybind11::error_already_set();
-  new (&reinterpret_cast<PyCrdtObject<T>*>(obj)->crdt) PyCrdt<T>{std::move(state), replica, 0};
+  new (&reinterpret_cast<PyCrdtObject<T>*>(obj)->crdt)
+      PyCrdt<T>{std::move(state), replica, 0, nullptr};
   return pybind11::reinterpret_steal<pybind11::object>(obj);
 }
+// Joins `delta` into `into` (which may be empty).
 template <typename T>
-pybind11::object Delta(T delta) {
+void JoinInto(std::optional<T>& into, T&& delta) {
+  if (into) {
+    into->Join(delta);
+  } else {
+    into.emplace(std::move(delta));
+  }
+}
+// What a mutator of `self` returns: its delta as a new unbound object, or, inside
+// Replicator.update(), None after joining the delta into the update's sink.
+template <typename T>
+pybind11::object Delta(PyCrdt<T>& self, T delta) {
+  if (self.sink != nullptr) {
+    JoinInto(*self.sink, std::move(delta));
+    return pybind11::none();
+  }
   return Wrap<T>(std::move(delta));
 }
 // The PyCrdt<T> inside `obj`, or nullptr if obj is not of T's class.
@@ -90,13 +116,36 @@ PyCrdt<T>& Self(PyObject* obj) {  // `obj` is known to be of T's class
 // Access to the state, refused while another thread runs a long operation on it.
 template <typename T>
 const T& Read(const PyCrdt<T>& v) {
-  if (v.in_use < 0) ThrowInUse(TypeName<T>());
+  if (v.in_use < 0) ThrowInUse(TypeName<T>(), v.in_use);
   return v.state;
 }
 template <typename T>
 T& Write(PyCrdt<T>& v) {
-  if (v.in_use != 0) ThrowInUse(TypeName<T>());
+  if (v.in_use != 0) ThrowInUse(TypeName<T>(), v.in_use);
   return v.state;
+}
+
+// The writer of a mutation of `self`: the `replica` argument when given, else the replica the
+// value is bound to. Inside Replicator.update() the writer is always the node's own replica, and
+// a replica= argument raises ValueError.
+template <typename T>
+std::optional<ReplicaId> BoundWriter(const PyCrdt<T>& self, PyObject* replica) {
+  if (replica != nullptr && replica != Py_None) {
+    if (self.sink != nullptr) {
+      throw pybind11::value_error(
+          std::string("inside Replicator.update() the node's replica writes: do not pass "
+                      "replica= to ") +
+          TypeName<T>() + " mutators");
+    }
+    return ParseReplica(replica);
+  }
+  return self.replica;
+}
+// As BoundWriter, and ValueError naming "<type>.<method>()" when there is no writer.
+template <typename T>
+ReplicaId WriterOf(const PyCrdt<T>& self, PyObject* replica, const char* method) {
+  if (std::optional<ReplicaId> r = BoundWriter(self, replica)) return *r;
+  return ResolveReplica(pybind11::none(), std::nullopt, TypeName<T>(), method);  // raises
 }
 
 // ---- entry points: a body (a captureless lambda) wrapped for CPython ----
@@ -218,6 +267,9 @@ void Merge(PyCrdt<T>& self, pybind11::handle other) {
   }
   T& dst_state = Write(self);
   const T& src_state = Read(*src);
+  if (self.sink != nullptr) {  // inside Replicator.update(): the merged state replicates too
+    JoinInto(*self.sink, T(src_state));
+  }
   if (Weight(dst_state) + Weight(src_state) < kReleaseGilWeight) {
     dst_state.Join(src_state);
     return;
@@ -391,6 +443,9 @@ void DefineCrdtClass(pybind11::module_& m, ClassSpec spec) {
         auto [state] = call.Parse<1>("__setstate__", {"state"}, 1, 1);
         if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2) {
           throw py::type_error("__setstate__() expects (bytes, replica id or None)");
+        }
+        if (self.sink != nullptr) {
+          throw std::runtime_error("cannot replace the state of a Replicator.update() handle");
         }
         T decoded = FromBytes<T>(PyTuple_GET_ITEM(state, 0));
         std::optional<ReplicaId> replica = ParseReplica(PyTuple_GET_ITEM(state, 1));

@@ -1,5 +1,6 @@
 #include "py_errors.h"
 
+#include <array>
 #include <stdexcept>
 
 namespace py = pybind11;
@@ -7,49 +8,43 @@ namespace py = pybind11;
 namespace convergent::bindings {
 namespace {
 
+// The class names, indexed by PyError.
+constexpr std::array<const char*, 7> kNames = {"KeyTypeError", "DecodeError", "KeyDeletedError",
+                                               "WriteTimeout", "ReadTimeout", "NodeDownError",
+                                               "NotConverged"};
 // Strong references, kept for the life of the interpreter (the module is never unloaded).
-PyObject* key_type_error = nullptr;
-PyObject* decode_error = nullptr;
-PyObject* key_deleted_error = nullptr;
-
-PyObject* ImportClass(const py::module_& errors, const char* name) {
-  py::object cls = errors.attr(name);
-  return cls.release().ptr();
-}
-
-[[noreturn]] void Raise(PyObject* cls, const std::string& message) {
-  PyErr_SetString(cls, message.c_str());
-  throw py::error_already_set();
-}
+std::array<PyObject*, kNames.size()> classes = {};
 
 }  // namespace
 
 void InitErrors() {
   py::module_ errors = py::module_::import("convergent.errors");
-  key_type_error = ImportClass(errors, "KeyTypeError");
-  decode_error = ImportClass(errors, "DecodeError");
-  key_deleted_error = ImportClass(errors, "KeyDeletedError");
+  for (size_t i = 0; i < kNames.size(); ++i)
+    classes[i] = py::object(errors.attr(kNames[i])).release().ptr();
+}
+
+void ThrowError(PyError error, const std::string& message) {
+  PyErr_SetString(classes[static_cast<size_t>(error)], message.c_str());
+  throw py::error_already_set();
 }
 
 void ThrowStatus(const Status& s) {
   switch (s.code()) {
     case StatusCode::kCorruption:
-      Raise(decode_error, s.message());
+      ThrowError(PyError::kDecodeError, s.message());
     case StatusCode::kTypeMismatch:
-      Raise(key_type_error, s.message());
+      ThrowError(PyError::kKeyTypeError, s.message());
     case StatusCode::kInvalidArgument:
       throw py::value_error(s.message());
     case StatusCode::kKeyDeleted:
-      Raise(key_deleted_error, s.message());
-    case StatusCode::kTimeout:  // callers that know the operation raise WriteTimeout/ReadTimeout
-      Raise(PyExc_TimeoutError, s.message());
+      ThrowError(PyError::kKeyDeletedError, s.message());
+    case StatusCode::kTimeout:
+      PyErr_SetString(PyExc_TimeoutError, s.message().c_str());
+      throw py::error_already_set();
     case StatusCode::kOk:
       break;
   }
   throw std::logic_error("ThrowStatus called with " + s.ToString());  // a bug of ours
 }
-
-void ThrowKeyTypeError(const std::string& message) { Raise(key_type_error, message); }
-void ThrowDecodeError(const std::string& message) { Raise(decode_error, message); }
 
 }  // namespace convergent::bindings

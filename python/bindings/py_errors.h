@@ -2,7 +2,8 @@
 // convergent.errors (imported once, when _core is initialised).
 //
 //   kInvalidArgument -> ValueError, kCorruption -> convergent.DecodeError,
-//   kTypeMismatch -> convergent.KeyTypeError.
+//   kTypeMismatch -> convergent.KeyTypeError, kKeyDeleted -> convergent.KeyDeletedError,
+//   kTimeout -> TimeoutError (callers that know the operation use ThrowError(kWriteTimeout...)).
 //
 // Thread safety: call with the GIL held.
 #pragma once
@@ -21,9 +22,24 @@ void InitErrors();
 
 // Raises the Python exception that stands for `s` (which must not be ok), with its message.
 [[noreturn]] void ThrowStatus(const Status& s);
-// Raises convergent.KeyTypeError / convergent.DecodeError with `message`.
-[[noreturn]] void ThrowKeyTypeError(const std::string& message);
-[[noreturn]] void ThrowDecodeError(const std::string& message);
+// The exception classes of convergent.errors that C++ raises.
+enum class PyError {
+  kKeyTypeError,
+  kDecodeError,
+  kKeyDeletedError,
+  kWriteTimeout,
+  kReadTimeout,
+  kNodeDownError,
+  kNotConverged,
+};
+// Raises convergent.<error> with `message`.
+[[noreturn]] void ThrowError(PyError error, const std::string& message);
+[[noreturn]] inline void ThrowKeyTypeError(const std::string& message) {
+  ThrowError(PyError::kKeyTypeError, message);
+}
+[[noreturn]] inline void ThrowDecodeError(const std::string& message) {
+  ThrowError(PyError::kDecodeError, message);
+}
 
 template <typename T>
 T ValueOrThrow(Result<T> r) {

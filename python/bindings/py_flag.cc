@@ -17,8 +17,8 @@ void RegisterFlag(py::module_& m) {
               [](F& self, const Call& call) {
                 auto [replica] = call.Parse<1>("enable", {"replica"}, 0, 0);
                 Flag& s = Write(self);
-                ParseReplica(Or(replica, py::none()));  // checked; a flag does not record writers
-                return Delta(s.Enable());
+                BoundWriter(self, replica);  // checked; a flag does not record writers
+                return Delta(self, s.Enable());
               },
               "enable($self, /, *, replica=None)\n--\n\nEnables the flag; returns the delta.")},
           {Getter<Flag>(

@@ -19,6 +19,7 @@
 #include "convergent/crdt/ormultimap.h"
 #include "convergent/crdt/pncounter_map.h"
 #include "module.h"
+#include "py_any.h"
 #include "py_crdt.h"
 
 namespace py = pybind11;
@@ -53,52 +54,18 @@ int64_t ParseInt64(PyObject* n, bool negate, const char* where) {
   return out;
 }
 
-// ---- the nestable types and their classes ----
-
-PyTypeObject* ClassOf(CrdtType t) {
-  switch (t) {
-    case CrdtType::kGCounter:
-      return crdt_class<GCounter>;
-    case CrdtType::kPNCounter:
-      return crdt_class<PNCounter>;
-    case CrdtType::kLWWRegister:
-      return crdt_class<LWWRegister>;
-    case CrdtType::kORSet:
-      return crdt_class<ORSet>;
-    case CrdtType::kFlag:
-      return crdt_class<Flag>;
-    case CrdtType::kMVRegister:
-      return crdt_class<MVRegister>;
-    case CrdtType::kGSet:
-      return crdt_class<GSet>;
-    case CrdtType::kORMap:
-      return crdt_class<ORMap>;
-    case CrdtType::kLWWMap:
-      return crdt_class<LWWMap>;
-    case CrdtType::kPNCounterMap:
-      return crdt_class<PNCounterMap>;
-    case CrdtType::kORMultiMap:
-      return crdt_class<ORMultiMap>;
-  }
-  return nullptr;
-}
-
-constexpr CrdtType kAllTypes[] = {
-    CrdtType::kGCounter, CrdtType::kPNCounter,    CrdtType::kLWWRegister, CrdtType::kORSet,
-    CrdtType::kORMap,    CrdtType::kFlag,         CrdtType::kMVRegister,  CrdtType::kGSet,
-    CrdtType::kLWWMap,   CrdtType::kPNCounterMap, CrdtType::kORMultiMap};
+// ---- the nestable types ----
 
 // The nestable type that the class `cls` stands for; TypeError for anything else.
 CrdtType NestableType(py::handle cls) {
-  for (CrdtType t : kAllTypes) {
-    if (cls.ptr() != reinterpret_cast<PyObject*>(ClassOf(t))) continue;
-    if (!IsNestable(t)) {
+  if (std::optional<CrdtType> t = TypeOfClass(cls)) {
+    if (!IsNestable(*t)) {
       throw py::type_error(std::string("ORMap.update(): an ORMap cannot hold a ") +
-                           CrdtTypeName(t) +
+                           CrdtTypeName(*t) +
                            " (nestable: GCounter, PNCounter, LWWRegister, MVRegister, ORSet, "
                            "GSet, Flag)");
     }
-    return t;
+    return *t;
   }
   throw py::type_error(
       "ORMap.update(): type must be one of the classes cv.GCounter, cv.PNCounter, "
@@ -248,9 +215,6 @@ void AddMapReads(ClassSpec& spec) {
   }));
 }
 
-// A mutation that creates no dot still checks its replica= argument.
-void CheckReplica(PyObject* replica) { ParseReplica(Or(replica, py::none())); }
-
 // The key removal of every map class: `<kName>($self, /, key, *, replica=None)`.
 constexpr char kRemove[] = "remove";
 constexpr char kRemoveKey[] = "remove_key";
@@ -261,11 +225,11 @@ PyMethodDef RemoveKeyMethod(const char* doc) {
       [](PyCrdt<T>& self, const Call& call) {
         auto [key, replica] = call.Parse<2>(kName, {"key", "replica"}, 1, 1);
         Value k = ToValue(key);
-        CheckReplica(replica);
+        BoundWriter(self, replica);
         if constexpr (std::is_same_v<T, ORMultiMap>) {
-          return Delta(Write(self).RemoveKey(k));
+          return Delta(self, Write(self).RemoveKey(k));
         } else {
-          return Delta(Write(self).Remove(k));
+          return Delta(self, Write(self).Remove(k));
         }
       },
       doc);
@@ -610,8 +574,7 @@ py::object Update(PyCrdt<ORMap>& self, const Call& call) {
   if (!PyCallable_Check(fn)) {
     throw py::type_error("ORMap.update(): fn must be callable, got " + PyTypeName(py::handle(fn)));
   }
-  std::optional<ReplicaId> writer = ParseReplica(Or(replica, py::none()));
-  if (!writer) writer = self.replica;
+  const std::optional<ReplicaId> writer = BoundWriter(self, replica);
   if (std::optional<CrdtType> have = Read(self).TypeOf(k); have && *have != t) {
     ThrowKeyTypeError("ORMap.update(): key " + py::repr(key).cast<std::string>() + " holds a " +
                       CrdtTypeName(*have) + ", not a " + CrdtTypeName(t));
@@ -627,8 +590,14 @@ py::object Update(PyCrdt<ORMap>& self, const Call& call) {
     ~Expire() { e.map = nullptr; }
   } expire{e};
   py::object result = py::reinterpret_steal<py::object>(PyObject_CallOneArg(fn, obj));
-  if (!result) throw py::error_already_set();
-  return Delta(std::move(e.delta));
+  if (!result) {
+    // The mutations made before fn raised stay applied; inside Replicator.update() they must
+    // replicate too.
+    py::error_already_set raised;
+    if (self.sink != nullptr) JoinInto(*self.sink, std::move(e.delta));
+    throw raised;
+  }
+  return Delta(self, std::move(e.delta));
 }
 
 }  // namespace
@@ -685,9 +654,8 @@ void RegisterMaps(py::module_& m) {
              Value k = ToValue(key);
              Value v = ToValue(value);
              const uint64_t clock = ClockMicros(Or(timestamp, py::none()), "LWWMap.put()");
-             const ReplicaId r =
-                 ResolveReplica(Or(replica, py::none()), self.replica, "LWWMap", "put");
-             return Delta(Write(self).Put(r, k, std::move(v), clock));
+             const ReplicaId r = WriterOf(self, replica, "put");
+             return Delta(self, Write(self).Put(r, k, std::move(v), clock));
            },
            "put($self, /, key, value, *, replica=None, timestamp=None)\n--\n\n"
            "Writes `value` under `key` as `replica` at `timestamp` (microseconds since the "
@@ -713,9 +681,8 @@ void RegisterMaps(py::module_& m) {
              auto [key, n, replica] = call.Parse<3>("increment", {"key", "n", "replica"}, 2, 1);
              Value k = ToValue(key);
              const int64_t amount = ParseInt64(n, false, "PNCounterMap.increment()");
-             const ReplicaId r =
-                 ResolveReplica(Or(replica, py::none()), self.replica, "PNCounterMap", "increment");
-             return Delta(Write(self).Increment(r, k, amount));
+             const ReplicaId r = WriterOf(self, replica, "increment");
+             return Delta(self, Write(self).Increment(r, k, amount));
            },
            "increment($self, /, key, n=1, *, replica=None)\n--\n\n"
            "Adds n (an int64; negative subtracts) to `key` as `replica`; returns the "
@@ -726,9 +693,8 @@ void RegisterMaps(py::module_& m) {
              auto [key, n, replica] = call.Parse<3>("decrement", {"key", "n", "replica"}, 2, 1);
              Value k = ToValue(key);
              const int64_t amount = ParseInt64(n, true, "PNCounterMap.decrement()");
-             const ReplicaId r =
-                 ResolveReplica(Or(replica, py::none()), self.replica, "PNCounterMap", "decrement");
-             return Delta(Write(self).Increment(r, k, amount));
+             const ReplicaId r = WriterOf(self, replica, "decrement");
+             return Delta(self, Write(self).Increment(r, k, amount));
            },
            "decrement($self, /, key, n=1, *, replica=None)\n--\n\n"
            "Subtracts n from `key` as `replica`; returns the delta."),
@@ -752,9 +718,8 @@ void RegisterMaps(py::module_& m) {
              auto [key, value, replica] = call.Parse<3>("add", {"key", "value", "replica"}, 2, 2);
              Value k = ToValue(key);
              Value v = ToValue(value);
-             const ReplicaId r =
-                 ResolveReplica(Or(replica, py::none()), self.replica, "ORMultiMap", "add");
-             return Delta(Write(self).Add(r, k, std::move(v)));
+             const ReplicaId r = WriterOf(self, replica, "add");
+             return Delta(self, Write(self).Add(r, k, std::move(v)));
            },
            "add($self, /, key, value, *, replica=None)\n--\n\n"
            "Adds `value` to the values of `key` as `replica`; returns the delta."),
@@ -765,8 +730,8 @@ void RegisterMaps(py::module_& m) {
                  call.Parse<3>("remove", {"key", "value", "replica"}, 2, 2);
              Value k = ToValue(key);
              Value v = ToValue(value);
-             CheckReplica(replica);
-             return Delta(Write(self).Remove(k, v));
+             BoundWriter(self, replica);
+             return Delta(self, Write(self).Remove(k, v));
            },
            "remove($self, /, key, value, *, replica=None)\n--\n\n"
            "Removes `value` from `key` (the adds of it seen so far); returns the delta."),

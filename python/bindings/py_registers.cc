@@ -23,10 +23,10 @@ void RegisterRegisters(py::module_& m) {
                 auto [value, replica, timestamp] =
                     call.Parse<3>("set", {"value", "replica", "timestamp"}, 1, 1);
                 LWWRegister& s = Write(self);
-                const ReplicaId r =
-                    ResolveReplica(Or(replica, py::none()), self.replica, "LWWRegister", "set");
+                const ReplicaId r = WriterOf(self, replica, "set");
                 Value v = ToValue(value);
-                return Delta(s.Set(r, std::move(v),
+                return Delta(self,
+                             s.Set(r, std::move(v),
                                    ClockMicros(Or(timestamp, py::none()), "LWWRegister.set()")));
               },
               "set($self, /, value, *, replica=None, timestamp=None)\n--\n\n"
@@ -56,9 +56,8 @@ void RegisterRegisters(py::module_& m) {
               [](M& self, const Call& call) {
                 auto [value, replica] = call.Parse<2>("set", {"value", "replica"}, 1, 1);
                 MVRegister& s = Write(self);
-                const ReplicaId r =
-                    ResolveReplica(Or(replica, py::none()), self.replica, "MVRegister", "set");
-                return Delta(s.Set(r, ToValue(value)));
+                const ReplicaId r = WriterOf(self, replica, "set");
+                return Delta(self, s.Set(r, ToValue(value)));
               },
               "set($self, /, value, *, replica=None)\n--\n\n"
               "Writes `value` as `replica`, replacing every value seen; returns the delta.")},

@@ -48,9 +48,8 @@ void RegisterSets(py::module_& m) {
            [](O& self, const Call& call) {
              auto [x, replica] = call.Parse<2>("add", {"x", "replica"}, 1, 1);
              ORSet& s = Write(self);
-             const ReplicaId r =
-                 ResolveReplica(Or(replica, py::none()), self.replica, "ORSet", "add");
-             return Delta(s.Add(r, ToValue(x)));
+             const ReplicaId r = WriterOf(self, replica, "add");
+             return Delta(self, s.Add(r, ToValue(x)));
            },
            "add($self, /, x, *, replica=None)\n--\n\nAdds x as `replica`; returns the delta."),
        Method<ORSet>(
@@ -58,8 +57,8 @@ void RegisterSets(py::module_& m) {
            [](O& self, const Call& call) {
              auto [x, replica] = call.Parse<2>("remove", {"x", "replica"}, 1, 1);
              ORSet& s = Write(self);
-             ParseReplica(Or(replica, py::none()));  // a remove creates no dot: no writer
-             return Delta(s.Remove(ToValue(x)));
+             BoundWriter(self, replica);  // a remove creates no dot: no writer
+             return Delta(self, s.Remove(ToValue(x)));
            },
            "remove($self, /, x, *, replica=None)\n--\n\n"
            "Removes x (the adds of it seen so far; an absent x is a no-op); returns the delta."),
@@ -68,8 +67,8 @@ void RegisterSets(py::module_& m) {
            [](O& self, const Call& call) {
              auto [replica] = call.Parse<1>("clear", {"replica"}, 0, 0);
              ORSet& s = Write(self);
-             ParseReplica(Or(replica, py::none()));
-             return Delta(s.Clear());
+             BoundWriter(self, replica);
+             return Delta(self, s.Clear());
            },
            "clear($self, /, *, replica=None)\n--\n\n"
            "Removes every element seen so far; returns the delta.")},
@@ -87,8 +86,8 @@ void RegisterSets(py::module_& m) {
           [](G& self, const Call& call) {
             auto [x, replica] = call.Parse<2>("add", {"x", "replica"}, 1, 1);
             GSet& s = Write(self);
-            ParseReplica(Or(replica, py::none()));  // a GSet does not record writers
-            return Delta(s.Add(ToValue(x)));
+            BoundWriter(self, replica);  // a GSet does not record writers
+            return Delta(self, s.Add(ToValue(x)));
           },
           "add($self, /, x, *, replica=None)\n--\n\nAdds x; returns the delta.")},
       {},

@@ -11,6 +11,14 @@ Values (``GCounter``, ``ORSet``, ...) live in the compiled core and are usable s
     delta = a.add("milk")
     b.merge(delta)
     assert a == b
+
+Replicated keys live in replicators; ``cv.Simulation`` runs a deterministic cluster of them::
+
+    sim = cv.Simulation(nodes=3, seed=1)
+    a, b, c = sim.nodes
+    a.update(cv.PNCounterKey("hits"), lambda v: v.increment(5))
+    sim.run_until_converged()
+    assert c.get(cv.PNCounterKey("hits")).value == 5
 """
 
 from ._core import (
@@ -25,17 +33,23 @@ from ._core import (
     ORSet,
     PNCounter,
     PNCounterMap,
+    Replicator,
+    Simulation,
+    Subscription,
 )
 from ._core import version as _core_version  # noqa: F401
+from .config import ALL, LOCAL, MAJORITY, Config, Consistency
 from .errors import (
     DecodeError,
     Error,
     KeyDeletedError,
     KeyTypeError,
+    NodeDownError,
     NotConverged,
     ReadTimeout,
     WriteTimeout,
 )
+from .events import Changed, Deleted, Event
 from .keys import (
     FlagKey,
     GCounterKey,
@@ -54,8 +68,14 @@ from .keys import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALL",
+    "Changed",
+    "Config",
+    "Consistency",
     "DecodeError",
+    "Deleted",
     "Error",
+    "Event",
     "Flag",
     "FlagKey",
     "GCounter",
@@ -65,12 +85,15 @@ __all__ = [
     "Key",
     "KeyDeletedError",
     "KeyTypeError",
+    "LOCAL",
     "LWWMap",
     "LWWMapKey",
     "LWWRegister",
     "LWWRegisterKey",
+    "MAJORITY",
     "MVRegister",
     "MVRegisterKey",
+    "NodeDownError",
     "NotConverged",
     "ORMap",
     "ORMapKey",
@@ -83,6 +106,9 @@ __all__ = [
     "PNCounterMap",
     "PNCounterMapKey",
     "ReadTimeout",
+    "Replicator",
+    "Simulation",
+    "Subscription",
     "WriteTimeout",
     "__version__",
 ]

@@ -11,6 +11,7 @@ __all__ = [
     "Error",
     "KeyDeletedError",
     "KeyTypeError",
+    "NodeDownError",
     "NotConverged",
     "ReadTimeout",
     "WriteTimeout",
@@ -35,6 +36,10 @@ class WriteTimeout(Error, TimeoutError):
 
 class ReadTimeout(Error, TimeoutError):
     """A read did not reach its consistency level in time."""
+
+
+class NodeDownError(Error):
+    """A call on a node that is crashed or removed, or on the handle of an earlier incarnation."""
 
 
 class NotConverged(Error):

@@ -140,3 +140,26 @@ class PNCounterMapKey(Key[PNCounterMap]):
 class ORMultiMapKey(Key[ORMultiMap]):
     __slots__ = ()
     type = ORMultiMap
+
+
+_KEY_CLASSES: dict[str, builtins.type[Key[Any]]] = {
+    cls.type.__name__: cls
+    for cls in (
+        GCounterKey,
+        PNCounterKey,
+        LWWRegisterKey,
+        ORSetKey,
+        FlagKey,
+        MVRegisterKey,
+        GSetKey,
+        ORMapKey,
+        LWWMapKey,
+        PNCounterMapKey,
+        ORMultiMapKey,
+    )
+}
+
+
+def key_of_type(type_name: str, name: str) -> Key[Any]:
+    """The key named ``name`` of the CRDT type called ``type_name`` (``"ORSet"`` -> ORSetKey)."""
+    return _KEY_CLASSES[type_name](name)

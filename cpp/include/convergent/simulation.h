@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,10 @@ class Simulation {
   void RemoveNode(NodeId id);
 
   // ---- local requests (InvalidArgument when the node is not live) ----
+  // Runs `request` on the node's Replicator at the current virtual time, sends what it produced
+  // and tracks the request it returns (for Await). Update, Delete and Read are shorthands.
+  using RequestFn = std::function<Result<RequestId>(Replicator&, TimeMicros now)>;
+  Result<RequestId> Request(NodeId id, const RequestFn& request);
   Result<RequestId> Update(NodeId id, std::string_view key, CrdtType type,
                            const Replicator::Mutation& mutate,
                            Consistency level = Consistency::kLocal,

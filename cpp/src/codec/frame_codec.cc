@@ -50,6 +50,7 @@ void Put(const WriteAckMsg& a, v1::Frame* f) {
   auto* m = f->mutable_write_ack();
   m->set_request_id(a.request_id);
   m->set_error(a.error);
+  m->set_deleted(a.deleted);
 }
 void Put(const ReadRequestMsg& r, v1::Frame* f) {
   auto* m = f->mutable_read();
@@ -141,7 +142,8 @@ Result<FrameBody> Get(v1::Frame* f) {
       return FrameBody(std::move(w));
     }
     case v1::Frame::kWriteAck:
-      return FrameBody(WriteAckMsg{f->write_ack().request_id(), f->write_ack().error()});
+      return FrameBody(WriteAckMsg{f->write_ack().request_id(), f->write_ack().error(),
+                                   f->write_ack().deleted()});
     case v1::Frame::kRead: {
       auto* m = f->mutable_read();
       auto type = TypeNumber(m->type());

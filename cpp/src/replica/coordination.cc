@@ -88,16 +88,18 @@ RequestId Replicator::Impl::StartRead(std::string_view key, CrdtType type, Consi
 
 void Replicator::Impl::OnWrite(NodeId from, WriteRequestMsg& m, TimeMicros now) {
   std::string error;
+  bool deleted = false;
   if (m.entry) {
     if (tombstones.count(m.entry->key)) {
       error = "key '" + m.entry->key + "' is deleted";
+      deleted = true;
     } else if (!MergeRemote(*m.entry, now)) {
       error = "key '" + m.entry->key + "' has another type here, or the delta is malformed";
     }
   } else if (!ApplyTombstone(*m.tombstone, /*publish=*/false)) {
     error = "key '" + m.tombstone->key + "' has another type here";
   }
-  Send(from, WriteAckMsg{m.request_id, std::move(error)});
+  Send(from, WriteAckMsg{m.request_id, std::move(error), deleted});
 }
 
 PendingRequest* Replicator::Impl::TakeAnswer(NodeId from, RequestId id, bool is_read) {
@@ -110,25 +112,29 @@ PendingRequest* Replicator::Impl::TakeAnswer(NodeId from, RequestId id, bool is_
   return &it->second;
 }
 
-void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error) {
+void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error,
+                                   bool deleted) {
   if (ok) {
     ++r.answers;
   } else {
     ++r.failures;
     r.last_error = std::move(error);
+    r.last_error_deleted = deleted;
   }
   if (r.answers >= r.needed) {
     Complete(id, Status::Ok());
   } else if (r.answers + r.waiting.size() < r.needed) {
-    Complete(id, Status::TypeMismatch(std::string(r.is_read ? "a peer could not answer: "
-                                                            : "a peer rejected the write: ") +
-                                      r.last_error));
+    std::string message =
+        std::string(r.is_read ? "a peer could not answer: " : "a peer rejected the write: ") +
+        r.last_error;
+    Complete(id, r.last_error_deleted ? Status::KeyDeleted(std::move(message))
+                                      : Status::TypeMismatch(std::move(message)));
   }
 }
 
 void Replicator::Impl::OnWriteAck(NodeId from, const WriteAckMsg& m) {
   PendingRequest* r = TakeAnswer(from, m.request_id, /*is_read=*/false);
-  if (r != nullptr) CountAnswer(m.request_id, *r, m.error.empty(), m.error);
+  if (r != nullptr) CountAnswer(m.request_id, *r, m.error.empty(), m.error, m.deleted);
 }
 
 void Replicator::Impl::OnRead(NodeId from, const ReadRequestMsg& m) {

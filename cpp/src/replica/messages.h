@@ -40,7 +40,8 @@ struct WriteRequestMsg {
 
 struct WriteAckMsg {
   RequestId request_id = 0;
-  std::string error;
+  std::string error;     // empty: applied
+  bool deleted = false;  // the error is that the key is deleted there
 };
 
 struct ReadRequestMsg {

@@ -48,6 +48,7 @@ struct PendingRequest {
   // answer the network delivers.
   std::vector<NodeId> waiting;
   std::string last_error;
+  bool last_error_deleted = false;  // the last error was a peer's tombstone (kKeyDeleted)
   TimeMicros deadline = 0;
   std::optional<AnyCrdt> merged;  // reads: what the peers answered
   std::optional<internal::Tombstone> tombstone;
@@ -102,7 +103,9 @@ class Replicator::Impl {
   // Counts a peer's answer to a pending request and completes it when the level is reached (or
   // can no longer be); nullptr when the request is gone or the peer already answered.
   PendingRequest* TakeAnswer(NodeId from, RequestId id, bool is_read);
-  void CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error);
+  // Counts an answer; a failure (ok false) records `error`, a peer's tombstone when `deleted`.
+  void CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error,
+                   bool deleted = false);
   void ExpireRequests(TimeMicros now);
   size_t Needed(Consistency level) const;
   void Complete(RequestId id, Status status);

@@ -379,24 +379,27 @@ Replicator& Simulation::Restart(NodeId id) { return impl_->Restart(id); }
 NodeId Simulation::AddNode() { return impl_->AddNode(); }
 void Simulation::RemoveNode(NodeId id) { impl_->RemoveNode(id); }
 
+Result<RequestId> Simulation::Request(NodeId id, const RequestFn& request) {
+  auto r = impl_->Requester(id);
+  if (!r.ok()) return r.status();
+  return impl_->Track(id, request(**r, impl_->now_));
+}
 Result<RequestId> Simulation::Update(NodeId id, std::string_view key, CrdtType type,
                                      const Replicator::Mutation& mutate, Consistency level,
                                      std::optional<double> timeout) {
-  auto r = impl_->Requester(id);
-  if (!r.ok()) return r.status();
-  return impl_->Track(id, (*r)->Update(key, type, mutate, level, impl_->now_, timeout));
+  return Request(id, [&](Replicator& r, TimeMicros now) {
+    return r.Update(key, type, mutate, level, now, timeout);
+  });
 }
 Result<RequestId> Simulation::Delete(NodeId id, std::string_view key, CrdtType type,
                                      Consistency level, std::optional<double> timeout) {
-  auto r = impl_->Requester(id);
-  if (!r.ok()) return r.status();
-  return impl_->Track(id, (*r)->Delete(key, type, level, impl_->now_, timeout));
+  return Request(
+      id, [&](Replicator& r, TimeMicros now) { return r.Delete(key, type, level, now, timeout); });
 }
 Result<RequestId> Simulation::Read(NodeId id, std::string_view key, CrdtType type,
                                    Consistency level, std::optional<double> timeout) {
-  auto r = impl_->Requester(id);
-  if (!r.ok()) return r.status();
-  return impl_->Track(id, (*r)->Read(key, type, level, impl_->now_, timeout));
+  return Request(
+      id, [&](Replicator& r, TimeMicros now) { return r.Read(key, type, level, now, timeout); });
 }
 Result<Completion> Simulation::Await(NodeId id, RequestId request) {
   return impl_->Await(id, request);

@@ -1,0 +1,93 @@
+#include "py_any.h"
+
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "py_crdt.h"
+
+namespace py = pybind11;
+
+namespace convergent::bindings {
+
+PyTypeObject* ClassOf(CrdtType t) {
+  switch (t) {
+    case CrdtType::kGCounter:
+      return crdt_class<GCounter>;
+    case CrdtType::kPNCounter:
+      return crdt_class<PNCounter>;
+    case CrdtType::kLWWRegister:
+      return crdt_class<LWWRegister>;
+    case CrdtType::kORSet:
+      return crdt_class<ORSet>;
+    case CrdtType::kFlag:
+      return crdt_class<Flag>;
+    case CrdtType::kMVRegister:
+      return crdt_class<MVRegister>;
+    case CrdtType::kGSet:
+      return crdt_class<GSet>;
+    case CrdtType::kORMap:
+      return crdt_class<ORMap>;
+    case CrdtType::kLWWMap:
+      return crdt_class<LWWMap>;
+    case CrdtType::kPNCounterMap:
+      return crdt_class<PNCounterMap>;
+    case CrdtType::kORMultiMap:
+      return crdt_class<ORMultiMap>;
+  }
+  return nullptr;
+}
+
+std::optional<CrdtType> TypeOfClass(py::handle cls) {
+  static constexpr CrdtType kAllTypes[] = {
+      CrdtType::kGCounter, CrdtType::kPNCounter,    CrdtType::kLWWRegister, CrdtType::kORSet,
+      CrdtType::kORMap,    CrdtType::kFlag,         CrdtType::kMVRegister,  CrdtType::kGSet,
+      CrdtType::kLWWMap,   CrdtType::kPNCounterMap, CrdtType::kORMultiMap};
+  for (CrdtType t : kAllTypes) {
+    if (cls.ptr() == reinterpret_cast<PyObject*>(ClassOf(t))) return t;
+  }
+  return std::nullopt;
+}
+
+py::object WrapAny(const AnyCrdt& v) {
+  return std::visit([](const auto& state) { return Wrap(state); }, v.variant());
+}
+
+Result<AnyCrdt> PythonMutation::operator()(AnyCrdt& value) {
+  return std::visit(
+      [&](auto& state) -> Result<AnyCrdt> {
+        using T = std::decay_t<decltype(state)>;
+        PyTypeObject* cls = crdt_class<T>;
+        PyObject* obj = cls->tp_alloc(cls, 0);  // before the state moves: a failure loses nothing
+        if (obj == nullptr) throw py::error_already_set();
+        std::optional<T> sink;
+        auto* crdt = &reinterpret_cast<PyCrdtObject<T>*>(obj)->crdt;
+        new (crdt) PyCrdt<T>{std::move(state), replica_, 0, &sink};
+        py::object handle = py::reinterpret_steal<py::object>(obj);
+        PyObject* result = PyObject_CallOneArg(fn_.ptr(), obj);
+        state = std::move(crdt->state);  // back to the store, whatever fn did
+        crdt->state = T{};
+        crdt->sink = nullptr;
+        crdt->in_use = kExpired;
+        if (result == nullptr) {
+          raised_.emplace();  // takes the Python error
+          if (!sink) return Status::InvalidArgument("the update function raised");
+        } else {
+          Py_DECREF(result);
+        }
+        if (!sink) return AnyCrdt(T{});  // fn changed nothing
+        return AnyCrdt(std::move(*sink));
+      },
+      value.variant());
+}
+
+void PythonMutation::RethrowIfRaised() {
+  if (!raised_) return;
+  py::error_already_set e = std::move(*raised_);
+  raised_.reset();
+  throw e;
+}
+
+}  // namespace convergent::bindings

@@ -1,0 +1,67 @@
+#include "py_config.h"
+
+#include <string>
+
+#include "module.h"
+#include "py_errors.h"
+
+namespace py = pybind11;
+
+namespace convergent::bindings {
+namespace {
+
+double Seconds(py::handle config, const char* name) {
+  return config.attr(name).cast<double>();  // Config checked the type
+}
+
+// An int option (Config checked the type); ValueError when it does not fit 63 bits.
+long long Integer(py::handle config, const char* name) {
+  py::object v = config.attr(name);
+  int overflow = 0;
+  const long long n = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (n == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow != 0) throw py::value_error(std::string("Config.") + name + " is out of range");
+  return n;
+}
+
+size_t Bytes(py::handle config, const char* name) {
+  const long long n = Integer(config, name);
+  if (n <= 0) throw py::value_error(std::string("Config.") + name + " must be > 0 bytes");
+  return static_cast<size_t>(n);
+}
+
+}  // namespace
+
+ReplicatorOptions OptionsFrom(py::handle config) {
+  ReplicatorOptions o;
+  if (config.is_none()) return o;
+  if (!py::hasattr(config, "anti_entropy_interval")) {
+    throw py::type_error("config must be a cv.Config or None, got " +
+                         py::repr(py::type::handle_of(config)).cast<std::string>());
+  }
+  o.anti_entropy_interval = Seconds(config, "anti_entropy_interval");
+  o.max_delta_size = Bytes(config, "max_delta_size");
+  o.prune_interval = Seconds(config, "prune_interval");
+  o.tombstone_ttl = Seconds(config, "tombstone_ttl");
+  o.coordination_timeout = Seconds(config, "coordination_timeout");
+  if (py::object role = config.attr("role"); !role.is_none()) o.role = role.cast<std::string>();
+  o.delta_flush_interval = Seconds(config, "delta_flush_interval");
+  o.max_frame_size = Bytes(config, "max_frame_size");
+  const long long depth = Integer(config, "digest_tree_depth");
+  o.digest_tree_depth = depth >= 0 && depth <= 64 ? static_cast<int>(depth) : -1;
+  if (Status s = o.Validate(); !s.ok()) throw py::value_error("Config." + s.message());
+  return o;
+}
+
+bool WantsSnapshots(py::handle config) {
+  if (config.is_none()) return false;
+  return !config.attr("snapshot_interval").is_none() || !config.attr("snapshot_dir").is_none();
+}
+
+void RegisterConfig(py::module_& m) {
+  m.def(
+      "_check_config", [](py::handle config) { OptionsFrom(config); }, py::arg("config"),
+      "Raises ValueError when the Config's values are out of range (used by cv.Config).");
+}
+
+}  // namespace convergent::bindings

@@ -1,0 +1,364 @@
+// cv.Replicator and cv.Subscription (pybind11 classes: these calls are not the per-operation hot
+// path of the value classes), and the subscription table of ReplicaHost.
+#include "py_replicator.h"
+
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "module.h"
+#include "py_any.h"
+#include "py_crdt.h"
+#include "py_errors.h"
+
+namespace py = pybind11;
+
+namespace convergent::bindings {
+namespace {
+
+// ---- arguments ----
+
+struct KeyArg {
+  std::string name;
+  CrdtType type;
+};
+
+// The name and type of a cv.Key; TypeError for anything else.
+KeyArg ParseKey(py::handle key, const char* where) {
+  py::handle cls = py::type::handle_of(key);
+  std::optional<CrdtType> type;
+  if (py::hasattr(cls, "type") && py::hasattr(key, "name")) type = TypeOfClass(cls.attr("type"));
+  if (!type) {
+    throw py::type_error(std::string("Replicator.") + where +
+                         "(): key must be a convergent key such as cv.ORSetKey('cart'), got " +
+                         PyTypeName(key));
+  }
+  py::object name = key.attr("name");
+  if (!PyUnicode_Check(name.ptr())) throw py::type_error("a key's name must be a str");
+  return {name.cast<std::string>(), *type};
+}
+
+Consistency ParseLevel(py::handle level, const char* param) {
+  if (PyLong_Check(level.ptr()) && !PyBool_Check(level.ptr())) {
+    const long v = PyLong_AsLong(level.ptr());
+    if (v >= 0 && v <= 2) return static_cast<Consistency>(v);
+    if (v == -1 && PyErr_Occurred()) PyErr_Clear();
+  }
+  throw py::value_error(std::string(param) + " must be cv.LOCAL, cv.MAJORITY or cv.ALL, got " +
+                        py::repr(level).cast<std::string>());
+}
+
+std::optional<double> ParseTimeout(py::handle timeout) {
+  if (timeout.is_none()) return std::nullopt;
+  if (PyBool_Check(timeout.ptr()) ||
+      !(PyLong_Check(timeout.ptr()) || PyFloat_Check(timeout.ptr()))) {
+    throw py::type_error("timeout must be a number of seconds or None, got " + PyTypeName(timeout));
+  }
+  const double t = timeout.cast<double>();
+  if (!(t > 0 && t < 1e9)) throw py::value_error("timeout must be > 0 seconds");
+  return t;
+}
+
+// A Key object of `type` named `name` (convergent.keys builds it).
+py::object KeyObject(CrdtType type, const std::string& name) {
+  static py::handle make =
+      py::object(py::module_::import("convergent.keys").attr("key_of_type")).release();
+  return make(CrdtTypeName(type), name);
+}
+
+py::object EventClass(const char* name) {
+  return py::module_::import("convergent.events").attr(name);
+}
+
+// ---- the handle's operations ----
+
+ReplicatorHandle& Handle(py::handle self) { return self.cast<ReplicatorHandle&>(); }
+
+void RaiseCompletion(const Completion& c, bool write) {
+  if (c.status.ok()) return;
+  if (c.status.code() == StatusCode::kTimeout) {
+    ThrowError(
+        write ? PyError::kWriteTimeout : PyError::kReadTimeout,
+        c.status.message() + (write ? " (the write is applied locally and still replicates)" : ""));
+  }
+  ThrowStatus(c.status);
+}
+
+void Update(ReplicatorHandle& h, py::handle key, py::handle fn, py::handle write,
+            py::handle timeout) {
+  const KeyArg k = ParseKey(key, "update");
+  if (!PyCallable_Check(fn.ptr())) {
+    throw py::type_error("Replicator.update(): fn must be callable, got " + PyTypeName(fn));
+  }
+  const Consistency level = ParseLevel(write, "write");
+  const std::optional<double> t = ParseTimeout(timeout);
+  PythonMutation mutation(fn, h.replica);
+  const Result<RequestId> request =
+      h.host->Request(h.node, h.incarnation, [&](Replicator& r, TimeMicros now) {
+        return r.Update(
+            k.name, k.type, [&](AnyCrdt& value) { return mutation(value); }, level, now, t);
+      });
+  h.host->DispatchEvents();
+  mutation.RethrowIfRaised();
+  if (!request.ok()) ThrowStatus(request.status());
+  if (*request == 0) return;
+  const Completion c = h.host->Await(h.node, h.incarnation, *request);
+  h.host->DispatchEvents();
+  RaiseCompletion(c, true);
+}
+
+void Delete(ReplicatorHandle& h, py::handle key, py::handle write, py::handle timeout) {
+  const KeyArg k = ParseKey(key, "delete");
+  const Consistency level = ParseLevel(write, "write");
+  const std::optional<double> t = ParseTimeout(timeout);
+  const Result<RequestId> request = h.host->Request(
+      h.node, h.incarnation,
+      [&](Replicator& r, TimeMicros now) { return r.Delete(k.name, k.type, level, now, t); });
+  h.host->DispatchEvents();
+  if (!request.ok()) ThrowStatus(request.status());
+  if (*request == 0) return;
+  const Completion c = h.host->Await(h.node, h.incarnation, *request);
+  h.host->DispatchEvents();
+  RaiseCompletion(c, true);
+}
+
+py::object Get(ReplicatorHandle& h, py::handle key, py::handle read, py::handle timeout) {
+  const KeyArg k = ParseKey(key, "get");
+  const Consistency level = ParseLevel(read, "read");
+  const std::optional<double> t = ParseTimeout(timeout);
+  if (level == Consistency::kLocal) {
+    py::object out = py::none();
+    h.host->Run(h.node, h.incarnation, [&](Replicator& r, TimeMicros) {
+      Result<const AnyCrdt*> v = r.Get(k.name, k.type);
+      if (!v.ok()) ThrowStatus(v.status());
+      if (*v != nullptr) out = WrapAny(**v);
+    });
+    return out;
+  }
+  const Result<RequestId> request = h.host->Request(
+      h.node, h.incarnation,
+      [&](Replicator& r, TimeMicros now) { return r.Read(k.name, k.type, level, now, t); });
+  if (!request.ok()) ThrowStatus(request.status());
+  const Completion c = h.host->Await(h.node, h.incarnation, *request);
+  h.host->DispatchEvents();
+  RaiseCompletion(c, false);
+  if (!c.value || c.deleted) return py::none();
+  return WrapAny(*c.value);
+}
+
+py::list Keys(ReplicatorHandle& h) {
+  std::vector<std::pair<std::string, CrdtType>> keys;
+  h.host->Run(h.node, h.incarnation, [&](Replicator& r, TimeMicros) { keys = r.Keys(); });
+  py::list out;
+  for (const auto& [name, type] : keys) out.append(KeyObject(type, name));
+  return out;
+}
+
+py::dict Metrics(ReplicatorHandle& h) {
+  std::map<std::string, double> named;
+  h.host->Run(h.node, h.incarnation, [&](Replicator& r, TimeMicros) { named = r.NamedMetrics(); });
+  py::dict out;
+  for (const auto& [name, v] : named) {
+    if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
+      out[py::str(name)] = py::int_(static_cast<long long>(v));
+    } else {
+      out[py::str(name)] = py::float_(v);
+    }
+  }
+  return out;
+}
+
+std::string Repr(const ReplicatorHandle& h) {
+  char id[32];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(h.replica.value));
+  return "<Replicator " + h.host->Describe(h.node) + ", replica " + id +
+         (h.host->IsLive(h.node, h.incarnation) ? "" : ", down") + ">";
+}
+
+// cv.Subscription.
+struct SubscriptionHandle {
+  std::shared_ptr<ReplicaHost> host;
+  uint64_t id;
+  py::object key;
+  bool active = true;
+};
+
+}  // namespace
+
+// ---- ReplicaHost: subscriptions ----
+
+uint64_t ReplicaHost::Subscribe(NodeId id, uint64_t incarnation, const std::string& name,
+                                CrdtType type, py::object key, py::object callback) {
+  Run(id, incarnation, [&](Replicator& r, TimeMicros) { r.Subscribe(name); });
+  const uint64_t sub = next_subscription_++;
+  subscribers_[{id, name}].push_back(Subscriber{sub, type, std::move(key), std::move(callback)});
+  places_.emplace(sub, Place{id, incarnation, name});
+  return sub;
+}
+
+void ReplicaHost::Unsubscribe(uint64_t subscription) {
+  auto place = places_.find(subscription);
+  if (place == places_.end()) return;
+  const Place p = place->second;
+  places_.erase(place);
+  auto it = subscribers_.find({p.node, p.name});
+  if (it != subscribers_.end()) {
+    std::erase_if(it->second, [&](const Subscriber& s) { return s.id == subscription; });
+    if (it->second.empty()) subscribers_.erase(it);
+  }
+  if (IsLive(p.node, p.incarnation)) {
+    Run(p.node, p.incarnation, [&](Replicator& r, TimeMicros) { r.Unsubscribe(p.name); });
+  }
+}
+
+void ReplicaHost::DropSubscriptions(NodeId id) {
+  std::erase_if(places_, [&](const auto& kv) { return kv.second.node == id; });
+  std::erase_if(subscribers_, [&](const auto& kv) { return kv.first.first == id; });
+}
+
+void ReplicaHost::Deliver(NodeId id, const std::vector<ReplicaEvent>& events) {
+  if (events.empty()) return;
+  static py::handle changed = EventClass("Changed").release();
+  static py::handle deleted = EventClass("Deleted").release();
+  for (const ReplicaEvent& e : events) {
+    auto it = subscribers_.find({id, e.key});
+    if (it == subscribers_.end()) continue;
+    const std::vector<Subscriber> subs = it->second;  // a callback may (un)subscribe
+    for (const Subscriber& s : subs) {
+      if (s.type != e.type) continue;
+      py::object event = e.kind == ReplicaEvent::Kind::kChanged ? changed(s.key, WrapAny(e.value))
+                                                                : deleted(s.key);
+      PyObject* result = PyObject_CallOneArg(s.callback.ptr(), event.ptr());
+      if (result == nullptr) {
+        PyErr_WriteUnraisable(s.callback.ptr());
+      } else {
+        Py_DECREF(result);
+      }
+    }
+  }
+}
+
+// ---- Python classes ----
+
+py::object MakeHandle(std::shared_ptr<ReplicaHost> host, NodeId node, uint64_t incarnation,
+                      ReplicaId replica) {
+  return py::cast(ReplicatorHandle{std::move(host), node, incarnation, replica});
+}
+
+void RegisterReplicator(py::module_& m) {
+  py::class_<SubscriptionHandle>(m, "Subscription", py::is_final(),
+                                 "A subscription made by Replicator.subscribe(); cancel() ends "
+                                 "it (or use it as a context manager).")
+      .def(
+          "cancel",
+          [](SubscriptionHandle& s) {
+            if (!s.active) return;
+            s.active = false;
+            s.host->Unsubscribe(s.id);
+          },
+          "Stops the callbacks (cancelling twice does nothing).")
+      .def_property_readonly(
+          "active", [](const SubscriptionHandle& s) { return s.active; }, "False once cancelled.")
+      .def_property_readonly(
+          "key", [](const SubscriptionHandle& s) { return s.key; }, "The subscribed key.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def(
+          "__exit__",
+          [](SubscriptionHandle& s, py::handle, py::handle, py::handle) {
+            if (s.active) {
+              s.active = false;
+              s.host->Unsubscribe(s.id);
+            }
+          },
+          py::arg("exc_type"), py::arg("exc"), py::arg("tb"))
+      .def("__repr__", [](const SubscriptionHandle& s) {
+        return "<Subscription " + py::repr(s.key).cast<std::string>() +
+               (s.active ? "" : " cancelled") + ">";
+      });
+
+  py::class_<ReplicatorHandle>(
+      m, "Replicator", py::is_final(),
+      "The replicator of one node (one incarnation of it): typed keys updated locally and "
+      "replicated to the other nodes. Handles come from Simulation.nodes, restart() and "
+      "add_node(); once the node crashes or restarts this handle raises NodeDownError.")
+      .def(
+          "update",
+          [](ReplicatorHandle& h, py::handle key, py::handle fn, py::handle write,
+             py::handle timeout) { Update(h, key, fn, write, timeout); },
+          py::arg("key"), py::arg("fn"), py::kw_only(), py::arg("write") = 0,
+          py::arg("timeout") = py::none(),
+          "Calls fn(value) with the key's value (a handle of the key's type; empty when the key "
+          "is absent) and applies and replicates its mutations. write=cv.MAJORITY or cv.ALL "
+          "waits until that many replicas applied it (WriteTimeout after `timeout`, default "
+          "Config.coordination_timeout). KeyTypeError when the key is stored with another "
+          "type, KeyDeletedError while its tombstone lives. If fn raises, the mutations it made "
+          "before stay applied and the exception propagates.")
+      .def(
+          "get",
+          [](ReplicatorHandle& h, py::handle key, py::handle read, py::handle timeout) {
+            return Get(h, key, read, timeout);
+          },
+          py::arg("key"), py::kw_only(), py::arg("read") = 0, py::arg("timeout") = py::none(),
+          "The key's value (a snapshot; None when absent or deleted). read=cv.MAJORITY or cv.ALL "
+          "asks that many replicas and merges their answers (ReadTimeout after `timeout`).")
+      .def(
+          "delete",
+          [](ReplicatorHandle& h, py::handle key, py::handle write, py::handle timeout) {
+            Delete(h, key, write, timeout);
+          },
+          py::arg("key"), py::kw_only(), py::arg("write") = 0, py::arg("timeout") = py::none(),
+          "Deletes the key everywhere: a tombstone replicates, and updates of the key are "
+          "rejected while it lives (Config.tombstone_ttl).")
+      .def(
+          "subscribe",
+          [](py::object self, py::handle key, py::object callback) {
+            ReplicatorHandle& h = Handle(self);
+            const KeyArg k = ParseKey(key, "subscribe");
+            if (!PyCallable_Check(callback.ptr())) {
+              throw py::type_error("Replicator.subscribe(): callback must be callable, got " +
+                                   PyTypeName(callback));
+            }
+            py::object key_obj = py::reinterpret_borrow<py::object>(key);
+            const uint64_t id = h.host->Subscribe(h.node, h.incarnation, k.name, k.type, key_obj,
+                                                  std::move(callback));
+            return SubscriptionHandle{h.host, id, key_obj, true};
+          },
+          py::arg("key"), py::arg("callback"),
+          "Calls callback(event) with cv.Changed(key, value) whenever the key's value really "
+          "changes on this node (a local update or a merge) and cv.Deleted(key) when it is "
+          "deleted. Returns a Subscription (cancel() it to stop).")
+      .def("keys", &Keys, "The live keys of this node, by name.")
+      .def("metrics", &Metrics,
+           "The replicator's counters: crdt.replicator.store.size, .merge.count, "
+           ".delta.publish.count, ..., bytes and frames per message kind.")
+      .def_property_readonly(
+          "id", [](const ReplicatorHandle& h) { return h.replica.value; },
+          "The replica id (unique per incarnation: a restarted node has a new one).")
+      .def_property_readonly(
+          "node", [](const ReplicatorHandle& h) { return h.node; },
+          "The node's id in its cluster (stable across restarts).")
+      .def_property_readonly(
+          "alive", [](const ReplicatorHandle& h) { return h.host->IsLive(h.node, h.incarnation); },
+          "True while this incarnation of the node is up.")
+      .def("__repr__", &Repr)
+      .def(
+          "__eq__",
+          [](const ReplicatorHandle& a, py::handle other) {
+            if (!py::isinstance<ReplicatorHandle>(other)) return false;
+            const auto& b = other.cast<const ReplicatorHandle&>();
+            return a.host == b.host && a.node == b.node && a.incarnation == b.incarnation;
+          },
+          py::arg("other"))
+      .def("__hash__", [](const ReplicatorHandle& h) {
+        return py::hash(
+            py::make_tuple(reinterpret_cast<uintptr_t>(h.host.get()), h.node, h.incarnation));
+      });
+  m.attr("Subscription").attr("__module__") = "convergent";
+  m.attr("Replicator").attr("__module__") = "convergent";
+}
+
+}  // namespace convergent::bindings

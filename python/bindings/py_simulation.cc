@@ -1,0 +1,358 @@
+// cv.Simulation: the deterministic simulator (convergent/simulation.h) scripted from Python, and
+// SimHost, the ReplicaHost its Replicator handles run on. Virtual time only moves inside calls:
+// run_for, run_until_converged, and blocking (MAJORITY/ALL) calls on a node.
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convergent/simulation.h"
+#include "module.h"
+#include "py_config.h"
+#include "py_crdt.h"
+#include "py_errors.h"
+#include "py_replicator.h"
+
+namespace py = pybind11;
+
+namespace convergent::bindings {
+namespace {
+
+// Virtual seconds run between two checks for Ctrl-C (and deliveries of events).
+constexpr double kSliceSeconds = 1.0;
+
+class SimHost : public ReplicaHost {
+ public:
+  SimHost(std::unique_ptr<Simulation> sim, uint64_t seed) : sim_(std::move(sim)), seed_(seed) {
+    for (NodeId id : sim_->members()) Remember(id);
+  }
+
+  Simulation& sim() { return *sim_; }
+  uint64_t seed() const { return seed_; }
+
+  void Run(NodeId id, uint64_t incarnation,
+           const std::function<void(Replicator&, TimeMicros)>& op) override {
+    CheckLive(id, incarnation);
+    op(sim_->node(id), sim_->now());
+    sim_->Collect(id);
+  }
+
+  Result<RequestId> Request(NodeId id, uint64_t incarnation, const RequestFn& op) override {
+    CheckLive(id, incarnation);
+    return sim_->Request(id, op);
+  }
+
+  Completion Await(NodeId id, uint64_t incarnation, RequestId request) override {
+    CheckLive(id, incarnation);
+    Result<Completion> c = sim_->Await(id, request);
+    if (!c.ok()) {
+      if (!IsLive(id, incarnation)) {
+        ThrowError(PyError::kNodeDownError,
+                   Describe(id) + " went down before its request completed");
+      }
+      ThrowStatus(c.status());
+    }
+    return std::move(c).value();
+  }
+
+  bool IsLive(NodeId id, uint64_t incarnation) const override {
+    return sim_->IsLive(id) && sim_->incarnation(id) == incarnation;
+  }
+
+  std::string Describe(NodeId id) const override {
+    return "node " + std::to_string(id) + " of Simulation(seed=" + std::to_string(seed_) + ")";
+  }
+
+  void DispatchEvents() override {
+    for (NodeId id : sim_->members()) Deliver(id, sim_->TakeEvents(id));
+  }
+
+  // The handle of a member's current incarnation (crashed ones too: their calls raise).
+  py::object HandleOf(std::shared_ptr<ReplicaHost> self, NodeId id) const {
+    return MakeHandle(std::move(self), id, sim_->incarnation(id), replicas_.at(id));
+  }
+
+  // Records the ReplicaId of a node's new incarnation.
+  void Remember(NodeId id) { replicas_[id] = sim_->node(id).replica_id(); }
+
+ private:
+  void CheckLive(NodeId id, uint64_t incarnation) const {
+    if (IsLive(id, incarnation)) return;
+    std::string why;
+    if (!sim_->IsMember(id)) {
+      why = " was removed";
+    } else if (sim_->incarnation(id) != incarnation) {
+      why = " has restarted since this handle was made; use sim.nodes[" + std::to_string(id) +
+            "] (or the handle restart() returned)";
+    } else {
+      why = " is crashed; sim.restart(" + std::to_string(id) + ") starts it again";
+    }
+    ThrowError(PyError::kNodeDownError, Describe(id) + why);
+  }
+
+  std::unique_ptr<Simulation> sim_;
+  uint64_t seed_;
+  std::map<NodeId, ReplicaId> replicas_;  // of each node's latest incarnation
+};
+
+struct PySimulation {
+  std::shared_ptr<SimHost> host;
+
+  Simulation& sim() const { return host->sim(); }
+
+  // A node given as a Replicator handle of this simulation or as a node id; ValueError if it
+  // is not a member.
+  NodeId NodeArg(py::handle node) const {
+    NodeId id = 0;
+    if (py::isinstance<ReplicatorHandle>(node)) {
+      const auto& h = node.cast<const ReplicatorHandle&>();
+      if (h.host.get() != host.get()) {
+        throw py::value_error("that Replicator belongs to another simulation");
+      }
+      id = h.node;
+    } else if (PyLong_Check(node.ptr()) && !PyBool_Check(node.ptr())) {
+      const long long v = PyLong_AsLongLong(node.ptr());
+      if (v == -1 && PyErr_Occurred()) PyErr_Clear();
+      if (v < 0) throw py::value_error("node ids are >= 0");
+      id = static_cast<NodeId>(v);
+    } else {
+      throw py::type_error("a node is a Replicator of this simulation or a node id (int), got " +
+                           PyTypeName(node));
+    }
+    if (!sim().IsMember(id)) {
+      throw py::value_error("node " + std::to_string(id) + " is not a member of this simulation");
+    }
+    return id;
+  }
+
+  py::object Handle(NodeId id) const { return host->HandleOf(host, id); }
+};
+
+void CheckOk(const Status& s) {
+  if (!s.ok()) ThrowStatus(s);
+}
+
+double CheckSeconds(double s, const char* what) {
+  if (!(s >= 0 && s < 1e9)) throw py::value_error(std::string(what) + " must be >= 0 seconds");
+  return s;
+}
+
+// Runs `seconds` of virtual time in slices, delivering events and checking for Ctrl-C between.
+void RunFor(PySimulation& self, double seconds) {
+  CheckSeconds(seconds, "seconds");
+  double left = seconds;
+  while (left > 0) {
+    const double slice = std::min(left, kSliceSeconds);
+    self.sim().RunFor(slice);
+    left -= slice;
+    self.host->DispatchEvents();
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+double RunUntilConverged(PySimulation& self, double timeout) {
+  if (!(timeout > 0 && timeout < 1e9)) throw py::value_error("timeout must be > 0 seconds");
+  double elapsed = 0;
+  while (elapsed < timeout) {
+    const double slice = std::min(timeout - elapsed, kSliceSeconds);
+    std::optional<double> took = self.sim().RunUntilConverged(slice);
+    self.host->DispatchEvents();
+    if (took) return elapsed + *took;
+    elapsed += slice;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+  char msg[160];
+  std::snprintf(msg, sizeof msg,
+                "the simulation did not converge within %g virtual seconds (now %.3f s); a loss "
+                "of 1 on a link or a node that cannot reach the others keeps it apart",
+                timeout, self.sim().now_seconds());
+  ThrowError(PyError::kNotConverged, msg);
+}
+
+}  // namespace
+
+void RegisterSimulation(py::module_& m) {
+  py::class_<PySimulation>(
+      m, "Simulation", py::is_final(),
+      "A deterministic cluster of replicators on a simulated network, in virtual time: the same "
+      "seed and script give the same run. Nodes are Replicator handles (sim.nodes); the network "
+      "loses, duplicates, delays and reorders frames as configured, and is partitioned and "
+      "healed, and nodes crash, restart and join, from the script.")
+      .def(py::init([](int nodes, uint64_t seed, py::handle config, double latency, double jitter,
+                       double loss, double duplication) {
+             if (WantsSnapshots(config)) {
+               throw py::value_error(
+                   "the Simulation does not take snapshots: create it with a Config whose "
+                   "snapshot_interval and snapshot_dir are None");
+             }
+             SimulationOptions o;
+             o.nodes = nodes;
+             o.seed = seed;
+             o.replicator = OptionsFrom(config);
+             o.latency = latency;
+             o.jitter = jitter;
+             o.loss = loss;
+             o.duplication = duplication;
+             Result<std::unique_ptr<Simulation>> sim = Simulation::Create(o);
+             if (!sim.ok()) throw py::value_error(sim.status().message());
+             return PySimulation{std::make_shared<SimHost>(std::move(sim).value(), seed)};
+           }),
+           py::arg("nodes") = 3, py::arg("seed") = 0, py::arg("config") = py::none(), py::kw_only(),
+           py::arg("latency") = 0.001, py::arg("jitter") = 0.0, py::arg("loss") = 0.0,
+           py::arg("duplication") = 0.0)
+      .def_property_readonly(
+          "nodes",
+          [](const PySimulation& self) {
+            py::list out;
+            for (NodeId id : self.sim().members()) out.append(self.Handle(id));
+            return out;
+          },
+          "The Replicator handles of the members, by node id (a crashed node's handle raises "
+          "NodeDownError until it restarts).")
+      .def_property_readonly(
+          "now", [](const PySimulation& self) { return self.sim().now_seconds(); },
+          "Virtual time in seconds.")
+      .def_property_readonly(
+          "seed", [](const PySimulation& self) { return self.host->seed(); },
+          "The seed of the run.")
+      .def("run_for", &RunFor, py::arg("seconds"),
+           "Processes every event due in the next `seconds` of virtual time.")
+      .def("run_until_converged", &RunUntilConverged, py::arg("timeout") = 60.0,
+           "Runs until converged(); returns the virtual seconds it took (0.0 if already "
+           "converged). NotConverged after `timeout` virtual seconds.")
+      .def(
+          "converged", [](PySimulation& self) { return self.sim().Converged(); },
+          "True when every group of live nodes that reach each other holds identical state for "
+          "every key (and tombstone).")
+      .def(
+          "partition",
+          [](PySimulation& self, py::args groups) {
+            std::vector<std::vector<NodeId>> g;
+            for (py::handle group : groups) {
+              std::vector<NodeId> ids;
+              if (py::isinstance<py::iterable>(group) && !py::isinstance<py::str>(group)) {
+                for (py::handle n : group) ids.push_back(self.NodeArg(n));
+              } else {
+                ids.push_back(self.NodeArg(group));
+              }
+              g.push_back(std::move(ids));
+            }
+            CheckOk(self.sim().Partition(g));
+          },
+          "Cuts every link between different groups (each a node or a list of nodes); nodes in "
+          "no group form one more group. Replaces the previous partition.")
+      .def(
+          "heal", [](PySimulation& self) { self.sim().Heal(); },
+          "Removes the partition (link settings stay).")
+      .def(
+          "set_loss",
+          [](PySimulation& self, double p, std::optional<std::pair<py::object, py::object>> link) {
+            if (link) {
+              CheckOk(
+                  self.sim().SetLinkLoss(self.NodeArg(link->first), self.NodeArg(link->second), p));
+            } else {
+              CheckOk(self.sim().SetLoss(p));
+            }
+          },
+          py::arg("p"), py::kw_only(), py::arg("link") = py::none(),
+          "The probability that a frame is lost, in [0, 1); with link=(a, b) for that link "
+          "only (both directions), where p may be 1 (a cut link).")
+      .def(
+          "set_latency",
+          [](PySimulation& self, double mean, double jitter,
+             std::optional<std::pair<py::object, py::object>> link) {
+            if (link) {
+              CheckOk(self.sim().SetLinkLatency(self.NodeArg(link->first),
+                                                self.NodeArg(link->second), mean, jitter));
+            } else {
+              CheckOk(self.sim().SetLatency(mean, jitter));
+            }
+          },
+          py::arg("mean"), py::arg("jitter") = 0.0, py::kw_only(), py::arg("link") = py::none(),
+          "The one-way delay of a frame: mean plus a uniform draw in [-jitter, +jitter] seconds "
+          "(so frames overtake each other); with link=(a, b) for that link only.")
+      .def(
+          "set_duplication",
+          [](PySimulation& self, double p) { CheckOk(self.sim().SetDuplication(p)); }, py::arg("p"),
+          "The probability that a delivered frame arrives a second time.")
+      .def(
+          "reset_links", [](PySimulation& self) { self.sim().ResetLinks(); },
+          "Drops every per-link setting.")
+      .def(
+          "crash",
+          [](PySimulation& self, py::handle node) {
+            const NodeId id = self.NodeArg(node);
+            self.host->DispatchEvents();
+            self.sim().Crash(id);
+            self.host->DropSubscriptions(id);
+          },
+          py::arg("node"),
+          "Crashes the node: its memory is lost, frames to it are dropped, its handle raises "
+          "NodeDownError. It stays a member (counted by MAJORITY/ALL) until restart().")
+      .def(
+          "restart",
+          [](PySimulation& self, py::handle node) {
+            const NodeId id = self.NodeArg(node);
+            self.host->DispatchEvents();
+            self.sim().Restart(id);
+            self.host->DropSubscriptions(id);
+            self.host->Remember(id);
+            return self.Handle(id);
+          },
+          py::arg("node"),
+          "Starts a new incarnation of the node (crashing it first if it is up): an empty store "
+          "and a new replica id; it catches up by anti-entropy. Returns its new handle.")
+      .def(
+          "add_node",
+          [](PySimulation& self) {
+            const NodeId id = self.sim().AddNode();
+            self.host->Remember(id);
+            return self.Handle(id);
+          },
+          "A new node (the next id) that joins the cluster; returns its handle.")
+      .def(
+          "remove_node",
+          [](PySimulation& self, py::handle node) {
+            const NodeId id = self.NodeArg(node);
+            self.host->DispatchEvents();
+            self.sim().RemoveNode(id);
+            self.host->DropSubscriptions(id);
+          },
+          py::arg("node"), "The node leaves the cluster for good.")
+      .def(
+          "trace_hash", [](const PySimulation& self) { return self.sim().TraceHash(); },
+          "A hash of every frame delivered so far: equal for runs with the same seed and "
+          "script.")
+      .def(
+          "network_stats",
+          [](const PySimulation& self) {
+            const Simulation::NetworkStats& s = self.sim().network_stats();
+            py::dict d;
+            d["sent"] = s.sent;
+            d["delivered"] = s.delivered;
+            d["lost"] = s.lost;
+            d["cut"] = s.cut;
+            d["to_down"] = s.to_down;
+            d["duplicated"] = s.duplicated;
+            d["bytes_delivered"] = s.bytes_delivered;
+            return d;
+          },
+          "Frame counts of the simulated network: sent, delivered, lost, cut (by a partition), "
+          "to_down (to a crashed node), duplicated, and bytes_delivered.")
+      .def("__repr__", [](const PySimulation& self) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "<Simulation nodes=%zu live=%zu now=%.3fs>",
+                      self.sim().members().size(), self.sim().live_nodes().size(),
+                      self.sim().now_seconds());
+        return std::string(buf);
+      });
+  m.attr("Simulation").attr("__module__") = "convergent";
+}
+
+}  // namespace convergent::bindings

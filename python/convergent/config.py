@@ -1,0 +1,97 @@
+"""Consistency levels and the replicator configuration.
+
+``cv.Config`` holds every option of a replicator with the seed system's defaults. Types are
+checked here; ranges by the C++ core (the same checks a node runs before it starts), so a bad
+value raises ``ValueError`` when the Config is created, not later inside a cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+
+from . import _core
+
+__all__ = ["ALL", "LOCAL", "MAJORITY", "Config", "Consistency"]
+
+
+class Consistency(enum.IntEnum):
+    """How many replicas must take part in a write or a read before it returns."""
+
+    #: This node only; replication happens in the background.
+    LOCAL = 0
+    #: floor(N/2)+1 of the N replicas (this one included) applied the write / answered the read.
+    MAJORITY = 1
+    #: Every replica.
+    ALL = 2
+
+
+LOCAL = Consistency.LOCAL
+MAJORITY = Consistency.MAJORITY
+ALL = Consistency.ALL
+
+_Seconds = float | int
+
+
+def _check_number(name: str, value: object, *, integer: bool = False) -> None:
+    wanted: tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, wanted):
+        kind = "an int" if integer else "a number of seconds"
+        raise TypeError(f"Config.{name} must be {kind}, got {type(value).__name__}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The options of a replicator. Times are seconds; sizes are bytes.
+
+    ``snapshot_interval`` and ``snapshot_dir`` configure LevelDB snapshots of real nodes; the
+    simulator does not take snapshots and rejects a Config that sets them.
+    """
+
+    #: Seconds between anti-entropy rounds (a digest exchange with one random peer).
+    anti_entropy_interval: _Seconds = 30.0
+    #: A key's buffered delta that encodes larger than this is sent as its full state.
+    max_delta_size: int = 65536
+    #: Seconds between pruning passes (expired tombstones).
+    prune_interval: _Seconds = 300.0
+    #: Seconds a deleted key's tombstone lives; meanwhile updates of the key are rejected.
+    tombstone_ttl: _Seconds = 86400.0
+    #: Seconds a MAJORITY/ALL call waits when it is given no timeout.
+    coordination_timeout: _Seconds = 5.0
+    #: Only nodes with this role replicate with each other (None: every node).
+    role: str | None = None
+    #: Seconds between snapshots of changed keys (None: no snapshots).
+    snapshot_interval: _Seconds | None = None
+    #: The directory of the LevelDB snapshot (None: no snapshots).
+    snapshot_dir: str | os.PathLike[str] | None = None
+    #: Seconds between flushes of the buffered local deltas (many keys per frame).
+    delta_flush_interval: _Seconds = 0.2
+    #: The largest frame a replicator builds; bigger batches and repairs are split.
+    max_frame_size: int = 1 << 20
+    #: Depth of the anti-entropy digest tree (fan-out 16).
+    digest_tree_depth: int = 3
+
+    def __post_init__(self) -> None:
+        for name in (
+            "anti_entropy_interval",
+            "prune_interval",
+            "tombstone_ttl",
+            "coordination_timeout",
+            "delta_flush_interval",
+        ):
+            _check_number(name, getattr(self, name))
+        for name in ("max_delta_size", "max_frame_size", "digest_tree_depth"):
+            _check_number(name, getattr(self, name), integer=True)
+        if self.role is not None and not isinstance(self.role, str):
+            raise TypeError(f"Config.role must be a str or None, got {type(self.role).__name__}")
+        if self.snapshot_interval is not None:
+            _check_number("snapshot_interval", self.snapshot_interval)
+            if not self.snapshot_interval > 0:
+                raise ValueError("Config.snapshot_interval must be > 0 seconds (or None)")
+        if self.snapshot_dir is not None and not isinstance(self.snapshot_dir, (str, os.PathLike)):
+            raise TypeError(
+                "Config.snapshot_dir must be a path or None, got "
+                f"{type(self.snapshot_dir).__name__}"
+            )
+        _core._check_config(self)  # the ranges, as the C++ core checks them (ValueError)
