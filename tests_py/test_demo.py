@@ -13,8 +13,7 @@ def test_demo_converges(capsys: pytest.CaptureFixture[str]) -> None:
     assert "MAJORITY write timed out" in out
     assert "B caught up from its peers" in out
     assert (
-        "all three nodes converged: cart=['tea', 'eggs', 'milk', 'bread', 'coffee'], stock=4"
-        in out
+        "all three nodes converged: cart=['tea', 'eggs', 'milk', 'bread', 'coffee'], stock=4" in out
     )
     assert "DIFFER" not in out
 

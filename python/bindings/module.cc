@@ -24,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
   cb::RegisterConfig(m);
   cb::RegisterReplicator(m);
   cb::RegisterSimulation(m);
+  cb::RegisterNode(m);
 }

@@ -19,5 +19,7 @@ void RegisterMaps(pybind11::module_& m);
 void RegisterConfig(pybind11::module_& m);
 void RegisterReplicator(pybind11::module_& m);
 void RegisterSimulation(pybind11::module_& m);
+// _Node (py_node.cc): a real cluster member.
+void RegisterNode(pybind11::module_& m);
 
 }  // namespace convergent::bindings

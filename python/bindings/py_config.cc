@@ -44,6 +44,7 @@ ReplicatorOptions OptionsFrom(py::handle config) {
   o.prune_interval = Seconds(config, "prune_interval");
   o.tombstone_ttl = Seconds(config, "tombstone_ttl");
   o.coordination_timeout = Seconds(config, "coordination_timeout");
+  o.coordination_resend_interval = Seconds(config, "coordination_resend_interval");
   if (py::object role = config.attr("role"); !role.is_none()) o.role = role.cast<std::string>();
   o.delta_flush_interval = Seconds(config, "delta_flush_interval");
   o.max_frame_size = Bytes(config, "max_frame_size");

@@ -38,6 +38,7 @@ from ._core import (
     Subscription,
 )
 from ._core import version as _core_version  # noqa: F401
+from .cluster import LocalCluster
 from .config import ALL, LOCAL, MAJORITY, Config, Consistency
 from .errors import (
     DecodeError,
@@ -64,6 +65,7 @@ from .keys import (
     PNCounterKey,
     PNCounterMapKey,
 )
+from .node import Node
 
 __version__ = "0.1.0"
 
@@ -90,9 +92,11 @@ __all__ = [
     "LWWMapKey",
     "LWWRegister",
     "LWWRegisterKey",
+    "LocalCluster",
     "MAJORITY",
     "MVRegister",
     "MVRegisterKey",
+    "Node",
     "NodeDownError",
     "NotConverged",
     "ORMap",

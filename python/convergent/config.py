@@ -59,6 +59,9 @@ class Config:
     tombstone_ttl: _Seconds = 86400.0
     #: Seconds a MAJORITY/ALL call waits when it is given no timeout.
     coordination_timeout: _Seconds = 5.0
+    #: Seconds before a MAJORITY/ALL request is resent to the peers that have not answered (the
+    #: interval doubles at every resend).
+    coordination_resend_interval: _Seconds = 0.1
     #: Only nodes with this role replicate with each other (None: every node).
     role: str | None = None
     #: Seconds between snapshots of changed keys (None: no snapshots).
@@ -78,6 +81,7 @@ class Config:
             "prune_interval",
             "tombstone_ttl",
             "coordination_timeout",
+            "coordination_resend_interval",
             "delta_flush_interval",
         ):
             _check_number(name, getattr(self, name))

@@ -73,8 +73,10 @@ def main(seed: int = 7) -> bool:
     verdict = "all three nodes converged" if converged else "nodes DIFFER"
     print(f"\n{verdict}: cart={cart.elements()}, stock={stock.value}")
     print("(milk survives: C's add was concurrent with B's remove, and adds win)")
-    print(f"C saw {len(changes)} changes of the cart; the network delivered "
-          f"{sim.network_stats()['delivered']} frames and lost {sim.network_stats()['lost']}")
+    print(
+        f"C saw {len(changes)} changes of the cart; the network delivered "
+        f"{sim.network_stats()['delivered']} frames and lost {sim.network_stats()['lost']}"
+    )
     return converged
 
 

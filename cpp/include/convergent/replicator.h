@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "convergent/crdt/any_crdt.h"
@@ -135,6 +136,18 @@ class Replicator {
   std::vector<OutgoingFrame> TakeOutgoing();
   std::vector<ReplicaEvent> TakeEvents();
   std::vector<Completion> TakeCompletions();
+
+  // ---- snapshots ----
+  // A record for the snapshot store: (key, the encoded state or tombstone); empty bytes: the key
+  // is gone (pruned), erase its record.
+  using SnapshotChange = std::pair<std::string, std::string>;
+  // Starts recording which keys and tombstones change (a node with snapshots calls it once).
+  void TrackChanges();
+  // The records of every key and tombstone changed since the last call.
+  std::vector<SnapshotChange> TakeChanges();
+  // Loads snapshot records into this (empty) replicator, all or nothing: Corruption, and
+  // nothing loaded, when any record is bad.
+  Status Restore(const std::vector<SnapshotChange>& records);
 
   // ---- observation ----
   const ReplicatorMetrics& metrics() const;

@@ -23,6 +23,9 @@ struct ReplicatorOptions {
   double tombstone_ttl = 86400.0;
   // Seconds a Majority/All write or read waits for acks when the call gives no timeout.
   double coordination_timeout = 5.0;
+  // Seconds after which a Majority/All request is sent again to the peers that have not answered
+  // (then after twice that, and so on, until the timeout): requests survive a lost frame.
+  double coordination_resend_interval = 0.1;
   // Only nodes with this role replicate with each other (none: every node).
   std::optional<std::string> role;
   // Seconds between flushes of the buffered local deltas (many keys per frame).

@@ -62,8 +62,11 @@ RequestId Replicator::Impl::StartWrite(WriteRequestMsg msg, Consistency level, T
   r.needed = needed;
   r.waiting = peers;
   r.deadline = now + Micros(timeout.value_or(options.coordination_timeout));
-  requests.emplace(id, std::move(r));
   msg.request_id = id;
+  r.resend_interval = Micros(options.coordination_resend_interval);
+  r.next_resend = now + r.resend_interval;
+  r.message = msg;
+  requests.emplace(id, std::move(r));
   for (NodeId peer : peers) Send(peer, msg);
   return id;
 }
@@ -81,6 +84,9 @@ RequestId Replicator::Impl::StartRead(std::string_view key, CrdtType type, Consi
   r.needed = needed;
   r.waiting = peers;
   r.deadline = now + Micros(timeout.value_or(options.coordination_timeout));
+  r.resend_interval = Micros(options.coordination_resend_interval);
+  r.next_resend = now + r.resend_interval;
+  r.message = ReadRequestMsg{id, std::string(key), type};
   requests.emplace(id, std::move(r));
   for (NodeId peer : peers) Send(peer, ReadRequestMsg{id, std::string(key), type});
   return id;
@@ -184,6 +190,12 @@ void Replicator::Impl::ExpireRequests(TimeMicros now) {
     Complete(id, Status::Timeout(std::string(r.is_read ? "read" : "write") + " of key '" + r.key +
                                  "' reached " + std::to_string(r.answers + 1) + " of " +
                                  std::to_string(r.needed + 1) + " replicas in time"));
+  }
+  for (auto& [id, r] : requests) {
+    if (r.next_resend > now) continue;
+    for (NodeId peer : r.waiting) Send(peer, r.message);
+    r.resend_interval *= 2;
+    r.next_resend = now + r.resend_interval;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "codec/frame_codec.h"
+#include "codec/snapshot_codec.h"
 #include "convergent/codec.h"
 #include "replica/replicator_impl.h"
 
@@ -80,6 +81,9 @@ Status ReplicatorOptions::Validate() const {
   if (!positive(coordination_timeout)) {
     return Status::InvalidArgument("coordination_timeout must be > 0 seconds");
   }
+  if (!positive(coordination_resend_interval)) {
+    return Status::InvalidArgument("coordination_resend_interval must be > 0 seconds");
+  }
   if (!positive(delta_flush_interval)) {
     return Status::InvalidArgument("delta_flush_interval must be > 0 seconds");
   }
@@ -115,6 +119,7 @@ void Replicator::Impl::MarkChanged(const std::string& key, KeyEntry& e,
     e.digest_dirty = true;
     dirty_digests.push_back(key);
   }
+  if (track_changes) changed.insert(key);
   if (before && !before->SameValue(e.value)) {
     events.push_back({ReplicaEvent::Kind::kChanged, key, e.type, e.value});
   }
@@ -179,6 +184,7 @@ bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
   tree.Toggle(hash, tomb.digest);
   leaf_members[tree.LeafOf(hash)].insert(t.key);
   tombstones.emplace(t.key, tomb);
+  if (track_changes) changed.insert(t.key);
   if (publish) pending_deltas.push_back(t.key);
   if (subscriptions.count(t.key)) {
     events.push_back({ReplicaEvent::Kind::kDeleted, t.key, t.type, AnyCrdt()});
@@ -404,6 +410,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       }
       tree.Toggle(it->second.key_hash, it->second.digest);
       leaf_members[tree.LeafOf(it->second.key_hash)].erase(it->first);
+      if (track_changes) changed.insert(it->first);
       it = tombstones.erase(it);
     }
   }
@@ -414,7 +421,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min(next_anti_entropy, next_prune);
   if (!pending_deltas.empty()) t = std::min(t, next_flush);
-  for (const auto& [id, r] : requests) t = std::min(t, r.deadline);
+  for (const auto& [id, r] : requests) t = std::min({t, r.deadline, r.next_resend});
   return t;
 }
 
@@ -497,6 +504,46 @@ void Replicator::Unsubscribe(std::string_view key) {
   auto it = impl_->subscriptions.find(std::string(key));
   if (it != impl_->subscriptions.end() && --it->second <= 0) impl_->subscriptions.erase(it);
 }
+void Replicator::TrackChanges() { impl_->track_changes = true; }
+
+std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
+  Impl& d = *impl_;
+  std::vector<SnapshotChange> out;
+  out.reserve(d.changed.size());
+  for (const std::string& key : d.changed) {
+    if (auto t = d.tombstones.find(key); t != d.tombstones.end()) {
+      out.emplace_back(key, internal::EncodeTombstoneRecord(
+                                t->second.type, static_cast<uint64_t>(t->second.deleted_at)));
+    } else if (auto k = d.keys.find(key); k != d.keys.end()) {
+      out.emplace_back(key, internal::EncodeStateRecord(k->second.value));
+    } else {
+      out.emplace_back(key, std::string());
+    }
+  }
+  d.changed.clear();
+  return out;
+}
+
+Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
+  Impl& d = *impl_;
+  std::vector<std::variant<AnyCrdt, internal::Tombstone>> decoded;
+  decoded.reserve(records.size());
+  for (const auto& [key, bytes] : records) {
+    auto r = internal::DecodeRecord(key, bytes);
+    if (!r.ok()) return r.status();
+    decoded.push_back(std::move(r).value());
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (auto* t = std::get_if<internal::Tombstone>(&decoded[i])) {
+      d.ApplyTombstone(*t, /*publish=*/false);
+    } else {
+      d.MergeValue(records[i].first, std::move(std::get<AnyCrdt>(decoded[i])));
+    }
+  }
+  d.changed.clear();  // what was just read is already in the store
+  return Status::Ok();
+}
+
 void Replicator::Receive(std::string_view frame, TimeMicros now) { impl_->Receive(frame, now); }
 void Replicator::Tick(TimeMicros now) { impl_->Tick(now); }
 TimeMicros Replicator::NextDeadline() const { return impl_->NextDeadline(); }

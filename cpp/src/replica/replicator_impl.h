@@ -50,6 +50,11 @@ struct PendingRequest {
   std::string last_error;
   bool last_error_deleted = false;  // the last error was a peer's tombstone (kKeyDeleted)
   TimeMicros deadline = 0;
+  // The request as sent, resent to the peers still waiting at next_resend (the interval doubles
+  // each time): a lost request or a peer not yet connected does not doom the request.
+  internal::FrameBody message;
+  TimeMicros next_resend = 0;
+  TimeMicros resend_interval = 0;
   std::optional<AnyCrdt> merged;  // reads: what the peers answered
   std::optional<internal::Tombstone> tombstone;
 };
@@ -106,6 +111,7 @@ class Replicator::Impl {
   // Counts an answer; a failure (ok false) records `error`, a peer's tombstone when `deleted`.
   void CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error,
                    bool deleted = false);
+  // Completes the requests past their deadline with a timeout and resends the others when due.
   void ExpireRequests(TimeMicros now);
   size_t Needed(Consistency level) const;
   void Complete(RequestId id, Status status);
@@ -137,6 +143,9 @@ class Replicator::Impl {
   bool started = false;
 
   std::vector<OutgoingFrame> outgoing;
+  // Snapshots: the keys and tombstones changed since the last TakeChanges (when tracking).
+  bool track_changes = false;
+  std::set<std::string> changed;
   std::vector<ReplicaEvent> events;
   std::vector<Completion> completions;
   ReplicatorMetrics metrics;

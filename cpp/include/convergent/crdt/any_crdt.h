@@ -31,6 +31,7 @@ class AnyCrdt {
 
   AnyCrdt() = default;  // an empty GCounter
   template <typename T>
+    requires requires { CrdtTypeOf<T>::value; }
   AnyCrdt(T value) : v_(std::move(value)) {}  // NOLINT(runtime/explicit)
   // The bottom (empty) value of a type; InvalidArgument for an unknown type number.
   static Result<AnyCrdt> Empty(CrdtType type);

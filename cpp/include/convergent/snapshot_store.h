@@ -1,0 +1,37 @@
+// SnapshotStore: durable records by name for a node's snapshots (see Node), with a LevelDB and
+// an in-memory implementation. It moves bytes and knows nothing of CRDTs.
+//
+// Thread safety: none; the node's loop owns its store.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convergent/status.h"
+
+namespace convergent {
+
+class SnapshotStore {
+ public:
+  using Record = std::pair<std::string, std::string>;  // (name, bytes)
+
+  virtual ~SnapshotStore() = default;
+  // Applies every change in one atomic batch: a record with bytes is written, one without
+  // bytes is erased.
+  virtual Status Write(const std::vector<Record>& changes) = 0;
+  // Every record, checksums verified; Corruption when the store cannot be read completely.
+  virtual Result<std::vector<Record>> ReadAll() = 0;
+  // Erases every record (after a corrupt snapshot, before the node rebuilds from its peers).
+  virtual Status Clear() = 0;
+};
+
+// Opens (creating if needed) the LevelDB store in `dir`. A store that LevelDB reports corrupt
+// is destroyed and created empty, and `*was_corrupt` says so (the caller reports it); other
+// failures (no permission, a file in the way) are errors.
+Result<std::unique_ptr<SnapshotStore>> OpenLevelDbSnapshotStore(const std::string& dir,
+                                                                bool* was_corrupt);
+std::unique_ptr<SnapshotStore> NewMemorySnapshotStore();
+
+}  // namespace convergent

@@ -1,0 +1,91 @@
+// Transport: moves opaque frames between the nodes of a cluster, and knows nothing of CRDTs.
+//
+// Two paths, both best effort:
+//  - the bus: a full mesh with one connection per pair of nodes; Broadcast() sends a frame to
+//    every connected peer (delta batches, heartbeats);
+//  - point to point: Send() to one peer (anti-entropy, coordinated writes, acks, reads).
+// Frames above the size limit are dropped by the receiver; a frame that cannot be queued (the
+// peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is lost,
+// anti-entropy repairs: correctness never depends on a frame arriving.
+//
+// Received frames go to the FrameHandler, which runs on the transport's own I/O threads: it
+// must only queue the frame for the owner (see Node), never run replication logic.
+//
+// Thread safety: every method may be called from any thread; Close() once, after which
+// nothing is delivered.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "convergent/replicator.h"
+#include "convergent/status.h"
+
+namespace convergent {
+
+struct TransportOptions {
+  // The URL the bus listens on: tcp://host:port, ipc:///path, inproc://name, or
+  // tls+tcp://host:port (then the TLS files below are required).
+  std::string listen;
+  // The URL of the point-to-point listener; empty: derived from `listen` (ipc and inproc: the
+  // same name plus ".p2p"; tcp and tls+tcp: the same host on a port the system picks).
+  std::string p2p_listen;
+  // Bytes: frames larger than this are dropped on receipt (NNG_OPT_RECVMAXSZ).
+  size_t max_frame_size = 4 << 20;
+  // Mutual TLS for tls+tcp:// URLs: this node's certificate and key, and the CA that signed
+  // every member's certificate (peers without one are refused).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+};
+
+struct TransportStats {
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t send_dropped = 0;  // could not be queued (a full queue or no connection)
+  uint64_t bus_peers = 0;     // bus connections up now
+};
+
+// Where a peer listens.
+struct PeerAddress {
+  std::string bus;
+  std::string p2p;
+};
+
+class Transport {
+ public:
+  // `from_bus`: the frame came by Broadcast (else by Send).
+  using FrameHandler = std::function<void(std::string frame, bool from_bus)>;
+
+  virtual ~Transport() = default;
+  // The URLs actually listened on (a system-picked port filled in).
+  virtual const std::string& bus_url() const = 0;
+  virtual const std::string& p2p_url() const = 0;
+  // Dials a bus URL (a seed, or a member this node should connect to) unless already dialed;
+  // reconnects on its own after failures. Returns false for a URL NNG rejects.
+  virtual bool DialBus(const std::string& url) = 0;
+  // Stops dialing `url` and closes the connections it made.
+  virtual void HangUpBus(const std::string& url) = 0;
+  // Sets (or changes) where point-to-point frames to `peer` go.
+  virtual void SetPeer(NodeId peer, const std::string& p2p_url) = 0;
+  virtual void RemovePeer(NodeId peer) = 0;
+  virtual void Broadcast(std::string_view frame) = 0;
+  // False when the frame was dropped (unknown peer, full queue).
+  virtual bool Send(NodeId peer, std::string_view frame) = 0;
+  virtual TransportStats stats() const = 0;
+  // Stops delivering, closes every socket. Idempotent.
+  virtual void Close() = 0;
+};
+
+// An NNG transport (bus0 for the bus; push0/pull0 for point to point), listening once it is
+// returned. Errors: a URL NNG cannot listen on, unreadable TLS files.
+Result<std::unique_ptr<Transport>> MakeNngTransport(const TransportOptions& options,
+                                                    Transport::FrameHandler on_frame);
+
+}  // namespace convergent

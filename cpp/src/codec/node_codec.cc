@@ -1,0 +1,60 @@
+#include "codec/node_codec.h"
+
+#include "convergent/v1/node.pb.h"
+
+namespace convergent::internal {
+namespace {
+
+constexpr size_t kMaxKnown = 10000;  // members in one heartbeat
+constexpr size_t kMaxField = 4096;   // bytes of a name, URL or role
+
+void ToProto(const MemberRecord& m, v1::MemberInfo* p) {
+  p->set_id(m.id);
+  p->set_name(m.name);
+  p->set_incarnation(m.incarnation);
+  p->set_bus_url(m.bus_url);
+  p->set_p2p_url(m.p2p_url);
+  p->set_role(m.role);
+  p->set_leaving(m.leaving);
+}
+
+Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
+  for (const std::string* s : {&p.name(), &p.bus_url(), &p.p2p_url(), &p.role()}) {
+    if (s->size() > kMaxField) return Status::Corruption("heartbeat: a field is too long");
+  }
+  return MemberRecord{p.id(),      p.name(), p.incarnation(), p.bus_url(),
+                      p.p2p_url(), p.role(), p.leaving()};
+}
+
+}  // namespace
+
+std::string EncodeHeartbeatFrame(const HeartbeatMsg& h) {
+  v1::Heartbeat p;
+  ToProto(h.sender, p.mutable_sender());
+  for (const MemberRecord& m : h.known) ToProto(m, p.add_known());
+  std::string out(1, kHeartbeatTag);
+  p.AppendToString(&out);
+  return out;
+}
+
+Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes) {
+  v1::Heartbeat p;
+  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !p.has_sender()) {
+    return Status::Corruption("heartbeat: does not decode");
+  }
+  if (static_cast<size_t>(p.known_size()) > kMaxKnown) {
+    return Status::Corruption("heartbeat: too many members");
+  }
+  HeartbeatMsg h;
+  auto sender = FromProto(p.sender());
+  if (!sender.ok()) return sender.status();
+  h.sender = std::move(sender).value();
+  for (const v1::MemberInfo& k : p.known()) {
+    auto m = FromProto(k);
+    if (!m.ok()) return m.status();
+    h.known.push_back(std::move(m).value());
+  }
+  return h;
+}
+
+}  // namespace convergent::internal

@@ -1,0 +1,114 @@
+#include "convergent/snapshot_store.h"
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace convergent {
+namespace {
+
+Status FromLevelDb(const leveldb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::InvalidArgument(what + ": " + s.ToString());
+}
+
+class LevelDbStore final : public SnapshotStore {
+ public:
+  LevelDbStore(std::unique_ptr<leveldb::DB> db, std::string dir)
+      : db_(std::move(db)), dir_(std::move(dir)) {}
+
+  Status Write(const std::vector<Record>& changes) override {
+    leveldb::WriteBatch batch;
+    for (const auto& [name, bytes] : changes) {
+      if (bytes.empty()) {
+        batch.Delete(name);
+      } else {
+        batch.Put(name, bytes);
+      }
+    }
+    return FromLevelDb(db_->Write(leveldb::WriteOptions(), &batch), "snapshot write in " + dir_);
+  }
+
+  Result<std::vector<Record>> ReadAll() override {
+    leveldb::ReadOptions options;
+    options.verify_checksums = true;
+    options.fill_cache = false;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
+    std::vector<Record> out;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    if (Status s = FromLevelDb(it->status(), "snapshot read in " + dir_); !s.ok()) return s;
+    return out;
+  }
+
+  Status Clear() override {
+    std::vector<Record> all;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) all.emplace_back(it->key().ToString(), "");
+    it.reset();
+    return Write(all);
+  }
+
+ private:
+  std::unique_ptr<leveldb::DB> db_;
+  std::string dir_;
+};
+
+class MemoryStore final : public SnapshotStore {
+ public:
+  Status Write(const std::vector<Record>& changes) override {
+    for (const auto& [name, bytes] : changes) {
+      if (bytes.empty()) {
+        records_.erase(name);
+      } else {
+        records_[name] = bytes;
+      }
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<Record>> ReadAll() override {
+    return std::vector<Record>(records_.begin(), records_.end());
+  }
+  Status Clear() override {
+    records_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  std::map<std::string, std::string> records_;
+};
+
+Result<std::unique_ptr<leveldb::DB>> Open(const std::string& dir) {
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, dir, &db);
+  if (!s.ok()) return FromLevelDb(s, "snapshot store " + dir);
+  return std::unique_ptr<leveldb::DB>(db);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SnapshotStore>> OpenLevelDbSnapshotStore(const std::string& dir,
+                                                                bool* was_corrupt) {
+  *was_corrupt = false;
+  auto db = Open(dir);
+  if (!db.ok() && db.status().code() == StatusCode::kCorruption) {
+    *was_corrupt = true;
+    leveldb::DestroyDB(dir, leveldb::Options());
+    db = Open(dir);
+  }
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<SnapshotStore>(new LevelDbStore(std::move(db).value(), dir));
+}
+
+std::unique_ptr<SnapshotStore> NewMemorySnapshotStore() { return std::make_unique<MemoryStore>(); }
+
+}  // namespace convergent

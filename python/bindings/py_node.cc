@@ -1,0 +1,192 @@
+// _core._Node: a real cluster member (convergent/node.h) for cv.Node and cv.LocalCluster, and
+// NodeHost, the ReplicaHost its Replicator handle runs on. The node's loop thread never takes
+// the GIL; Python threads take the GIL first and the node's lock second, and release the GIL
+// whenever they wait (Await, dispatch_events).
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convergent/node.h"
+#include "module.h"
+#include "py_config.h"
+#include "py_errors.h"
+#include "py_replicator.h"
+
+namespace py = pybind11;
+
+namespace convergent::bindings {
+namespace {
+
+class NodeHost : public ReplicaHost {
+ public:
+  explicit NodeHost(std::unique_ptr<Node> node) : node_(std::move(node)) {}
+  ~NodeHost() override {
+    py::gil_scoped_release nogil;  // the loop may be waiting for nothing from Python, but be safe
+    node_->Stop(true);
+  }
+
+  Node& node() { return *node_; }
+
+  void Run(NodeId id, uint64_t incarnation,
+           const std::function<void(Replicator&, TimeMicros)>& op) override {
+    CheckLive(id, incarnation);
+    if (Status s = node_->Run(op); !s.ok()) Down();
+  }
+
+  Result<RequestId> Request(NodeId id, uint64_t incarnation, const RequestFn& op) override {
+    CheckLive(id, incarnation);
+    Result<RequestId> r = node_->Request(op);
+    if (!r.ok() && !node_->running()) Down();
+    return r;
+  }
+
+  Completion Await(NodeId id, uint64_t incarnation, RequestId request) override {
+    CheckLive(id, incarnation);
+    Result<Completion> c = Status::InvalidArgument("");
+    {
+      py::gil_scoped_release nogil;
+      c = node_->Await(request);
+    }
+    if (!c.ok()) {
+      if (!node_->running()) Down();
+      ThrowStatus(c.status());
+    }
+    return std::move(c).value();
+  }
+
+  bool IsLive(NodeId, uint64_t incarnation) const override {
+    return incarnation == 0 && node_->running();
+  }
+
+  std::string Describe(NodeId) const override { return "node " + node_->name(); }
+
+  void DispatchEvents() override { Deliver(node_->id(), node_->WaitEvents(0)); }
+
+  // Waits up to `timeout` seconds (GIL released) for events, then delivers them.
+  void WaitAndDispatch(double timeout) {
+    std::vector<ReplicaEvent> events;
+    {
+      py::gil_scoped_release nogil;
+      events = node_->WaitEvents(timeout);
+    }
+    Deliver(node_->id(), events);
+  }
+
+ private:
+  void CheckLive(NodeId, uint64_t incarnation) const {
+    if (!IsLive(0, incarnation)) Down();
+  }
+  [[noreturn]] void Down() const {
+    ThrowError(PyError::kNodeDownError, "node " + node_->name() + " is stopped");
+  }
+
+  std::unique_ptr<Node> node_;
+};
+
+struct PyNode {
+  std::shared_ptr<NodeHost> host;
+};
+
+std::string OptionalString(const py::handle& v) {
+  return v.is_none() ? std::string() : py::str(v).cast<std::string>();
+}
+
+}  // namespace
+
+void RegisterNode(py::module_& m) {
+  py::class_<PyNode>(m, "_Node", py::is_final(),
+                     "A running cluster member (use cv.Node or cv.LocalCluster).")
+      .def(py::init([](const std::string& listen, std::vector<std::string> seeds, py::handle name,
+                       py::handle config, py::handle p2p_listen, double heartbeat_interval,
+                       double failure_timeout, py::handle tls_cert_file, py::handle tls_key_file,
+                       py::handle tls_ca_file, size_t max_frame_size) {
+             NodeOptions o;
+             o.name = OptionalString(name);
+             o.transport.listen = listen;
+             o.transport.p2p_listen = OptionalString(p2p_listen);
+             o.transport.tls_cert_file = OptionalString(tls_cert_file);
+             o.transport.tls_key_file = OptionalString(tls_key_file);
+             o.transport.tls_ca_file = OptionalString(tls_ca_file);
+             o.transport.max_frame_size = max_frame_size;
+             o.seeds = std::move(seeds);
+             o.replicator = OptionsFrom(config);
+             if (!config.is_none()) {
+               if (py::object dir = config.attr("snapshot_dir"); !dir.is_none()) {
+                 o.snapshot_dir = py::module_::import("os").attr("fspath")(dir).cast<std::string>();
+               }
+               if (py::object every = config.attr("snapshot_interval"); !every.is_none()) {
+                 o.snapshot_interval = every.cast<double>();
+               }
+             }
+             o.heartbeat_interval = heartbeat_interval;
+             o.failure_timeout = failure_timeout;
+             Result<std::unique_ptr<Node>> node = Status::InvalidArgument("");
+             {
+               py::gil_scoped_release nogil;
+               node = Node::Start(std::move(o));
+             }
+             if (!node.ok()) throw py::value_error(node.status().message());
+             return PyNode{std::make_shared<NodeHost>(std::move(node).value())};
+           }),
+           py::arg("listen"), py::kw_only(), py::arg("seeds"), py::arg("name"), py::arg("config"),
+           py::arg("p2p_listen"), py::arg("heartbeat_interval"), py::arg("failure_timeout"),
+           py::arg("tls_cert_file"), py::arg("tls_key_file"), py::arg("tls_ca_file"),
+           py::arg("max_frame_size"))
+      .def_property_readonly("replicator",
+                             [](PyNode& self) {
+                               Node& n = self.host->node();
+                               return MakeHandle(self.host, n.id(), 0, n.replica_id());
+                             })
+      .def_property_readonly("id", [](PyNode& self) { return self.host->node().id(); })
+      .def_property_readonly("name", [](PyNode& self) { return self.host->node().name(); })
+      .def_property_readonly("bus_url", [](PyNode& self) { return self.host->node().bus_url(); })
+      .def_property_readonly("p2p_url", [](PyNode& self) { return self.host->node().p2p_url(); })
+      .def_property_readonly("running", [](PyNode& self) { return self.host->node().running(); })
+      .def("members",
+           [](PyNode& self) {
+             py::list out;
+             for (const MemberView& v : self.host->node().Members()) {
+               py::dict d;
+               d["id"] = v.id;
+               d["name"] = v.name;
+               d["url"] = v.bus_url;
+               d["role"] = v.role.empty() ? py::object(py::none()) : py::object(py::str(v.role));
+               d["reachable"] = v.reachable;
+               d["self"] = v.self;
+               out.append(d);
+             }
+             return out;
+           })
+      .def("leader", [](PyNode& self) { return self.host->node().Leader(); })
+      .def("metrics",
+           [](PyNode& self) {
+             py::dict out;
+             for (const auto& [k, v] : self.host->node().Metrics()) out[py::str(k)] = v;
+             return out;
+           })
+      .def("digest",
+           [](PyNode& self) {
+             py::gil_scoped_release nogil;
+             return self.host->node().StoreDigest();
+           })
+      .def(
+          "stop",
+          [](PyNode& self, bool graceful) {
+            {
+              py::gil_scoped_release nogil;
+              self.host->node().Stop(graceful);
+            }
+            self.host->DispatchEvents();
+          },
+          py::arg("graceful") = true)
+      .def(
+          "dispatch_events",
+          [](PyNode& self, double timeout) { self.host->WaitAndDispatch(timeout); },
+          py::arg("timeout"));
+  m.attr("_Node").attr("__module__") = "convergent";
+}
+
+}  // namespace convergent::bindings

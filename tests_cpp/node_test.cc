@@ -1,0 +1,213 @@
+// Node: real NNG clusters inside one test process, on inproc://, ipc:// and tcp:// loopback.
+// Waits are bounded polls (never sleeps standing in for a result).
+#include "convergent/node.h"
+
+#include <gtest/gtest.h>
+#include <nng/nng.h>
+#include <nng/protocol/bus0/bus.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "replication_test_support.h"
+
+namespace convergent {
+namespace {
+
+using test::GIncrement;
+using test::SetAdd;
+
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` every 10 ms for up to `seconds`.
+bool WaitFor(const std::function<bool()>& done, double seconds = 20) {
+  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+std::string Url(const std::string& scheme, int i) {
+  static const std::string tag = std::to_string(getpid()) + "-" +
+                                 std::to_string(Clock::now().time_since_epoch().count() % 100000);
+  if (scheme == "inproc") return "inproc://node-test-" + tag + "-" + std::to_string(i);
+  if (scheme == "ipc") return "ipc:///tmp/convergent-node-test-" + tag + "-" + std::to_string(i);
+  return "tcp://127.0.0.1:0";  // the system picks a free port; Cluster keeps the bound URL
+}
+
+NodeOptions Options(const std::string& url, const std::vector<std::string>& seeds) {
+  NodeOptions o;
+  o.transport.listen = url;
+  o.seeds = seeds;
+  o.heartbeat_interval = 0.05;
+  o.failure_timeout = 0.5;
+  o.replicator.delta_flush_interval = 0.01;
+  o.replicator.anti_entropy_interval = 0.2;
+  o.replicator.coordination_timeout = 2.0;
+  return o;
+}
+
+class Cluster {
+ public:
+  Cluster(const std::string& scheme, int n) {
+    for (int i = 0; i < n; ++i) urls_.push_back(Url(scheme, i));
+    for (int i = 0; i < n; ++i) Start(i);
+  }
+  void Start(int i) {
+    if (nodes_.size() <= static_cast<size_t>(i)) nodes_.resize(i + 1);
+    std::vector<std::string> seeds;
+    for (const std::string& u : urls_) {
+      if (u.size() < 2 || u.compare(u.size() - 2, 2, ":0") != 0) seeds.push_back(u);
+    }
+    auto node = Node::Start(Options(urls_[i], seeds));
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    nodes_[i] = std::move(node).value();
+    urls_[i] = nodes_[i]->bus_url();  // a restart listens on the same URL
+  }
+  Node& operator[](int i) { return *nodes_[i]; }
+  void Kill(int i) { nodes_[i]->Stop(/*graceful=*/false); }
+  bool AllSee(size_t reachable) {
+    for (auto& n : nodes_) {
+      if (!n->running()) continue;
+      size_t r = 0;
+      for (const MemberView& m : n->Members()) r += m.reachable ? 1 : 0;
+      if (r != reachable) return false;
+    }
+    return true;
+  }
+  bool Converged() {
+    std::optional<uint64_t> digest;
+    for (auto& n : nodes_) {
+      if (!n->running()) continue;
+      const uint64_t d = n->StoreDigest();
+      if (digest && *digest != d) return false;
+      digest = d;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::string> urls_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+};
+
+uint64_t GValue(Node& n, const std::string& key) {
+  uint64_t v = 0;
+  EXPECT_TRUE(n.Run([&](Replicator& r, TimeMicros) {
+                 auto got = r.Get(key, CrdtType::kGCounter);
+                 if (got.ok() && *got != nullptr) v = (*got)->get_if<GCounter>()->value();
+               }).ok());
+  return v;
+}
+
+void Increment(Node& n, const std::string& key, uint64_t by) {
+  auto r = n.Request([&](Replicator& rep, TimeMicros now) {
+    return rep.Update(key, CrdtType::kGCounter, GIncrement(n.replica_id(), by), Consistency::kLocal,
+                      now);
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+class NodeClusterTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NodeClusterTest, MembersFindEachOtherAndUpdatesConverge) {
+  Cluster c(GetParam(), 3);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(3); })) << "membership did not form";
+  for (int i = 0; i < 3; ++i) {
+    for (int k = 0; k < 20; ++k) Increment(c[i], "k" + std::to_string(k), i + 1);
+  }
+  ASSERT_TRUE(WaitFor([&] { return c.Converged() && GValue(c[2], "k19") == 6; }));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(GValue(c[i], "k0"), 6u);
+  EXPECT_EQ(c[0].Leader(), std::min({c[0].id(), c[1].id(), c[2].id()}));
+  const auto m = c[1].Metrics();
+  EXPECT_GT(m.at("crdt.replicator.delta.receive.count"), 0);
+  EXPECT_EQ(m.at("convergent.membership.reachable"), 3);
+}
+
+TEST_P(NodeClusterTest, MajorityWritesWaitForRealAcksAndTimeOutAlone) {
+  Cluster c(GetParam(), 3);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(3); }));
+  auto id = c[0].Request([&](Replicator& r, TimeMicros now) {
+    return r.Update("m", CrdtType::kGCounter, GIncrement(c[0].replica_id()), Consistency::kAll,
+                    now);
+  });
+  ASSERT_TRUE(id.ok());
+  auto done = c[0].Await(*id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->status.ok()) << done->status.ToString();
+  EXPECT_EQ(GValue(c[1], "m"), 1u);  // ALL: applied everywhere before the ack
+  EXPECT_EQ(GValue(c[2], "m"), 1u);
+
+  c.Kill(1);
+  c.Kill(2);
+  id = c[0].Request([&](Replicator& r, TimeMicros now) {
+    return r.Update("m", CrdtType::kGCounter, GIncrement(c[0].replica_id()), Consistency::kMajority,
+                    now, 0.3);
+  });
+  ASSERT_TRUE(id.ok());
+  done = c[0].Await(*id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->status.code(), StatusCode::kTimeout);
+  EXPECT_EQ(GValue(c[0], "m"), 2u);  // the local write stays
+}
+
+TEST_P(NodeClusterTest, AKilledNodeRestartsEmptyAndCatchesUp) {
+  Cluster c(GetParam(), 3);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(3); }));
+  for (int k = 0; k < 200; ++k) Increment(c[0], "k" + std::to_string(k), 1);
+  ASSERT_TRUE(WaitFor([&] { return c.Converged() && GValue(c[2], "k199") == 1; }));
+  const ReplicaId before = c[2].replica_id();
+  c.Kill(2);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(2); })) << "the killed node stayed reachable";
+  Increment(c[1], "k0", 5);
+  c.Start(2);
+  EXPECT_NE(c[2].replica_id(), before);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(3) && c.Converged() && GValue(c[2], "k0") == 6; }));
+  EXPECT_EQ(GValue(c[2], "k199"), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, NodeClusterTest, ::testing::Values("inproc", "ipc", "tcp"));
+
+TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
+  Cluster c("ipc", 2);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(2); }));
+  nng_socket raw;
+  ASSERT_EQ(nng_bus0_open(&raw), 0);
+  ASSERT_EQ(nng_dial(raw, c[0].bus_url().c_str(), nullptr, 0), 0);
+  const std::vector<std::string> junk = {std::string(), "x", "Rgarbage", "H\xff\xff\xff",
+                                         std::string(1, 'R') + std::string(1000, '\x07')};
+  ASSERT_TRUE(WaitFor([&] {
+    for (const std::string& j : junk) nng_send(raw, const_cast<char*>(j.data()), j.size(), 0);
+    const auto m = c[0].Metrics();
+    return m.at("convergent.node.frames.malformed") >= 3 &&
+           m.at("crdt.replicator.frames.dropped.malformed") >= 2;
+  }));
+  nng_close(raw);
+  Increment(c[0], "still", 1);
+  ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "still") == 1; }));
+}
+
+TEST(NodeTest, BadOptionsAreRejectedAtStart) {
+  NodeOptions o = Options("", {});
+  EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
+  o = Options("bogus://nowhere", {});
+  EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
+  o = Options("inproc://bad-hb", {});
+  o.failure_timeout = o.heartbeat_interval / 2;
+  EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
+  o = Options("inproc://bad-ae", {});
+  o.replicator.anti_entropy_interval = -1;
+  EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
+  o = Options("tls+tcp://127.0.0.1:0", {});  // no certificate files
+  EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace convergent

@@ -1,0 +1,142 @@
+"""cv.Node and cv.LocalCluster: real nodes over NNG (inproc, ipc and tcp loopback)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import convergent as cv
+
+FAST = cv.Config(anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=2.0)
+HITS = cv.PNCounterKey("hits")
+CART = cv.ORSetKey("cart")
+
+
+def wait_until(done: Any, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if done():
+            return True
+        time.sleep(0.01)
+    return bool(done())
+
+
+@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
+def test_a_local_cluster_converges_and_recovers_a_killed_node(transport: str) -> None:
+    with cv.LocalCluster(3, transport=transport, config=FAST) as cluster:
+        cluster.wait_members()
+        a, b, c = cluster.nodes
+        for i in range(50):
+            a.update(HITS, lambda v: v.increment())
+            b.update(CART, lambda v, i=i: v.add(i))
+        c.update(HITS, lambda v: v.increment(10), write=cv.ALL)
+        cluster.wait_converged()
+        assert all(n.get(HITS).value == 60 for n in cluster.nodes)
+        assert all(len(n.get(CART)) == 50 for n in cluster.nodes)
+
+        cluster.kill(2)
+        with pytest.raises(cv.NodeDownError):
+            c.get(HITS)
+        a.update(HITS, lambda v: v.increment(), write=cv.MAJORITY)  # 2 of 3 are up
+        c2 = cluster.start(2)
+        assert c2.id != c.id  # a new incarnation
+        cluster.wait_members()
+        cluster.wait_converged()
+        assert c2.get(HITS).value == 61 and len(c2.get(CART)) == 50
+
+
+def test_majority_writes_time_out_when_the_peers_are_gone() -> None:
+    with cv.LocalCluster(3, transport="ipc", config=FAST) as cluster:
+        cluster.wait_members()
+        a = cluster.nodes[0]
+        cluster.kill(1)
+        cluster.kill(2)
+        with pytest.raises(cv.WriteTimeout):
+            a.update(HITS, lambda v: v.increment(), write=cv.MAJORITY, timeout=0.3)
+        assert a.get(HITS).value == 1
+        with pytest.raises(cv.ReadTimeout):
+            a.get(HITS, read=cv.ALL, timeout=0.3)
+
+
+def test_subscriptions_fire_on_a_node_thread_for_remote_changes() -> None:
+    with cv.LocalCluster(2, transport="inproc", config=FAST) as cluster:
+        cluster.wait_members()
+        a, b = cluster.nodes
+        seen: list[Any] = []
+        threads: set[str] = set()
+
+        def on_event(event: Any) -> None:
+            seen.append(event)
+            threads.add(threading.current_thread().name)
+
+        b.subscribe(CART, on_event)
+        a.update(CART, lambda v: v.add("x"))
+        assert wait_until(lambda: len(seen) >= 1)
+        assert isinstance(seen[0], cv.Changed) and seen[0].value.elements() == ["x"]
+        assert threading.current_thread().name not in threads  # a node thread ran it
+        a.delete(CART)
+        assert wait_until(lambda: any(isinstance(e, cv.Deleted) for e in seen))
+
+
+def test_node_membership_leader_and_metrics() -> None:
+    with cv.LocalCluster(3, transport="tcp", config=FAST) as cluster:
+        cluster.wait_members()
+        nodes = [cluster.node(i) for i in range(3)]
+        ids = {n.id for n in nodes}
+        assert all(n.leader() == min(ids) for n in nodes)
+        members = nodes[0].members()
+        assert {m["id"] for m in members} == ids and sum(m["self"] for m in members) == 1
+        cluster.nodes[0].update(HITS, lambda v: v.increment())
+        cluster.wait_converged()
+        m = nodes[1].metrics()
+        assert m["convergent.membership.reachable"] == 3
+        assert m["convergent.transport.frames.received"] > 0
+        assert "crdt.replicator.merge.count" in m
+        cluster.stop(0)  # graceful: peers drop it at once
+        assert wait_until(lambda: len(nodes[1].members()) == 2)
+
+
+def test_bad_node_configuration_is_rejected() -> None:
+    with pytest.raises(ValueError, match="listen"):
+        cv.Node("bogus://x")
+    with pytest.raises(ValueError, match="tls"):
+        cv.Node("tls+tcp://127.0.0.1:0")
+    with pytest.raises(ValueError, match="failure_timeout"):
+        cv.Node("inproc://bad", heartbeat_interval=1.0, failure_timeout=0.5)
+    with pytest.raises(TypeError):
+        cv.Node(5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="transport"):
+        cv.LocalCluster(2, transport="carrier-pigeon")
+    with pytest.raises(NotImplementedError):
+        cv.LocalCluster(2, processes=True)
+
+
+def test_a_node_listening_twice_on_one_url_fails_clearly() -> None:
+    with cv.Node("inproc://twice") as first:
+        assert first.running
+        with pytest.raises(ValueError, match="inproc://twice"):
+            cv.Node("inproc://twice")
+
+
+def test_snapshots_bring_a_lone_node_back_with_its_data() -> None:
+    config = cv.Config(delta_flush_interval=0.01, snapshot_interval=0.05)
+    with cv.LocalCluster(1, transport="inproc", config=config, snapshots=True) as cluster:
+        (a,) = cluster.nodes
+        a.update(HITS, lambda v: v.increment(7))
+        a.update(CART, lambda v: v.add("kept"))
+        assert wait_until(lambda: cluster.node(0).metrics()["convergent.snapshot.count"] >= 1)
+        cluster.kill(0)  # no final snapshot: the periodic one must hold the data
+        a2 = cluster.start(0)
+        assert a2.get(HITS).value == 7 and a2.get(CART).elements() == ["kept"]
+        assert cluster.node(0).metrics()["convergent.snapshot.restored.keys"] == 2
+
+
+def test_a_simulation_rejects_snapshot_options_but_a_node_takes_them(tmp_path: Any) -> None:
+    config = cv.Config(snapshot_dir=tmp_path / "snap", snapshot_interval=0.1)
+    with cv.Node("inproc://with-snapshots", config=config) as node:
+        node.replicator.update(HITS, lambda v: v.increment())
+    with cv.Node("inproc://with-snapshots", config=config) as node:
+        assert node.replicator.get(HITS).value == 1  # the final snapshot of the graceful stop
