@@ -14,22 +14,15 @@
 
 #include "convergent/node.h"
 #include "convergent/snapshot_store.h"
+#include "node_test_support.h"
 #include "replication_test_support.h"
 
 namespace convergent {
 namespace {
 
 using test::GIncrement;
+using test::WaitFor;
 using Clock = std::chrono::steady_clock;
-
-bool WaitFor(const std::function<bool()>& done, double seconds = 20) {
-  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
 
 class TempDir {
  public:

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "node_test_support.h"
 #include "replication_test_support.h"
 
 namespace convergent {
@@ -21,18 +22,9 @@ namespace {
 
 using test::GIncrement;
 using test::SetAdd;
+using test::WaitFor;
 
 using Clock = std::chrono::steady_clock;
-
-// Polls `done` every 10 ms for up to `seconds`.
-bool WaitFor(const std::function<bool()>& done, double seconds = 20) {
-  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
 
 std::string Url(const std::string& scheme, int i) {
   static const std::string tag = std::to_string(getpid()) + "-" +

@@ -110,8 +110,8 @@ def test_bad_node_configuration_is_rejected() -> None:
         cv.Node(5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="transport"):
         cv.LocalCluster(2, transport="carrier-pigeon")
-    with pytest.raises(NotImplementedError):
-        cv.LocalCluster(2, processes=True)
+    with pytest.raises(ValueError, match="inproc"):
+        cv.LocalCluster(2, processes=True)  # the default transport reaches no other process
 
 
 def test_a_node_listening_twice_on_one_url_fails_clearly() -> None:

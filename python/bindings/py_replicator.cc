@@ -10,10 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "convergent/codec.h"
 #include "module.h"
 #include "py_any.h"
 #include "py_crdt.h"
 #include "py_errors.h"
+#include "py_value.h"
 
 namespace py = pybind11;
 
@@ -357,6 +359,25 @@ void RegisterReplicator(py::module_& m) {
         return py::hash(
             py::make_tuple(reinterpret_cast<uintptr_t>(h.host.get()), h.node, h.incarnation));
       });
+  m.def(
+      "_mutate",
+      [](py::handle cls, py::handle state, py::handle fn, uint64_t replica) {
+        const std::optional<CrdtType> type = TypeOfClass(cls);
+        if (!type) throw py::type_error("_mutate(): cls must be a CRDT value class");
+        AnyCrdt value = ValueOrThrow(AnyCrdt::Empty(*type));
+        if (!state.is_none()) {
+          BytesArg bytes(state, "_mutate()");
+          value = ValueOrThrow(DecodeAny(bytes.view()));
+          if (value.type() != *type) ThrowKeyTypeError("_mutate(): the state has another type");
+        }
+        PythonMutation mutation(fn, ReplicaId{replica});
+        Result<AnyCrdt> delta = mutation(value);
+        mutation.RethrowIfRaised();
+        return py::bytes(EncodeAny(ValueOrThrow(std::move(delta))));
+      },
+      py::arg("cls"), py::arg("state"), py::arg("fn"), py::arg("replica"),
+      "Runs fn on a handle of `cls` holding `state` (bytes, or None: empty) as `replica`, as "
+      "Replicator.update() does, and returns the encoded delta (for remote nodes).");
   m.attr("Subscription").attr("__module__") = "convergent";
   m.attr("Replicator").attr("__module__") = "convergent";
 }

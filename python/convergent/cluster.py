@@ -1,10 +1,12 @@
 """cv.LocalCluster: a cluster of real nodes on this machine, for development and tests.
 
 ``transport`` picks the URLs: ``"inproc"`` (in this process only), ``"ipc"`` (Unix sockets in a
-temporary directory) or ``"tcp"`` (127.0.0.1 on ports the system picks). ``kill(i)`` stops a node
-abruptly (no goodbye, no flush: like kill -9) and ``start(i)`` starts it again on the same URL as
-a new incarnation, which catches up from its peers. With ``snapshots=True`` every node keeps a
-LevelDB snapshot in a temporary directory and restores it when it starts again.
+temporary directory) or ``"tcp"`` (127.0.0.1 on ports the system picks). With ``processes=True``
+every node is a ``convergent node`` process (ipc or tcp) that this process drives through a
+control socket; ``kill(i)`` is then a real kill -9. Without it the nodes run in this process and
+``kill(i)`` stops a node abruptly (no goodbye, no flush). ``start(i)`` starts node ``i`` again on
+the same URL as a new incarnation, which catches up from its peers. With ``snapshots=True`` every
+node keeps a LevelDB snapshot in a temporary directory and restores it when it starts again.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
 
-from . import _core
+from ._control import AUTH_ENV, RemoteNode
 from .config import Config
 from .errors import NotConverged
 from .node import Node
@@ -26,6 +31,7 @@ __all__ = ["LocalCluster"]
 
 _TRANSPORTS = ("inproc", "ipc", "tcp")
 _counter = itertools.count()
+_START_TIMEOUT = 30.0  # seconds for a node process to report that it listens
 
 
 class LocalCluster:
@@ -47,22 +53,22 @@ class LocalCluster:
             raise ValueError(f"transport must be one of {names}; got {transport!r}")
         if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
             raise ValueError("nodes must be an int in [1, 64]")
-        if processes:
-            raise NotImplementedError(
-                "LocalCluster(processes=True) is not available yet: nodes run in this process "
-                "(processes=False)"
-            )
+        if processes and transport == "inproc":
+            raise ValueError("inproc:// reaches only this process: use ipc or tcp with processes")
+        if config is not None and not isinstance(config, Config):
+            raise TypeError(f"config must be a cv.Config, got {type(config).__name__}")
         self._transport = transport
+        self._processes = processes
         self._config = config
+        self._snapshots = snapshots
         self._heartbeat_interval = heartbeat_interval
         self._failure_timeout = failure_timeout
-        self._snapshots = snapshots
-        self._tmp = (
-            tempfile.mkdtemp(prefix="convergent-") if transport == "ipc" or snapshots else None
-        )
+        self._tmp = tempfile.mkdtemp(prefix="convergent-")
+        self._authkey = secrets.token_hex(16)
         tag = f"{os.getpid()}-{next(_counter)}"
         self._urls = [self._url(tag, i) for i in range(nodes)]
-        self._nodes: list[Node | None] = [None] * nodes
+        self._nodes: list[Node | RemoteNode | None] = [None] * nodes
+        self._procs: list[subprocess.Popen[str] | None] = [None] * nodes
         try:
             for i in range(nodes):
                 self.start(i)
@@ -74,54 +80,116 @@ class LocalCluster:
         if self._transport == "inproc":
             return f"inproc://convergent-{tag}-{i}"
         if self._transport == "ipc":
-            assert self._tmp is not None
             return f"ipc://{self._tmp}/node-{i}"
         return "tcp://127.0.0.1:0"  # the node reports the port it got
 
     @property
-    def nodes(self) -> list[_core.Replicator]:
+    def nodes(self) -> list[Any]:
         """The Replicator handles of the nodes (a killed node's handle raises NodeDownError)."""
         return [self.node(i).replicator for i in range(len(self._nodes))]
 
-    def node(self, i: int) -> Node:
-        """The :class:`Node` object of node ``i`` (its latest incarnation)."""
+    def node(self, i: int) -> Any:
+        """Node ``i`` (its latest incarnation): a :class:`Node`, or the view of its process."""
         node = self._nodes[i]
         if node is None:
             raise IndexError(f"node {i} was never started")
         return node
 
-    def start(self, i: int) -> _core.Replicator:
-        """Starts node ``i`` (again), on its URL; returns its new Replicator handle."""
-        old = self._nodes[i]
-        if old is not None and old.running:
-            raise RuntimeError(f"node {i} is running; kill(i) or stop it first")
-        seeds = [u for j, u in enumerate(self._urls) if j != i and not u.endswith(":0")]
+    def _config_for(self, i: int) -> Config | None:
         config = self._config
         if self._snapshots:
-            assert self._tmp is not None
             config = dataclasses.replace(
                 config or Config(),
                 snapshot_dir=os.path.join(self._tmp, f"snapshot-{i}"),
                 snapshot_interval=(config.snapshot_interval if config else None) or 0.2,
             )
-        node = Node(
-            self._urls[i],
-            seeds=seeds,
-            config=config,
-            heartbeat_interval=self._heartbeat_interval,
-            failure_timeout=self._failure_timeout,
-        )
+        return config
+
+    def start(self, i: int) -> Any:
+        """Starts node ``i`` (again), on its URL; returns its new Replicator handle."""
+        old = self._nodes[i]
+        if old is not None and old.running:
+            raise RuntimeError(f"node {i} is running; kill(i) or stop it first")
+        seeds = [u for j, u in enumerate(self._urls) if j != i and not u.endswith(":0")]
+        config = self._config_for(i)
+        node: Node | RemoteNode
+        if self._processes:
+            node = self._spawn(i, seeds, config)
+        else:
+            node = Node(
+                self._urls[i],
+                seeds=seeds,
+                config=config,
+                heartbeat_interval=self._heartbeat_interval,
+                failure_timeout=self._failure_timeout,
+            )
         self._urls[i] = node.url
         self._nodes[i] = node
         return node.replicator
 
+    def _spawn(self, i: int, seeds: list[str], config: Config | None) -> RemoteNode:
+        control = os.path.join(self._tmp, f"control-{i}")
+        if os.path.exists(control):
+            os.unlink(control)
+        args = [sys.executable, "-m", "convergent", "node", "--listen", self._urls[i]]
+        args += ["--control", control, "--log-level", "WARNING"]
+        args += ["--heartbeat-interval", str(self._heartbeat_interval)]
+        args += ["--failure-timeout", str(self._failure_timeout)]
+        for seed in seeds:
+            args += ["--seed", seed]
+        if config is not None:
+            for field in dataclasses.fields(config):
+                value = getattr(config, field.name)
+                if isinstance(value, os.PathLike):
+                    value = os.fspath(value)
+                if value is not None:
+                    args += ["--" + field.name.replace("_", "-"), str(value)]
+        log = open(os.path.join(self._tmp, f"node-{i}.log"), "a")  # noqa: SIM115
+        proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, AUTH_ENV: self._authkey},
+        )
+        log.close()
+        self._procs[i] = proc
+        assert proc.stdout is not None
+        deadline = time.monotonic() + _START_TIMEOUT
+        line = ""
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("ready ") or not line:
+                break
+        if not line.startswith("ready "):
+            proc.kill()
+            with open(os.path.join(self._tmp, f"node-{i}.log")) as f:
+                raise RuntimeError(f"node {i} did not start:\n{f.read()[-2000:]}")
+        return RemoteNode(control, self._authkey.encode(), proc)
+
     def kill(self, i: int) -> None:
-        """Stops node ``i`` abruptly: no goodbye to the peers, buffered deltas are lost."""
-        self.node(i).stop(graceful=False)
+        """Stops node ``i`` abruptly (a node process gets kill -9): no goodbye, no flush."""
+        node = self.node(i)
+        proc = self._procs[i]
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        else:
+            node.stop(graceful=False)
 
     def stop(self, i: int) -> None:
-        """Stops node ``i`` gracefully."""
-        self.node(i).stop()
+        """Stops node ``i`` gracefully (a node process gets SIGTERM)."""
+        node = self.node(i)
+        proc = self._procs[i]
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        else:
+            node.stop()
 
     def converged(self) -> bool:
         """Whether every running node holds the same state for every key."""
@@ -151,12 +219,12 @@ class LocalCluster:
 
     def close(self) -> None:
         """Stops every node and removes temporary files."""
-        for n in self._nodes:
-            if n is not None:
-                n.stop()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        for i, n in enumerate(self._nodes):
+            if n is not None and n.running:
+                self.stop(i)
+            if isinstance(n, RemoteNode):
+                n.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:
         return self
@@ -166,4 +234,5 @@ class LocalCluster:
 
     def __repr__(self) -> str:
         up = sum(1 for n in self._nodes if n is not None and n.running)
-        return f"<LocalCluster {self._transport} nodes={len(self._nodes)} running={up}>"
+        kind = " processes" if self._processes else ""
+        return f"<LocalCluster {self._transport}{kind} nodes={len(self._nodes)} running={up}>"

@@ -1,0 +1,191 @@
+"""The control channel of a node process: how LocalCluster(processes=True) drives real
+``convergent node`` processes from the test or notebook process.
+
+The node process serves requests on a Unix socket (multiprocessing.connection, authenticated
+with a per-cluster key). The driver's RemoteReplicator runs the user's update function in the
+driver: it reads the key's state from the node, runs fn on it as its own writer replica (a fresh
+replica id per handle, so no dot is ever reused), and sends the resulting delta, which the node
+merges as a local update and replicates. Private: not part of the public API.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+from . import _core
+from .errors import NodeDownError
+from .keys import Key, key_of_type
+
+__all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
+
+AUTH_ENV = "CONVERGENT_CONTROL_KEY"
+
+
+def _key(type_name: str, name: str) -> Key[Any]:
+    return key_of_type(type_name, name)
+
+
+class ControlServer:
+    """Serves the requests of a driver to one node (in the node process)."""
+
+    def __init__(self, address: str, node: Any) -> None:
+        self._node = node
+        key = os.environ.get(AUTH_ENV, "").encode()
+        self._listener = Listener(address, family="AF_UNIX", authkey=key or None)
+        self._thread = threading.Thread(target=self._serve, name="convergent-control", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn: Connection) -> None:
+        with conn:
+            while True:
+                try:
+                    op, args = conn.recv()
+                except (EOFError, OSError):
+                    return
+                try:
+                    conn.send(("ok", getattr(self, "_op_" + op)(*args)))
+                except Exception as e:  # the driver re-raises it
+                    conn.send(("error", e))
+
+    def _op_info(self) -> dict[str, Any]:
+        n = self._node
+        return {"id": n.id, "name": n.name, "url": n.url, "replica": n.replicator.id}
+
+    def _op_update(self, t: str, name: str, delta: bytes, write: int, timeout: Any) -> None:
+        key = _key(t, name)
+        value = key.type.from_bytes(delta)
+        self._node.replicator.update(key, lambda v: v.merge(value), write=write, timeout=timeout)
+
+    def _op_get(self, t: str, name: str, read: int, timeout: Any) -> bytes | None:
+        v = self._node.replicator.get(_key(t, name), read=read, timeout=timeout)
+        return None if v is None else bytes(v.to_bytes())
+
+    def _op_delete(self, t: str, name: str, write: int, timeout: Any) -> None:
+        self._node.replicator.delete(_key(t, name), write=write, timeout=timeout)
+
+    def _op_keys(self) -> list[tuple[str, str]]:
+        keys = list(self._node.replicator.keys())
+        return [(k.type_name, k.name) for k in keys]
+
+    def _op_metrics(self) -> dict[str, float]:
+        return dict(self._node.metrics())
+
+    def _op_digest(self) -> int:
+        return int(self._node.digest())
+
+    def _op_members(self) -> list[dict[str, Any]]:
+        return list(self._node.members())
+
+    def _op_leader(self) -> int:
+        return int(self._node.leader())
+
+
+class _Channel:
+    def __init__(self, address: str, authkey: bytes) -> None:
+        self._conn = Client(address, family="AF_UNIX", authkey=authkey)
+        self._lock = threading.Lock()
+
+    def call(self, op: str, *args: Any) -> Any:
+        with self._lock:
+            try:
+                self._conn.send((op, args))
+                status, value = self._conn.recv()
+            except (EOFError, OSError):
+                raise NodeDownError("the node process is gone") from None
+        if status == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class RemoteNode:
+    """The driver's view of one node process."""
+
+    def __init__(self, address: str, authkey: bytes, process: Any) -> None:
+        self._channel = _Channel(address, authkey)
+        self._process = process
+        info = self._channel.call("info")
+        self.id: int = info["id"]
+        self.name: str = info["name"]
+        self.url: str = info["url"]
+        self.replicator = RemoteReplicator(self._channel, self)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._process.poll() is None)
+
+    def members(self) -> list[dict[str, Any]]:
+        return list(self._channel.call("members"))
+
+    def leader(self) -> int:
+        return int(self._channel.call("leader"))
+
+    def metrics(self) -> dict[str, float]:
+        return dict(self._channel.call("metrics"))
+
+    def digest(self) -> int:
+        return int(self._channel.call("digest"))
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+class RemoteReplicator:
+    """The Replicator API of a node process (subscriptions are not available remotely)."""
+
+    def __init__(self, channel: _Channel, node: RemoteNode) -> None:
+        self._channel = channel
+        self._node = node
+        self.id = random.getrandbits(64)  # this handle's own writer replica
+        self.node = node.id
+
+    @property
+    def alive(self) -> bool:
+        return self._node.running
+
+    def update(
+        self, key: Key[Any], fn: Callable[[Any], object], *, write: int = 0, timeout: Any = None
+    ) -> None:
+        t, name = key.type_name, key.name
+        state = self._channel.call("get", t, name, 0, None)
+        delta = _core._mutate(key.type, state, fn, self.id)
+        self._channel.call("update", t, name, delta, int(write), timeout)
+
+    def get(self, key: Key[Any], *, read: int = 0, timeout: Any = None) -> Any:
+        state = self._channel.call("get", key.type_name, key.name, int(read), timeout)
+        return None if state is None else key.type.from_bytes(state)
+
+    def delete(self, key: Key[Any], *, write: int = 0, timeout: Any = None) -> None:
+        self._channel.call("delete", key.type_name, key.name, int(write), timeout)
+
+    def subscribe(self, key: Key[Any], callback: Callable[[Any], object]) -> Any:
+        raise NotImplementedError("subscriptions to a node in another process are not available")
+
+    def keys(self) -> list[Key[Any]]:
+        return [_key(t, n) for t, n in self._channel.call("keys")]
+
+    def metrics(self) -> dict[str, float]:
+        return {k: v for k, v in self._node.metrics().items() if k.startswith("crdt.")}
+
+    def __repr__(self) -> str:
+        return f"<RemoteReplicator node {self._node.name}, writer {self.id:016x}>"

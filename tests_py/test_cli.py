@@ -1,0 +1,97 @@
+"""The convergent command (convergent node) and LocalCluster(processes=True)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import convergent as cv
+from convergent import cli
+
+FAST = cv.Config(anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=2.0)
+HITS = cv.PNCounterKey("hits")
+CART = cv.ORSetKey("cart")
+
+
+def test_flags_override_the_toml_file(tmp_path: Path) -> None:
+    toml = tmp_path / "node.toml"
+    toml.write_text(
+        'listen = "tcp://127.0.0.1:7000"\nseeds = ["tcp://127.0.0.1:7001"]\n'
+        'anti_entropy_interval = 7.5\nrole = "cache"\n'
+    )
+    node, config, level = cli.resolve_options(
+        ["node", "--config", str(toml), "--anti-entropy-interval", "2", "--log-level", "DEBUG"]
+    )
+    assert node == {"listen": "tcp://127.0.0.1:7000", "seeds": ["tcp://127.0.0.1:7001"]}
+    assert config.anti_entropy_interval == 2.0 and config.role == "cache" and level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ('listen = "inproc://x"\nbogus = 1\n', "unknown option(s) bogus"),
+        ('listen = "inproc://x"\nanti_entropy_interval = -1\n', "anti_entropy_interval"),
+        ('listen = "inproc://x"\nseeds = "not-a-list"\n', "seeds must be a list"),
+        ("listen = [unclosed\n", "not valid TOML"),
+        ("role = 'r'\n", "a listen URL is required"),
+    ],
+)
+def test_bad_configuration_exits_2_with_a_clear_message(
+    tmp_path: Path, toml: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text(toml)
+    assert cli.main(["node", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad configuration" in err and message in err
+
+
+def test_the_command_rejects_an_unusable_listen_url() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "convergent", "node", "--listen", "bogus://nowhere"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "bogus://nowhere" in out.stderr
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_a_cluster_of_node_processes_survives_kill_9(transport: str) -> None:
+    with cv.LocalCluster(3, transport=transport, processes=True, config=FAST) as cluster:
+        cluster.wait_members(timeout=30)
+        a, b, c = cluster.nodes
+        for i in range(20):
+            a.update(HITS, lambda v: v.increment())
+            b.update(CART, lambda v, i=i: v.add(i))
+        c.update(HITS, lambda v: v.increment(10), write=cv.ALL)
+        cluster.wait_converged(timeout=30)
+        assert [n.get(HITS).value for n in cluster.nodes] == [30, 30, 30]
+        cluster.kill(1)  # kill -9
+        with pytest.raises(cv.NodeDownError):
+            b.get(HITS)
+        a.update(HITS, lambda v: v.increment(), write=cv.MAJORITY)
+        b2 = cluster.start(1)
+        cluster.wait_members(timeout=30)
+        cluster.wait_converged(timeout=30)
+        assert b2.get(HITS).value == 31 and len(b2.get(CART)) == 20
+        assert cluster.node(1).metrics()["crdt.replicator.store.size"] == 2
+
+
+def test_a_node_process_restores_its_snapshot_after_kill_9() -> None:
+    config = cv.Config(delta_flush_interval=0.01, snapshot_interval=0.05)
+    with cv.LocalCluster(1, transport="ipc", processes=True, config=config, snapshots=True) as cl:
+        (a,) = cl.nodes
+        a.update(CART, lambda v: v.add("kept"))
+        import time
+
+        deadline = time.monotonic() + 10
+        while cl.node(0).metrics().get("convergent.snapshot.count", 0) < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        cl.kill(0)
+        a2 = cl.start(0)
+        assert a2.get(CART).elements() == ["kept"]
