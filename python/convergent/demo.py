@@ -1,12 +1,15 @@
-"""A terminal demo: a simulated 3-node cluster that diverges, heals, loses a node and converges.
+"""The terminal demo: a real 3-process cluster converging and surviving kill -9, then the same
+story under loss and a partition on the deterministic simulator.
 
-Run it with ``python -m convergent.demo`` (or ``./scripts/demo``). Everything runs in virtual time
-on the deterministic simulator, so the same seed prints the same story.
+Run it with ``python -m convergent.demo`` (or ``./scripts/demo``). Part 1 starts three
+``convergent node`` processes on tcp loopback; part 2 runs in virtual time, so the same seed
+prints the same story.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 import convergent as cv
@@ -16,30 +19,77 @@ STOCK = cv.PNCounterKey("stock")
 NAMES = ("A", "B", "C")
 
 
-def show(sim: cv.Simulation, title: str) -> None:
-    print(f"\n[t={sim.now:7.3f}s] {title}")
-    for name, node in zip(NAMES, sim.nodes, strict=True):
-        if not node.alive:
-            print(f"  node {name}:  (down)")
-            continue
-        cart, stock = node.get(CART), node.get(STOCK)
-        items = cart.elements() if cart is not None else []
-        print(f"  node {name}:  cart={items!s:<46} stock={stock.value if stock else 0}")
+def _row(name: str, node: Any) -> str:
+    if not node.alive:
+        return f"  node {name}:  (down)"
+    cart, stock = node.get(CART), node.get(STOCK)
+    items = cart.elements() if cart is not None else []
+    return f"  node {name}:  cart={items!s:<46} stock={stock.value if stock else 0}"
 
 
-def main(seed: int = 7) -> bool:
+def show(nodes: list[Any], title: str) -> None:
+    print(f"\n{title}")
+    for name, node in zip(NAMES, nodes, strict=True):
+        print(_row(name, node))
+
+
+def real_cluster() -> bool:
+    """Part 1: three node processes on tcp loopback; one is killed with SIGKILL and restarted."""
+    print("part 1: three `convergent node` processes on tcp://127.0.0.1, replicating over NNG")
+    config = cv.Config(anti_entropy_interval=1.0, delta_flush_interval=0.02)
+    with cv.LocalCluster(3, transport="tcp", processes=True, config=config) as cluster:
+        cluster.wait_members(timeout=30)
+        a, b, c = cluster.nodes
+        t0 = time.monotonic()
+        for i in range(100):
+            (a, b, c)[i % 3].update(STOCK, lambda n: n.increment())
+        a.update(CART, lambda s: s.add("milk"))
+        b.update(CART, lambda s: s.add("eggs"))
+        c.update(CART, lambda s: s.add("bread"), write=cv.ALL)
+        took = cluster.wait_converged(timeout=30)
+        show(
+            cluster.nodes,
+            f"1. 103 updates from all three nodes; converged {took * 1e3:.0f} ms "
+            f"after the last one ({(time.monotonic() - t0) * 1e3:.0f} ms in all)",
+        )
+
+        cluster.kill(1)
+        a.update(CART, lambda s: s.remove("milk"))
+        c.update(STOCK, lambda n: n.decrement(40), write=cv.MAJORITY)  # 2 of 3 are up
+        show(cluster.nodes, "2. B killed with SIGKILL; A and C keep writing (MAJORITY = 2 of 3)")
+
+        cluster.start(1)
+        cluster.wait_members(timeout=30)
+        took = cluster.wait_converged(timeout=30)
+        show(
+            cluster.nodes,
+            f"3. B restarted empty (a new incarnation) and caught up in {took * 1e3:.0f} ms",
+        )
+        first = cluster.nodes[0]
+        cart, stock = first.get(CART), first.get(STOCK)
+        values = {(str(n.get(CART)), n.get(STOCK).value) for n in cluster.nodes}
+        ok = len(values) == 1 and stock.value == 60
+        verdict = "all three processes converged" if ok else "processes DIFFER"
+        print(f"\n{verdict}: cart={cart.elements()}, stock={stock.value}")
+        return ok
+
+
+def simulated(seed: int) -> bool:
+    """Part 2: the simulator, with 20% frame loss, a partition and a crash."""
+    print(f"\npart 2: the deterministic simulator, 3 nodes, 20% frame loss, seed {seed}")
     config = cv.Config(anti_entropy_interval=2.0)
     sim = cv.Simulation(nodes=3, seed=seed, config=config, loss=0.2, latency=0.005)
     a, b, c = sim.nodes
-    print("convergent demo: a shopping cart (ORSet) and a stock counter (PNCounter) on a")
-    print(f"simulated 3-node cluster with 20% frame loss, in virtual time (seed {seed})")
     changes: list[Any] = []
     c.subscribe(CART, changes.append)
+
+    def at(title: str) -> None:
+        show(sim.nodes, f"[t={sim.now:7.3f}s] {title}")
 
     a.update(CART, lambda s: (s.add("milk"), s.add("eggs")))
     a.update(STOCK, lambda n: n.increment(10))
     sim.run_until_converged()
-    show(sim, "1. A fills the cart; the deltas reach B and C despite the loss")
+    at("1. A fills the cart; the deltas reach B and C despite the loss")
 
     sim.partition([a, b], [c])
     b.update(CART, lambda s: s.remove("milk"))  # removes the milk B has seen ...
@@ -53,18 +103,18 @@ def main(seed: int = 7) -> bool:
     except cv.WriteTimeout:
         print("\n  C's MAJORITY write timed out: C is alone in its partition (the write stays)")
     sim.run_for(1.0)
-    show(sim, "2. Partition {A, B} | {C}: concurrent edits on both sides")
+    at("2. Partition {A, B} | {C}: concurrent edits on both sides")
 
     sim.heal()
     took = sim.run_until_converged()
-    show(sim, f"3. Healed: anti-entropy repaired both sides in {took:.2f} virtual seconds")
+    at(f"3. Healed: anti-entropy repaired both sides in {took:.2f} virtual seconds")
 
     sim.crash(b)
     a.update(CART, lambda s: s.add("tea"))
-    b = sim.restart(1)  # a new incarnation with an empty store and a new replica id
-    show(sim, "4. B crashed and restarted empty; A added tea meanwhile")
+    sim.restart(1)  # a new incarnation with an empty store and a new replica id
+    at("4. B crashed and restarted empty; A added tea meanwhile")
     took = sim.run_until_converged()
-    show(sim, f"5. B caught up from its peers in {took:.2f} virtual seconds")
+    at(f"5. B caught up from its peers in {took:.2f} virtual seconds")
 
     nodes = sim.nodes
     converged = sim.converged() and all(n.get(CART) == nodes[0].get(CART) for n in nodes)
@@ -73,14 +123,22 @@ def main(seed: int = 7) -> bool:
     verdict = "all three nodes converged" if converged else "nodes DIFFER"
     print(f"\n{verdict}: cart={cart.elements()}, stock={stock.value}")
     print("(milk survives: C's add was concurrent with B's remove, and adds win)")
+    stats = sim.network_stats()
     print(
         f"C saw {len(changes)} changes of the cart; the network delivered "
-        f"{sim.network_stats()['delivered']} frames and lost {sim.network_stats()['lost']}"
+        f"{stats['delivered']} frames and lost {stats['lost']}"
     )
     return converged
+
+
+def main(seed: int = 7, *, processes: bool = True) -> bool:
+    ok = real_cluster() if processes else True
+    return simulated(seed) and ok
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=7, help="the simulation's seed")
-    raise SystemExit(0 if main(parser.parse_args().seed) else 1)
+    parser.add_argument("--simulated-only", action="store_true", help="skip the real cluster")
+    args = parser.parse_args()
+    raise SystemExit(0 if main(args.seed, processes=not args.simulated_only) else 1)
