@@ -36,8 +36,9 @@ struct TransportOptions {
   std::string p2p_listen;
   // Bytes: frames larger than this are dropped on receipt (NNG_OPT_RECVMAXSZ).
   size_t max_frame_size = 4 << 20;
-  // Mutual TLS for tls+tcp:// URLs: this node's certificate and key, and the CA that signed
-  // every member's certificate (peers without one are refused).
+  // Mutual TLS for tls+tcp:// URLs: this node's certificate (PEM) and key (PEM; empty: in the
+  // certificate file), and the CA that signed every member's certificate (peers without such a
+  // certificate are refused, in both directions).
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_ca_file;

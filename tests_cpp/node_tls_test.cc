@@ -1,0 +1,119 @@
+// Mutual TLS between nodes (tls+tcp://): members with certificates signed by the cluster's CA
+// form a cluster; a node whose certificate another CA signed can neither join nor inject.
+// The certificates are made by the openssl command for each test run.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "convergent/node.h"
+#include "node_test_support.h"
+#include "replication_test_support.h"
+
+namespace convergent {
+namespace {
+
+using test::GIncrement;
+using test::WaitFor;
+
+class Pki {
+ public:
+  Pki() {
+    char tmpl[] = "/tmp/convergent-tls-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~Pki() { std::filesystem::remove_all(dir_); }
+
+  // A self-signed CA named `ca`.
+  bool MakeCa(const std::string& ca) {
+    return Run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + ca + " -keyout " +
+               Path(ca + ".key") + " -out " + Path(ca + ".pem"));
+  }
+  // A certificate for `name` signed by `ca`, written with its key to <name>.pem.
+  bool MakeCert(const std::string& name, const std::string& ca) {
+    const std::string ext = Path(name + ".ext");
+    return Run("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > " + ext) &&
+           Run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + name + " -keyout " +
+               Path(name + ".key") + " -out " + Path(name + ".csr")) &&
+           Run("openssl x509 -req -days 2 -in " + Path(name + ".csr") + " -CA " +
+               Path(ca + ".pem") + " -CAkey " + Path(ca + ".key") + " -CAcreateserial -extfile " +
+               ext + " -out " + Path(name + ".crt")) &&
+           Run("cat " + Path(name + ".crt") + " " + Path(name + ".key") + " > " +
+               Path(name + ".pem"));
+  }
+  std::string Path(const std::string& file) const { return dir_ + "/" + file; }
+
+ private:
+  static bool Run(const std::string& cmd) { return std::system((cmd + " 2>/dev/null").c_str()) == 0; }
+  std::string dir_;
+};
+
+NodeOptions TlsOptions(const Pki& pki, const std::string& name, const std::string& ca,
+                       std::vector<std::string> seeds) {
+  NodeOptions o;
+  o.transport.listen = "tls+tcp://127.0.0.1:0";
+  o.transport.tls_cert_file = pki.Path(name + ".pem");
+  o.transport.tls_ca_file = pki.Path(ca + ".pem");
+  o.seeds = std::move(seeds);
+  o.heartbeat_interval = 0.05;
+  o.failure_timeout = 0.5;
+  o.replicator.delta_flush_interval = 0.01;
+  o.replicator.anti_entropy_interval = 0.2;
+  return o;
+}
+
+size_t Reachable(Node& n) {
+  size_t r = 0;
+  for (const MemberView& m : n.Members()) r += m.reachable ? 1 : 0;
+  return r;
+}
+
+TEST(NodeTlsTest, MembersOfTheCaJoinAndANodeOfAnotherCaIsRefused) {
+  Pki pki;
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl";
+  ASSERT_TRUE(pki.MakeCa("cluster-ca") && pki.MakeCa("rogue-ca"));
+  ASSERT_TRUE(pki.MakeCert("a", "cluster-ca") && pki.MakeCert("b", "cluster-ca") &&
+              pki.MakeCert("intruder", "rogue-ca"));
+
+  auto a = Node::Start(TlsOptions(pki, "a", "cluster-ca", {}));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = Node::Start(TlsOptions(pki, "b", "cluster-ca", {(*a)->bus_url()}));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return Reachable(**a) == 2 && Reachable(**b) == 2; }));
+
+  // The intruder trusts the cluster's CA, but its own certificate is signed by another one.
+  auto intruder = Node::Start(TlsOptions(pki, "intruder", "cluster-ca", {(*a)->bus_url()}));
+  ASSERT_TRUE(intruder.ok()) << intruder.status().ToString();
+  ASSERT_TRUE((*intruder)
+                  ->Request([&](Replicator& r, TimeMicros now) {
+                    return r.Update("k", CrdtType::kGCounter,
+                                    GIncrement((*intruder)->replica_id(), 1000),
+                                    Consistency::kLocal, now);
+                  })
+                  .ok());
+  ASSERT_TRUE((*b)
+                  ->Request([&](Replicator& r, TimeMicros now) {
+                    return r.Update("k", CrdtType::kGCounter, GIncrement((*b)->replica_id(), 1),
+                                    Consistency::kLocal, now);
+                  })
+                  .ok());
+  auto value = [](Node& n) {
+    uint64_t v = 0;
+    n.Run([&](Replicator& r, TimeMicros) {
+      auto got = r.Get("k", CrdtType::kGCounter);
+      if (got.ok() && *got != nullptr) v = (*got)->get_if<GCounter>()->value();
+    });
+    return v;
+  };
+  ASSERT_TRUE(WaitFor([&] { return value(**a) == 1; }));
+  // Long enough for several heartbeats, dials and anti-entropy rounds of the intruder.
+  EXPECT_FALSE(WaitFor([&] { return value(**a) != 1 || Reachable(**a) != 2; }, 1.5));
+  EXPECT_EQ(Reachable(**intruder), 1u);
+  EXPECT_EQ(value(**b), 1u);
+}
+
+}  // namespace
+}  // namespace convergent
