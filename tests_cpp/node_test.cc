@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/metrics_http.h"
 #include "node_test_support.h"
 #include "replication_test_support.h"
 
@@ -203,3 +204,18 @@ TEST(NodeTest, BadOptionsAreRejectedAtStart) {
 
 }  // namespace
 }  // namespace convergent
+
+namespace convergent::internal {
+namespace {
+
+TEST(PrometheusTextTest, NamesAreSanitizedAndLabelsEscaped) {
+  const std::string text = PrometheusText({{"crdt.replicator.merge.count", 3},
+                                           {"convergent.transport.bytes.sent", 1.5e10}},
+                                          "tcp://a:1 \"x\"\\");
+  EXPECT_EQ(text,
+            "convergent_transport_bytes_sent{node=\"tcp://a:1 \\\"x\\\"\\\\\"} 15000000000\n"
+            "crdt_replicator_merge_count{node=\"tcp://a:1 \\\"x\\\"\\\\\"} 3\n");
+}
+
+}  // namespace
+}  // namespace convergent::internal

@@ -102,7 +102,7 @@ void RegisterNode(py::module_& m) {
       .def(py::init([](const std::string& listen, std::vector<std::string> seeds, py::handle name,
                        py::handle config, py::handle p2p_listen, double heartbeat_interval,
                        double failure_timeout, py::handle tls_cert_file, py::handle tls_key_file,
-                       py::handle tls_ca_file, size_t max_frame_size) {
+                       py::handle tls_ca_file, size_t max_frame_size, py::handle metrics_listen) {
              NodeOptions o;
              o.name = OptionalString(name);
              o.transport.listen = listen;
@@ -111,6 +111,7 @@ void RegisterNode(py::module_& m) {
              o.transport.tls_key_file = OptionalString(tls_key_file);
              o.transport.tls_ca_file = OptionalString(tls_ca_file);
              o.transport.max_frame_size = max_frame_size;
+             o.metrics_listen = OptionalString(metrics_listen);
              o.seeds = std::move(seeds);
              o.replicator = OptionsFrom(config);
              if (!config.is_none()) {
@@ -134,7 +135,7 @@ void RegisterNode(py::module_& m) {
            py::arg("listen"), py::kw_only(), py::arg("seeds"), py::arg("name"), py::arg("config"),
            py::arg("p2p_listen"), py::arg("heartbeat_interval"), py::arg("failure_timeout"),
            py::arg("tls_cert_file"), py::arg("tls_key_file"), py::arg("tls_ca_file"),
-           py::arg("max_frame_size"))
+           py::arg("max_frame_size"), py::arg("metrics_listen"))
       .def_property_readonly("replicator",
                              [](PyNode& self) {
                                Node& n = self.host->node();
@@ -144,6 +145,8 @@ void RegisterNode(py::module_& m) {
       .def_property_readonly("name", [](PyNode& self) { return self.host->node().name(); })
       .def_property_readonly("bus_url", [](PyNode& self) { return self.host->node().bus_url(); })
       .def_property_readonly("p2p_url", [](PyNode& self) { return self.host->node().p2p_url(); })
+      .def_property_readonly("metrics_url",
+                             [](PyNode& self) { return self.host->node().metrics_url(); })
       .def_property_readonly("running", [](PyNode& self) { return self.host->node().running(); })
       .def("members",
            [](PyNode& self) {

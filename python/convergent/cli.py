@@ -49,6 +49,7 @@ _NODE_OPTIONS: dict[str, type] = {
     "tls_key_file": str,
     "tls_ca_file": str,
     "control": str,
+    "metrics_listen": str,
 }
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     node.add_argument("--tls-cert-file", help="this node's certificate and key (PEM)")
     node.add_argument("--tls-key-file", help="the key, if not in the certificate file")
     node.add_argument("--tls-ca-file", help="the cluster's CA certificate (PEM)")
+    node.add_argument("--metrics-listen", help="serve Prometheus metrics, e.g. http://0.0.0.0:9100")
     node.add_argument("--control", help=argparse.SUPPRESS)  # LocalCluster(processes=True)
     for name, field in _CONFIG_FIELDS.items():
         kind = str if name in ("role", "snapshot_dir") else int if field.type == "int" else float
@@ -137,6 +139,8 @@ def run_node(node_kwargs: dict[str, Any], config: Config) -> int:
 
         server = ControlServer(control, node)
         server.start()
+    if node.metrics_url:
+        log.info("metrics at %s", node.metrics_url)
     print(f"ready {node.url}", flush=True)
     last_reachable = -1
     while not stop.wait(1.0):

@@ -3,7 +3,9 @@
 A node listens on a URL (``tcp://host:port``, ``ipc:///path``, ``inproc://name`` or
 ``tls+tcp://host:port``), dials its seeds, finds the other members through heartbeats and
 replicates with them over NNG. ``node.replicator`` is its :class:`convergent.Replicator`.
-Subscription callbacks run on a Python thread of the node (never on a network thread).
+Subscription callbacks run on a Python thread of the node (never on a network thread). With
+``metrics_listen="http://0.0.0.0:9100"`` it also serves its metrics in the Prometheus text
+format at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Node:
         tls_key_file: _PathLike | None = None,
         tls_ca_file: _PathLike | None = None,
         max_frame_size: int = 4 << 20,
+        metrics_listen: str | None = None,
     ) -> None:
         if not isinstance(listen, str):
             raise TypeError(f"listen must be a URL string, got {type(listen).__name__}")
@@ -58,6 +61,7 @@ class Node:
             tls_key_file=None if tls_key_file is None else os.fspath(tls_key_file),
             tls_ca_file=None if tls_ca_file is None else os.fspath(tls_ca_file),
             max_frame_size=max_frame_size,
+            metrics_listen=metrics_listen,
         )
         self.replicator: _core.Replicator = self._core.replicator
         self._stopping = threading.Event()
@@ -83,6 +87,11 @@ class Node:
     def url(self) -> str:
         """The URL the node listens on (with the real port when it listened on port 0)."""
         return str(self._core.bus_url)
+
+    @property
+    def metrics_url(self) -> str | None:
+        """The Prometheus endpoint (http://host:port/metrics) when metrics_listen was given."""
+        return str(self._core.metrics_url) or None
 
     @property
     def running(self) -> bool:

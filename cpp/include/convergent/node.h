@@ -55,6 +55,9 @@ struct NodeOptions {
   // Seconds between snapshots: each writes only the keys and tombstones changed since the
   // last, in one batch; a graceful stop writes a final one.
   double snapshot_interval = 1.0;
+  // Where to serve the metrics over HTTP in the Prometheus text format (GET /metrics), e.g.
+  // http://0.0.0.0:9100 (port 0: a free port); empty: not served.
+  std::string metrics_listen;
 
   Status Validate() const;
 };
@@ -87,6 +90,8 @@ class Node {
   const std::string& name() const;
   const std::string& bus_url() const;
   const std::string& p2p_url() const;
+  // http://host:port/metrics when metrics_listen is set, else empty.
+  const std::string& metrics_url() const;
 
   // Runs `op` on the Replicator under the node's lock, with the node's clock, then sends what it
   // produced. InvalidArgument once the node is stopped.

@@ -14,6 +14,7 @@
 #include "codec/node_codec.h"
 #include "convergent/snapshot_store.h"
 #include "node/membership.h"
+#include "node/metrics_http.h"
 
 namespace convergent {
 
@@ -119,12 +120,23 @@ class Node::Impl {
     }
     running_ = true;
     loop_ = std::thread([this] { Loop(); });
+    if (!options_.metrics_listen.empty()) {
+      auto server = internal::MetricsServer::Start(
+          options_.metrics_listen, [this] { return internal::PrometheusText(Metrics(), name_); });
+      if (!server.ok()) {
+        Stop(false);
+        return server.status();
+      }
+      metrics_server_ = std::move(server).value();
+      metrics_url_ = metrics_server_->url();
+    }
     return Status::Ok();
   }
 
   ~Impl() { Stop(true); }
 
   void Stop(bool graceful) {
+    metrics_server_.reset();  // no more renders while the node goes down
     {
       std::lock_guard lock(mu_);
       if (!running_) return;
@@ -256,6 +268,7 @@ class Node::Impl {
   const std::string& name() const { return name_; }
   const std::string& bus_url() const { return membership_->self().bus_url; }
   const std::string& p2p_url() const { return membership_->self().p2p_url; }
+  const std::string& metrics_url() const { return metrics_url_; }
 
  private:
   struct Incoming {
@@ -439,6 +452,8 @@ class Node::Impl {
   bool stop_hint_ = false;  // Stop() was called: the loop wakes up and ends
 
   std::thread loop_;
+  std::unique_ptr<internal::MetricsServer> metrics_server_;
+  std::string metrics_url_;
 
   friend class Node;
 };
@@ -458,6 +473,7 @@ ReplicaId Node::replica_id() const { return impl_->replica_id(); }
 const std::string& Node::name() const { return impl_->name(); }
 const std::string& Node::bus_url() const { return impl_->bus_url(); }
 const std::string& Node::p2p_url() const { return impl_->p2p_url(); }
+const std::string& Node::metrics_url() const { return impl_->metrics_url(); }
 Status Node::Run(const std::function<void(Replicator&, TimeMicros)>& op) { return impl_->Run(op); }
 Result<RequestId> Node::Request(const RequestFn& op) { return impl_->Request(op); }
 Result<Completion> Node::Await(RequestId request) { return impl_->Await(request); }

@@ -1,0 +1,307 @@
+// node_bench: the targets of real clusters (issue 4), measured on this machine with nodes on tcp
+// loopback. A plain program: one "name value unit" line per result. Nodes run in this process
+// (each with its own loop thread and NNG sockets over tcp://127.0.0.1), so the transport, the
+// framing and the replication work are real; only process isolation differs from a deployment.
+//
+//   1. throughput: 3 nodes, one writer updating 10,000 PNCounter keys; updates per second
+//      applied on every replica, and updates per NNG message, against the raw bus0 message rate
+//      measured in the same run (targets: >= 500,000 updates/s; >= 20 updates per message).
+//   2. latency: 10,000 updates/s from one node; time until each is visible on the others
+//      (targets: p50 < 1 ms, p99 < 5 ms).
+//   3. catch-up: a node joining a 3-node cluster that holds 100,000 keys (target < 5 s).
+//   4. memory: resident bytes per PNCounter key at 1,000,000 keys (target < 200 B).
+//
+// Usage: node_bench [--only throughput|latency|catchup|memory] [--updates N]
+#include <nng/nng.h>
+#include <nng/protocol/bus0/bus.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "convergent/node.h"
+
+namespace convergent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+void Report(const char* name, double value, const char* unit) {
+  std::printf("%-44s %16.4f %s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+bool WaitFor(const std::function<bool()>& done, double seconds) {
+  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+NodeOptions Options(std::vector<std::string> seeds, double flush) {
+  NodeOptions o;
+  o.transport.listen = "tcp://127.0.0.1:0";
+  o.seeds = std::move(seeds);
+  o.heartbeat_interval = 0.1;
+  o.failure_timeout = 2.0;
+  o.replicator.delta_flush_interval = flush;
+  o.replicator.anti_entropy_interval = 1.0;
+  return o;
+}
+
+std::vector<std::unique_ptr<Node>> StartCluster(int n, double flush) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::vector<std::string> seeds;
+  for (int i = 0; i < n; ++i) {
+    auto node = Node::Start(Options(seeds, flush));
+    if (!node.ok()) {
+      std::fprintf(stderr, "node_bench: %s\n", node.status().ToString().c_str());
+      std::exit(1);
+    }
+    seeds.push_back((*node)->bus_url());
+    nodes.push_back(std::move(node).value());
+  }
+  WaitFor(
+      [&] {
+        for (auto& node : nodes) {
+          size_t reachable = 0;
+          for (const MemberView& m : node->Members()) reachable += m.reachable ? 1 : 0;
+          if (reachable != nodes.size()) return false;
+        }
+        return true;
+      },
+      30);
+  return nodes;
+}
+
+Replicator::Mutation Increment(ReplicaId r, uint64_t n = 1) {
+  return [r, n](AnyCrdt& v) -> Result<AnyCrdt> {
+    return AnyCrdt(v.get_if<PNCounter>()->Increment(r, n));
+  };
+}
+
+// Sum of every PNCounter a node holds (keys "k<i>").
+int64_t Total(Node& node) {
+  int64_t total = 0;
+  node.Run([&](Replicator& r, TimeMicros) {
+    for (const auto& [key, type] : r.Keys()) {
+      auto v = r.Get(key, type);
+      if (v.ok() && *v != nullptr) total += (*v)->get_if<PNCounter>()->value();
+    }
+  });
+  return total;
+}
+
+// Raw NNG: messages per second from one bus0 socket to another over tcp loopback (16-byte
+// messages, received by a blocking reader).
+double RawBusRate(double seconds) {
+  nng_socket tx, rx;
+  nng_bus0_open(&tx);
+  nng_bus0_open(&rx);
+  nng_listen(rx, "tcp://127.0.0.1:0", nullptr, 0);
+  nng_listener l;
+  nng_listen(rx, "tcp://127.0.0.1:0", &l, 0);
+  int port = 0;
+  nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
+  const std::string url = "tcp://127.0.0.1:" + std::to_string(port);
+  nng_dial(tx, url.c_str(), nullptr, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> received{0};
+  nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 100);
+  std::thread reader([&] {
+    while (!stop) {
+      void* buf = nullptr;
+      size_t len = 0;
+      if (nng_recv(rx, &buf, &len, NNG_FLAG_ALLOC) == 0) {
+        nng_free(buf, len);
+        ++received;
+      }
+    }
+  });
+  char msg[16] = {};
+  const auto t0 = Clock::now();
+  while (Seconds(t0, Clock::now()) < seconds) nng_send(tx, msg, sizeof msg, 0);
+  const double elapsed = Seconds(t0, Clock::now());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  reader.join();
+  nng_close(tx);
+  nng_close(rx);
+  return static_cast<double>(received.load()) / elapsed;
+}
+
+void Throughput(int64_t updates) {
+  const double raw = RawBusRate(1.0);
+  Report("throughput.raw_bus_messages_per_s", raw, "msg/s (bus0, tcp loopback, 16 B)");
+  auto nodes = StartCluster(3, 0.005);
+  Node& writer = *nodes[0];
+  auto frames_before = [&] {
+    return nodes[1]->Metrics().at("crdt.replicator.frames.received.delta");
+  };
+  const double f0 = frames_before();
+  const auto t0 = Clock::now();
+  constexpr int kKeys = 10000;
+  constexpr int kBatch = 1000;  // updates per lock of the writer (as a busy writer thread does)
+  for (int64_t i = 0; i < updates; i += kBatch) {
+    writer.Request([&](Replicator& r, TimeMicros now) {
+      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
+        r.Update("k" + std::to_string(j % kKeys), CrdtType::kPNCounter,
+                 Increment(writer.replica_id()), Consistency::kLocal, now);
+      }
+      return Result<RequestId>(RequestId{0});
+    });
+  }
+  const auto written = Clock::now();
+  const bool ok =
+      WaitFor([&] { return Total(*nodes[1]) == updates && Total(*nodes[2]) == updates; }, 120);
+  const auto applied = Clock::now();
+  Report("throughput.updates", static_cast<double>(updates), "updates");
+  Report("throughput.writer_updates_per_s", updates / Seconds(t0, written), "updates/s");
+  Report("throughput.applied_everywhere_per_s", updates / Seconds(t0, applied),
+         ok ? "updates/s (target >= 500000)" : "updates/s (NOT all applied)");
+  const double frames = frames_before() - f0;
+  Report("throughput.delta_frames_received_by_one_node", frames, "frames");
+  Report("throughput.updates_per_message", frames > 0 ? updates / frames : 0,
+         "updates/frame (target >= 20)");
+  Report("throughput.applied_rate_vs_raw_bus_rate", (updates / Seconds(t0, applied)) / raw,
+         "x (updates/s over raw messages/s)");
+}
+
+void Latency(double seconds) {
+  auto nodes = StartCluster(3, 0.0002);
+  constexpr int kKeys = 1000;
+  for (int i = 1; i < 3; ++i) {
+    nodes[i]->Run([&](Replicator& r, TimeMicros) {
+      for (int k = 0; k < kKeys; ++k) r.Subscribe("l" + std::to_string(k));
+    });
+  }
+  const int64_t total = static_cast<int64_t>(seconds * 10000);
+  std::vector<Clock::time_point> sent(total);
+  std::vector<std::vector<double>> lat(3);
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int i = 1; i < 3; ++i) {
+    readers.emplace_back([&, i] {
+      std::map<std::string, int64_t> seen;
+      while (!done) {
+        for (ReplicaEvent& e : nodes[i]->WaitEvents(0.05)) {
+          const auto now = Clock::now();
+          const int k = std::atoi(e.key.c_str() + 1);
+          const int64_t value = e.value.get_if<PNCounter>()->value();
+          // The value-th update of key k is update (value-1)*kKeys + k; a batch may carry several.
+          for (int64_t v = seen[e.key] + 1; v <= value; ++v) {
+            const int64_t idx = (v - 1) * kKeys + k;
+            if (idx < total)
+              lat[i].push_back(std::chrono::duration<double>(now - sent[idx]).count());
+          }
+          seen[e.key] = std::max(seen[e.key], value);
+        }
+      }
+    });
+  }
+  const auto t0 = Clock::now();
+  for (int64_t i = 0; i < total; ++i) {
+    std::this_thread::sleep_until(t0 + std::chrono::microseconds(i * 100));
+    sent[i] = Clock::now();
+    nodes[0]->Request([&](Replicator& r, TimeMicros now) {
+      return r.Update("l" + std::to_string(i % kKeys), CrdtType::kPNCounter,
+                      Increment(nodes[0]->replica_id()), Consistency::kLocal, now);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  done = true;
+  for (auto& t : readers) t.join();
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) {
+    return all.empty() ? 0 : all[static_cast<size_t>(p * (all.size() - 1))];
+  };
+  Report("latency.rate", total / seconds, "updates/s");
+  Report("latency.observed", static_cast<double>(all.size()), "deliveries (2 receivers)");
+  Report("latency.p50", pct(0.5) * 1e3, "ms (target < 1)");
+  Report("latency.p99", pct(0.99) * 1e3, "ms (target < 5)");
+  Report("latency.max", pct(1.0) * 1e3, "ms");
+}
+
+void CatchUp(int keys) {
+  auto nodes = StartCluster(3, 0.01);
+  nodes[0]->Request([&](Replicator& r, TimeMicros now) {
+    for (int k = 0; k < keys; ++k) {
+      r.Update("k" + std::to_string(k), CrdtType::kPNCounter, Increment(nodes[0]->replica_id()),
+               Consistency::kLocal, now);
+    }
+    return Result<RequestId>(RequestId{0});
+  });
+  WaitFor(
+      [&] {
+        return nodes[1]->StoreDigest() == nodes[0]->StoreDigest() &&
+               nodes[2]->StoreDigest() == nodes[0]->StoreDigest();
+      },
+      120);
+  const auto t0 = Clock::now();
+  auto joiner = Node::Start(Options({nodes[0]->bus_url()}, 0.01));
+  const uint64_t target = nodes[0]->StoreDigest();
+  const bool ok = WaitFor([&] { return (*joiner)->StoreDigest() == target; }, 60);
+  Report("catchup.keys", keys, "keys");
+  Report("catchup.seconds", Seconds(t0, Clock::now()), ok ? "s (target < 5)" : "s (NOT converged)");
+}
+
+size_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+void Memory(int keys) {
+  auto node = Node::Start(Options({}, 0.01));
+  const size_t before = ResidentBytes();
+  (*node)->Request([&](Replicator& r, TimeMicros now) {
+    for (int k = 0; k < keys; ++k) {
+      r.Update("key-" + std::to_string(k), CrdtType::kPNCounter, Increment((*node)->replica_id()),
+               Consistency::kLocal, now);
+    }
+    return Result<RequestId>(RequestId{0});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the flush frees pending deltas
+  const size_t after = ResidentBytes();
+  Report("memory.keys", keys, "PNCounter keys");
+  Report("memory.bytes_per_key", static_cast<double>(after - before) / keys,
+         "B resident (target < 200)");
+}
+
+}  // namespace
+}  // namespace convergent
+
+int main(int argc, char** argv) {
+  std::string only;
+  int64_t updates = 2000000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+    if (std::strcmp(argv[i], "--updates") == 0) updates = std::atoll(argv[i + 1]);
+  }
+  // Memory first: memory freed by the other scenarios would hide part of its growth.
+  if (only.empty() || only == "memory") convergent::Memory(1000000);
+  if (only.empty() || only == "throughput") convergent::Throughput(updates);
+  if (only.empty() || only == "latency") convergent::Latency(3.0);
+  if (only.empty() || only == "catchup") convergent::CatchUp(100000);
+  return 0;
+}
