@@ -12,6 +12,7 @@
 //   4. memory: resident bytes per PNCounter key at 1,000,000 keys (target < 200 B).
 //
 // Usage: node_bench [--only throughput|latency|catchup|memory] [--updates N]
+#include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/bus0/bus.h>
 #include <unistd.h>
@@ -152,13 +153,12 @@ void Throughput(int64_t updates) {
   Report("throughput.raw_bus_messages_per_s", raw, "msg/s (bus0, tcp loopback, 16 B)");
   auto nodes = StartCluster(3, 0.005);
   Node& writer = *nodes[0];
-  auto frames_before = [&] {
-    return nodes[1]->Metrics().at("crdt.replicator.frames.received.delta");
-  };
-  const double f0 = frames_before();
+  auto received = [&](const char* name) { return nodes[1]->Metrics().at(name); };
+  const double f0 = received("crdt.replicator.frames.received.delta");
+  const double d0 = received("crdt.replicator.delta.receive.count");
   const auto t0 = Clock::now();
   constexpr int kKeys = 10000;
-  constexpr int kBatch = 1000;  // updates per lock of the writer (as a busy writer thread does)
+  constexpr int kBatch = 1000;  // updates per Request (one lock of the node) of the writer
   for (int64_t i = 0; i < updates; i += kBatch) {
     writer.Request([&](Replicator& r, TimeMicros now) {
       for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
@@ -176,12 +176,26 @@ void Throughput(int64_t updates) {
   Report("throughput.writer_updates_per_s", updates / Seconds(t0, written), "updates/s");
   Report("throughput.applied_everywhere_per_s", updates / Seconds(t0, applied),
          ok ? "updates/s (target >= 500000)" : "updates/s (NOT all applied)");
-  const double frames = frames_before() - f0;
+  const double frames = received("crdt.replicator.frames.received.delta") - f0;
+  const double key_deltas = received("crdt.replicator.delta.receive.count") - d0;
   Report("throughput.delta_frames_received_by_one_node", frames, "frames");
   Report("throughput.updates_per_message", frames > 0 ? updates / frames : 0,
-         "updates/frame (target >= 20)");
+         "updates/frame (target >= 20; updates of one key in one flush share a key delta)");
+  Report("throughput.key_deltas_per_message", frames > 0 ? key_deltas / frames : 0,
+         "key deltas/frame");
   Report("throughput.applied_rate_vs_raw_bus_rate", (updates / Seconds(t0, applied)) / raw,
          "x (updates/s over raw messages/s)");
+  // The same writer with one Request (lock, update, wake) per update, as a client calls it.
+  const int64_t single = std::min<int64_t>(updates, 200000);
+  const auto s0 = Clock::now();
+  for (int64_t i = 0; i < single; ++i) {
+    writer.Request([&](Replicator& r, TimeMicros now) {
+      return r.Update("k" + std::to_string(i % kKeys), CrdtType::kPNCounter,
+                      Increment(writer.replica_id()), Consistency::kLocal, now);
+    });
+  }
+  Report("throughput.writer_one_request_per_update_per_s", single / Seconds(s0, Clock::now()),
+         "updates/s");
 }
 
 void Latency(double seconds) {
@@ -282,7 +296,12 @@ void Memory(int keys) {
     return Result<RequestId>(RequestId{0});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the flush frees pending deltas
+  (*node)->StoreDigest();                                       // and digests are up to date
+  const size_t peak = ResidentBytes();
+  malloc_trim(0);  // hand what the transient buffers freed back to the system
   const size_t after = ResidentBytes();
+  Report("memory.bytes_per_key_before_trim", static_cast<double>(peak - before) / keys,
+         "B resident (freed transient buffers still held by malloc)");
   Report("memory.keys", keys, "PNCounter keys");
   Report("memory.bytes_per_key", static_cast<double>(after - before) / keys,
          "B resident (target < 200)");
