@@ -7,6 +7,7 @@
 #include <nng/protocol/bus0/bus.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "node/metrics_http.h"
+#include "node/seed_resolver.h"
 #include "node_test_support.h"
 #include "replication_test_support.h"
 
@@ -209,9 +211,9 @@ namespace convergent::internal {
 namespace {
 
 TEST(PrometheusTextTest, NamesAreSanitizedAndLabelsEscaped) {
-  const std::string text = PrometheusText({{"crdt.replicator.merge.count", 3},
-                                           {"convergent.transport.bytes.sent", 1.5e10}},
-                                          "tcp://a:1 \"x\"\\");
+  const std::string text = PrometheusText(
+      {{"crdt.replicator.merge.count", 3}, {"convergent.transport.bytes.sent", 1.5e10}},
+      "tcp://a:1 \"x\"\\");
   EXPECT_EQ(text,
             "convergent_transport_bytes_sent{node=\"tcp://a:1 \\\"x\\\"\\\\\"} 15000000000\n"
             "crdt_replicator_merge_count{node=\"tcp://a:1 \\\"x\\\"\\\\\"} 3\n");
@@ -219,3 +221,49 @@ TEST(PrometheusTextTest, NamesAreSanitizedAndLabelsEscaped) {
 
 }  // namespace
 }  // namespace convergent::internal
+
+namespace convergent::internal {
+namespace {
+
+TEST(SeedResolverTest, NamesExpandToTheirAddressesAndLiteralsStay) {
+  EXPECT_FALSE(SeedResolver::HasName("tcp://127.0.0.1:7000"));
+  EXPECT_FALSE(SeedResolver::HasName("ipc:///tmp/x"));
+  EXPECT_TRUE(SeedResolver::HasName("tcp://localhost:7000"));
+  EXPECT_TRUE(SeedResolver::HasName("tls+tcp://db.svc.cluster.local:7000"));
+  EXPECT_EQ(SeedResolver::Expand("tcp://10.1.2.3:7000"),
+            std::vector<std::string>{"tcp://10.1.2.3:7000"});
+  const std::vector<std::string> local = SeedResolver::Expand("tcp://localhost:7000");
+  EXPECT_NE(std::find(local.begin(), local.end(), "tcp://127.0.0.1:7000"), local.end());
+  EXPECT_TRUE(SeedResolver::Expand("tcp://no-such-host.invalid:7000").empty());
+  SeedResolver r({"tcp://no-such-host.invalid:7000", "tcp://localhost:7000"}, 60);
+  ASSERT_TRUE(test::WaitFor([&] {
+    const std::vector<std::string> now = r.Current();
+    return std::find(now.begin(), now.end(), "tcp://127.0.0.1:7000") != now.end();
+  }));
+  EXPECT_EQ(r.Current()[0], "tcp://no-such-host.invalid:7000");  // kept until it resolves
+}
+
+}  // namespace
+}  // namespace convergent::internal
+
+namespace convergent {
+namespace {
+
+// (NNG would resolve one address of the name by itself; SeedResolverTest checks the expansion.)
+TEST(NodeTest, ASeedGivenByHostNameJoinsTheCluster) {
+  auto first = Node::Start(Options("tcp://127.0.0.1:0", {}));
+  ASSERT_TRUE(first.ok());
+  const std::string url = (*first)->bus_url();
+  const std::string by_name = "tcp://localhost:" + url.substr(url.rfind(':') + 1);
+  auto second = Node::Start(Options("tcp://127.0.0.1:0", {by_name}));
+  ASSERT_TRUE(second.ok());
+  auto reachable = [](Node& n) {
+    size_t r = 0;
+    for (const MemberView& m : n.Members()) r += m.reachable ? 1 : 0;
+    return r;
+  };
+  ASSERT_TRUE(WaitFor([&] { return reachable(**first) == 2 && reachable(**second) == 2; }));
+}
+
+}  // namespace
+}  // namespace convergent

@@ -64,7 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     node = sub.add_parser("node", help="run one cluster member until stopped")
     node.add_argument("--config", type=Path, help="a TOML file of options (flags override it)")
     node.add_argument("--listen", help="URL to listen on, e.g. tcp://0.0.0.0:7000")
-    node.add_argument("--seed", dest="seeds", action="append", help="a member's URL (repeat)")
+    node.add_argument(
+        "--seed",
+        dest="seeds",
+        action="append",
+        help="a member's URL (repeat); a tcp:// host name stands for all its addresses",
+    )
     node.add_argument("--name", help="the node's name (default: its URL)")
     node.add_argument("--p2p-listen", help="URL of the point-to-point listener (default: derived)")
     node.add_argument("--heartbeat-interval", type=float)

@@ -39,8 +39,12 @@ struct NodeOptions {
   std::string name;
   // Where the node listens (see TransportOptions: listen, p2p_listen, TLS files, frame size).
   TransportOptions transport;
-  // Bus URLs of other members to dial at start (this node's own URL is skipped).
+  // Bus URLs of other members to dial (this node's own URL is skipped). A tcp:// or tls+tcp://
+  // seed whose host is a DNS name stands for every address the name resolves to (a Kubernetes
+  // headless service), resolved again every seed_resolve_interval.
   std::vector<std::string> seeds;
+  // Seconds between resolutions of DNS seeds.
+  double seed_resolve_interval = 5.0;
   // The Replicator's options (role included).
   ReplicatorOptions replicator;
   // Seconds between heartbeats.

@@ -15,6 +15,7 @@
 #include "convergent/snapshot_store.h"
 #include "node/membership.h"
 #include "node/metrics_http.h"
+#include "node/seed_resolver.h"
 
 namespace convergent {
 
@@ -44,6 +45,9 @@ uint64_t FreshRandom() {
 
 Status NodeOptions::Validate() const {
   if (transport.listen.empty()) return Status::InvalidArgument("listen: a URL is required");
+  if (!(seed_resolve_interval > 0 && seed_resolve_interval < 86400)) {
+    return Status::InvalidArgument("seed_resolve_interval must be > 0 seconds");
+  }
   if (!(heartbeat_interval > 0 && heartbeat_interval < 3600)) {
     return Status::InvalidArgument("heartbeat_interval must be > 0 seconds");
   }
@@ -117,6 +121,11 @@ class Node::Impl {
       }
       replicator_->TrackChanges();
       next_snapshot_ = WallMicros() + Micros(options_.snapshot_interval);
+    }
+    if (std::any_of(options_.seeds.begin(), options_.seeds.end(),
+                    internal::SeedResolver::HasName)) {
+      resolver_ =
+          std::make_unique<internal::SeedResolver>(options_.seeds, options_.seed_resolve_interval);
     }
     running_ = true;
     loop_ = std::thread([this] { Loop(); });
@@ -382,7 +391,7 @@ class Node::Impl {
         maybe_dial(m.info.bus_url);
       }
     }
-    for (const std::string& seed : options_.seeds) {
+    for (const std::string& seed : resolver_ ? resolver_->Current() : options_.seeds) {
       if (heard.count(seed) == 0) maybe_dial(seed);
     }
   }
@@ -452,6 +461,7 @@ class Node::Impl {
   bool stop_hint_ = false;  // Stop() was called: the loop wakes up and ends
 
   std::thread loop_;
+  std::unique_ptr<internal::SeedResolver> resolver_;  // when a seed names a DNS host
   std::unique_ptr<internal::MetricsServer> metrics_server_;
   std::string metrics_url_;
 
