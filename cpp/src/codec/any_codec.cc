@@ -17,7 +17,7 @@ Result<AnyCrdt> DecodeAs(std::string_view bytes) {
 }  // namespace
 
 std::string EncodeAny(const AnyCrdt& v) {
-  return std::visit([](const auto& x) { return Encode(x); }, v.variant());
+  return v.Visit([](const auto& x) { return Encode(x); });
 }
 
 Result<AnyCrdt> DecodeAny(std::string_view bytes) {

@@ -82,7 +82,7 @@ Result<AnyCrdt> AnyCrdt::Empty(CrdtType type) {
 }
 
 CrdtType AnyCrdt::type() const {
-  return std::visit([](const auto& v) { return CrdtTypeOf<std::decay_t<decltype(v)>>::value; }, v_);
+  return Visit([](const auto& v) { return CrdtTypeOf<std::decay_t<decltype(v)>>::value; });
 }
 
 Status AnyCrdt::Join(const AnyCrdt& other) {
@@ -90,31 +90,27 @@ Status AnyCrdt::Join(const AnyCrdt& other) {
     return Status::TypeMismatch(std::string("cannot join a ") + CrdtTypeName(other.type()) +
                                 " into a " + CrdtTypeName(type()));
   }
-  std::visit(
-      [&](auto& mine) {
-        using T = std::decay_t<decltype(mine)>;
-        mine.Join(std::get<T>(other.v_));
-      },
-      v_);
+  Visit([&](auto& mine) {
+    using T = std::decay_t<decltype(mine)>;
+    mine.Join(*other.get_if<T>());
+  });
   return Status::Ok();
 }
 
 bool AnyCrdt::SameValue(const AnyCrdt& other) const {
   if (other.v_.index() != v_.index()) return false;
-  return std::visit(
-      [&](const auto& mine) -> bool {
-        using T = std::decay_t<decltype(mine)>;
-        const T& theirs = std::get<T>(other.v_);
-        if constexpr (std::is_same_v<T, ORMap>) {
-          return SameMapValue(mine, theirs);
-        } else if constexpr (std::is_same_v<T, LWWMap> || std::is_same_v<T, PNCounterMap> ||
-                             std::is_same_v<T, ORMultiMap>) {
-          return SameMapValue(mine.map(), theirs.map());
-        } else {
-          return Read(mine) == Read(theirs);
-        }
-      },
-      v_);
+  return Visit([&](const auto& mine) -> bool {
+    using T = std::decay_t<decltype(mine)>;
+    const T& theirs = *other.get_if<T>();
+    if constexpr (std::is_same_v<T, ORMap>) {
+      return SameMapValue(mine, theirs);
+    } else if constexpr (std::is_same_v<T, LWWMap> || std::is_same_v<T, PNCounterMap> ||
+                         std::is_same_v<T, ORMultiMap>) {
+      return SameMapValue(mine.map(), theirs.map());
+    } else {
+      return Read(mine) == Read(theirs);
+    }
+  });
 }
 
 }  // namespace convergent

@@ -42,7 +42,7 @@ void Replicator::Impl::RefreshDigests() {
     e.digest = digest;
     e.digest_dirty = false;
   }
-  dirty_digests.clear();
+  ReleaseIfLarge(dirty_digests);
 }
 
 void Replicator::Impl::StartAntiEntropy(TimeMicros) {

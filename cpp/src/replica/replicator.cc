@@ -148,7 +148,7 @@ bool Replicator::Impl::MergeValue(const std::string& key, AnyCrdt value) {
   if (it == keys.end()) {
     const CrdtType type = value.type();
     if (subscribed) before = *AnyCrdt::Empty(type);
-    KeyEntry e{type, std::move(value), std::nullopt};
+    KeyEntry e{type, std::move(value)};
     e.key_hash = KeyHash(key);
     e.digest_dirty = false;
     it = keys.emplace(key, std::move(e)).first;
@@ -185,7 +185,7 @@ bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
   leaf_members[tree.LeafOf(hash)].insert(t.key);
   tombstones.emplace(t.key, tomb);
   if (track_changes) changed.insert(t.key);
-  if (publish) pending_deltas.push_back(t.key);
+  if (publish) pending.push_back(PendingDelta{t.key, std::nullopt});
   if (subscriptions.count(t.key)) {
     events.push_back({ReplicaEvent::Kind::kDeleted, t.key, t.type, AnyCrdt()});
   }
@@ -226,7 +226,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     delta = GuardedMutate(mutate, value);
     if (!delta.ok()) return delta.status();
     if (subscribed) before = std::move(empty).value();
-    KeyEntry e{type, std::move(value), std::nullopt};
+    KeyEntry e{type, std::move(value)};
     e.key_hash = KeyHash(name);
     e.digest_dirty = false;
     it = keys.emplace(name, std::move(e)).first;
@@ -241,12 +241,12 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     return Status::TypeMismatch("the mutation of key '" + name + "' returned a " +
                                 CrdtTypeName(delta->type()) + " delta");
   }
-  if (e.pending_delta) {
-    e.pending_delta->Join(*delta);
+  if (e.pending != kNoPending) {
+    pending[e.pending].delta->Join(*delta);
   } else {
-    if (pending_deltas.empty()) next_flush = now + Micros(options.delta_flush_interval);
-    e.pending_delta = *delta;
-    pending_deltas.push_back(name);
+    if (pending.empty()) next_flush = now + Micros(options.delta_flush_interval);
+    e.pending = static_cast<uint32_t>(pending.size());
+    pending.push_back(PendingDelta{name, *delta});
   }
   MarkChanged(it->first, e, before);
   if (level == Consistency::kLocal) return RequestId{0};
@@ -262,10 +262,11 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
     return Status::TypeMismatch(TypeError(name, it->second.type, type));
   }
   Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(now, 0))};
+  const bool none_pending = pending.empty();
   if (!ApplyTombstone(t, /*publish=*/true)) {
     return Status::TypeMismatch("key '" + name + "' is deleted as another type");
   }
-  if (pending_deltas.size() == 1) next_flush = now + Micros(options.delta_flush_interval);
+  if (none_pending && !pending.empty()) next_flush = now + Micros(options.delta_flush_interval);
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   w.tombstone = std::move(t);
@@ -375,17 +376,19 @@ void Replicator::Impl::Tick(TimeMicros now) {
     next_flush = now + Micros(options.delta_flush_interval);
     BatchBuilder batches(options.max_frame_size,
                          [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
-    for (const std::string& name : pending_deltas) {
-      if (auto it = keys.find(name); it != keys.end() && it->second.pending_delta) {
+    for (uint32_t i = 0; i < pending.size(); ++i) {
+      const std::string& name = pending[i].name;
+      if (auto it = keys.find(name);
+          pending[i].delta && it != keys.end() && it->second.pending == i) {
         KeyEntry& e = it->second;
         if (!peers.empty()) {
-          std::string bytes = EncodeAny(*e.pending_delta);
+          std::string bytes = EncodeAny(*pending[i].delta);
           const bool full = bytes.size() > options.max_delta_size;
           if (full) bytes = EncodeAny(e.value);
           ++metrics.delta_publish_count;
           batches.Add(KeyedState{name, std::move(bytes), full});
         }
-        e.pending_delta.reset();
+        e.pending = kNoPending;
       } else if (auto t = tombstones.find(name); t != tombstones.end() && t->second.pending) {
         t->second.pending = false;
         if (!peers.empty()) {
@@ -394,7 +397,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       }
     }
     batches.Finish();
-    pending_deltas.clear();
+    ReleaseIfLarge(pending);
   }
   if (now >= next_anti_entropy) {
     next_anti_entropy = now + Micros(options.anti_entropy_interval);
@@ -420,7 +423,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
 TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min(next_anti_entropy, next_prune);
-  if (!pending_deltas.empty()) t = std::min(t, next_flush);
+  if (!pending.empty()) t = std::min(t, next_flush);
   for (const auto& [id, r] : requests) t = std::min({t, r.deadline, r.next_resend});
   return t;
 }

@@ -20,10 +20,30 @@
 
 namespace convergent {
 
+inline constexpr uint32_t kNoPending = 0xffffffffu;
+
+// A key (or tombstone) to publish at the next flush, in update order.
+struct PendingDelta {
+  std::string name;
+  std::optional<AnyCrdt> delta;  // nullopt: a tombstone
+};
+
+// Empties a buffer that is refilled in bursts; a large one gives its memory back.
+template <typename T>
+void ReleaseIfLarge(std::vector<T>& v) {
+  if (v.capacity() > 4096) {
+    std::vector<T>().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
 struct KeyEntry {
   CrdtType type;
   AnyCrdt value;
-  std::optional<AnyCrdt> pending_delta;  // local deltas joined since the last flush
+  // Local deltas joined since the last flush: an index into Impl::pending (kNoPending: none).
+  // Kept out of the entry so that a large store of idle keys costs no delta space.
+  uint32_t pending = kNoPending;
   uint64_t key_hash = 0;
   uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
   bool digest_dirty = true;
@@ -127,8 +147,8 @@ class Replicator::Impl {
   std::unordered_map<std::string, TombstoneEntry> tombstones;
   std::vector<std::set<std::string>> leaf_members;  // key names (live and deleted) per leaf
   internal::DigestTree tree;
-  std::vector<std::string> dirty_digests;   // keys whose digest must be recomputed
-  std::vector<std::string> pending_deltas;  // keys with a pending delta, in update order
+  std::vector<std::string> dirty_digests;  // keys whose digest must be recomputed
+  std::vector<PendingDelta> pending;       // released after each flush (see ReleaseIfLarge)
   std::unordered_map<std::string, int> subscriptions;
 
   std::map<RequestId, PendingRequest> requests;

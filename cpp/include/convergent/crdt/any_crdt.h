@@ -5,7 +5,9 @@
 // Thread safety: none; a plain value.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -24,28 +26,64 @@
 
 namespace convergent {
 
+// Box<T>: a T on the heap with value semantics (a copy copies the T). AnyCrdt keeps the large
+// CRDTs (sets, maps, multi-value registers) boxed, so that a store of small values (counters,
+// registers, flags) does not pay for the largest type in every entry.
+template <typename T>
+class Box {
+ public:
+  Box(T value) : p_(std::make_unique<T>(std::move(value))) {}  // NOLINT(runtime/explicit)
+  Box(const Box& o) : p_(std::make_unique<T>(*o.p_)) {}
+  Box(Box&&) noexcept = default;
+  Box& operator=(const Box& o) {
+    p_ = std::make_unique<T>(*o.p_);
+    return *this;
+  }
+  Box& operator=(Box&&) noexcept = default;
+  T& operator*() { return *p_; }
+  const T& operator*() const { return *p_; }
+  friend bool operator==(const Box& a, const Box& b) { return *a.p_ == *b.p_; }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 class AnyCrdt {
  public:
-  using Variant = std::variant<GCounter, PNCounter, LWWRegister, ORSet, ORMap, Flag, MVRegister,
-                               GSet, LWWMap, PNCounterMap, ORMultiMap>;
+  // How a T is held: inline up to the size of a PNCounter, boxed above.
+  template <typename T>
+  using Stored = std::conditional_t<(sizeof(T) > sizeof(PNCounter)), Box<T>, T>;
+  using Variant =
+      std::variant<Stored<GCounter>, Stored<PNCounter>, Stored<LWWRegister>, Stored<ORSet>,
+                   Stored<ORMap>, Stored<Flag>, Stored<MVRegister>, Stored<GSet>, Stored<LWWMap>,
+                   Stored<PNCounterMap>, Stored<ORMultiMap>>;
 
   AnyCrdt() = default;  // an empty GCounter
   template <typename T>
-    requires requires { CrdtTypeOf<T>::value; }
-  AnyCrdt(T value) : v_(std::move(value)) {}  // NOLINT(runtime/explicit)
+  requires requires { CrdtTypeOf<T>::value; }
+  AnyCrdt(T value) : v_(Stored<T>(std::move(value))) {}  // NOLINT(runtime/explicit)
   // The bottom (empty) value of a type; InvalidArgument for an unknown type number.
   static Result<AnyCrdt> Empty(CrdtType type);
 
   CrdtType type() const;
-  const Variant& variant() const { return v_; }
-  Variant& variant() { return v_; }
+  // Calls f(value) with the value as its own type (T& or const T&), and returns what f returns.
+  template <typename F>
+  decltype(auto) Visit(F&& f) {
+    return std::visit([&](auto& x) -> decltype(auto) { return f(Unbox(x)); }, v_);
+  }
+  template <typename F>
+  decltype(auto) Visit(F&& f) const {
+    return std::visit([&](const auto& x) -> decltype(auto) { return f(Unbox(x)); }, v_);
+  }
   template <typename T>
   const T* get_if() const {
-    return std::get_if<T>(&v_);
+    const Stored<T>* s = std::get_if<Stored<T>>(&v_);
+    return s == nullptr ? nullptr : &Unbox(*s);
   }
   template <typename T>
   T* get_if() {
-    return std::get_if<T>(&v_);
+    Stored<T>* s = std::get_if<Stored<T>>(&v_);
+    return s == nullptr ? nullptr : &Unbox(*s);
   }
 
   // Joins other into this; TypeMismatch (nothing changes) when the types differ.
@@ -57,6 +95,19 @@ class AnyCrdt {
   friend bool operator==(const AnyCrdt&, const AnyCrdt&) = default;
 
  private:
+  template <typename T>
+  static T& Unbox(T& x) {
+    return x;
+  }
+  template <typename T>
+  static T& Unbox(Box<T>& x) {
+    return *x;
+  }
+  template <typename T>
+  static const T& Unbox(const Box<T>& x) {
+    return *x;
+  }
+
   Variant v_;
 };
 
