@@ -102,7 +102,8 @@ void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
       Send(from, std::exchange(keys_msg, KeyDigestsMsg{m.round, {}, {}, {}, {}}));
     }
     uint32_t count = 0;
-    for (const std::string& name : leaf_members[leaf]) {
+    for (const std::string* member : leaf_members[leaf]) {
+      const std::string& name = *member;
       uint64_t digest = 0, hash = 0;
       if (auto k = keys.find(name); k != keys.end()) {
         hash = k->second.key_hash;
@@ -159,7 +160,8 @@ void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
     for (uint32_t i = 0; i < m.key_count[l]; ++i, ++offset) {
       theirs[m.key_hashes[offset]] = m.key_digests[offset];
     }
-    for (const std::string& name : leaf_members[leaf]) {
+    for (const std::string* member : leaf_members[leaf]) {
+      const std::string& name = *member;
       uint64_t hash = KeyHash(name), digest = 0;
       if (auto k = keys.find(name); k != keys.end()) digest = k->second.digest;
       if (auto t = tombstones.find(name); t != tombstones.end()) digest = t->second.digest;
@@ -190,8 +192,8 @@ void Replicator::Impl::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   RepairMsg reply{m.round, {}, {}, {}};
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {
-    for (const std::string& name : leaf_members[tree.LeafOf(hash)]) {
-      if (KeyHash(name) == hash) AddToRepair(from, name, reply, bytes);
+    for (const std::string* name : leaf_members[tree.LeafOf(hash)]) {
+      if (KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes);
     }
   }
   if (!reply.entries.empty() || !reply.tombstones.empty()) Send(from, std::move(reply));

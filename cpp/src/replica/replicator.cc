@@ -113,6 +113,30 @@ uint64_t Replicator::Impl::KeyHash(std::string_view key) const {
   return XXH64(key.data(), key.size(), 0);
 }
 
+size_t NameHash::operator()(const std::string& s) const noexcept {
+  return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
+}
+
+namespace {
+bool NameLess(const std::string* a, const std::string& b) { return *a < b; }
+}  // namespace
+
+void Replicator::Impl::LeafInsert(uint64_t key_hash, const std::string* name) {
+  std::vector<const std::string*>& leaf = leaf_members[tree.LeafOf(key_hash)];
+  auto at = std::lower_bound(leaf.begin(), leaf.end(), *name, NameLess);
+  if (at != leaf.end() && **at == *name) {
+    *at = name;  // the same name, now held by another map
+  } else {
+    leaf.insert(at, name);
+  }
+}
+
+void Replicator::Impl::LeafErase(uint64_t key_hash, const std::string& name) {
+  std::vector<const std::string*>& leaf = leaf_members[tree.LeafOf(key_hash)];
+  auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
+  if (at != leaf.end() && **at == name) leaf.erase(at);
+}
+
 void Replicator::Impl::MarkChanged(const std::string& key, KeyEntry& e,
                                    const std::optional<AnyCrdt>& before) {
   if (!e.digest_dirty) {
@@ -148,11 +172,9 @@ bool Replicator::Impl::MergeValue(const std::string& key, AnyCrdt value) {
   if (it == keys.end()) {
     const CrdtType type = value.type();
     if (subscribed) before = *AnyCrdt::Empty(type);
-    KeyEntry e{type, std::move(value)};
-    e.key_hash = KeyHash(key);
-    e.digest_dirty = false;
+    KeyEntry e{std::move(value), KeyHash(key), 0, kNoPending, type, false};
     it = keys.emplace(key, std::move(e)).first;
-    leaf_members[tree.LeafOf(it->second.key_hash)].insert(key);
+    LeafInsert(it->second.key_hash, &it->first);
   } else {
     if (subscribed) before = it->second.value;
     it->second.value.Join(value);  // types checked above
@@ -177,13 +199,13 @@ bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
       return false;
     }
     if (it->second.digest != 0) tree.Toggle(hash, it->second.digest);
+    LeafErase(hash, it->first);
     keys.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
   }
   TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash,
                       TombstoneDigest(hash, t.type), publish};
   tree.Toggle(hash, tomb.digest);
-  leaf_members[tree.LeafOf(hash)].insert(t.key);
-  tombstones.emplace(t.key, tomb);
+  LeafInsert(hash, &tombstones.emplace(t.key, tomb).first->first);
   if (track_changes) changed.insert(t.key);
   if (publish) pending.push_back(PendingDelta{t.key, std::nullopt});
   if (subscriptions.count(t.key)) {
@@ -226,11 +248,9 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     delta = GuardedMutate(mutate, value);
     if (!delta.ok()) return delta.status();
     if (subscribed) before = std::move(empty).value();
-    KeyEntry e{type, std::move(value)};
-    e.key_hash = KeyHash(name);
-    e.digest_dirty = false;
+    KeyEntry e{std::move(value), KeyHash(name), 0, kNoPending, type, false};
     it = keys.emplace(name, std::move(e)).first;
-    leaf_members[tree.LeafOf(it->second.key_hash)].insert(name);
+    LeafInsert(it->second.key_hash, &it->first);
   } else {
     if (subscribed) before = it->second.value;
     delta = GuardedMutate(mutate, it->second.value);
@@ -412,7 +432,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
         continue;
       }
       tree.Toggle(it->second.key_hash, it->second.digest);
-      leaf_members[tree.LeafOf(it->second.key_hash)].erase(it->first);
+      LeafErase(it->second.key_hash, it->first);
       if (track_changes) changed.insert(it->first);
       it = tombstones.erase(it);
     }

@@ -38,15 +38,22 @@ void ReleaseIfLarge(std::vector<T>& v) {
   }
 }
 
+// One live key. Fields ordered for size: a million keys pay for every byte.
 struct KeyEntry {
-  CrdtType type;
   AnyCrdt value;
+  uint64_t key_hash = 0;
+  uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
   // Local deltas joined since the last flush: an index into Impl::pending (kNoPending: none).
   // Kept out of the entry so that a large store of idle keys costs no delta space.
   uint32_t pending = kNoPending;
-  uint64_t key_hash = 0;
-  uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
+  CrdtType type = CrdtType::kGCounter;
   bool digest_dirty = true;
+};
+
+// The hash of key names in the stores: xxHash, and cheap enough that the maps do not cache it in
+// every node (libstdc++ caches std::hash<std::string>).
+struct NameHash {
+  size_t operator()(const std::string& s) const noexcept;
 };
 
 struct TombstoneEntry {
@@ -143,9 +150,14 @@ class Replicator::Impl {
   std::mt19937_64 rng;
   std::vector<NodeId> peers;
 
-  std::unordered_map<std::string, KeyEntry> keys;
-  std::unordered_map<std::string, TombstoneEntry> tombstones;
-  std::vector<std::set<std::string>> leaf_members;  // key names (live and deleted) per leaf
+  std::unordered_map<std::string, KeyEntry, NameHash> keys;
+  std::unordered_map<std::string, TombstoneEntry, NameHash> tombstones;
+  // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
+  // names held by `keys` and `tombstones` (node-based maps: the pointers stay valid until the
+  // entry is erased, which also removes it here). 8 bytes per key instead of a set node.
+  std::vector<std::vector<const std::string*>> leaf_members;
+  void LeafInsert(uint64_t key_hash, const std::string* name);
+  void LeafErase(uint64_t key_hash, const std::string& name);
   internal::DigestTree tree;
   std::vector<std::string> dirty_digests;  // keys whose digest must be recomputed
   std::vector<PendingDelta> pending;       // released after each flush (see ReleaseIfLarge)
