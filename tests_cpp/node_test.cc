@@ -168,6 +168,35 @@ TEST_P(NodeClusterTest, AKilledNodeRestartsEmptyAndCatchesUp) {
   EXPECT_EQ(GValue(c[2], "k199"), 1u);
 }
 
+TEST(NodeTest, OnlyMembersOfTheSameRoleReplicateWithEachOther) {
+  NodeOptions base = Options("inproc://roles-a1", {});
+  base.replicator.role = "a";
+  auto a1 = Node::Start(base);
+  ASSERT_TRUE(a1.ok());
+  NodeOptions o = Options("inproc://roles-a2", {"inproc://roles-a1"});
+  o.replicator.role = "a";
+  auto a2 = Node::Start(o);
+  o = Options("inproc://roles-b1", {"inproc://roles-a1"});
+  o.replicator.role = "b";
+  auto b1 = Node::Start(o);
+  ASSERT_TRUE(a2.ok() && b1.ok());
+  auto reachable = [](Node& n) {
+    size_t r = 0;
+    for (const MemberView& m : n.Members()) r += m.reachable ? 1 : 0;
+    return r;
+  };
+  // Every member sees every other (membership spans roles) ...
+  ASSERT_TRUE(WaitFor([&] { return reachable(**a1) == 3 && reachable(**b1) == 3; }));
+  Increment(**a1, "shared", 1);
+  Increment(**b1, "shared", 10);
+  ASSERT_TRUE(WaitFor([&] { return GValue(**a2, "shared") == 1; }));
+  // ... but data flows only within a role: give anti-entropy several rounds to prove it.
+  EXPECT_FALSE(
+      WaitFor([&] { return GValue(**b1, "shared") != 10 || GValue(**a1, "shared") != 1; }, 1.0));
+  EXPECT_EQ((*a1)->Leader(), std::min((*a1)->id(), (*a2)->id()));  // the leader of role a
+  EXPECT_EQ((*b1)->Leader(), (*b1)->id());
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, NodeClusterTest, ::testing::Values("inproc", "ipc", "tcp"));
 
 TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,31 @@ def test_a_node_process_restores_its_snapshot_after_kill_9() -> None:
         cl.kill(0)
         a2 = cl.start(0)
         assert a2.get(CART).elements() == ["kept"]
+
+
+def test_every_type_converges_across_node_processes() -> None:
+    updates: list[tuple[cv.Key[Any], Any]] = [
+        (cv.GCounterKey("g"), lambda v: v.increment(2)),
+        (cv.PNCounterKey("p"), lambda v: v.decrement(3)),
+        (cv.LWWRegisterKey("r"), lambda v: v.set({"x": [1, 2]})),
+        (cv.ORSetKey("s"), lambda v: v.add("milk")),
+        (cv.FlagKey("f"), lambda v: v.enable()),
+        (cv.MVRegisterKey("mv"), lambda v: v.set("m")),
+        (cv.GSetKey("gs"), lambda v: v.add(7)),
+        (cv.ORMapKey("om"), lambda v: v.update("n", cv.PNCounter, lambda e: e.increment(4))),
+        (cv.LWWMapKey("lm"), lambda v: v.put("k", "v")),
+        (cv.PNCounterMapKey("pm"), lambda v: v.increment("k", 5)),
+        (cv.ORMultiMapKey("mm"), lambda v: v.add("k", 1)),
+    ]
+    with cv.LocalCluster(3, transport="ipc", processes=True, config=FAST) as cluster:
+        cluster.wait_members(timeout=30)
+        nodes = cluster.nodes
+        for i, (key, fn) in enumerate(updates):
+            nodes[i % 3].update(key, fn)
+        cluster.wait_converged(timeout=30)
+        for key, _ in updates:
+            seen = [n.get(key) for n in nodes]
+            assert seen[0] is not None and all(v == seen[0] for v in seen), key
+        assert nodes[2].get(cv.ORMapKey("om"))["n"].value == 4
+        assert nodes[1].get(cv.LWWRegisterKey("r")).value == {"x": [1, 2]}
+        assert sorted(k.name for k in list(nodes[0].keys())) == sorted(k.name for k, _ in updates)

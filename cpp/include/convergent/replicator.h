@@ -78,6 +78,7 @@ struct ReplicatorMetrics {
   uint64_t antientropy_count = 0;  // rounds started
   uint64_t frames_malformed = 0;   // dropped: did not decode
   uint64_t entries_mistyped = 0;   // dropped: a key of another type than ours
+  uint64_t frames_foreign = 0;     // dropped: from a node that is not a peer (another role)
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};
@@ -97,7 +98,8 @@ class Replicator {
   ReplicaId replica_id() const;
   const ReplicatorOptions& options() const;
 
-  // Membership: the other nodes this one replicates with (same role), self excluded.
+  // Membership: the other nodes this one replicates with (same role), self excluded. Frames
+  // from any other node are dropped (and counted as foreign).
   void SetPeers(std::vector<NodeId> peers);
   const std::vector<NodeId>& peers() const;
 

@@ -316,6 +316,10 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
   }
   FrameMsg& f = decoded.value();
   if (f.from == self) return;  // our own broadcast
+  if (std::find(peers.begin(), peers.end(), f.from) == peers.end()) {
+    ++metrics.frames_foreign;  // another role's, or a node not (or no longer) a member
+    return;
+  }
   const int k = static_cast<int>(internal::KindOf(f.body));
   metrics.bytes_received[k] += frame.size();
   ++metrics.frames_received[k];
@@ -465,6 +469,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "antientropy.count", static_cast<double>(metrics.antientropy_count)},
       {p + "tombstone.count", static_cast<double>(tombstones.size())},
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
+      {p + "frames.dropped.foreign", static_cast<double>(metrics.frames_foreign)},
       {p + "entries.dropped.mistyped", static_cast<double>(metrics.entries_mistyped)},
   };
   for (int k = 0; k < kFrameKinds; ++k) {
