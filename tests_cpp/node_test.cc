@@ -218,6 +218,22 @@ TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
   ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "still") == 1; }));
 }
 
+TEST(NodeTest, AnOversizedFrameIsRefusedWhileTheNodeServes) {
+  Cluster c("ipc", 2);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(2); }));
+  nng_socket raw;
+  ASSERT_EQ(nng_bus0_open(&raw), 0);
+  ASSERT_EQ(nng_dial(raw, c[0].bus_url().c_str(), nullptr, 0), 0);
+  std::string huge(8 << 20, 'R');  // twice the node's max_frame_size (4 MiB)
+  const auto before = c[0].Metrics().at("convergent.transport.bytes.received");
+  ASSERT_EQ(nng_send(raw, huge.data(), huge.size(), 0), 0);
+  nng_close(raw);
+  Increment(c[0], "after-huge", 1);
+  ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "after-huge") == 1; }));
+  // NNG refuses it at the transport (the pipe is closed): none of its bytes reach the node.
+  EXPECT_LT(c[0].Metrics().at("convergent.transport.bytes.received") - before, 1 << 20);
+}
+
 TEST(NodeTest, BadOptionsAreRejectedAtStart) {
   NodeOptions o = Options("", {});
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);

@@ -28,10 +28,11 @@ struct PendingDelta {
   std::optional<AnyCrdt> delta;  // nullopt: a tombstone
 };
 
-// Empties a buffer that is refilled in bursts; a large one gives its memory back.
+// Empties a buffer that is refilled in bursts; a large one (a burst of 64k+ entries, megabytes)
+// gives its memory back, a smaller one keeps it for the next burst.
 template <typename T>
 void ReleaseIfLarge(std::vector<T>& v) {
-  if (v.capacity() > 4096) {
+  if (v.capacity() > (size_t{1} << 16)) {
     std::vector<T>().swap(v);
   } else {
     v.clear();
