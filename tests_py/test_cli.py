@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import convergent as cv
 from convergent import cli
+from every_type import EVERY_TYPE_UPDATES
 
 FAST = cv.Config(anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=2.0)
 HITS = cv.PNCounterKey("hits")
@@ -99,19 +99,7 @@ def test_a_node_process_restores_its_snapshot_after_kill_9() -> None:
 
 
 def test_every_type_converges_across_node_processes() -> None:
-    updates: list[tuple[cv.Key[Any], Any]] = [
-        (cv.GCounterKey("g"), lambda v: v.increment(2)),
-        (cv.PNCounterKey("p"), lambda v: v.decrement(3)),
-        (cv.LWWRegisterKey("r"), lambda v: v.set({"x": [1, 2]})),
-        (cv.ORSetKey("s"), lambda v: v.add("milk")),
-        (cv.FlagKey("f"), lambda v: v.enable()),
-        (cv.MVRegisterKey("mv"), lambda v: v.set("m")),
-        (cv.GSetKey("gs"), lambda v: v.add(7)),
-        (cv.ORMapKey("om"), lambda v: v.update("n", cv.PNCounter, lambda e: e.increment(4))),
-        (cv.LWWMapKey("lm"), lambda v: v.put("k", "v")),
-        (cv.PNCounterMapKey("pm"), lambda v: v.increment("k", 5)),
-        (cv.ORMultiMapKey("mm"), lambda v: v.add("k", 1)),
-    ]
+    updates = EVERY_TYPE_UPDATES
     with cv.LocalCluster(3, transport="ipc", processes=True, config=FAST) as cluster:
         cluster.wait_members(timeout=30)
         nodes = cluster.nodes

@@ -132,6 +132,17 @@ struct PySimulation {
   }
 
   py::object Handle(NodeId id) const { return host->HandleOf(host, id); }
+
+  // Ends the current incarnation of `node` with `end` (crash, restart, removal): its pending
+  // events are delivered first, and its subscriptions end with it. Returns the node's id.
+  template <typename End>
+  NodeId EndIncarnation(py::handle node, End end) {
+    const NodeId id = NodeArg(node);
+    host->DispatchEvents();
+    end(id);
+    host->DropSubscriptions(id);
+    return id;
+  }
 };
 
 void CheckOk(const Status& s) {
@@ -287,10 +298,7 @@ void RegisterSimulation(py::module_& m) {
       .def(
           "crash",
           [](PySimulation& self, py::handle node) {
-            const NodeId id = self.NodeArg(node);
-            self.host->DispatchEvents();
-            self.sim().Crash(id);
-            self.host->DropSubscriptions(id);
+            self.EndIncarnation(node, [&](NodeId id) { self.sim().Crash(id); });
           },
           py::arg("node"),
           "Crashes the node: its memory is lost, frames to it are dropped, its handle raises "
@@ -298,10 +306,7 @@ void RegisterSimulation(py::module_& m) {
       .def(
           "restart",
           [](PySimulation& self, py::handle node) {
-            const NodeId id = self.NodeArg(node);
-            self.host->DispatchEvents();
-            self.sim().Restart(id);
-            self.host->DropSubscriptions(id);
+            const NodeId id = self.EndIncarnation(node, [&](NodeId n) { self.sim().Restart(n); });
             self.host->Remember(id);
             return self.Handle(id);
           },
@@ -319,10 +324,7 @@ void RegisterSimulation(py::module_& m) {
       .def(
           "remove_node",
           [](PySimulation& self, py::handle node) {
-            const NodeId id = self.NodeArg(node);
-            self.host->DispatchEvents();
-            self.sim().RemoveNode(id);
-            self.host->DropSubscriptions(id);
+            self.EndIncarnation(node, [&](NodeId id) { self.sim().RemoveNode(id); });
           },
           py::arg("node"), "The node leaves the cluster for good.")
       .def(
