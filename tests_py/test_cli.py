@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,20 @@ def test_every_type_converges_across_node_processes() -> None:
         assert nodes[2].get(cv.ORMapKey("om"))["n"].value == 4
         assert nodes[1].get(cv.LWWRegisterKey("r")).value == {"x": [1, 2]}
         assert sorted(k.name for k in list(nodes[0].keys())) == sorted(k.name for k, _ in updates)
+
+
+def test_node_processes_do_not_outlive_a_driver_that_forgets_to_close() -> None:
+    script = (
+        "import convergent as cv\n"
+        "cl = cv.LocalCluster(2, transport='ipc', processes=True)\n"
+        "print(' '.join(str(p.pid) for p in cl._procs if p))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

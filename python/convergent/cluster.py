@@ -11,6 +11,7 @@ node keeps a LevelDB snapshot in a temporary directory and restores it when it s
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import itertools
 import os
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from typing import Any
 
 from ._control import AUTH_ENV, RemoteNode
@@ -32,6 +34,14 @@ __all__ = ["LocalCluster"]
 _TRANSPORTS = ("inproc", "ipc", "tcp")
 _counter = itertools.count()
 _START_TIMEOUT = 30.0  # seconds for a node process to report that it listens
+# Clusters not closed yet: closed at interpreter exit, so that no node process outlives its driver.
+_open: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_leftovers() -> None:
+    for cluster in list(_open):
+        cluster.close()
 
 
 class LocalCluster:
@@ -69,6 +79,7 @@ class LocalCluster:
         self._urls = [self._url(tag, i) for i in range(nodes)]
         self._nodes: list[Node | RemoteNode | None] = [None] * nodes
         self._procs: list[subprocess.Popen[str] | None] = [None] * nodes
+        _open.add(self)
         try:
             for i in range(nodes):
                 self.start(i)
@@ -218,7 +229,8 @@ class LocalCluster:
             time.sleep(0.01)
 
     def close(self) -> None:
-        """Stops every node and removes temporary files."""
+        """Stops every node and removes temporary files (at interpreter exit at the latest)."""
+        _open.discard(self)
         for i, n in enumerate(self._nodes):
             if n is not None and n.running:
                 self.stop(i)

@@ -10,8 +10,10 @@ format at ``/metrics``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +23,14 @@ from .config import Config
 __all__ = ["Node"]
 
 _PathLike = str | os.PathLike[str]
+# Nodes not stopped yet: stopped (gracefully) at interpreter exit.
+_running: weakref.WeakSet[Node] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for node in list(_running):
+        node.stop()
 
 
 class Node:
@@ -69,6 +79,7 @@ class Node:
             target=self._dispatch, name=f"convergent-events-{self._core.name}", daemon=True
         )
         self._events.start()
+        _running.add(self)
 
     def _dispatch(self) -> None:
         while not self._stopping.is_set() and self._core.running:
@@ -116,6 +127,7 @@ class Node:
     def stop(self, *, graceful: bool = True) -> None:
         """Stops the node. ``graceful``: flush pending deltas and tell the peers first
         (``graceful=False`` behaves like a crash). Idempotent."""
+        _running.discard(self)
         self._stopping.set()
         self._core.stop(graceful)
         if self._events is not threading.current_thread():
