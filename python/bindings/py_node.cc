@@ -20,6 +20,15 @@ namespace py = pybind11;
 namespace convergent::bindings {
 namespace {
 
+// Runs f with the GIL released. Every call that takes the node's lock goes through it: a Python
+// thread must never wait for that lock while holding the GIL, because the holder may be running
+// Python code (an update function) and need the GIL back.
+template <typename F>
+auto NoGil(F&& f) {
+  py::gil_scoped_release nogil;
+  return f();
+}
+
 class NodeHost : public ReplicaHost {
  public:
   explicit NodeHost(std::unique_ptr<Node> node) : node_(std::move(node)) {}
@@ -33,13 +42,24 @@ class NodeHost : public ReplicaHost {
   void Run(NodeId id, uint64_t incarnation,
            const std::function<void(Replicator&, TimeMicros)>& op) override {
     CheckLive(id, incarnation);
-    if (Status s = node_->Run(op); !s.ok()) Down();
+    const Status s = NoGil([&] {
+      return node_->Run([&](Replicator& r, TimeMicros now) {
+        py::gil_scoped_acquire gil;
+        op(r, now);
+      });
+    });
+    if (!s.ok()) Down();
   }
 
   Result<RequestId> Request(NodeId id, uint64_t incarnation, const RequestFn& op) override {
     CheckLive(id, incarnation);
-    Result<RequestId> r = node_->Request(op);
-    if (!r.ok() && !node_->running()) Down();
+    Result<RequestId> r = NoGil([&] {
+      return node_->Request([&](Replicator& rep, TimeMicros now) {
+        py::gil_scoped_acquire gil;
+        return op(rep, now);
+      });
+    });
+    if (!r.ok() && !NoGil([&] { return node_->running(); })) Down();
     return r;
   }
 
@@ -51,19 +71,21 @@ class NodeHost : public ReplicaHost {
       c = node_->Await(request);
     }
     if (!c.ok()) {
-      if (!node_->running()) Down();
+      if (!NoGil([&] { return node_->running(); })) Down();
       ThrowStatus(c.status());
     }
     return std::move(c).value();
   }
 
   bool IsLive(NodeId, uint64_t incarnation) const override {
-    return incarnation == 0 && node_->running();
+    return incarnation == 0 && NoGil([&] { return node_->running(); });
   }
 
   std::string Describe(NodeId) const override { return "node " + node_->name(); }
 
-  void DispatchEvents() override { Deliver(node_->id(), node_->WaitEvents(0)); }
+  void DispatchEvents() override {
+    Deliver(node_->id(), NoGil([&] { return node_->WaitEvents(0); }));
+  }
 
   // Waits up to `timeout` seconds (GIL released) for events, then delivers them.
   void WaitAndDispatch(double timeout) {
@@ -147,11 +169,13 @@ void RegisterNode(py::module_& m) {
       .def_property_readonly("p2p_url", [](PyNode& self) { return self.host->node().p2p_url(); })
       .def_property_readonly("metrics_url",
                              [](PyNode& self) { return self.host->node().metrics_url(); })
-      .def_property_readonly("running", [](PyNode& self) { return self.host->node().running(); })
+      .def_property_readonly(
+          "running",
+          [](PyNode& self) { return NoGil([&] { return self.host->node().running(); }); })
       .def("members",
            [](PyNode& self) {
              py::list out;
-             for (const MemberView& v : self.host->node().Members()) {
+             for (const MemberView& v : NoGil([&] { return self.host->node().Members(); })) {
                py::dict d;
                d["id"] = v.id;
                d["name"] = v.name;
@@ -163,11 +187,12 @@ void RegisterNode(py::module_& m) {
              }
              return out;
            })
-      .def("leader", [](PyNode& self) { return self.host->node().Leader(); })
+      .def("leader", [](PyNode& self) { return NoGil([&] { return self.host->node().Leader(); }); })
       .def("metrics",
            [](PyNode& self) {
              py::dict out;
-             for (const auto& [k, v] : self.host->node().Metrics()) out[py::str(k)] = v;
+             const auto metrics = NoGil([&] { return self.host->node().Metrics(); });
+             for (const auto& [k, v] : metrics) out[py::str(k)] = v;
              return out;
            })
       .def("digest",
