@@ -21,6 +21,8 @@ namespace convergent {
 namespace {
 
 using test::GIncrement;
+using test::GValue;
+using test::Increment;
 using test::WaitFor;
 using Clock = std::chrono::steady_clock;
 
@@ -39,13 +41,7 @@ class TempDir {
 
 NodeOptions Options(const std::string& url, const std::string& dir,
                     std::vector<std::string> seeds = {}) {
-  NodeOptions o;
-  o.transport.listen = url;
-  o.seeds = std::move(seeds);
-  o.heartbeat_interval = 0.05;
-  o.failure_timeout = 0.5;
-  o.replicator.delta_flush_interval = 0.01;
-  o.replicator.anti_entropy_interval = 0.2;
+  NodeOptions o = test::FastOptions(url, std::move(seeds));
   o.snapshot_dir = dir;
   o.snapshot_interval = 0.05;
   return o;
@@ -55,22 +51,6 @@ std::unique_ptr<Node> Start(const NodeOptions& o) {
   auto node = Node::Start(o);
   EXPECT_TRUE(node.ok()) << node.status().ToString();
   return node.ok() ? std::move(node).value() : nullptr;
-}
-
-uint64_t GValue(Node& n, const std::string& key) {
-  uint64_t v = 0;
-  n.Run([&](Replicator& r, TimeMicros) {
-    auto got = r.Get(key, CrdtType::kGCounter);
-    if (got.ok() && *got != nullptr) v = (*got)->get_if<GCounter>()->value();
-  });
-  return v;
-}
-
-void Increment(Node& n, const std::string& key, uint64_t by = 1) {
-  ASSERT_TRUE(n.Request([&](Replicator& r, TimeMicros now) {
-                 return r.Update(key, CrdtType::kGCounter, GIncrement(n.replica_id(), by),
-                                 Consistency::kLocal, now);
-               }).ok());
 }
 
 bool IsDeleted(Node& n, const std::string& key) {

@@ -23,7 +23,11 @@
 namespace convergent {
 namespace {
 
+using test::FastOptions;
 using test::GIncrement;
+using test::GValue;
+using test::Increment;
+using test::Reachable;
 using test::SetAdd;
 using test::WaitFor;
 
@@ -35,18 +39,6 @@ std::string Url(const std::string& scheme, int i) {
   if (scheme == "inproc") return "inproc://node-test-" + tag + "-" + std::to_string(i);
   if (scheme == "ipc") return "ipc:///tmp/convergent-node-test-" + tag + "-" + std::to_string(i);
   return "tcp://127.0.0.1:0";  // the system picks a free port; Cluster keeps the bound URL
-}
-
-NodeOptions Options(const std::string& url, const std::vector<std::string>& seeds) {
-  NodeOptions o;
-  o.transport.listen = url;
-  o.seeds = seeds;
-  o.heartbeat_interval = 0.05;
-  o.failure_timeout = 0.5;
-  o.replicator.delta_flush_interval = 0.01;
-  o.replicator.anti_entropy_interval = 0.2;
-  o.replicator.coordination_timeout = 2.0;
-  return o;
 }
 
 class Cluster {
@@ -61,7 +53,7 @@ class Cluster {
     for (const std::string& u : urls_) {
       if (u.size() < 2 || u.compare(u.size() - 2, 2, ":0") != 0) seeds.push_back(u);
     }
-    auto node = Node::Start(Options(urls_[i], seeds));
+    auto node = Node::Start(FastOptions(urls_[i], seeds));
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     nodes_[i] = std::move(node).value();
     urls_[i] = nodes_[i]->bus_url();  // a restart listens on the same URL
@@ -70,10 +62,7 @@ class Cluster {
   void Kill(int i) { nodes_[i]->Stop(/*graceful=*/false); }
   bool AllSee(size_t reachable) {
     for (auto& n : nodes_) {
-      if (!n->running()) continue;
-      size_t r = 0;
-      for (const MemberView& m : n->Members()) r += m.reachable ? 1 : 0;
-      if (r != reachable) return false;
+      if (n->running() && Reachable(*n) != reachable) return false;
     }
     return true;
   }
@@ -93,23 +82,6 @@ class Cluster {
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 
-uint64_t GValue(Node& n, const std::string& key) {
-  uint64_t v = 0;
-  EXPECT_TRUE(n.Run([&](Replicator& r, TimeMicros) {
-                 auto got = r.Get(key, CrdtType::kGCounter);
-                 if (got.ok() && *got != nullptr) v = (*got)->get_if<GCounter>()->value();
-               }).ok());
-  return v;
-}
-
-void Increment(Node& n, const std::string& key, uint64_t by) {
-  auto r = n.Request([&](Replicator& rep, TimeMicros now) {
-    return rep.Update(key, CrdtType::kGCounter, GIncrement(n.replica_id(), by), Consistency::kLocal,
-                      now);
-  });
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-}
-
 class NodeClusterTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(NodeClusterTest, MembersFindEachOtherAndUpdatesConverge) {
@@ -124,6 +96,7 @@ TEST_P(NodeClusterTest, MembersFindEachOtherAndUpdatesConverge) {
   const auto m = c[1].Metrics();
   EXPECT_GT(m.at("crdt.replicator.delta.receive.count"), 0);
   EXPECT_EQ(m.at("convergent.membership.reachable"), 3);
+  EXPECT_GE(m.at("convergent.transport.bus.connections"), 2);  // a pipe to each peer
 }
 
 TEST_P(NodeClusterTest, MajorityWritesWaitForRealAcksAndTimeOutAlone) {
@@ -169,24 +142,19 @@ TEST_P(NodeClusterTest, AKilledNodeRestartsEmptyAndCatchesUp) {
 }
 
 TEST(NodeTest, OnlyMembersOfTheSameRoleReplicateWithEachOther) {
-  NodeOptions base = Options("inproc://roles-a1", {});
+  NodeOptions base = FastOptions("inproc://roles-a1", {});
   base.replicator.role = "a";
   auto a1 = Node::Start(base);
   ASSERT_TRUE(a1.ok());
-  NodeOptions o = Options("inproc://roles-a2", {"inproc://roles-a1"});
+  NodeOptions o = FastOptions("inproc://roles-a2", {"inproc://roles-a1"});
   o.replicator.role = "a";
   auto a2 = Node::Start(o);
-  o = Options("inproc://roles-b1", {"inproc://roles-a1"});
+  o = FastOptions("inproc://roles-b1", {"inproc://roles-a1"});
   o.replicator.role = "b";
   auto b1 = Node::Start(o);
   ASSERT_TRUE(a2.ok() && b1.ok());
-  auto reachable = [](Node& n) {
-    size_t r = 0;
-    for (const MemberView& m : n.Members()) r += m.reachable ? 1 : 0;
-    return r;
-  };
   // Every member sees every other (membership spans roles) ...
-  ASSERT_TRUE(WaitFor([&] { return reachable(**a1) == 3 && reachable(**b1) == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return Reachable(**a1) == 3 && Reachable(**b1) == 3; }));
   Increment(**a1, "shared", 1);
   Increment(**b1, "shared", 10);
   ASSERT_TRUE(WaitFor([&] { return GValue(**a2, "shared") == 1; }));
@@ -235,17 +203,17 @@ TEST(NodeTest, AnOversizedFrameIsRefusedWhileTheNodeServes) {
 }
 
 TEST(NodeTest, BadOptionsAreRejectedAtStart) {
-  NodeOptions o = Options("", {});
+  NodeOptions o = FastOptions("", {});
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
-  o = Options("bogus://nowhere", {});
+  o = FastOptions("bogus://nowhere", {});
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
-  o = Options("inproc://bad-hb", {});
+  o = FastOptions("inproc://bad-hb", {});
   o.failure_timeout = o.heartbeat_interval / 2;
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
-  o = Options("inproc://bad-ae", {});
+  o = FastOptions("inproc://bad-ae", {});
   o.replicator.anti_entropy_interval = -1;
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
-  o = Options("tls+tcp://127.0.0.1:0", {});  // no certificate files
+  o = FastOptions("tls+tcp://127.0.0.1:0", {});  // no certificate files
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -296,18 +264,13 @@ namespace {
 
 // (NNG would resolve one address of the name by itself; SeedResolverTest checks the expansion.)
 TEST(NodeTest, ASeedGivenByHostNameJoinsTheCluster) {
-  auto first = Node::Start(Options("tcp://127.0.0.1:0", {}));
+  auto first = Node::Start(FastOptions("tcp://127.0.0.1:0", {}));
   ASSERT_TRUE(first.ok());
   const std::string url = (*first)->bus_url();
   const std::string by_name = "tcp://localhost:" + url.substr(url.rfind(':') + 1);
-  auto second = Node::Start(Options("tcp://127.0.0.1:0", {by_name}));
+  auto second = Node::Start(FastOptions("tcp://127.0.0.1:0", {by_name}));
   ASSERT_TRUE(second.ok());
-  auto reachable = [](Node& n) {
-    size_t r = 0;
-    for (const MemberView& m : n.Members()) r += m.reachable ? 1 : 0;
-    return r;
-  };
-  ASSERT_TRUE(WaitFor([&] { return reachable(**first) == 2 && reachable(**second) == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return Reachable(**first) == 2 && Reachable(**second) == 2; }));
 }
 
 }  // namespace

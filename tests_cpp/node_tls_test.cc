@@ -16,7 +16,9 @@
 namespace convergent {
 namespace {
 
-using test::GIncrement;
+using test::GValue;
+using test::Increment;
+using test::Reachable;
 using test::WaitFor;
 
 class Pki {
@@ -56,8 +58,7 @@ class Pki {
 // `separate_key`: the certificate and its key in two files (else one PEM file holds both).
 NodeOptions TlsOptions(const Pki& pki, const std::string& name, const std::string& ca,
                        std::vector<std::string> seeds, bool separate_key = false) {
-  NodeOptions o;
-  o.transport.listen = "tls+tcp://127.0.0.1:0";
+  NodeOptions o = test::FastOptions("tls+tcp://127.0.0.1:0", std::move(seeds));
   if (separate_key) {
     o.transport.tls_cert_file = pki.Path(name + ".crt");
     o.transport.tls_key_file = pki.Path(name + ".key");
@@ -65,18 +66,7 @@ NodeOptions TlsOptions(const Pki& pki, const std::string& name, const std::strin
     o.transport.tls_cert_file = pki.Path(name + ".pem");
   }
   o.transport.tls_ca_file = pki.Path(ca + ".pem");
-  o.seeds = std::move(seeds);
-  o.heartbeat_interval = 0.05;
-  o.failure_timeout = 0.5;
-  o.replicator.delta_flush_interval = 0.01;
-  o.replicator.anti_entropy_interval = 0.2;
   return o;
-}
-
-size_t Reachable(Node& n) {
-  size_t r = 0;
-  for (const MemberView& m : n.Members()) r += m.reachable ? 1 : 0;
-  return r;
 }
 
 TEST(NodeTlsTest, MembersOfTheCaJoinAndANodeOfAnotherCaIsRefused) {
@@ -95,31 +85,13 @@ TEST(NodeTlsTest, MembersOfTheCaJoinAndANodeOfAnotherCaIsRefused) {
   // The intruder trusts the cluster's CA, but its own certificate is signed by another one.
   auto intruder = Node::Start(TlsOptions(pki, "intruder", "cluster-ca", {(*a)->bus_url()}));
   ASSERT_TRUE(intruder.ok()) << intruder.status().ToString();
-  ASSERT_TRUE((*intruder)
-                  ->Request([&](Replicator& r, TimeMicros now) {
-                    return r.Update("k", CrdtType::kGCounter,
-                                    GIncrement((*intruder)->replica_id(), 1000),
-                                    Consistency::kLocal, now);
-                  })
-                  .ok());
-  ASSERT_TRUE((*b)->Request([&](Replicator& r, TimeMicros now) {
-                    return r.Update("k", CrdtType::kGCounter, GIncrement((*b)->replica_id(), 1),
-                                    Consistency::kLocal, now);
-                  })
-                  .ok());
-  auto value = [](Node& n) {
-    uint64_t v = 0;
-    n.Run([&](Replicator& r, TimeMicros) {
-      auto got = r.Get("k", CrdtType::kGCounter);
-      if (got.ok() && *got != nullptr) v = (*got)->get_if<GCounter>()->value();
-    });
-    return v;
-  };
-  ASSERT_TRUE(WaitFor([&] { return value(**a) == 1; }));
+  Increment(**intruder, "k", 1000);
+  Increment(**b, "k", 1);
+  ASSERT_TRUE(WaitFor([&] { return GValue(**a, "k") == 1; }));
   // Long enough for several heartbeats, dials and anti-entropy rounds of the intruder.
-  EXPECT_FALSE(WaitFor([&] { return value(**a) != 1 || Reachable(**a) != 2; }, 1.5));
+  EXPECT_FALSE(WaitFor([&] { return GValue(**a, "k") != 1 || Reachable(**a) != 2; }, 1.5));
   EXPECT_EQ(Reachable(**intruder), 1u);
-  EXPECT_EQ(value(**b), 1u);
+  EXPECT_EQ(GValue(**b, "k"), 1u);
 }
 
 }  // namespace

@@ -26,10 +26,6 @@ __all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
 AUTH_ENV = "CONVERGENT_CONTROL_KEY"
 
 
-def _key(type_name: str, name: str) -> Key[Any]:
-    return key_of_type(type_name, name)
-
-
 class ControlServer:
     """Serves the requests of a driver to one node (in the node process)."""
 
@@ -70,16 +66,16 @@ class ControlServer:
         return {"id": n.id, "name": n.name, "url": n.url, "replica": n.replicator.id}
 
     def _op_update(self, t: str, name: str, delta: bytes, write: int, timeout: Any) -> None:
-        key = _key(t, name)
+        key = key_of_type(t, name)
         value = key.type.from_bytes(delta)
         self._node.replicator.update(key, lambda v: v.merge(value), write=write, timeout=timeout)
 
     def _op_get(self, t: str, name: str, read: int, timeout: Any) -> bytes | None:
-        v = self._node.replicator.get(_key(t, name), read=read, timeout=timeout)
+        v = self._node.replicator.get(key_of_type(t, name), read=read, timeout=timeout)
         return None if v is None else bytes(v.to_bytes())
 
     def _op_delete(self, t: str, name: str, write: int, timeout: Any) -> None:
-        self._node.replicator.delete(_key(t, name), write=write, timeout=timeout)
+        self._node.replicator.delete(key_of_type(t, name), write=write, timeout=timeout)
 
     def _op_keys(self) -> list[tuple[str, str]]:
         keys = list(self._node.replicator.keys())
@@ -182,7 +178,7 @@ class RemoteReplicator:
         raise NotImplementedError("subscriptions to a node in another process are not available")
 
     def keys(self) -> list[Key[Any]]:
-        return [_key(t, n) for t, n in self._channel.call("keys")]
+        return [key_of_type(t, n) for t, n in self._channel.call("keys")]
 
     def metrics(self) -> dict[str, float]:
         return {k: v for k, v in self._node.metrics().items() if k.startswith("crdt.")}

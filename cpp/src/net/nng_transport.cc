@@ -7,6 +7,7 @@
 #include <nng/protocol/pipeline0/push.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -88,23 +89,20 @@ class TlsConfig {
       return NngError("TLS CA file '" + o.tls_ca_file + "'", rv);
     }
     if (o.tls_key_file.empty()) {  // one PEM file holds the certificate and its key
-      if (int rv = nng_tls_config_cert_key_file(cfg_, o.tls_cert_file.c_str(), nullptr);
-          rv != 0) {
+      if (int rv = nng_tls_config_cert_key_file(cfg_, o.tls_cert_file.c_str(), nullptr); rv != 0) {
         return NngError("TLS certificate and key file '" + o.tls_cert_file + "'", rv);
       }
     } else {
       std::string cert, key;
       if (!ReadFile(o.tls_cert_file, &cert)) {
-        return Status::InvalidArgument("cannot read the TLS certificate '" + o.tls_cert_file +
-                                       "'");
+        return Status::InvalidArgument("cannot read the TLS certificate '" + o.tls_cert_file + "'");
       }
       if (!ReadFile(o.tls_key_file, &key)) {
         return Status::InvalidArgument("cannot read the TLS key '" + o.tls_key_file + "'");
       }
       if (int rv = nng_tls_config_own_cert(cfg_, cert.c_str(), key.c_str(), nullptr); rv != 0) {
-        return NngError("TLS certificate '" + o.tls_cert_file + "' with key '" +
-                            o.tls_key_file + "'",
-                        rv);
+        return NngError(
+            "TLS certificate '" + o.tls_cert_file + "' with key '" + o.tls_key_file + "'", rv);
       }
     }
     if (int rv = nng_tls_config_auth_mode(cfg_, NNG_TLS_AUTH_MODE_REQUIRED); rv != 0) {
@@ -128,6 +126,9 @@ class NngTransport final : public Transport {
   Status Start() {
     if (int rv = nng_bus0_open(&bus_); rv != 0) return NngError("bus socket", rv);
     bus_open_ = true;
+    // bus0 has no option for its connection count: count pipes as they come and go.
+    nng_pipe_notify(bus_, NNG_PIPE_EV_ADD_POST, &NngTransport::OnPipe, this);
+    nng_pipe_notify(bus_, NNG_PIPE_EV_REM_POST, &NngTransport::OnPipe, this);
     if (int rv = nng_pull0_open(&pull_); rv != 0) return NngError("pull socket", rv);
     pull_open_ = true;
     const auto max = static_cast<size_t>(options_.max_frame_size);
@@ -227,10 +228,7 @@ class NngTransport final : public Transport {
     s.bytes_sent = bytes_sent_;
     s.bytes_received = bytes_received_;
     s.send_dropped = send_dropped_;
-    int peers = 0;
-    // bus0 has no peer count option; count the pipes seen by the pipe notifier instead.
-    peers = bus_pipes_.load();
-    s.bus_peers = static_cast<uint64_t>(peers);
+    s.bus_peers = static_cast<uint64_t>(std::max(0, bus_pipes_.load()));
     return s;
   }
 
@@ -310,6 +308,10 @@ class NngTransport final : public Transport {
     bool from_bus_ = false;
     std::atomic<bool> stopping_{false};
   };
+
+  static void OnPipe(nng_pipe, nng_pipe_ev ev, void* arg) {
+    static_cast<NngTransport*>(arg)->bus_pipes_ += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
+  }
 
   Status Listen(nng_socket sock, const std::string& url, std::string* bound) {
     nng_listener l;
