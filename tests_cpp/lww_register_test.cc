@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 
 #include "crdt_test_support.h"
 
@@ -113,6 +114,45 @@ TEST(LWWRegisterTest, WriteAtTheLargestTimestampIsNeverSilentlyLost) {
   const LWWRegister d = s.Set(kLow, UintValue(1), kMax);
   EXPECT_EQ(s.timestamp(), kMax);
   EXPECT_EQ(Joined(LWWRegister{}, d), s);
+}
+
+// BasicLWWRegister<V> over a plain value type: the same order (timestamp, replica, value), the
+// same local timestamps, and the join laws.
+using IntRegister = BasicLWWRegister<int64_t>;
+
+TEST(BasicLWWRegisterTest, TypedRegisterOrdersWritesAsTheValueRegister) {
+  IntRegister never;
+  EXPECT_FALSE(never.is_set());
+  EXPECT_EQ(never.value(), 0);
+  const auto old_write = IntRegister::FromParts(100, 5, kHigh);
+  const auto new_write = IntRegister::FromParts(1, 6, kLow);
+  const auto tie_high = IntRegister::FromParts(-7, 6, kHigh);
+  const auto tie_bigger = IntRegister::FromParts(3, 6, kLow);
+  for (const auto& [a, b, want] : {std::tuple{old_write, new_write, new_write},
+                                   std::tuple{new_write, tie_high, tie_high},
+                                   std::tuple{new_write, tie_bigger, tie_bigger}}) {
+    IntRegister ab = a, ba = b;
+    ab.Join(b);
+    ba.Join(a);
+    EXPECT_EQ(ab, want);
+    EXPECT_EQ(ba, want);
+    ab.Join(b);  // idempotent
+    EXPECT_EQ(ab, want);
+  }
+}
+
+TEST(BasicLWWRegisterTest, TypedLocalWritesUseMaxOfClockAndLastPlusOne) {
+  IntRegister r;
+  const IntRegister d = r.Set(kLow, 42, 1000);
+  EXPECT_EQ(d, r);
+  EXPECT_EQ(r.timestamp(), 1000u);
+  r.Set(kLow, 43, 10);  // clock went back
+  EXPECT_EQ(r.timestamp(), 1001u);
+  EXPECT_EQ(r.value(), 43);
+  IntRegister top = IntRegister::FromParts(1, kMax, kHigh);
+  const IntRegister before = top;
+  EXPECT_THROW(top.Set(kLow, 2, 7), std::overflow_error);
+  EXPECT_EQ(top, before);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "codec/dot_store_codec.h"
 
 #include <algorithm>
+#include <array>
 #include <string_view>
 #include <utility>
 
@@ -42,10 +43,18 @@ class SortedElements {
         held->Collect(e.dot);
       }
     }
-    std::sort(elements_.begin(), elements_.end(), [this](const Element& x, const Element& y) {
-      if (x.prefix != y.prefix) return x.prefix < y.prefix;
-      return BytesOf(x) < BytesOf(y);
-    });
+    SortByPrefix();
+    // Equal prefixes (elements sharing their first 8 bytes) are ordered by their whole bytes.
+    for (auto run = elements_.begin(); run != elements_.end();) {
+      auto end = run + 1;
+      while (end != elements_.end() && end->prefix == run->prefix) ++end;
+      if (end - run > 1) {
+        std::sort(run, end, [this](const Element& x, const Element& y) {
+          return BytesOf(x) < BytesOf(y);
+        });
+      }
+      run = end;
+    }
   }
 
   const std::vector<Element>& elements() const { return elements_; }
@@ -56,6 +65,30 @@ class SortedElements {
   const Dot& DotOf(const Element& e, uint32_t i) const { return dots_[e.dots_at + i]; }
 
  private:
+  // An LSD radix sort on the prefixes, a byte at a time; the bytes in which every prefix agrees
+  // (most of them, for elements of one shape) cost one histogram pass, not a scatter pass. For
+  // large sets it takes a fraction of a comparison sort's time.
+  void SortByPrefix() {
+    if (elements_.size() < 64) {
+      std::sort(elements_.begin(), elements_.end(),
+                [](const Element& x, const Element& y) { return x.prefix < y.prefix; });
+      return;
+    }
+    std::array<std::array<uint32_t, 256>, 8> counts{};
+    for (const Element& e : elements_) {
+      for (int b = 0; b < 8; ++b) ++counts[b][(e.prefix >> (8 * b)) & 0xff];
+    }
+    std::vector<Element> scratch(elements_.size());
+    for (int b = 0; b < 8; ++b) {
+      auto& count = counts[b];
+      if (count[(elements_.front().prefix >> (8 * b)) & 0xff] == elements_.size()) continue;
+      uint32_t at = 0;
+      for (uint32_t& c : count) at += std::exchange(c, at);  // counts -> starting offsets
+      for (const Element& e : elements_) scratch[count[(e.prefix >> (8 * b)) & 0xff]++] = e;
+      elements_.swap(scratch);
+    }
+  }
+
   std::vector<Element> elements_;
   std::string bytes_;
   std::vector<Dot> dots_;

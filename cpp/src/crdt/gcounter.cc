@@ -1,37 +1,11 @@
 #include "convergent/crdt/gcounter.h"
 
 #include <algorithm>
-#include <limits>
 #include <stdexcept>
 
 namespace convergent {
-namespace {
-
-template <typename Slots>  // GCounter::Slots, const or not
-auto FindSlot(Slots& s, ReplicaId r) {
-  return std::lower_bound(s.begin(), s.end(), r,
-                          [](const GCounter::Slot& e, ReplicaId id) { return e.first < id; });
-}
-
-}  // namespace
-
-uint64_t GCounter::AddToSlot(ReplicaId replica, uint64_t n) {
-  auto it = FindSlot(slots_, replica);
-  if (it == slots_.end() || it->first != replica) it = slots_.insert(it, {replica, 0});
-  if (it->second > std::numeric_limits<uint64_t>::max() - n) {
-    if (it->second == 0) slots_.erase(it);
-    throw std::overflow_error("counter slot of a replica would exceed 2^64-1");
-  }
-  it->second += n;
-  return it->second;
-}
-
-// The deltas are built in place from the new count: copying a slot (or a whole delta) right
-// after writing it stalls on store-to-load forwarding, which was most of W3's increment time.
-GCounter GCounter::Increment(ReplicaId replica, uint64_t n) {
-  GCounter delta;
-  if (n != 0) delta.slots_.emplace_back(replica, AddToSlot(replica, n));
-  return delta;
+void GCounter::ThrowOverflow() {
+  throw std::overflow_error("counter slot of a replica would exceed 2^64-1");
 }
 
 void GCounter::Join(const GCounter& other) {
@@ -83,18 +57,6 @@ Result<GCounter> GCounter::FromSlots(std::vector<Slot> slots) {
     if (slots[i].second != 0) c.slots_.push_back(slots[i]);
   }
   return c;
-}
-
-PNCounter PNCounter::Increment(ReplicaId replica, uint64_t n) {
-  PNCounter delta;
-  if (n != 0) delta.p_.slots_.emplace_back(replica, p_.AddToSlot(replica, n));
-  return delta;
-}
-
-PNCounter PNCounter::Decrement(ReplicaId replica, uint64_t n) {
-  PNCounter delta;
-  if (n != 0) delta.n_.slots_.emplace_back(replica, n_.AddToSlot(replica, n));
-  return delta;
 }
 
 }  // namespace convergent

@@ -10,7 +10,10 @@ namespace convergent {
 
 class GCounter;
 class PNCounter;
-class LWWRegister;
+class Value;
+template <typename V>
+class BasicLWWRegister;
+using LWWRegister = BasicLWWRegister<Value>;
 class ORSet;
 class Flag;
 class MVRegister;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/container/small_vector.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -39,8 +40,34 @@ class GCounter {
   // std::overflow_error, changing nothing, if the slot would pass 2^64-1.
   uint64_t AddToSlot(ReplicaId replica, uint64_t n);
 
+  [[noreturn]] static void ThrowOverflow();
+  template <typename S>  // Slots, const or not
+  static auto FindSlot(S& s, ReplicaId r) {
+    return std::lower_bound(s.begin(), s.end(), r,
+                            [](const Slot& e, ReplicaId id) { return e.first < id; });
+  }
+
   Slots slots_;
 };
+
+// Increments are inline: W3-style loops (one replica counting its own slot) are a handful of
+// instructions once the caller can see them, and an unused delta costs nothing.
+inline uint64_t GCounter::AddToSlot(ReplicaId replica, uint64_t n) {
+  auto it = FindSlot(slots_, replica);
+  if (it == slots_.end() || it->first != replica) {
+    it = slots_.insert(it, {replica, 0});
+  } else if (it->second > UINT64_MAX - n) {
+    ThrowOverflow();
+  }
+  it->second += n;
+  return it->second;
+}
+
+inline GCounter GCounter::Increment(ReplicaId replica, uint64_t n) {
+  GCounter delta;
+  if (n != 0) delta.slots_.emplace_back(replica, AddToSlot(replica, n));
+  return delta;
+}
 
 // PNCounter: a counter that goes both ways, as two GCounters (increments and decrements).
 class PNCounter {
@@ -68,5 +95,17 @@ class PNCounter {
  private:
   GCounter p_, n_;
 };
+
+inline PNCounter PNCounter::Increment(ReplicaId replica, uint64_t n) {
+  PNCounter delta;
+  if (n != 0) delta.p_.slots_.emplace_back(replica, p_.AddToSlot(replica, n));
+  return delta;
+}
+
+inline PNCounter PNCounter::Decrement(ReplicaId replica, uint64_t n) {
+  PNCounter delta;
+  if (n != 0) delta.n_.slots_.emplace_back(replica, n_.AddToSlot(replica, n));
+  return delta;
+}
 
 }  // namespace convergent
