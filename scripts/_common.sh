@@ -75,6 +75,17 @@ install_package() {
   "$VENV/bin/pip" install --no-build-isolation --no-deps -q .
 }
 
+# (Re)installs the Python package when it does not import or is older than a source it is built from.
+ensure_python_package() {
+  ensure_venv
+  local so
+  so=$("$VENV/bin/python" -c 'import convergent._core as c; print(c.__file__)' 2>/dev/null || true)
+  if [[ -z $so ]] || [[ -n $(find cpp python proto CMakeLists.txt pyproject.toml \
+                               -newer "$so" -type f -print -quit) ]]; then
+    install_package
+  fi
+}
+
 # build_cpp [dir] [extra cmake args...]: configure (Ninja, RelWithDebInfo, tests, -Werror) and build.
 build_cpp() {
   local dir="${1:-build/cpp}"

@@ -59,7 +59,7 @@ class NodeHost : public ReplicaHost {
         return op(rep, now);
       });
     });
-    if (!r.ok() && !NoGil([&] { return node_->running(); })) Down();
+    if (!r.ok() && !node_->running()) Down();
     return r;
   }
 
@@ -71,19 +71,20 @@ class NodeHost : public ReplicaHost {
       c = node_->Await(request);
     }
     if (!c.ok()) {
-      if (!NoGil([&] { return node_->running(); })) Down();
+      if (!node_->running()) Down();
       ThrowStatus(c.status());
     }
     return std::move(c).value();
   }
 
   bool IsLive(NodeId, uint64_t incarnation) const override {
-    return incarnation == 0 && NoGil([&] { return node_->running(); });
+    return incarnation == 0 && node_->running();
   }
 
   std::string Describe(NodeId) const override { return "node " + node_->name(); }
 
   void DispatchEvents() override {
+    if (!node_->has_events()) return;  // the common case after a call: no lock, GIL kept
     Deliver(node_->id(), NoGil([&] { return node_->WaitEvents(0); }));
   }
 
@@ -171,7 +172,7 @@ void RegisterNode(py::module_& m) {
                              [](PyNode& self) { return self.host->node().metrics_url(); })
       .def_property_readonly(
           "running",
-          [](PyNode& self) { return NoGil([&] { return self.host->node().running(); }); })
+          [](PyNode& self) { return self.host->node().running(); })
       .def("members",
            [](PyNode& self) {
              py::list out;

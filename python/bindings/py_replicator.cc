@@ -29,19 +29,44 @@ struct KeyArg {
   CrdtType type;
 };
 
-// The name and type of a cv.Key; TypeError for anything else.
+// The CRDT type of a key class (its `type` attribute), remembered per class: keys are parsed on
+// every call, and the classes are few. The classes are kept alive, so a pointer is never reused.
+std::optional<CrdtType> KeyClassType(py::handle cls) {
+  static std::vector<std::pair<PyObject*, CrdtType>> known;  // the GIL guards it
+  for (const auto& [c, t] : known) {
+    if (c == cls.ptr()) return t;
+  }
+  if (!py::hasattr(cls, "type")) return std::nullopt;
+  std::optional<CrdtType> type = TypeOfClass(cls.attr("type"));
+  if (type && known.size() < 64) known.emplace_back(cls.inc_ref().ptr(), *type);
+  return type;
+}
+
+// The name and type of a cv.Key (or of any object whose class has a CRDT `type` and that has a
+// str `name`); TypeError for anything else. A cv.Key's name is read from its slot.
 KeyArg ParseKey(py::handle key, const char* where) {
-  py::handle cls = py::type::handle_of(key);
-  std::optional<CrdtType> type;
-  if (py::hasattr(cls, "type") && py::hasattr(key, "name")) type = TypeOfClass(cls.attr("type"));
-  if (!type) {
+  const std::optional<CrdtType> type = KeyClassType(py::type::handle_of(key));
+  static const py::handle slot = py::str("_name").release();
+  static const py::handle attr = py::str("name").release();
+  PyObject* name = type ? PyObject_GetAttr(key.ptr(), slot.ptr()) : nullptr;
+  if (type && name == nullptr) {
+    PyErr_Clear();
+    name = PyObject_GetAttr(key.ptr(), attr.ptr());
+    if (name == nullptr) PyErr_Clear();
+  }
+  if (name == nullptr) {
     throw py::type_error(std::string("Replicator.") + where +
                          "(): key must be a convergent key such as cv.ORSetKey('cart'), got " +
                          PyTypeName(key));
   }
-  py::object name = key.attr("name");
-  if (!PyUnicode_Check(name.ptr())) throw py::type_error("a key's name must be a str");
-  return {name.cast<std::string>(), *type};
+  const py::object owned = py::reinterpret_steal<py::object>(name);
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &size) : nullptr;
+  if (utf8 == nullptr) {
+    PyErr_Clear();
+    throw py::type_error("a key's name must be a str (of valid Unicode)");
+  }
+  return {std::string(utf8, static_cast<size_t>(size)), *type};
 }
 
 Consistency ParseLevel(py::handle level, const char* param) {

@@ -87,7 +87,7 @@ class Node {
   // Stops the loop and closes the transport. `graceful`: first tells the peers it is leaving
   // and flushes pending deltas. Idempotent.
   void Stop(bool graceful = true);
-  bool running() const;
+  bool running() const;  // lock-free
 
   NodeId id() const;
   ReplicaId replica_id() const;  // fresh at every start
@@ -106,6 +106,8 @@ class Node {
   Result<Completion> Await(RequestId request);
   // The change events so far, waiting up to `timeout_seconds` for the first one.
   std::vector<ReplicaEvent> WaitEvents(double timeout_seconds);
+  // Whether change events are waiting (lock-free: a caller can skip WaitEvents(0) when not).
+  bool has_events() const;
 
   std::vector<MemberView> Members() const;
   NodeId Leader() const;

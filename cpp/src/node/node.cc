@@ -1,6 +1,7 @@
 #include "convergent/node.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -173,10 +174,8 @@ class Node::Impl {
     store_.reset();  // releases the LevelDB lock: the node may start again in this process
   }
 
-  bool running() const {
-    std::lock_guard lock(mu_);
-    return running_;
-  }
+  bool running() const { return running_.load(std::memory_order_acquire); }
+  bool has_events() const { return has_events_.load(std::memory_order_acquire); }
 
   Status Run(const std::function<void(Replicator&, TimeMicros)>& op) {
     {
@@ -184,6 +183,7 @@ class Node::Impl {
       if (!running_) return Status::InvalidArgument("the node " + name_ + " is stopped");
       op(*replicator_, WallMicros());
       CollectLocked();
+      if (!LoopMustWakeLocked()) return Status::Ok();
     }
     Wake();
     return Status::Ok();
@@ -197,6 +197,7 @@ class Node::Impl {
       r = op(*replicator_, WallMicros());
       if (r.ok() && *r != 0) pending_.insert(*r);
       CollectLocked();
+      if (!LoopMustWakeLocked()) return r;
     }
     Wake();
     return r;
@@ -218,9 +219,14 @@ class Node::Impl {
   }
 
   std::vector<ReplicaEvent> WaitEvents(double timeout_seconds) {
+    // A poll (timeout 0, after every call from Python) with nothing queued takes no lock.
+    if (timeout_seconds <= 0 && !has_events_.load(std::memory_order_acquire)) return {};
     std::unique_lock lock(mu_);
-    events_cv_.wait_for(lock, std::chrono::duration<double>(std::max(0.0, timeout_seconds)),
-                        [&] { return !events_.empty() || !running_; });
+    if (timeout_seconds > 0) {
+      events_cv_.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                          [&] { return !events_.empty() || !running_; });
+    }
+    has_events_.store(false, std::memory_order_release);
     std::vector<ReplicaEvent> out(std::make_move_iterator(events_.begin()),
                                   std::make_move_iterator(events_.end()));
     events_.clear();
@@ -303,6 +309,7 @@ class Node::Impl {
         if (!running_) return;
         due = std::min(replicator_->NextDeadline(), next_heartbeat_);
         if (store_ != nullptr) due = std::min(due, next_snapshot_);
+        loop_due_ = due;
       }
       {
         std::unique_lock lock(inbox_mu_);
@@ -413,8 +420,17 @@ class Node::Impl {
       completed = true;
     }
     if (completed) done_cv_.notify_all();
-    if (!events_.empty()) events_cv_.notify_all();
+    if (!events_.empty()) {
+      has_events_.store(true, std::memory_order_release);
+      events_cv_.notify_all();
+    }
   }
+
+  // After a request: the loop must wake up early only when the replicator now has something due
+  // before the time the loop sleeps until (a first pending delta's flush, a request's timeout).
+  // Waking it on every update would make each one a context switch. The loop sets loop_due_
+  // under mu_ before it sleeps, so a deadline moved earlier after that is seen here.
+  bool LoopMustWakeLocked() const { return replicator_->NextDeadline() < loop_due_; }
 
   void SendOutputs() {
     for (OutgoingFrame& f : replicator_->TakeOutgoing()) {
@@ -435,7 +451,9 @@ class Node::Impl {
   std::unique_ptr<Transport> transport_;
 
   mutable std::mutex mu_;  // the Replicator, membership and the outputs below
-  bool running_ = false;
+  std::atomic<bool> running_{false};  // written under mu_; read without it by running()
+  std::atomic<bool> has_events_{false};  // events_ is not empty (set and cleared under mu_)
+  TimeMicros loop_due_ = 0;  // when the loop wakes up on its own (under mu_)
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<Membership> membership_;
   ReplicaId replica_;
@@ -491,6 +509,7 @@ Result<Completion> Node::Await(RequestId request) { return impl_->Await(request)
 std::vector<ReplicaEvent> Node::WaitEvents(double timeout_seconds) {
   return impl_->WaitEvents(timeout_seconds);
 }
+bool Node::has_events() const { return impl_->has_events(); }
 std::vector<MemberView> Node::Members() const { return impl_->Members(); }
 NodeId Node::Leader() const { return impl_->Leader(); }
 std::map<std::string, double> Node::Metrics() const { return impl_->Metrics(); }
