@@ -20,6 +20,7 @@ from typing import Any
 from . import _core
 from .errors import NodeDownError
 from .keys import Key, key_of_type
+from .watch import Watch
 
 __all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
 
@@ -176,6 +177,10 @@ class RemoteReplicator:
 
     def subscribe(self, key: Key[Any], callback: Callable[[Any], object]) -> Any:
         raise NotImplementedError("subscriptions to a node in another process are not available")
+
+    def watch(self, key: Key[Any], *, maxsize: int = 0) -> Watch:
+        """As Replicator.watch (an async iterator of the key's events), built on subscribe()."""
+        return Watch(self.subscribe, key, maxsize=maxsize)
 
     def keys(self) -> list[Key[Any]]:
         return [key_of_type(t, n) for t, n in self._channel.call("keys")]
