@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -228,3 +229,55 @@ def test_a_real_node_delivers_events_from_its_events_thread(
     sub, threads = subscriptions[0]
     assert not sub.active
     assert threads and all(t.startswith("convergent-events") for t in threads), threads
+
+
+def test_node_processes_stream_events_to_subscribe_and_watch() -> None:
+    config = cv.Config(delta_flush_interval=0.01, anti_entropy_interval=0.5)
+    with cv.LocalCluster(2, transport="ipc", processes=True, config=config) as cluster:
+        cluster.wait_members(timeout=30)
+        a, b = cluster.nodes
+
+        got: list[cv.Event] = []
+        threads: list[str] = []
+
+        def on_event(event: cv.Event) -> None:
+            got.append(event)
+            threads.append(threading.current_thread().name)
+
+        sub = b.subscribe(HITS, on_event)
+        a.update(HITS, increment(2))
+        assert _wait_until(lambda: len(got) == 1)
+        assert value(got[0]) == 2 and sub.active and sub.key == HITS
+        assert threads[0].startswith("convergent-events-")
+        sub.cancel()
+        assert not sub.active
+        assert _wait_until(lambda: not sub._reader.is_alive())  # the node ended the stream
+        a.update(HITS, increment(1))
+        cluster.wait_converged(timeout=10)
+        assert len(got) == 1
+
+        async def main() -> list[cv.Event]:
+            async with b.watch(CART) as events:
+                await asyncio.to_thread(a.update, CART, lambda s: s.add("milk"))
+                first = await anext(events)
+                await asyncio.to_thread(b.delete, CART)
+                return [first, await anext(events)]
+
+        first, second = run(main())
+        assert isinstance(first, cv.Changed) and first.value.elements() == ["milk"]
+        assert second == cv.Deleted(CART)
+
+        watched = b.subscribe(HITS, on_event)
+        cluster.kill(1)  # the stream ends with the node process
+        assert _wait_until(lambda: not watched.active)
+        with pytest.raises(cv.NodeDownError):
+            b.subscribe(HITS, on_event)
+
+
+def _wait_until(done: Callable[[], bool], timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if done():
+            return True
+        time.sleep(0.01)
+    return done()

@@ -1,19 +1,20 @@
 """Change streams for asyncio: ``async for event in r.watch(key)``.
 
 ``Replicator.watch(key)`` (and the same method of every replicator handle: simulated nodes,
-``cv.Node.replicator``, the nodes of a ``cv.LocalCluster``) returns a :class:`Watch`, an async
-iterator of the ``cv.Changed`` / ``cv.Deleted`` events of one key, built on
-``Replicator.subscribe``::
+``cv.Node.replicator``, the nodes of a ``cv.LocalCluster``, in-process or node processes)
+returns a :class:`Watch`, an async iterator of the ``cv.Changed`` / ``cv.Deleted`` events of one
+key, built on ``Replicator.subscribe``::
 
     async for event in node.watch(cv.ORSetKey("cart")):
         if isinstance(event, cv.Changed):
             print(event.value.elements())
 
 The subscription's callback may run on any thread (a real node delivers events on its events
-thread; a simulation delivers them at the end of the Python call that produced them); it hands
-each event to the watch's event loop with ``loop.call_soon_threadsafe``, into a queue the
-iteration reads. The subscription starts when ``watch()`` is called inside a running event loop,
-otherwise when the iteration starts (events before that are not seen).
+thread, a node process on a thread of the subscription; a simulation delivers them at the end of
+the Python call that produced them); it hands each event to the watch's event loop with
+``loop.call_soon_threadsafe``, into a queue the iteration reads. The subscription starts when
+``watch()`` is called inside a running event loop, otherwise when the iteration starts (events
+before that are not seen).
 
 The subscription ends when the iteration ends: ``aclose()``, leaving ``async with``, or the
 watch being garbage collected (after ``break`` out of ``async for r.watch(key)``, or an exception
