@@ -27,7 +27,8 @@ ensure_debian_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 }
 
-# Prints the build requirements, runtime dependencies and the `test` extra from pyproject.toml.
+# Prints the build requirements, runtime dependencies and the `test` and `notebooks` extras (the
+# notebook tests execute notebooks/*.ipynb) from pyproject.toml.
 _python_requirements() {
   python3 - <<'PY'
 try:
@@ -37,16 +38,17 @@ except ImportError:  # Python 3.10
 with open("pyproject.toml", "rb") as f:
     meta = tomllib.load(f)
 reqs = meta["build-system"]["requires"] + meta["project"].get("dependencies", [])
-reqs += meta["project"].get("optional-dependencies", {}).get("test", [])
+for extra in ("test", "notebooks"):
+    reqs += meta["project"].get("optional-dependencies", {}).get(extra, [])
 print("\n".join(reqs))
 PY
 }
 
-# Creates .venv (python3 on PATH) with build and test requirements. A stamp keyed on the hash of
-# pyproject.toml skips all pip work when nothing changed.
+# Creates .venv (python3 on PATH) with the build, test and notebook requirements. A stamp keyed on
+# the hash of pyproject.toml and of that list skips all pip work when nothing changed.
 ensure_venv() {
   local stamp="$VENV/.convergent-stamp" want
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  want="$({ sha256sum pyproject.toml; _python_requirements; } | sha256sum | cut -d' ' -f1)"
   if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return 0
   fi
@@ -61,7 +63,7 @@ sys.exit(tuple(map(int, version("pip").split(".")[:2])) < (23, 1))'; then
     log "upgrading pip"
     "$VENV/bin/python" -m pip install -q --upgrade pip
   fi
-  log "installing Python build and test requirements into .venv"
+  log "installing Python build, test and notebook requirements into .venv"
   local reqs
   mapfile -t reqs < <(_python_requirements)
   command -v cmake >/dev/null || reqs+=(cmake)

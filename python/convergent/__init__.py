@@ -19,6 +19,11 @@ Replicated keys live in replicators; ``cv.Simulation`` runs a deterministic clus
     a.update(cv.PNCounterKey("hits"), lambda v: v.increment(5))
     sim.run_until_converged()
     assert c.get(cv.PNCounterKey("hits")).value == 5
+
+Every replicator handle also streams a key's events to asyncio code::
+
+    async for event in a.watch(cv.ORSetKey("cart")):
+        ...  # cv.Changed(key, value) or cv.Deleted(key)
 """
 
 from ._core import (
@@ -66,6 +71,11 @@ from .keys import (
     PNCounterMapKey,
 )
 from .node import Node
+from .watch import Watch
+from .watch import watch as _watch
+
+# Replicator is a pybind11 class of _core; its asyncio watch() is pure Python, built on subscribe().
+setattr(Replicator, "watch", _watch)  # noqa: B010 (mypy: a method assignment; the stub has it)
 
 __version__ = "0.1.0"
 
@@ -113,6 +123,7 @@ __all__ = [
     "Replicator",
     "Simulation",
     "Subscription",
+    "Watch",
     "WriteTimeout",
     "__version__",
 ]

@@ -5,21 +5,28 @@ The node process serves requests on a Unix socket (multiprocessing.connection, a
 with a per-cluster key). The driver's RemoteReplicator runs the user's update function in the
 driver: it reads the key's state from the node, runs fn on it as its own writer replica (a fresh
 replica id per handle, so no dot is ever reused), and sends the resulting delta, which the node
-merges as a local update and replicates. Private: not part of the public API.
+merges as a local update and replicates. A subscription is a connection of its own: the node
+streams the key's events over it (from a sender thread, so a slow driver never blocks the node's
+events thread) until the driver cancels or goes away. Private: not part of the public API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import random
 import threading
+import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
 from . import _core
 from .errors import NodeDownError
+from .events import Changed, Deleted, Event
 from .keys import Key, key_of_type
+from .watch import Watch
 
 __all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
 
@@ -56,10 +63,55 @@ class ControlServer:
                     op, args = conn.recv()
                 except (EOFError, OSError):
                     return
+                if op == "subscribe":  # the connection now carries this subscription only
+                    self._stream(conn, *args)
+                    return
                 try:
                     conn.send(("ok", getattr(self, "_op_" + op)(*args)))
                 except Exception as e:  # the driver re-raises it
                     conn.send(("error", e))
+
+    def _stream(self, conn: Connection, t: str, name: str) -> None:
+        """Sends the events of one key to the driver until it sends "cancel" or goes away."""
+        outbox: queue.SimpleQueue[tuple[str, bytes | None] | None] = queue.SimpleQueue()
+
+        def on_event(event: Event) -> None:  # on the node's events thread: never blocks
+            if isinstance(event, Changed):
+                outbox.put(("changed", bytes(event.value.to_bytes())))
+            else:
+                outbox.put(("deleted", None))
+
+        try:
+            subscription = self._node.replicator.subscribe(key_of_type(t, name), on_event)
+        except Exception as e:  # the driver re-raises it
+            with contextlib.suppress(OSError):
+                conn.send(("error", e))
+            return
+        try:
+            conn.send(("ok", None))
+        except OSError:
+            subscription.cancel()
+            return
+
+        def send_events() -> None:
+            while (item := outbox.get()) is not None:
+                try:
+                    conn.send(item)
+                except OSError:  # the driver is gone: the receive below ends too
+                    return
+            with contextlib.suppress(OSError):
+                conn.send(("end", None))
+
+        sender = threading.Thread(target=send_events, name="convergent-stream", daemon=True)
+        sender.start()
+        try:
+            conn.recv()  # "cancel"
+        except (EOFError, OSError):
+            pass
+        finally:
+            subscription.cancel()
+            outbox.put(None)
+            sender.join()
 
     def _op_info(self) -> dict[str, Any]:
         n = self._node
@@ -96,6 +148,8 @@ class ControlServer:
 
 class _Channel:
     def __init__(self, address: str, authkey: bytes) -> None:
+        self.address = address
+        self.authkey = authkey
         self._conn = Client(address, family="AF_UNIX", authkey=authkey)
         self._lock = threading.Lock()
 
@@ -112,6 +166,85 @@ class _Channel:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class RemoteSubscription:
+    """A subscription to a key of a node process (RemoteReplicator.subscribe): the callback runs
+    on a thread of this subscription, with the events the node streams over a connection of its
+    own. ``cancel()`` ends it; so does the node process going away (``active`` is then False)."""
+
+    def __init__(
+        self, channel: _Channel, key: Key[Any], callback: Callable[[Event], object], node: str
+    ) -> None:
+        self._key = key
+        self._callback = callback
+        self._lock = threading.Lock()  # sending (cancel) against closing (the reader)
+        self._active = True
+        try:
+            self._conn = Client(channel.address, family="AF_UNIX", authkey=channel.authkey)
+            self._conn.send(("subscribe", (key.type_name, key.name)))
+            status, value = self._conn.recv()
+        except (EOFError, OSError):
+            raise NodeDownError("the node process is gone") from None
+        if status == "error":
+            self._conn.close()
+            raise value
+        self._reader = threading.Thread(
+            target=self._read, name=f"convergent-events-{node}", daemon=True
+        )
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                try:
+                    kind, data = self._conn.recv()
+                except (EOFError, OSError):
+                    return
+                if kind == "end":
+                    return
+                if not self._active:
+                    continue
+                key = self._key
+                event: Event = Deleted(key)
+                if kind == "changed":
+                    event = Changed(key, key.type.from_bytes(data))
+                try:
+                    self._callback(event)
+                except Exception:  # as a local node does: report it, keep delivering
+                    traceback.print_exc()
+        finally:
+            self._active = False
+            with self._lock:
+                self._conn.close()
+
+    def cancel(self) -> None:
+        """Stops the callbacks (cancelling twice does nothing)."""
+        if not self._active:
+            return
+        self._active = False
+        with self._lock:
+            if not self._conn.closed:
+                with contextlib.suppress(OSError):
+                    self._conn.send(("cancel", ()))
+
+    @property
+    def active(self) -> bool:
+        """False once cancelled (or once the node process is gone)."""
+        return self._active
+
+    @property
+    def key(self) -> Key[Any]:
+        return self._key
+
+    def __enter__(self) -> RemoteSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self._key!r}{'' if self._active else ' cancelled'}>"
 
 
 class RemoteNode:
@@ -147,7 +280,7 @@ class RemoteNode:
 
 
 class RemoteReplicator:
-    """The Replicator API of a node process (subscriptions are not available remotely)."""
+    """The Replicator API of a node process."""
 
     def __init__(self, channel: _Channel, node: RemoteNode) -> None:
         self._channel = channel
@@ -174,8 +307,22 @@ class RemoteReplicator:
     def delete(self, key: Key[Any], *, write: int = 0, timeout: Any = None) -> None:
         self._channel.call("delete", key.type_name, key.name, int(write), timeout)
 
-    def subscribe(self, key: Key[Any], callback: Callable[[Any], object]) -> Any:
-        raise NotImplementedError("subscriptions to a node in another process are not available")
+    def subscribe(self, key: Key[Any], callback: Callable[[Event], object]) -> RemoteSubscription:
+        """As Replicator.subscribe; the callback runs on a thread of the subscription."""
+        if not isinstance(key, Key):
+            raise TypeError(
+                "Replicator.subscribe(): key must be a convergent key such as "
+                f"cv.ORSetKey('cart'), got {type(key).__name__}"
+            )
+        if not callable(callback):
+            raise TypeError(
+                "Replicator.subscribe(): callback must be callable, got " + type(callback).__name__
+            )
+        return RemoteSubscription(self._channel, key, callback, self._node.name)
+
+    def watch(self, key: Key[Any], *, maxsize: int = 0) -> Watch:
+        """As Replicator.watch (an async iterator of the key's events), built on subscribe()."""
+        return Watch(self.subscribe, key, maxsize=maxsize)
 
     def keys(self) -> list[Key[Any]]:
         return [key_of_type(t, n) for t, n in self._channel.call("keys")]

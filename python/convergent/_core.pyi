@@ -6,6 +6,7 @@ from typing import Any, ClassVar, TypeAlias, TypeVar, final, overload
 from .config import Config, Consistency
 from .events import Event
 from .keys import Key
+from .watch import Watch
 
 # A replica: a name (hashed to a stable 64-bit id), an int id in [0, 2**64), or None for the
 # replica the value was created with (`Type(replica=...)`).
@@ -461,6 +462,9 @@ class Replicator:
         self, key: Key[Any], *, write: Consistency = ..., timeout: float | None = None
     ) -> None: ...
     def subscribe(self, key: Key[Any], callback: Callable[[Event], object]) -> Subscription: ...
+    # Pure Python (convergent.watch), attached to the class by convergent/__init__.py: an
+    # AsyncIterator[Changed | Deleted] built on subscribe().
+    def watch(self, key: Key[Any], *, maxsize: int = 0) -> Watch: ...
     def keys(self) -> list[Key[Any]]: ...
     def metrics(self) -> dict[str, int | float]: ...
     @property
