@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from convergent import demo
 
 
-def test_demo_converges(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main() is True
+def test_demo_converges(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plot = tmp_path / "convergence.png"
+    assert demo.main(plot=str(plot)) is True
     out = capsys.readouterr().out
+    assert f"convergence plot: {plot}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "all three processes converged: cart=['eggs', 'bread'], stock=60" in out
     assert "B killed with SIGKILL" in out
     assert "MAJORITY write timed out" in out

@@ -33,20 +33,91 @@ def show(nodes: list[Any], title: str) -> None:
         print(_row(name, node))
 
 
-def real_cluster() -> bool:
-    """Part 1: three node processes on tcp loopback; one is killed with SIGKILL and restarted."""
+class _Timeline:
+    """Samples every node's stock counter over wall time, for the convergence plot."""
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.t0 = time.monotonic()
+        self.times: list[float] = []
+        self.values: list[list[float]] = [[] for _ in NAMES]
+        self.marks: list[tuple[float, str]] = []
+
+    def sample(self) -> None:
+        self.times.append(time.monotonic() - self.t0)
+        for i, node in enumerate(self.cluster.nodes):
+            stock = node.get(STOCK) if node.alive else None
+            self.values[i].append(float("nan") if not node.alive else stock.value if stock else 0)
+
+    def mark(self, label: str) -> None:
+        self.marks.append((time.monotonic() - self.t0, label))
+
+    def run_until_converged(self, timeout: float) -> float:
+        """Samples until the cluster converges; returns the seconds it took."""
+        start = time.monotonic()
+        while not self.cluster.converged():
+            if time.monotonic() - start > timeout:
+                raise cv.NotConverged(f"the cluster did not converge within {timeout} s")
+            self.sample()
+            time.sleep(0.01)
+        self.sample()
+        return time.monotonic() - start
+
+    def save_plot(self, path: str) -> str | None:
+        """Writes the plot as a PNG; None (and a note) when matplotlib is not installed."""
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("\n(no plot: matplotlib is not installed; pip install 'convergent[notebooks]')")
+            return None
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for name, values in zip(NAMES, self.values, strict=True):
+            ax.plot(self.times, values, label=f"node {name}", drawstyle="steps-post")
+        for t, label in self.marks:
+            ax.axvline(t, color="grey", linestyle=":")
+            ax.annotate(
+                label,
+                (t, 0.3),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="bottom",
+                ha="right",
+                fontsize=8,
+            )
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("stock (PNCounter) on each node")
+        ax.set_title("3 node processes: writes, kill -9 of B, restart, convergence")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path
+
+
+def real_cluster(plot: str | None = None) -> bool:
+    """Part 1: three node processes on tcp loopback; one is killed with SIGKILL and restarted.
+
+    With ``plot``, every node's stock counter is sampled throughout and plotted to that PNG.
+    """
     print("part 1: three `convergent node` processes on tcp://127.0.0.1, replicating over NNG")
     config = cv.Config(anti_entropy_interval=1.0, delta_flush_interval=0.02)
     with cv.LocalCluster(3, transport="tcp", processes=True, config=config) as cluster:
         cluster.wait_members(timeout=30)
+        timeline = _Timeline(cluster)
         a, b, c = cluster.nodes
         t0 = time.monotonic()
         for i in range(100):
             (a, b, c)[i % 3].update(STOCK, lambda n: n.increment())
+            if i % 5 == 0:
+                timeline.sample()
+                time.sleep(0.005)
         a.update(CART, lambda s: s.add("milk"))
         b.update(CART, lambda s: s.add("eggs"))
         c.update(CART, lambda s: s.add("bread"), write=cv.ALL)
-        took = cluster.wait_converged(timeout=30)
+        took = timeline.run_until_converged(timeout=30)
         show(
             cluster.nodes,
             f"1. 103 updates from all three nodes; converged {took * 1e3:.0f} ms "
@@ -54,23 +125,33 @@ def real_cluster() -> bool:
         )
 
         cluster.kill(1)
+        timeline.mark("B killed")
         a.update(CART, lambda s: s.remove("milk"))
-        c.update(STOCK, lambda n: n.decrement(40), write=cv.MAJORITY)  # 2 of 3 are up
+        for _ in range(8):
+            c.update(STOCK, lambda n: n.decrement(5), write=cv.MAJORITY)  # 2 of 3 are up
+            timeline.sample()
+            time.sleep(0.02)
         show(cluster.nodes, "2. B killed with SIGKILL; A and C keep writing (MAJORITY = 2 of 3)")
 
         cluster.start(1)
+        timeline.mark("B restarted")
         cluster.wait_members(timeout=30)
-        took = cluster.wait_converged(timeout=30)
+        took = timeline.run_until_converged(timeout=30)
         show(
             cluster.nodes,
             f"3. B restarted empty (a new incarnation) and caught up in {took * 1e3:.0f} ms",
         )
+        for _ in range(5):
+            timeline.sample()
+            time.sleep(0.02)
         first = cluster.nodes[0]
         cart, stock = first.get(CART), first.get(STOCK)
         values = {(str(n.get(CART)), n.get(STOCK).value) for n in cluster.nodes}
         ok = len(values) == 1 and stock.value == 60
         verdict = "all three processes converged" if ok else "processes DIFFER"
         print(f"\n{verdict}: cart={cart.elements()}, stock={stock.value}")
+        if plot is not None and timeline.save_plot(plot) is not None:
+            print(f"convergence plot: {plot}")
         return ok
 
 
@@ -131,8 +212,8 @@ def simulated(seed: int) -> bool:
     return converged
 
 
-def main(seed: int = 7, *, processes: bool = True) -> bool:
-    ok = real_cluster() if processes else True
+def main(seed: int = 7, *, processes: bool = True, plot: str | None = None) -> bool:
+    ok = real_cluster(plot) if processes else True
     return simulated(seed) and ok
 
 
@@ -140,5 +221,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=7, help="the simulation's seed")
     parser.add_argument("--simulated-only", action="store_true", help="skip the real cluster")
+    parser.add_argument(
+        "--plot",
+        default="convergence.png",
+        help="where to save the real cluster's convergence plot (PNG; '' for none)",
+    )
     args = parser.parse_args()
-    raise SystemExit(0 if main(args.seed, processes=not args.simulated_only) else 1)
+    ok = main(args.seed, processes=not args.simulated_only, plot=args.plot or None)
+    raise SystemExit(0 if ok else 1)
