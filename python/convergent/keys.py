@@ -59,6 +59,7 @@ class Key(Generic[V]):
 
     @property
     def name(self) -> str:
+        """The key's name: it identifies the value within the cluster, together with the type."""
         return self._name
 
     @property
@@ -88,56 +89,78 @@ class Key(Generic[V]):
 
 
 class GCounterKey(Key[GCounter]):
+    """The key of a replicated :class:`GCounter`."""
+
     __slots__ = ()
     type = GCounter
 
 
 class PNCounterKey(Key[PNCounter]):
+    """The key of a replicated :class:`PNCounter`."""
+
     __slots__ = ()
     type = PNCounter
 
 
 class LWWRegisterKey(Key[LWWRegister]):
+    """The key of a replicated :class:`LWWRegister`."""
+
     __slots__ = ()
     type = LWWRegister
 
 
 class ORSetKey(Key[ORSet]):
+    """The key of a replicated :class:`ORSet`."""
+
     __slots__ = ()
     type = ORSet
 
 
 class FlagKey(Key[Flag]):
+    """The key of a replicated :class:`Flag`."""
+
     __slots__ = ()
     type = Flag
 
 
 class MVRegisterKey(Key[MVRegister]):
+    """The key of a replicated :class:`MVRegister`."""
+
     __slots__ = ()
     type = MVRegister
 
 
 class GSetKey(Key[GSet]):
+    """The key of a replicated :class:`GSet`."""
+
     __slots__ = ()
     type = GSet
 
 
 class ORMapKey(Key[ORMap]):
+    """The key of a replicated :class:`ORMap`."""
+
     __slots__ = ()
     type = ORMap
 
 
 class LWWMapKey(Key[LWWMap]):
+    """The key of a replicated :class:`LWWMap`."""
+
     __slots__ = ()
     type = LWWMap
 
 
 class PNCounterMapKey(Key[PNCounterMap]):
+    """The key of a replicated :class:`PNCounterMap`."""
+
     __slots__ = ()
     type = PNCounterMap
 
 
 class ORMultiMapKey(Key[ORMultiMap]):
+    """The key of a replicated :class:`ORMultiMap`."""
+
     __slots__ = ()
     type = ORMultiMap
 

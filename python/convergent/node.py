@@ -92,6 +92,7 @@ class Node:
 
     @property
     def name(self) -> str:
+        """The node's name (its listen URL unless one was given)."""
         return str(self._core.name)
 
     @property
@@ -106,6 +107,7 @@ class Node:
 
     @property
     def running(self) -> bool:
+        """False once the node is stopped."""
         return bool(self._core.running)
 
     def members(self) -> list[dict[str, Any]]:
