@@ -236,6 +236,29 @@ TEST(ReplicatorTest, AReplicasNewestEntryWinsWhenTheDeltaBetweenIsLost) {
 
 // ---- frames from outside ---------------------------------------------------------------------
 
+TEST(ReplicatorTest, ChangesGivenBackAfterAFailedSnapshotAreTakenAgain) {
+  Replicator r(0, ReplicaId{1}, Cluster::Options(), 1);
+  r.TrackChanges();
+  r.Tick(0);
+  ASSERT_TRUE(r.Update("a", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0)
+                  .ok());
+  ASSERT_TRUE(r.Update("b", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0)
+                  .ok());
+  std::vector<Replicator::SnapshotChange> failed = r.TakeChanges();
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_TRUE(r.TakeChanges().empty());
+  r.ReturnChanges(failed);
+  // "a" changes again meanwhile: the retaken record holds its newest state.
+  ASSERT_TRUE(r.Update("a", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0)
+                  .ok());
+  std::vector<Replicator::SnapshotChange> again = r.TakeChanges();
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].first, "a");
+  EXPECT_EQ(again[1].first, "b");
+  EXPECT_EQ(again[1].second, failed[1].second);
+  EXPECT_NE(again[0].second, failed[0].second);
+}
+
 TEST(ReplicatorTest, OwnFramesAreIgnored) {
   Cluster c(2);
   ASSERT_TRUE(

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "py_crdt.h"
+#include "py_replica.h"
 
 namespace py = pybind11;
 
@@ -55,7 +56,8 @@ py::object WrapAny(const AnyCrdt& v) {
   return v.Visit([](const auto& state) { return Wrap(state); });
 }
 
-Result<AnyCrdt> PythonMutation::operator()(AnyCrdt& value) {
+Result<AnyCrdt> PythonMutation::operator()(AnyCrdt& value, std::optional<uint64_t> clock) {
+  const UpdateClock scope(clock);
   return value.Visit([&](auto& state) -> Result<AnyCrdt> {
     using T = std::decay_t<decltype(state)>;
     PyTypeObject* cls = crdt_class<T>;

@@ -28,13 +28,17 @@ pybind11::object WrapAny(const AnyCrdt& v);
 // mutators change the stored state in place and join their deltas into the delta this mutation
 // returns (they return None meanwhile); once fn returns the handle is expired.
 //
+// `clock` (microseconds), when given, is the time of the update: the host's clock, virtual in a
+// simulation. Writes in fn that take no explicit timestamp (LWWRegister.set, LWWMap.put) use it
+// instead of the wall clock, so a simulation stays deterministic.
+//
 // When fn raises, the mutations it made before stay applied and their delta is returned (so they
 // replicate); with no mutation at all the result is an error and nothing is stored. Either way
 // the caller re-raises fn's exception with RethrowIfRaised() after the update.
 class PythonMutation {
  public:
   PythonMutation(pybind11::handle fn, ReplicaId replica) : fn_(fn), replica_(replica) {}
-  Result<AnyCrdt> operator()(AnyCrdt& value);
+  Result<AnyCrdt> operator()(AnyCrdt& value, std::optional<uint64_t> clock = std::nullopt);
   void RethrowIfRaised();
 
  private:

@@ -312,9 +312,9 @@ T FromBytes(pybind11::handle data) {
   if (r.ok()) return std::move(r.value());
   if (r.status().code() == StatusCode::kTypeMismatch) {
     Result<CrdtType> held = PeekType(bytes);
-    ThrowKeyTypeError(std::string(TypeName<T>()) + ".from_bytes(): the bytes hold a " +
-                      (held.ok() ? CrdtTypeName(*held) : "value of another type") + ", not a " +
-                      TypeName<T>());
+    ThrowKeyTypeError(std::string(TypeName<T>()) + ".from_bytes(): the bytes hold " +
+                      (held.ok() ? CrdtTypeWithArticle(*held) : "a value of another type") +
+                      ", not " + CrdtTypeWithArticle(CrdtTypeOf<T>::value));
   }
   ThrowStatus(r.status());
 }

@@ -60,8 +60,7 @@ int64_t ParseInt64(PyObject* n, bool negate, const char* where) {
 CrdtType NestableType(py::handle cls) {
   if (std::optional<CrdtType> t = TypeOfClass(cls)) {
     if (!IsNestable(*t)) {
-      throw py::type_error(std::string("ORMap.update(): an ORMap cannot hold a ") +
-                           CrdtTypeName(*t) +
+      throw py::type_error("ORMap.update(): an ORMap cannot hold " + CrdtTypeWithArticle(*t) +
                            " (nestable: GCounter, PNCounter, LWWRegister, MVRegister, ORSet, "
                            "GSet, Flag)");
     }
@@ -576,8 +575,8 @@ py::object Update(PyCrdt<ORMap>& self, const Call& call) {
   }
   const std::optional<ReplicaId> writer = BoundWriter(self, replica);
   if (std::optional<CrdtType> have = Read(self).TypeOf(k); have && *have != t) {
-    ThrowKeyTypeError("ORMap.update(): key " + py::repr(key).cast<std::string>() + " holds a " +
-                      CrdtTypeName(*have) + ", not a " + CrdtTypeName(t));
+    ThrowKeyTypeError("ORMap.update(): key " + py::repr(key).cast<std::string>() + " holds " +
+                      CrdtTypeWithArticle(*have) + ", not " + CrdtTypeWithArticle(t));
   }
   PyTypeObject* cls = entry_class[static_cast<size_t>(t)];
   PyObject* obj = cls->tp_alloc(cls, 0);

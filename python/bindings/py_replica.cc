@@ -42,9 +42,19 @@ ReplicaId ResolveReplica(py::handle arg, const std::optional<ReplicaId>& bound,
                         type_name + "(replica=...)");
 }
 
+namespace {
+thread_local std::optional<uint64_t> update_clock;
+}  // namespace
+
+UpdateClock::UpdateClock(std::optional<uint64_t> micros) : previous_(update_clock) {
+  update_clock = micros;
+}
+UpdateClock::~UpdateClock() { update_clock = previous_; }
+
 uint64_t ClockMicros(py::handle timestamp, const char* where) {
   PyObject* o = timestamp.ptr();
   if (o == Py_None) {
+    if (update_clock) return *update_clock;
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     return static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(now).count());

@@ -24,8 +24,22 @@ std::optional<ReplicaId> ParseReplica(pybind11::handle arg);
 ReplicaId ResolveReplica(pybind11::handle arg, const std::optional<ReplicaId>& bound,
                          const char* type_name, const char* method);
 
-// A writer's clock in microseconds: `timestamp` (an int, 0 <= t < 2**64) or, when None, the wall
-// clock now. Errors name `where`, e.g. "LWWMap.put()".
+// A writer's clock in microseconds: `timestamp` (an int, 0 <= t < 2**64) or, when None, the
+// clock of the update being run on this thread (see UpdateClock), else the wall clock now.
+// Errors name `where`, e.g. "LWWMap.put()".
 uint64_t ClockMicros(pybind11::handle timestamp, const char* where);
+
+// While alive, ClockMicros(None) on this thread returns `micros` (the time of a replicator
+// update, virtual in a simulation). Scopes do not nest: the previous clock is restored.
+class UpdateClock {
+ public:
+  explicit UpdateClock(std::optional<uint64_t> micros);
+  ~UpdateClock();
+  UpdateClock(const UpdateClock&) = delete;
+  UpdateClock& operator=(const UpdateClock&) = delete;
+
+ private:
+  std::optional<uint64_t> previous_;
+};
 
 }  // namespace convergent::bindings

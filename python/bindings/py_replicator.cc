@@ -4,6 +4,7 @@
 
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -127,7 +128,11 @@ void Update(ReplicatorHandle& h, py::handle key, py::handle fn, py::handle write
   const Result<RequestId> request =
       h.host->Request(h.node, h.incarnation, [&](Replicator& r, TimeMicros now) {
         return r.Update(
-            k.name, k.type, [&](AnyCrdt& value) { return mutation(value); }, level, now, t);
+            k.name, k.type,
+            [&](AnyCrdt& value) {
+              return mutation(value, static_cast<uint64_t>(std::max<TimeMicros>(now, 0)));
+            },
+            level, now, t);
       });
   h.host->DispatchEvents();
   mutation.RethrowIfRaised();

@@ -147,6 +147,9 @@ class Replicator {
   void TrackChanges();
   // The records of every key and tombstone changed since the last call.
   std::vector<SnapshotChange> TakeChanges();
+  // Gives back records that could not be written (a failed snapshot): their keys count as
+  // changed again, so the next TakeChanges returns their state as it is then.
+  void ReturnChanges(const std::vector<SnapshotChange>& unwritten);
   // Loads snapshot records into this (empty) replicator, all or nothing: Corruption, and
   // nothing loaded, when any record is bad.
   Status Restore(const std::vector<SnapshotChange>& records);

@@ -126,8 +126,8 @@ Result<T> Decode(std::string_view bytes) {
   Result<CrdtType> got = PeekType(bytes);
   if (!got.ok()) return got.status();
   if (got.value() != kWant) {
-    return Status::TypeMismatch(std::string("expected a ") + CrdtTypeName(kWant) +
-                                " state, got a " + CrdtTypeName(got.value()));
+    return Status::TypeMismatch("expected " + CrdtTypeWithArticle(kWant) + " state, got " +
+                                CrdtTypeWithArticle(got.value()));
   }
   MessageArena arena;
   v1::Crdt* msg = arena.NewCrdt();

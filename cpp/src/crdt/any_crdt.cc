@@ -87,8 +87,8 @@ CrdtType AnyCrdt::type() const {
 
 Status AnyCrdt::Join(const AnyCrdt& other) {
   if (other.v_.index() != v_.index()) {
-    return Status::TypeMismatch(std::string("cannot join a ") + CrdtTypeName(other.type()) +
-                                " into a " + CrdtTypeName(type()));
+    return Status::TypeMismatch("cannot join " + CrdtTypeWithArticle(other.type()) + " into " +
+                                CrdtTypeWithArticle(type()));
   }
   Visit([&](auto& mine) {
     using T = std::decay_t<decltype(mine)>;

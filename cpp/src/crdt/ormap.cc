@@ -10,8 +10,8 @@ namespace convergent {
 namespace {
 
 Status WrongType(CrdtType have, CrdtType want) {
-  return Status::TypeMismatch(std::string("map key holds a ") + CrdtTypeName(have) + ", not a " +
-                              CrdtTypeName(want));
+  return Status::TypeMismatch("map key holds " + CrdtTypeWithArticle(have) + ", not " +
+                              CrdtTypeWithArticle(want));
 }
 
 // The current counts of each replica in a counter part. A replica's entries supersede each
@@ -46,7 +46,7 @@ const MapEntry::Part* ORMap::VisiblePart(const Value& key, CrdtType type) const 
 template <typename S, typename Fn>
 Result<ORMap> ORMap::Update(const Value& key, CrdtType type, Fn&& fn) {
   if (!IsNestable(type)) {
-    return Status::InvalidArgument(std::string("an ORMap cannot hold a ") + CrdtTypeName(type));
+    return Status::InvalidArgument("an ORMap cannot hold " + CrdtTypeWithArticle(type));
   }
   if (auto have = TypeOf(key); have && *have != type) return WrongType(*have, type);
   ORMap delta;

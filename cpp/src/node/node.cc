@@ -341,6 +341,7 @@ class Node::Impl {
     std::vector<SnapshotStore::Record> changes = replicator_->TakeChanges();
     if (changes.empty()) return;
     if (Status s = store_->Write(changes); !s.ok()) {
+      replicator_->ReturnChanges(changes);  // written by the next snapshot instead
       ++snapshot_failures_;
       std::fprintf(stderr, "convergent node %s: snapshot failed: %s\n", name_.c_str(),
                    s.ToString().c_str());

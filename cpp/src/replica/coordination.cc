@@ -151,7 +151,7 @@ void Replicator::Impl::OnRead(NodeId from, const ReadRequestMsg& m) {
         internal::Tombstone{m.key, t->second.type, static_cast<uint64_t>(t->second.deleted_at)};
   } else if (auto k = keys.find(m.key); k != keys.end()) {
     if (k->second.type != m.type) {
-      reply.error = "key '" + m.key + "' holds a " + CrdtTypeName(k->second.type) + " here";
+      reply.error = "key '" + m.key + "' holds " + CrdtTypeWithArticle(k->second.type) + " here";
     } else {
       reply.entry = KeyedState{m.key, EncodeAny(k->second.value), true};
     }

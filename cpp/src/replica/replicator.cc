@@ -26,8 +26,8 @@ using internal::Tombstone;
 namespace {
 
 std::string TypeError(std::string_view key, CrdtType have, CrdtType want) {
-  return "key '" + std::string(key) + "' holds a " + CrdtTypeName(have) + ", not a " +
-         CrdtTypeName(want);
+  return "key '" + std::string(key) + "' holds " + CrdtTypeWithArticle(have) + ", not " +
+         CrdtTypeWithArticle(want);
 }
 
 // Mutators throw std::overflow_error / std::invalid_argument on inputs they cannot take (a
@@ -258,8 +258,8 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   }
   KeyEntry& e = it->second;
   if (delta->type() != type) {
-    return Status::TypeMismatch("the mutation of key '" + name + "' returned a " +
-                                CrdtTypeName(delta->type()) + " delta");
+    return Status::TypeMismatch("the mutation of key '" + name + "' returned " +
+                                CrdtTypeWithArticle(delta->type()) + " delta");
   }
   if (e.pending != kNoPending) {
     pending[e.pending].delta->Join(*delta);
@@ -550,6 +550,12 @@ std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
   }
   d.changed.clear();
   return out;
+}
+
+void Replicator::ReturnChanges(const std::vector<SnapshotChange>& unwritten) {
+  Impl& d = *impl_;
+  if (!d.track_changes) return;
+  for (const auto& [key, bytes] : unwritten) d.changed.insert(key);
 }
 
 Status Replicator::Restore(const std::vector<SnapshotChange>& records) {

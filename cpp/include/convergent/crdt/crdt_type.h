@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace convergent {
 
@@ -38,6 +39,8 @@ enum class CrdtType : uint8_t {
 };
 
 const char* CrdtTypeName(CrdtType t);  // "GCounter", ...; "unknown" for other numbers
+// The name with its article, for messages: "a GCounter", "an ORSet", "an LWWMap".
+std::string CrdtTypeWithArticle(CrdtType t);
 
 template <typename T>
 struct CrdtTypeOf;

@@ -34,7 +34,7 @@ class TypedMap {
       for (const auto& part : kv.second.parts()) {
         if (part.type != kValueType) {
           return Status::Corruption(std::string("a map of ") + CrdtTypeName(kValueType) +
-                                    " values holds a " + CrdtTypeName(part.type));
+                                    " values holds " + CrdtTypeWithArticle(part.type));
         }
       }
     }
