@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "codec/node_codec.h"
 #include "node/metrics_http.h"
 #include "node/seed_resolver.h"
 #include "node_test_support.h"
@@ -97,6 +98,7 @@ TEST_P(NodeClusterTest, MembersFindEachOtherAndUpdatesConverge) {
   EXPECT_GT(m.at("crdt.replicator.delta.receive.count"), 0);
   EXPECT_EQ(m.at("convergent.membership.reachable"), 3);
   EXPECT_GE(m.at("convergent.transport.bus.connections"), 2);  // a pipe to each peer
+  EXPECT_EQ(m.at("convergent.transport.bus.frames.lost"), 0);  // nothing was
 }
 
 TEST_P(NodeClusterTest, MajorityWritesWaitForRealAcksAndTimeOutAlone) {
@@ -173,12 +175,21 @@ TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
   nng_socket raw;
   ASSERT_EQ(nng_bus0_open(&raw), 0);
   ASSERT_EQ(nng_dial(raw, c[0].bus_url().c_str(), nullptr, 0), 0);
-  const std::vector<std::string> junk = {std::string(), "x", "Rgarbage", "H\xff\xff\xff",
-                                         std::string(1, 'R') + std::string(1000, '\x07')};
+  // Bus frames without the numbered header, and junk behind a valid header.
+  const std::vector<std::string> junk = {std::string(), "x", "Rgarbage", "B\x01\x02"};
+  const std::vector<std::string> inner = {std::string(), "x", "Rgarbage", "H\xff\xff\xff",
+                                          std::string(1, 'R') + std::string(1000, '\x07')};
+  uint64_t seq = 0;
   ASSERT_TRUE(WaitFor([&] {
     for (const std::string& j : junk) nng_send(raw, const_cast<char*>(j.data()), j.size(), 0);
+    for (const std::string& j : inner) {
+      std::string frame;
+      internal::AppendBusHeader(internal::BusHeader{12345, 1, ++seq}, &frame);
+      frame += j;
+      nng_send(raw, frame.data(), frame.size(), 0);
+    }
     const auto m = c[0].Metrics();
-    return m.at("convergent.node.frames.malformed") >= 3 &&
+    return m.at("convergent.node.frames.malformed") >= 7 &&
            m.at("crdt.replicator.frames.dropped.malformed") >= 2;
   }));
   nng_close(raw);

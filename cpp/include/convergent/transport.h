@@ -76,7 +76,9 @@ class Transport {
   // Sets (or changes) where point-to-point frames to `peer` go.
   virtual void SetPeer(NodeId peer, const std::string& p2p_url) = 0;
   virtual void RemovePeer(NodeId peer) = 0;
-  virtual void Broadcast(std::string_view frame) = 0;
+  // False when NNG refused the frame (its queue was full). A frame it takes may still be dropped
+  // on the way to a slow peer, silently: receivers find that out from the frames' numbers.
+  virtual bool Broadcast(std::string_view frame) = 0;
   // False when the frame was dropped (unknown peer, full queue).
   virtual bool Send(NodeId peer, std::string_view frame) = 0;
   virtual TransportStats stats() const = 0;

@@ -193,14 +193,15 @@ class NngTransport final : public Transport {
     peers_.erase(peer);
   }
 
-  void Broadcast(std::string_view frame) override {
-    if (closed_.load()) return;
-    if (nng_send(bus_, const_cast<char*>(frame.data()), frame.size(), NNG_FLAG_NONBLOCK) == 0) {
-      ++frames_sent_;
-      bytes_sent_ += frame.size();
-    } else {
+  bool Broadcast(std::string_view frame) override {
+    if (closed_.load()) return true;
+    if (nng_send(bus_, const_cast<char*>(frame.data()), frame.size(), NNG_FLAG_NONBLOCK) != 0) {
       ++send_dropped_;
+      return false;
     }
+    ++frames_sent_;
+    bytes_sent_ += frame.size();
+    return true;
   }
 
   bool Send(NodeId peer, std::string_view frame) override {

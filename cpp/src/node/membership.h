@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "convergent/replicator.h"
+#include "node/loss_detector.h"
 
 namespace convergent::internal {
 
@@ -28,6 +29,7 @@ struct MemberRecord {
 struct HeartbeatMsg {
   MemberRecord sender;
   std::vector<MemberRecord> known;
+  std::vector<LossReport> losses;  // bus frames of other members the sender found lost
 };
 
 // What a node knows of one member.

@@ -13,12 +13,15 @@
 
 #include "codec/node_codec.h"
 #include "convergent/snapshot_store.h"
+#include "node/flush_pacer.h"
+#include "node/loss_detector.h"
 #include "node/membership.h"
 #include "node/metrics_http.h"
 #include "node/seed_resolver.h"
 
 namespace convergent {
 
+using internal::BusHeader;
 using internal::HeartbeatMsg;
 using internal::kHeartbeatTag;
 using internal::kReplicationTag;
@@ -56,6 +59,9 @@ Status NodeOptions::Validate() const {
   }
   if (!snapshot_dir.empty() && !(snapshot_interval > 0 && snapshot_interval < 86400)) {
     return Status::InvalidArgument("snapshot_interval must be > 0 seconds");
+  }
+  if (!(max_delta_flush_interval > 0 && max_delta_flush_interval < 86400)) {
+    return Status::InvalidArgument("max_delta_flush_interval must be > 0 seconds");
   }
   if (transport.max_frame_size < replicator.max_frame_size) {
     return Status::InvalidArgument(
@@ -97,6 +103,7 @@ class Node::Impl {
     });
     if (!transport.ok()) return transport.status();
     transport_ = std::move(transport).value();
+    if (options_.wrap_transport) transport_ = options_.wrap_transport(std::move(transport_));
     name_ = options_.name.empty() ? transport_->bus_url() : options_.name;
     MemberRecord self;
     self.id = ReplicaId::FromName(name_).value;
@@ -107,6 +114,9 @@ class Node::Impl {
     self.role = options_.replicator.role.value_or("");
     started_at_ = WallMicros();
     membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout));
+    pacer_ = std::make_unique<internal::FlushPacer>(
+        Micros(options_.replicator.delta_flush_interval), Micros(options_.max_delta_flush_interval),
+        Micros(options_.heartbeat_interval));
     replica_ = ReplicaId{FreshRandom()};
     replicator_ =
         std::make_unique<Replicator>(self.id, replica_, options_.replicator, FreshRandom());
@@ -155,7 +165,7 @@ class Node::Impl {
         replicator_->Tick(now + Micros(options_.replicator.delta_flush_interval) + 1);
         SendOutputs();
         Snapshot();
-        transport_->Broadcast(internal::EncodeHeartbeatFrame(membership_->MakeHeartbeat(true)));
+        BroadcastHeartbeat(membership_->MakeHeartbeat(true), now);
       }
       running_ = false;
     }
@@ -254,6 +264,11 @@ class Node::Impl {
     m["convergent.transport.send.dropped"] = static_cast<double>(t.send_dropped);
     m["convergent.transport.bus.connections"] = static_cast<double>(t.bus_peers);
     m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
+    m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());
+    m["convergent.transport.bus.frames.duplicate"] = static_cast<double>(loss_.total_duplicates());
+    m["convergent.backpressure.congestion.count"] =
+        static_cast<double>(pacer_->congestion_signals());
+    m["convergent.backpressure.flush.interval.seconds"] = replicator_->delta_flush_interval();
     if (store_ != nullptr) {
       m["convergent.snapshot.count"] = static_cast<double>(snapshots_);
       m["convergent.snapshot.records.written"] = static_cast<double>(snapshot_records_);
@@ -353,18 +368,38 @@ class Node::Impl {
   bool StopRequested() const { return stop_hint_; }  // with inbox_mu_ held
 
   void Dispatch(Incoming& in, TimeMicros now) {
-    if (in.bytes.empty()) {
+    std::string_view frame = in.bytes;
+    if (in.from_bus) {  // numbered: find what was lost on the way, drop duplicates
+      Result<BusHeader> h = internal::DecodeBusHeader(frame, &frame);
+      if (!h.ok()) {
+        ++malformed_;
+        return;
+      }
+      if (h->sender == membership_->self().id) return;
+      uint64_t lost = 0;
+      const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost);
+      if (verdict == internal::LossDetector::Verdict::kDuplicate) return;
+      if (lost > 0) replicator_->RepairFrom(h->sender, now);
+    }
+    if (frame.empty()) {
       ++malformed_;
       return;
     }
-    const std::string_view body = std::string_view(in.bytes).substr(1);
-    if (in.bytes[0] == kReplicationTag) {
+    const std::string_view body = frame.substr(1);
+    if (frame[0] == kReplicationTag) {
       replicator_->Receive(body, now);  // it drops and counts what does not decode
-    } else if (in.bytes[0] == kHeartbeatTag) {
+    } else if (frame[0] == kHeartbeatTag) {
       Result<HeartbeatMsg> h = internal::DecodeHeartbeat(body);
       if (!h.ok()) {
         ++malformed_;
         return;
+      }
+      const internal::MemberRecord& self = membership_->self();
+      for (const internal::LossReport& l : h->losses) {
+        if (l.sender == self.id && l.incarnation == self.incarnation &&
+            pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, now)) {
+          replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
+        }
       }
       if (membership_->OnHeartbeat(*h, now, in.from_bus)) UpdatePeers();
     } else {
@@ -375,7 +410,10 @@ class Node::Impl {
   void Heartbeat(TimeMicros now) {
     const TimeMicros interval = Micros(options_.heartbeat_interval);
     next_heartbeat_ = now + interval;
-    transport_->Broadcast(internal::EncodeHeartbeatFrame(membership_->MakeHeartbeat()));
+    BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
+    if (pacer_->Advance(now)) {
+      replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
+    }
     // Connect the bus: to members (and seeds) not heard from. The node with the smaller URL dials;
     // the other waits two heartbeats for it, then dials too (a node only its seeds know).
     const std::string& own = membership_->self().bus_url;
@@ -398,7 +436,18 @@ class Node::Impl {
   }
 
   void UpdatePeers() {
-    for (const auto& [id, m] : membership_->members()) transport_->SetPeer(id, m.info.p2p_url);
+    std::set<NodeId> now_known;
+    for (const auto& [id, m] : membership_->members()) {
+      transport_->SetPeer(id, m.info.p2p_url);
+      now_known.insert(id);
+    }
+    for (NodeId gone : known_) {  // members that left (or were downed)
+      if (now_known.count(gone) != 0) continue;
+      transport_->RemovePeer(gone);
+      loss_.Forget(gone);
+      pacer_->Forget(gone);
+    }
+    known_ = std::move(now_known);
     replicator_->SetPeers(membership_->Peers());
   }
 
@@ -417,16 +466,41 @@ class Node::Impl {
   }
 
   void SendOutputs() {
+    const TimeMicros now = WallMicros();
     for (OutgoingFrame& f : replicator_->TakeOutgoing()) {
       std::string frame;
-      frame.reserve(f.bytes.size() + 1);
-      frame.push_back(kReplicationTag);
-      frame += f.bytes;
       if (f.to) {
+        frame.reserve(f.bytes.size() + 1);
+        frame.push_back(kReplicationTag);
+        frame += f.bytes;
         transport_->Send(*f.to, frame);
       } else {
-        transport_->Broadcast(frame);
+        frame.reserve(internal::kBusHeaderSize + 1 + f.bytes.size());
+        AppendBusHeader(&frame);
+        frame.push_back(kReplicationTag);
+        frame += f.bytes;
+        BroadcastFrame(frame, now);
       }
+    }
+  }
+
+  // With mu_ held: the header of this node's next bus frame.
+  void AppendBusHeader(std::string* out) {
+    const internal::MemberRecord& self = membership_->self();
+    internal::AppendBusHeader(BusHeader{self.id, self.incarnation, ++bus_seq_}, out);
+  }
+
+  void BroadcastHeartbeat(internal::HeartbeatMsg h, TimeMicros now) {
+    h.losses = loss_.Reports();
+    std::string frame;
+    AppendBusHeader(&frame);
+    frame += internal::EncodeHeartbeatFrame(h);
+    BroadcastFrame(frame, now);
+  }
+
+  void BroadcastFrame(std::string_view frame, TimeMicros now) {
+    if (!transport_->Broadcast(frame) && pacer_->OnSendRefused(now)) {
+      replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
     }
   }
 
@@ -442,7 +516,11 @@ class Node::Impl {
   TimeMicros started_at_ = 0;
   TimeMicros next_heartbeat_ = 0;
   uint64_t malformed_ = 0;
-  std::unique_ptr<SnapshotStore> store_;  // null: no snapshots
+  internal::LossDetector loss_;                  // bus frames of the peers lost on the way
+  std::unique_ptr<internal::FlushPacer> pacer_;  // back-pressure: the delta flush interval
+  uint64_t bus_seq_ = 0;                         // the number of this node's last bus frame
+  std::set<NodeId> known_;                       // the members as of the last UpdatePeers
+  std::unique_ptr<SnapshotStore> store_;         // null: no snapshots
   TimeMicros next_snapshot_ = 0;
   uint64_t snapshots_ = 0;
   uint64_t snapshot_records_ = 0;
