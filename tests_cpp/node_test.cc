@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nng/nng.h>
 #include <nng/protocol/bus0/bus.h>
+#include <nng/protocol/pipeline0/push.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -197,20 +198,40 @@ TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
   ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "still") == 1; }));
 }
 
-TEST(NodeTest, AnOversizedFrameIsRefusedWhileTheNodeServes) {
+TEST(NodeTest, OversizedFramesAreCountedAndRefusedWhileTheNodeServes) {
   Cluster c("ipc", 2);
   ASSERT_TRUE(WaitFor([&] { return c.AllSee(2); }));
-  nng_socket raw;
-  ASSERT_EQ(nng_bus0_open(&raw), 0);
-  ASSERT_EQ(nng_dial(raw, c[0].bus_url().c_str(), nullptr, 0), 0);
-  std::string huge(8 << 20, 'R');  // twice the node's max_frame_size (4 MiB)
   const auto before = c[0].Metrics().at("convergent.transport.bytes.received");
-  ASSERT_EQ(nng_send(raw, huge.data(), huge.size(), 0), 0);
-  nng_close(raw);
+  EXPECT_EQ(c[0].Metrics().at("convergent.transport.frames.oversized"), 0);
+  for (const char* path : {"bus", "p2p"}) {
+    nng_socket raw;
+    if (std::string(path) == "bus") {
+      ASSERT_EQ(nng_bus0_open(&raw), 0);
+      ASSERT_EQ(nng_dial(raw, c[0].bus_url().c_str(), nullptr, 0), 0);
+    } else {
+      ASSERT_EQ(nng_push0_open(&raw), 0);
+      ASSERT_EQ(nng_dial(raw, c[0].p2p_url().c_str(), nullptr, 0), 0);
+    }
+    // One byte above the node's max_frame_size (4 MiB): read, dropped and counted.
+    std::string big((4 << 20) + 1, 'R');
+    ASSERT_EQ(nng_send(raw, big.data(), big.size(), 0), 0);
+    ASSERT_TRUE(WaitFor([&] {
+      return c[0].Metrics().at("convergent.transport.frames.oversized") ==
+             (std::string(path) == "bus" ? 1 : 2);
+    })) << path;
+    // Above twice that: NNG refuses it unread and closes the connection.
+    std::string huge((8 << 20) + 1, 'R');
+    ASSERT_EQ(nng_send(raw, huge.data(), huge.size(), 0), 0);
+    nng_close(raw);
+  }
   Increment(c[0], "after-huge", 1);
-  ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "after-huge") == 1; }));
-  // NNG refuses it at the transport (the pipe is closed): none of its bytes reach the node.
+  Increment(c[1], "after-huge", 2);
+  ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "after-huge") == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return GValue(c[0], "after-huge") == 3; }));
+  // None of the refused frames' bytes reached the node; the two counted ones only.
+  EXPECT_EQ(c[0].Metrics().at("convergent.transport.frames.oversized"), 2);
   EXPECT_LT(c[0].Metrics().at("convergent.transport.bytes.received") - before, 1 << 20);
+  EXPECT_EQ(c[0].Metrics().at("convergent.node.frames.malformed"), 0);
 }
 
 TEST(NodeTest, BadOptionsAreRejectedAtStart) {

@@ -4,8 +4,8 @@
 //  - the bus: a full mesh with one connection per pair of nodes; Broadcast() sends a frame to
 //    every connected peer (delta batches, heartbeats);
 //  - point to point: Send() to one peer (anti-entropy, coordinated writes, acks, reads).
-// Frames above the size limit are dropped by the receiver; a frame that cannot be queued (the
-// peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is lost,
+// Frames above the size limit are dropped and counted by the receiver; a frame that cannot be
+// queued (the peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is lost,
 // anti-entropy repairs: correctness never depends on a frame arriving.
 //
 // Received frames go to the FrameHandler, which runs on the transport's own I/O threads: it
@@ -34,7 +34,10 @@ struct TransportOptions {
   // The URL of the point-to-point listener; empty: derived from `listen` (ipc and inproc: the
   // same name plus ".p2p"; tcp and tls+tcp: the same host on a port the system picks).
   std::string p2p_listen;
-  // Bytes: frames larger than this are dropped on receipt (NNG_OPT_RECVMAXSZ).
+  // Bytes: frames larger than this are dropped on receipt and counted (frames_oversized). NNG
+  // reads frames up to twice this (NNG_OPT_RECVMAXSZ) so that they can be counted; a peer that
+  // sends a larger one has its connection closed by NNG, uncounted here (its dialer reconnects,
+  // and the receivers count the bus frames lost meanwhile).
   size_t max_frame_size = 4 << 20;
   // Mutual TLS for tls+tcp:// URLs: this node's certificate (PEM) and key (PEM; empty: in the
   // certificate file), and the CA that signed every member's certificate (peers without such a
@@ -50,6 +53,7 @@ struct TransportStats {
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   uint64_t send_dropped = 0;  // could not be queued (a full queue or no connection)
+  uint64_t frames_oversized = 0;  // received larger than max_frame_size, dropped
   uint64_t bus_peers = 0;     // bus connections up now
 };
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -131,9 +132,8 @@ class NngTransport final : public Transport {
     nng_pipe_notify(bus_, NNG_PIPE_EV_REM_POST, &NngTransport::OnPipe, this);
     if (int rv = nng_pull0_open(&pull_); rv != 0) return NngError("pull socket", rv);
     pull_open_ = true;
-    const auto max = static_cast<size_t>(options_.max_frame_size);
-    nng_socket_set_size(bus_, NNG_OPT_RECVMAXSZ, max);
-    nng_socket_set_size(pull_, NNG_OPT_RECVMAXSZ, max);
+    nng_socket_set_size(bus_, NNG_OPT_RECVMAXSZ, NngMaxFrame());
+    nng_socket_set_size(pull_, NNG_OPT_RECVMAXSZ, NngMaxFrame());
     if (IsTls(options_.listen)) {
       if (Status s = server_tls_.Init(NNG_TLS_MODE_SERVER, options_); !s.ok()) return s;
       if (Status s = client_tls_.Init(NNG_TLS_MODE_CLIENT, options_); !s.ok()) return s;
@@ -229,6 +229,7 @@ class NngTransport final : public Transport {
     s.bytes_sent = bytes_sent_;
     s.bytes_received = bytes_received_;
     s.send_dropped = send_dropped_;
+    s.frames_oversized = frames_oversized_;
     s.bus_peers = static_cast<uint64_t>(std::max(0, bus_pipes_.load()));
     return s;
   }
@@ -294,11 +295,17 @@ class NngTransport final : public Transport {
       if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || self->stopping_) return;
       if (rv == 0) {
         nng_msg* msg = nng_aio_get_msg(self->aio_);
-        std::string bytes(static_cast<const char*>(nng_msg_body(msg)), nng_msg_len(msg));
-        nng_msg_free(msg);
-        ++self->owner_->frames_received_;
-        self->owner_->bytes_received_ += bytes.size();
-        self->owner_->on_frame_(std::move(bytes), self->from_bus_);
+        NngTransport& owner = *self->owner_;
+        if (nng_msg_len(msg) > owner.options_.max_frame_size) {
+          ++owner.frames_oversized_;
+          nng_msg_free(msg);
+        } else {
+          std::string bytes(static_cast<const char*>(nng_msg_body(msg)), nng_msg_len(msg));
+          nng_msg_free(msg);
+          ++owner.frames_received_;
+          owner.bytes_received_ += bytes.size();
+          owner.on_frame_(std::move(bytes), self->from_bus_);
+        }
       }
       nng_recv_aio(self->sock_, self->aio_);
     }
@@ -319,7 +326,7 @@ class NngTransport final : public Transport {
     if (int rv = nng_listener_create(&l, sock, url.c_str()); rv != 0) {
       return NngError("cannot listen on '" + url + "'", rv);
     }
-    nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, options_.max_frame_size);
+    nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, NngMaxFrame());
     if (server_tls_.get() != nullptr) {
       nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, server_tls_.get());
     }
@@ -338,8 +345,14 @@ class NngTransport final : public Transport {
     return Status::Ok();
   }
 
+  // NNG's limit: twice ours, so that frames a little too large arrive to be counted.
+  size_t NngMaxFrame() const {
+    const size_t max = options_.max_frame_size;
+    return max > SIZE_MAX / 2 ? SIZE_MAX : 2 * max;
+  }
+
   void ConfigureDialer(nng_dialer d, const std::string& url) {
-    nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, options_.max_frame_size);
+    nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, NngMaxFrame());
     nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 50);
     nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 1000);
     if (IsTls(url) && client_tls_.get() != nullptr) {
@@ -368,7 +381,7 @@ class NngTransport final : public Transport {
 
  public:
   std::atomic<uint64_t> frames_sent_{0}, frames_received_{0}, bytes_sent_{0}, bytes_received_{0},
-      send_dropped_{0};
+      send_dropped_{0}, frames_oversized_{0};
   std::atomic<int> bus_pipes_{0};
 };
 

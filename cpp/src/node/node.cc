@@ -262,6 +262,7 @@ class Node::Impl {
     m["convergent.transport.bytes.sent"] = static_cast<double>(t.bytes_sent);
     m["convergent.transport.bytes.received"] = static_cast<double>(t.bytes_received);
     m["convergent.transport.send.dropped"] = static_cast<double>(t.send_dropped);
+    m["convergent.transport.frames.oversized"] = static_cast<double>(t.frames_oversized);
     m["convergent.transport.bus.connections"] = static_cast<double>(t.bus_peers);
     m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
     m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());
