@@ -168,6 +168,55 @@ TEST(NodeTest, OnlyMembersOfTheSameRoleReplicateWithEachOther) {
   EXPECT_EQ((*b1)->Leader(), (*b1)->id());
 }
 
+// A node killed without a goodbye is downed after down_after: no longer a member, so ALL
+// requests (which it would fail forever) succeed with the others; restarted, it rejoins.
+TEST(NodeTest, AMemberGoneWithoutAGoodbyeIsDownedAndRejoinsWhenBack) {
+  auto options = [](int i) {
+    NodeOptions o = FastOptions("inproc://downing-" + std::to_string(i), {"inproc://downing-0"});
+    o.down_after = 1.5;  // failure_timeout is 0.5
+    return o;
+  };
+  std::vector<std::unique_ptr<Node>> n;
+  for (int i = 0; i < 3; ++i) {
+    auto node = Node::Start(options(i));
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    n.push_back(std::move(node).value());
+  }
+  ASSERT_TRUE(WaitFor([&] { return Reachable(*n[0]) == 3 && Reachable(*n[1]) == 3; }));
+  auto all_write = [&](Node& on) {
+    auto id = on.Request([&](Replicator& r, TimeMicros now) {
+      return r.Update("all", CrdtType::kGCounter, GIncrement(on.replica_id()), Consistency::kAll,
+                      now, 1.0);
+    });
+    EXPECT_TRUE(id.ok());
+    auto done = on.Await(*id);
+    EXPECT_TRUE(done.ok());
+    return done.ok() ? done->status : Status::InvalidArgument("no completion");
+  };
+  const NodeId gone = n[2]->id();
+  n[2]->Stop(/*graceful=*/false);
+  auto is_member = [&](Node& on) {
+    const auto members = on.Members();
+    return std::any_of(members.begin(), members.end(),
+                       [&](const MemberView& m) { return m.id == gone; });
+  };
+  EXPECT_TRUE(is_member(*n[0]));  // unreachable first, not gone
+  ASSERT_TRUE(WaitFor([&] { return !is_member(*n[0]) && !is_member(*n[1]); }))
+      << "the killed node was never downed";
+  EXPECT_EQ(n[0]->Metrics().at("convergent.membership.downed"), 1);
+  EXPECT_EQ(n[0]->Metrics().at("convergent.membership.members"), 2);
+  Status s = all_write(*n[0]);
+  EXPECT_TRUE(s.ok()) << s.ToString();  // the two left are ALL
+
+  auto back = Node::Start(options(2));
+  ASSERT_TRUE(back.ok());
+  n[2] = std::move(back).value();
+  ASSERT_TRUE(WaitFor([&] { return Reachable(*n[0]) == 3 && Reachable(*n[2]) == 3; }));
+  s = all_write(*n[0]);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(GValue(*n[2], "all"), 2u);  // ALL: applied on the returned node before the ack
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, NodeClusterTest, ::testing::Values("inproc", "ipc", "tcp"));
 
 TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
@@ -219,9 +268,12 @@ TEST(NodeTest, OversizedFramesAreCountedAndRefusedWhileTheNodeServes) {
       return c[0].Metrics().at("convergent.transport.frames.oversized") ==
              (std::string(path) == "bus" ? 1 : 2);
     })) << path;
-    // Above twice that: NNG refuses it unread and closes the connection.
-    std::string huge((8 << 20) + 1, 'R');
-    ASSERT_EQ(nng_send(raw, huge.data(), huge.size(), 0), 0);
+    if (std::string(path) == "bus") {
+      // Above twice that: NNG refuses it unread and closes the connection. (Not on the push
+      // socket: its nng_close can hang on a send the peer cut, upstream nng issue 1543.)
+      std::string huge((8 << 20) + 1, 'R');
+      ASSERT_EQ(nng_send(raw, huge.data(), huge.size(), 0), 0);
+    }
     nng_close(raw);
   }
   Increment(c[0], "after-huge", 1);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,27 @@ def test_every_type_converges_across_node_processes() -> None:
         assert nodes[2].get(cv.ORMapKey("om"))["n"].value == 4
         assert nodes[1].get(cv.LWWRegisterKey("r")).value == {"x": [1, 2]}
         assert sorted(k.name for k in list(nodes[0].keys())) == sorted(k.name for k, _ in updates)
+
+
+def test_down_after_reaches_node_processes() -> None:
+    assert cli.resolve_options(["node", "--listen", "inproc://x", "--down-after", "0"])[
+        1
+    ].down_after == 0
+    config = cv.Config(
+        anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=0.3, down_after=1
+    )
+    with cv.LocalCluster(3, transport="ipc", processes=True, config=config) as cluster:
+        cluster.wait_members(timeout=30)
+        a = cluster.nodes[0]
+        cluster.kill(2)  # kill -9: no goodbye
+        deadline = time.monotonic() + 30
+        while True:  # ALL times out until node 2 is downed, then succeeds with the two left
+            try:
+                a.update(HITS, lambda v: v.increment(), write=cv.ALL)
+                break
+            except cv.WriteTimeout:
+                assert time.monotonic() < deadline, "node 2 was never downed"
+        assert cluster.node(0).metrics()["convergent.membership.downed"] == 1
 
 
 def test_node_processes_do_not_outlive_a_driver_that_forgets_to_close() -> None:

@@ -11,6 +11,7 @@ Example TOML::
     role = "cache"
     snapshot_dir = "/var/lib/convergent"
     anti_entropy_interval = 10.0
+    down_after = 120.0  # seconds before a silent member is downed (0: never)
 """
 
 from __future__ import annotations

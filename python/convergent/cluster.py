@@ -153,6 +153,8 @@ class LocalCluster:
                 value = getattr(config, field.name)
                 if isinstance(value, os.PathLike):
                     value = os.fspath(value)
+                if value is None and field.name == "down_after":
+                    value = 0  # never (a flag cannot say None)
                 if value is not None:
                     args += ["--" + field.name.replace("_", "-"), str(value)]
         log = open(os.path.join(self._tmp, f"node-{i}.log"), "a")  # noqa: SIM115

@@ -6,8 +6,8 @@
 //
 // Membership: the node dials its seeds, broadcasts heartbeats (itself and the members it knows),
 // so members discover each other from one seed; a member silent for `failure_timeout` is
-// unreachable until it is heard again; the leader is the reachable member (of the role) with the
-// smallest id. Roles: only members of the same role replicate with each other.
+// unreachable until it is heard again, and is downed (no longer a member) after `down_after`;
+// the leader is the reachable member (of the role) with the smallest id. Roles: only members of the same role replicate with each other.
 //
 // Back-pressure: bus frames are numbered per sender; receivers count the gaps, repair them by an
 // early anti-entropy round with the sender, and report them in their heartbeats, and a sender
@@ -55,6 +55,14 @@ struct NodeOptions {
   double heartbeat_interval = 0.5;
   // Seconds without a heartbeat after which a member is unreachable.
   double failure_timeout = 3.0;
+  // Seconds without a heartbeat after which a member is downed (Akka's auto-downing): removed
+  // from the members, so no longer a peer and no longer counted by Majority/All (a member that
+  // died without a goodbye would otherwise make every All request time out, forever). If it
+  // comes back it rejoins as any member does. 0: never. A member is never downed before it is
+  // unreachable (failure_timeout), however small this is. The price:
+  // during a partition longer than this, each side counts only itself, so a Majority on each
+  // side succeeds; choose 0 where quorums must hold across long partitions.
+  double down_after = 60.0;
   // The LevelDB directory of the node's snapshots (empty: no snapshots). At start the snapshot
   // is restored before the node takes part in anti-entropy; a corrupt or unreadable one is
   // reported (stderr, metric convergent.snapshot.corrupt) and the node starts empty and

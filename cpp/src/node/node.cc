@@ -57,6 +57,9 @@ Status NodeOptions::Validate() const {
   if (!(failure_timeout > heartbeat_interval && failure_timeout < 86400)) {
     return Status::InvalidArgument("failure_timeout must be greater than heartbeat_interval");
   }
+  if (!(down_after >= 0 && down_after < 1e9)) {
+    return Status::InvalidArgument("down_after must be >= 0 seconds (0: never)");
+  }
   if (!snapshot_dir.empty() && !(snapshot_interval > 0 && snapshot_interval < 86400)) {
     return Status::InvalidArgument("snapshot_interval must be > 0 seconds");
   }
@@ -113,7 +116,8 @@ class Node::Impl {
     self.p2p_url = transport_->p2p_url();
     self.role = options_.replicator.role.value_or("");
     started_at_ = WallMicros();
-    membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout));
+    membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout),
+                                               Micros(options_.down_after));
     pacer_ = std::make_unique<internal::FlushPacer>(
         Micros(options_.replicator.delta_flush_interval), Micros(options_.max_delta_flush_interval),
         Micros(options_.heartbeat_interval));
@@ -281,6 +285,7 @@ class Node::Impl {
     for (const auto& [id, s] : membership_->members()) reachable += s.reachable ? 1 : 0;
     m["convergent.membership.members"] = static_cast<double>(membership_->members().size() + 1);
     m["convergent.membership.reachable"] = static_cast<double>(reachable + 1);
+    m["convergent.membership.downed"] = static_cast<double>(membership_->downed_count());
     return m;
   }
 
