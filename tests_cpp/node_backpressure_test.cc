@@ -34,6 +34,7 @@ class LossyTransport final : public Transport {
   const std::string& p2p_url() const override { return inner_->p2p_url(); }
   bool DialBus(const std::string& url) override { return inner_->DialBus(url); }
   void HangUpBus(const std::string& url) override { inner_->HangUpBus(url); }
+  std::string DialedUrl(uint32_t pipe) const override { return inner_->DialedUrl(pipe); }
   void SetPeer(NodeId peer, const std::string& url) override { inner_->SetPeer(peer, url); }
   void RemovePeer(NodeId peer) override { inner_->RemovePeer(peer); }
   bool Broadcast(std::string_view frame) override {

@@ -65,8 +65,9 @@ struct PeerAddress {
 
 class Transport {
  public:
-  // `from_bus`: the frame came by Broadcast (else by Send).
-  using FrameHandler = std::function<void(std::string frame, bool from_bus)>;
+  // `from_bus`: the frame came by Broadcast (else by Send); `bus_pipe`: then the bus connection
+  // it came over (see DialedUrl), else 0.
+  using FrameHandler = std::function<void(std::string frame, bool from_bus, uint32_t bus_pipe)>;
 
   virtual ~Transport() = default;
   // The URLs actually listened on (a system-picked port filled in).
@@ -77,6 +78,9 @@ class Transport {
   virtual bool DialBus(const std::string& url) = 0;
   // Stops dialing `url` and closes the connections it made.
   virtual void HangUpBus(const std::string& url) = 0;
+  // The URL this node dialed to make bus connection `bus_pipe`; empty when the peer dialed it
+  // (or it is gone).
+  virtual std::string DialedUrl(uint32_t bus_pipe) const = 0;
   // Sets (or changes) where point-to-point frames to `peer` go.
   virtual void SetPeer(NodeId peer, const std::string& p2p_url) = 0;
   virtual void RemovePeer(NodeId peer) = 0;

@@ -171,6 +171,18 @@ class NngTransport final : public Transport {
     dialers_.erase(it);
   }
 
+  std::string DialedUrl(uint32_t bus_pipe) const override {
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = bus_pipe;
+    const int dialer = nng_dialer_id(nng_pipe_dialer(p));
+    if (dialer <= 0) return {};
+    std::lock_guard lock(mu_);
+    for (const auto& [url, d] : dialers_) {
+      if (nng_dialer_id(d) == dialer) return url;
+    }
+    return {};
+  }
+
   void SetPeer(NodeId peer, const std::string& p2p_url) override {
     std::lock_guard lock(mu_);
     if (closed_) return;
@@ -301,10 +313,12 @@ class NngTransport final : public Transport {
           nng_msg_free(msg);
         } else {
           std::string bytes(static_cast<const char*>(nng_msg_body(msg)), nng_msg_len(msg));
+          const int pipe = nng_pipe_id(nng_msg_get_pipe(msg));
           nng_msg_free(msg);
           ++owner.frames_received_;
           owner.bytes_received_ += bytes.size();
-          owner.on_frame_(std::move(bytes), self->from_bus_);
+          owner.on_frame_(std::move(bytes), self->from_bus_,
+                          self->from_bus_ && pipe > 0 ? static_cast<uint32_t>(pipe) : 0);
         }
       }
       nng_recv_aio(self->sock_, self->aio_);

@@ -13,6 +13,7 @@
 
 #include "codec/node_codec.h"
 #include "convergent/snapshot_store.h"
+#include "node/bus_links.h"
 #include "node/flush_pacer.h"
 #include "node/loss_detector.h"
 #include "node/membership.h"
@@ -97,13 +98,14 @@ class Node::Impl {
         if (Status s = store_->Clear(); !s.ok()) return s;
       }
     }
-    auto transport = MakeNngTransport(options_.transport, [this](std::string frame, bool bus) {
-      {
-        std::lock_guard lock(inbox_mu_);
-        inbox_.push_back(Incoming{std::move(frame), bus});
-      }
-      inbox_cv_.notify_one();
-    });
+    auto transport = MakeNngTransport(
+        options_.transport, [this](std::string frame, bool bus, uint32_t pipe) {
+          {
+            std::lock_guard lock(inbox_mu_);
+            inbox_.push_back(Incoming{std::move(frame), bus, pipe});
+          }
+          inbox_cv_.notify_one();
+        });
     if (!transport.ok()) return transport.status();
     transport_ = std::move(transport).value();
     if (options_.wrap_transport) transport_ = options_.wrap_transport(std::move(transport_));
@@ -118,6 +120,7 @@ class Node::Impl {
     started_at_ = WallMicros();
     membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout),
                                                Micros(options_.down_after));
+    links_ = std::make_unique<internal::BusLinks>(self.id, Micros(options_.failure_timeout));
     pacer_ = std::make_unique<internal::FlushPacer>(
         Micros(options_.replicator.delta_flush_interval), Micros(options_.max_delta_flush_interval),
         Micros(options_.heartbeat_interval));
@@ -268,6 +271,7 @@ class Node::Impl {
     m["convergent.transport.send.dropped"] = static_cast<double>(t.send_dropped);
     m["convergent.transport.frames.oversized"] = static_cast<double>(t.frames_oversized);
     m["convergent.transport.bus.connections"] = static_cast<double>(t.bus_peers);
+    m["convergent.transport.bus.duplicates.closed"] = static_cast<double>(duplicate_links_closed_);
     m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
     m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());
     m["convergent.transport.bus.frames.duplicate"] = static_cast<double>(loss_.total_duplicates());
@@ -305,6 +309,7 @@ class Node::Impl {
   struct Incoming {
     std::string bytes;
     bool from_bus;
+    uint32_t pipe;  // the bus connection it came over
   };
 
   void Wake() {
@@ -407,6 +412,9 @@ class Node::Impl {
           replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
         }
       }
+      if (in.from_bus && h->sender.id != self.id && !h->sender.leaving) {
+        KeepOneBusLink(h->sender.id, in.pipe, now);
+      }
       if (membership_->OnHeartbeat(*h, now, in.from_bus)) UpdatePeers();
     } else {
       ++malformed_;
@@ -436,8 +444,27 @@ class Node::Impl {
         maybe_dial(m.info.bus_url);
       }
     }
+    // A seed whose connection reached a member that is heard: not dialed again (its dialer may
+    // have been hung up as redundant).
+    for (const auto& [url, id] : dialed_member_) {
+      if (membership_->IsReachable(id)) heard.insert(url);
+    }
     for (const std::string& seed : resolver_ ? resolver_->Current() : options_.seeds) {
       if (heard.count(seed) == 0) maybe_dial(seed);
+    }
+  }
+
+  // A heartbeat of `member` came over bus connection `pipe`: hangs up a redundant connection to
+  // it that this node dialed (see BusLinks), and notes which member a dialed URL reaches.
+  void KeepOneBusLink(NodeId member, uint32_t pipe, TimeMicros now) {
+    const std::string dialed = transport_->DialedUrl(pipe);
+    if (!dialed.empty()) dialed_member_[dialed] = member;
+    if (auto drop = links_->Heard(member, pipe, !dialed.empty(), now)) {
+      const std::string url = drop == pipe ? dialed : transport_->DialedUrl(*drop);
+      if (!url.empty()) {
+        transport_->HangUpBus(url);
+        ++duplicate_links_closed_;
+      }
     }
   }
 
@@ -450,6 +477,8 @@ class Node::Impl {
     for (NodeId gone : known_) {  // members that left (or were downed)
       if (now_known.count(gone) != 0) continue;
       transport_->RemovePeer(gone);
+      links_->Forget(gone);
+      std::erase_if(dialed_member_, [&](const auto& entry) { return entry.second == gone; });
       loss_.Forget(gone);
       pacer_->Forget(gone);
     }
@@ -526,6 +555,9 @@ class Node::Impl {
   std::unique_ptr<internal::FlushPacer> pacer_;  // back-pressure: the delta flush interval
   uint64_t bus_seq_ = 0;                         // the number of this node's last bus frame
   std::set<NodeId> known_;                       // the members as of the last UpdatePeers
+  std::unique_ptr<internal::BusLinks> links_;    // one bus connection per pair
+  std::map<std::string, NodeId> dialed_member_;  // a URL this node dialed -> who answered
+  uint64_t duplicate_links_closed_ = 0;
   std::unique_ptr<SnapshotStore> store_;         // null: no snapshots
   TimeMicros next_snapshot_ = 0;
   uint64_t snapshots_ = 0;
