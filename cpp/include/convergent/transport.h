@@ -5,8 +5,8 @@
 //    every connected peer (delta batches, heartbeats);
 //  - point to point: Send() to one peer (anti-entropy, coordinated writes, acks, reads).
 // Frames above the size limit are dropped and counted by the receiver; a frame that cannot be
-// queued (the peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is lost,
-// anti-entropy repairs: correctness never depends on a frame arriving.
+// queued (the peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is
+// lost, anti-entropy repairs: correctness never depends on a frame arriving.
 //
 // Received frames go to the FrameHandler, which runs on the transport's own I/O threads: it
 // must only queue the frame for the owner (see Node), never run replication logic.
@@ -52,9 +52,9 @@ struct TransportStats {
   uint64_t frames_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
-  uint64_t send_dropped = 0;  // could not be queued (a full queue or no connection)
+  uint64_t send_dropped = 0;      // could not be queued (a full queue or no connection)
   uint64_t frames_oversized = 0;  // received larger than max_frame_size, dropped
-  uint64_t bus_peers = 0;     // bus connections up now
+  uint64_t bus_peers = 0;         // bus connections up now
 };
 
 // Where a peer listens.

@@ -98,8 +98,8 @@ class Node::Impl {
         if (Status s = store_->Clear(); !s.ok()) return s;
       }
     }
-    auto transport = MakeNngTransport(
-        options_.transport, [this](std::string frame, bool bus, uint32_t pipe) {
+    auto transport =
+        MakeNngTransport(options_.transport, [this](std::string frame, bool bus, uint32_t pipe) {
           {
             std::lock_guard lock(inbox_mu_);
             inbox_.push_back(Incoming{std::move(frame), bus, pipe});
@@ -558,7 +558,7 @@ class Node::Impl {
   std::unique_ptr<internal::BusLinks> links_;    // one bus connection per pair
   std::map<std::string, NodeId> dialed_member_;  // a URL this node dialed -> who answered
   uint64_t duplicate_links_closed_ = 0;
-  std::unique_ptr<SnapshotStore> store_;         // null: no snapshots
+  std::unique_ptr<SnapshotStore> store_;  // null: no snapshots
   TimeMicros next_snapshot_ = 0;
   uint64_t snapshots_ = 0;
   uint64_t snapshot_records_ = 0;
