@@ -238,6 +238,8 @@ void Latency(double seconds) {
       }
     });
   }
+  const double lost_before = nodes[1]->Metrics().at("convergent.transport.bus.frames.lost");
+  const double signals_before = nodes[0]->Metrics().at("convergent.backpressure.congestion.count");
   const auto t0 = Clock::now();
   for (int64_t i = 0; i < total; ++i) {
     std::this_thread::sleep_until(t0 + std::chrono::microseconds(i * 100));
@@ -261,6 +263,14 @@ void Latency(double seconds) {
   Report("latency.p50", pct(0.5) * 1e3, "ms (target < 1)");
   Report("latency.p99", pct(0.99) * 1e3, "ms (target < 5)");
   Report("latency.max", pct(1.0) * 1e3, "ms");
+  const auto m = nodes[0]->Metrics();
+  Report("latency.writer_congestion_signals",
+         m.at("convergent.backpressure.congestion.count") - signals_before,
+         "(back-pressure raised the flush interval this often)");
+  Report("latency.bus_frames_lost_at_one_node",
+         nodes[1]->Metrics().at("convergent.transport.bus.frames.lost") - lost_before, "frames");
+  Report("latency.writer_sends_refused", m.at("convergent.transport.send.dropped"),
+         "frames (NNG's send queue was full)");
 }
 
 void CatchUp(int keys) {

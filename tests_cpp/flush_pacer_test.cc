@@ -11,22 +11,36 @@ constexpr TimeMicros kMs = 1000;
 TEST(FlushPacerTest, GrowingLossReportsDoubleTheIntervalOncePerFeedbackDelayUpToTheCap) {
   FlushPacer p(10 * kMs, 50 * kMs, 100 * kMs);
   EXPECT_EQ(p.interval(), 10 * kMs);
-  EXPECT_FALSE(p.OnLossReport(7, 1, 0, 0));  // nothing lost
-  EXPECT_TRUE(p.OnLossReport(7, 1, 3, 1 * kMs));
+  EXPECT_FALSE(p.OnLossReport(7, 1, 0, 10, 0));  // nothing lost
+  EXPECT_TRUE(p.OnLossReport(7, 1, 3, 20, 1 * kMs));
   EXPECT_EQ(p.interval(), 20 * kMs);
   // More reports of the same episode (another peer, or the same one soon after) wait.
-  EXPECT_FALSE(p.OnLossReport(8, 1, 5, 2 * kMs));
-  EXPECT_FALSE(p.OnLossReport(7, 1, 4, 50 * kMs));
+  EXPECT_FALSE(p.OnLossReport(8, 1, 5, 30, 2 * kMs));
+  EXPECT_FALSE(p.OnLossReport(7, 1, 4, 40, 50 * kMs));
   EXPECT_EQ(p.interval(), 20 * kMs);
   // The same running total again is not new loss.
-  EXPECT_FALSE(p.OnLossReport(7, 1, 4, 200 * kMs));
-  EXPECT_TRUE(p.OnLossReport(7, 1, 6, 210 * kMs));
+  EXPECT_FALSE(p.OnLossReport(7, 1, 4, 50, 200 * kMs));
+  EXPECT_TRUE(p.OnLossReport(7, 1, 6, 60, 210 * kMs));
   EXPECT_EQ(p.interval(), 40 * kMs);
   EXPECT_TRUE(p.OnSendRefused(320 * kMs));
   EXPECT_EQ(p.interval(), 50 * kMs);  // the cap
   EXPECT_FALSE(p.OnSendRefused(500 * kMs));
   EXPECT_EQ(p.interval(), 50 * kMs);
   EXPECT_EQ(p.congestion_signals(), 3u);
+}
+
+// A rare loss (a receiver descheduled for a moment) is repaired, not a reason to slow down.
+TEST(FlushPacerTest, LossesUpToTheNoiseFractionOfTheFramesSentAreNotCongestion) {
+  FlushPacer p(10 * kMs, 1000 * kMs, 100 * kMs);
+  EXPECT_FALSE(p.OnLossReport(7, 1, 0, 1000, 0));
+  EXPECT_FALSE(p.OnLossReport(7, 1, 20, 2000, 200 * kMs));  // 20 of the 1000 since: 2%
+  EXPECT_FALSE(p.OnLossReport(8, 1, 20, 2000, 200 * kMs));  // 20 of 2000 (its first report)
+  EXPECT_EQ(p.interval(), 10 * kMs);
+  EXPECT_TRUE(p.OnLossReport(7, 1, 41, 3000, 400 * kMs));  // 21 of 1000
+  EXPECT_EQ(p.interval(), 20 * kMs);
+  // Few frames sent: a single loss among them is more than noise.
+  EXPECT_TRUE(p.OnLossReport(8, 1, 21, 2010, 600 * kMs));
+  EXPECT_EQ(p.interval(), 40 * kMs);
 }
 
 TEST(FlushPacerTest, QuietSpellsShrinkTheIntervalGraduallyBackToTheBase) {
@@ -54,12 +68,16 @@ TEST(FlushPacerTest, QuietSpellsShrinkTheIntervalGraduallyBackToTheBase) {
 
 TEST(FlushPacerTest, AReporterThatRestartsCountsFromZeroAndOldLivesAreIgnored) {
   FlushPacer p(10 * kMs, 1000 * kMs, 100 * kMs);
-  EXPECT_TRUE(p.OnLossReport(7, 1, 50, 0));
-  EXPECT_FALSE(p.OnLossReport(7, 1, 50, 500 * kMs));
-  EXPECT_TRUE(p.OnLossReport(7, 2, 1, 600 * kMs));    // a new life of the reporter: 1 is new loss
-  EXPECT_FALSE(p.OnLossReport(7, 1, 90, 900 * kMs));  // a late heartbeat of the old life
+  EXPECT_TRUE(p.OnLossReport(7, 1, 50, 100, 0));  // 50 of 100
+  EXPECT_FALSE(p.OnLossReport(7, 1, 50, 200, 500 * kMs));
+  // A new life of the reporter: its count starts from 0 again, so 10 is new loss (of 210).
+  EXPECT_TRUE(p.OnLossReport(7, 2, 10, 210, 600 * kMs));
+  EXPECT_FALSE(p.OnLossReport(7, 1, 90, 220, 900 * kMs));  // a late heartbeat of the old life
   p.Forget(7);
-  EXPECT_TRUE(p.OnLossReport(7, 2, 1, 1200 * kMs));  // forgotten: counted again from zero
+  // Forgotten: counted from zero, against every frame sent (10 of 1000 is noise) ...
+  EXPECT_FALSE(p.OnLossReport(7, 2, 10, 1000, 1200 * kMs));
+  // ... then from there (20 of 100 is not).
+  EXPECT_TRUE(p.OnLossReport(7, 2, 30, 1100, 1400 * kMs));
   EXPECT_EQ(p.congestion_signals(), 3u);
 }
 

@@ -104,7 +104,6 @@ TEST(NodeBackPressureTest, LostBatchesAreCountedRepairedAndTheSenderBatchesMore)
       return true;
     })) << "a receiver did not converge";
     EXPECT_GT(Metric(*r, "convergent.transport.bus.frames.lost"), 0);
-    EXPECT_LE(Metric(*r, "convergent.transport.bus.frames.lost"), dropped->load());
     EXPECT_GT(Metric(*r, "crdt.replicator.antientropy.loss_repair.count"), 0);
   }
   EXPECT_GT(dropped->load(), 0);

@@ -39,6 +39,12 @@ struct TransportOptions {
   // sends a larger one has its connection closed by NNG, uncounted here (its dialer reconnects,
   // and the receivers count the bus frames lost meanwhile).
   size_t max_frame_size = 4 << 20;
+  // Frames a socket queues before a send is refused (NNG_OPT_SENDBUF, 0..8192; NNG's default 0
+  // refuses a send whenever NNG's thread has not yet taken the previous frame, which drops the
+  // second frame of a multi-frame repair, or a broadcast during a burst, at once). The bus
+  // queues this many broadcasts ahead of its per-connection queues (16 frames each, fixed in
+  // NNG); each peer's point-to-point socket queues this many frames for it.
+  size_t send_buffer = 32;
   // Mutual TLS for tls+tcp:// URLs: this node's certificate (PEM) and key (PEM; empty: in the
   // certificate file), and the CA that signed every member's certificate (peers without such a
   // certificate are refused, in both directions).

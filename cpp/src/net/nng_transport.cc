@@ -126,6 +126,7 @@ class NngTransport final : public Transport {
 
   Status Start() {
     if (int rv = nng_bus0_open(&bus_); rv != 0) return NngError("bus socket", rv);
+    nng_socket_set_int(bus_, NNG_OPT_SENDBUF, static_cast<int>(options_.send_buffer));
     bus_open_ = true;
     // bus0 has no option for its connection count: count pipes as they come and go.
     nng_pipe_notify(bus_, NNG_PIPE_EV_ADD_POST, &NngTransport::OnPipe, this);
@@ -191,6 +192,7 @@ class NngTransport final : public Transport {
     auto sock = std::make_shared<PushSocket>();
     sock->url = p2p_url;
     if (nng_push0_open(&sock->sock) != 0) return;
+    nng_socket_set_int(sock->sock, NNG_OPT_SENDBUF, static_cast<int>(options_.send_buffer));
     sock->open = true;
     nng_dialer d;
     if (nng_dialer_create(&d, sock->sock, p2p_url.c_str()) == 0) {

@@ -11,19 +11,18 @@ FlushPacer::FlushPacer(TimeMicros base, TimeMicros cap, TimeMicros feedback_dela
       interval_(base_) {}
 
 bool FlushPacer::OnLossReport(NodeId reporter, uint64_t reporter_incarnation, uint64_t frames_lost,
-                              TimeMicros now) {
-  auto [it, added] = reported_.try_emplace(reporter, reporter_incarnation, 0);
-  auto& [incarnation, last] = it->second;
-  if (reporter_incarnation < incarnation) return false;  // an older life's heartbeat, late
-  if (reporter_incarnation > incarnation) {
-    incarnation = reporter_incarnation;
-    last = 0;
-  }
-  if (frames_lost <= last) {
-    last = frames_lost;  // the same count (or lower: late frames taken back)
+                              uint64_t frames_sent, TimeMicros now) {
+  auto [it, added] = reported_.try_emplace(reporter, Reported{reporter_incarnation, 0, 0});
+  Reported& r = it->second;
+  if (reporter_incarnation < r.incarnation) return false;  // an older life's heartbeat, late
+  if (reporter_incarnation > r.incarnation) r = Reported{reporter_incarnation, 0, 0};
+  const uint64_t lost = frames_lost > r.lost ? frames_lost - r.lost : 0;
+  const uint64_t sent = frames_sent > r.sent ? frames_sent - r.sent : 0;
+  r.lost = frames_lost;  // lower than before when late frames were taken back
+  r.sent = frames_sent;
+  if (lost == 0 || static_cast<double>(lost) <= kNoiseFraction * static_cast<double>(sent)) {
     return false;
   }
-  last = frames_lost;
   return Congested(now);
 }
 

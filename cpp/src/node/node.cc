@@ -49,6 +49,7 @@ uint64_t FreshRandom() {
 
 Status NodeOptions::Validate() const {
   if (transport.listen.empty()) return Status::InvalidArgument("listen: a URL is required");
+  if (transport.send_buffer > 8192) return Status::InvalidArgument("send_buffer must be <= 8192");
   if (!(seed_resolve_interval > 0 && seed_resolve_interval < 86400)) {
     return Status::InvalidArgument("seed_resolve_interval must be > 0 seconds");
   }
@@ -408,7 +409,8 @@ class Node::Impl {
       const internal::MemberRecord& self = membership_->self();
       for (const internal::LossReport& l : h->losses) {
         if (l.sender == self.id && l.incarnation == self.incarnation &&
-            pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, now)) {
+            pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, bus_seq_,
+                                 now)) {
           replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
         }
       }
