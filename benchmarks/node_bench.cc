@@ -117,43 +117,84 @@ int64_t Total(Node& node) {
   return total;
 }
 
-// Raw NNG: messages per second from one bus0 socket to another over tcp loopback (16-byte
-// messages, received by a blocking reader).
-double RawBusRate(double seconds) {
-  nng_socket tx, rx;
+// Raw NNG: a bus0 socket listening on tcp loopback that counts the messages it receives.
+class RawReceiver {
+ public:
+  RawReceiver() {
+    nng_listener l;
+    if (nng_bus0_open(&rx_) != 0 || nng_listen(rx_, "tcp://127.0.0.1:0", &l, 0) != 0) {
+      std::fprintf(stderr, "node_bench: cannot listen for the raw rate\n");
+      std::exit(1);
+    }
+    int port = 0;
+    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
+    url_ = "tcp://127.0.0.1:" + std::to_string(port);
+    nng_socket_set_ms(rx_, NNG_OPT_RECVTIMEO, 100);
+    reader_ = std::thread([this] {
+      while (!stop_) {
+        void* buf = nullptr;
+        size_t len = 0;
+        if (nng_recv(rx_, &buf, &len, NNG_FLAG_ALLOC) == 0) {
+          nng_free(buf, len);
+          ++received_;
+        }
+      }
+    });
+  }
+  ~RawReceiver() {
+    stop_ = true;
+    reader_.join();
+    nng_close(rx_);
+  }
+  const std::string& url() const { return url_; }
+  uint64_t received() const { return received_; }
+
+ private:
+  nng_socket rx_;
+  std::string url_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> received_{0};
+  std::thread reader_;
+};
+
+// Sends 16-byte messages from a bus0 socket to `url` as fast as NNG takes them, for `seconds`;
+// returns the seconds it sent for, once what was sent had time to arrive.
+double SendRawFor(const std::string& url, double seconds) {
+  nng_socket tx;
   nng_bus0_open(&tx);
-  nng_bus0_open(&rx);
-  nng_listen(rx, "tcp://127.0.0.1:0", nullptr, 0);
-  nng_listener l;
-  nng_listen(rx, "tcp://127.0.0.1:0", &l, 0);
-  int port = 0;
-  nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-  const std::string url = "tcp://127.0.0.1:" + std::to_string(port);
   nng_dial(tx, url.c_str(), nullptr, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> received{0};
-  nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 100);
-  std::thread reader([&] {
-    while (!stop) {
-      void* buf = nullptr;
-      size_t len = 0;
-      if (nng_recv(rx, &buf, &len, NNG_FLAG_ALLOC) == 0) {
-        nng_free(buf, len);
-        ++received;
-      }
-    }
-  });
   char msg[16] = {};
   const auto t0 = Clock::now();
   while (Seconds(t0, Clock::now()) < seconds) nng_send(tx, msg, sizeof msg, 0);
   const double elapsed = Seconds(t0, Clock::now());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  stop = true;
-  reader.join();
   nng_close(tx);
-  nng_close(rx);
-  return static_cast<double>(received.load()) / elapsed;
+  return elapsed;
+}
+
+// Raw NNG: messages per second from one bus0 socket to another over tcp loopback.
+double RawBusRate(double seconds) {
+  RawReceiver rx;
+  const double elapsed = SendRawFor(rx.url(), seconds);
+  return static_cast<double>(rx.received()) / elapsed;
+}
+
+constexpr int kThroughputKeys = 10000;  // the writer's keys in the throughput scenarios
+
+// The throughput writer: `updates` increments over kThroughputKeys PNCounter keys, 1,000 per
+// Request (one lock of the node).
+void WriteUpdates(Node& writer, int64_t updates) {
+  constexpr int kBatch = 1000;
+  for (int64_t i = 0; i < updates; i += kBatch) {
+    writer.Request([&](Replicator& r, TimeMicros now) {
+      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
+        r.Update("k" + std::to_string(j % kThroughputKeys), CrdtType::kPNCounter,
+                 Increment(writer.replica_id()), Consistency::kLocal, now);
+      }
+      return Result<RequestId>(RequestId{0});
+    });
+  }
 }
 
 void Throughput(int64_t updates) {
@@ -165,17 +206,7 @@ void Throughput(int64_t updates) {
   const double f0 = received("crdt.replicator.frames.received.delta");
   const double d0 = received("crdt.replicator.delta.receive.count");
   const auto t0 = Clock::now();
-  constexpr int kKeys = 10000;
-  constexpr int kBatch = 1000;  // updates per Request (one lock of the node) of the writer
-  for (int64_t i = 0; i < updates; i += kBatch) {
-    writer.Request([&](Replicator& r, TimeMicros now) {
-      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
-        r.Update("k" + std::to_string(j % kKeys), CrdtType::kPNCounter,
-                 Increment(writer.replica_id()), Consistency::kLocal, now);
-      }
-      return Result<RequestId>(RequestId{0});
-    });
-  }
+  WriteUpdates(writer, updates);
   const auto written = Clock::now();
   const bool ok =
       WaitFor([&] { return Total(*nodes[1]) == updates && Total(*nodes[2]) == updates; }, 120);
@@ -198,7 +229,7 @@ void Throughput(int64_t updates) {
   const auto s0 = Clock::now();
   for (int64_t i = 0; i < single; ++i) {
     writer.Request([&](Replicator& r, TimeMicros now) {
-      return r.Update("k" + std::to_string(i % kKeys), CrdtType::kPNCounter,
+      return r.Update("k" + std::to_string(i % kThroughputKeys), CrdtType::kPNCounter,
                       Increment(writer.replica_id()), Consistency::kLocal, now);
     });
   }
@@ -385,37 +416,17 @@ int ChildNode(const std::string& seed) {
   return 0;
 }
 
-// --child-raw: a bus0 socket on tcp loopback that counts what it receives ("count").
+// --child-raw: a RawReceiver that answers every line with the count of messages so far.
 int ChildRaw() {
-  nng_socket rx;
-  nng_listener l;
-  if (nng_bus0_open(&rx) != 0 || nng_listen(rx, "tcp://127.0.0.1:0", &l, 0) != 0) return 1;
-  int port = 0;
-  nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-  std::printf("ready tcp://127.0.0.1:%d\n", port);
+  RawReceiver rx;
+  std::printf("ready %s\n", rx.url().c_str());
   std::fflush(stdout);
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> received{0};
-  nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 100);
-  std::thread reader([&] {
-    while (!stop) {
-      void* buf = nullptr;
-      size_t len = 0;
-      if (nng_recv(rx, &buf, &len, NNG_FLAG_ALLOC) == 0) {
-        nng_free(buf, len);
-        ++received;
-      }
-    }
-  });
   char buf[256];
   while (std::fgets(buf, sizeof buf, stdin) != nullptr) {
     if (std::strncmp(buf, "quit", 4) == 0) break;
-    std::printf("%llu\n", static_cast<unsigned long long>(received.load()));
+    std::printf("%llu\n", static_cast<unsigned long long>(rx.received()));
     std::fflush(stdout);
   }
-  stop = true;
-  reader.join();
-  nng_close(rx);
   return 0;
 }
 
@@ -423,20 +434,10 @@ int ChildRaw() {
 // child's (16-byte messages).
 double RawBusRateBetweenProcesses(double seconds) {
   Child rx({"--child-raw"});
-  const std::string ready = rx.ReadLine();
-  nng_socket tx;
-  nng_bus0_open(&tx);
-  nng_dial(tx, ready.substr(6).c_str(), nullptr, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  char msg[16] = {};
+  const std::string url = rx.ReadLine().substr(6);  // "ready URL"
   const double before = rx.AskNumber("count");
-  const auto t0 = Clock::now();
-  while (Seconds(t0, Clock::now()) < seconds) nng_send(tx, msg, sizeof msg, 0);
-  const double elapsed = Seconds(t0, Clock::now());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const double received = rx.AskNumber("count") - before;
-  nng_close(tx);
-  return received / elapsed;
+  const double elapsed = SendRawFor(url, seconds);
+  return (rx.AskNumber("count") - before) / elapsed;
 }
 
 void ThroughputProcesses(int64_t updates) {
@@ -469,17 +470,7 @@ void ThroughputProcesses(int64_t updates) {
   const double f0 = others[0]->AskNumber(frames_metric);
   const double d0 = others[0]->AskNumber(deltas_metric);
   const auto t0 = Clock::now();
-  constexpr int kKeys = 10000;
-  constexpr int kBatch = 1000;
-  for (int64_t i = 0; i < updates; i += kBatch) {
-    writer.Request([&](Replicator& r, TimeMicros now) {
-      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
-        r.Update("k" + std::to_string(j % kKeys), CrdtType::kPNCounter,
-                 Increment(writer.replica_id()), Consistency::kLocal, now);
-      }
-      return Result<RequestId>(RequestId{0});
-    });
-  }
+  WriteUpdates(writer, updates);
   const auto written = Clock::now();
   const bool ok = WaitFor(
       [&] {

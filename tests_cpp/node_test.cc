@@ -240,7 +240,7 @@ TEST(NodeTest, AMemberGoneWithoutAGoodbyeIsDownedAndRejoinsWhenBack) {
   EXPECT_TRUE(is_member(*n[0]));  // unreachable first, not gone
   ASSERT_TRUE(WaitFor([&] { return !is_member(*n[0]) && !is_member(*n[1]); }))
       << "the killed node was never downed";
-  EXPECT_EQ(n[0]->Metrics().at("convergent.membership.downed"), 1);
+  EXPECT_GE(n[0]->Metrics().at("convergent.membership.downed"), 1);
   EXPECT_EQ(n[0]->Metrics().at("convergent.membership.members"), 2);
   Status s = all_write(*n[0]);
   EXPECT_TRUE(s.ok()) << s.ToString();  // the two left are ALL

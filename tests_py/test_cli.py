@@ -120,7 +120,7 @@ def test_down_after_reaches_node_processes() -> None:
     _, config, _ = cli.resolve_options(["node", "--listen", "inproc://x", "--down-after", "0"])
     assert config.down_after == 0
     config = cv.Config(
-        anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=0.3, down_after=1
+        anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=0.3, down_after=2
     )
     with cv.LocalCluster(3, transport="ipc", processes=True, config=config) as cluster:
         cluster.wait_members(timeout=30)
@@ -133,7 +133,8 @@ def test_down_after_reaches_node_processes() -> None:
                 break
             except cv.WriteTimeout:
                 assert time.monotonic() < deadline, "node 2 was never downed"
-        assert cluster.node(0).metrics()["convergent.membership.downed"] == 1
+        # At least node 2 (a live node stalled past down_after on a loaded machine rejoins).
+        assert cluster.node(0).metrics()["convergent.membership.downed"] >= 1
 
 
 def _alive(pid: int) -> bool:

@@ -72,7 +72,7 @@ def test_a_member_killed_without_a_goodbye_is_downed_and_all_works_again() -> No
             a.update(HITS, lambda v: v.increment(), write=cv.ALL, timeout=0.2)
         assert wait_until(lambda: len(cluster.node(0).members()) == 2)
         a.update(HITS, lambda v: v.increment(), write=cv.ALL)  # the two left are ALL
-        assert cluster.node(0).metrics()["convergent.membership.downed"] == 1
+        assert cluster.node(0).metrics()["convergent.membership.downed"] >= 1
 
 
 def test_subscriptions_fire_on_a_node_thread_for_remote_changes() -> None:
