@@ -15,6 +15,8 @@ TEST(LossDetectorTest, AGapCountsTheFramesInBetweenAsLost) {
   uint64_t lost = 99;
   EXPECT_EQ(d.OnFrame(1, 10, 5, &lost), Verdict::kFresh);  // the first frame heard: no loss
   EXPECT_EQ(lost, 0u);
+  // One sent before it, arriving after it: not a loss taken back (none was counted).
+  EXPECT_EQ(d.OnFrame(1, 10, 4, &lost), Verdict::kDuplicate);
   EXPECT_EQ(d.OnFrame(1, 10, 6, &lost), Verdict::kFresh);
   EXPECT_EQ(lost, 0u);
   EXPECT_EQ(d.OnFrame(1, 10, 9, &lost), Verdict::kFresh);  // 7 and 8 lost
@@ -23,6 +25,7 @@ TEST(LossDetectorTest, AGapCountsTheFramesInBetweenAsLost) {
   EXPECT_EQ(d.OnFrame(2, 20, 3, &lost), Verdict::kFresh);
   EXPECT_EQ(lost, 1u);
   EXPECT_EQ(d.total_lost(), 3u);
+  EXPECT_EQ(d.total_duplicates(), 1u);
   const std::vector<LossReport> r = d.Reports();
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].sender, 1u);

@@ -18,8 +18,8 @@ LossDetector::Verdict LossDetector::OnFrame(NodeId sender, uint64_t incarnation,
   }
   if (added || incarnation > s.incarnation) {
     // A new sender or a new life: its numbering starts here (frames sent before this node was
-    // connected were never meant for it).
-    s = Sender{incarnation, seq, 1, 0};
+    // connected were never meant for it; one of them arriving late is no loss taken back).
+    s = Sender{incarnation, seq, ~uint64_t{0}, 0};
     return Verdict::kFresh;
   }
   if (seq > s.highest) {
