@@ -42,13 +42,18 @@ TEST(NodeTransportTest, BurstsOfFramesAreQueuedNotRefused) {
     return count(bus, 'h') > 0 && count(p2p, 'h') > 0;
   }));
   const uint64_t refused = sender.stats().send_dropped;
-  constexpr int kBurst = 24;  // above NNG's per-connection bus queue of 16
-  for (int i = 0; i < kBurst; ++i) {
-    EXPECT_TRUE(sender.Broadcast("b" + std::to_string(i)));
+  // On the bus, as many as NNG's per-connection queue holds (16, fixed: beyond it bus0 drops
+  // silently when the connection is slow, which the nodes' numbered frames find out); point to
+  // point, more (the socket's own queue holds them).
+  constexpr int kBusBurst = 16, kP2pBurst = 24;
+  for (int i = 0; i < kP2pBurst; ++i) {
+    if (i < kBusBurst) {
+      EXPECT_TRUE(sender.Broadcast("b" + std::to_string(i)));
+    }
     EXPECT_TRUE(sender.Send(1, "p" + std::to_string(i)));
   }
   EXPECT_EQ(sender.stats().send_dropped, refused);
-  EXPECT_TRUE(WaitFor([&] { return count(bus, 'b') == kBurst && count(p2p, 'p') == kBurst; }))
+  EXPECT_TRUE(WaitFor([&] { return count(bus, 'b') == kBusBurst && count(p2p, 'p') == kP2pBurst; }))
       << count(bus, 'b') << " broadcasts and " << count(p2p, 'p') << " sends arrived";
   sender.Close();
   (*tb)->Close();
