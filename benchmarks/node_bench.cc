@@ -1,20 +1,28 @@
 // node_bench: the targets of real clusters (issue 4), measured on this machine with nodes on tcp
 // loopback. A plain program: one "name value unit" line per result. Nodes run in this process
 // (each with its own loop thread and NNG sockets over tcp://127.0.0.1), so the transport, the
-// framing and the replication work are real; only process isolation differs from a deployment.
+// framing and the replication work are real; only process isolation differs from a deployment,
+// except in throughput_processes, where the two other nodes are processes of their own.
 //
 //   1. throughput: 3 nodes, one writer updating 10,000 PNCounter keys; updates per second
 //      applied on every replica, and updates per NNG message, against the raw bus0 message rate
 //      measured in the same run (targets: >= 500,000 updates/s; >= 20 updates per message).
+//      throughput_processes: the same with 3 node processes (the writer is this process; the
+//      others are this program re-executed as child nodes, driven over pipes), and the raw bus0
+//      rate measured between two processes too.
 //   2. latency: 10,000 updates/s from one node; time until each is visible on the others
 //      (targets: p50 < 1 ms, p99 < 5 ms).
 //   3. catch-up: a node joining a 3-node cluster that holds 100,000 keys (target < 5 s).
 //   4. memory: resident bytes per PNCounter key at 1,000,000 keys (target < 200 B).
 //
-// Usage: node_bench [--only throughput|latency|catchup|memory] [--updates N]
+// Usage: node_bench [--only throughput|throughput_processes|latency|catchup|memory] [--updates N]
+// (--child-node SEED and --child-raw are the modes of the child processes.)
+#include <fcntl.h>
 #include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/bus0/bus.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,43 +117,84 @@ int64_t Total(Node& node) {
   return total;
 }
 
-// Raw NNG: messages per second from one bus0 socket to another over tcp loopback (16-byte
-// messages, received by a blocking reader).
-double RawBusRate(double seconds) {
-  nng_socket tx, rx;
+// Raw NNG: a bus0 socket listening on tcp loopback that counts the messages it receives.
+class RawReceiver {
+ public:
+  RawReceiver() {
+    nng_listener l;
+    if (nng_bus0_open(&rx_) != 0 || nng_listen(rx_, "tcp://127.0.0.1:0", &l, 0) != 0) {
+      std::fprintf(stderr, "node_bench: cannot listen for the raw rate\n");
+      std::exit(1);
+    }
+    int port = 0;
+    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
+    url_ = "tcp://127.0.0.1:" + std::to_string(port);
+    nng_socket_set_ms(rx_, NNG_OPT_RECVTIMEO, 100);
+    reader_ = std::thread([this] {
+      while (!stop_) {
+        void* buf = nullptr;
+        size_t len = 0;
+        if (nng_recv(rx_, &buf, &len, NNG_FLAG_ALLOC) == 0) {
+          nng_free(buf, len);
+          ++received_;
+        }
+      }
+    });
+  }
+  ~RawReceiver() {
+    stop_ = true;
+    reader_.join();
+    nng_close(rx_);
+  }
+  const std::string& url() const { return url_; }
+  uint64_t received() const { return received_; }
+
+ private:
+  nng_socket rx_;
+  std::string url_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> received_{0};
+  std::thread reader_;
+};
+
+// Sends 16-byte messages from a bus0 socket to `url` as fast as NNG takes them, for `seconds`;
+// returns the seconds it sent for, once what was sent had time to arrive.
+double SendRawFor(const std::string& url, double seconds) {
+  nng_socket tx;
   nng_bus0_open(&tx);
-  nng_bus0_open(&rx);
-  nng_listen(rx, "tcp://127.0.0.1:0", nullptr, 0);
-  nng_listener l;
-  nng_listen(rx, "tcp://127.0.0.1:0", &l, 0);
-  int port = 0;
-  nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-  const std::string url = "tcp://127.0.0.1:" + std::to_string(port);
   nng_dial(tx, url.c_str(), nullptr, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> received{0};
-  nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 100);
-  std::thread reader([&] {
-    while (!stop) {
-      void* buf = nullptr;
-      size_t len = 0;
-      if (nng_recv(rx, &buf, &len, NNG_FLAG_ALLOC) == 0) {
-        nng_free(buf, len);
-        ++received;
-      }
-    }
-  });
   char msg[16] = {};
   const auto t0 = Clock::now();
   while (Seconds(t0, Clock::now()) < seconds) nng_send(tx, msg, sizeof msg, 0);
   const double elapsed = Seconds(t0, Clock::now());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  stop = true;
-  reader.join();
   nng_close(tx);
-  nng_close(rx);
-  return static_cast<double>(received.load()) / elapsed;
+  return elapsed;
+}
+
+// Raw NNG: messages per second from one bus0 socket to another over tcp loopback.
+double RawBusRate(double seconds) {
+  RawReceiver rx;
+  const double elapsed = SendRawFor(rx.url(), seconds);
+  return static_cast<double>(rx.received()) / elapsed;
+}
+
+constexpr int kThroughputKeys = 10000;  // the writer's keys in the throughput scenarios
+
+// The throughput writer: `updates` increments over kThroughputKeys PNCounter keys, 1,000 per
+// Request (one lock of the node).
+void WriteUpdates(Node& writer, int64_t updates) {
+  constexpr int kBatch = 1000;
+  for (int64_t i = 0; i < updates; i += kBatch) {
+    writer.Request([&](Replicator& r, TimeMicros now) {
+      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
+        r.Update("k" + std::to_string(j % kThroughputKeys), CrdtType::kPNCounter,
+                 Increment(writer.replica_id()), Consistency::kLocal, now);
+      }
+      return Result<RequestId>(RequestId{0});
+    });
+  }
 }
 
 void Throughput(int64_t updates) {
@@ -157,17 +206,7 @@ void Throughput(int64_t updates) {
   const double f0 = received("crdt.replicator.frames.received.delta");
   const double d0 = received("crdt.replicator.delta.receive.count");
   const auto t0 = Clock::now();
-  constexpr int kKeys = 10000;
-  constexpr int kBatch = 1000;  // updates per Request (one lock of the node) of the writer
-  for (int64_t i = 0; i < updates; i += kBatch) {
-    writer.Request([&](Replicator& r, TimeMicros now) {
-      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
-        r.Update("k" + std::to_string(j % kKeys), CrdtType::kPNCounter,
-                 Increment(writer.replica_id()), Consistency::kLocal, now);
-      }
-      return Result<RequestId>(RequestId{0});
-    });
-  }
+  WriteUpdates(writer, updates);
   const auto written = Clock::now();
   const bool ok =
       WaitFor([&] { return Total(*nodes[1]) == updates && Total(*nodes[2]) == updates; }, 120);
@@ -190,7 +229,7 @@ void Throughput(int64_t updates) {
   const auto s0 = Clock::now();
   for (int64_t i = 0; i < single; ++i) {
     writer.Request([&](Replicator& r, TimeMicros now) {
-      return r.Update("k" + std::to_string(i % kKeys), CrdtType::kPNCounter,
+      return r.Update("k" + std::to_string(i % kThroughputKeys), CrdtType::kPNCounter,
                       Increment(writer.replica_id()), Consistency::kLocal, now);
     });
   }
@@ -230,6 +269,8 @@ void Latency(double seconds) {
       }
     });
   }
+  const double lost_before = nodes[1]->Metrics().at("convergent.transport.bus.frames.lost");
+  const double signals_before = nodes[0]->Metrics().at("convergent.backpressure.congestion.count");
   const auto t0 = Clock::now();
   for (int64_t i = 0; i < total; ++i) {
     std::this_thread::sleep_until(t0 + std::chrono::microseconds(i * 100));
@@ -253,6 +294,14 @@ void Latency(double seconds) {
   Report("latency.p50", pct(0.5) * 1e3, "ms (target < 1)");
   Report("latency.p99", pct(0.99) * 1e3, "ms (target < 5)");
   Report("latency.max", pct(1.0) * 1e3, "ms");
+  const auto m = nodes[0]->Metrics();
+  Report("latency.writer_congestion_signals",
+         m.at("convergent.backpressure.congestion.count") - signals_before,
+         "(back-pressure raised the flush interval this often)");
+  Report("latency.bus_frames_lost_at_one_node",
+         nodes[1]->Metrics().at("convergent.transport.bus.frames.lost") - lost_before, "frames");
+  Report("latency.writer_sends_refused", m.at("convergent.transport.send.dropped"),
+         "frames (NNG's send queue was full)");
 }
 
 void CatchUp(int keys) {
@@ -276,6 +325,178 @@ void CatchUp(int keys) {
   const bool ok = WaitFor([&] { return (*joiner)->StoreDigest() == target; }, 60);
   Report("catchup.keys", keys, "keys");
   Report("catchup.seconds", Seconds(t0, Clock::now()), ok ? "s (target < 5)" : "s (NOT converged)");
+}
+
+// ---- separate processes ------------------------------------------------------------------
+
+// A child process of this program (re-executed in a child mode), driven by lines over pipes: a
+// command line in, one answer line out. It exits when told to, or when its input closes.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) Die("pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    char self[4096] = {};
+    if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) Die("readlink");
+    std::vector<char*> argv = {self};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, self, &actions, nullptr, argv.data(), environ) != 0) Die("spawn");
+    posix_spawn_file_actions_destroy(&actions);
+    close(in[0]);
+    close(out[1]);
+    to_ = fdopen(in[1], "w");
+    from_ = fdopen(out[0], "r");
+  }
+  ~Child() {
+    std::fputs("quit\n", to_);
+    std::fclose(to_);
+    std::fclose(from_);
+    waitpid(pid_, nullptr, 0);
+  }
+  // The first line the child printed (its "ready URL").
+  std::string ReadLine() {
+    char buf[4096];
+    if (std::fgets(buf, sizeof buf, from_) == nullptr) Die("a child process ended");
+    std::string line(buf);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+  std::string Ask(const std::string& command) {
+    std::fprintf(to_, "%s\n", command.c_str());
+    std::fflush(to_);
+    return ReadLine();
+  }
+  double AskNumber(const std::string& command) { return std::atof(Ask(command).c_str()); }
+
+ private:
+  static void Die(const char* what) {
+    std::fprintf(stderr, "node_bench: %s failed\n", what);
+    std::exit(1);
+  }
+  pid_t pid_ = 0;
+  FILE* to_ = nullptr;
+  FILE* from_ = nullptr;
+};
+
+// --child-node SEED: a node that joins SEED and answers "total", "reachable", "metric NAME".
+int ChildNode(const std::string& seed) {
+  auto node = Node::Start(Options({seed}, 0.005));
+  if (!node.ok()) {
+    std::fprintf(stderr, "node_bench child: %s\n", node.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("ready %s\n", (*node)->bus_url().c_str());
+  std::fflush(stdout);
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, stdin) != nullptr) {
+    std::string command(buf);
+    while (!command.empty() && command.back() == '\n') command.pop_back();
+    if (command == "quit") break;
+    if (command == "total") {
+      std::printf("%lld\n", static_cast<long long>(Total(**node)));
+    } else if (command == "reachable") {
+      size_t reachable = 0;
+      for (const MemberView& m : (*node)->Members()) reachable += m.reachable ? 1 : 0;
+      std::printf("%zu\n", reachable);
+    } else if (command.rfind("metric ", 0) == 0) {
+      const auto m = (*node)->Metrics();
+      auto it = m.find(command.substr(7));
+      std::printf("%.17g\n", it == m.end() ? -1.0 : it->second);
+    } else {
+      std::printf("?\n");
+    }
+    std::fflush(stdout);
+  }
+  (*node)->Stop(false);
+  return 0;
+}
+
+// --child-raw: a RawReceiver that answers every line with the count of messages so far.
+int ChildRaw() {
+  RawReceiver rx;
+  std::printf("ready %s\n", rx.url().c_str());
+  std::fflush(stdout);
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, stdin) != nullptr) {
+    if (std::strncmp(buf, "quit", 4) == 0) break;
+    std::printf("%llu\n", static_cast<unsigned long long>(rx.received()));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// Raw NNG between two processes: messages per second from this process's bus0 socket to a
+// child's (16-byte messages).
+double RawBusRateBetweenProcesses(double seconds) {
+  Child rx({"--child-raw"});
+  const std::string url = rx.ReadLine().substr(6);  // "ready URL"
+  const double before = rx.AskNumber("count");
+  const double elapsed = SendRawFor(url, seconds);
+  return (rx.AskNumber("count") - before) / elapsed;
+}
+
+void ThroughputProcesses(int64_t updates) {
+  const double raw = RawBusRateBetweenProcesses(1.0);
+  Report("throughput_processes.raw_bus_messages_per_s", raw,
+         "msg/s (bus0, tcp loopback, 16 B, process to process)");
+  auto writer_node = Node::Start(Options({}, 0.005));
+  if (!writer_node.ok()) std::exit(1);
+  Node& writer = **writer_node;
+  std::vector<std::unique_ptr<Child>> others;
+  for (int i = 0; i < 2; ++i) {
+    others.push_back(
+        std::make_unique<Child>(std::vector<std::string>{"--child-node", writer.bus_url()}));
+    others.back()->ReadLine();  // ready
+  }
+  const bool formed = WaitFor(
+      [&] {
+        size_t reachable = 0;
+        for (const MemberView& m : writer.Members()) reachable += m.reachable ? 1 : 0;
+        return reachable == 3 && others[0]->AskNumber("reachable") == 3 &&
+               others[1]->AskNumber("reachable") == 3;
+      },
+      30);
+  if (!formed) {
+    std::fprintf(stderr, "node_bench: the node processes did not find each other\n");
+    std::exit(1);
+  }
+  const std::string frames_metric = "metric crdt.replicator.frames.received.delta";
+  const std::string deltas_metric = "metric crdt.replicator.delta.receive.count";
+  const double f0 = others[0]->AskNumber(frames_metric);
+  const double d0 = others[0]->AskNumber(deltas_metric);
+  const auto t0 = Clock::now();
+  WriteUpdates(writer, updates);
+  const auto written = Clock::now();
+  const bool ok = WaitFor(
+      [&] {
+        return others[0]->AskNumber("total") == static_cast<double>(updates) &&
+               others[1]->AskNumber("total") == static_cast<double>(updates);
+      },
+      120);
+  const auto applied = Clock::now();
+  const double rate = updates / Seconds(t0, applied);
+  Report("throughput_processes.updates", static_cast<double>(updates), "updates");
+  Report("throughput_processes.writer_updates_per_s", updates / Seconds(t0, written), "updates/s");
+  Report("throughput_processes.applied_everywhere_per_s", rate,
+         ok ? "updates/s (target >= 500000)" : "updates/s (NOT all applied)");
+  const double frames = others[0]->AskNumber(frames_metric) - f0;
+  const double key_deltas = others[0]->AskNumber(deltas_metric) - d0;
+  Report("throughput_processes.delta_frames_received_by_one_node", frames, "frames");
+  Report("throughput_processes.updates_per_message", frames > 0 ? updates / frames : 0,
+         "updates/frame (target >= 20)");
+  Report("throughput_processes.key_deltas_per_message", frames > 0 ? key_deltas / frames : 0,
+         "key deltas/frame");
+  Report("throughput_processes.applied_rate_vs_raw_bus_rate", rate / raw,
+         "x (updates/s over raw messages/s)");
+  Report("throughput_processes.bus_frames_lost_at_one_node",
+         others[0]->AskNumber("metric convergent.transport.bus.frames.lost"), "frames");
+  Report("throughput_processes.writer_flush_interval_at_end",
+         writer.Metrics().at("convergent.backpressure.flush.interval.seconds") * 1e3, "ms");
 }
 
 size_t ResidentBytes() {
@@ -311,6 +532,8 @@ void Memory(int keys) {
 }  // namespace convergent
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--child-node") == 0) return convergent::ChildNode(argv[2]);
+  if (argc == 2 && std::strcmp(argv[1], "--child-raw") == 0) return convergent::ChildRaw();
   std::string only;
   int64_t updates = 2000000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -320,6 +543,7 @@ int main(int argc, char** argv) {
   // Memory first: memory freed by the other scenarios would hide part of its growth.
   if (only.empty() || only == "memory") convergent::Memory(1000000);
   if (only.empty() || only == "throughput") convergent::Throughput(updates);
+  if (only.empty() || only == "throughput_processes") convergent::ThroughputProcesses(updates);
   if (only.empty() || only == "latency") convergent::Latency(3.0);
   if (only.empty() || only == "catchup") convergent::CatchUp(100000);
   return 0;

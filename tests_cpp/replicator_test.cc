@@ -722,6 +722,89 @@ TEST(ReplicatorTest, AntiEntropyRepairsBothDirections) {
   EXPECT_GE(c[0].metrics().antientropy_count + c[1].metrics().antientropy_count, 1u);
 }
 
+// Back-pressure: a node that finds frames of a peer lost (a gap in its numbered bus frames) asks
+// for an early round with that peer; the lost deltas come back long before the regular round.
+TEST(ReplicatorTest, LostDeltasOfAPeerAreRepairedByAnEarlyRoundWithIt) {
+  ReplicatorOptions o = Cluster::Options();
+  o.anti_entropy_interval = 1000.0;  // the regular rounds are far away
+  o.loss_repair_interval = 1.0;
+  Cluster c(3, o);
+  const TimeMicros t = kSecond / 2;
+  for (NodeId from : {NodeId{0}, NodeId{2}}) {
+    ASSERT_TRUE(c[from].Update("k" + std::to_string(from), CrdtType::kGCounter,
+                               GIncrement(c[from].replica_id(), 3), Consistency::kLocal, 0)
+                    .ok());
+  }
+  c.TickAll(t);
+  c.Take();  // every delta is lost
+  ASSERT_EQ(GValue(c[1], "k0"), 0u);
+
+  c[1].RepairFrom(0, t);
+  c[1].RepairFrom(7, t);  // not a peer: ignored
+  EXPECT_LE(c[1].NextDeadline(), t);
+  c[1].Tick(t);
+  std::vector<OutgoingFrame> out = c[1].TakeOutgoing();
+  ASSERT_EQ(out.size(), 1u);  // one round, with node 0 only
+  EXPECT_EQ(out[0].kind, FrameKind::kDigestStep);
+  EXPECT_EQ(out[0].to, std::optional<NodeId>(0));
+  c[0].Receive(out[0].bytes, t);
+  c.Pump(t, [](NodeId, NodeId, FrameKind k) { return k != FrameKind::kDeltaBatch; });
+  EXPECT_EQ(GValue(c[1], "k0"), 3u);
+  EXPECT_EQ(GValue(c[1], "k2"), 0u);  // node 2 lost nothing of which node 1 knows
+  EXPECT_EQ(c[1].metrics().loss_repair_count, 1u);
+
+  // More loss soon after: the next early round waits for loss_repair_interval.
+  ASSERT_TRUE(c[0].Update("k0", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 1),
+                          Consistency::kLocal, t)
+                  .ok());
+  c[0].Tick(2 * t);
+  c[0].TakeOutgoing();  // lost again
+  c[1].RepairFrom(0, 2 * t);
+  c[1].Tick(2 * t);
+  EXPECT_TRUE(c[1].TakeOutgoing().empty());
+  EXPECT_EQ(c[1].NextDeadline(), t + kSecond);
+  c[1].Tick(t + kSecond);
+  c.Pump(t + kSecond, [](NodeId, NodeId, FrameKind k) { return k != FrameKind::kDeltaBatch; });
+  EXPECT_EQ(GValue(c[1], "k0"), 4u);
+  EXPECT_EQ(c[1].metrics().loss_repair_count, 2u);
+  EXPECT_EQ(c[1].NamedMetrics().at("crdt.replicator.antientropy.loss_repair.count"), 2);
+}
+
+// Back-pressure: a longer flush interval joins more updates into fewer, larger batches.
+TEST(ReplicatorTest, ALongerFlushIntervalMakesFewerLargerBatches) {
+  auto batches = [](Replicator& r, double flush) {
+    r.SetDeltaFlushInterval(flush);
+    std::vector<size_t> entries;  // per batch
+    for (int i = 0; i < 100; ++i) {  // an update of one of 10 keys every 10 ms, for a second
+      const TimeMicros now = 10 * kSecond + i * kSecond / 100;
+      r.Tick(now);
+      for (const OutgoingFrame& f : TakeDeltas(r)) {
+        auto frame = internal::DecodeFrame(f.bytes);
+        entries.push_back(std::get<internal::DeltaBatchMsg>(frame->body).entries.size());
+      }
+      EXPECT_TRUE(r.Update("k" + std::to_string(i % 10), CrdtType::kGCounter,
+                           GIncrement(r.replica_id()), Consistency::kLocal, now)
+                      .ok());
+    }
+    r.Tick(20 * kSecond);
+    for (const OutgoingFrame& f : TakeDeltas(r)) {
+      auto frame = internal::DecodeFrame(f.bytes);
+      entries.push_back(std::get<internal::DeltaBatchMsg>(frame->body).entries.size());
+    }
+    return entries;
+  };
+  Cluster fast(2), slow(2);
+  EXPECT_EQ(fast[0].delta_flush_interval(), 0.1);
+  const std::vector<size_t> many = batches(fast[0], 0.1);
+  EXPECT_GE(many.size(), 9u);
+  const std::vector<size_t> few = batches(slow[0], 1.0);
+  EXPECT_EQ(few, std::vector<size_t>{10});  // one batch, one key delta per key
+  EXPECT_EQ(slow[0].delta_flush_interval(), 1.0);
+  slow[0].SetDeltaFlushInterval(-1);  // ignored
+  slow[0].SetDeltaFlushInterval(0);
+  EXPECT_EQ(slow[0].delta_flush_interval(), 1.0);
+}
+
 TEST(ReplicatorTest, AntiEntropyInAgreementSendsASmallConstant) {
   for (int keys : {10, 5000}) {
     Cluster c(2);

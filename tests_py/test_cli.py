@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,69 @@ def test_every_type_converges_across_node_processes() -> None:
         assert nodes[2].get(cv.ORMapKey("om"))["n"].value == 4
         assert nodes[1].get(cv.LWWRegisterKey("r")).value == {"x": [1, 2]}
         assert sorted(k.name for k in list(nodes[0].keys())) == sorted(k.name for k, _ in updates)
+
+
+def test_down_after_reaches_node_processes() -> None:
+    _, config, _ = cli.resolve_options(["node", "--listen", "inproc://x", "--down-after", "0"])
+    assert config.down_after == 0
+    config = cv.Config(
+        anti_entropy_interval=0.3, delta_flush_interval=0.01, coordination_timeout=0.3, down_after=2
+    )
+    with cv.LocalCluster(3, transport="ipc", processes=True, config=config) as cluster:
+        cluster.wait_members(timeout=30)
+        a = cluster.nodes[0]
+        cluster.kill(2)  # kill -9: no goodbye
+        deadline = time.monotonic() + 30
+        while True:  # ALL times out until node 2 is downed, then succeeds with the two left
+            try:
+                a.update(HITS, lambda v: v.increment(), write=cv.ALL)
+                break
+            except cv.WriteTimeout:
+                assert time.monotonic() < deadline, "node 2 was never downed"
+        # At least node 2 (a live node stalled past down_after on a loaded machine rejoins).
+        assert cluster.node(0).metrics()["convergent.membership.downed"] >= 1
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_node_processes_stop_when_their_driver_is_killed_with_sigkill() -> None:
+    script = (
+        "import time\n"
+        "import convergent as cv\n"
+        "cl = cv.LocalCluster(2, transport='ipc', processes=True)\n"
+        "print(' '.join(str(p.pid) for p in cl._procs if p), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    pids: list[int] = []
+    try:
+        assert driver.stdout is not None
+        pids = [int(p) for p in driver.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        driver.kill()  # SIGKILL: no atexit, no close()
+        driver.wait()
+        deadline = time.monotonic() + 20
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in pids), "node processes outlived their killed driver"
+    finally:
+        driver.kill()
+        driver.wait()
+        for stream in (driver.stdout, driver.stderr):
+            if stream is not None:
+                stream.close()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, 9)
 
 
 def test_node_processes_do_not_outlive_a_driver_that_forgets_to_close() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -59,6 +60,19 @@ def test_majority_writes_time_out_when_the_peers_are_gone() -> None:
         assert a.get(HITS).value == 1
         with pytest.raises(cv.ReadTimeout):
             a.get(HITS, read=cv.ALL, timeout=0.3)
+
+
+def test_a_member_killed_without_a_goodbye_is_downed_and_all_works_again() -> None:
+    config = dataclasses.replace(FAST, down_after=1.0)
+    with cv.LocalCluster(3, transport="ipc", config=config) as cluster:
+        cluster.wait_members()
+        a = cluster.nodes[0]
+        cluster.kill(2)  # no goodbye
+        with pytest.raises(cv.WriteTimeout):  # still a member: ALL waits for it
+            a.update(HITS, lambda v: v.increment(), write=cv.ALL, timeout=0.2)
+        assert wait_until(lambda: len(cluster.node(0).members()) == 2)
+        a.update(HITS, lambda v: v.increment(), write=cv.ALL)  # the two left are ALL
+        assert cluster.node(0).metrics()["convergent.membership.downed"] >= 1
 
 
 def test_subscriptions_fire_on_a_node_thread_for_remote_changes() -> None:

@@ -18,6 +18,13 @@ def test_defaults_are_the_seed_systems() -> None:
     assert c.tombstone_ttl == 86400.0
     assert c.coordination_timeout == 5.0
     assert c.role is None and c.snapshot_interval is None and c.snapshot_dir is None
+    assert c.loss_repair_interval == 1.0 and c.max_delta_flush_interval == 1.0
+    assert c.down_after == 60.0
+
+
+def test_down_after_none_or_zero_means_never() -> None:
+    assert cv.Config(down_after=None).down_after is None
+    assert cv.Config(down_after=0).down_after == 0
 
 
 @pytest.mark.parametrize(
@@ -37,6 +44,10 @@ def test_defaults_are_the_seed_systems() -> None:
         ("digest_tree_depth", 9),
         ("role", ""),
         ("snapshot_interval", 0),
+        ("loss_repair_interval", 0),
+        ("max_delta_flush_interval", -1),
+        ("down_after", -1),
+        ("down_after", float("nan")),
     ],
 )
 def test_out_of_range_values_raise_value_error_naming_the_option(field: str, value: Any) -> None:
@@ -52,6 +63,8 @@ def test_out_of_range_values_raise_value_error_naming_the_option(field: str, val
         ("max_delta_size", 1.5),
         ("role", 3),
         ("snapshot_dir", 3),
+        ("down_after", "60"),
+        ("max_delta_flush_interval", None),
     ],
 )
 def test_wrong_types_raise_type_error(field: str, value: Any) -> None:

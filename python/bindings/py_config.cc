@@ -50,6 +50,7 @@ ReplicatorOptions OptionsFrom(py::handle config) {
   o.max_frame_size = Bytes(config, "max_frame_size");
   const long long depth = Integer(config, "digest_tree_depth");
   o.digest_tree_depth = depth >= 0 && depth <= 64 ? static_cast<int>(depth) : -1;
+  o.loss_repair_interval = Seconds(config, "loss_repair_interval");
   if (Status s = o.Validate(); !s.ok()) throw py::value_error("Config." + s.message());
   return o;
 }

@@ -144,6 +144,9 @@ void RegisterNode(py::module_& m) {
                if (py::object every = config.attr("snapshot_interval"); !every.is_none()) {
                  o.snapshot_interval = every.cast<double>();
                }
+               o.max_delta_flush_interval = config.attr("max_delta_flush_interval").cast<double>();
+               py::object down = config.attr("down_after");
+               o.down_after = down.is_none() ? 0.0 : down.cast<double>();  // None: never
              }
              o.heartbeat_interval = heartbeat_interval;
              o.failure_timeout = failure_timeout;

@@ -11,6 +11,7 @@ Example TOML::
     role = "cache"
     snapshot_dir = "/var/lib/convergent"
     anti_entropy_interval = 10.0
+    down_after = 120.0  # seconds before a silent member is downed (0: never)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -49,6 +51,7 @@ _NODE_OPTIONS: dict[str, type] = {
     "tls_key_file": str,
     "tls_ca_file": str,
     "control": str,
+    "exit_with_parent": bool,
     "metrics_listen": str,
 }
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -79,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     node.add_argument("--tls-ca-file", help="the cluster's CA certificate (PEM)")
     node.add_argument("--metrics-listen", help="serve Prometheus metrics, e.g. http://0.0.0.0:9100")
     node.add_argument("--control", help=argparse.SUPPRESS)  # LocalCluster(processes=True)
+    # LocalCluster(processes=True): stop when standard input closes, that is when the driver
+    # process (which holds the other end of the pipe) is gone, even killed with SIGKILL.
+    node.add_argument(
+        "--exit-with-parent", action="store_true", default=None, help=argparse.SUPPRESS
+    )
     for name, field in _CONFIG_FIELDS.items():
         kind = str if name in ("role", "snapshot_dir") else int if field.type == "int" else float
         node.add_argument("--" + name.replace("_", "-"), type=kind, help=f"Config.{name}")
@@ -121,8 +129,24 @@ def resolve_options(argv: Sequence[str] | None = None) -> tuple[dict[str, Any], 
     return node_kwargs, config, str(args.log_level)
 
 
+def _stop_when_stdin_closes(stop: threading.Event) -> None:
+    """Sets `stop` once standard input reaches end of file (its writer is gone)."""
+
+    def watch() -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        log.warning("the driver process is gone (standard input closed); stopping")
+        stop.set()
+
+    threading.Thread(target=watch, name="convergent-parent-watch", daemon=True).start()
+
+
 def run_node(node_kwargs: dict[str, Any], config: Config) -> int:
     control = node_kwargs.pop("control", None)
+    exit_with_parent = bool(node_kwargs.pop("exit_with_parent", False))
     listen = node_kwargs.pop("listen")
     try:
         node = Node(listen, config=config, **node_kwargs)
@@ -131,6 +155,8 @@ def run_node(node_kwargs: dict[str, Any], config: Config) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if exit_with_parent:
+        _stop_when_stdin_closes(stop)
     log.info(
         "node %s listening on %s (id %016x, replica %016x)",
         node.name,

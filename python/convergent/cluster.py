@@ -7,6 +7,10 @@ control socket; ``kill(i)`` is then a real kill -9. Without it the nodes run in 
 ``kill(i)`` stops a node abruptly (no goodbye, no flush). ``start(i)`` starts node ``i`` again on
 the same URL as a new incarnation, which catches up from its peers. With ``snapshots=True`` every
 node keeps a LevelDB snapshot in a temporary directory and restores it when it starts again.
+
+Node processes never outlive this process: ``close()`` (or interpreter exit) stops them, and if
+this process is killed outright (SIGKILL, no exit handlers), each node process sees the pipe this
+process held to its standard input close, and stops within a second or so.
 """
 
 from __future__ import annotations
@@ -42,6 +46,14 @@ _open: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
 def _close_leftovers() -> None:
     for cluster in list(_open):
         cluster.close()
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    """Waits for a node process that was told to end, and closes our ends of its pipes."""
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 class LocalCluster:
@@ -144,6 +156,10 @@ class LocalCluster:
             os.unlink(control)
         args = [sys.executable, "-m", "convergent", "node", "--listen", self._urls[i]]
         args += ["--control", control, "--log-level", "WARNING"]
+        # The node process watches its standard input, whose other end only this process holds:
+        # when this process dies (even by SIGKILL, when no atexit handler runs), the pipe closes
+        # and the node stops. The write end is not inheritable, so no other child keeps it open.
+        args += ["--exit-with-parent"]
         args += ["--heartbeat-interval", str(self._heartbeat_interval)]
         args += ["--failure-timeout", str(self._failure_timeout)]
         for seed in seeds:
@@ -153,11 +169,14 @@ class LocalCluster:
                 value = getattr(config, field.name)
                 if isinstance(value, os.PathLike):
                     value = os.fspath(value)
+                if value is None and field.name == "down_after":
+                    value = 0  # never (a flag cannot say None)
                 if value is not None:
                     args += ["--" + field.name.replace("_", "-"), str(value)]
         log = open(os.path.join(self._tmp, f"node-{i}.log"), "a")  # noqa: SIM115
         proc = subprocess.Popen(
             args,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -174,6 +193,7 @@ class LocalCluster:
                 break
         if not line.startswith("ready "):
             proc.kill()
+            _reap(proc)
             with open(os.path.join(self._tmp, f"node-{i}.log")) as f:
                 raise RuntimeError(f"node {i} did not start:\n{f.read()[-2000:]}")
         return RemoteNode(control, self._authkey.encode(), proc)
@@ -184,7 +204,7 @@ class LocalCluster:
         proc = self._procs[i]
         if proc is not None:
             proc.kill()
-            proc.wait()
+            _reap(proc)
         else:
             node.stop(graceful=False)
 
@@ -198,7 +218,7 @@ class LocalCluster:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
+            _reap(proc)
         else:
             node.stop()
 

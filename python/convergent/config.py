@@ -47,6 +47,8 @@ class Config:
 
     ``snapshot_interval`` and ``snapshot_dir`` configure LevelDB snapshots of real nodes; the
     simulator does not take snapshots and rejects a Config that sets them.
+    ``max_delta_flush_interval`` and ``down_after`` are options of real nodes too (back-pressure
+    on NNG's bus and membership); the simulator, whose membership the test drives, ignores them.
     """
 
     #: Seconds between anti-entropy rounds (a digest exchange with one random peer).
@@ -74,6 +76,17 @@ class Config:
     max_frame_size: int = 1 << 20
     #: Depth of the anti-entropy digest tree (fan-out 16).
     digest_tree_depth: int = 3
+    #: Seconds: when frames of a peer were lost on the way (a gap in its numbered bus frames), an
+    #: anti-entropy round with it repairs them at once, then at most once per this interval.
+    loss_repair_interval: _Seconds = 1.0
+    #: Back-pressure (real nodes): when peers report this node's bus frames lost, it flushes its
+    #: deltas less often, up to once per this many seconds, so that its batches grow.
+    max_delta_flush_interval: _Seconds = 1.0
+    #: Seconds a member may stay silent before it is downed (real nodes): no longer a member, so
+    #: no longer counted by MAJORITY/ALL; it rejoins if it comes back. None or 0: never (then a
+    #: member gone without a goodbye stays counted, and every ALL call times out). During a
+    #: partition longer than this each side counts only itself.
+    down_after: _Seconds | None = 60.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -83,6 +96,8 @@ class Config:
             "coordination_timeout",
             "coordination_resend_interval",
             "delta_flush_interval",
+            "loss_repair_interval",
+            "max_delta_flush_interval",
         ):
             _check_number(name, getattr(self, name))
         for name in ("max_delta_size", "max_frame_size", "digest_tree_depth"):
@@ -98,4 +113,10 @@ class Config:
                 "Config.snapshot_dir must be a path or None, got "
                 f"{type(self.snapshot_dir).__name__}"
             )
+        if not 0 < self.max_delta_flush_interval < 86400:
+            raise ValueError("Config.max_delta_flush_interval must be > 0 seconds")
+        if self.down_after is not None:
+            _check_number("down_after", self.down_after)
+            if not 0 <= self.down_after < 1e9:
+                raise ValueError("Config.down_after must be >= 0 seconds (or None: never)")
         _core._check_config(self)  # the ranges, as the C++ core checks them (ValueError)

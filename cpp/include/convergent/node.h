@@ -6,8 +6,12 @@
 //
 // Membership: the node dials its seeds, broadcasts heartbeats (itself and the members it knows),
 // so members discover each other from one seed; a member silent for `failure_timeout` is
-// unreachable until it is heard again; the leader is the reachable member (of the role) with the
-// smallest id. Roles: only members of the same role replicate with each other.
+// unreachable until it is heard again, and is downed (no longer a member) after `down_after`;
+// the leader is the reachable member (of the role) with the smallest id. Roles: only members of the same role replicate with each other.
+//
+// Back-pressure: bus frames are numbered per sender; receivers count the gaps, repair them by an
+// early anti-entropy round with the sender, and report them in their heartbeats, and a sender
+// told of losses makes fewer, larger delta batches (max_delta_flush_interval).
 //
 // Snapshots (snapshot_dir): see NodeOptions. After kill -9 the node loses at most the changes
 // of the last snapshot_interval, which its peers still hold.
@@ -51,6 +55,14 @@ struct NodeOptions {
   double heartbeat_interval = 0.5;
   // Seconds without a heartbeat after which a member is unreachable.
   double failure_timeout = 3.0;
+  // Seconds without a heartbeat after which a member is downed (Akka's auto-downing): removed
+  // from the members, so no longer a peer and no longer counted by Majority/All (a member that
+  // died without a goodbye would otherwise make every All request time out, forever). If it
+  // comes back it rejoins as any member does. 0: never. A member is never downed before it is
+  // unreachable (failure_timeout), however small this is. The price:
+  // during a partition longer than this, each side counts only itself, so a Majority on each
+  // side succeeds; choose 0 where quorums must hold across long partitions.
+  double down_after = 60.0;
   // The LevelDB directory of the node's snapshots (empty: no snapshots). At start the snapshot
   // is restored before the node takes part in anti-entropy; a corrupt or unreadable one is
   // reported (stderr, metric convergent.snapshot.corrupt) and the node starts empty and
@@ -59,9 +71,19 @@ struct NodeOptions {
   // Seconds between snapshots: each writes only the keys and tombstones changed since the
   // last, in one batch; a graceful stop writes a final one.
   double snapshot_interval = 1.0;
+  // Back-pressure: seconds between delta flushes at most. When peers report bus frames of this
+  // node lost (NNG drops silently when a connection's queue is full), the node flushes less
+  // often, up to this interval, so that it sends fewer, larger delta batches; the interval
+  // returns to replicator.delta_flush_interval while nothing is lost. Anti-entropy repairs what
+  // was lost. Not below replicator.delta_flush_interval: a smaller value means the interval
+  // never grows.
+  double max_delta_flush_interval = 1.0;
   // Where to serve the metrics over HTTP in the Prometheus text format (GET /metrics), e.g.
   // http://0.0.0.0:9100 (port 0: a free port); empty: not served.
   std::string metrics_listen;
+  // For tests: given the transport the node made, returns the one it uses (e.g. a wrapper that
+  // loses frames). Empty: the transport as made.
+  std::function<std::unique_ptr<Transport>(std::unique_ptr<Transport>)> wrap_transport;
 
   Status Validate() const;
 };

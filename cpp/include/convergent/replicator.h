@@ -76,6 +76,7 @@ struct ReplicatorMetrics {
   uint64_t coordinated_write_count = 0;
   uint64_t coordinated_read_count = 0;
   uint64_t antientropy_count = 0;  // rounds started
+  uint64_t loss_repair_count = 0;  // of which started because frames from the peer were lost
   uint64_t frames_malformed = 0;   // dropped: did not decode
   uint64_t entries_mistyped = 0;   // dropped: a key of another type than ours
   uint64_t frames_foreign = 0;     // dropped: from a node that is not a peer (another role)
@@ -131,6 +132,14 @@ class Replicator {
   void Receive(std::string_view frame, TimeMicros now);
   // Runs what is due: delta flush, anti-entropy, pruning, request timeouts.
   void Tick(TimeMicros now);
+  // Frames from `peer` were lost on the way: an anti-entropy round with it repairs them, at the
+  // next Tick, or once loss_repair_interval has passed since the last such round with it.
+  void RepairFrom(NodeId peer, TimeMicros now);
+  // Back-pressure: the seconds between delta flushes from now on (at first the option
+  // delta_flush_interval); a longer interval makes fewer, larger delta batches. Values <= 0 are
+  // ignored.
+  void SetDeltaFlushInterval(double seconds);
+  double delta_flush_interval() const;
   // The next time Tick has something to do.
   TimeMicros NextDeadline() const;
 

@@ -34,6 +34,10 @@ struct ReplicatorOptions {
   size_t max_frame_size = 1 << 20;
   // Depth of the anti-entropy digest tree (fan-out 16): 16^depth leaf buckets of keys.
   int digest_tree_depth = 3;
+  // Seconds: when frames from a peer were lost on the way (a node finds gaps in each peer's
+  // numbered bus frames), an anti-entropy round with that peer starts at once to repair them,
+  // then at most once per this interval while the loss goes on.
+  double loss_repair_interval = 1.0;
 
   Status Validate() const;
 };

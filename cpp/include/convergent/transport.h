@@ -4,9 +4,9 @@
 //  - the bus: a full mesh with one connection per pair of nodes; Broadcast() sends a frame to
 //    every connected peer (delta batches, heartbeats);
 //  - point to point: Send() to one peer (anti-entropy, coordinated writes, acks, reads).
-// Frames above the size limit are dropped by the receiver; a frame that cannot be queued (the
-// peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is lost,
-// anti-entropy repairs: correctness never depends on a frame arriving.
+// Frames above the size limit are dropped and counted by the receiver; a frame that cannot be
+// queued (the peer is slow or gone) is dropped and counted, never blocks the caller. Whatever is
+// lost, anti-entropy repairs: correctness never depends on a frame arriving.
 //
 // Received frames go to the FrameHandler, which runs on the transport's own I/O threads: it
 // must only queue the frame for the owner (see Node), never run replication logic.
@@ -34,8 +34,17 @@ struct TransportOptions {
   // The URL of the point-to-point listener; empty: derived from `listen` (ipc and inproc: the
   // same name plus ".p2p"; tcp and tls+tcp: the same host on a port the system picks).
   std::string p2p_listen;
-  // Bytes: frames larger than this are dropped on receipt (NNG_OPT_RECVMAXSZ).
+  // Bytes: frames larger than this are dropped on receipt and counted (frames_oversized). NNG
+  // reads frames up to twice this (NNG_OPT_RECVMAXSZ) so that they can be counted; a peer that
+  // sends a larger one has its connection closed by NNG, uncounted here (its dialer reconnects,
+  // and the receivers count the bus frames lost meanwhile).
   size_t max_frame_size = 4 << 20;
+  // Frames a socket queues before a send is refused (NNG_OPT_SENDBUF, 0..8192; NNG's default 0
+  // refuses a send whenever NNG's thread has not yet taken the previous frame, which drops the
+  // second frame of a multi-frame repair, or a broadcast during a burst, at once). The bus
+  // queues this many broadcasts ahead of its per-connection queues (16 frames each, fixed in
+  // NNG); each peer's point-to-point socket queues this many frames for it.
+  size_t send_buffer = 32;
   // Mutual TLS for tls+tcp:// URLs: this node's certificate (PEM) and key (PEM; empty: in the
   // certificate file), and the CA that signed every member's certificate (peers without such a
   // certificate are refused, in both directions).
@@ -49,8 +58,9 @@ struct TransportStats {
   uint64_t frames_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
-  uint64_t send_dropped = 0;  // could not be queued (a full queue or no connection)
-  uint64_t bus_peers = 0;     // bus connections up now
+  uint64_t send_dropped = 0;      // could not be queued (a full queue or no connection)
+  uint64_t frames_oversized = 0;  // received larger than max_frame_size, dropped
+  uint64_t bus_peers = 0;         // bus connections up now
 };
 
 // Where a peer listens.
@@ -61,8 +71,9 @@ struct PeerAddress {
 
 class Transport {
  public:
-  // `from_bus`: the frame came by Broadcast (else by Send).
-  using FrameHandler = std::function<void(std::string frame, bool from_bus)>;
+  // `from_bus`: the frame came by Broadcast (else by Send); `bus_pipe`: then the bus connection
+  // it came over (see DialedUrl), else 0.
+  using FrameHandler = std::function<void(std::string frame, bool from_bus, uint32_t bus_pipe)>;
 
   virtual ~Transport() = default;
   // The URLs actually listened on (a system-picked port filled in).
@@ -73,10 +84,15 @@ class Transport {
   virtual bool DialBus(const std::string& url) = 0;
   // Stops dialing `url` and closes the connections it made.
   virtual void HangUpBus(const std::string& url) = 0;
+  // The URL this node dialed to make bus connection `bus_pipe`; empty when the peer dialed it
+  // (or it is gone).
+  virtual std::string DialedUrl(uint32_t bus_pipe) const = 0;
   // Sets (or changes) where point-to-point frames to `peer` go.
   virtual void SetPeer(NodeId peer, const std::string& p2p_url) = 0;
   virtual void RemovePeer(NodeId peer) = 0;
-  virtual void Broadcast(std::string_view frame) = 0;
+  // False when NNG refused the frame (its queue was full). A frame it takes may still be dropped
+  // on the way to a slow peer, silently: receivers find that out from the frames' numbers.
+  virtual bool Broadcast(std::string_view frame) = 0;
   // False when the frame was dropped (unknown peer, full queue).
   virtual bool Send(NodeId peer, std::string_view frame) = 0;
   virtual TransportStats stats() const = 0;

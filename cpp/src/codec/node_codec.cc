@@ -26,12 +26,44 @@ Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
                       p.p2p_url(), p.role(), p.leaving()};
 }
 
+void PutWord(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetWord(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
 }  // namespace
+
+void AppendBusHeader(const BusHeader& h, std::string* out) {
+  out->push_back(kBusTag);
+  PutWord(h.sender, out);
+  PutWord(h.incarnation, out);
+  PutWord(h.seq, out);
+}
+
+Result<BusHeader> DecodeBusHeader(std::string_view frame, std::string_view* rest) {
+  if (frame.size() < kBusHeaderSize || frame[0] != kBusTag) {
+    return Status::Corruption("bus frame: no header");
+  }
+  BusHeader h{GetWord(frame.data() + 1), GetWord(frame.data() + 9), GetWord(frame.data() + 17)};
+  *rest = frame.substr(kBusHeaderSize);
+  return h;
+}
 
 std::string EncodeHeartbeatFrame(const HeartbeatMsg& h) {
   v1::Heartbeat p;
   ToProto(h.sender, p.mutable_sender());
   for (const MemberRecord& m : h.known) ToProto(m, p.add_known());
+  for (const LossReport& l : h.losses) {
+    v1::LossReport* r = p.add_losses();
+    r->set_sender(l.sender);
+    r->set_incarnation(l.incarnation);
+    r->set_frames_lost(l.frames_lost);
+  }
   std::string out(1, kHeartbeatTag);
   p.AppendToString(&out);
   return out;
@@ -42,7 +74,8 @@ Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes) {
   if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !p.has_sender()) {
     return Status::Corruption("heartbeat: does not decode");
   }
-  if (static_cast<size_t>(p.known_size()) > kMaxKnown) {
+  if (static_cast<size_t>(p.known_size()) > kMaxKnown ||
+      static_cast<size_t>(p.losses_size()) > kMaxKnown) {
     return Status::Corruption("heartbeat: too many members");
   }
   HeartbeatMsg h;
@@ -53,6 +86,9 @@ Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes) {
     auto m = FromProto(k);
     if (!m.ok()) return m.status();
     h.known.push_back(std::move(m).value());
+  }
+  for (const v1::LossReport& l : p.losses()) {
+    h.losses.push_back(LossReport{l.sender(), l.incarnation(), l.frames_lost()});
   }
   return h;
 }

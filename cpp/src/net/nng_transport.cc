@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -125,15 +126,15 @@ class NngTransport final : public Transport {
 
   Status Start() {
     if (int rv = nng_bus0_open(&bus_); rv != 0) return NngError("bus socket", rv);
+    nng_socket_set_int(bus_, NNG_OPT_SENDBUF, static_cast<int>(options_.send_buffer));
     bus_open_ = true;
     // bus0 has no option for its connection count: count pipes as they come and go.
     nng_pipe_notify(bus_, NNG_PIPE_EV_ADD_POST, &NngTransport::OnPipe, this);
     nng_pipe_notify(bus_, NNG_PIPE_EV_REM_POST, &NngTransport::OnPipe, this);
     if (int rv = nng_pull0_open(&pull_); rv != 0) return NngError("pull socket", rv);
     pull_open_ = true;
-    const auto max = static_cast<size_t>(options_.max_frame_size);
-    nng_socket_set_size(bus_, NNG_OPT_RECVMAXSZ, max);
-    nng_socket_set_size(pull_, NNG_OPT_RECVMAXSZ, max);
+    nng_socket_set_size(bus_, NNG_OPT_RECVMAXSZ, NngMaxFrame());
+    nng_socket_set_size(pull_, NNG_OPT_RECVMAXSZ, NngMaxFrame());
     if (IsTls(options_.listen)) {
       if (Status s = server_tls_.Init(NNG_TLS_MODE_SERVER, options_); !s.ok()) return s;
       if (Status s = client_tls_.Init(NNG_TLS_MODE_CLIENT, options_); !s.ok()) return s;
@@ -171,6 +172,18 @@ class NngTransport final : public Transport {
     dialers_.erase(it);
   }
 
+  std::string DialedUrl(uint32_t bus_pipe) const override {
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = bus_pipe;
+    const int dialer = nng_dialer_id(nng_pipe_dialer(p));
+    if (dialer <= 0) return {};
+    std::lock_guard lock(mu_);
+    for (const auto& [url, d] : dialers_) {
+      if (nng_dialer_id(d) == dialer) return url;
+    }
+    return {};
+  }
+
   void SetPeer(NodeId peer, const std::string& p2p_url) override {
     std::lock_guard lock(mu_);
     if (closed_) return;
@@ -179,6 +192,7 @@ class NngTransport final : public Transport {
     auto sock = std::make_shared<PushSocket>();
     sock->url = p2p_url;
     if (nng_push0_open(&sock->sock) != 0) return;
+    nng_socket_set_int(sock->sock, NNG_OPT_SENDBUF, static_cast<int>(options_.send_buffer));
     sock->open = true;
     nng_dialer d;
     if (nng_dialer_create(&d, sock->sock, p2p_url.c_str()) == 0) {
@@ -193,14 +207,15 @@ class NngTransport final : public Transport {
     peers_.erase(peer);
   }
 
-  void Broadcast(std::string_view frame) override {
-    if (closed_.load()) return;
-    if (nng_send(bus_, const_cast<char*>(frame.data()), frame.size(), NNG_FLAG_NONBLOCK) == 0) {
-      ++frames_sent_;
-      bytes_sent_ += frame.size();
-    } else {
+  bool Broadcast(std::string_view frame) override {
+    if (closed_.load()) return true;
+    if (nng_send(bus_, const_cast<char*>(frame.data()), frame.size(), NNG_FLAG_NONBLOCK) != 0) {
       ++send_dropped_;
+      return false;
     }
+    ++frames_sent_;
+    bytes_sent_ += frame.size();
+    return true;
   }
 
   bool Send(NodeId peer, std::string_view frame) override {
@@ -228,6 +243,7 @@ class NngTransport final : public Transport {
     s.bytes_sent = bytes_sent_;
     s.bytes_received = bytes_received_;
     s.send_dropped = send_dropped_;
+    s.frames_oversized = frames_oversized_;
     s.bus_peers = static_cast<uint64_t>(std::max(0, bus_pipes_.load()));
     return s;
   }
@@ -293,11 +309,19 @@ class NngTransport final : public Transport {
       if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || self->stopping_) return;
       if (rv == 0) {
         nng_msg* msg = nng_aio_get_msg(self->aio_);
-        std::string bytes(static_cast<const char*>(nng_msg_body(msg)), nng_msg_len(msg));
-        nng_msg_free(msg);
-        ++self->owner_->frames_received_;
-        self->owner_->bytes_received_ += bytes.size();
-        self->owner_->on_frame_(std::move(bytes), self->from_bus_);
+        NngTransport& owner = *self->owner_;
+        if (nng_msg_len(msg) > owner.options_.max_frame_size) {
+          ++owner.frames_oversized_;
+          nng_msg_free(msg);
+        } else {
+          std::string bytes(static_cast<const char*>(nng_msg_body(msg)), nng_msg_len(msg));
+          const int pipe = nng_pipe_id(nng_msg_get_pipe(msg));
+          nng_msg_free(msg);
+          ++owner.frames_received_;
+          owner.bytes_received_ += bytes.size();
+          owner.on_frame_(std::move(bytes), self->from_bus_,
+                          self->from_bus_ && pipe > 0 ? static_cast<uint32_t>(pipe) : 0);
+        }
       }
       nng_recv_aio(self->sock_, self->aio_);
     }
@@ -318,7 +342,7 @@ class NngTransport final : public Transport {
     if (int rv = nng_listener_create(&l, sock, url.c_str()); rv != 0) {
       return NngError("cannot listen on '" + url + "'", rv);
     }
-    nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, options_.max_frame_size);
+    nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, NngMaxFrame());
     if (server_tls_.get() != nullptr) {
       nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, server_tls_.get());
     }
@@ -337,8 +361,14 @@ class NngTransport final : public Transport {
     return Status::Ok();
   }
 
+  // NNG's limit: twice ours, so that frames a little too large arrive to be counted.
+  size_t NngMaxFrame() const {
+    const size_t max = options_.max_frame_size;
+    return max > SIZE_MAX / 2 ? SIZE_MAX : 2 * max;
+  }
+
   void ConfigureDialer(nng_dialer d, const std::string& url) {
-    nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, options_.max_frame_size);
+    nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, NngMaxFrame());
     nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 50);
     nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 1000);
     if (IsTls(url) && client_tls_.get() != nullptr) {
@@ -367,7 +397,7 @@ class NngTransport final : public Transport {
 
  public:
   std::atomic<uint64_t> frames_sent_{0}, frames_received_{0}, bytes_sent_{0}, bytes_received_{0},
-      send_dropped_{0};
+      send_dropped_{0}, frames_oversized_{0};
   std::atomic<int> bus_pipes_{0};
 };
 

@@ -1,11 +1,12 @@
 #include "node/membership.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace convergent::internal {
 
-Membership::Membership(MemberRecord self, TimeMicros failure_timeout)
-    : self_(std::move(self)), failure_timeout_(failure_timeout) {}
+Membership::Membership(MemberRecord self, TimeMicros failure_timeout, TimeMicros down_after)
+    : self_(std::move(self)), failure_timeout_(failure_timeout), down_after_(down_after) {}
 
 namespace {
 
@@ -20,14 +21,30 @@ bool Learn(MemberState& m, const MemberRecord& info) {
 
 }  // namespace
 
+void Membership::Depart(NodeId id, uint64_t incarnation) {
+  if (departed_.size() >= 10000) departed_.clear();  // bounded; forgetting only costs a re-add
+  uint64_t& inc = departed_[id];
+  inc = std::max(inc, incarnation);
+}
+
+bool Membership::Departed(const MemberRecord& m) const {
+  auto d = departed_.find(m.id);
+  return d != departed_.end() && m.incarnation <= d->second;
+}
+
 bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct) {
   bool changed = false;
   if (h.sender.id != self_.id) {
     if (h.sender.leaving) {
       changed = members_.erase(h.sender.id) > 0;
+      Depart(h.sender.id, h.sender.incarnation);
+    } else if (!direct && Departed(h.sender)) {
+      // Not straight from it: no news that it is back.
     } else {
+      departed_.erase(h.sender.id);
       auto [it, added] = members_.try_emplace(h.sender.id);
       changed = Learn(it->second, h.sender) || added;
+      if (added) it->second.learned = now;
       if (direct) {
         it->second.last_heard = now;
         if (!it->second.reachable) changed = true;
@@ -38,8 +55,11 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
   for (const MemberRecord& k : h.known) {  // gossip: only discovery, never reachability
     if (k.id == self_.id || k.leaving || members_.count(k.id) != 0) continue;
     if (k.bus_url.empty()) continue;
+    if (Departed(k)) continue;  // gone; the others have not seen it go yet
+    departed_.erase(k.id);      // a new life, if it had departed
     MemberState s;
     s.info = k;
+    s.learned = now;
     members_.emplace(k.id, std::move(s));
     changed = true;
   }
@@ -48,11 +68,21 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
 
 bool Membership::Check(TimeMicros now) {
   bool changed = false;
-  for (auto& [id, m] : members_) {
+  for (auto it = members_.begin(); it != members_.end();) {
+    MemberState& m = it->second;
     const bool reachable = m.last_heard != 0 && now - m.last_heard <= failure_timeout_;
     if (reachable != m.reachable) {
       m.reachable = reachable;
       changed = true;
+    }
+    const TimeMicros silent_since = std::max(m.last_heard, m.learned);
+    if (!reachable && down_after_ > 0 && now - silent_since > down_after_) {
+      Depart(it->first, m.info.incarnation);
+      ++downed_count_;
+      it = members_.erase(it);
+      changed = true;
+    } else {
+      ++it;
     }
   }
   return changed;

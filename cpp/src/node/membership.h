@@ -2,6 +2,11 @@
 // the leader (the reachable member with the smallest id). Pure logic: heartbeats and `now` come
 // in, the Node acts on the results (connects, updates the Replicator's peers).
 //
+// Members leave by a goodbye (a graceful stop) or, when silent for `down_after`, are downed (as
+// Akka's auto-downing): no longer members, so no longer peers nor counted by Majority/All. Gossip
+// about a departed member's same incarnation does not bring it back (the others may not have
+// seen it go yet); a heartbeat straight from it, or a newer incarnation, does.
+//
 // Thread safety: none; the node's loop owns it.
 #pragma once
 
@@ -12,6 +17,7 @@
 #include <vector>
 
 #include "convergent/replicator.h"
+#include "node/loss_detector.h"
 
 namespace convergent::internal {
 
@@ -28,25 +34,28 @@ struct MemberRecord {
 struct HeartbeatMsg {
   MemberRecord sender;
   std::vector<MemberRecord> known;
+  std::vector<LossReport> losses;  // bus frames of other members the sender found lost
 };
 
 // What a node knows of one member.
 struct MemberState {
   MemberRecord info;
   TimeMicros last_heard = 0;  // last heartbeat straight from it (0: only heard of)
+  TimeMicros learned = 0;     // when this node learned of it
   bool reachable = false;
 };
 
 class Membership {
  public:
-  Membership(MemberRecord self, TimeMicros failure_timeout);
+  // `down_after`: silence after which a member is downed (0: never).
+  Membership(MemberRecord self, TimeMicros failure_timeout, TimeMicros down_after = 0);
 
   const MemberRecord& self() const { return self_; }
   // A heartbeat; `direct` when it came straight from its sender over the bus. Returns true when
   // the member set, an address or reachability changed.
   bool OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct);
-  // The failure detector: members silent for longer than the timeout become unreachable.
-  // Returns true when reachability changed.
+  // The failure detector: members silent for longer than the timeout become unreachable, and
+  // for longer than down_after are downed. Returns true when reachability or the members changed.
   bool Check(TimeMicros now);
   // The heartbeat to broadcast: self plus every member known.
   HeartbeatMsg MakeHeartbeat(bool leaving = false) const;
@@ -57,11 +66,20 @@ class Membership {
   NodeId Leader() const;
   bool IsReachable(NodeId id) const;
   const std::map<NodeId, MemberState>& members() const { return members_; }
+  uint64_t downed_count() const { return downed_count_; }  // members downed so far
 
  private:
+  // Records a member that left or was downed (gossip of that incarnation is then ignored).
+  void Depart(NodeId id, uint64_t incarnation);
+  // Whether `m` is (an incarnation of) a member that left or was downed.
+  bool Departed(const MemberRecord& m) const;
+
   MemberRecord self_;
   TimeMicros failure_timeout_;
+  TimeMicros down_after_;
   std::map<NodeId, MemberState> members_;  // self excluded
+  std::map<NodeId, uint64_t> departed_;    // id -> the incarnation that left or was downed
+  uint64_t downed_count_ = 0;
 };
 
 }  // namespace convergent::internal

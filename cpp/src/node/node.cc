@@ -14,12 +14,16 @@
 
 #include "codec/node_codec.h"
 #include "convergent/snapshot_store.h"
+#include "node/bus_links.h"
+#include "node/flush_pacer.h"
+#include "node/loss_detector.h"
 #include "node/membership.h"
 #include "node/metrics_http.h"
 #include "node/seed_resolver.h"
 
 namespace convergent {
 
+using internal::BusHeader;
 using internal::HeartbeatMsg;
 using internal::kHeartbeatTag;
 using internal::kReplicationTag;
@@ -46,6 +50,7 @@ uint64_t FreshRandom() {
 
 Status NodeOptions::Validate() const {
   if (transport.listen.empty()) return Status::InvalidArgument("listen: a URL is required");
+  if (transport.send_buffer > 8192) return Status::InvalidArgument("send_buffer must be <= 8192");
   if (!(seed_resolve_interval > 0 && seed_resolve_interval < 86400)) {
     return Status::InvalidArgument("seed_resolve_interval must be > 0 seconds");
   }
@@ -55,8 +60,14 @@ Status NodeOptions::Validate() const {
   if (!(failure_timeout > heartbeat_interval && failure_timeout < 86400)) {
     return Status::InvalidArgument("failure_timeout must be greater than heartbeat_interval");
   }
+  if (!(down_after >= 0 && down_after < 1e9)) {
+    return Status::InvalidArgument("down_after must be >= 0 seconds (0: never)");
+  }
   if (!snapshot_dir.empty() && !(snapshot_interval > 0 && snapshot_interval < 86400)) {
     return Status::InvalidArgument("snapshot_interval must be > 0 seconds");
+  }
+  if (!(max_delta_flush_interval > 0 && max_delta_flush_interval < 86400)) {
+    return Status::InvalidArgument("max_delta_flush_interval must be > 0 seconds");
   }
   if (transport.max_frame_size < replicator.max_frame_size) {
     return Status::InvalidArgument(
@@ -89,15 +100,17 @@ class Node::Impl {
         if (Status s = store_->Clear(); !s.ok()) return s;
       }
     }
-    auto transport = MakeNngTransport(options_.transport, [this](std::string frame, bool bus) {
-      {
-        std::lock_guard lock(inbox_mu_);
-        inbox_.push_back(Incoming{std::move(frame), bus});
-      }
-      inbox_cv_.notify_one();
-    });
+    auto transport =
+        MakeNngTransport(options_.transport, [this](std::string frame, bool bus, uint32_t pipe) {
+          {
+            std::lock_guard lock(inbox_mu_);
+            inbox_.push_back(Incoming{std::move(frame), bus, pipe});
+          }
+          inbox_cv_.notify_one();
+        });
     if (!transport.ok()) return transport.status();
     transport_ = std::move(transport).value();
+    if (options_.wrap_transport) transport_ = options_.wrap_transport(std::move(transport_));
     name_ = options_.name.empty() ? transport_->bus_url() : options_.name;
     MemberRecord self;
     self.id = ReplicaId::FromName(name_).value;
@@ -107,7 +120,12 @@ class Node::Impl {
     self.p2p_url = transport_->p2p_url();
     self.role = options_.replicator.role.value_or("");
     started_at_ = WallMicros();
-    membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout));
+    membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout),
+                                               Micros(options_.down_after));
+    links_ = std::make_unique<internal::BusLinks>(self.id, Micros(options_.failure_timeout));
+    pacer_ = std::make_unique<internal::FlushPacer>(
+        Micros(options_.replicator.delta_flush_interval), Micros(options_.max_delta_flush_interval),
+        Micros(options_.heartbeat_interval));
     replica_ = ReplicaId{FreshRandom()};
     replicator_ =
         std::make_unique<Replicator>(self.id, replica_, options_.replicator, FreshRandom());
@@ -156,7 +174,7 @@ class Node::Impl {
         replicator_->Tick(now + Micros(options_.replicator.delta_flush_interval) + 1);
         SendOutputs();
         Snapshot();
-        transport_->Broadcast(internal::EncodeHeartbeatFrame(membership_->MakeHeartbeat(true)));
+        BroadcastHeartbeat(membership_->MakeHeartbeat(true), now);
       }
       running_ = false;
     }
@@ -258,8 +276,15 @@ class Node::Impl {
     m["convergent.transport.bytes.sent"] = static_cast<double>(t.bytes_sent);
     m["convergent.transport.bytes.received"] = static_cast<double>(t.bytes_received);
     m["convergent.transport.send.dropped"] = static_cast<double>(t.send_dropped);
+    m["convergent.transport.frames.oversized"] = static_cast<double>(t.frames_oversized);
     m["convergent.transport.bus.connections"] = static_cast<double>(t.bus_peers);
+    m["convergent.transport.bus.duplicates.closed"] = static_cast<double>(duplicate_links_closed_);
     m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
+    m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());
+    m["convergent.transport.bus.frames.duplicate"] = static_cast<double>(loss_.total_duplicates());
+    m["convergent.backpressure.congestion.count"] =
+        static_cast<double>(pacer_->congestion_signals());
+    m["convergent.backpressure.flush.interval.seconds"] = replicator_->delta_flush_interval();
     if (store_ != nullptr) {
       m["convergent.snapshot.count"] = static_cast<double>(snapshots_);
       m["convergent.snapshot.records.written"] = static_cast<double>(snapshot_records_);
@@ -271,6 +296,7 @@ class Node::Impl {
     for (const auto& [id, s] : membership_->members()) reachable += s.reachable ? 1 : 0;
     m["convergent.membership.members"] = static_cast<double>(membership_->members().size() + 1);
     m["convergent.membership.reachable"] = static_cast<double>(reachable + 1);
+    m["convergent.membership.downed"] = static_cast<double>(membership_->downed_count());
     return m;
   }
 
@@ -290,6 +316,7 @@ class Node::Impl {
   struct Incoming {
     std::string bytes;
     bool from_bus;
+    uint32_t pipe;  // the bus connection it came over
   };
 
   void Wake() {
@@ -361,18 +388,42 @@ class Node::Impl {
   bool StopRequested() const { return stop_hint_; }  // with inbox_mu_ held
 
   void Dispatch(Incoming& in, TimeMicros now) {
-    if (in.bytes.empty()) {
+    std::string_view frame = in.bytes;
+    if (in.from_bus) {  // numbered: find what was lost on the way, drop duplicates
+      Result<BusHeader> h = internal::DecodeBusHeader(frame, &frame);
+      if (!h.ok()) {
+        ++malformed_;
+        return;
+      }
+      if (h->sender == membership_->self().id) return;
+      uint64_t lost = 0;
+      const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost);
+      if (verdict == internal::LossDetector::Verdict::kDuplicate) return;
+      if (lost > 0) replicator_->RepairFrom(h->sender, now);
+    }
+    if (frame.empty()) {
       ++malformed_;
       return;
     }
-    const std::string_view body = std::string_view(in.bytes).substr(1);
-    if (in.bytes[0] == kReplicationTag) {
+    const std::string_view body = frame.substr(1);
+    if (frame[0] == kReplicationTag) {
       replicator_->Receive(body, now);  // it drops and counts what does not decode
-    } else if (in.bytes[0] == kHeartbeatTag) {
+    } else if (frame[0] == kHeartbeatTag) {
       Result<HeartbeatMsg> h = internal::DecodeHeartbeat(body);
       if (!h.ok()) {
         ++malformed_;
         return;
+      }
+      const internal::MemberRecord& self = membership_->self();
+      for (const internal::LossReport& l : h->losses) {
+        if (l.sender == self.id && l.incarnation == self.incarnation &&
+            pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, bus_seq_,
+                                 now)) {
+          replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
+        }
+      }
+      if (in.from_bus && h->sender.id != self.id && !h->sender.leaving) {
+        KeepOneBusLink(h->sender.id, in.pipe, now);
       }
       if (membership_->OnHeartbeat(*h, now, in.from_bus)) UpdatePeers();
     } else {
@@ -383,7 +434,10 @@ class Node::Impl {
   void Heartbeat(TimeMicros now) {
     const TimeMicros interval = Micros(options_.heartbeat_interval);
     next_heartbeat_ = now + interval;
-    transport_->Broadcast(internal::EncodeHeartbeatFrame(membership_->MakeHeartbeat()));
+    BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
+    if (pacer_->Advance(now)) {
+      replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
+    }
     // Connect the bus: to members (and seeds) not heard from. The node with the smaller URL dials;
     // the other waits two heartbeats for it, then dials too (a node only its seeds know).
     const std::string& own = membership_->self().bus_url;
@@ -400,13 +454,45 @@ class Node::Impl {
         maybe_dial(m.info.bus_url);
       }
     }
+    // A seed whose connection reached a member that is heard: not dialed again (its dialer may
+    // have been hung up as redundant).
+    for (const auto& [url, id] : dialed_member_) {
+      if (membership_->IsReachable(id)) heard.insert(url);
+    }
     for (const std::string& seed : resolver_ ? resolver_->Current() : options_.seeds) {
       if (heard.count(seed) == 0) maybe_dial(seed);
     }
   }
 
+  // A heartbeat of `member` came over bus connection `pipe`: hangs up a redundant connection to
+  // it that this node dialed (see BusLinks), and notes which member a dialed URL reaches.
+  void KeepOneBusLink(NodeId member, uint32_t pipe, TimeMicros now) {
+    const std::string dialed = transport_->DialedUrl(pipe);
+    if (!dialed.empty()) dialed_member_[dialed] = member;
+    if (auto drop = links_->Heard(member, pipe, !dialed.empty(), now)) {
+      const std::string url = drop == pipe ? dialed : transport_->DialedUrl(*drop);
+      if (!url.empty()) {
+        transport_->HangUpBus(url);
+        ++duplicate_links_closed_;
+      }
+    }
+  }
+
   void UpdatePeers() {
-    for (const auto& [id, m] : membership_->members()) transport_->SetPeer(id, m.info.p2p_url);
+    std::set<NodeId> now_known;
+    for (const auto& [id, m] : membership_->members()) {
+      transport_->SetPeer(id, m.info.p2p_url);
+      now_known.insert(id);
+    }
+    for (NodeId gone : known_) {  // members that left (or were downed)
+      if (now_known.count(gone) != 0) continue;
+      transport_->RemovePeer(gone);
+      links_->Forget(gone);
+      std::erase_if(dialed_member_, [&](const auto& entry) { return entry.second == gone; });
+      loss_.Forget(gone);
+      pacer_->Forget(gone);
+    }
+    known_ = std::move(now_known);
     replicator_->SetPeers(membership_->Peers());
   }
 
@@ -434,16 +520,41 @@ class Node::Impl {
   bool LoopMustWakeLocked() const { return replicator_->NextDeadline() < loop_due_; }
 
   void SendOutputs() {
+    const TimeMicros now = WallMicros();
     for (OutgoingFrame& f : replicator_->TakeOutgoing()) {
       std::string frame;
-      frame.reserve(f.bytes.size() + 1);
-      frame.push_back(kReplicationTag);
-      frame += f.bytes;
       if (f.to) {
+        frame.reserve(f.bytes.size() + 1);
+        frame.push_back(kReplicationTag);
+        frame += f.bytes;
         transport_->Send(*f.to, frame);
       } else {
-        transport_->Broadcast(frame);
+        frame.reserve(internal::kBusHeaderSize + 1 + f.bytes.size());
+        AppendBusHeader(&frame);
+        frame.push_back(kReplicationTag);
+        frame += f.bytes;
+        BroadcastFrame(frame, now);
       }
+    }
+  }
+
+  // With mu_ held: the header of this node's next bus frame.
+  void AppendBusHeader(std::string* out) {
+    const internal::MemberRecord& self = membership_->self();
+    internal::AppendBusHeader(BusHeader{self.id, self.incarnation, ++bus_seq_}, out);
+  }
+
+  void BroadcastHeartbeat(internal::HeartbeatMsg h, TimeMicros now) {
+    h.losses = loss_.Reports();
+    std::string frame;
+    AppendBusHeader(&frame);
+    frame += internal::EncodeHeartbeatFrame(h);
+    BroadcastFrame(frame, now);
+  }
+
+  void BroadcastFrame(std::string_view frame, TimeMicros now) {
+    if (!transport_->Broadcast(frame) && pacer_->OnSendRefused(now)) {
+      replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
     }
   }
 
@@ -461,6 +572,13 @@ class Node::Impl {
   TimeMicros started_at_ = 0;
   TimeMicros next_heartbeat_ = 0;
   uint64_t malformed_ = 0;
+  internal::LossDetector loss_;                  // bus frames of the peers lost on the way
+  std::unique_ptr<internal::FlushPacer> pacer_;  // back-pressure: the delta flush interval
+  uint64_t bus_seq_ = 0;                         // the number of this node's last bus frame
+  std::set<NodeId> known_;                       // the members as of the last UpdatePeers
+  std::unique_ptr<internal::BusLinks> links_;    // one bus connection per pair
+  std::map<std::string, NodeId> dialed_member_;  // a URL this node dialed -> who answered
+  uint64_t duplicate_links_closed_ = 0;
   std::unique_ptr<SnapshotStore> store_;  // null: no snapshots
   TimeMicros next_snapshot_ = 0;
   uint64_t snapshots_ = 0;

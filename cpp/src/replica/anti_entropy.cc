@@ -47,9 +47,24 @@ void Replicator::Impl::RefreshDigests() {
 
 void Replicator::Impl::StartAntiEntropy(TimeMicros) {
   if (peers.empty()) return;
-  RefreshDigests();
   std::uniform_int_distribution<size_t> pick(0, peers.size() - 1);
-  const NodeId peer = peers[pick(rng)];
+  StartRound(peers[pick(rng)]);
+}
+
+void Replicator::Impl::RunLossRepairs(TimeMicros now) {
+  const TimeMicros spacing = Micros(options.loss_repair_interval);
+  for (auto& [peer, l] : loss_repairs) {
+    if (!l.waiting || (l.started && now < l.last + spacing)) continue;
+    l.waiting = false;
+    l.started = true;
+    l.last = now;
+    ++metrics.loss_repair_count;
+    StartRound(peer);
+  }
+}
+
+void Replicator::Impl::StartRound(NodeId peer) {
+  RefreshDigests();
   ++metrics.antientropy_count;
   DigestStepMsg step{next_round++, 1, {}, {}};
   for (uint32_t i = 0; i < tree.Width(1); ++i) {

@@ -87,6 +87,9 @@ Status ReplicatorOptions::Validate() const {
   if (!positive(delta_flush_interval)) {
     return Status::InvalidArgument("delta_flush_interval must be > 0 seconds");
   }
+  if (!positive(loss_repair_interval)) {
+    return Status::InvalidArgument("loss_repair_interval must be > 0 seconds");
+  }
   if (max_delta_size == 0) return Status::InvalidArgument("max_delta_size must be > 0 bytes");
   if (max_frame_size < 1024) return Status::InvalidArgument("max_frame_size must be >= 1024");
   if (digest_tree_depth < 1 || digest_tree_depth > 5) {
@@ -107,6 +110,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       leaf_members(size_t{1} << (4 * options.digest_tree_depth)),
       tree(options.digest_tree_depth) {
   next_request = (rng() >> 2) + 1;  // below 2^62: never 0, never wraps in practice
+  flush_interval = std::max<TimeMicros>(1, Micros(options.delta_flush_interval));
 }
 
 uint64_t Replicator::Impl::KeyHash(std::string_view key) const {
@@ -264,7 +268,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   if (e.pending != kNoPending) {
     pending[e.pending].delta->Join(*delta);
   } else {
-    if (pending.empty()) next_flush = now + Micros(options.delta_flush_interval);
+    if (pending.empty()) next_flush = now + flush_interval;
     e.pending = static_cast<uint32_t>(pending.size());
     pending.push_back(PendingDelta{name, *delta});
   }
@@ -286,7 +290,7 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
   if (!ApplyTombstone(t, /*publish=*/true)) {
     return Status::TypeMismatch("key '" + name + "' is deleted as another type");
   }
-  if (none_pending && !pending.empty()) next_flush = now + Micros(options.delta_flush_interval);
+  if (none_pending && !pending.empty()) next_flush = now + flush_interval;
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   w.tombstone = std::move(t);
@@ -390,14 +394,14 @@ class BatchBuilder {
 void Replicator::Impl::Tick(TimeMicros now) {
   if (!started) {
     started = true;
-    next_flush = now + Micros(options.delta_flush_interval);
+    next_flush = now + flush_interval;
     // Nodes start their rounds at different offsets so they do not all gossip at once.
     std::uniform_real_distribution<double> offset(0.0, options.anti_entropy_interval);
     next_anti_entropy = now + Micros(offset(rng));
     next_prune = now + Micros(options.prune_interval);
   }
   if (now >= next_flush) {
-    next_flush = now + Micros(options.delta_flush_interval);
+    next_flush = now + flush_interval;
     BatchBuilder batches(options.max_frame_size,
                          [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
     for (uint32_t i = 0; i < pending.size(); ++i) {
@@ -427,6 +431,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
     next_anti_entropy = now + Micros(options.anti_entropy_interval);
     StartAntiEntropy(now);
   }
+  RunLossRepairs(now);
   if (now >= next_prune) {
     next_prune = now + Micros(options.prune_interval);
     const TimeMicros ttl = Micros(options.tombstone_ttl);
@@ -449,6 +454,11 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   TimeMicros t = std::min(next_anti_entropy, next_prune);
   if (!pending.empty()) t = std::min(t, next_flush);
   for (const auto& [id, r] : requests) t = std::min({t, r.deadline, r.next_resend});
+  const TimeMicros spacing = Micros(options.loss_repair_interval);
+  for (const auto& [peer, l] : loss_repairs) {
+    if (l.waiting)
+      t = std::min(t, l.started ? l.last + spacing : std::numeric_limits<TimeMicros>::min());
+  }
   return t;
 }
 
@@ -467,6 +477,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "coordinated.write.count", static_cast<double>(metrics.coordinated_write_count)},
       {p + "coordinated.read.count", static_cast<double>(metrics.coordinated_read_count)},
       {p + "antientropy.count", static_cast<double>(metrics.antientropy_count)},
+      {p + "antientropy.loss_repair.count", static_cast<double>(metrics.loss_repair_count)},
       {p + "tombstone.count", static_cast<double>(tombstones.size())},
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
       {p + "frames.dropped.foreign", static_cast<double>(metrics.frames_foreign)},
@@ -496,6 +507,9 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
   std::sort(peers.begin(), peers.end());
   peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
   std::erase(peers, impl_->self);
+  std::erase_if(impl_->loss_repairs, [&](const auto& entry) {
+    return !std::binary_search(peers.begin(), peers.end(), entry.first);
+  });
   impl_->peers = std::move(peers);
 }
 const std::vector<NodeId>& Replicator::peers() const { return impl_->peers; }
@@ -580,6 +594,18 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
 
 void Replicator::Receive(std::string_view frame, TimeMicros now) { impl_->Receive(frame, now); }
 void Replicator::Tick(TimeMicros now) { impl_->Tick(now); }
+void Replicator::RepairFrom(NodeId peer, TimeMicros) {
+  Impl& d = *impl_;
+  if (std::find(d.peers.begin(), d.peers.end(), peer) == d.peers.end()) return;
+  d.loss_repairs[peer].waiting = true;
+}
+void Replicator::SetDeltaFlushInterval(double seconds) {
+  if (!(seconds > 0 && seconds < 1e9)) return;
+  impl_->flush_interval = std::max<TimeMicros>(1, impl_->Micros(seconds));
+}
+double Replicator::delta_flush_interval() const {
+  return static_cast<double>(impl_->flush_interval) / 1e6;
+}
 TimeMicros Replicator::NextDeadline() const { return impl_->NextDeadline(); }
 std::vector<OutgoingFrame> Replicator::TakeOutgoing() { return std::exchange(impl_->outgoing, {}); }
 std::vector<ReplicaEvent> Replicator::TakeEvents() { return std::exchange(impl_->events, {}); }

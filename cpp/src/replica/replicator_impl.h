@@ -117,6 +117,9 @@ class Replicator::Impl {
 
   // ---- anti_entropy.cc ----
   void StartAntiEntropy(TimeMicros now);
+  void StartRound(NodeId peer);
+  // Starts the loss repairs (RepairFrom) that are due.
+  void RunLossRepairs(TimeMicros now);
   void OnDigestStep(NodeId from, const internal::DigestStepMsg& m);
   void OnKeyDigests(NodeId from, const internal::KeyDigestsMsg& m);
   void OnRepair(NodeId from, internal::RepairMsg& m, TimeMicros now);
@@ -170,7 +173,15 @@ class Replicator::Impl {
   RequestId next_request = 1;
   uint64_t next_round = 1;
 
+  TimeMicros flush_interval = 0;  // delta_flush_interval, or what back-pressure set
   TimeMicros next_flush = 0;
+  // Loss repairs (RepairFrom) per peer: when the last started, and whether one waits.
+  struct LossRepair {
+    TimeMicros last = 0;
+    bool started = false;
+    bool waiting = false;
+  };
+  std::map<NodeId, LossRepair> loss_repairs;
   TimeMicros next_anti_entropy = 0;
   TimeMicros next_prune = 0;
   bool started = false;
