@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "codec/node_codec.h"
+#include "net/nng_close.h"
 #include "node/metrics_http.h"
 #include "node/seed_resolver.h"
 #include "node_test_support.h"
@@ -279,7 +280,7 @@ TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
     return m.at("convergent.node.frames.malformed") >= 7 &&
            m.at("crdt.replicator.frames.dropped.malformed") >= 2;
   }));
-  nng_close(raw);
+  internal::CloseGuarded(raw);
   Increment(c[0], "still", 1);
   ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "still") == 1; }));
 }
@@ -311,7 +312,9 @@ TEST(NodeTest, OversizedFramesAreCountedAndRefusedWhileTheNodeServes) {
       std::string huge((8 << 20) + 1, 'R');
       ASSERT_EQ(nng_send(raw, huge.data(), huge.size(), 0), 0);
     }
-    nng_close(raw);
+    // The raw socket's own close can hang on the connection NNG cut (upstream issue 1543): it
+    // is not what the test is about, so it must not hang the test.
+    internal::CloseGuarded(raw);
   }
   Increment(c[0], "after-huge", 1);
   Increment(c[1], "after-huge", 2);

@@ -19,7 +19,7 @@ def test_defaults_are_the_seed_systems() -> None:
     assert c.coordination_timeout == 5.0
     assert c.role is None and c.snapshot_interval is None and c.snapshot_dir is None
     assert c.loss_repair_interval == 1.0 and c.max_delta_flush_interval == 1.0
-    assert c.down_after == 60.0
+    assert c.down_after is None  # off unless asked for: quorums hold across partitions
 
 
 def test_down_after_none_or_zero_means_never() -> None:

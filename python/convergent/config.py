@@ -85,8 +85,8 @@ class Config:
     #: Seconds a member may stay silent before it is downed (real nodes): no longer a member, so
     #: no longer counted by MAJORITY/ALL; it rejoins if it comes back. None or 0: never (then a
     #: member gone without a goodbye stays counted, and every ALL call times out). During a
-    #: partition longer than this each side counts only itself.
-    down_after: _Seconds | None = 60.0
+    #: partition longer than this each side counts only itself, which is why it is off by default.
+    down_after: _Seconds | None = None
 
     def __post_init__(self) -> None:
         for name in (

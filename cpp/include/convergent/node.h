@@ -62,7 +62,9 @@ struct NodeOptions {
   // unreachable (failure_timeout), however small this is. The price:
   // during a partition longer than this, each side counts only itself, so a Majority on each
   // side succeeds; choose 0 where quorums must hold across long partitions.
-  double down_after = 60.0;
+  // Off by default, as Akka has no automatic downing by default: opt in where availability of
+  // ALL matters more than quorums across long partitions.
+  double down_after = 0.0;
   // The LevelDB directory of the node's snapshots (empty: no snapshots). At start the snapshot
   // is restored before the node takes part in anti-entropy; a corrupt or unreadable one is
   // reported (stderr, metric convergent.snapshot.corrupt) and the node starts empty and

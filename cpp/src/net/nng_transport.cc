@@ -9,21 +9,19 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "convergent/transport.h"
+#include "net/nng_close.h"
 
 namespace convergent {
 namespace {
@@ -36,24 +34,6 @@ bool IsTcp(const std::string& url) {
   return url.rfind("tcp://", 0) == 0 || url.rfind("tls+tcp://", 0) == 0;
 }
 bool IsTls(const std::string& url) { return url.rfind("tls+tcp://", 0) == 0; }
-
-// nng_close() can hang while NNG still tears pipes down (upstream issues 1543 and 1813): close
-// on a helper thread and stop waiting after a while; the socket then leaks, the caller goes on.
-constexpr auto kCloseTimeout = std::chrono::seconds(2);
-std::atomic<uint64_t> sockets_leaked{0};
-
-void CloseGuarded(nng_socket s) {
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> closed = done->get_future();
-  std::thread([s, done] {
-    nng_close(s);
-    done->set_value();
-  }).detach();
-  if (closed.wait_for(kCloseTimeout) != std::future_status::ready) {
-    ++sockets_leaked;
-    std::fprintf(stderr, "convergent: an NNG socket did not close within 2 s; left behind\n");
-  }
-}
 
 // tcp://host:port -> tcp://host:0 (the system picks the port); other schemes: name + ".p2p".
 std::string DeriveP2p(const std::string& bus) {
@@ -266,8 +246,8 @@ class NngTransport final : public Transport {
     peers.clear();  // closes the push sockets (nobody else holds them once senders return)
     for (nng_listener l : listeners_) nng_listener_close(l);
     listeners_.clear();
-    if (bus_open_) CloseGuarded(bus_);
-    if (pull_open_) CloseGuarded(pull_);
+    if (bus_open_) internal::CloseGuarded(bus_);
+    if (pull_open_) internal::CloseGuarded(pull_);
     bus_open_ = pull_open_ = false;
   }
 
@@ -277,7 +257,7 @@ class NngTransport final : public Transport {
     bool open = false;
     std::string url;
     ~PushSocket() {
-      if (open) CloseGuarded(sock);
+      if (open) internal::CloseGuarded(sock);
     }
   };
 

@@ -1,0 +1,33 @@
+#include "net/nng_close.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <memory>
+#include <thread>
+
+namespace convergent::internal {
+namespace {
+
+constexpr auto kCloseTimeout = std::chrono::seconds(2);
+std::atomic<uint64_t> left_behind{0};
+
+}  // namespace
+
+bool CloseGuarded(nng_socket s) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> closed = done->get_future();
+  std::thread([s, done] {
+    nng_close(s);
+    done->set_value();
+  }).detach();
+  if (closed.wait_for(kCloseTimeout) == std::future_status::ready) return true;
+  ++left_behind;
+  std::fprintf(stderr, "convergent: an NNG socket did not close within 2 s; left behind\n");
+  return false;
+}
+
+uint64_t SocketsLeftBehind() { return left_behind.load(); }
+
+}  // namespace convergent::internal
