@@ -163,8 +163,9 @@ TEST(CodecMalformedTest, AnotherTypeIsATypeMismatchNamingBoth) {
     DecodeAsEveryType(samples[i], [&](const Status& s) {
       if (s.ok()) return;
       EXPECT_EQ(s.code(), StatusCode::kTypeMismatch) << s.ToString();
-      EXPECT_THAT(s.message(), ContainsRegex(std::string("^expected an? [A-Za-z]+ state, got an? ") +
-                                             names[i] + "$"));
+      EXPECT_THAT(
+          s.message(),
+          ContainsRegex(std::string("^expected an? [A-Za-z]+ state, got an? ") + names[i] + "$"));
       ++mismatches;
     });
     EXPECT_EQ(mismatches, samples.size() - 1) << names[i];
@@ -669,11 +670,13 @@ TEST(CodecMalformedTest, TypedMapsHoldOnlyTheirType) {
   ASSERT_TRUE(m.has_lww_map());
   v1::Crdt as_pn;
   *as_pn.mutable_pn_counter_map() = m.lww_map();
-  ExpectCorrupt<PNCounterMap>(as_pn, "PNCounterMap: a map of PNCounter values holds an LWWRegister");
+  ExpectCorrupt<PNCounterMap>(as_pn,
+                              "PNCounterMap: a map of PNCounter values holds an LWWRegister");
   v1::Crdt as_or_map;
   *as_or_map.mutable_or_map() = m.lww_map();
   EXPECT_TRUE(Decode<ORMap>(as_or_map.SerializeAsString()).ok());
-  EXPECT_EQ(Decode<ORMap>(Encode(lww)).status().message(), "expected an ORMap state, got an LWWMap");
+  EXPECT_EQ(Decode<ORMap>(Encode(lww)).status().message(),
+            "expected an ORMap state, got an LWWMap");
 }
 
 TEST(CodecMalformedTest, BitFlipsOfRichCausalStates) {

@@ -162,7 +162,8 @@ TEST(CodecRoundTripTest, ElementsOfEveryKind) {
 TEST(CodecRoundTripTest, LargeSetsWithSharedPrefixesEncodeCanonically) {
   std::vector<Value> values;
   for (int i = 0; i < 300; ++i) {
-    values.push_back(StringValue("shared-prefix-" + std::to_string(i % 150) + (i < 150 ? "" : "x")));
+    values.push_back(
+        StringValue("shared-prefix-" + std::to_string(i % 150) + (i < 150 ? "" : "x")));
     values.push_back(IntValue((int64_t{1} << 40) + i * 977));
     values.push_back(IntValue(-i));
     values.push_back(BytesValue(std::string(9, '\x07') + std::to_string(i)));

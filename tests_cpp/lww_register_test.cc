@@ -128,9 +128,9 @@ TEST(BasicLWWRegisterTest, TypedRegisterOrdersWritesAsTheValueRegister) {
   const auto new_write = IntRegister::FromParts(1, 6, kLow);
   const auto tie_high = IntRegister::FromParts(-7, 6, kHigh);
   const auto tie_bigger = IntRegister::FromParts(3, 6, kLow);
-  for (const auto& [a, b, want] : {std::tuple{old_write, new_write, new_write},
-                                   std::tuple{new_write, tie_high, tie_high},
-                                   std::tuple{new_write, tie_bigger, tie_bigger}}) {
+  for (const auto& [a, b, want] :
+       {std::tuple{old_write, new_write, new_write}, std::tuple{new_write, tie_high, tie_high},
+        std::tuple{new_write, tie_bigger, tie_bigger}}) {
     IntRegister ab = a, ba = b;
     ab.Join(b);
     ba.Join(a);

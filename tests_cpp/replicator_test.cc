@@ -240,17 +240,17 @@ TEST(ReplicatorTest, ChangesGivenBackAfterAFailedSnapshotAreTakenAgain) {
   Replicator r(0, ReplicaId{1}, Cluster::Options(), 1);
   r.TrackChanges();
   r.Tick(0);
-  ASSERT_TRUE(r.Update("a", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0)
-                  .ok());
-  ASSERT_TRUE(r.Update("b", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0)
-                  .ok());
+  ASSERT_TRUE(
+      r.Update("a", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0).ok());
+  ASSERT_TRUE(
+      r.Update("b", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0).ok());
   std::vector<Replicator::SnapshotChange> failed = r.TakeChanges();
   ASSERT_EQ(failed.size(), 2u);
   EXPECT_TRUE(r.TakeChanges().empty());
   r.ReturnChanges(failed);
   // "a" changes again meanwhile: the retaken record holds its newest state.
-  ASSERT_TRUE(r.Update("a", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0)
-                  .ok());
+  ASSERT_TRUE(
+      r.Update("a", CrdtType::kGCounter, GIncrement(ReplicaId{1}), Consistency::kLocal, 0).ok());
   std::vector<Replicator::SnapshotChange> again = r.TakeChanges();
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(again[0].first, "a");
@@ -731,8 +731,9 @@ TEST(ReplicatorTest, LostDeltasOfAPeerAreRepairedByAnEarlyRoundWithIt) {
   Cluster c(3, o);
   const TimeMicros t = kSecond / 2;
   for (NodeId from : {NodeId{0}, NodeId{2}}) {
-    ASSERT_TRUE(c[from].Update("k" + std::to_string(from), CrdtType::kGCounter,
-                               GIncrement(c[from].replica_id(), 3), Consistency::kLocal, 0)
+    ASSERT_TRUE(c[from]
+                    .Update("k" + std::to_string(from), CrdtType::kGCounter,
+                            GIncrement(c[from].replica_id(), 3), Consistency::kLocal, 0)
                     .ok());
   }
   c.TickAll(t);
@@ -774,7 +775,7 @@ TEST(ReplicatorTest, LostDeltasOfAPeerAreRepairedByAnEarlyRoundWithIt) {
 TEST(ReplicatorTest, ALongerFlushIntervalMakesFewerLargerBatches) {
   auto batches = [](Replicator& r, double flush) {
     r.SetDeltaFlushInterval(flush);
-    std::vector<size_t> entries;  // per batch
+    std::vector<size_t> entries;     // per batch
     for (int i = 0; i < 100; ++i) {  // an update of one of 10 keys every 10 ms, for a second
       const TimeMicros now = 10 * kSecond + i * kSecond / 100;
       r.Tick(now);

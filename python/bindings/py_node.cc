@@ -173,9 +173,7 @@ void RegisterNode(py::module_& m) {
       .def_property_readonly("p2p_url", [](PyNode& self) { return self.host->node().p2p_url(); })
       .def_property_readonly("metrics_url",
                              [](PyNode& self) { return self.host->node().metrics_url(); })
-      .def_property_readonly(
-          "running",
-          [](PyNode& self) { return self.host->node().running(); })
+      .def_property_readonly("running", [](PyNode& self) { return self.host->node().running(); })
       .def("members",
            [](PyNode& self) {
              py::list out;

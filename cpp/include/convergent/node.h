@@ -7,7 +7,8 @@
 // Membership: the node dials its seeds, broadcasts heartbeats (itself and the members it knows),
 // so members discover each other from one seed; a member silent for `failure_timeout` is
 // unreachable until it is heard again, and is downed (no longer a member) after `down_after`;
-// the leader is the reachable member (of the role) with the smallest id. Roles: only members of the same role replicate with each other.
+// the leader is the reachable member (of the role) with the smallest id. Roles: only members of the
+// same role replicate with each other.
 //
 // Back-pressure: bus frames are numbered per sender; receivers count the gaps, repair them by an
 // early anti-entropy round with the sender, and report them in their heartbeats, and a sender

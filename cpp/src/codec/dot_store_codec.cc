@@ -49,9 +49,8 @@ class SortedElements {
       auto end = run + 1;
       while (end != elements_.end() && end->prefix == run->prefix) ++end;
       if (end - run > 1) {
-        std::sort(run, end, [this](const Element& x, const Element& y) {
-          return BytesOf(x) < BytesOf(y);
-        });
+        std::sort(run, end,
+                  [this](const Element& x, const Element& y) { return BytesOf(x) < BytesOf(y); });
       }
       run = end;
     }

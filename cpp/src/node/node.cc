@@ -562,10 +562,10 @@ class Node::Impl {
   std::string name_;
   std::unique_ptr<Transport> transport_;
 
-  mutable std::mutex mu_;  // the Replicator, membership and the outputs below
-  std::atomic<bool> running_{false};  // written under mu_; read without it by running()
+  mutable std::mutex mu_;                // the Replicator, membership and the outputs below
+  std::atomic<bool> running_{false};     // written under mu_; read without it by running()
   std::atomic<bool> has_events_{false};  // events_ is not empty (set and cleared under mu_)
-  TimeMicros loop_due_ = 0;  // when the loop wakes up on its own (under mu_)
+  TimeMicros loop_due_ = 0;              // when the loop wakes up on its own (under mu_)
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<Membership> membership_;
   ReplicaId replica_;

@@ -5,8 +5,8 @@
 // Thread safety: none; use from one thread at a time.
 #pragma once
 
-#include <boost/container/small_vector.hpp>
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <utility>
 #include <vector>
