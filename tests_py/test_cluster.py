@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -154,3 +156,54 @@ def test_a_simulation_rejects_snapshot_options_but_a_node_takes_them(tmp_path: A
         node.replicator.update(HITS, lambda v: v.increment())
     with cv.Node("inproc://with-snapshots", config=config) as node:
         assert node.replicator.get(HITS).value == 1  # the final snapshot of the graceful stop
+
+
+GIL_HANDOFF = """
+import threading, time
+import convergent as cv
+
+HITS = cv.PNCounterKey("hits")
+with cv.Node("inproc://gil-handoff") as node:
+    r = node.replicator
+    entered, go = threading.Event(), threading.Event()
+
+    def slow(c):
+        entered.set()
+        assert go.wait(30)
+        c.increment()
+
+    calls = [
+        lambda: r.update(HITS, lambda c: c.increment(2)),
+        lambda: r.get(HITS),
+        lambda: r.keys(),
+        lambda: r.metrics(),
+        lambda: node.members(),
+    ]
+    writer = threading.Thread(target=lambda: r.update(HITS, slow))
+    writer.start()
+    assert entered.wait(30)
+    others = [threading.Thread(target=call) for call in calls]
+    for t in others:
+        t.start()
+    time.sleep(0.2)  # let them reach the node's lock (the test holds without it too)
+    go.set()
+    for t in [writer, *others]:
+        t.join(30)
+        assert not t.is_alive()
+    assert r.get(HITS).value == 3
+print("ok")
+"""
+
+
+def test_a_thread_waiting_for_the_node_lets_an_update_function_finish() -> None:
+    # Thread A runs an update whose function waits (GIL released) while it holds the node's
+    # lock. Meanwhile other threads call the node and wait for its lock: they must release the
+    # GIL while they wait, or neither A's function nor the main thread could take it back: a
+    # deadlock. Run in a subprocess, so that a deadlock fails the test instead of hanging it.
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", GIL_HANDOFF], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("deadlock: a thread held the GIL while it waited for the node")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
