@@ -207,3 +207,17 @@ def test_a_thread_waiting_for_the_node_lets_an_update_function_finish() -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("deadlock: a thread held the GIL while it waited for the node")
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_wait_converged_calls_poll_between_checks_and_at_the_end() -> None:
+    with cv.LocalCluster(2, transport="inproc", config=FAST) as cluster:
+        cluster.wait_members()
+        seen: list[int | None] = []
+
+        def sample() -> None:
+            v = cluster.nodes[1].get(HITS)
+            seen.append(None if v is None else v.value)
+
+        cluster.nodes[0].update(HITS, lambda c: c.increment(7))
+        cluster.wait_converged(timeout=10, poll=sample)
+        assert seen and seen[-1] == 7  # the last call sees the converged state

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ._control import AUTH_ENV, RemoteNode
@@ -227,14 +228,24 @@ class LocalCluster:
         digests = {n.digest() for n in self._nodes if n is not None and n.running}
         return len(digests) <= 1
 
-    def wait_converged(self, timeout: float = 10.0) -> float:
-        """Waits until converged(); returns the seconds it took. NotConverged after timeout."""
+    def wait_converged(
+        self, timeout: float = 10.0, *, poll: Callable[[], object] | None = None
+    ) -> float:
+        """Waits until converged(); returns the seconds it took. NotConverged after timeout.
+
+        ``poll``, if given, is called between the checks (every 10 ms) and once at the end, for
+        instance to sample the nodes' values for a plot.
+        """
         start = time.monotonic()
         while True:
             if self.converged():
+                if poll is not None:
+                    poll()
                 return time.monotonic() - start
             if time.monotonic() - start > timeout:
                 raise NotConverged(f"the cluster did not converge within {timeout} s")
+            if poll is not None:
+                poll()
             time.sleep(0.01)
 
     def wait_members(self, timeout: float = 10.0) -> None:

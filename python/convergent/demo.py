@@ -52,17 +52,6 @@ class _Timeline:
     def mark(self, label: str) -> None:
         self.marks.append((time.monotonic() - self.t0, label))
 
-    def run_until_converged(self, timeout: float) -> float:
-        """Samples until the cluster converges; returns the seconds it took."""
-        start = time.monotonic()
-        while not self.cluster.converged():
-            if time.monotonic() - start > timeout:
-                raise cv.NotConverged(f"the cluster did not converge within {timeout} s")
-            self.sample()
-            time.sleep(0.01)
-        self.sample()
-        return time.monotonic() - start
-
     def save_plot(self, path: str) -> str | None:
         """Writes the plot as a PNG; None (and a note) when matplotlib is not installed."""
         try:
@@ -117,7 +106,7 @@ def real_cluster(plot: str | None = None) -> bool:
         a.update(CART, lambda s: s.add("milk"))
         b.update(CART, lambda s: s.add("eggs"))
         c.update(CART, lambda s: s.add("bread"), write=cv.ALL)
-        took = timeline.run_until_converged(timeout=30)
+        took = cluster.wait_converged(timeout=30, poll=timeline.sample)
         show(
             cluster.nodes,
             f"1. 103 updates from all three nodes; converged {took * 1e3:.0f} ms "
@@ -136,7 +125,7 @@ def real_cluster(plot: str | None = None) -> bool:
         cluster.start(1)
         timeline.mark("B restarted")
         cluster.wait_members(timeout=30)
-        took = timeline.run_until_converged(timeout=30)
+        took = cluster.wait_converged(timeout=30, poll=timeline.sample)
         show(
             cluster.nodes,
             f"3. B restarted empty (a new incarnation) and caught up in {took * 1e3:.0f} ms",
