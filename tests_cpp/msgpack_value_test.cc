@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "codec/canonical_msgpack.h"
 #include "codec_test_support.h"
 #include "convergent/codec.h"
 
@@ -260,3 +261,47 @@ TEST(MsgpackValueTest, ConstructedValuesAreFixedPoints) {
 
 }  // namespace
 }  // namespace convergent
+
+// IsCanonicalMsgpack answers for strings from their header alone (a fast path for the commonest
+// set element): it must agree with the full check (canonicalise and compare) on every header
+// form, canonical or not, every length boundary, truncation and invalid UTF-8.
+TEST(MsgpackValueTest, TheStringFastPathAgreesWithTheFullCheck) {
+  const auto full = [](const std::string& b) {
+    std::string out;
+    return convergent::internal::AppendCanonicalMsgpack(b, &out).ok() && out == b;
+  };
+  const auto header = [](int form, size_t n) {
+    switch (form) {
+      case 0:
+        return std::string(1, static_cast<char>(0xa0 | (n & 0x1f)));
+      case 1:
+        return std::string{'\xd9', static_cast<char>(n)};
+      case 2:
+        return std::string{'\xda', static_cast<char>(n >> 8), static_cast<char>(n)};
+      default:
+        return std::string{'\xdb', '\0', '\0', static_cast<char>(n >> 8), static_cast<char>(n)};
+    }
+  };
+  std::string scratch;
+  int checked = 0;
+  for (int form = 0; form < 4; ++form) {
+    for (size_t n : {0, 1, 5, 30, 31, 32, 33, 200, 255, 256, 257, 1000}) {
+      if (form == 0 && n > 31) continue;
+      if (form == 1 && n > 255) continue;
+      for (const std::string& body : {std::string(n, 'x'), std::string(n, '\xff')}) {
+        for (int cut : {0, 1, -1}) {  // exact, one byte short, one byte extra
+          std::string b = header(form, n) + body;
+          if (cut == 1 && !b.empty()) b.pop_back();
+          if (cut == -1) b.push_back('y');
+          EXPECT_EQ(convergent::internal::IsCanonicalMsgpack(b, &scratch), full(b))
+              << "form " << form << " length " << n << " cut " << cut;
+          ++checked;
+        }
+      }
+    }
+  }
+  for (const std::string& b : {std::string("\xd9"), std::string("\xda\x01")}) {  // no length
+    EXPECT_EQ(convergent::internal::IsCanonicalMsgpack(b, &scratch), full(b));
+  }
+  EXPECT_GT(checked, 100);
+}

@@ -212,7 +212,7 @@ TEST(ORSetTest, FromPartsChecksItsInvariants) {
     s.Insert(Dot{kA, 1});
     return s;
   }());
-  auto good = ORSet::FromParts(ok, ctx);
+  auto good = ORSet::FromParts(ORSet::Store(ok), CausalContext(ctx));
   ASSERT_TRUE(good.ok());
   EXPECT_EQ(good->Elements(), (std::vector<Value>{kX}));
 
@@ -222,7 +222,7 @@ TEST(ORSetTest, FromPartsChecksItsInvariants) {
     s.Insert(Dot{kA, 3});
     return s;
   }());
-  auto bad = ORSet::FromParts(outside, ctx);
+  auto bad = ORSet::FromParts(ORSet::Store(outside), CausalContext(ctx));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
 
@@ -232,7 +232,7 @@ TEST(ORSetTest, FromPartsChecksItsInvariants) {
     s.Insert(Dot{kA, 2});
     ASSERT_TRUE(shared.InsertDecoded(v, s));
   }
-  auto twice = ORSet::FromParts(shared, ctx);
+  auto twice = ORSet::FromParts(ORSet::Store(shared), CausalContext(ctx));
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.status().code(), StatusCode::kCorruption);
 
@@ -243,7 +243,7 @@ TEST(ORSetTest, FromPartsChecksItsInvariants) {
     s.Insert(Dot{kA, 0});
     return s;
   }());
-  auto no_dot = ORSet::FromParts(zero, ctx);
+  auto no_dot = ORSet::FromParts(ORSet::Store(zero), CausalContext(ctx));
   ASSERT_FALSE(no_dot.ok());
   EXPECT_EQ(no_dot.status().code(), StatusCode::kCorruption);
 }

@@ -53,7 +53,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT(runtime/explicit)
+  Result(T&& value) : v_(std::move(value)) {}      // NOLINT(runtime/explicit)
+  Result(const T& value) : v_(value) {}            // NOLINT(runtime/explicit)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(runtime/explicit)
     assert(!std::get<Status>(v_).ok() && "Result from an ok Status");
   }

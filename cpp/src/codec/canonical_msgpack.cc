@@ -8,6 +8,7 @@
 #include <msgpack/pack.hpp>
 #include <msgpack/parse.hpp>
 #include <msgpack/unpack.hpp>  // msgpack::parse needs its detail::value<T>
+#include <optional>
 #include <vector>
 
 namespace convergent::internal {
@@ -223,7 +224,31 @@ Status AppendCanonicalMsgpack(std::string_view bytes, std::string* out) {
   return Status::Ok();
 }
 
+namespace {
+
+// The answer of IsCanonicalMsgpack for a string (the most common set element and map key),
+// read from its header without a parse; nullopt for anything else. A str's canonical header is
+// the smallest of fixstr, str8, str16, str32 that holds its length.
+std::optional<bool> IsCanonicalStr(std::string_view bytes) {
+  if (bytes.empty()) return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  size_t header = 0, length = 0, smallest = 0;
+  if ((p[0] & 0xe0) == 0xa0) {  // fixstr
+    header = 1, length = p[0] & 0x1f, smallest = 0;
+  } else if (p[0] == 0xd9 && bytes.size() >= 2) {
+    header = 2, length = p[1], smallest = 32;
+  } else if (p[0] == 0xda && bytes.size() >= 3) {
+    header = 3, length = (size_t{p[1]} << 8) | p[2], smallest = 256;
+  } else {
+    return std::nullopt;  // str32 and the other types: the full check
+  }
+  return bytes.size() - header == length && length >= smallest && IsValidUtf8(bytes.substr(header));
+}
+
+}  // namespace
+
 bool IsCanonicalMsgpack(std::string_view bytes, std::string* scratch) {
+  if (std::optional<bool> str = IsCanonicalStr(bytes)) return *str;
   scratch->clear();
   return AppendCanonicalMsgpack(bytes, scratch).ok() && *scratch == bytes;
 }

@@ -1,42 +1,53 @@
 // The states with a causal context: ORSet and MVRegister. Both list their replicas once (the
 // replica table, ascending) and name dots by table index; their context's cloud leaves out the
 // dots their store holds (see context_codec.h and dot_store_codec.h).
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "codec/context_codec.h"
 #include "codec/dot_store_codec.h"
+#include "codec/orset_wire.h"
 #include "codec/state_codec.h"
 
 namespace convergent::internal {
 
 // ---- ORSet ----
-// The set store (dot_store_codec.h) and the context.
-void WriteState(const ORSet& v, v1::Crdt* msg) {
-  v1::ORSetState* m = msg->mutable_or_set();
+// The set store (dot_store_codec.h) and the context, written and read without protobuf messages
+// (orset_wire.h): the bytes are those of the ORSetState message.
+std::string EncodeORSet(const ORSet& v) {
   const ReplicaTableBuilder table(v.context());
   HeldCloudDots held(v.context());
-  WriteSetStore(v.store(), table, &held,
-                SetStoreOutput{m->mutable_elements(), m->mutable_dot_count(),
-                               m->mutable_dot_replica(), m->mutable_dot_counter()});
-  WriteTableAndContext(v.context(), &held, table, m);
+  ORSetWire w;
+  std::string element_bytes;  // the element views of w.store point into it
+  SetStoreToParts(v.store(), table, &held, &element_bytes, &w.store);
+  const std::span<const uint64_t> ids = table.ids();
+  w.replicas.assign(ids.begin(), ids.end());
+  w.context = ContextToParts(v.context(), held.Finish(), table);
+  return WriteORSetEnvelope(w);
 }
 
-Result<ORSet> ReadState(v1::Crdt* msg, std::type_identity<ORSet>) {
+Result<ORSet> DecodeORSet(std::string_view bytes) {
   static constexpr char kType[] = "ORSet";
-  v1::ORSetState* m = msg->mutable_or_set();
+  ORSetWire w;
+  if (Status s = ParseORSetEnvelope(bytes, &w); !s.ok()) return Corruption(kType, s);
   ReplicaTableReader table;
   CausalContext ctx;  // as on the wire: without the store's dots
-  if (Status s = ReadTableAndContext(*m, &table, &ctx); !s.ok()) return Corruption(kType, s);
+  if (Status s = ReadTableAndContext({w.replicas.data(), w.replicas.size()},
+                                     ContextView::Of(w.context), &table, &ctx);
+      !s.ok()) {
+    return Corruption(kType, s);
+  }
   StoreDotReader dots(&table, &ctx);
-  Result<SetDotStore> store = ReadSetStore(
-      SetStoreInput{m->mutable_elements(), m->dot_count(), m->dot_replica(), m->dot_counter()},
-      &dots);
-  if (!store.ok()) return Corruption(kType, store.status());
+  SetDotStore store;
+  if (Status s = ReadSetStore(SetStoreView::Of(w.store), &dots, &store); !s.ok()) {
+    return Corruption(kType, s);
+  }
   if (Status s = table.CheckAllUsed(); !s.ok()) return Corruption(kType, s);
   dots.AddBackTo(&ctx);
-  return ORSet::FromParts(std::move(store).value(), std::move(ctx));
+  return ORSet::FromParts(std::move(store), std::move(ctx));
 }
 
 // ---- MVRegister ----
@@ -65,7 +76,7 @@ Result<MVRegister> ReadState(v1::Crdt* msg, std::type_identity<MVRegister>) {
   if (Status s = ReadTableAndContext(*m, &table, &ctx); !s.ok()) return Corruption(kType, s);
   StoreDotReader dots(&table, &ctx);
   Result<MVRegister::Store> store =
-      ReadValueDots(m->mutable_values(), m->dot_replica(), m->dot_counter(), &dots);
+      ReadValueDots(m->mutable_values(), View(m->dot_replica()), View(m->dot_counter()), &dots);
   if (!store.ok()) return Corruption(kType, store.status());
   if (Status s = table.CheckAllUsed(); !s.ok()) return Corruption(kType, s);
   dots.AddBackTo(&ctx);

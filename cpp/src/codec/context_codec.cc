@@ -28,83 +28,102 @@ void ReplicaTableBuilder::WriteTo(google::protobuf::RepeatedField<uint64_t>* out
   for (uint64_t id : ids_) out->AddAlreadyReserved(id);
 }
 
-void EncodeContext(const CausalContext& ctx, const std::vector<Dot>& held,
-                   const ReplicaTableBuilder& table, v1::CausalContext* msg) {
+ContextView ContextView::Of(const ContextParts& c) {
+  return {{c.vv_replica.data(), c.vv_replica.size()},
+          {c.vv_counter.data(), c.vv_counter.size()},
+          {c.cloud_replica.data(), c.cloud_replica.size()},
+          {c.cloud_counter.data(), c.cloud_counter.size()}};
+}
+
+ContextView ContextView::Of(const v1::CausalContext& m) {
+  return {View(m.vv_replica()), View(m.vv_counter()), View(m.cloud_replica()),
+          View(m.cloud_counter())};
+}
+
+ContextParts ContextToParts(const CausalContext& ctx, const std::vector<Dot>& held,
+                            const ReplicaTableBuilder& table) {
+  ContextParts c;
   const auto& vv = ctx.version_vector();
-  msg->mutable_vv_replica()->Reserve(static_cast<int>(vv.size()));
-  msg->mutable_vv_counter()->Reserve(static_cast<int>(vv.size()));
+  c.vv_replica.reserve(vv.size());
+  c.vv_counter.reserve(vv.size());
   for (const auto& [r, n] : vv) {
-    msg->add_vv_replica(table.IndexOf(r));
-    msg->add_vv_counter(n);
+    c.vv_replica.push_back(table.IndexOf(r));
+    c.vv_counter.push_back(n);
   }
   const auto& cloud = ctx.dot_cloud();
   const size_t kept = cloud.size() - held.size();  // held is a subset of the cloud
-  msg->mutable_cloud_replica()->Reserve(static_cast<int>(kept));
-  msg->mutable_cloud_counter()->Reserve(static_cast<int>(kept));
+  c.cloud_replica.reserve(kept);
+  c.cloud_counter.reserve(kept);
   auto h = held.begin();
   for (const Dot& d : cloud) {  // both ascending: one merge pass
     while (h != held.end() && *h < d) ++h;
     if (h != held.end() && *h == d) continue;
-    msg->add_cloud_replica(table.IndexOf(d.replica));
-    msg->add_cloud_counter(d.counter);
+    c.cloud_replica.push_back(table.IndexOf(d.replica));
+    c.cloud_counter.push_back(d.counter);
   }
+  return c;
 }
 
-Result<ReplicaTableReader> ReplicaTableReader::Read(
-    const google::protobuf::RepeatedField<uint64_t>& ids) {
-  for (int i = 1; i < ids.size(); ++i) {
+Result<ReplicaTableReader> ReplicaTableReader::Read(std::span<const uint64_t> ids) {
+  for (size_t i = 1; i < ids.size(); ++i) {
     if (!(ids[i - 1] < ids[i])) {
       return Status::Corruption("replica table not strictly ascending");
     }
   }
   ReplicaTableReader t;
-  t.ids_ = &ids;
-  t.used_.assign(static_cast<size_t>(ids.size()), false);
+  t.ids_ = ids;
+  if (ids.size() > 64) t.used_beyond_64_.assign(ids.size() - 64, false);
   return t;
 }
 
 Status ReplicaTableReader::DotAt(uint32_t index, uint64_t counter, Dot* out) {
-  if (index >= used_.size()) return Status::Corruption("replica index out of range");
+  if (index >= ids_.size()) return Status::Corruption("replica index out of range");
   if (counter == 0) return Status::Corruption("a dot with counter 0");
-  used_[index] = true;
-  *out = Dot{ReplicaId{(*ids_)[static_cast<int>(index)]}, counter};
+  if (index < 64) {
+    used_first_64_ |= uint64_t{1} << index;
+  } else {
+    used_beyond_64_[index - 64] = true;
+  }
+  *out = Dot{ReplicaId{ids_[index]}, counter};
   return Status::Ok();
 }
 
 Status ReplicaTableReader::CheckAllUsed() const {
-  if (std::find(used_.begin(), used_.end(), false) != used_.end()) {
+  const uint64_t all_first = ids_.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << ids_.size()) - 1;
+  if (used_first_64_ != all_first ||
+      std::find(used_beyond_64_.begin(), used_beyond_64_.end(), false) != used_beyond_64_.end()) {
     return Status::Corruption("a replica in the table that nothing refers to");
   }
   return Status::Ok();
 }
 
-Result<CausalContext> DecodeContext(const v1::CausalContext& msg, ReplicaTableReader* table) {
-  if (msg.vv_replica_size() != msg.vv_counter_size()) {
+Result<CausalContext> DecodeContext(const ContextView& c, ReplicaTableReader* table) {
+  if (c.vv_replica.size() != c.vv_counter.size()) {
     return Status::Corruption("context: vv_replica and vv_counter differ in length");
   }
-  if (msg.cloud_replica_size() != msg.cloud_counter_size()) {
+  if (c.cloud_replica.size() != c.cloud_counter.size()) {
     return Status::Corruption("context: cloud_replica and cloud_counter differ in length");
   }
   CausalContext::VersionVector vv;
-  vv.reserve(static_cast<size_t>(msg.vv_replica_size()));
-  for (int i = 0; i < msg.vv_replica_size(); ++i) {
-    if (i > 0 && !(msg.vv_replica(i - 1) < msg.vv_replica(i))) {
+  vv.reserve(c.vv_replica.size());
+  for (size_t i = 0; i < c.vv_replica.size(); ++i) {
+    if (i > 0 && !(c.vv_replica[i - 1] < c.vv_replica[i])) {
       return Status::Corruption("context: vv_replica not strictly ascending");
     }
     Dot d;
-    if (Status s = table->DotAt(msg.vv_replica(i), msg.vv_counter(i), &d); !s.ok()) {
+    if (Status s = table->DotAt(c.vv_replica[i], c.vv_counter[i], &d); !s.ok()) {
       return Status::Corruption("context: version vector: " + s.message());
     }
     vv.emplace_back(d.replica, d.counter);
   }
-  std::set<Dot> cloud;
-  for (int i = 0; i < msg.cloud_replica_size(); ++i) {
-    if (i > 0 && !(std::pair(msg.cloud_replica(i - 1), msg.cloud_counter(i - 1)) <
-                   std::pair(msg.cloud_replica(i), msg.cloud_counter(i)))) {
+  CausalContext::DotCloud cloud;
+  for (size_t i = 0; i < c.cloud_replica.size(); ++i) {
+    if (i > 0 && !(std::pair(c.cloud_replica[i - 1], c.cloud_counter[i - 1]) <
+                   std::pair(c.cloud_replica[i], c.cloud_counter[i]))) {
       return Status::Corruption("context: cloud not strictly ascending");
     }
     Dot d;
-    if (Status s = table->DotAt(msg.cloud_replica(i), msg.cloud_counter(i), &d); !s.ok()) {
+    if (Status s = table->DotAt(c.cloud_replica[i], c.cloud_counter[i], &d); !s.ok()) {
       return Status::Corruption("context: cloud: " + s.message());
     }
     cloud.insert(cloud.end(), d);
@@ -112,7 +131,18 @@ Result<CausalContext> DecodeContext(const v1::CausalContext& msg, ReplicaTableRe
   return CausalContext::FromParts(std::move(vv), std::move(cloud));
 }
 
-Status CheckStoreDot(const CausalContext& wire_ctx, const Dot& d, std::vector<Dot>* add_back) {
+Status ReadTableAndContext(std::span<const uint64_t> replicas, const ContextView& context,
+                           ReplicaTableReader* table, CausalContext* ctx) {
+  Result<ReplicaTableReader> t = ReplicaTableReader::Read(replicas);
+  if (!t.ok()) return t.status();
+  *table = std::move(t).value();
+  Result<CausalContext> c = DecodeContext(context, table);
+  if (!c.ok()) return c.status();
+  *ctx = std::move(c).value();
+  return Status::Ok();
+}
+
+Status CheckStoreDot(const CausalContext& wire_ctx, const Dot& d, AddBackDots* add_back) {
   const uint64_t contiguous = wire_ctx.Contiguous(d.replica);
   if (d.counter <= contiguous) return Status::Ok();
   if (d.counter - 1 == contiguous) {

@@ -24,7 +24,9 @@ class SortedElements {
     uint32_t dots_at, dots_size;    // in dots_
   };
 
-  SortedElements(const SetDotStore& store, HeldCloudDots* held) {
+  // The element bytes are copied into *bytes, which must outlive the views BytesOf gives.
+  SortedElements(const SetDotStore& store, HeldCloudDots* held, std::string* bytes)
+      : bytes_(*bytes) {
     elements_.reserve(store.size());
     dots_.reserve(store.size());
     bytes_.reserve(store.size() * 8);
@@ -56,7 +58,7 @@ class SortedElements {
     }
   }
 
-  const std::vector<Element>& elements() const { return elements_; }
+  const auto& elements() const { return elements_; }
   size_t dot_count() const { return dots_.size(); }
   std::string_view BytesOf(const Element& e) const {
     return std::string_view(bytes_.data() + e.bytes_at, e.bytes_size);
@@ -77,7 +79,7 @@ class SortedElements {
     for (const Element& e : elements_) {
       for (int b = 0; b < 8; ++b) ++counts[b][(e.prefix >> (8 * b)) & 0xff];
     }
-    std::vector<Element> scratch(elements_.size());
+    Elements scratch(elements_.size());
     for (int b = 0; b < 8; ++b) {
       auto& count = counts[b];
       if (count[(elements_.front().prefix >> (8 * b)) & 0xff] == elements_.size()) continue;
@@ -88,33 +90,36 @@ class SortedElements {
     }
   }
 
-  std::vector<Element> elements_;
-  std::string bytes_;
-  std::vector<Dot> dots_;
+  // Inline room for one element: a one-element store (an add's delta) allocates nothing here.
+  using Elements = boost::container::small_vector<Element, 1>;
+  Elements elements_;
+  std::string& bytes_;
+  boost::container::small_vector<Dot, 1> dots_;
 };
 
 }  // namespace
 
-void WriteSetStore(const SetDotStore& store, const ReplicaTableBuilder& table, HeldCloudDots* held,
-                   const SetStoreOutput& out) {
-  const SortedElements sorted(store, held);
+void SetStoreToParts(const SetDotStore& store, const ReplicaTableBuilder& table,
+                     HeldCloudDots* held, std::string* bytes, SetStoreParts* out) {
+  const SortedElements sorted(store, held, bytes);
   const auto& elements = sorted.elements();
-  out.elements->Reserve(static_cast<int>(elements.size()));
+  out->elements.reserve(elements.size());
   bool one_dot_each = true;
   for (const auto& e : elements) {
-    const std::string_view bytes = sorted.BytesOf(e);
-    out.elements->Add()->assign(bytes.data(), bytes.size());
+    out->elements.push_back(sorted.BytesOf(e));
     one_dot_each = one_dot_each && e.dots_size == 1;
   }
   if (!one_dot_each) {
-    out.dot_count->Reserve(static_cast<int>(elements.size()));
-    for (const auto& e : elements) out.dot_count->Add(e.dots_size);
+    out->dot_count.reserve(elements.size());
+    for (const auto& e : elements) out->dot_count.push_back(e.dots_size);
   }
-  out.dot_replica->Reserve(static_cast<int>(sorted.dot_count()));
-  out.dot_counter->Reserve(static_cast<int>(sorted.dot_count()));
+  out->dot_replica.reserve(sorted.dot_count());
+  out->dot_counter.reserve(sorted.dot_count());
   for (const auto& e : elements) {
     for (uint32_t i = 0; i < e.dots_size; ++i) {
-      WriteDot(sorted.DotOf(e, i), table, out.dot_replica, out.dot_counter);
+      const Dot& d = sorted.DotOf(e, i);
+      out->dot_replica.push_back(table.IndexOf(d.replica));
+      out->dot_counter.push_back(d.counter);
     }
   }
 }
@@ -129,10 +134,9 @@ void StoreDotReader::AddBackTo(CausalContext* ctx) const {
 }
 
 Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::string>* values,
-                                    const google::protobuf::RepeatedField<uint32_t>& replica,
-                                    const google::protobuf::RepeatedField<uint64_t>& counter,
-                                    StoreDotReader* dots) {
-  if (values->size() != replica.size())
+                                    std::span<const uint32_t> replica,
+                                    std::span<const uint64_t> counter, StoreDotReader* dots) {
+  if (static_cast<size_t>(values->size()) != replica.size())
     return Status::Corruption("values and dots differ in length");
   DotFun<Value> store;
   std::string scratch;
@@ -147,9 +151,9 @@ Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::stri
   return store;
 }
 
-Result<SetDotStore> ReadSetStore(const SetStoreInput& in, StoreDotReader* dots) {
-  const int n = in.elements->size();
-  const int total = in.dot_replica.size();
+Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* out) {
+  const size_t n = in.elements.size();
+  const size_t total = in.dot_replica.size();
   if (total != in.dot_counter.size()) {
     return Status::Corruption("dot_replica and dot_counter differ in length");
   }
@@ -172,17 +176,16 @@ Result<SetDotStore> ReadSetStore(const SetStoreInput& in, StoreDotReader* dots) 
     }
   }
   std::string scratch;
-  for (int i = 0; i < n; ++i) {
-    if (i > 0 && !(in.elements->Get(i - 1) < in.elements->Get(i))) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && !(in.elements[i - 1] < in.elements[i])) {
       return Status::Corruption("elements not strictly ascending");
     }
-    if (!IsCanonicalMsgpack(in.elements->Get(i), &scratch)) {
+    if (!IsCanonicalMsgpack(in.elements[i], &scratch)) {
       return Status::Corruption("an element not canonical msgpack");
     }
   }
-  SetDotStore store;
-  int next = 0;
-  for (int i = 0; i < n; ++i) {
+  size_t next = 0;
+  for (size_t i = 0; i < n; ++i) {
     const uint32_t count = in.dot_count.empty() ? 1 : in.dot_count[i];
     DotSet element_dots;
     Dot prev;
@@ -195,12 +198,12 @@ Result<SetDotStore> ReadSetStore(const SetStoreInput& in, StoreDotReader* dots) 
       element_dots.Insert(d);
       prev = d;
     }
-    if (!store.InsertDecoded(Value::FromCanonical(std::move(*in.elements->Mutable(i))),
-                             std::move(element_dots))) {
+    if (!out->InsertDecoded(Value::FromCanonical(std::string(in.elements[i])),
+                            std::move(element_dots))) {
       return Status::Corruption("an element twice");
     }
   }
-  return store;
+  return Status::Ok();
 }
 
 }  // namespace convergent::internal

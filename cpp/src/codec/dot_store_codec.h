@@ -11,8 +11,11 @@
 
 #include <google/protobuf/repeated_field.h>
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codec/context_codec.h"
@@ -36,17 +39,21 @@ inline void WriteDot(const Dot& d, const ReplicaTableBuilder& table,
   counter->Add(d.counter);
 }
 
-// The repeated fields a set store is written to (ORSetState, SetPart).
-struct SetStoreOutput {
-  google::protobuf::RepeatedPtrField<std::string>* elements;
-  google::protobuf::RepeatedField<uint32_t>* dot_count;
-  google::protobuf::RepeatedField<uint32_t>* dot_replica;
-  google::protobuf::RepeatedField<uint64_t>* dot_counter;
+// The arrays of a set store (ORSetState's, SetPart's): elements ascending, a dot count per
+// element only when some element has several dots, the dots element by element.
+struct SetStoreParts {
+  boost::container::small_vector<std::string_view, 1> elements;
+  boost::container::small_vector<uint32_t, 1> dot_count;
+  boost::container::small_vector<uint32_t, 1> dot_replica;
+  boost::container::small_vector<uint64_t, 1> dot_counter;
+
+  friend bool operator==(const SetStoreParts&, const SetStoreParts&) = default;
 };
 
-// Writes a set store; gives its dots to held->Collect.
-void WriteSetStore(const SetDotStore& store, const ReplicaTableBuilder& table, HeldCloudDots* held,
-                   const SetStoreOutput& out);
+// The arrays of a set store; gives its dots to held->Collect. The element views point into
+// *bytes, which must outlive *out.
+void SetStoreToParts(const SetDotStore& store, const ReplicaTableBuilder& table,
+                     HeldCloudDots* held, std::string* bytes, SetStoreParts* out);
 
 // ---- Decoding ----
 
@@ -60,13 +67,13 @@ class StoreDotReader {
   Status Read(uint32_t replica_index, uint64_t counter, Dot* out);
   // Reads parallel arrays of dots, strictly ascending, calling fn(i, dot) -> Status for each.
   template <typename Fn>
-  Status ReadAscending(const google::protobuf::RepeatedField<uint32_t>& replica,
-                       const google::protobuf::RepeatedField<uint64_t>& counter, Fn&& fn) {
+  Status ReadAscending(std::span<const uint32_t> replica, std::span<const uint64_t> counter,
+                       Fn&& fn) {
     if (replica.size() != counter.size()) {
       return Status::Corruption("dot replicas and counters differ in length");
     }
     Dot prev;
-    for (int i = 0; i < replica.size(); ++i) {
+    for (int i = 0; i < static_cast<int>(replica.size()); ++i) {
       Dot d;
       if (Status s = Read(replica[i], counter[i], &d); !s.ok()) return s;
       if (i > 0 && !(prev < d)) return Status::Corruption("dots not strictly ascending");
@@ -82,24 +89,31 @@ class StoreDotReader {
  private:
   ReplicaTableReader* table_;
   const CausalContext* wire_ctx_;
-  std::vector<Dot> add_back_;
+  AddBackDots add_back_;
 };
 
 // A value per dot (MVRegister's store, an ORMap multi-value part): dots ascending, values
 // canonical msgpack (moved out of *values).
 Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::string>* values,
-                                    const google::protobuf::RepeatedField<uint32_t>& replica,
-                                    const google::protobuf::RepeatedField<uint64_t>& counter,
-                                    StoreDotReader* dots);
+                                    std::span<const uint32_t> replica,
+                                    std::span<const uint64_t> counter, StoreDotReader* dots);
 
-// The repeated fields a set store is read from.
-struct SetStoreInput {
-  google::protobuf::RepeatedPtrField<std::string>* elements;  // moved out of
-  const google::protobuf::RepeatedField<uint32_t>& dot_count;
-  const google::protobuf::RepeatedField<uint32_t>& dot_replica;
-  const google::protobuf::RepeatedField<uint64_t>& dot_counter;
+// The arrays a set store is read from, as views.
+struct SetStoreView {
+  std::span<const std::string_view> elements;
+  std::span<const uint32_t> dot_count;
+  std::span<const uint32_t> dot_replica;
+  std::span<const uint64_t> dot_counter;
+
+  static SetStoreView Of(const SetStoreParts& p) {
+    return {{p.elements.data(), p.elements.size()},
+            {p.dot_count.data(), p.dot_count.size()},
+            {p.dot_replica.data(), p.dot_replica.size()},
+            {p.dot_counter.data(), p.dot_counter.size()}};
+  }
 };
 
-Result<SetDotStore> ReadSetStore(const SetStoreInput& in, StoreDotReader* dots);
+// Reads into *out, which must be empty.
+Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* out);
 
 }  // namespace convergent::internal

@@ -84,7 +84,7 @@ std::string EncodeState(const T& v) {
 std::string Encode(const GCounter& v) { return EncodeState(v); }
 std::string Encode(const PNCounter& v) { return EncodeState(v); }
 std::string Encode(const LWWRegister& v) { return EncodeState(v); }
-std::string Encode(const ORSet& v) { return EncodeState(v); }
+std::string Encode(const ORSet& v) { return internal::EncodeORSet(v); }
 std::string Encode(const Flag& v) { return EncodeState(v); }
 std::string Encode(const MVRegister& v) { return EncodeState(v); }
 std::string Encode(const GSet& v) { return EncodeState(v); }
@@ -120,6 +120,19 @@ Result<CrdtType> PeekType(std::string_view bytes) {
   return *type;
 }
 
+// Parses the envelope into messages and hands the state message to its reader.
+template <typename T>
+Result<T> DecodeMessage(std::string_view bytes) {
+  constexpr CrdtType kWant = CrdtTypeOf<T>::value;
+  MessageArena arena;
+  v1::Crdt* msg = arena.NewCrdt();
+  if (!msg->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      static_cast<int>(msg->state_case()) != static_cast<int>(kWant)) {
+    return internal::Corruption(CrdtTypeName(kWant), "malformed protobuf");
+  }
+  return internal::ReadState(msg, std::type_identity<T>{});
+}
+
 template <typename T>
 Result<T> Decode(std::string_view bytes) {
   constexpr CrdtType kWant = CrdtTypeOf<T>::value;
@@ -129,13 +142,11 @@ Result<T> Decode(std::string_view bytes) {
     return Status::TypeMismatch("expected " + CrdtTypeWithArticle(kWant) + " state, got " +
                                 CrdtTypeWithArticle(got.value()));
   }
-  MessageArena arena;
-  v1::Crdt* msg = arena.NewCrdt();
-  if (!msg->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-      static_cast<int>(msg->state_case()) != static_cast<int>(kWant)) {
-    return internal::Corruption(CrdtTypeName(kWant), "malformed protobuf");
+  if constexpr (std::is_same_v<T, ORSet>) {
+    return internal::DecodeORSet(bytes);
+  } else {
+    return DecodeMessage<T>(bytes);
   }
-  return internal::ReadState(msg, std::type_identity<T>{});
 }
 
 template Result<GCounter> Decode<GCounter>(std::string_view bytes);

@@ -61,10 +61,15 @@ void WritePart(const MapEntry::Part& part, const ReplicaTableBuilder& table, Hel
           for (const auto& e : s) v->add_values(e.value.bytes());
         } else if constexpr (std::is_same_v<S, SetStore>) {
           v1::SetPart* p = m->mutable_set();
-          WriteSetStore(s, table, held,
-                        SetStoreOutput{p->mutable_elements(), p->mutable_dot_count(),
-                                       p->mutable_dots()->mutable_replica(),
-                                       p->mutable_dots()->mutable_counter()});
+          std::string bytes;
+          SetStoreParts parts;
+          SetStoreToParts(s, table, held, &bytes, &parts);
+          p->mutable_elements()->Reserve(static_cast<int>(parts.elements.size()));
+          for (std::string_view e : parts.elements) p->add_elements(e.data(), e.size());
+          p->mutable_dot_count()->Add(parts.dot_count.begin(), parts.dot_count.end());
+          v1::DotList* dots = p->mutable_dots();
+          dots->mutable_replica()->Add(parts.dot_replica.begin(), parts.dot_replica.end());
+          dots->mutable_counter()->Add(parts.dot_counter.begin(), parts.dot_counter.end());
         } else {
           static_assert(std::is_same_v<S, FlagStore>);
           WriteDots(s, table, held, m->mutable_flag()->mutable_dots());
@@ -74,19 +79,19 @@ void WritePart(const MapEntry::Part& part, const ReplicaTableBuilder& table, Hel
 }
 
 void WriteMap(const ORMap& v, v1::ORMapState* m) {
-  using Entry = ORMap::Store::Map::value_type;
+  using Entry = std::pair<const Value*, const MapEntry*>;
   const ReplicaTableBuilder table(v.context());
   HeldCloudDots held(v.context());
-  std::vector<const Entry*> sorted;
+  std::vector<Entry> sorted;
   sorted.reserve(v.store().size());
-  for (const Entry& e : v.store().entries()) sorted.push_back(&e);
+  for (const auto& [key, entry] : v.store()) sorted.emplace_back(&key, &entry);
   std::sort(sorted.begin(), sorted.end(),
-            [](const Entry* a, const Entry* b) { return a->first < b->first; });
+            [](const Entry& a, const Entry& b) { return *a.first < *b.first; });
   m->mutable_entries()->Reserve(static_cast<int>(sorted.size()));
-  for (const Entry* e : sorted) {
+  for (const Entry& e : sorted) {
     v1::MapEntryState* out = m->add_entries();
-    out->set_key(e->first.bytes());
-    for (const MapEntry::Part& part : e->second.parts()) {  // ascending by type, none empty
+    out->set_key(e.first->bytes());
+    for (const MapEntry::Part& part : e.second->parts()) {  // ascending by type, none empty
       WritePart(part, table, &held, out->add_parts());
     }
   }
@@ -98,12 +103,13 @@ void WriteMap(const ORMap& v, v1::ORMapState* m) {
 template <typename T, typename Fn>
 Result<DotFun<T>> ReadDotFun(const v1::DotList& dots, StoreDotReader* reader, Fn&& payload) {
   DotFun<T> s;
-  Status st = reader->ReadAscending(dots.replica(), dots.counter(), [&](int i, const Dot& d) {
-    Result<T> p = payload(i, d);
-    if (!p.ok()) return p.status();
-    s.Insert(d, std::move(p).value());
-    return Status::Ok();
-  });
+  Status st =
+      reader->ReadAscending(View(dots.replica()), View(dots.counter()), [&](int i, const Dot& d) {
+        Result<T> p = payload(i, d);
+        if (!p.ok()) return p.status();
+        s.Insert(d, std::move(p).value());
+        return Status::Ok();
+      });
   if (!st.ok()) return st;
   return s;
 }
@@ -145,18 +151,22 @@ Result<MapEntry::Store> ReadRegisterPart(v1::RegisterPart* r, StoreDotReader* do
 }
 
 Result<MapEntry::Store> ReadMultiValuePart(v1::MultiValuePart* v, StoreDotReader* dots) {
-  Result<MultiValueStore> s =
-      ReadValueDots(v->mutable_values(), v->dots().replica(), v->dots().counter(), dots);
+  Result<MultiValueStore> s = ReadValueDots(v->mutable_values(), View(v->dots().replica()),
+                                            View(v->dots().counter()), dots);
   if (!s.ok()) return s.status();
   return MapEntry::Store(std::move(s).value());
 }
 
-Result<MapEntry::Store> ReadSetPart(v1::SetPart* p, StoreDotReader* dots) {
-  Result<SetDotStore> s = ReadSetStore(SetStoreInput{p->mutable_elements(), p->dot_count(),
-                                                     p->dots().replica(), p->dots().counter()},
-                                       dots);
-  if (!s.ok()) return s.status();
-  return MapEntry::Store(std::move(s).value());
+Result<MapEntry::Store> ReadSetPart(const v1::SetPart& p, StoreDotReader* dots) {
+  std::vector<std::string_view> elements(p.elements().begin(), p.elements().end());
+  SetDotStore s;
+  if (Status st = ReadSetStore(SetStoreView{elements, View(p.dot_count()), View(p.dots().replica()),
+                                            View(p.dots().counter())},
+                               dots, &s);
+      !st.ok()) {
+    return st;
+  }
+  return MapEntry::Store(std::move(s));
 }
 
 Result<MapEntry::Store> ReadFlagPart(const v1::FlagPart& f, StoreDotReader* dots) {
@@ -181,7 +191,7 @@ Result<MapEntry::Store> ReadStoreOf(CrdtType type, v1::MapPart* p, StoreDotReade
     case CrdtType::kORSet:
     case CrdtType::kGSet:
       if (p->store_case() != v1::MapPart::kSet) break;
-      return ReadSetPart(p->mutable_set(), dots);
+      return ReadSetPart(p->set(), dots);
     case CrdtType::kFlag:
       if (p->store_case() != v1::MapPart::kFlag) break;
       return ReadFlagPart(p->flag(), dots);

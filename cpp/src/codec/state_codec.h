@@ -7,6 +7,8 @@
 // Thread safety: reentrant.
 #pragma once
 
+#include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "convergent/crdt/flag.h"
@@ -36,10 +38,11 @@ Result<LWWRegister> ReadState(v1::Crdt* msg, std::type_identity<LWWRegister>);
 Result<Flag> ReadState(v1::Crdt* msg, std::type_identity<Flag>);
 Result<GSet> ReadState(v1::Crdt* msg, std::type_identity<GSet>);
 
-// causal_state_codec.cc
-void WriteState(const ORSet& v, v1::Crdt* msg);
+// causal_state_codec.cc. ORSet, the hot one, bypasses the message objects: it encodes the whole
+// envelope, and decodes it from the bytes (whose type the caller has checked).
+std::string EncodeORSet(const ORSet& v);
+Result<ORSet> DecodeORSet(std::string_view bytes);
 void WriteState(const MVRegister& v, v1::Crdt* msg);
-Result<ORSet> ReadState(v1::Crdt* msg, std::type_identity<ORSet>);
 Result<MVRegister> ReadState(v1::Crdt* msg, std::type_identity<MVRegister>);
 
 // map_state_codec.cc

@@ -61,15 +61,22 @@ void CausalContext::Insert(const Dot& d) {
 void CausalContext::FoldCloud(ReplicaId r) {
   uint64_t* slot = Slot(r);
   if (slot == nullptr) return;
-  auto it = cloud_.lower_bound(Dot{r, 0});
-  while (it != cloud_.end() && it->replica == r && it->counter <= *slot + 1) {
-    *slot = std::max(*slot, it->counter);
-    it = cloud_.erase(it);
+  const auto first = cloud_.lower_bound(Dot{r, 0});
+  auto last = first;
+  while (last != cloud_.end() && last->replica == r && last->counter <= *slot + 1) {
+    *slot = std::max(*slot, last->counter);
+    ++last;
   }
+  cloud_.erase(first, last);
 }
 
 void CausalContext::Join(const CausalContext& other) {
   if (other.empty()) return;
+  constexpr size_t kFewCloudDots = 8;  // inserted one by one; more are merged in one pass
+  if (other.cloud_.size() <= kFewCloudDots && JoinVectorInPlace(other)) {
+    for (const Dot& d : other.cloud_) Insert(d);
+    return;
+  }
   // Merge the version vectors (both sorted) in one pass.
   VersionVector merged;
   merged.reserve(vv_.size() + other.vv_.size());
@@ -85,13 +92,44 @@ void CausalContext::Join(const CausalContext& other) {
       ++a, ++b;
     }
   }
-  if (merged != vv_) {
-    vv_ = std::move(merged);
-    // Cloud dots now covered by the vector are dropped; ranges may continue into the cloud.
-    std::erase_if(cloud_, [this](const Dot& d) { return d.counter <= Contiguous(d.replica); });
-    for (const auto& entry : vv_) FoldCloud(entry.first);
+  vv_ = std::move(merged);
+  cloud_.insert(boost::container::ordered_unique_range, other.cloud_.begin(), other.cloud_.end());
+  Normalize();
+}
+
+bool CausalContext::JoinVectorInPlace(const CausalContext& other) {
+  for (const auto& [r, n] : other.vv_) {
+    if (Slot(r) == nullptr) return false;
   }
-  for (const Dot& d : other.cloud_) Insert(d);
+  for (const auto& [r, n] : other.vv_) {
+    uint64_t* slot = Slot(r);
+    if (n <= *slot) continue;
+    *slot = n;
+    FoldCloud(r);  // drops the cloud dots now covered; the range may continue into the cloud
+  }
+  return true;
+}
+
+void CausalContext::Normalize() {
+  DotCloud::sequence_type dots = cloud_.extract_sequence();
+  DotCloud::sequence_type kept;
+  for (size_t i = 0; i < dots.size();) {
+    const ReplicaId r = dots[i].replica;
+    const uint64_t had = Contiguous(r);
+    uint64_t top = had;
+    for (; i < dots.size() && dots[i].replica == r && dots[i].counter <= top + 1; ++i) {
+      top = std::max(top, dots[i].counter);
+    }
+    if (top != had) {
+      if (uint64_t* slot = Slot(r)) {
+        *slot = top;
+      } else {
+        vv_.insert(FindReplica(vv_, r), {r, top});
+      }
+    }
+    for (; i < dots.size() && dots[i].replica == r; ++i) kept.push_back(dots[i]);
+  }
+  cloud_.adopt_sequence(boost::container::ordered_unique_range, std::move(kept));
 }
 
 uint64_t CausalContext::DotCount() const {
@@ -103,7 +141,7 @@ uint64_t CausalContext::DotCount() const {
   return n;
 }
 
-Result<CausalContext> CausalContext::FromParts(VersionVector vv, std::set<Dot> cloud) {
+Result<CausalContext> CausalContext::FromParts(VersionVector vv, DotCloud cloud) {
   for (size_t i = 0; i < vv.size(); ++i) {
     if (vv[i].second == 0) return Status::Corruption("CausalContext: a vector counter of 0");
     if (i > 0 && !(vv[i - 1].first < vv[i].first)) {

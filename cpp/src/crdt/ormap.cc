@@ -259,7 +259,7 @@ std::optional<ORSet> ORMap::GetORSet(const Value& key) const {
   const auto& s = std::get<SetStore>(p->store);
   CausalContext ctx;
   s.ForEachDot([&](const Dot& d) { ctx.Insert(d); });
-  auto r = ORSet::FromParts(s, std::move(ctx));
+  auto r = ORSet::FromParts(ORSet::Store(s), std::move(ctx));
   return r.ok() ? std::optional<ORSet>(std::move(r).value()) : std::nullopt;
 }
 

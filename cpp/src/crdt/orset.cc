@@ -49,7 +49,7 @@ std::vector<Value> ORSet::Elements() const {
   return out;
 }
 
-Result<ORSet> ORSet::FromParts(Store store, CausalContext ctx) {
+Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   for (const auto& [v, dots] : store.entries()) {
     for (const auto& e : dots) {
       if (!ctx.Contains(e.dot)) return Status::Corruption("ORSet: a dot outside the context");

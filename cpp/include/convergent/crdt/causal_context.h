@@ -6,10 +6,10 @@
 // Thread safety: none; a context belongs to one CRDT value.
 #pragma once
 
+#include <boost/container/flat_set.hpp>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
-#include <set>
 #include <utility>
-#include <vector>
 
 #include "convergent/ids.h"
 #include "convergent/status.h"
@@ -18,7 +18,13 @@ namespace convergent {
 
 class CausalContext {
  public:
-  using VersionVector = std::vector<std::pair<ReplicaId, uint64_t>>;  // sorted, counters > 0
+  // Sorted by replica, counters > 0. Room for one replica inline: the context of a delta
+  // allocates nothing.
+  using VersionVector = boost::container::small_vector<std::pair<ReplicaId, uint64_t>, 1>;
+  // Sorted, as a flat array with room for one dot inline (the context of an add's delta is one
+  // cloud dot). Clouds stay small: a dot leaves the cloud as soon as the gap before it fills.
+  using DotCloud =
+      boost::container::flat_set<Dot, std::less<Dot>, boost::container::small_vector<Dot, 1>>;
 
   // Counter 0 is no dot (counters are 1-based), so it is never contained.
   bool Contains(const Dot& d) const {
@@ -48,20 +54,26 @@ class CausalContext {
   // sorted by replica, no replica twice, counters > 0, and every cloud dot beyond its replica's
   // range + 1. (Inserting a vector entry dot by dot would cost its counter, which untrusted
   // bytes choose.)
-  static Result<CausalContext> FromParts(VersionVector vv, std::set<Dot> cloud);
+  static Result<CausalContext> FromParts(VersionVector vv, DotCloud cloud);
 
   bool empty() const { return vv_.empty() && cloud_.empty(); }
   const VersionVector& version_vector() const { return vv_; }
-  const std::set<Dot>& dot_cloud() const { return cloud_; }
+  const DotCloud& dot_cloud() const { return cloud_; }
 
   friend bool operator==(const CausalContext&, const CausalContext&) = default;
 
  private:
   uint64_t* Slot(ReplicaId r);  // nullptr when r has no contiguous range yet
   void FoldCloud(ReplicaId r);  // moves cloud dots that now extend r's range into vv_
+  // Joins other's vector when it names no replica this one lacks (the common case: no
+  // allocation); false, changing nothing, otherwise.
+  bool JoinVectorInPlace(const CausalContext& other);
+  // Restores the compact form after the vector grew or dots were merged into the cloud: drops
+  // covered cloud dots and folds runs that continue a replica's range into the vector.
+  void Normalize();
 
   VersionVector vv_;
-  std::set<Dot> cloud_;  // invariant: every d has d.counter > Contiguous(d.replica) + 1
+  DotCloud cloud_;  // invariant: every d has d.counter > Contiguous(d.replica) + 1
 };
 
 }  // namespace convergent

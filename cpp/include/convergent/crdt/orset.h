@@ -36,9 +36,9 @@ class ORSet {
 
   const Store& store() const { return store_; }
   const CausalContext& context() const { return ctx_; }
-  // Builds a set from decoded parts, checking the invariants (every dot in the context, no dot
-  // under two elements).
-  static Result<ORSet> FromParts(Store store, CausalContext ctx);
+  // Builds a set from decoded parts, which it consumes, checking the invariants (every dot in
+  // the context, no dot under two elements).
+  static Result<ORSet> FromParts(Store&& store, CausalContext&& ctx);
 
   friend bool operator==(const ORSet&, const ORSet&) = default;
 

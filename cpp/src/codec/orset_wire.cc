@@ -1,0 +1,203 @@
+#include "codec/orset_wire.h"
+
+#include <span>
+#include <string>
+
+#include "codec/wire_format.h"
+#include "convergent/v1/crdt.pb.h"
+
+namespace convergent::internal {
+namespace {
+
+using wire::CodedInputStream;
+
+// Field numbers (proto/convergent/v1/crdt.proto).
+constexpr uint32_t kOrSetField = v1::Crdt::kOrSetFieldNumber;
+constexpr uint32_t kFirstStateField = 1, kLastStateField = 11;  // the Crdt oneof
+static_assert(v1::ORSetState::kReplicasFieldNumber == 1 &&
+              v1::ORSetState::kContextFieldNumber == 2 &&
+              v1::ORSetState::kElementsFieldNumber == 3 &&
+              v1::ORSetState::kDotCountFieldNumber == 4 &&
+              v1::ORSetState::kDotReplicaFieldNumber == 5 &&
+              v1::ORSetState::kDotCounterFieldNumber == 6);
+static_assert(v1::CausalContext::kVvReplicaFieldNumber == 1 &&
+              v1::CausalContext::kVvCounterFieldNumber == 2 &&
+              v1::CausalContext::kCloudReplicaFieldNumber == 3 &&
+              v1::CausalContext::kCloudCounterFieldNumber == 4);
+
+template <typename T>
+std::span<const T> Span(const auto& v) {
+  return std::span<const T>(v.data(), v.size());
+}
+
+// ---- Writing ----
+
+struct ContextSizes {
+  size_t vv_replica, vv_counter, cloud_replica, cloud_counter;
+  size_t Payload() const {
+    return wire::PackedSize(1, vv_replica) + wire::PackedSize(2, vv_counter) +
+           wire::PackedSize(3, cloud_replica) + wire::PackedSize(4, cloud_counter);
+  }
+};
+
+ContextSizes SizesOf(const ContextParts& c) {
+  return {wire::PackedVarintPayload(Span<uint32_t>(c.vv_replica)),
+          wire::PackedVarintPayload(Span<uint64_t>(c.vv_counter)),
+          wire::PackedVarintPayload(Span<uint32_t>(c.cloud_replica)),
+          wire::PackedVarintPayload(Span<uint64_t>(c.cloud_counter))};
+}
+
+// ---- Reading ----
+
+// Skips a field this reader does not know (or knows with another wire type), as protobuf keeps
+// it among the unknown fields. Field number 0 is malformed, and so is an end-group tag: it ends
+// no group here.
+bool SkipUnknown(CodedInputStream* in, uint32_t tag) {
+  if (wire::WireFormatLite::GetTagFieldNumber(tag) == 0 ||
+      wire::WireFormatLite::GetTagWireType(tag) == wire::WireFormatLite::WIRETYPE_END_GROUP) {
+    return false;
+  }
+  return wire::WireFormatLite::SkipField(in, tag);
+}
+
+// Reads the fields of one message up to the current limit (or the end of the input), handing
+// each tag to read_field (false: malformed). A message must end exactly there: a 0 tag before
+// it is malformed.
+template <typename ReadField>
+bool ReadMessageFields(CodedInputStream* in, ReadField&& read_field) {
+  while (!in->ExpectAtEnd()) {
+    const uint32_t tag = wire::ReadTag(in);
+    if (tag == 0 || !read_field(tag)) return false;
+  }
+  return true;
+}
+
+// A length-delimited sub-message: its fields through read_field, within its length.
+template <typename ReadField>
+bool ReadSubMessage(CodedInputStream* in, ReadField&& read_field) {
+  int length = 0;
+  if (!wire::ReadLength(in, &length)) return false;
+  if (!in->IncrementRecursionDepth()) return false;
+  const int start = in->CurrentPosition();
+  const CodedInputStream::Limit limit = in->PushLimit(length);
+  if (!ReadMessageFields(in, read_field)) return false;
+  in->PopLimit(limit);
+  in->DecrementRecursionDepth();
+  // A length beyond the enclosing message stops at the message's end: malformed.
+  return in->CurrentPosition() - start == length;
+}
+
+bool IsVarintOrPacked(uint32_t wire_type) {
+  return wire_type == wire::kVarint || wire_type == wire::kLengthDelimited;
+}
+
+bool ReadContextField(CodedInputStream* in, uint32_t tag, ContextParts* c) {
+  const uint32_t type = wire::WireFormatLite::GetTagWireType(tag);
+  if (!IsVarintOrPacked(type)) return SkipUnknown(in, tag);
+  switch (wire::WireFormatLite::GetTagFieldNumber(tag)) {
+    case 1:
+      return wire::ReadRepeatedVarint<uint32_t>(in, type, &c->vv_replica);
+    case 2:
+      return wire::ReadRepeatedVarint<uint64_t>(in, type, &c->vv_counter);
+    case 3:
+      return wire::ReadRepeatedVarint<uint32_t>(in, type, &c->cloud_replica);
+    case 4:
+      return wire::ReadRepeatedVarint<uint64_t>(in, type, &c->cloud_counter);
+    default:
+      return SkipUnknown(in, tag);
+  }
+}
+
+bool ReadORSetField(CodedInputStream* in, const char* data, uint32_t tag, ORSetWire* w) {
+  const uint32_t type = wire::WireFormatLite::GetTagWireType(tag);
+  switch (wire::WireFormatLite::GetTagFieldNumber(tag)) {
+    case 1:
+      if (type != wire::kFixed64 && type != wire::kLengthDelimited) break;
+      return wire::ReadRepeatedFixed64(in, type, &w->replicas);
+    case 2:
+      if (type != wire::kLengthDelimited) break;
+      return ReadSubMessage(in, [&](uint32_t t) { return ReadContextField(in, t, &w->context); });
+    case 3:
+      if (type != wire::kLengthDelimited) break;
+      return wire::ReadBytesView(in, data, &w->store.elements.emplace_back());
+    case 4:
+      if (!IsVarintOrPacked(type)) break;
+      return wire::ReadRepeatedVarint<uint32_t>(in, type, &w->store.dot_count);
+    case 5:
+      if (!IsVarintOrPacked(type)) break;
+      return wire::ReadRepeatedVarint<uint32_t>(in, type, &w->store.dot_replica);
+    case 6:
+      if (!IsVarintOrPacked(type)) break;
+      return wire::ReadRepeatedVarint<uint64_t>(in, type, &w->store.dot_counter);
+    default:
+      break;
+  }
+  return SkipUnknown(in, tag);
+}
+
+}  // namespace
+
+std::string WriteORSetEnvelope(const ORSetWire& w) {
+  size_t elements = 0;
+  for (std::string_view e : w.store.elements) elements += wire::LengthDelimitedSize(3, e.size());
+  const size_t dot_count = wire::PackedVarintPayload(Span<uint32_t>(w.store.dot_count));
+  const size_t dot_replica = wire::PackedVarintPayload(Span<uint32_t>(w.store.dot_replica));
+  const size_t dot_counter = wire::PackedVarintPayload(Span<uint64_t>(w.store.dot_counter));
+  const ContextSizes ctx = SizesOf(w.context);
+  const size_t ctx_payload = ctx.Payload();
+  const size_t state = wire::PackedSize(1, w.replicas.size() * 8) +
+                       (ctx_payload == 0 ? 0 : wire::LengthDelimitedSize(2, ctx_payload)) +
+                       elements + wire::PackedSize(4, dot_count) +
+                       wire::PackedSize(5, dot_replica) + wire::PackedSize(6, dot_counter);
+
+  std::string out(wire::LengthDelimitedSize(kOrSetField, state), '\0');
+  wire::WireWriter wr(reinterpret_cast<uint8_t*>(out.data()));
+  wr.LengthDelimitedHeader(kOrSetField, state);
+  wr.PackedFixed64(1, Span<uint64_t>(w.replicas));
+  if (ctx_payload != 0) {
+    const ContextParts& c = w.context;
+    wr.LengthDelimitedHeader(2, ctx_payload);
+    wr.PackedVarints(1, Span<uint32_t>(c.vv_replica), ctx.vv_replica);
+    wr.PackedVarints(2, Span<uint64_t>(c.vv_counter), ctx.vv_counter);
+    wr.PackedVarints(3, Span<uint32_t>(c.cloud_replica), ctx.cloud_replica);
+    wr.PackedVarints(4, Span<uint64_t>(c.cloud_counter), ctx.cloud_counter);
+  }
+  for (std::string_view e : w.store.elements) wr.Bytes(3, e);
+  wr.PackedVarints(4, Span<uint32_t>(w.store.dot_count), dot_count);
+  wr.PackedVarints(5, Span<uint32_t>(w.store.dot_replica), dot_replica);
+  wr.PackedVarints(6, Span<uint64_t>(w.store.dot_counter), dot_counter);
+  return out;
+}
+
+Status ParseORSetEnvelope(std::string_view bytes, ORSetWire* out) {
+  static const Status kMalformed = Status::Corruption("malformed protobuf");
+  if (bytes.size() > INT_MAX) return kMalformed;
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
+  bool other_state = false;  // another field of the oneof came first
+  *out = ORSetWire{};
+  const bool ok = ReadMessageFields(&in, [&](uint32_t tag) {
+    const uint32_t field = wire::WireFormatLite::GetTagFieldNumber(tag);
+    if (wire::WireFormatLite::GetTagWireType(tag) != wire::kLengthDelimited ||
+        field < kFirstStateField || field > kLastStateField) {
+      return SkipUnknown(&in, tag);
+    }
+    if (field != kOrSetField) {  // the oneof switches away: what was read so far is dropped
+      other_state = true;
+      *out = ORSetWire{};
+      return SkipUnknown(&in, tag);
+    }
+    return ReadSubMessage(&in,
+                          [&](uint32_t t) { return ReadORSetField(&in, bytes.data(), t, out); });
+  });
+  if (!ok) return kMalformed;
+  // Another state in the envelope is only valid if protobuf parses it: let protobuf check it
+  // (rare: an encoder writes one state).
+  if (other_state) {
+    v1::Crdt msg;
+    if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return kMalformed;
+  }
+  return Status::Ok();
+}
+
+}  // namespace convergent::internal

@@ -1,0 +1,80 @@
+// The differential check of the ORSet wire reader and writer (codec/orset_wire.h) against
+// protobuf: on bytes whose envelope names an ORSet, the reader must accept exactly what
+// protobuf's parser accepts and read the same fields, and the writer must give back protobuf's
+// deterministic serialization of them. Used by orset_state_fuzzer.cc and orset_wire_test.cc.
+//
+// Thread safety: reentrant.
+#pragma once
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "codec/orset_wire.h"
+#include "convergent/codec.h"
+#include "convergent/v1/crdt.pb.h"
+
+namespace convergent::fuzz {
+namespace wire_check {
+
+template <typename A, typename B>
+bool Same(const A& a, const B& b) {
+  return static_cast<size_t>(a.size()) == static_cast<size_t>(b.size()) &&
+         std::equal(a.begin(), a.end(), b.begin());
+}
+
+inline bool SameFields(const internal::ORSetWire& w, const v1::ORSetState& m) {
+  const v1::CausalContext& c = m.context();
+  return Same(w.replicas, m.replicas()) && Same(w.context.vv_replica, c.vv_replica()) &&
+         Same(w.context.vv_counter, c.vv_counter()) &&
+         Same(w.context.cloud_replica, c.cloud_replica()) &&
+         Same(w.context.cloud_counter, c.cloud_counter()) && Same(w.store.elements, m.elements()) &&
+         Same(w.store.dot_count, m.dot_count()) && Same(w.store.dot_replica, m.dot_replica()) &&
+         Same(w.store.dot_counter, m.dot_counter());
+}
+
+}  // namespace wire_check
+
+// Empty when the wire reader and writer agree with protobuf on these bytes (or when their
+// envelope does not name an ORSet: Decode<ORSet> stops before the wire reader); else what differs.
+inline std::string WireDisagreement(std::string_view bytes) {
+  Result<CrdtType> type = PeekType(bytes);
+  if (!type.ok() || type.value() != CrdtType::kORSet) return "";
+  v1::Crdt msg;
+  const bool parsed = msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
+                      msg.state_case() == v1::Crdt::kOrSet;
+  internal::ORSetWire w;
+  const bool read = internal::ParseORSetEnvelope(bytes, &w).ok();
+  if (read != parsed) {
+    return parsed ? "the wire reader rejects what protobuf parses"
+                  : "the wire reader accepts what protobuf rejects";
+  }
+  if (!read) return "";
+  if (!wire_check::SameFields(w, msg.or_set()))
+    return "the wire reader reads other fields than protobuf";
+  // What the writer writes: the ORSetState without unknown fields, and without its context
+  // when that holds nothing (the writer does not track the presence of an empty one).
+  v1::Crdt only_fields;
+  *only_fields.mutable_or_set() = msg.or_set();
+  only_fields.DiscardUnknownFields();
+  if (only_fields.or_set().context().ByteSizeLong() == 0) {
+    only_fields.mutable_or_set()->clear_context();
+  }
+  std::string expected;
+  {
+    google::protobuf::io::StringOutputStream out(&expected);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    only_fields.SerializeToCodedStream(&coded);
+  }
+  if (internal::WriteORSetEnvelope(w) != expected) {
+    return "the wire writer does not write protobuf's deterministic serialization";
+  }
+  return "";
+}
+
+}  // namespace convergent::fuzz
