@@ -33,6 +33,12 @@ struct ContextParts {
     return vv_replica.empty() && vv_counter.empty() && cloud_replica.empty() &&
            cloud_counter.empty();
   }
+  void clear() {
+    vv_replica.clear();
+    vv_counter.clear();
+    cloud_replica.clear();
+    cloud_counter.clear();
+  }
   friend bool operator==(const ContextParts&, const ContextParts&) = default;
 };
 

@@ -47,6 +47,12 @@ struct SetStoreParts {
   boost::container::small_vector<uint32_t, 1> dot_replica;
   boost::container::small_vector<uint64_t, 1> dot_counter;
 
+  void clear() {
+    elements.clear();
+    dot_count.clear();
+    dot_replica.clear();
+    dot_counter.clear();
+  }
   friend bool operator==(const SetStoreParts&, const SetStoreParts&) = default;
 };
 

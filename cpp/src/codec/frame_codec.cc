@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "codec/canonical_msgpack.h"  // IsValidUtf8
 #include "convergent/v1/replication.pb.h"
 
 namespace convergent::internal {
@@ -94,10 +95,17 @@ Result<CrdtType> TypeNumber(uint32_t n) {
   if (n == 0 || n > kMaxTypeNumber) return Status::Corruption("frame: unknown CRDT type number");
   return static_cast<CrdtType>(n);
 }
-KeyedState Get(v1::KeyedState* m) {
+// Text fields are `bytes` on the wire (see replication.proto): checked here.
+Status CheckText(const std::string& s, const char* what) {
+  if (IsValidUtf8(s)) return Status::Ok();
+  return Status::Corruption(std::string("frame: ") + what + " is not valid UTF-8");
+}
+Result<KeyedState> Get(v1::KeyedState* m) {
+  if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
   return KeyedState{std::move(*m->mutable_key()), std::move(*m->mutable_state()), m->full()};
 }
 Result<Tombstone> Get(v1::KeyTombstone* m) {
+  if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
   auto type = TypeNumber(m->type());
   if (!type.ok()) return type.status();
   return Tombstone{std::move(*m->mutable_key()), *type, m->deleted_at_us()};
@@ -106,13 +114,9 @@ template <typename T, typename Repeated>
 Status GetAll(Repeated* from, std::vector<T>* to) {
   to->reserve(from->size());
   for (auto& m : *from) {
-    if constexpr (std::is_same_v<T, KeyedState>) {
-      to->push_back(Get(&m));
-    } else {
-      auto t = Get(&m);
-      if (!t.ok()) return t.status();
-      to->push_back(std::move(t).value());
-    }
+    auto t = Get(&m);
+    if (!t.ok()) return t.status();
+    to->push_back(std::move(t).value());
   }
   return Status::Ok();
 }
@@ -122,7 +126,7 @@ Result<FrameBody> Get(v1::Frame* f) {
     case v1::Frame::kDeltaBatch: {
       DeltaBatchMsg b;
       auto* m = f->mutable_delta_batch();
-      GetAll(m->mutable_entries(), &b.entries);
+      if (Status s = GetAll(m->mutable_entries(), &b.entries); !s.ok()) return s;
       if (Status s = GetAll(m->mutable_tombstones(), &b.tombstones); !s.ok()) return s;
       return FrameBody(std::move(b));
     }
@@ -130,7 +134,11 @@ Result<FrameBody> Get(v1::Frame* f) {
       auto* m = f->mutable_write();
       WriteRequestMsg w;
       w.request_id = m->request_id();
-      if (m->has_entry()) w.entry = Get(m->mutable_entry());
+      if (m->has_entry()) {
+        auto e = Get(m->mutable_entry());
+        if (!e.ok()) return e.status();
+        w.entry = std::move(e).value();
+      }
       if (m->has_tombstone()) {
         auto t = Get(m->mutable_tombstone());
         if (!t.ok()) return t.status();
@@ -142,10 +150,12 @@ Result<FrameBody> Get(v1::Frame* f) {
       return FrameBody(std::move(w));
     }
     case v1::Frame::kWriteAck:
+      if (Status s = CheckText(f->write_ack().error(), "an error"); !s.ok()) return s;
       return FrameBody(WriteAckMsg{f->write_ack().request_id(), f->write_ack().error(),
                                    f->write_ack().deleted()});
     case v1::Frame::kRead: {
       auto* m = f->mutable_read();
+      if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
       auto type = TypeNumber(m->type());
       if (!type.ok()) return type.status();
       return FrameBody(ReadRequestMsg{m->request_id(), std::move(*m->mutable_key()), *type});
@@ -154,12 +164,17 @@ Result<FrameBody> Get(v1::Frame* f) {
       auto* m = f->mutable_read_reply();
       ReadReplyMsg r;
       r.request_id = m->request_id();
-      if (m->has_entry()) r.entry = Get(m->mutable_entry());
+      if (m->has_entry()) {
+        auto e = Get(m->mutable_entry());
+        if (!e.ok()) return e.status();
+        r.entry = std::move(e).value();
+      }
       if (m->has_tombstone()) {
         auto t = Get(m->mutable_tombstone());
         if (!t.ok()) return t.status();
         r.tombstone = std::move(t).value();
       }
+      if (Status s = CheckText(m->error(), "an error"); !s.ok()) return s;
       r.error = m->error();
       return FrameBody(std::move(r));
     }
@@ -193,7 +208,7 @@ Result<FrameBody> Get(v1::Frame* f) {
       auto* m = f->mutable_repair();
       RepairMsg r;
       r.round = m->round();
-      GetAll(m->mutable_entries(), &r.entries);
+      if (Status s = GetAll(m->mutable_entries(), &r.entries); !s.ok()) return s;
       if (Status s = GetAll(m->mutable_tombstones(), &r.tombstones); !s.ok()) return s;
       r.wanted.assign(m->wanted().begin(), m->wanted().end());
       return FrameBody(std::move(r));

@@ -1,5 +1,6 @@
 #include "codec/node_codec.h"
 
+#include "codec/canonical_msgpack.h"  // IsValidUtf8
 #include "convergent/v1/node.pb.h"
 
 namespace convergent::internal {
@@ -21,6 +22,7 @@ void ToProto(const MemberRecord& m, v1::MemberInfo* p) {
 Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
   for (const std::string* s : {&p.name(), &p.bus_url(), &p.p2p_url(), &p.role()}) {
     if (s->size() > kMaxField) return Status::Corruption("heartbeat: a field is too long");
+    if (!IsValidUtf8(*s)) return Status::Corruption("heartbeat: a field is not valid UTF-8");
   }
   return MemberRecord{p.id(),      p.name(), p.incarnation(), p.bus_url(),
                       p.p2p_url(), p.role(), p.leaving()};

@@ -9,8 +9,6 @@
 namespace convergent::internal {
 namespace {
 
-using wire::CodedInputStream;
-
 // Field numbers (proto/convergent/v1/crdt.proto).
 constexpr uint32_t kOrSetField = v1::Crdt::kOrSetFieldNumber;
 constexpr uint32_t kFirstStateField = 1, kLastStateField = 11;  // the Crdt oneof
@@ -49,51 +47,26 @@ ContextSizes SizesOf(const ContextParts& c) {
 
 // ---- Reading ----
 
-// Skips a field this reader does not know (or knows with another wire type), as protobuf keeps
-// it among the unknown fields. Field number 0 is malformed, and so is an end-group tag: it ends
-// no group here.
-bool SkipUnknown(CodedInputStream* in, uint32_t tag) {
-  if (wire::WireFormatLite::GetTagFieldNumber(tag) == 0 ||
-      wire::WireFormatLite::GetTagWireType(tag) == wire::WireFormatLite::WIRETYPE_END_GROUP) {
-    return false;
-  }
-  return wire::WireFormatLite::SkipField(in, tag);
-}
-
-// Reads the fields of one message up to the current limit (or the end of the input), handing
-// each tag to read_field (false: malformed). A message must end exactly there: a 0 tag before
-// it is malformed.
+// Reads every field of a message, handing each tag to read_field (false: malformed). A 0 tag is
+// malformed.
 template <typename ReadField>
-bool ReadMessageFields(CodedInputStream* in, ReadField&& read_field) {
-  while (!in->ExpectAtEnd()) {
-    const uint32_t tag = wire::ReadTag(in);
+bool ReadFields(wire::WireReader* in, ReadField&& read_field) {
+  while (!in->AtEnd()) {
+    const uint32_t tag = in->Tag();
     if (tag == 0 || !read_field(tag)) return false;
   }
   return true;
-}
-
-// A length-delimited sub-message: its fields through read_field, within its length.
-template <typename ReadField>
-bool ReadSubMessage(CodedInputStream* in, ReadField&& read_field) {
-  int length = 0;
-  if (!wire::ReadLength(in, &length)) return false;
-  if (!in->IncrementRecursionDepth()) return false;
-  const int start = in->CurrentPosition();
-  const CodedInputStream::Limit limit = in->PushLimit(length);
-  if (!ReadMessageFields(in, read_field)) return false;
-  in->PopLimit(limit);
-  in->DecrementRecursionDepth();
-  // A length beyond the enclosing message stops at the message's end: malformed.
-  return in->CurrentPosition() - start == length;
 }
 
 bool IsVarintOrPacked(uint32_t wire_type) {
   return wire_type == wire::kVarint || wire_type == wire::kLengthDelimited;
 }
 
-bool ReadContextField(CodedInputStream* in, uint32_t tag, ContextParts* c) {
+// A field this reader does not know, or knows with another wire type, is skipped: protobuf
+// keeps it among the unknown fields.
+bool ReadContextField(wire::WireReader* in, uint32_t tag, ContextParts* c) {
   const uint32_t type = wire::WireFormatLite::GetTagWireType(tag);
-  if (!IsVarintOrPacked(type)) return SkipUnknown(in, tag);
+  if (!IsVarintOrPacked(type)) return in->SkipField(tag);
   switch (wire::WireFormatLite::GetTagFieldNumber(tag)) {
     case 1:
       return wire::ReadRepeatedVarint<uint32_t>(in, type, &c->vv_replica);
@@ -104,22 +77,24 @@ bool ReadContextField(CodedInputStream* in, uint32_t tag, ContextParts* c) {
     case 4:
       return wire::ReadRepeatedVarint<uint64_t>(in, type, &c->cloud_counter);
     default:
-      return SkipUnknown(in, tag);
+      return in->SkipField(tag);
   }
 }
 
-bool ReadORSetField(CodedInputStream* in, const char* data, uint32_t tag, ORSetWire* w) {
+bool ReadORSetField(wire::WireReader* in, uint32_t tag, ORSetWire* w) {
   const uint32_t type = wire::WireFormatLite::GetTagWireType(tag);
+  wire::WireReader sub("");
   switch (wire::WireFormatLite::GetTagFieldNumber(tag)) {
     case 1:
       if (type != wire::kFixed64 && type != wire::kLengthDelimited) break;
       return wire::ReadRepeatedFixed64(in, type, &w->replicas);
-    case 2:
+    case 2:  // the context: several occurrences merge, so their arrays concatenate
       if (type != wire::kLengthDelimited) break;
-      return ReadSubMessage(in, [&](uint32_t t) { return ReadContextField(in, t, &w->context); });
+      return in->SubMessage(&sub) &&
+             ReadFields(&sub, [&](uint32_t t) { return ReadContextField(&sub, t, &w->context); });
     case 3:
       if (type != wire::kLengthDelimited) break;
-      return wire::ReadBytesView(in, data, &w->store.elements.emplace_back());
+      return in->Bytes(&w->store.elements.emplace_back());
     case 4:
       if (!IsVarintOrPacked(type)) break;
       return wire::ReadRepeatedVarint<uint32_t>(in, type, &w->store.dot_count);
@@ -132,7 +107,7 @@ bool ReadORSetField(CodedInputStream* in, const char* data, uint32_t tag, ORSetW
     default:
       break;
   }
-  return SkipUnknown(in, tag);
+  return in->SkipField(tag);
 }
 
 }  // namespace
@@ -172,23 +147,23 @@ std::string WriteORSetEnvelope(const ORSetWire& w) {
 Status ParseORSetEnvelope(std::string_view bytes, ORSetWire* out) {
   static const Status kMalformed = Status::Corruption("malformed protobuf");
   if (bytes.size() > INT_MAX) return kMalformed;
-  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                      static_cast<int>(bytes.size()));
+  wire::WireReader in(bytes);
   bool other_state = false;  // another field of the oneof came first
-  *out = ORSetWire{};
-  const bool ok = ReadMessageFields(&in, [&](uint32_t tag) {
+  out->clear();
+  const bool ok = ReadFields(&in, [&](uint32_t tag) {
     const uint32_t field = wire::WireFormatLite::GetTagFieldNumber(tag);
     if (wire::WireFormatLite::GetTagWireType(tag) != wire::kLengthDelimited ||
         field < kFirstStateField || field > kLastStateField) {
-      return SkipUnknown(&in, tag);
+      return in.SkipField(tag);
     }
     if (field != kOrSetField) {  // the oneof switches away: what was read so far is dropped
       other_state = true;
-      *out = ORSetWire{};
-      return SkipUnknown(&in, tag);
+      out->clear();
+      return in.SkipField(tag);
     }
-    return ReadSubMessage(&in,
-                          [&](uint32_t t) { return ReadORSetField(&in, bytes.data(), t, out); });
+    wire::WireReader state("");
+    return in.SubMessage(&state) &&
+           ReadFields(&state, [&](uint32_t t) { return ReadORSetField(&state, t, out); });
   });
   if (!ok) return kMalformed;
   // Another state in the envelope is only valid if protobuf parses it: let protobuf check it

@@ -27,6 +27,11 @@ struct ORSetWire {
   ContextParts context;
   SetStoreParts store;  // elements, dot_count, dot_replica, dot_counter
 
+  void clear() {
+    replicas.clear();
+    context.clear();
+    store.clear();
+  }
   friend bool operator==(const ORSetWire&, const ORSetWire&) = default;
 };
 

@@ -1,10 +1,10 @@
 // Protobuf wire format without message objects, internal to the codec, for the hot encodings
 // (ORSet states and deltas): WireWriter writes fields straight into a buffer sized beforehand
-// (WireSize computes the sizes), and the Read* functions read fields into plain vectors. Both use
-// protobuf's own coded streams and follow its rules: writing gives the bytes of a deterministic
-// serialization (fields by number, repeated scalars packed, empty fields left out); reading
-// accepts what protobuf's parser accepts (packed or unpacked repeated scalars, fields repeated
-// or in any order, unknown fields skipped).
+// (the *Size functions compute the sizes), and WireReader reads fields into plain vectors. Both
+// follow protobuf's rules: writing gives the bytes of a deterministic serialization (fields by
+// number, repeated scalars packed, empty fields left out); reading accepts what protobuf's
+// parser accepts (packed or unpacked repeated scalars, fields repeated or in any order, unknown
+// fields skipped), which a differential fuzzer checks (tests_cpp/fuzz/orset_wire_check.h).
 //
 // Thread safety: plain functions and values, one per encode or decode call.
 #pragma once
@@ -21,7 +21,6 @@
 namespace convergent::internal::wire {
 
 using google::protobuf::internal::WireFormatLite;
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::io::CodedOutputStream;
 
 constexpr uint32_t kVarint = WireFormatLite::WIRETYPE_VARINT;
@@ -87,91 +86,159 @@ class WireWriter {
 
 // ---- Reading ----
 
-// Protobuf's parser reads tags and lengths in at most 5 bytes; CodedInputStream allows 10, so
-// these two read them as the parser does. A varint of at most 5 bytes from the buffer (within
-// the current limit); false when it is longer or cut short.
-inline bool ReadShortVarint(CodedInputStream* in, uint64_t* out, uint8_t* last_byte) {
-  const void* data = nullptr;
-  int size = 0;
-  if (!in->GetDirectBufferPointer(&data, &size)) return false;
-  const auto* p = static_cast<const uint8_t*>(data);
-  uint64_t v = 0;
-  for (int i = 0; i < 5 && i < size; ++i) {
-    v |= uint64_t{p[i] & 0x7fu} << (7 * i);
-    if (p[i] < 0x80) {
-      *out = v;
-      *last_byte = p[i];
-      in->Skip(i + 1);
-      return true;
+// Reads the fields of one message from a buffer, following protobuf's parser (3.21): tags and
+// lengths in at most 5 bytes (a tag's bits beyond 32 dropped; a length below 2 GiB with a
+// margin of 16), other varints in at most 10 (bits beyond 64 dropped), groups and sub-messages
+// nested at most 100 deep. A sub-message is read by a reader over its bytes, so a length that
+// runs past its enclosing message is malformed here as there.
+class WireReader {
+ public:
+  WireReader(std::string_view bytes, int depth_budget = 100)
+      : p_(reinterpret_cast<const uint8_t*>(bytes.data())),
+        end_(p_ + bytes.size()),
+        depth_(depth_budget) {}
+
+  bool AtEnd() const { return p_ == end_; }
+
+  // The next tag; 0 (never a valid tag) when malformed.
+  uint32_t Tag() {
+    uint64_t v = 0;
+    return ShortVarint(&v) ? static_cast<uint32_t>(v) : 0;
+  }
+  bool Varint(uint64_t* out) {
+    uint64_t v = 0;
+    for (int i = 0; i < 10 && p_ + i < end_; ++i) {
+      v |= uint64_t{p_[i] & 0x7fu} << (7 * i);  // the 10th byte's bits beyond 64 drop out
+      if (p_[i] < 0x80) {
+        p_ += i + 1;
+        *out = v;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Fixed64(uint64_t* out) {
+    if (end_ - p_ < 8) return false;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p_[i];
+    p_ += 8;
+    *out = v;
+    return true;
+  }
+  // A length-delimited payload, as a view.
+  bool Bytes(std::string_view* out) {
+    uint64_t n = 0;
+    if (!ShortVarint(&n) || n > INT_MAX - 16 || n > static_cast<uint64_t>(end_ - p_)) {
+      return false;
+    }
+    *out = std::string_view(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return true;
+  }
+  // A reader over a length-delimited sub-message, one level deeper.
+  bool SubMessage(WireReader* out) {
+    std::string_view b;
+    if (depth_ <= 0 || !Bytes(&b)) return false;
+    *out = WireReader(b, depth_ - 1);
+    return true;
+  }
+  // Skips the value of a field nobody reads (protobuf keeps it among the unknown fields).
+  // Field number 0, an end-group tag without its group, and wire types 6 and 7 are malformed.
+  bool SkipField(uint32_t tag) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == 0) return false;
+    uint64_t v = 0;
+    std::string_view b;
+    switch (WireFormatLite::GetTagWireType(tag)) {
+      case WireFormatLite::WIRETYPE_VARINT:
+        return Varint(&v);
+      case WireFormatLite::WIRETYPE_FIXED64:
+        return Fixed64(&v);
+      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED:
+        return Bytes(&b);
+      case WireFormatLite::WIRETYPE_FIXED32:
+        if (end_ - p_ < 4) return false;
+        p_ += 4;
+        return true;
+      case WireFormatLite::WIRETYPE_START_GROUP:
+        return SkipGroup(tag);
+      default:
+        return false;
     }
   }
-  return false;
-}
-// A field's tag; 0 (never a valid tag) when malformed. Bits beyond 32 are dropped, as protobuf
-// does.
-inline uint32_t ReadTag(CodedInputStream* in) {
-  uint64_t v = 0;
-  uint8_t last = 0;
-  return ReadShortVarint(in, &v, &last) ? static_cast<uint32_t>(v) : 0;
-}
-// The length of a length-delimited field: below 2 GiB, with protobuf's margin of 16 bytes.
-inline bool ReadLength(CodedInputStream* in, int* out) {
-  uint64_t v = 0;
-  uint8_t last = 0;
-  if (!ReadShortVarint(in, &v, &last) || v > INT_MAX - 16) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
+
+ private:
+  // A varint of at most 5 bytes.
+  bool ShortVarint(uint64_t* out) {
+    uint64_t v = 0;
+    for (int i = 0; i < 5 && p_ + i < end_; ++i) {
+      v |= uint64_t{p_[i] & 0x7fu} << (7 * i);
+      if (p_[i] < 0x80) {
+        p_ += i + 1;
+        *out = v;
+        return true;
+      }
+    }
+    return false;
+  }
+  // The fields of a group up to its end-group tag, which must name the same field.
+  bool SkipGroup(uint32_t start) {
+    if (--depth_ < 0) return false;
+    for (;;) {
+      const uint32_t tag = Tag();
+      if (tag == 0) return false;
+      if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_END_GROUP) {
+        if (WireFormatLite::GetTagFieldNumber(tag) != WireFormatLite::GetTagFieldNumber(start)) {
+          return false;
+        }
+        ++depth_;
+        return true;
+      }
+      if (!SkipField(tag)) return false;
+    }
+  }
+
+  const uint8_t* p_;
+  const uint8_t* end_;
+  int depth_;  // how many more sub-messages and groups may nest
+};
 
 // Reads one occurrence of a repeated varint field (T: uint32_t or uint64_t; a wider varint is
 // truncated, as protobuf does): a single value for wire type varint, a packed run for
 // length-delimited. False on malformed input; a field of another wire type is not handled here.
 template <typename T, typename Vec>
-bool ReadRepeatedVarint(CodedInputStream* in, uint32_t wire_type, Vec* out) {
+bool ReadRepeatedVarint(WireReader* in, uint32_t wire_type, Vec* out) {
   uint64_t v = 0;
   if (wire_type == kVarint) {
-    if (!in->ReadVarint64(&v)) return false;
+    if (!in->Varint(&v)) return false;
     out->push_back(static_cast<T>(v));
     return true;
   }
-  int length = 0;
-  if (!ReadLength(in, &length)) return false;
-  const int start = in->CurrentPosition();
-  const CodedInputStream::Limit limit = in->PushLimit(length);
-  while (in->BytesUntilLimit() > 0) {
-    if (!in->ReadVarint64(&v)) return false;
+  std::string_view run;
+  if (!in->Bytes(&run)) return false;
+  WireReader values(run);
+  while (!values.AtEnd()) {
+    if (!values.Varint(&v)) return false;
     out->push_back(static_cast<T>(v));
-  }
-  in->PopLimit(limit);
-  // A run longer than its enclosing message stops at the message's end: malformed.
-  return in->CurrentPosition() - start == length;
-}
-
-// The same for a repeated fixed64 field (unpacked: wire type fixed64).
-template <typename Vec>
-bool ReadRepeatedFixed64(CodedInputStream* in, uint32_t wire_type, Vec* out) {
-  uint64_t v = 0;
-  if (wire_type == kFixed64) {
-    if (!in->ReadLittleEndian64(&v)) return false;
-    out->push_back(v);
-    return true;
-  }
-  int length = 0;
-  if (!ReadLength(in, &length) || length % 8 != 0) return false;
-  for (int i = 0; i < length / 8; ++i) {
-    if (!in->ReadLittleEndian64(&v)) return false;
-    out->push_back(v);
   }
   return true;
 }
 
-// A bytes field's payload, as a view into the buffer `in` reads (from `data`).
-inline bool ReadBytesView(CodedInputStream* in, const char* data, std::string_view* out) {
-  int length = 0;
-  if (!ReadLength(in, &length)) return false;
-  const int at = in->CurrentPosition();
-  if (!in->Skip(length)) return false;
-  *out = std::string_view(data + at, static_cast<size_t>(length));
+// The same for a repeated fixed64 field (unpacked: wire type fixed64).
+template <typename Vec>
+bool ReadRepeatedFixed64(WireReader* in, uint32_t wire_type, Vec* out) {
+  uint64_t v = 0;
+  if (wire_type == kFixed64) {
+    if (!in->Fixed64(&v)) return false;
+    out->push_back(v);
+    return true;
+  }
+  std::string_view run;
+  if (!in->Bytes(&run) || run.size() % 8 != 0) return false;
+  WireReader values(run);
+  while (!values.AtEnd()) {
+    values.Fixed64(&v);
+    out->push_back(v);
+  }
   return true;
 }
 

@@ -4,16 +4,22 @@
 // A key whose store becomes empty disappears.
 //
 // Representation: a map with one key (the delta of an add, of a remove, of one update) keeps it
-// inline, with no hashing and no allocation; from the second key on, the entries live in a hash
-// map, allocated then. Iteration gives (key, store) pairs of references, in no particular order.
+// inline, with no hashing and no allocation; from the second key on, the entries live in an
+// absl::flat_hash_map, allocated then: entries in one array, so a walk over them (encoding a
+// state) reads memory in order. Iteration gives (key, store) pairs of references, in no
+// particular order. Adding a key may move the others (a rehash); references to entries last
+// until the next key is added.
 //
 // Cost: joining a delta costs in proportion to the delta. To find the local keys that a small
 // remote context removes dots from, the map keeps an index dot -> key, built on the first join
-// that needs it and maintained from then on (a value that is only mutated locally never pays for
-// it). A join whose context holds more dots than the map holds keys scans the keys instead.
+// that needs it and maintained from then on, until a rehash moves the keys it points to (a
+// value that is only mutated locally never pays for it; growth rebuilds it O(log n) times). A join
+// whose context holds more dots than the map holds keys scans the keys instead.
 //
 // Thread safety: none; owned by one CRDT value.
 #pragma once
+
+#include <absl/container/flat_hash_map.h>
 
 #include <cstddef>
 #include <iterator>
@@ -31,7 +37,7 @@ namespace convergent {
 template <typename K, typename S>
 class DotMap {
  public:
-  using Map = std::unordered_map<K, S>;
+  using Map = absl::flat_hash_map<K, S, std::hash<K>>;
   using value_type = std::pair<const K&, const S&>;  // what iteration gives, by value
 
   class const_iterator {
@@ -269,7 +275,9 @@ class DotMap {
       one_.emplace(std::forward<Key>(k), S{});
       return {Slot{&one_->first, &one_->second}, true};
     }
+    const size_t capacity = map_->capacity();
     auto [it, inserted] = map_->try_emplace(std::forward<Key>(k));
+    if (map_->capacity() != capacity) index_.reset();  // a rehash moved the keys
     return {Slot{&it->first, &it->second}, inserted};
   }
   void Erase(const K& k) {  // k may be the entry's own key
