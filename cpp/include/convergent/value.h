@@ -20,11 +20,7 @@ namespace convergent {
 class Value {
  public:
   Value() : bytes_("\xc0", 1) {}  // msgpack nil
-  static Value FromCanonical(std::string bytes) {
-    Value v;
-    v.bytes_ = std::move(bytes);
-    return v;
-  }
+  static Value FromCanonical(std::string bytes) { return Value(std::move(bytes)); }
   const std::string& bytes() const { return bytes_; }
 
   friend bool operator==(const Value&, const Value&) = default;
@@ -33,6 +29,8 @@ class Value {
   }
 
  private:
+  explicit Value(std::string&& bytes) : bytes_(std::move(bytes)) {}
+
   std::string bytes_;
 };
 

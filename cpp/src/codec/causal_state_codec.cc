@@ -25,7 +25,7 @@ std::string EncodeORSet(const ORSet& v) {
   SetStoreToParts(v.store(), table, &held, &element_bytes, &w.store);
   const std::span<const uint64_t> ids = table.ids();
   w.replicas.assign(ids.begin(), ids.end());
-  w.context = ContextToParts(v.context(), held.Finish(), table);
+  ContextToParts(v.context(), held.Finish(), table, &w.context);
   return WriteORSetEnvelope(w);
 }
 

@@ -40,9 +40,9 @@ ContextView ContextView::Of(const v1::CausalContext& m) {
           View(m.cloud_counter())};
 }
 
-ContextParts ContextToParts(const CausalContext& ctx, const std::vector<Dot>& held,
-                            const ReplicaTableBuilder& table) {
-  ContextParts c;
+void ContextToParts(const CausalContext& ctx, std::span<const Dot> held,
+                    const ReplicaTableBuilder& table, ContextParts* out) {
+  ContextParts& c = *out;
   const auto& vv = ctx.version_vector();
   c.vv_replica.reserve(vv.size());
   c.vv_counter.reserve(vv.size());
@@ -61,19 +61,18 @@ ContextParts ContextToParts(const CausalContext& ctx, const std::vector<Dot>& he
     c.cloud_replica.push_back(table.IndexOf(d.replica));
     c.cloud_counter.push_back(d.counter);
   }
-  return c;
 }
 
-Result<ReplicaTableReader> ReplicaTableReader::Read(std::span<const uint64_t> ids) {
+Status ReplicaTableReader::Read(std::span<const uint64_t> ids) {
   for (size_t i = 1; i < ids.size(); ++i) {
     if (!(ids[i - 1] < ids[i])) {
       return Status::Corruption("replica table not strictly ascending");
     }
   }
-  ReplicaTableReader t;
-  t.ids_ = ids;
-  if (ids.size() > 64) t.used_beyond_64_.assign(ids.size() - 64, false);
-  return t;
+  ids_ = ids;
+  used_first_64_ = 0;
+  used_beyond_64_.assign(ids.size() > 64 ? ids.size() - 64 : 0, false);
+  return Status::Ok();
 }
 
 Status ReplicaTableReader::DotAt(uint32_t index, uint64_t counter, Dot* out) {
@@ -133,9 +132,12 @@ Result<CausalContext> DecodeContext(const ContextView& c, ReplicaTableReader* ta
 
 Status ReadTableAndContext(std::span<const uint64_t> replicas, const ContextView& context,
                            ReplicaTableReader* table, CausalContext* ctx) {
-  Result<ReplicaTableReader> t = ReplicaTableReader::Read(replicas);
-  if (!t.ok()) return t.status();
-  *table = std::move(t).value();
+  if (Status s = table->Read(replicas); !s.ok()) return s;
+  if (context.vv_replica.empty() && context.vv_counter.empty() && context.cloud_replica.empty() &&
+      context.cloud_counter.empty()) {
+    *ctx = CausalContext();  // nothing on the wire (an add's delta: its one dot is in its store)
+    return Status::Ok();
+  }
   Result<CausalContext> c = DecodeContext(context, table);
   if (!c.ok()) return c.status();
   *ctx = std::move(c).value();
@@ -155,9 +157,9 @@ Status CheckStoreDot(const CausalContext& wire_ctx, const Dot& d, AddBackDots* a
   return Status::Ok();
 }
 
-const std::vector<Dot>& HeldCloudDots::Finish() {
+std::span<const Dot> HeldCloudDots::Finish() {
   std::sort(held_.begin(), held_.end());
-  return held_;
+  return {held_.data(), held_.size()};
 }
 
 }  // namespace convergent::internal

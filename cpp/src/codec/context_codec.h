@@ -74,17 +74,18 @@ class ReplicaTableBuilder {
   mutable size_t last_ = 0;  // the index found last: dots often come from one replica in a row
 };
 
-// The arrays of ctx, leaving out of the cloud the dots in `held` (sorted ascending): the dots
-// the state's store holds, which a decoder adds back. Empty parts are left out of the message.
-ContextParts ContextToParts(const CausalContext& ctx, const std::vector<Dot>& held,
-                            const ReplicaTableBuilder& table);
+// Writes the arrays of ctx into *out (empty), leaving out of the cloud the dots in `held`
+// (sorted ascending): the dots the state's store holds, which a decoder adds back. Empty parts
+// are left out of the message.
+void ContextToParts(const CausalContext& ctx, std::span<const Dot> held,
+                    const ReplicaTableBuilder& table, ContextParts* out);
 
 // Decoding: the replica table of a message, checked strictly ascending. Remembers which entries
 // dots refer to, so a table entry no dot uses (not canonical) can be rejected.
 class ReplicaTableReader {
  public:
-  // ids must outlive the reader.
-  static Result<ReplicaTableReader> Read(std::span<const uint64_t> ids);
+  // Reads the table `ids`, which must outlive the reader.
+  Status Read(std::span<const uint64_t> ids);
   // The dot (replicas[index], counter); Corruption for an index out of range or counter 0.
   Status DotAt(uint32_t index, uint64_t counter, Dot* out);
   Status CheckAllUsed() const;
@@ -113,11 +114,11 @@ class HeldCloudDots {
   void Collect(const Dot& d) {
     if (!cloud_.empty() && cloud_.count(d) != 0) held_.push_back(d);
   }
-  const std::vector<Dot>& Finish();
+  std::span<const Dot> Finish();
 
  private:
   const CausalContext::DotCloud& cloud_;
-  std::vector<Dot> held_;
+  boost::container::small_vector<Dot, 1> held_;  // an add's delta holds its one cloud dot
 };
 
 // Writes the replica table and the context (left out when it encodes to nothing) of a causal
@@ -127,7 +128,8 @@ template <typename StateMsg>
 void WriteTableAndContext(const CausalContext& ctx, HeldCloudDots* held,
                           const ReplicaTableBuilder& table, StateMsg* m) {
   table.WriteTo(m->mutable_replicas());
-  const ContextParts c = ContextToParts(ctx, held->Finish(), table);
+  ContextParts c;
+  ContextToParts(ctx, held->Finish(), table, &c);
   if (c.empty()) return;
   v1::CausalContext* out = m->mutable_context();
   out->mutable_vv_replica()->Add(c.vv_replica.begin(), c.vv_replica.end());

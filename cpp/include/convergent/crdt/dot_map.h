@@ -172,8 +172,13 @@ class DotMap {
 
   // Inserts a decoded entry; false if its key is there already or its store is empty (corrupt
   // input).
-  bool InsertDecoded(K k, S s) {
+  bool InsertDecoded(K&& k, S&& s) {
     if (s.empty()) return false;
+    if (empty()) {  // the first entry, built in place
+      one_.emplace(std::move(k), std::move(s));
+      index_.reset();
+      return true;
+    }
     auto [e, inserted] = FindOrAdd(std::move(k));
     if (!inserted) return false;
     *e.store = std::move(s);
