@@ -172,7 +172,7 @@ class DotMap {
 
   // Inserts a decoded entry; false if its key is there already or its store is empty (corrupt
   // input).
-  bool InsertDecoded(K&& k, S&& s) {
+  bool InsertDecoded(K k, S s) {
     if (s.empty()) return false;
     if (empty()) {  // the first entry, built in place
       one_.emplace(std::move(k), std::move(s));
