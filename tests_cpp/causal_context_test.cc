@@ -40,14 +40,20 @@ CausalContext FromDots(const std::vector<Dot>& dots) {
   return c;
 }
 
+// A cloud of these dots, in any order (a DotCloud is sorted).
+CausalContext::DotCloud Cloud(std::vector<Dot> dots) {
+  std::sort(dots.begin(), dots.end());
+  return CausalContext::DotCloud(dots.begin(), dots.end());
+}
+
 // The representation invariants: vector sorted by replica with positive counters, every cloud dot
 // strictly beyond the contiguous range of its replica plus one.
 void ExpectCompact(const CausalContext& c) {
   const auto& vv = c.version_vector();
   for (size_t i = 0; i < vv.size(); ++i) {
-    EXPECT_GT(vv[i].second, 0u);
+    EXPECT_GT(vv[i].counter, 0u);
     if (i > 0) {
-      EXPECT_LT(vv[i - 1].first, vv[i].first);
+      EXPECT_LT(vv[i - 1].replica, vv[i].replica);
     }
   }
   for (const Dot& d : c.dot_cloud()) {
@@ -94,16 +100,16 @@ TEST(CausalContextTest, OutOfOrderInsertFoldsIntoVectorWhenGapsFill) {
   c.Insert(Dot{kA, 3});
   c.Insert(Dot{kA, 5});
   EXPECT_EQ(c.Contiguous(kA), 0u);
-  EXPECT_EQ(c.dot_cloud(), (CausalContext::DotCloud{{kA, 3}, {kA, 5}}));
+  EXPECT_EQ(c.dot_cloud(), Cloud({{kA, 3}, {kA, 5}}));
   EXPECT_TRUE(c.version_vector().empty());
 
   c.Insert(Dot{kA, 1});  // 1 present; 2 still missing
   EXPECT_EQ(c.Contiguous(kA), 1u);
-  EXPECT_EQ(c.dot_cloud(), (CausalContext::DotCloud{{kA, 3}, {kA, 5}}));
+  EXPECT_EQ(c.dot_cloud(), Cloud({{kA, 3}, {kA, 5}}));
 
   c.Insert(Dot{kA, 2});  // fills the gap: 1..3 contiguous, 5 stays out
   EXPECT_EQ(c.Contiguous(kA), 3u);
-  EXPECT_EQ(c.dot_cloud(), (CausalContext::DotCloud{{kA, 5}}));
+  EXPECT_EQ(c.dot_cloud(), Cloud({{kA, 5}}));
 
   c.Insert(Dot{kA, 4});
   EXPECT_EQ(c.Contiguous(kA), 5u);
@@ -132,7 +138,7 @@ TEST(CausalContextTest, JoinUnitesDotsAndFoldsTheCloud) {
   EXPECT_EQ(a.Contiguous(kA), 3u);
   EXPECT_EQ(a.Contiguous(kB), 2u);
   EXPECT_EQ(a.Contiguous(kC), 0u);
-  EXPECT_EQ(a.dot_cloud(), (CausalContext::DotCloud{{kA, 6}, {kC, 4}}));
+  EXPECT_EQ(a.dot_cloud(), Cloud({{kA, 6}, {kC, 4}}));
   EXPECT_EQ(a.DotCount(), 7u);
   ExpectCompact(a);
 }
@@ -141,7 +147,7 @@ TEST(CausalContextTest, JoinDropsCloudDotsTheOtherVectorCovers) {
   CausalContext a = FromDots({{kA, 4}, {kA, 9}});
   a.Join(FromDots({{kA, 1}, {kA, 2}, {kA, 3}, {kA, 4}, {kA, 5}, {kA, 6}}));
   EXPECT_EQ(a.version_vector(), (CausalContext::VersionVector{{kA, 6}}));
-  EXPECT_EQ(a.dot_cloud(), (CausalContext::DotCloud{{kA, 9}}));
+  EXPECT_EQ(a.dot_cloud(), Cloud({{kA, 9}}));
 }
 
 TEST(CausalContextTest, ContainsDotCountAndForEachDotAgree) {
@@ -173,6 +179,10 @@ TEST(CausalContextTest, FromPartsAcceptsTheCompactFormOnly) {
   EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 0}}, {}).ok());           // an empty range
   EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 2}}, {{kA, 3}}).ok());    // cloud extends range
   EXPECT_FALSE(CausalContext::FromParts(VV{{kA, 2}}, {{kA, 2}}).ok());    // cloud inside range
+  using Cloud = CausalContext::DotCloud;
+  EXPECT_TRUE(CausalContext::FromParts({}, Cloud{{kA, 3}, {kA, 5}}).ok());
+  EXPECT_FALSE(CausalContext::FromParts({}, Cloud{{kA, 5}, {kA, 3}}).ok());  // cloud not sorted
+  EXPECT_FALSE(CausalContext::FromParts({}, Cloud{{kA, 3}, {kA, 3}}).ok());  // a dot twice
   EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 1}}).ok());           // belongs in the vector
   EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 0}}).ok());           // no such dot
   EXPECT_EQ(CausalContext::FromParts(VV{{kA, 0}}, {}).status().code(), StatusCode::kCorruption);

@@ -174,6 +174,27 @@ TEST(CodecMalformedTest, AnotherTypeIsATypeMismatchNamingBoth) {
   EXPECT_EQ(s.message(), "expected an ORSet state, got a GCounter");
 }
 
+TEST(CodecMalformedTest, TheLastStateOfAnEnvelopeDecides) {
+  // As in protobuf, the last field of the state oneof wins: an ORSet followed by a GCounter is a
+  // GCounter, whatever the ORSet held (a malformed one too), and the other way round an ORSet.
+  const std::string gcounter = Encode(GCounter());  // "0a00"
+  ORSet s;
+  s.Add(kR1, StringValue("x"));
+  const std::string orset = Encode(s);
+  const std::string broken_orset = Unhex("2203ffffff");  // field 4, 3 bytes of bad tags
+  for (const std::string& first : {orset, broken_orset}) {
+    Status st = Decode<ORSet>(first + gcounter).status();
+    EXPECT_EQ(st.code(), StatusCode::kTypeMismatch) << st.ToString();
+    EXPECT_EQ(PeekType(first + gcounter).value(), CrdtType::kGCounter);
+  }
+  Result<ORSet> again = Decode<ORSet>(gcounter + orset);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again.value(), s);
+  EXPECT_EQ(Decode<ORSet>(broken_orset).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(Decode<ORSet>(gcounter + broken_orset).status().code(), StatusCode::kCorruption);
+  EXPECT_THAT(Decode<ORSet>(Unhex("7801")).status().message(), HasSubstr("no CRDT state"));
+}
+
 TEST(CodecMalformedTest, MapTypesArePeeked) {
   // The envelope fields 5, 9, 10, 11 are the map types (empty maps here).
   EXPECT_EQ(PeekType(Unhex("2a00")).value(), CrdtType::kORMap);

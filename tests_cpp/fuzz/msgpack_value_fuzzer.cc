@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(v.status().code() == convergent::StatusCode::kCorruption, "an error is a Corruption");
     return 0;
   }
-  const std::string& canonical = v.value().bytes();
+  const std::string_view canonical = v.value().bytes();
   convergent::Result<convergent::Value> again = convergent::ValueFromMsgpack(canonical);
   Check(again.ok() && again.value() == v.value(), "a canonical form is a fixed point");
 

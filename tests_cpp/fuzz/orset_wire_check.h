@@ -39,16 +39,22 @@ inline bool SameFields(const internal::ORSetWire& w, const v1::ORSetState& m) {
 
 }  // namespace wire_check
 
-// Empty when the wire reader and writer agree with protobuf on these bytes (or when their
-// envelope does not name an ORSet: Decode<ORSet> stops before the wire reader); else what differs.
+// Empty when the wire reader and writer agree with protobuf on these bytes: the reader finds an
+// ORSet state in exactly the envelopes protobuf parses with one, reads the same fields, and names
+// the same state as PeekType; else what differs.
 inline std::string WireDisagreement(std::string_view bytes) {
-  Result<CrdtType> type = PeekType(bytes);
-  if (!type.ok() || type.value() != CrdtType::kORSet) return "";
   v1::Crdt msg;
   const bool parsed = msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
                       msg.state_case() == v1::Crdt::kOrSet;
   internal::ORSetWire w;
-  const bool read = internal::ParseORSetEnvelope(bytes, &w).ok();
+  Result<uint32_t> state = internal::ParseORSetEnvelope(bytes, &w);
+  Result<CrdtType> type = PeekType(bytes);
+  if (state.ok() &&
+      (state.value() == 0 ? type.ok()
+                          : !type.ok() || static_cast<uint32_t>(type.value()) != state.value())) {
+    return "the wire reader and PeekType disagree on the envelope's state";
+  }
+  const bool read = state.ok() && state.value() == static_cast<uint32_t>(CrdtType::kORSet);
   if (read != parsed) {
     return parsed ? "the wire reader rejects what protobuf parses"
                   : "the wire reader accepts what protobuf rejects";

@@ -53,8 +53,12 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T&& value) : v_(std::move(value)) {}      // NOLINT(runtime/explicit)
-  Result(const T& value) : v_(value) {}            // NOLINT(runtime/explicit)
+  Result(T&& value) : v_(std::move(value)) {}  // NOLINT(runtime/explicit)
+  Result(const T& value) : v_(value) {}        // NOLINT(runtime/explicit)
+  // A T built in place from args.
+  template <typename... Args>
+  explicit Result(std::in_place_t, Args&&... args)
+      : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
   Result(Status status) : v_(std::move(status)) {  // NOLINT(runtime/explicit)
     assert(!std::get<Status>(v_).ok() && "Result from an ok Status");
   }

@@ -32,7 +32,12 @@ std::string EncodeORSet(const ORSet& v) {
 Result<ORSet> DecodeORSet(std::string_view bytes) {
   static constexpr char kType[] = "ORSet";
   ORSetWire w;
-  if (Status s = ParseORSetEnvelope(bytes, &w); !s.ok()) return Corruption(kType, s);
+  Result<uint32_t> state = ParseORSetEnvelope(bytes, &w);
+  if (!state.ok()) return state.status();
+  if (state.value() == 0) return Status::Corruption("state: no CRDT state in the message");
+  if (Status s = CheckStateType(CrdtType::kORSet, static_cast<CrdtType>(state.value())); !s.ok()) {
+    return s;
+  }
   ReplicaTableReader table;
   CausalContext ctx;  // as on the wire: without the store's dots
   if (Status s = ReadTableAndContext({w.replicas.data(), w.replicas.size()},
@@ -61,7 +66,7 @@ void WriteState(const MVRegister& v, v1::Crdt* msg) {
   m->mutable_dot_replica()->Reserve(n);
   m->mutable_dot_counter()->Reserve(n);
   for (const auto& e : v.store()) {
-    m->add_values(e.value.bytes());
+    m->add_values(e.value.bytes().data(), e.value.bytes().size());
     WriteDot(e.dot, table, m->mutable_dot_replica(), m->mutable_dot_counter());
     held.Collect(e.dot);
   }

@@ -113,7 +113,7 @@ Result<CausalContext> DecodeContext(const ContextView& c, ReplicaTableReader* ta
     if (Status s = table->DotAt(c.vv_replica[i], c.vv_counter[i], &d); !s.ok()) {
       return Status::Corruption("context: version vector: " + s.message());
     }
-    vv.emplace_back(d.replica, d.counter);
+    vv.push_back({d.replica, d.counter});
   }
   CausalContext::DotCloud cloud;
   for (size_t i = 0; i < c.cloud_replica.size(); ++i) {
@@ -125,7 +125,7 @@ Result<CausalContext> DecodeContext(const ContextView& c, ReplicaTableReader* ta
     if (Status s = table->DotAt(c.cloud_replica[i], c.cloud_counter[i], &d); !s.ok()) {
       return Status::Corruption("context: cloud: " + s.message());
     }
-    cloud.insert(cloud.end(), d);
+    cloud.push_back(d);  // ascending, checked above
   }
   return CausalContext::FromParts(std::move(vv), std::move(cloud));
 }
@@ -150,7 +150,7 @@ Status CheckStoreDot(const CausalContext& wire_ctx, const Dot& d, AddBackDots* a
   if (d.counter - 1 == contiguous) {
     return Status::Corruption("a store dot next to its replica's range (context not compact)");
   }
-  if (wire_ctx.dot_cloud().count(d) != 0) {
+  if (wire_ctx.InCloud(d)) {
     return Status::Corruption("a store dot listed in the context cloud too");
   }
   add_back->push_back(d);

@@ -110,14 +110,14 @@ Status CheckStoreDot(const CausalContext& wire_ctx, const Dot& d, AddBackDots* a
 // (sorted on Finish): what ContextToParts leaves out of the cloud.
 class HeldCloudDots {
  public:
-  explicit HeldCloudDots(const CausalContext& ctx) : cloud_(ctx.dot_cloud()) {}
+  explicit HeldCloudDots(const CausalContext& ctx) : ctx_(ctx) {}
   void Collect(const Dot& d) {
-    if (!cloud_.empty() && cloud_.count(d) != 0) held_.push_back(d);
+    if (ctx_.InCloud(d)) held_.push_back(d);
   }
   std::span<const Dot> Finish();
 
  private:
-  const CausalContext::DotCloud& cloud_;
+  const CausalContext& ctx_;
   boost::container::small_vector<Dot, 1> held_;  // an add's delta holds its one cloud dot
 };
 

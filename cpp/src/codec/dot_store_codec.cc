@@ -31,7 +31,7 @@ class SortedElements {
     dots_.reserve(store.size());
     bytes_.reserve(store.size() * 8);
     for (const auto& [value, dots] : store.entries()) {
-      const std::string& b = value.bytes();
+      const std::string_view b = value.bytes();
       uint64_t prefix = 0;
       for (size_t i = 0; i < 8; ++i) {
         prefix = (prefix << 8) | (i < b.size() ? static_cast<unsigned char>(b[i]) : 0u);
@@ -198,8 +198,7 @@ Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* o
       element_dots.Insert(d);
       prev = d;
     }
-    if (!out->InsertDecoded(Value::FromCanonical(std::string(in.elements[i])),
-                            std::move(element_dots))) {
+    if (!out->InsertDecoded(Value::FromCanonical(in.elements[i]), std::move(element_dots))) {
       return Status::Corruption("an element twice");
     }
   }

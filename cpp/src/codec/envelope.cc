@@ -5,25 +5,20 @@
 #include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/wire_format_lite.h>
 
 #include <cassert>
 #include <climits>
-#include <optional>
 #include <string>
 #include <type_traits>
 
+#include "codec/envelope_fields.h"
 #include "codec/state_codec.h"
 #include "convergent/codec.h"
 
 namespace convergent {
 namespace {
 
-using google::protobuf::internal::WireFormatLite;
-
 // The field numbers of the Crdt oneof are the CrdtType values.
-constexpr uint32_t kFirstTypeField = static_cast<uint32_t>(CrdtType::kGCounter);
-constexpr uint32_t kLastTypeField = static_cast<uint32_t>(CrdtType::kORMultiMap);
 static_assert(v1::Crdt::kGCounterFieldNumber == static_cast<int>(CrdtType::kGCounter));
 static_assert(v1::Crdt::kPnCounterFieldNumber == static_cast<int>(CrdtType::kPNCounter));
 static_assert(v1::Crdt::kLwwRegisterFieldNumber == static_cast<int>(CrdtType::kLWWRegister));
@@ -81,6 +76,14 @@ std::string EncodeState(const T& v) {
 
 }  // namespace
 
+namespace internal {
+Status CheckStateType(CrdtType want, CrdtType got) {
+  if (got == want) return Status::Ok();
+  return Status::TypeMismatch("expected " + CrdtTypeWithArticle(want) + " state, got " +
+                              CrdtTypeWithArticle(got));
+}
+}  // namespace internal
+
 std::string Encode(const GCounter& v) { return EncodeState(v); }
 std::string Encode(const PNCounter& v) { return EncodeState(v); }
 std::string Encode(const LWWRegister& v) { return EncodeState(v); }
@@ -94,30 +97,11 @@ std::string Encode(const PNCounterMap& v) { return EncodeState(v); }
 std::string Encode(const ORMultiMap& v) { return EncodeState(v); }
 
 Result<CrdtType> PeekType(std::string_view bytes) {
-  if (bytes.size() > INT_MAX) return Status::Corruption("state: larger than 2 GiB");
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  std::optional<CrdtType> type;  // as in protobuf, the last field of the oneof wins
-  while (!in.ExpectAtEnd()) {
-    const uint32_t tag = in.ReadTag();
-    const uint32_t field = WireFormatLite::GetTagFieldNumber(tag);
-    if (field == 0) return Status::Corruption("state: malformed protobuf (bad tag)");
-    if (field < kFirstTypeField || field > kLastTypeField) {  // unknown: skipped, as protobuf does
-      if (!WireFormatLite::SkipField(&in, tag)) {
-        return Status::Corruption("state: malformed protobuf (bad field)");
-      }
-      continue;
-    }
-    uint32_t length = 0;
-    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
-        !in.ReadVarint32(&length) || length > static_cast<uint32_t>(INT_MAX) ||
-        !in.Skip(static_cast<int>(length))) {
-      return Status::Corruption("state: malformed protobuf (bad state field)");
-    }
-    type = static_cast<CrdtType>(field);
-  }
-  if (!type) return Status::Corruption("state: no CRDT state in the message");
-  return *type;
+  Result<uint32_t> field =
+      internal::ReadEnvelope(bytes, [](uint32_t, internal::wire::WireReader*) { return true; });
+  if (!field.ok()) return field.status();
+  if (field.value() == 0) return Status::Corruption("state: no CRDT state in the message");
+  return static_cast<CrdtType>(field.value());
 }
 
 // Parses the envelope into messages and hands the state message to its reader.
@@ -135,16 +119,12 @@ Result<T> DecodeMessage(std::string_view bytes) {
 
 template <typename T>
 Result<T> Decode(std::string_view bytes) {
-  constexpr CrdtType kWant = CrdtTypeOf<T>::value;
-  Result<CrdtType> got = PeekType(bytes);
-  if (!got.ok()) return got.status();
-  if (got.value() != kWant) {
-    return Status::TypeMismatch("expected " + CrdtTypeWithArticle(kWant) + " state, got " +
-                                CrdtTypeWithArticle(got.value()));
-  }
   if constexpr (std::is_same_v<T, ORSet>) {
-    return internal::DecodeORSet(bytes);
+    return internal::DecodeORSet(bytes);  // reads the envelope itself, in the same pass
   } else {
+    Result<CrdtType> got = PeekType(bytes);
+    if (!got.ok()) return got.status();
+    if (Status s = internal::CheckStateType(CrdtTypeOf<T>::value, got.value()); !s.ok()) return s;
     return DecodeMessage<T>(bytes);
   }
 }

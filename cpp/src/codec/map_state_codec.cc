@@ -53,12 +53,12 @@ void WritePart(const MapEntry::Part& part, const ReplicaTableBuilder& table, Hel
           for (const auto& e : s) {
             assert(e.value.replica == e.dot.replica && "a register write's dot is its writer's");
             r->add_timestamps(e.value.timestamp);
-            r->add_values(e.value.value.bytes());
+            r->add_values(e.value.value.bytes().data(), e.value.value.bytes().size());
           }
         } else if constexpr (std::is_same_v<S, MultiValueStore>) {
           v1::MultiValuePart* v = m->mutable_multi_value();
           WriteDots(s, table, held, v->mutable_dots());
-          for (const auto& e : s) v->add_values(e.value.bytes());
+          for (const auto& e : s) v->add_values(e.value.bytes().data(), e.value.bytes().size());
         } else if constexpr (std::is_same_v<S, SetStore>) {
           v1::SetPart* p = m->mutable_set();
           std::string bytes;
@@ -90,7 +90,7 @@ void WriteMap(const ORMap& v, v1::ORMapState* m) {
   m->mutable_entries()->Reserve(static_cast<int>(sorted.size()));
   for (const Entry& e : sorted) {
     v1::MapEntryState* out = m->add_entries();
-    out->set_key(e.first->bytes());
+    out->set_key(e.first->bytes().data(), e.first->bytes().size());
     for (const MapEntry::Part& part : e.second->parts()) {  // ascending by type, none empty
       WritePart(part, table, &held, out->add_parts());
     }

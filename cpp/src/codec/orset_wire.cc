@@ -1,8 +1,10 @@
 #include "codec/orset_wire.h"
 
+#include <boost/container/small_vector.hpp>
 #include <span>
 #include <string>
 
+#include "codec/envelope_fields.h"
 #include "codec/wire_format.h"
 #include "convergent/v1/crdt.pb.h"
 
@@ -11,7 +13,6 @@ namespace {
 
 // Field numbers (proto/convergent/v1/crdt.proto).
 constexpr uint32_t kOrSetField = v1::Crdt::kOrSetFieldNumber;
-constexpr uint32_t kFirstStateField = 1, kLastStateField = 11;  // the Crdt oneof
 static_assert(v1::ORSetState::kReplicasFieldNumber == 1 &&
               v1::ORSetState::kContextFieldNumber == 2 &&
               v1::ORSetState::kElementsFieldNumber == 3 &&
@@ -144,35 +145,36 @@ std::string WriteORSetEnvelope(const ORSetWire& w) {
   return out;
 }
 
-Status ParseORSetEnvelope(std::string_view bytes, ORSetWire* out) {
-  static const Status kMalformed = Status::Corruption("malformed protobuf");
-  if (bytes.size() > INT_MAX) return kMalformed;
-  wire::WireReader in(bytes);
-  bool other_state = false;  // another field of the oneof came first
+Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetWire* out) {
   out->clear();
-  const bool ok = ReadFields(&in, [&](uint32_t tag) {
-    const uint32_t field = wire::WireFormatLite::GetTagFieldNumber(tag);
-    if (wire::WireFormatLite::GetTagWireType(tag) != wire::kLengthDelimited ||
-        field < kFirstStateField || field > kLastStateField) {
-      return in.SkipField(tag);
-    }
-    if (field != kOrSetField) {  // the oneof switches away: what was read so far is dropped
+  // The ORSet fields since the oneof last switched to it (several merge, as in protobuf), read
+  // once the envelope is: a later field of another state would drop them unchecked.
+  boost::container::small_vector<wire::WireReader, 1> parts;
+  bool other_state = false;  // another field of the oneof came first
+  Result<uint32_t> state = ReadEnvelope(bytes, [&](uint32_t field, wire::WireReader* in) {
+    if (field != kOrSetField) {
       other_state = true;
-      out->clear();
-      return in.SkipField(tag);
+      parts.clear();
+    } else {
+      parts.push_back(*in);
     }
-    wire::WireReader state("");
-    return in.SubMessage(&state) &&
-           ReadFields(&state, [&](uint32_t t) { return ReadORSetField(&state, t, out); });
+    return true;
   });
-  if (!ok) return kMalformed;
-  // Another state in the envelope is only valid if protobuf parses it: let protobuf check it
+  if (!state.ok() || state.value() != kOrSetField) return state;
+  for (wire::WireReader& in : parts) {
+    if (!ReadFields(&in, [&](uint32_t t) { return ReadORSetField(&in, t, out); })) {
+      return Status::Corruption("ORSet: malformed protobuf");
+    }
+  }
+  // Another state before the ORSet is only valid if protobuf parses it: let protobuf check it
   // (rare: an encoder writes one state).
   if (other_state) {
     v1::Crdt msg;
-    if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return kMalformed;
+    if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return Status::Corruption("state: malformed protobuf");
+    }
   }
-  return Status::Ok();
+  return state;
 }
 
 }  // namespace convergent::internal

@@ -37,8 +37,10 @@ struct ORSetWire {
 
 std::string WriteORSetEnvelope(const ORSetWire& w);
 
-// Parses bytes whose Crdt envelope holds an ORSetState (the caller has checked the type with
-// PeekType). Corruption when protobuf would not parse them.
-Status ParseORSetEnvelope(std::string_view bytes, ORSetWire* out);
+// Parses a Crdt envelope (envelope_fields.h) and the ORSetState in it. Returns the field number of
+// the envelope's state (0: none), or Corruption when protobuf would not parse the bytes; *out
+// holds the ORSetState's fields when that number is the ORSet's. The content of another state is
+// not checked.
+Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetWire* out);
 
 }  // namespace convergent::internal

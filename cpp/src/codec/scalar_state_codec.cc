@@ -71,7 +71,7 @@ Result<PNCounter> ReadState(v1::Crdt* msg, std::type_identity<PNCounter>) {
 void WriteState(const LWWRegister& v, v1::Crdt* msg) {
   v1::LWWRegisterState* m = msg->mutable_lww_register();
   if (!v.is_set()) return;
-  m->set_value(v.value().bytes());
+  m->set_value(v.value().bytes().data(), v.value().bytes().size());
   m->set_timestamp(v.timestamp());
   m->set_replica(v.replica().value);
 }
@@ -101,7 +101,7 @@ void WriteState(const GSet& v, v1::Crdt* msg) {
   v1::GSetState* m = msg->mutable_g_set();
   std::vector<Value> elements = v.Elements();  // ascending
   m->mutable_elements()->Reserve(static_cast<int>(elements.size()));
-  for (const Value& e : elements) m->add_elements(e.bytes());
+  for (const Value& e : elements) m->add_elements(e.bytes().data(), e.bytes().size());
 }
 
 Result<GSet> ReadState(v1::Crdt* msg, std::type_identity<GSet>) {

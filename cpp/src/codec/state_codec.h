@@ -39,7 +39,7 @@ Result<Flag> ReadState(v1::Crdt* msg, std::type_identity<Flag>);
 Result<GSet> ReadState(v1::Crdt* msg, std::type_identity<GSet>);
 
 // causal_state_codec.cc. ORSet, the hot one, bypasses the message objects: it encodes the whole
-// envelope, and decodes it from the bytes (whose type the caller has checked).
+// envelope, and decodes it from the bytes, checking their type itself.
 std::string EncodeORSet(const ORSet& v);
 Result<ORSet> DecodeORSet(std::string_view bytes);
 void WriteState(const MVRegister& v, v1::Crdt* msg);
@@ -54,6 +54,9 @@ Result<ORMap> ReadState(v1::Crdt* msg, std::type_identity<ORMap>);
 Result<LWWMap> ReadState(v1::Crdt* msg, std::type_identity<LWWMap>);
 Result<PNCounterMap> ReadState(v1::Crdt* msg, std::type_identity<PNCounterMap>);
 Result<ORMultiMap> ReadState(v1::Crdt* msg, std::type_identity<ORMultiMap>);
+
+// envelope.cc: Ok when a state of type `got` is the `want` a decoder asked for, else TypeMismatch.
+Status CheckStateType(CrdtType want, CrdtType got);
 
 // A Corruption status "<type>: <what s says>".
 Status Corruption(const char* type, const Status& s);

@@ -12,24 +12,29 @@ namespace {
 template <typename VV>  // VersionVector, const or not
 auto FindReplica(VV& vv, ReplicaId r) {
   return std::lower_bound(vv.begin(), vv.end(), r,
-                          [](const auto& e, ReplicaId id) { return e.first < id; });
+                          [](const auto& e, ReplicaId id) { return e.replica < id; });
 }
 
 }  // namespace
 
 uint64_t CausalContext::Contiguous(ReplicaId r) const {
   auto it = FindReplica(vv_, r);
-  return it != vv_.end() && it->first == r ? it->second : 0;
+  return it != vv_.end() && it->replica == r ? it->counter : 0;
 }
 
 uint64_t* CausalContext::Slot(ReplicaId r) {
   auto it = FindReplica(vv_, r);
-  return it != vv_.end() && it->first == r ? &it->second : nullptr;
+  return it != vv_.end() && it->replica == r ? &it->counter : nullptr;
 }
 
 Dot CausalContext::Next(ReplicaId r) {
-  uint64_t top = Contiguous(r);
-  auto after = cloud_.upper_bound(Dot{r, std::numeric_limits<uint64_t>::max()});
+  uint64_t* slot = Slot(r);
+  if (cloud_.empty() && slot != nullptr && *slot != std::numeric_limits<uint64_t>::max()) {
+    return Dot{r, ++*slot};  // the common case: the vector's range grows by one
+  }
+  uint64_t top = slot != nullptr ? *slot : 0;
+  auto after =
+      std::upper_bound(cloud_.begin(), cloud_.end(), Dot{r, std::numeric_limits<uint64_t>::max()});
   if (after != cloud_.begin() && std::prev(after)->replica == r) top = std::prev(after)->counter;
   if (top == std::numeric_limits<uint64_t>::max()) {
     // Only a context decoded from a hostile peer can claim this: refuse rather than wrap to 0.
@@ -43,25 +48,27 @@ Dot CausalContext::Next(ReplicaId r) {
 void CausalContext::Insert(const Dot& d) {
   if (d.counter == 0) return;
   auto it = FindReplica(vv_, d.replica);
-  const bool present = it != vv_.end() && it->first == d.replica;
-  const uint64_t have = present ? it->second : 0;
+  const bool present = it != vv_.end() && it->replica == d.replica;
+  const uint64_t have = present ? it->counter : 0;
   if (d.counter <= have) return;
   if (d.counter > have + 1) {
-    cloud_.insert(d);
+    if (cloud_.empty() || cloud_.back() < d) {  // often the newest dot
+      cloud_.push_back(d);
+    } else if (auto at = std::lower_bound(cloud_.begin(), cloud_.end(), d); *at != d) {
+      cloud_.insert(at, d);
+    }
     return;
   }
   if (present) {
-    it->second = d.counter;
+    it->counter = d.counter;
   } else {
-    vv_.insert(it, {d.replica, d.counter});
+    it = vv_.insert(it, {d.replica, d.counter});
   }
-  FoldCloud(d.replica);
+  if (!cloud_.empty()) FoldCloud(d.replica, &it->counter);
 }
 
-void CausalContext::FoldCloud(ReplicaId r) {
-  uint64_t* slot = Slot(r);
-  if (slot == nullptr) return;
-  const auto first = cloud_.lower_bound(Dot{r, 0});
+void CausalContext::FoldCloud(ReplicaId r, uint64_t* slot) {
+  const auto first = std::lower_bound(cloud_.begin(), cloud_.end(), Dot{r, 0});
   auto last = first;
   while (last != cloud_.end() && last->replica == r && last->counter <= *slot + 1) {
     *slot = std::max(*slot, last->counter);
@@ -83,17 +90,21 @@ void CausalContext::Join(const CausalContext& other) {
   auto a = vv_.cbegin();
   auto b = other.vv_.cbegin();
   while (a != vv_.end() || b != other.vv_.end()) {
-    if (b == other.vv_.end() || (a != vv_.end() && a->first < b->first)) {
+    if (b == other.vv_.end() || (a != vv_.end() && a->replica < b->replica)) {
       merged.push_back(*a++);
-    } else if (a == vv_.end() || b->first < a->first) {
+    } else if (a == vv_.end() || b->replica < a->replica) {
       merged.push_back(*b++);
     } else {
-      merged.emplace_back(a->first, std::max(a->second, b->second));
+      merged.push_back({a->replica, std::max(a->counter, b->counter)});
       ++a, ++b;
     }
   }
   vv_ = std::move(merged);
-  cloud_.insert(boost::container::ordered_unique_range, other.cloud_.begin(), other.cloud_.end());
+  DotCloud cloud;
+  cloud.reserve(cloud_.size() + other.cloud_.size());
+  std::set_union(cloud_.begin(), cloud_.end(), other.cloud_.begin(), other.cloud_.end(),
+                 std::back_inserter(cloud));
+  cloud_ = std::move(cloud);
   Normalize();
 }
 
@@ -105,14 +116,14 @@ bool CausalContext::JoinVectorInPlace(const CausalContext& other) {
     uint64_t* slot = Slot(r);
     if (n <= *slot) continue;
     *slot = n;
-    FoldCloud(r);  // drops the cloud dots now covered; the range may continue into the cloud
+    FoldCloud(r, slot);  // drops the cloud dots now covered; the range may continue into the cloud
   }
   return true;
 }
 
 void CausalContext::Normalize() {
-  DotCloud::sequence_type dots = cloud_.extract_sequence();
-  DotCloud::sequence_type kept;
+  const DotCloud dots = std::move(cloud_);
+  DotCloud kept;
   for (size_t i = 0; i < dots.size();) {
     const ReplicaId r = dots[i].replica;
     const uint64_t had = Contiguous(r);
@@ -129,7 +140,7 @@ void CausalContext::Normalize() {
     }
     for (; i < dots.size() && dots[i].replica == r; ++i) kept.push_back(dots[i]);
   }
-  cloud_.adopt_sequence(boost::container::ordered_unique_range, std::move(kept));
+  cloud_ = std::move(kept);
 }
 
 uint64_t CausalContext::DotCount() const {
@@ -143,14 +154,18 @@ uint64_t CausalContext::DotCount() const {
 
 Result<CausalContext> CausalContext::FromParts(VersionVector vv, DotCloud cloud) {
   for (size_t i = 0; i < vv.size(); ++i) {
-    if (vv[i].second == 0) return Status::Corruption("CausalContext: a vector counter of 0");
-    if (i > 0 && !(vv[i - 1].first < vv[i].first)) {
+    if (vv[i].counter == 0) return Status::Corruption("CausalContext: a vector counter of 0");
+    if (i > 0 && !(vv[i - 1].replica < vv[i].replica)) {
       return Status::Corruption("CausalContext: vector not sorted by replica, or a replica twice");
     }
   }
   CausalContext c;
   c.vv_ = std::move(vv);
-  for (const Dot& d : cloud) {
+  for (size_t i = 0; i < cloud.size(); ++i) {
+    const Dot& d = cloud[i];
+    if (i > 0 && !(cloud[i - 1] < d)) {
+      return Status::Corruption("CausalContext: cloud not strictly ascending");
+    }
     if (d.counter == 0 || d.counter - 1 <= c.Contiguous(d.replica)) {
       return Status::Corruption("CausalContext: a cloud dot inside or next to the vector's range");
     }

@@ -60,7 +60,7 @@ Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   if (store.size() > 1 && !store.DotsAreUnique()) {
     return Status::Corruption("ORSet: a dot under two elements");
   }
-  Result<ORSet> out{ORSet()};  // filled in place: moving a whole set costs a decoded delta ~10%
+  Result<ORSet> out(std::in_place);  // filled in place: moving a whole set costs a delta ~10%
   out->store_ = std::move(store);
   out->ctx_ = std::move(ctx);
   return out;

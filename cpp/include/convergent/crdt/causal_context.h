@@ -6,11 +6,11 @@
 // Thread safety: none; a context belongs to one CRDT value.
 #pragma once
 
-#include <boost/container/flat_set.hpp>
-#include <boost/container/small_vector.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
+#include "convergent/crdt/inlined_vector.h"
 #include "convergent/ids.h"
 #include "convergent/status.h"
 
@@ -20,16 +20,22 @@ class CausalContext {
  public:
   // Sorted by replica, counters > 0. Room for one replica inline: the context of a delta
   // allocates nothing.
-  using VersionVector = boost::container::small_vector<std::pair<ReplicaId, uint64_t>, 1>;
-  // Sorted, as a flat array with room for one dot inline (the context of an add's delta is one
+  struct VectorEntry {
+    ReplicaId replica;
+    uint64_t counter = 0;
+    friend bool operator==(const VectorEntry&, const VectorEntry&) = default;
+  };
+  using VersionVector = absl::InlinedVector<VectorEntry, 1>;
+  // Strictly ascending, with room for one dot inline (the context of an add's delta is one
   // cloud dot). Clouds stay small: a dot leaves the cloud as soon as the gap before it fills.
-  using DotCloud =
-      boost::container::flat_set<Dot, std::less<Dot>, boost::container::small_vector<Dot, 1>>;
+  using DotCloud = absl::InlinedVector<Dot, 1>;
 
   // Counter 0 is no dot (counters are 1-based), so it is never contained.
   bool Contains(const Dot& d) const {
-    return d.counter != 0 && (d.counter <= Contiguous(d.replica) || cloud_.count(d) != 0);
+    return d.counter != 0 && (d.counter <= Contiguous(d.replica) || InCloud(d));
   }
+  // Whether d is one of the dots seen out of order.
+  bool InCloud(const Dot& d) const { return std::binary_search(cloud_.begin(), cloud_.end(), d); }
   // The highest n such that (r, 1..n) are all contained.
   uint64_t Contiguous(ReplicaId r) const;
   // Creates and records the next dot of `r` (one past the highest dot of r seen). Throws
@@ -51,9 +57,9 @@ class CausalContext {
   }
 
   // Builds a context from decoded parts, checking that they are in the compact form: the vector
-  // sorted by replica, no replica twice, counters > 0, and every cloud dot beyond its replica's
-  // range + 1. (Inserting a vector entry dot by dot would cost its counter, which untrusted
-  // bytes choose.)
+  // sorted by replica, no replica twice, counters > 0, the cloud strictly ascending, and every
+  // cloud dot beyond its replica's range + 1. (Inserting a vector entry dot by dot would cost its
+  // counter, which untrusted bytes choose.)
   static Result<CausalContext> FromParts(VersionVector vv, DotCloud cloud);
 
   bool empty() const { return vv_.empty() && cloud_.empty(); }
@@ -64,7 +70,8 @@ class CausalContext {
 
  private:
   uint64_t* Slot(ReplicaId r);  // nullptr when r has no contiguous range yet
-  void FoldCloud(ReplicaId r);  // moves cloud dots that now extend r's range into vv_
+  // Moves the cloud dots that now extend r's range (*slot, its vv_ counter) into vv_.
+  void FoldCloud(ReplicaId r, uint64_t* slot);
   // Joins other's vector when it names no replica this one lacks (the common case: no
   // allocation); false, changing nothing, otherwise.
   bool JoinVectorInPlace(const CausalContext& other);

@@ -8,10 +8,10 @@
 #pragma once
 
 #include <algorithm>
-#include <boost/container/small_vector.hpp>
 #include <utility>
 
 #include "convergent/crdt/causal_context.h"
+#include "convergent/crdt/inlined_vector.h"
 #include "convergent/ids.h"
 
 namespace convergent {
@@ -31,7 +31,7 @@ template <typename T>
 class DotFun {
  public:
   using Entry = DotEntry<T>;
-  using Storage = boost::container::small_vector<Entry, 1>;
+  using Storage = absl::InlinedVector<Entry, 1>;
 
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
@@ -44,6 +44,10 @@ class DotFun {
   }
   // Inserts (or keeps the existing payload of) a dot.
   void Insert(const Dot& d, T value = T{}) {
+    if (entries_.empty() || entries_.back().dot < d) {  // the common case: a newer dot
+      entries_.push_back(Entry{d, std::move(value)});
+      return;
+    }
     auto it = LowerBound(d);
     if (it == entries_.end() || it->dot != d) entries_.insert(it, Entry{d, std::move(value)});
   }
@@ -65,10 +69,14 @@ class DotFun {
     entries_.erase(kept, entries_.end());
     return taken;
   }
+  // Removes every dot, the same way, keeping no payloads.
   template <typename OnRemoved>
   void TakeObserved(CausalContext& delta_ctx, OnRemoved&& on_removed) {
-    TakeObserved(
-        delta_ctx, [](const Entry&) { return true; }, on_removed);
+    for (const Entry& e : entries_) {
+      delta_ctx.Insert(e.dot);
+      on_removed(e.dot);
+    }
+    entries_.clear();
   }
   template <typename Fn>
   void ForEachDot(Fn&& fn) const {

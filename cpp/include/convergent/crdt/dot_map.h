@@ -5,9 +5,9 @@
 //
 // Representation: a map with one key (the delta of an add, of a remove, of one update) keeps it
 // inline, with no hashing and no allocation; from the second key on, the entries live in an
-// absl::flat_hash_map, allocated then: entries in one array, so a walk over them (encoding a
-// state) reads memory in order. Iteration gives (key, store) pairs of references, in no
-// particular order. Adding a key may move the others (a rehash); references to entries last
+// absl::flat_hash_set of (key, store) nodes, allocated then: entries in one array, so a walk over
+// them (encoding a state) reads memory in order. Iteration gives (key, store) pairs of references,
+// in no particular order. Adding a key may move the others (a rehash); references to entries last
 // until the next key is added.
 //
 // Cost: joining a delta costs in proportion to the delta. To find the local keys that a small
@@ -19,12 +19,18 @@
 // Thread safety: none; owned by one CRDT value.
 #pragma once
 
-#include <absl/container/flat_hash_map.h>
+// First: absl's hash set includes absl::InlinedVector, which must come through this header.
+#include "convergent/crdt/inlined_vector.h"
+// clang-format off
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
+// clang-format on
 
 #include <cstddef>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -36,8 +42,33 @@ namespace convergent {
 
 template <typename K, typename S>
 class DotMap {
+  // An entry of the hash map. The map is a hash set of nodes found by key, so that it moves
+  // entries when it grows (a pair<const K, S> would be copied, key and all); the store is mutable
+  // because a set gives its elements as const, and only the key decides where a node lives.
+  struct Node {
+    template <typename Key>
+    explicit Node(Key&& k) : key(std::forward<Key>(k)) {}
+    Node(K&& k, S&& s) : key(std::move(k)), store(std::move(s)) {}
+    K key;
+    mutable S store;
+  };
+  struct NodeHash {
+    using is_transparent = void;
+    size_t operator()(const K& k) const { return absl::Hash<K>()(k); }
+    size_t operator()(const Node& n) const { return (*this)(n.key); }
+  };
+  struct NodeEq {
+    using is_transparent = void;
+    static const K& KeyOf(const K& k) { return k; }
+    static const K& KeyOf(const Node& n) { return n.key; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return KeyOf(a) == KeyOf(b);
+    }
+  };
+  using Map = absl::flat_hash_set<Node, NodeHash, NodeEq>;
+
  public:
-  using Map = absl::flat_hash_map<K, S, std::hash<K>>;
   using value_type = std::pair<const K&, const S&>;  // what iteration gives, by value
 
   class const_iterator {
@@ -51,7 +82,7 @@ class DotMap {
     const_iterator() = default;
     value_type operator*() const {
       return one_ != nullptr ? value_type(one_->first, one_->second)
-                             : value_type(it_->first, it_->second);
+                             : value_type(it_->key, it_->store);
     }
     const_iterator& operator++() {
       if (one_ != nullptr) {
@@ -128,7 +159,7 @@ class DotMap {
     if (one_) return one_->first == k ? &one_->second : nullptr;
     if (!map_) return nullptr;
     auto it = map_->find(k);
-    return it == map_->end() ? nullptr : &it->second;
+    return it == map_->end() ? nullptr : &it->store;
   }
 
   // Mutation by a CRDT type: `fn(S&, const K&)` changes the store of `k` (created if absent) and
@@ -263,7 +294,7 @@ class DotMap {
     if (one_) return one_->first == k ? Slot{&one_->first, &one_->second} : Slot{};
     if (!map_) return Slot{};
     auto it = map_->find(k);
-    return it == map_->end() ? Slot{} : Slot{&it->first, &it->second};
+    return it == map_->end() ? Slot{} : Slot{&it->key, &it->store};
   }
   // The entry of k, created empty if absent (then true). A second key moves the inline entry
   // into the hash map, which invalidates the index's key pointers.
@@ -277,13 +308,18 @@ class DotMap {
       one_.reset();
       index_.reset();
     } else if (!map_ || map_->empty()) {
-      one_.emplace(std::forward<Key>(k), S{});
+      one_.emplace(std::piecewise_construct, std::forward_as_tuple(std::forward<Key>(k)),
+                   std::tuple<>());
       return {Slot{&one_->first, &one_->second}, true};
     }
     const size_t capacity = map_->capacity();
-    auto [it, inserted] = map_->try_emplace(std::forward<Key>(k));
+    bool inserted = false;
+    auto it = map_->lazy_emplace(k, [&](const auto& construct) {
+      inserted = true;
+      construct(std::forward<Key>(k));
+    });
     if (map_->capacity() != capacity) index_.reset();  // a rehash moved the keys
-    return {Slot{&it->first, &it->second}, inserted};
+    return {Slot{&it->key, &it->store}, inserted};
   }
   void Erase(const K& k) {  // k may be the entry's own key
     if (one_) {
