@@ -183,8 +183,8 @@ TEST(CausalContextTest, FromPartsAcceptsTheCompactFormOnly) {
   EXPECT_TRUE(CausalContext::FromParts({}, Cloud{{kA, 3}, {kA, 5}}).ok());
   EXPECT_FALSE(CausalContext::FromParts({}, Cloud{{kA, 5}, {kA, 3}}).ok());  // cloud not sorted
   EXPECT_FALSE(CausalContext::FromParts({}, Cloud{{kA, 3}, {kA, 3}}).ok());  // a dot twice
-  EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 1}}).ok());           // belongs in the vector
-  EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 0}}).ok());           // no such dot
+  EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 1}}).ok());  // belongs in the vector
+  EXPECT_FALSE(CausalContext::FromParts(VV{}, {{kA, 0}}).ok());  // no such dot
   EXPECT_EQ(CausalContext::FromParts(VV{{kA, 0}}, {}).status().code(), StatusCode::kCorruption);
 }
 

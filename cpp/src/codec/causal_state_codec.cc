@@ -9,6 +9,7 @@
 
 #include "codec/context_codec.h"
 #include "codec/dot_store_codec.h"
+#include "codec/envelope_fields.h"
 #include "codec/orset_wire.h"
 #include "codec/state_codec.h"
 
@@ -32,12 +33,9 @@ std::string EncodeORSet(const ORSet& v) {
 Result<ORSet> DecodeORSet(std::string_view bytes) {
   static constexpr char kType[] = "ORSet";
   ORSetWire w;
-  Result<uint32_t> state = ParseORSetEnvelope(bytes, &w);
-  if (!state.ok()) return state.status();
-  if (state.value() == 0) return Status::Corruption("state: no CRDT state in the message");
-  if (Status s = CheckStateType(CrdtType::kORSet, static_cast<CrdtType>(state.value())); !s.ok()) {
-    return s;
-  }
+  Result<CrdtType> type = StateTypeOf(ParseORSetEnvelope(bytes, &w));
+  if (!type.ok()) return type.status();
+  if (Status s = CheckStateType(CrdtType::kORSet, type.value()); !s.ok()) return s;
   ReplicaTableReader table;
   CausalContext ctx;  // as on the wire: without the store's dots
   if (Status s = ReadTableAndContext({w.replicas.data(), w.replicas.size()},

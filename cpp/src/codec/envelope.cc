@@ -97,11 +97,8 @@ std::string Encode(const PNCounterMap& v) { return EncodeState(v); }
 std::string Encode(const ORMultiMap& v) { return EncodeState(v); }
 
 Result<CrdtType> PeekType(std::string_view bytes) {
-  Result<uint32_t> field =
-      internal::ReadEnvelope(bytes, [](uint32_t, internal::wire::WireReader*) { return true; });
-  if (!field.ok()) return field.status();
-  if (field.value() == 0) return Status::Corruption("state: no CRDT state in the message");
-  return static_cast<CrdtType>(field.value());
+  return internal::StateTypeOf(
+      internal::ReadEnvelope(bytes, [](uint32_t, internal::wire::WireReader*) { return true; }));
 }
 
 // Parses the envelope into messages and hands the state message to its reader.

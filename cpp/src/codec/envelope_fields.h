@@ -47,4 +47,11 @@ Result<uint32_t> ReadEnvelope(std::string_view bytes, ReadState&& read_state) {
   return last;
 }
 
+// The type of the state a ReadEnvelope result names; Corruption when it names none.
+inline Result<CrdtType> StateTypeOf(const Result<uint32_t>& field) {
+  if (!field.ok()) return field.status();
+  if (field.value() == 0) return Status::Corruption("state: no CRDT state in the message");
+  return static_cast<CrdtType>(field.value());
+}
+
 }  // namespace convergent::internal
