@@ -399,3 +399,91 @@ TEST(NodeTest, ASeedGivenByHostNameJoinsTheCluster) {
 
 }  // namespace
 }  // namespace convergent
+
+namespace convergent {
+namespace {
+
+// Formation: a node counts the seeds it has not heard from, so a Majority write made before the
+// cluster formed waits for real acks instead of being "reached" by the node alone.
+TEST(NodeFormationTest, AMajorityWriteBeforeTheSeedsAreHeardWaitsForThemAndIsNeverAloneAcked) {
+  const std::string tag = std::to_string(getpid());
+  std::vector<std::string> urls;
+  for (int i = 0; i < 3; ++i) urls.push_back("inproc://formation-" + tag + "-" + std::to_string(i));
+  auto a = Node::Start(FastOptions(urls[0], urls));
+  ASSERT_TRUE(a.ok());
+  Node& n0 = **a;
+  EXPECT_FALSE(n0.ready());
+  EXPECT_EQ(n0.Metrics().at("convergent.membership.replicas.counted"), 3);
+  auto write = [&](double timeout) {
+    auto id = n0.Request([&](Replicator& r, TimeMicros now) {
+      return r.Update("m", CrdtType::kGCounter, GIncrement(n0.replica_id()), Consistency::kMajority,
+                      now, timeout);
+    });
+    EXPECT_TRUE(id.ok());
+    auto done = n0.Await(*id);
+    EXPECT_TRUE(done.ok());
+    return done->status;
+  };
+  EXPECT_EQ(write(0.2).code(), StatusCode::kTimeout);  // alone: 1 of 3 is not a majority
+  const Status waited = n0.WaitReady(0.1);
+  EXPECT_EQ(waited.code(), StatusCode::kTimeout);
+  EXPECT_NE(waited.message().find(urls[1]), std::string::npos) << waited.ToString();
+
+  // A write issued before the others start completes once one of them joins and acks it.
+  auto id = n0.Request([&](Replicator& r, TimeMicros now) {
+    return r.Update("m", CrdtType::kGCounter, GIncrement(n0.replica_id()), Consistency::kMajority,
+                    now, 10.0);
+  });
+  ASSERT_TRUE(id.ok());
+  auto b = Node::Start(FastOptions(urls[1], urls));
+  auto c = Node::Start(FastOptions(urls[2], urls));
+  ASSERT_TRUE(b.ok() && c.ok());
+  auto done = n0.Await(*id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->status.ok()) << done->status.ToString();
+  EXPECT_GE(int(GValue(**b, "m") == 2) + int(GValue(**c, "m") == 2), 1);
+  for (Node* n : {&n0, b->get(), c->get()}) {
+    EXPECT_TRUE(n->WaitReady(20).ok());
+    EXPECT_EQ(n->Metrics().at("convergent.membership.seeds.unheard"), 0);
+  }
+}
+
+TEST(NodeFormationTest, MinMembersHoldsMajorityUntilThatManyReplicasExist) {
+  NodeOptions o = FastOptions("inproc://formation-min-" + std::to_string(getpid()));
+  o.min_members = 2;
+  auto a = Node::Start(o);
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE((*a)->ready());
+  EXPECT_EQ((*a)->Metrics().at("convergent.membership.replicas.counted"), 2);
+  auto id = (*a)->Request([&](Replicator& r, TimeMicros now) {
+    return r.Update("m", CrdtType::kGCounter, GIncrement((*a)->replica_id()), Consistency::kAll,
+                    now, 0.2);
+  });
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ((*a)->Await(*id)->status.code(), StatusCode::kTimeout);
+  NodeOptions bad = o;
+  bad.min_members = 0;
+  EXPECT_EQ(Node::Start(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Writes made before two nodes were connected cross at first contact, not at the next
+// anti-entropy round (here a minute away): no gap in frame numbers reveals them.
+TEST(NodeFormationTest, WritesMadeBeforeTheMeshFormedCrossAtFirstContact) {
+  const std::string tag = std::to_string(getpid());
+  NodeOptions oa = FastOptions("inproc://first-contact-a-" + tag);
+  oa.replicator.anti_entropy_interval = 60;
+  auto a = Node::Start(oa);
+  ASSERT_TRUE(a.ok());
+  for (int k = 0; k < 2000; ++k) Increment(**a, "k" + std::to_string(k));
+  NodeOptions ob = FastOptions("inproc://first-contact-b-" + tag, {(*a)->bus_url()});
+  ob.replicator.anti_entropy_interval = 60;
+  auto b = Node::Start(ob);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->WaitReady(10).ok());
+  EXPECT_TRUE(WaitFor([&] { return (*b)->StoreDigest() == (*a)->StoreDigest(); }, 10));
+  EXPECT_EQ(GValue(**b, "k1999"), 1u);
+  EXPECT_GE((*b)->Metrics().at("crdt.replicator.antientropy.meeting.count"), 1);
+}
+
+}  // namespace
+}  // namespace convergent

@@ -221,3 +221,61 @@ def test_wait_converged_calls_poll_between_checks_and_at_the_end() -> None:
         cluster.nodes[0].update(HITS, lambda c: c.increment(7))
         cluster.wait_converged(timeout=10, poll=sample)
         assert seen and seen[-1] == 7  # the last call sees the converged state
+
+
+def test_a_majority_write_at_once_after_enter_is_on_a_majority_of_processes() -> None:
+    # __enter__ returns only when every node is ready and reaches the others: a MAJORITY write
+    # issued at once counts N = 3 and is on at least 2 processes when it returns.
+    key = cv.GCounterKey("formed")
+    with cv.LocalCluster(3, transport="tcp", processes=True, config=FAST) as cluster:
+        cluster.nodes[0].update(key, lambda v: v.increment(), write=cv.MAJORITY)
+        on = [n.get(key) for n in cluster.nodes]
+        assert sum(v is not None and v.value == 1 for v in on) >= 2
+        assert all(cluster.node(i).metrics()["convergent.node.ready"] == 1 for i in range(3))
+
+
+def test_a_lone_node_counts_its_unheard_seeds_and_is_not_ready() -> None:
+    node = cv.Node(
+        "inproc://lonely-seeded",
+        seeds=["inproc://lonely-seed-a", "inproc://lonely-seed-b"],
+        config=dataclasses.replace(FAST, min_members=2),
+    )
+    try:
+        assert not node.ready
+        with pytest.raises(TimeoutError, match="lonely-seed-a"):
+            node.wait_ready(0.1)
+        assert node.metrics()["convergent.membership.replicas.counted"] == 3
+        with pytest.raises(cv.WriteTimeout):
+            node.replicator.update(HITS, lambda v: v.increment(), write=cv.MAJORITY, timeout=0.2)
+        assert node.replicator.get(HITS).value == 1  # the local write stays
+    finally:
+        node.stop()
+    with pytest.raises(cv.NodeDownError):
+        node.wait_ready(0.1)
+
+
+def test_deleted_tells_a_tombstone_from_a_key_never_written() -> None:
+    with cv.LocalCluster(2, transport="inproc", config=FAST) as cluster:
+        a, b = cluster.nodes
+        a.update(HITS, lambda v: v.increment())
+        a.delete(HITS, write=cv.ALL)
+        assert a.get(HITS) is None and b.get(HITS) is None
+        assert a.deleted(HITS) and b.deleted(HITS)
+        assert not a.deleted(CART)
+        with pytest.raises(TypeError):
+            a.deleted("hits")
+
+
+def test_a_silent_node_process_cannot_hang_the_start() -> None:
+    from convergent.cluster import _wait_for_ready_line
+
+    proc = subprocess.Popen(["sleep", "30"], stdout=subprocess.PIPE, text=True)
+    try:
+        start = time.monotonic()
+        assert not _wait_for_ready_line(proc, time.monotonic() + 0.3)
+        assert time.monotonic() - start < 5
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()

@@ -48,6 +48,7 @@ def test_down_after_none_or_zero_means_never() -> None:
         ("max_delta_flush_interval", -1),
         ("down_after", -1),
         ("down_after", float("nan")),
+        ("min_members", 0),
     ],
 )
 def test_out_of_range_values_raise_value_error_naming_the_option(field: str, value: Any) -> None:
@@ -65,6 +66,7 @@ def test_out_of_range_values_raise_value_error_naming_the_option(field: str, val
         ("snapshot_dir", 3),
         ("down_after", "60"),
         ("max_delta_flush_interval", None),
+        ("min_members", 2.0),
     ],
 )
 def test_wrong_types_raise_type_error(field: str, value: Any) -> None:

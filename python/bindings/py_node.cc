@@ -147,6 +147,7 @@ void RegisterNode(py::module_& m) {
                o.max_delta_flush_interval = config.attr("max_delta_flush_interval").cast<double>();
                py::object down = config.attr("down_after");
                o.down_after = down.is_none() ? 0.0 : down.cast<double>();  // None: never
+               o.min_members = config.attr("min_members").cast<size_t>();
              }
              o.heartbeat_interval = heartbeat_interval;
              o.failure_timeout = failure_timeout;
@@ -174,6 +175,19 @@ void RegisterNode(py::module_& m) {
       .def_property_readonly("metrics_url",
                              [](PyNode& self) { return self.host->node().metrics_url(); })
       .def_property_readonly("running", [](PyNode& self) { return self.host->node().running(); })
+      .def_property_readonly(
+          "ready", [](PyNode& self) { return NoGil([&] { return self.host->node().ready(); }); })
+      .def(
+          "wait_ready",
+          [](PyNode& self, double timeout) {
+            const Status s = NoGil([&] { return self.host->node().WaitReady(timeout); });
+            if (s.code() == StatusCode::kTimeout) {
+              PyErr_SetString(PyExc_TimeoutError, s.message().c_str());
+              throw py::error_already_set();
+            }
+            if (!s.ok()) ThrowError(PyError::kNodeDownError, s.message());
+          },
+          py::arg("timeout"))
       .def("members",
            [](PyNode& self) {
              py::list out;

@@ -130,7 +130,9 @@ void Update(ReplicatorHandle& h, py::handle key, py::handle fn, py::handle write
         return r.Update(
             k.name, k.type,
             [&](AnyCrdt& value) {
-              return mutation(value, static_cast<uint64_t>(std::max<TimeMicros>(now, 0)));
+              // LWW writes take the wall clock (the simulator's is virtual and skewable).
+              return mutation(value,
+                              static_cast<uint64_t>(std::max<TimeMicros>(r.WallTime(now), 0)));
             },
             level, now, t);
       });
@@ -188,6 +190,14 @@ py::list Keys(ReplicatorHandle& h) {
   py::list out;
   for (const auto& [name, type] : keys) out.append(KeyObject(type, name));
   return out;
+}
+
+bool Deleted(ReplicatorHandle& h, py::handle key) {
+  const KeyArg k = ParseKey(key, "deleted");
+  bool deleted = false;
+  h.host->Run(h.node, h.incarnation,
+              [&](Replicator& r, TimeMicros) { deleted = r.IsDeleted(k.name); });
+  return deleted;
 }
 
 py::dict Metrics(ReplicatorHandle& h) {
@@ -364,6 +374,9 @@ void RegisterReplicator(py::module_& m) {
           "changes on this node (a local update or a merge) and cv.Deleted(key) when it is "
           "deleted. Returns a Subscription (cancel() it to stop).")
       .def("keys", &Keys, "The live keys of this node, by name.")
+      .def("deleted", &Deleted, py::arg("key"),
+           "True while a tombstone of the key lives on this node (get() gives None both for "
+           "a deleted key and for one never written).")
       .def("metrics", &Metrics,
            "The replicator's counters: crdt.replicator.store.size, .merge.count, "
            ".delta.publish.count, ..., bytes and frames per message kind.")

@@ -133,6 +133,12 @@ class ControlServer:
         keys = list(self._node.replicator.keys())
         return [(k.type_name, k.name) for k in keys]
 
+    def _op_wait_ready(self, timeout: float) -> None:
+        self._node.wait_ready(timeout)
+
+    def _op_deleted(self, t: str, name: str) -> bool:
+        return bool(self._node.replicator.deleted(key_of_type(t, name)))
+
     def _op_metrics(self) -> dict[str, float]:
         return dict(self._node.metrics())
 
@@ -263,6 +269,9 @@ class RemoteNode:
     def running(self) -> bool:
         return bool(self._process.poll() is None)
 
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        self._channel.call("wait_ready", float(timeout))
+
     def members(self) -> list[dict[str, Any]]:
         return list(self._channel.call("members"))
 
@@ -326,6 +335,9 @@ class RemoteReplicator:
 
     def keys(self) -> list[Key[Any]]:
         return [key_of_type(t, n) for t, n in self._channel.call("keys")]
+
+    def deleted(self, key: Key[Any]) -> bool:
+        return bool(self._channel.call("deleted", key.type_name, key.name))
 
     def metrics(self) -> dict[str, float]:
         return {k: v for k, v in self._node.metrics().items() if k.startswith("crdt.")}

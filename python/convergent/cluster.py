@@ -8,6 +8,11 @@ control socket; ``kill(i)`` is then a real kill -9. Without it the nodes run in 
 the same URL as a new incarnation, which catches up from its peers. With ``snapshots=True`` every
 node keeps a LevelDB snapshot in a temporary directory and restores it when it starts again.
 
+The constructor (and ``start(i)``) returns only once every running node is ready and reaches every
+other one, so a MAJORITY write issued at once counts the whole cluster; a node that does not get
+there within ``start_timeout`` seconds raises ``TimeoutError`` (a node process that does not even
+report that it listens raises ``RuntimeError``), never hangs.
+
 Node processes never outlive this process: ``close()`` (or interpreter exit) stops them, and if
 this process is killed outright (SIGKILL, no exit handlers), each node process sees the pipe this
 process held to its standard input close, and stops within a second or so.
@@ -20,6 +25,7 @@ import dataclasses
 import itertools
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -38,7 +44,6 @@ __all__ = ["LocalCluster"]
 
 _TRANSPORTS = ("inproc", "ipc", "tcp")
 _counter = itertools.count()
-_START_TIMEOUT = 30.0  # seconds for a node process to report that it listens
 # Clusters not closed yet: closed at interpreter exit, so that no node process outlives its driver.
 _open: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
 
@@ -57,6 +62,26 @@ def _reap(proc: subprocess.Popen[str]) -> None:
             pipe.close()
 
 
+def _wait_for_ready_line(proc: subprocess.Popen[str], deadline: float) -> bool:
+    """Reads the node process's standard output until its "ready <url>" line (True), its end,
+    or the deadline (False); it never blocks past the deadline, even on a silent child."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    pending = b""
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([fd], [], [], left)
+        if not readable:
+            continue
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return False
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if any(line.startswith(b"ready ") for line in lines):
+            return True
+    return False
+
+
 class LocalCluster:
     """``nodes`` real nodes replicating with each other; use it as a context manager."""
 
@@ -70,6 +95,7 @@ class LocalCluster:
         snapshots: bool = False,
         heartbeat_interval: float = 0.1,
         failure_timeout: float = 1.0,
+        start_timeout: float = 30.0,
     ) -> None:
         if transport not in _TRANSPORTS:
             names = ", ".join(_TRANSPORTS)
@@ -86,6 +112,7 @@ class LocalCluster:
         self._snapshots = snapshots
         self._heartbeat_interval = heartbeat_interval
         self._failure_timeout = failure_timeout
+        self._start_timeout = float(start_timeout)
         self._tmp = tempfile.mkdtemp(prefix="convergent-")
         self._authkey = secrets.token_hex(16)
         tag = f"{os.getpid()}-{next(_counter)}"
@@ -95,7 +122,8 @@ class LocalCluster:
         _open.add(self)
         try:
             for i in range(nodes):
-                self.start(i)
+                self._start(i)
+            self._wait_formed()
         except BaseException:
             self.close()
             raise
@@ -130,7 +158,24 @@ class LocalCluster:
         return config
 
     def start(self, i: int) -> Any:
-        """Starts node ``i`` (again), on its URL; returns its new Replicator handle."""
+        """Starts node ``i`` (again), on its URL; returns its new Replicator handle once every
+        running node is ready and reaches every other one (``TimeoutError`` otherwise)."""
+        handle = self._start(i)
+        self._wait_formed()
+        return handle
+
+    def _wait_formed(self) -> None:
+        """Waits until every running node is ready and sees every running node reachable."""
+        deadline = time.monotonic() + self._start_timeout
+        for i, n in enumerate(self._nodes):
+            if n is not None and n.running:
+                try:
+                    n.wait_ready(max(0.0, deadline - time.monotonic()))
+                except TimeoutError as e:
+                    raise TimeoutError(f"node {i} did not get ready: {e}") from None
+        self.wait_members(max(0.0, deadline - time.monotonic()))
+
+    def _start(self, i: int) -> Any:
         old = self._nodes[i]
         if old is not None and old.running:
             raise RuntimeError(f"node {i} is running; kill(i) or stop it first")
@@ -186,17 +231,14 @@ class LocalCluster:
         log.close()
         self._procs[i] = proc
         assert proc.stdout is not None
-        deadline = time.monotonic() + _START_TIMEOUT
-        line = ""
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith("ready ") or not line:
-                break
-        if not line.startswith("ready "):
+        if not _wait_for_ready_line(proc, time.monotonic() + self._start_timeout):
             proc.kill()
             _reap(proc)
             with open(os.path.join(self._tmp, f"node-{i}.log")) as f:
-                raise RuntimeError(f"node {i} did not start:\n{f.read()[-2000:]}")
+                raise RuntimeError(
+                    f"node {i} did not report that it listens within {self._start_timeout} s:\n"
+                    f"{f.read()[-2000:]}"
+                )
         return RemoteNode(control, self._authkey.encode(), proc)
 
     def kill(self, i: int) -> None:

@@ -87,6 +87,10 @@ class Config:
     #: member gone without a goodbye stays counted, and every ALL call times out). During a
     #: partition longer than this each side counts only itself, which is why it is off by default.
     down_after: _Seconds | None = None
+    #: Real nodes: MAJORITY/ALL count N = max(min_members, 1 + the members known + the seeds not
+    #: heard from yet) replicas (Akka's minCap), and a node is ready (``Node.wait_ready``) once it
+    #: has heard from every seed and min_members replicas are reachable.
+    min_members: int = 1
 
     def __post_init__(self) -> None:
         for name in (
@@ -100,7 +104,7 @@ class Config:
             "max_delta_flush_interval",
         ):
             _check_number(name, getattr(self, name))
-        for name in ("max_delta_size", "max_frame_size", "digest_tree_depth"):
+        for name in ("max_delta_size", "max_frame_size", "digest_tree_depth", "min_members"):
             _check_number(name, getattr(self, name), integer=True)
         if self.role is not None and not isinstance(self.role, str):
             raise TypeError(f"Config.role must be a str or None, got {type(self.role).__name__}")
@@ -115,6 +119,8 @@ class Config:
             )
         if not 0 < self.max_delta_flush_interval < 86400:
             raise ValueError("Config.max_delta_flush_interval must be > 0 seconds")
+        if not 1 <= self.min_members <= 100000:
+            raise ValueError("Config.min_members must be in [1, 100000]")
         if self.down_after is not None:
             _check_number("down_after", self.down_after)
             if not 0 <= self.down_after < 1e9:

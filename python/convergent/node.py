@@ -110,6 +110,18 @@ class Node:
         """False once the node is stopped."""
         return bool(self._core.running)
 
+    @property
+    def ready(self) -> bool:
+        """True once the node has heard from every seed and ``Config.min_members`` replicas
+        (itself included) are reachable."""
+        return bool(self._core.ready)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Returns once :attr:`ready`; ``TimeoutError`` (saying what is missing) after
+        ``timeout`` seconds. Until then MAJORITY/ALL count the seeds not heard from, so they wait
+        for them rather than succeed on too few replicas."""
+        self._core.wait_ready(float(timeout))
+
     def members(self) -> list[dict[str, Any]]:
         """Every member this node knows (itself included): id, name, url, role, reachable."""
         return list(self._core.members())

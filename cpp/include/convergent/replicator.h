@@ -77,6 +77,7 @@ struct ReplicatorMetrics {
   uint64_t coordinated_read_count = 0;
   uint64_t antientropy_count = 0;  // rounds started
   uint64_t loss_repair_count = 0;  // of which started because frames from the peer were lost
+  uint64_t meeting_count = 0;      // of which started because the peer was just met (SyncWith)
   uint64_t frames_malformed = 0;   // dropped: did not decode
   uint64_t entries_mistyped = 0;   // dropped: a key of another type than ours
   uint64_t frames_foreign = 0;     // dropped: from a node that is not a peer (another role)
@@ -103,6 +104,17 @@ class Replicator {
   // from any other node are dropped (and counted as foreign).
   void SetPeers(std::vector<NodeId> peers);
   const std::vector<NodeId>& peers() const;
+  // N, the replicas Majority/All count (self included): max(n, peers + 1). A node that has not
+  // met every member yet counts those it was told of (see NodeOptions::seeds, min_members).
+  // Requests running when a peer joins ask it too.
+  void SetReplicaCount(size_t n);
+  size_t replica_count() const;
+
+  // The wall clock, for tombstone ages and the timestamps callers give LWW writes; `now` of
+  // every call is then only for timers (a monotonic clock). Unset: `now` is both.
+  void SetWallClock(std::function<TimeMicros()> wall);
+  // The wall clock's time when `now` is the timers' time.
+  TimeMicros WallTime(TimeMicros now) const;
 
   // ---- local requests ----
   // Changes `value` (the key's current value, or its empty value when absent) in place and
@@ -135,6 +147,10 @@ class Replicator {
   // Frames from `peer` were lost on the way: an anti-entropy round with it repairs them, at the
   // next Tick, or once loss_repair_interval has passed since the last such round with it.
   void RepairFrom(NodeId peer, TimeMicros now);
+  // `peer` was just met (first contact, a new incarnation, or back after a partition): an
+  // anti-entropy round with it starts at the next Tick, so that what either side wrote before
+  // they were connected crosses within a round trip.
+  void SyncWith(NodeId peer);
   // Back-pressure: the seconds between delta flushes from now on (at first the option
   // delta_flush_interval); a longer interval makes fewer, larger delta batches. Values <= 0 are
   // ignored.

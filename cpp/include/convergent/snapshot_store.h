@@ -25,13 +25,17 @@ class SnapshotStore {
   virtual Result<std::vector<Record>> ReadAll() = 0;
   // Erases every record (after a corrupt snapshot, before the node rebuilds from its peers).
   virtual Status Clear() = 0;
+  // After ReadAll found damage: makes the store usable again, dropping what is damaged (the
+  // LevelDB store drops everything: a table cannot be read past a failed checksum).
+  virtual Status Repair() = 0;
 };
 
-// Opens (creating if needed) the LevelDB store in `dir`. A store that LevelDB reports corrupt
-// is destroyed and created empty, and `*was_corrupt` says so (the caller reports it); other
-// failures (no permission, a file in the way) are errors.
+// Opens (creating if needed) the LevelDB store in `dir`, checksums verified (paranoid checks).
+// A store that LevelDB reports damaged is opened again skipping the log records whose checksums
+// fail (or, when that fails too, created empty), and `*damage` says what was wrong (empty:
+// nothing); the caller reports it. Other failures (no permission, a file in the way) are errors.
 Result<std::unique_ptr<SnapshotStore>> OpenLevelDbSnapshotStore(const std::string& dir,
-                                                                bool* was_corrupt);
+                                                                std::string* damage);
 std::unique_ptr<SnapshotStore> NewMemorySnapshotStore();
 
 }  // namespace convergent

@@ -43,12 +43,16 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
     } else {
       departed_.erase(h.sender.id);
       auto [it, added] = members_.try_emplace(h.sender.id);
+      const uint64_t known_incarnation = it->second.info.incarnation;
       changed = Learn(it->second, h.sender) || added;
       if (added) it->second.learned = now;
-      if (direct) {
+      if (direct && h.sender.incarnation >= known_incarnation) {
+        const bool newly = it->second.last_heard == 0 || !it->second.reachable ||
+                           h.sender.incarnation != known_incarnation;
         it->second.last_heard = now;
         if (!it->second.reachable) changed = true;
         it->second.reachable = true;
+        if (newly) met_.push_back(h.sender.id);
       }
     }
   }

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "convergent/replicator.h"
@@ -65,6 +66,9 @@ class Membership {
   // The reachable member (self included) with the smallest id, among those of our role.
   NodeId Leader() const;
   bool IsReachable(NodeId id) const;
+  // The members met since the last call: heard straight from for the first time, in a new
+  // incarnation, or again after they were unreachable (the node repairs with them at once).
+  std::vector<NodeId> TakeMet() { return std::exchange(met_, {}); }
   const std::map<NodeId, MemberState>& members() const { return members_; }
   uint64_t downed_count() const { return downed_count_; }  // members downed so far
 
@@ -80,6 +84,7 @@ class Membership {
   std::map<NodeId, MemberState> members_;  // self excluded
   std::map<NodeId, uint64_t> departed_;    // id -> the incarnation that left or was downed
   uint64_t downed_count_ = 0;
+  std::vector<NodeId> met_;
 };
 
 }  // namespace convergent::internal

@@ -18,7 +18,7 @@ using internal::WriteAckMsg;
 using internal::WriteRequestMsg;
 
 size_t Replicator::Impl::Needed(Consistency level) const {
-  const size_t n = peers.size() + 1;
+  const size_t n = std::max(replica_count, peers.size() + 1);
   switch (level) {
     case Consistency::kLocal:
       return 0;
@@ -61,6 +61,7 @@ RequestId Replicator::Impl::StartWrite(WriteRequestMsg msg, Consistency level, T
   r.key = msg.entry ? msg.entry->key : msg.tombstone->key;
   r.needed = needed;
   r.waiting = peers;
+  r.asked = peers;
   r.deadline = now + Micros(timeout.value_or(options.coordination_timeout));
   msg.request_id = id;
   r.resend_interval = Micros(options.coordination_resend_interval);
@@ -83,6 +84,7 @@ RequestId Replicator::Impl::StartRead(std::string_view key, CrdtType type, Consi
   r.type = type;
   r.needed = needed;
   r.waiting = peers;
+  r.asked = peers;
   r.deadline = now + Micros(timeout.value_or(options.coordination_timeout));
   r.resend_interval = Micros(options.coordination_resend_interval);
   r.next_resend = now + r.resend_interval;
@@ -127,14 +129,28 @@ void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std
     r.last_error = std::move(error);
     r.last_error_deleted = deleted;
   }
+  // Replicas that may still answer: every peer counted in N (known or not yet) but those that
+  // failed. The level is out of reach only when they are too few.
+  const size_t others = std::max(replica_count, peers.size() + 1) - 1;
+  const size_t possible = others > r.failures ? others - r.failures : 0;
   if (r.answers >= r.needed) {
     Complete(id, Status::Ok());
-  } else if (r.answers + r.waiting.size() < r.needed) {
+  } else if (possible < r.needed) {
     std::string message =
         std::string(r.is_read ? "a peer could not answer: " : "a peer rejected the write: ") +
         r.last_error;
     Complete(id, r.last_error_deleted ? Status::KeyDeleted(std::move(message))
                                       : Status::TypeMismatch(std::move(message)));
+  }
+}
+
+void Replicator::Impl::AskNewPeers(PendingRequest& r) {
+  for (NodeId peer : peers) {
+    auto at = std::lower_bound(r.asked.begin(), r.asked.end(), peer);
+    if (at != r.asked.end() && *at == peer) continue;
+    r.asked.insert(at, peer);
+    r.waiting.push_back(peer);
+    Send(peer, r.message);
   }
 }
 

@@ -285,7 +285,7 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
   if (auto it = keys.find(name); it != keys.end() && it->second.type != type) {
     return Status::TypeMismatch(TypeError(name, it->second.type, type));
   }
-  Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(now, 0))};
+  Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(WallTime(now), 0))};
   const bool none_pending = pending.empty();
   if (!ApplyTombstone(t, /*publish=*/true)) {
     return Status::TypeMismatch("key '" + name + "' is deleted as another type");
@@ -431,12 +431,18 @@ void Replicator::Impl::Tick(TimeMicros now) {
     next_anti_entropy = now + Micros(options.anti_entropy_interval);
     StartAntiEntropy(now);
   }
+  for (NodeId peer : std::exchange(meetings, {})) {
+    if (std::find(peers.begin(), peers.end(), peer) == peers.end()) continue;
+    ++metrics.meeting_count;
+    StartRound(peer);
+  }
   RunLossRepairs(now);
   if (now >= next_prune) {
     next_prune = now + Micros(options.prune_interval);
     const TimeMicros ttl = Micros(options.tombstone_ttl);
+    const TimeMicros wall = WallTime(now);
     for (auto it = tombstones.begin(); it != tombstones.end();) {
-      if (now - it->second.deleted_at < ttl) {
+      if (wall - it->second.deleted_at < ttl) {
         ++it;
         continue;
       }
@@ -453,6 +459,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min(next_anti_entropy, next_prune);
   if (!pending.empty()) t = std::min(t, next_flush);
+  if (!meetings.empty()) return std::numeric_limits<TimeMicros>::min();
   for (const auto& [id, r] : requests) t = std::min({t, r.deadline, r.next_resend});
   const TimeMicros spacing = Micros(options.loss_repair_interval);
   for (const auto& [peer, l] : loss_repairs) {
@@ -478,6 +485,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "coordinated.read.count", static_cast<double>(metrics.coordinated_read_count)},
       {p + "antientropy.count", static_cast<double>(metrics.antientropy_count)},
       {p + "antientropy.loss_repair.count", static_cast<double>(metrics.loss_repair_count)},
+      {p + "antientropy.meeting.count", static_cast<double>(metrics.meeting_count)},
       {p + "tombstone.count", static_cast<double>(tombstones.size())},
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
       {p + "frames.dropped.foreign", static_cast<double>(metrics.frames_foreign)},
@@ -511,7 +519,16 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
     return !std::binary_search(peers.begin(), peers.end(), entry.first);
   });
   impl_->peers = std::move(peers);
+  for (auto& [id, r] : impl_->requests) impl_->AskNewPeers(r);
 }
+void Replicator::SetReplicaCount(size_t n) { impl_->replica_count = std::max<size_t>(n, 1); }
+size_t Replicator::replica_count() const {
+  return std::max(impl_->replica_count, impl_->peers.size() + 1);
+}
+void Replicator::SetWallClock(std::function<TimeMicros()> wall) {
+  impl_->wall_clock = std::move(wall);
+}
+TimeMicros Replicator::WallTime(TimeMicros now) const { return impl_->WallTime(now); }
 const std::vector<NodeId>& Replicator::peers() const { return impl_->peers; }
 
 Result<RequestId> Replicator::Update(std::string_view key, CrdtType type, const Mutation& mutate,
@@ -598,6 +615,13 @@ void Replicator::RepairFrom(NodeId peer, TimeMicros) {
   Impl& d = *impl_;
   if (std::find(d.peers.begin(), d.peers.end(), peer) == d.peers.end()) return;
   d.loss_repairs[peer].waiting = true;
+}
+void Replicator::SyncWith(NodeId peer) {
+  Impl& d = *impl_;
+  if (std::find(d.peers.begin(), d.peers.end(), peer) == d.peers.end()) return;
+  if (std::find(d.meetings.begin(), d.meetings.end(), peer) == d.meetings.end()) {
+    d.meetings.push_back(peer);
+  }
 }
 void Replicator::SetDeltaFlushInterval(double seconds) {
   if (!(seconds > 0 && seconds < 1e9)) return;

@@ -5,6 +5,7 @@
 // Thread safety: none; owned by one Replicator.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -75,6 +76,8 @@ struct PendingRequest {
   // The peers asked that have not answered yet: a peer counts once, however many copies of its
   // answer the network delivers.
   std::vector<NodeId> waiting;
+  // Every peer asked so far (sorted): a peer that joins while the request runs is asked too.
+  std::vector<NodeId> asked;
   std::string last_error;
   bool last_error_deleted = false;  // the last error was a peer's tombstone (kKeyDeleted)
   TimeMicros deadline = 0;
@@ -145,6 +148,8 @@ class Replicator::Impl {
   // Completes the requests past their deadline with a timeout and resends the others when due.
   void ExpireRequests(TimeMicros now);
   size_t Needed(Consistency level) const;
+  // Asks the peers that joined since `r` started (SetPeers).
+  void AskNewPeers(PendingRequest& r);
   void Complete(RequestId id, Status status);
 
   // ---- state ----
@@ -153,6 +158,11 @@ class Replicator::Impl {
   ReplicatorOptions options;
   std::mt19937_64 rng;
   std::vector<NodeId> peers;
+  // N of Majority/All as the node counts it (SetReplicaCount); never below peers + 1.
+  size_t replica_count = 1;
+  // The wall clock (SetWallClock); unset: the `now` of each call.
+  std::function<TimeMicros()> wall_clock;
+  TimeMicros WallTime(TimeMicros now) const { return wall_clock ? wall_clock() : now; }
 
   std::unordered_map<std::string, KeyEntry, NameHash> keys;
   std::unordered_map<std::string, TombstoneEntry, NameHash> tombstones;
@@ -182,6 +192,7 @@ class Replicator::Impl {
     bool waiting = false;
   };
   std::map<NodeId, LossRepair> loss_repairs;
+  std::vector<NodeId> meetings;  // peers just met: a round with each at the next Tick (SyncWith)
   TimeMicros next_anti_entropy = 0;
   TimeMicros next_prune = 0;
   bool started = false;

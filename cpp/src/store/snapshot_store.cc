@@ -17,10 +17,33 @@ Status FromLevelDb(const leveldb::Status& s, const std::string& what) {
   return Status::InvalidArgument(what + ": " + s.ToString());
 }
 
+// `paranoid`: any damage fails the open. Without it LevelDB skips log records whose checksums
+// fail (what it keeps is checksummed, unlike RepairDB's, which keeps unverified bytes).
+Result<std::unique_ptr<leveldb::DB>> Open(const std::string& dir, bool paranoid = true) {
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = paranoid;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, dir, &db);
+  if (!s.ok()) return FromLevelDb(s, "snapshot store " + dir);
+  return std::unique_ptr<leveldb::DB>(db);
+}
+
 class LevelDbStore final : public SnapshotStore {
  public:
   LevelDbStore(std::unique_ptr<leveldb::DB> db, std::string dir)
       : db_(std::move(db)), dir_(std::move(dir)) {}
+
+  // A table whose checksums fail cannot be read past the damage, and LevelDB's RepairDB would
+  // keep unverified bytes: the store starts empty (the node's peers hold the data).
+  Status Repair() override {
+    db_.reset();
+    leveldb::DestroyDB(dir_, leveldb::Options());
+    auto db = Open(dir_);
+    if (!db.ok()) return db.status();
+    db_ = std::move(db).value();
+    return Status::Ok();
+  }
 
   Status Write(const std::vector<Record>& changes) override {
     leveldb::WriteBatch batch;
@@ -79,31 +102,28 @@ class MemoryStore final : public SnapshotStore {
     records_.clear();
     return Status::Ok();
   }
+  Status Repair() override { return Status::Ok(); }
 
  private:
   std::map<std::string, std::string> records_;
 };
 
-Result<std::unique_ptr<leveldb::DB>> Open(const std::string& dir) {
-  leveldb::Options options;
-  options.create_if_missing = true;
-  options.paranoid_checks = true;
-  leveldb::DB* db = nullptr;
-  leveldb::Status s = leveldb::DB::Open(options, dir, &db);
-  if (!s.ok()) return FromLevelDb(s, "snapshot store " + dir);
-  return std::unique_ptr<leveldb::DB>(db);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SnapshotStore>> OpenLevelDbSnapshotStore(const std::string& dir,
-                                                                bool* was_corrupt) {
-  *was_corrupt = false;
+                                                                std::string* damage) {
+  damage->clear();
   auto db = Open(dir);
   if (!db.ok() && db.status().code() == StatusCode::kCorruption) {
-    *was_corrupt = true;
-    leveldb::DestroyDB(dir, leveldb::Options());
-    db = Open(dir);
+    *damage = db.status().message();
+    db = Open(dir, /*paranoid=*/false);  // skips the damaged log records, keeps the rest
+    if (!db.ok()) {
+      *damage += "; unreadable, every record is lost";
+      leveldb::DestroyDB(dir, leveldb::Options());
+      db = Open(dir);
+    } else {
+      *damage += "; the damaged log records were skipped, the others kept";
+    }
   }
   if (!db.ok()) return db.status();
   return std::unique_ptr<SnapshotStore>(new LevelDbStore(std::move(db).value(), dir));

@@ -1,0 +1,58 @@
+// Env::Default(): the real world for a node (see convergent/env.h).
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "convergent/env.h"
+
+namespace convergent {
+namespace {
+
+class DefaultEnv final : public Env {
+ public:
+  TimeMicros MonotonicMicros() override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  TimeMicros WallMicros() override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  void Log(LogLevel level, std::string_view source, std::string_view message) override {
+    const char* what = level == LogLevel::kError     ? "error"
+                       : level == LogLevel::kWarning ? "warning"
+                                                     : "info";
+    std::fprintf(stderr, "convergent node %.*s: %s: %.*s\n", static_cast<int>(source.size()),
+                 source.data(), what, static_cast<int>(message.size()), message.data());
+  }
+  uint64_t Random() override {
+    std::lock_guard lock(mu_);
+    return (static_cast<uint64_t>(device_()) << 32) ^ device_() ^
+           static_cast<uint64_t>(MonotonicMicros());
+  }
+  Result<std::unique_ptr<Transport>> NewTransport(const TransportOptions& options,
+                                                  Transport::FrameHandler on_frame) override {
+    return MakeNngTransport(options, std::move(on_frame));
+  }
+  Result<std::unique_ptr<SnapshotStore>> OpenSnapshotStore(const std::string& path,
+                                                           std::string* damage) override {
+    return OpenLevelDbSnapshotStore(path, damage);
+  }
+
+ private:
+  std::mutex mu_;
+  std::random_device device_;
+};
+
+}  // namespace
+
+Env& Env::Default() {
+  static DefaultEnv* env = new DefaultEnv();  // never destroyed: nodes may outlive statics
+  return *env;
+}
+
+}  // namespace convergent

@@ -1,0 +1,356 @@
+#include "node/node_core.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "codec/node_codec.h"
+
+namespace convergent::internal {
+
+namespace {
+
+TimeMicros Micros(double seconds) { return static_cast<TimeMicros>(seconds * 1e6); }
+
+}  // namespace
+
+Result<std::unique_ptr<NodeCore>> NodeCore::Start(NodeOptions options, Env& env,
+                                                  Transport::FrameHandler deliver) {
+  if (Status s = options.Validate(); !s.ok()) return s;
+  std::unique_ptr<NodeCore> core(new NodeCore(std::move(options), env));
+  if (Status s = core->Open(std::move(deliver)); !s.ok()) {
+    core->Close();
+    return s;
+  }
+  return core;
+}
+
+NodeCore::NodeCore(NodeOptions options, Env& env) : options_(std::move(options)), env_(env) {}
+
+NodeCore::~NodeCore() { Close(); }
+
+Status NodeCore::Open(Transport::FrameHandler deliver) {
+  auto transport = env_.NewTransport(options_.transport, std::move(deliver));
+  if (!transport.ok()) return transport.status();
+  transport_ = std::move(transport).value();
+  if (options_.wrap_transport) transport_ = options_.wrap_transport(std::move(transport_));
+  const TimeMicros now = Now();
+  MemberRecord self;
+  self.name = options_.name.empty() ? transport_->bus_url() : options_.name;
+  self.id = ReplicaId::FromName(self.name).value;
+  // Incarnations order the lives of a node across restarts, also across reboots: wall time.
+  self.incarnation = static_cast<uint64_t>(std::max<TimeMicros>(env_.WallMicros(), 1));
+  self.bus_url = transport_->bus_url();
+  self.p2p_url = transport_->p2p_url();
+  self.role = options_.replicator.role.value_or("");
+  started_at_ = now;
+  next_heartbeat_ = now;
+  membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout),
+                                             Micros(options_.down_after));
+  formation_ = std::make_unique<Formation>(self.bus_url, options_.min_members);
+  formation_->SetSeeds(options_.seeds);
+  links_ = std::make_unique<BusLinks>(self.id, Micros(options_.failure_timeout));
+  pacer_ = std::make_unique<FlushPacer>(Micros(options_.replicator.delta_flush_interval),
+                                        Micros(options_.max_delta_flush_interval),
+                                        Micros(options_.heartbeat_interval));
+  ReplicaId replica{env_.Random()};
+  while (replica.value == 0) replica.value = env_.Random();
+  replicator_ = std::make_unique<Replicator>(self.id, replica, options_.replicator, env_.Random());
+  replicator_->SetWallClock([this] { return env_.WallMicros(); });
+  replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
+  if (!options_.snapshot_dir.empty()) {
+    auto keeper = SnapshotKeeper::Open(env_, options_.snapshot_dir, self.name,
+                                       Micros(options_.snapshot_interval));
+    if (!keeper.ok()) return keeper.status();
+    snapshots_ = std::move(keeper).value();
+    snapshots_->Restore(*replicator_, now);
+  }
+  return Status::Ok();
+}
+
+TimeMicros NodeCore::Now() const { return env_.MonotonicMicros(); }
+
+void NodeCore::SetSeeds(const std::vector<std::string>& seeds) {
+  formation_->SetSeeds(seeds);
+  replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
+}
+
+TimeMicros NodeCore::NextDeadline() const {
+  TimeMicros due = std::min(replicator_->NextDeadline(), next_heartbeat_);
+  if (snapshots_ != nullptr) due = std::min(due, snapshots_->next_due());
+  return due;
+}
+
+void NodeCore::OnFrame(std::string_view frame, bool from_bus, uint32_t bus_pipe) {
+  if (closed_) return;
+  Dispatch(frame, from_bus, bus_pipe, Now());
+}
+
+void NodeCore::Tick() {
+  if (closed_) return;
+  const TimeMicros now = Now();
+  if (now >= next_heartbeat_) Heartbeat(now);
+  if (membership_->Check(now)) UpdatePeers();
+  replicator_->Tick(now);
+  Flush();
+  if (snapshots_ != nullptr) snapshots_->MaybeWrite(*replicator_, now);
+}
+
+void NodeCore::Leave() {
+  if (closed_) return;
+  const TimeMicros now = Now();
+  // Flush what is buffered, write a last snapshot, and say goodbye, so peers drop us at once.
+  replicator_->Tick(now + Micros(options_.replicator.delta_flush_interval) + 1);
+  Flush();
+  if (snapshots_ != nullptr) snapshots_->MaybeWrite(*replicator_, now, /*now_anyway=*/true);
+  BroadcastHeartbeat(membership_->MakeHeartbeat(true), now);
+}
+
+void NodeCore::Close() {
+  if (closed_) return;
+  closed_ = true;
+  if (transport_ != nullptr) transport_->Close();
+  if (snapshots_ != nullptr) snapshots_->Close();
+}
+
+bool NodeCore::ready() const { return formation_->Ready(*membership_); }
+
+std::string NodeCore::WaitingFor() const {
+  if (ready()) return "";
+  std::string out;
+  for (const std::string& seed : formation_->seeds()) {
+    bool heard = false;
+    for (const auto& [url, id] : dialed_member_) heard = heard || url == seed;
+    for (const auto& [id, m] : membership_->members()) {
+      heard = heard || (m.last_heard != 0 && m.info.bus_url == seed);
+    }
+    if (!heard) out += (out.empty() ? "seeds not heard from: " : ", ") + seed;
+  }
+  if (options_.min_members > 1) {
+    out += (out.empty() ? "" : "; ") + std::string("min_members ") +
+           std::to_string(options_.min_members);
+  }
+  return out;
+}
+
+// ---- frames ----
+
+void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, TimeMicros now) {
+  if (from_bus) {  // numbered: find what was lost on the way, drop duplicates
+    Result<BusHeader> h = DecodeBusHeader(frame, &frame);
+    if (!h.ok()) {
+      ++malformed_;
+      return;
+    }
+    if (h->sender == membership_->self().id) {
+      // Our own frame: a seed that is this node under another name. It is heard.
+      const std::string dialed = transport_->DialedUrl(pipe);
+      if (!dialed.empty()) {
+        formation_->Reached(dialed, h->sender);
+        transport_->HangUpBus(dialed);
+      }
+      return;
+    }
+    uint64_t lost = 0;
+    const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost);
+    if (verdict == LossDetector::Verdict::kDuplicate) return;
+    if (lost > 0) replicator_->RepairFrom(h->sender, now);
+  }
+  if (frame.empty()) {
+    ++malformed_;
+    return;
+  }
+  const std::string_view body = frame.substr(1);
+  if (frame[0] == kReplicationTag) {
+    replicator_->Receive(body, now);  // it drops and counts what does not decode
+  } else if (frame[0] == kHeartbeatTag) {
+    OnHeartbeat(body, from_bus, pipe, now);
+  } else {
+    ++malformed_;
+  }
+}
+
+void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, TimeMicros now) {
+  Result<HeartbeatMsg> h = DecodeHeartbeat(body);
+  if (!h.ok()) {
+    ++malformed_;
+    return;
+  }
+  const MemberRecord& self = membership_->self();
+  for (const LossReport& l : h->losses) {
+    if (l.sender == self.id && l.incarnation == self.incarnation &&
+        pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, bus_seq_, now)) {
+      SetFlushIntervalFromPacer();
+    }
+  }
+  if (from_bus && h->sender.id != self.id && !h->sender.leaving) {
+    KeepOneBusLink(h->sender.id, pipe, now);
+  }
+  if (membership_->OnHeartbeat(*h, now, from_bus)) UpdatePeers();
+}
+
+// ---- membership ----
+
+void NodeCore::Heartbeat(TimeMicros now) {
+  next_heartbeat_ = now + Micros(options_.heartbeat_interval);
+  BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
+  if (pacer_->Advance(now)) SetFlushIntervalFromPacer();
+  DialMembersAndSeeds(now);
+}
+
+// Connects the bus: to members (and seeds) not heard from. The node with the smaller URL dials;
+// the other waits two heartbeats for it, then dials too (a node only its seeds know).
+void NodeCore::DialMembersAndSeeds(TimeMicros now) {
+  const std::string& own = membership_->self().bus_url;
+  const bool patient = now - started_at_ < 2 * Micros(options_.heartbeat_interval);
+  auto maybe_dial = [&](const std::string& url) {
+    if (url.empty() || url == own) return;
+    if (own < url || !patient) transport_->DialBus(url);
+  };
+  std::set<std::string> heard;
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.reachable) {
+      heard.insert(m.info.bus_url);
+    } else {
+      maybe_dial(m.info.bus_url);
+    }
+  }
+  // A seed whose connection reached a member that is heard (or this node itself): not dialed
+  // again (its dialer may have been hung up as redundant).
+  for (const auto& [url, id] : dialed_member_) {
+    if (id == membership_->self().id || membership_->IsReachable(id)) heard.insert(url);
+  }
+  for (const std::string& seed : formation_->seeds()) {
+    if (heard.count(seed) == 0) maybe_dial(seed);
+  }
+}
+
+// A heartbeat of `member` came over bus connection `pipe`: hangs up a redundant connection to it
+// that this node dialed (see BusLinks), and notes which member a dialed URL reaches.
+void NodeCore::KeepOneBusLink(NodeId member, uint32_t pipe, TimeMicros now) {
+  const std::string dialed = transport_->DialedUrl(pipe);
+  if (!dialed.empty()) {
+    dialed_member_[dialed] = member;
+    formation_->Reached(dialed, member);
+  }
+  if (auto drop = links_->Heard(member, pipe, !dialed.empty(), now)) {
+    const std::string url = drop == pipe ? dialed : transport_->DialedUrl(*drop);
+    if (!url.empty()) {
+      transport_->HangUpBus(url);
+      ++duplicate_links_closed_;
+    }
+  }
+}
+
+void NodeCore::UpdatePeers() {
+  std::set<NodeId> now_known;
+  for (const auto& [id, m] : membership_->members()) {
+    transport_->SetPeer(id, m.info.p2p_url);
+    now_known.insert(id);
+  }
+  for (NodeId gone : known_) {  // members that left (or were downed)
+    if (now_known.count(gone) != 0) continue;
+    transport_->RemovePeer(gone);
+    links_->Forget(gone);
+    std::erase_if(dialed_member_, [&](const auto& entry) { return entry.second == gone; });
+    loss_.Forget(gone);
+    pacer_->Forget(gone);
+  }
+  known_ = std::move(now_known);
+  replicator_->SetPeers(membership_->Peers());
+  replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
+  // What either side wrote before they were connected (or while they were apart) crosses now,
+  // not at the next anti-entropy round: no gap in frame numbers reveals it.
+  for (NodeId met : membership_->TakeMet()) replicator_->SyncWith(met);
+}
+
+void NodeCore::SetFlushIntervalFromPacer() {
+  replicator_->SetDeltaFlushInterval(static_cast<double>(pacer_->interval()) / 1e6);
+}
+
+// ---- sending ----
+
+void NodeCore::Flush() {
+  if (closed_) {
+    replicator_->TakeOutgoing();
+    return;
+  }
+  const TimeMicros now = Now();
+  for (OutgoingFrame& f : replicator_->TakeOutgoing()) {
+    std::string frame;
+    if (f.to) {
+      frame.reserve(f.bytes.size() + 1);
+      frame.push_back(kReplicationTag);
+      frame += f.bytes;
+      transport_->Send(*f.to, frame);
+    } else {
+      frame = NextBusHeader();
+      frame.reserve(kBusHeaderSize + 1 + f.bytes.size());
+      frame.push_back(kReplicationTag);
+      frame += f.bytes;
+      BroadcastFrame(frame, now);
+    }
+  }
+}
+
+std::string NodeCore::NextBusHeader() {
+  const MemberRecord& self = membership_->self();
+  std::string out;
+  AppendBusHeader(BusHeader{self.id, self.incarnation, ++bus_seq_}, &out);
+  return out;
+}
+
+void NodeCore::BroadcastHeartbeat(HeartbeatMsg h, TimeMicros now) {
+  h.losses = loss_.Reports();
+  std::string frame = NextBusHeader();
+  frame += EncodeHeartbeatFrame(h);
+  BroadcastFrame(frame, now);
+}
+
+void NodeCore::BroadcastFrame(std::string_view frame, TimeMicros now) {
+  if (!transport_->Broadcast(frame) && pacer_->OnSendRefused(now)) SetFlushIntervalFromPacer();
+}
+
+// ---- observation ----
+
+std::vector<MemberView> NodeCore::Members() const {
+  std::vector<MemberView> out;
+  const MemberRecord& self = membership_->self();
+  out.push_back(MemberView{self.id, self.name, self.bus_url, self.role, true, true});
+  for (const auto& [id, m] : membership_->members()) {
+    out.push_back(MemberView{id, m.info.name, m.info.bus_url, m.info.role, m.reachable, false});
+  }
+  return out;
+}
+
+NodeId NodeCore::Leader() const { return membership_->Leader(); }
+
+std::map<std::string, double> NodeCore::Metrics() const {
+  std::map<std::string, double> m = replicator_->NamedMetrics();
+  const TransportStats t = transport_->stats();
+  m["convergent.transport.frames.sent"] = static_cast<double>(t.frames_sent);
+  m["convergent.transport.frames.received"] = static_cast<double>(t.frames_received);
+  m["convergent.transport.bytes.sent"] = static_cast<double>(t.bytes_sent);
+  m["convergent.transport.bytes.received"] = static_cast<double>(t.bytes_received);
+  m["convergent.transport.send.dropped"] = static_cast<double>(t.send_dropped);
+  m["convergent.transport.frames.oversized"] = static_cast<double>(t.frames_oversized);
+  m["convergent.transport.bus.connections"] = static_cast<double>(t.bus_peers);
+  m["convergent.transport.bus.duplicates.closed"] = static_cast<double>(duplicate_links_closed_);
+  m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
+  m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());
+  m["convergent.transport.bus.frames.duplicate"] = static_cast<double>(loss_.total_duplicates());
+  m["convergent.backpressure.congestion.count"] = static_cast<double>(pacer_->congestion_signals());
+  m["convergent.backpressure.flush.interval.seconds"] = replicator_->delta_flush_interval();
+  if (snapshots_ != nullptr) snapshots_->AddMetrics(m);
+  size_t reachable = 0;
+  for (const auto& [id, s] : membership_->members()) reachable += s.reachable ? 1 : 0;
+  m["convergent.membership.members"] = static_cast<double>(membership_->members().size() + 1);
+  m["convergent.membership.reachable"] = static_cast<double>(reachable + 1);
+  m["convergent.membership.downed"] = static_cast<double>(membership_->downed_count());
+  m["convergent.membership.replicas.counted"] = static_cast<double>(replicator_->replica_count());
+  m["convergent.membership.seeds.unheard"] =
+      static_cast<double>(formation_->UnheardSeeds(*membership_));
+  m["convergent.node.ready"] = ready() ? 1 : 0;
+  return m;
+}
+
+}  // namespace convergent::internal

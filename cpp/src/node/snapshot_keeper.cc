@@ -1,0 +1,102 @@
+#include "node/snapshot_keeper.h"
+
+#include <utility>
+#include <vector>
+
+namespace convergent::internal {
+
+Result<std::unique_ptr<SnapshotKeeper>> SnapshotKeeper::Open(Env& env, std::string dir,
+                                                             std::string node_name,
+                                                             TimeMicros interval) {
+  std::string damage;
+  auto store = env.OpenSnapshotStore(dir, &damage);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<SnapshotKeeper> k(new SnapshotKeeper(env, std::move(dir), std::move(node_name),
+                                                       interval, std::move(store).value()));
+  if (!damage.empty()) k->ReportDamage(damage);
+  return k;
+}
+
+SnapshotKeeper::SnapshotKeeper(Env& env, std::string dir, std::string node_name,
+                               TimeMicros interval, std::unique_ptr<SnapshotStore> store)
+    : env_(env),
+      dir_(std::move(dir)),
+      node_name_(std::move(node_name)),
+      interval_(interval),
+      store_(std::move(store)) {}
+
+void SnapshotKeeper::ReportDamage(const std::string& what) {
+  ++corrupt_;
+  env_.Log(LogLevel::kError, node_name_,
+           "the snapshot in " + dir_ + " is damaged: " + what +
+               "; the node starts from what it could read and repairs the rest from its peers");
+}
+
+void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
+  auto records = store_->ReadAll();
+  if (!records.ok()) {
+    ReportDamage(records.status().message() + "; the store is reset and every record is lost");
+    if (Status s = store_->Repair(); s.ok()) records = store_->ReadAll();
+    if (!records.ok()) {
+      ReportDamage("still unreadable after a repair (" + records.status().message() +
+                   "); every record is lost");
+      if (Status c = store_->Clear(); !c.ok()) {
+        env_.Log(LogLevel::kError, node_name_, "clearing the snapshot failed: " + c.message());
+      }
+      records = std::vector<SnapshotStore::Record>{};
+    }
+  }
+  if (!r.Restore(*records).ok()) {
+    // Some records do not decode: keep every one that does, erase the others.
+    std::vector<SnapshotStore::Record> bad;
+    for (const SnapshotStore::Record& rec : *records) {
+      if (r.Restore({rec}).ok()) {
+        ++restored_keys_;
+      } else {
+        bad.emplace_back(rec.first, std::string());
+      }
+    }
+    records_dropped_ += bad.size();
+    std::string names;
+    for (size_t i = 0; i < bad.size() && i < 5; ++i) names += (i ? ", " : "") + bad[i].first;
+    ReportDamage(std::to_string(bad.size()) + " record(s) do not decode and were dropped (" +
+                 names + (bad.size() > 5 ? ", ..." : "") + ")");
+    if (Status s = store_->Write(bad); !s.ok()) {
+      env_.Log(LogLevel::kError, node_name_,
+               "erasing damaged snapshot records failed: " + s.message());
+    }
+  } else {
+    restored_keys_ = records->size();
+  }
+  r.TrackChanges();
+  next_due_ = now + interval_;
+}
+
+void SnapshotKeeper::MaybeWrite(Replicator& r, TimeMicros now, bool now_anyway) {
+  if (store_ == nullptr || (!now_anyway && now < next_due_)) return;
+  next_due_ = now + interval_;
+  std::vector<SnapshotStore::Record> changes = r.TakeChanges();
+  if (changes.empty()) return;
+  if (Status s = store_->Write(changes); !s.ok()) {
+    r.ReturnChanges(changes);  // written by the next snapshot instead
+    if (failures_++ == 0 || failures_ % 100 == 0) {
+      env_.Log(LogLevel::kError, node_name_,
+               "snapshot write " + std::to_string(failures_) +
+                   " failed (retried every interval): " + s.ToString());
+    }
+    return;
+  }
+  ++writes_;
+  records_written_ += changes.size();
+}
+
+void SnapshotKeeper::AddMetrics(std::map<std::string, double>& m) const {
+  m["convergent.snapshot.count"] = static_cast<double>(writes_);
+  m["convergent.snapshot.records.written"] = static_cast<double>(records_written_);
+  m["convergent.snapshot.failures"] = static_cast<double>(failures_);
+  m["convergent.snapshot.corrupt"] = static_cast<double>(corrupt_);
+  m["convergent.snapshot.records.dropped"] = static_cast<double>(records_dropped_);
+  m["convergent.snapshot.restored.keys"] = static_cast<double>(restored_keys_);
+}
+
+}  // namespace convergent::internal
