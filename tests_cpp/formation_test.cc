@@ -31,19 +31,36 @@ TEST(FormationTest, UnheardSeedsCountOnceAndTheNodeItselfDoesNot) {
   Membership m(Member(1), 3'000'000);
   Formation f("inproc://bus-1", 1);
   f.SetSeeds({"inproc://bus-1", "inproc://bus-2", "inproc://bus-3", "inproc://bus-2"});
-  EXPECT_EQ(f.UnheardSeeds(m), 2u);
+  f.Observe(m);
+  EXPECT_EQ(f.UnheardSeeds(), 2u);
   EXPECT_EQ(f.ReplicaCount(m), 3u);
   EXPECT_FALSE(f.Ready(m));
   // Node 2 heard straight from: it counts as a member, not as a seed too.
   m.OnHeartbeat(From(Member(2), {Member(3)}), kT0, true);
-  EXPECT_EQ(f.UnheardSeeds(m), 1u);  // node 3 only heard of, not from
+  f.Observe(m);
+  EXPECT_EQ(f.UnheardSeeds(), 1u);  // node 3 only heard of, not from
   EXPECT_EQ(f.ReplicaCount(m), 3u);
   EXPECT_FALSE(f.Ready(m));
   // A seed under another name is heard when a connection dialed to it answers.
   f.SetSeeds({"inproc://bus-2", "inproc://alias-of-3"});
   EXPECT_EQ(f.ReplicaCount(m), 4u);  // 2 and 3 as members, the alias not known yet
   f.Reached("inproc://alias-of-3", 3);
+  f.Observe(m);
   EXPECT_EQ(f.ReplicaCount(m), 3u);
+  EXPECT_TRUE(f.Ready(m));
+}
+
+TEST(FormationTest, ASeedHeardOnceDoesNotCountAgainWhenItIsDownedOrLeaves) {
+  Membership m(Member(1), 3'000'000, 10'000'000);
+  Formation f("inproc://bus-1", 1);
+  f.SetSeeds({"inproc://bus-2"});
+  m.OnHeartbeat(From(Member(2)), kT0, true);
+  f.Observe(m);
+  EXPECT_EQ(f.ReplicaCount(m), 2u);
+  m.Check(kT0 + 20'000'000);  // silent past down_after: downed
+  ASSERT_TRUE(m.members().empty());
+  f.Observe(m);
+  EXPECT_EQ(f.ReplicaCount(m), 1u);  // not counted again as an unheard seed
   EXPECT_TRUE(f.Ready(m));
 }
 

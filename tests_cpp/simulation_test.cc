@@ -111,6 +111,10 @@ TEST(SimulationTest, CreateValidatesOptions) {
 TEST(SimulationTest, NodesPeerWithEveryOtherMember) {
   auto sim = MakeSim(3, 2);
   EXPECT_EQ(sim->live_nodes(), (std::vector<NodeId>{0, 1, 2}));
+  EXPECT_TRUE(sim->node(1).peers().empty());  // nobody met yet: heartbeats must cross first
+  EXPECT_FALSE(sim->Ready(1));
+  ASSERT_TRUE(sim->RunUntilFormed(5.0));
+  EXPECT_TRUE(sim->Ready(1));
   EXPECT_EQ(sim->node(1).peers(), (std::vector<NodeId>{0, 2}));
   EXPECT_NE(sim->node(0).replica_id(), sim->node(1).replica_id());
   sim->Crash(2);
@@ -119,10 +123,13 @@ TEST(SimulationTest, NodesPeerWithEveryOtherMember) {
   EXPECT_EQ(sim->node(0).peers(), (std::vector<NodeId>{1, 2}));  // a crash is not a leave
   const NodeId added = sim->AddNode();
   EXPECT_EQ(added, 3u);
+  sim->RunFor(3.0);  // it dials its seeds after two heartbeats (the smaller URLs dial first)
+  EXPECT_FALSE(sim->Ready(3));  // one of its seeds (2) is down: it has not heard from every seed
   EXPECT_EQ(sim->node(0).peers(), (std::vector<NodeId>{1, 2, 3}));
-  EXPECT_EQ(sim->node(3).peers(), (std::vector<NodeId>{0, 1, 2}));
+  EXPECT_EQ(sim->node(3).peers(), (std::vector<NodeId>{0, 1, 2}));  // the crashed 2 by gossip
   sim->RemoveNode(1);
   EXPECT_FALSE(sim->IsMember(1));
+  sim->RunFor(0.1);  // its goodbye crosses
   EXPECT_EQ(sim->node(0).peers(), (std::vector<NodeId>{2, 3}));
   EXPECT_EQ(sim->AddNode(), 4u);  // ids are never reused
   EXPECT_EQ(sim->members(), (std::vector<NodeId>{0, 2, 3, 4}));
@@ -203,7 +210,7 @@ TEST(SimulationTest, JitterReordersFramesOnALink) {
     o.anti_entropy_interval = 100;
     auto sim = MakeSim(2, seed, o);
     ASSERT_TRUE(sim->SetLatency(0.01, 0.009).ok());
-    sim->RunFor(0.01);
+    ASSERT_TRUE(sim->RunUntilFormed(5.0));
     sim->node(1).Subscribe("k");
     ASSERT_TRUE(sim->Update(0, "k", CrdtType::kGSet, GSetAdd(IntValue(1))).ok());
     sim->RunFor(0.004);
@@ -246,6 +253,7 @@ TEST(SimulationTest, SameSeedSameTraceAndOtherSeedOtherTrace) {
 
 TEST(SimulationTest, AwaitRunsUntilTheRequestCompletes) {
   auto sim = MakeSim(3, 6);
+  ASSERT_TRUE(sim->RunUntilFormed(5.0));
   auto id = sim->Update(0, "k", CrdtType::kPNCounter, PNAdd(sim->node(0).replica_id(), 2),
                         Consistency::kAll);
   ASSERT_TRUE(id.ok());
@@ -391,6 +399,7 @@ TEST(SimulationTest, AnAddedNodeCatchesUpAndARemovedNodeNoLongerCounts) {
   // With nodes 1 and 2 removed, two members remain: All needs only node 3's ack.
   sim->RemoveNode(1);
   sim->RemoveNode(2);
+  sim->RunFor(0.1);  // their goodbyes cross
   auto id = sim->Update(0, "x", CrdtType::kFlag, FlagEnable(), Consistency::kAll, 0.5);
   ASSERT_TRUE(id.ok());
   auto done = sim->Await(0, *id);

@@ -60,6 +60,21 @@ bool WantsSnapshots(py::handle config) {
   return !config.attr("snapshot_interval").is_none() || !config.attr("snapshot_dir").is_none();
 }
 
+void NodeOptionsFrom(py::handle config, NodeOptions* o) {
+  o->replicator = OptionsFrom(config);
+  if (config.is_none()) return;
+  if (py::object dir = config.attr("snapshot_dir"); !dir.is_none()) {
+    o->snapshot_dir = py::module_::import("os").attr("fspath")(dir).cast<std::string>();
+  }
+  if (py::object every = config.attr("snapshot_interval"); !every.is_none()) {
+    o->snapshot_interval = every.cast<double>();
+  }
+  o->max_delta_flush_interval = Seconds(config, "max_delta_flush_interval");
+  py::object down = config.attr("down_after");
+  o->down_after = down.is_none() ? 0.0 : down.cast<double>();  // None: never
+  o->min_members = static_cast<size_t>(Integer(config, "min_members"));
+}
+
 void RegisterConfig(py::module_& m) {
   m.def(
       "_check_config", [](py::handle config) { OptionsFrom(config); }, py::arg("config"),

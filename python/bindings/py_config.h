@@ -6,6 +6,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include "convergent/node_options.h"
 #include "convergent/replicator_options.h"
 
 namespace convergent::bindings {
@@ -14,5 +15,8 @@ namespace convergent::bindings {
 ReplicatorOptions OptionsFrom(pybind11::handle config);
 // Whether `config` sets snapshot options (None: false).
 bool WantsSnapshots(pybind11::handle config);
+// Sets the node options that `config` holds (the replicator's, min_members, down_after,
+// max_delta_flush_interval, snapshots) on `o`; None leaves the defaults.
+void NodeOptionsFrom(pybind11::handle config, NodeOptions* o);
 
 }  // namespace convergent::bindings

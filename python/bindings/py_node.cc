@@ -136,19 +136,7 @@ void RegisterNode(py::module_& m) {
              o.transport.max_frame_size = max_frame_size;
              o.metrics_listen = OptionalString(metrics_listen);
              o.seeds = std::move(seeds);
-             o.replicator = OptionsFrom(config);
-             if (!config.is_none()) {
-               if (py::object dir = config.attr("snapshot_dir"); !dir.is_none()) {
-                 o.snapshot_dir = py::module_::import("os").attr("fspath")(dir).cast<std::string>();
-               }
-               if (py::object every = config.attr("snapshot_interval"); !every.is_none()) {
-                 o.snapshot_interval = every.cast<double>();
-               }
-               o.max_delta_flush_interval = config.attr("max_delta_flush_interval").cast<double>();
-               py::object down = config.attr("down_after");
-               o.down_after = down.is_none() ? 0.0 : down.cast<double>();  // None: never
-               o.min_members = config.attr("min_members").cast<size_t>();
-             }
+             NodeOptionsFrom(config, &o);
              o.heartbeat_interval = heartbeat_interval;
              o.failure_timeout = failure_timeout;
              Result<std::unique_ptr<Node>> node = Status::InvalidArgument("");

@@ -205,7 +205,8 @@ void RegisterSimulation(py::module_& m) {
              SimulationOptions o;
              o.nodes = nodes;
              o.seed = seed;
-             o.replicator = OptionsFrom(config);
+             NodeOptionsFrom(config, &o.node);
+             o.replicator = o.node.replicator;
              o.latency = latency;
              o.jitter = jitter;
              o.loss = loss;
@@ -234,6 +235,35 @@ void RegisterSimulation(py::module_& m) {
           "The seed of the run.")
       .def("run_for", &RunFor, py::arg("seconds"),
            "Processes every event due in the next `seconds` of virtual time.")
+      .def(
+          "run_until_formed",
+          [](PySimulation& self, double timeout) {
+            if (!(timeout > 0 && timeout < 1e9)) throw py::value_error("timeout must be > 0 seconds");
+            const double start = self.sim().now_seconds();
+            const bool formed = self.sim().RunUntilFormed(timeout);
+            self.host->DispatchEvents();
+            if (!formed) {
+              PyErr_SetString(PyExc_TimeoutError,
+                              ("the nodes did not all get ready within " + std::to_string(timeout) +
+                               " virtual seconds (a seed that is down or cut off keeps a node "
+                               "from being ready)")
+                                  .c_str());
+              throw py::error_already_set();
+            }
+            return self.sim().now_seconds() - start;
+          },
+          py::arg("timeout") = 30.0,
+          "Runs until every live node is ready (it has heard from every seed: every other member) "
+          "and reaches the others of its partition group; returns the virtual seconds it took. "
+          "TimeoutError after `timeout` virtual seconds.")
+      .def(
+          "skew_clock",
+          [](PySimulation& self, py::handle node, double seconds) {
+            CheckOk(self.sim().SkewClock(self.NodeArg(node), seconds));
+          },
+          py::arg("node"), py::arg("seconds"),
+          "Steps the node's wall clock by `seconds` (either way; steps add up). Its LWW "
+          "timestamps and tombstone ages follow it; its timers (virtual time) do not.")
       .def("run_until_converged", &RunUntilConverged, py::arg("timeout") = 60.0,
            "Runs until converged(); returns the virtual seconds it took (0.0 if already "
            "converged). NotConverged after `timeout` virtual seconds.")
@@ -343,6 +373,10 @@ void RegisterSimulation(py::module_& m) {
             d["to_down"] = s.to_down;
             d["duplicated"] = s.duplicated;
             d["bytes_delivered"] = s.bytes_delivered;
+            d["queue_dropped"] = s.queue_dropped;
+            d["oversized"] = s.oversized;
+            d["connections_made"] = s.connections_made;
+            d["connections_refused"] = s.connections_refused;
             return d;
           },
           "Frame counts of the simulated network: sent, delivered, lost, cut (by a partition), "

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct NodeOptions {
   // The node's name (its id is a hash of it; stable across restarts). Empty: the URL the bus
   // listens on (with the port the system picked, for tcp://host:0).
   std::string name;
+  // The node's id; unset: a hash of its name. (The simulator numbers its nodes 0, 1, ...)
+  std::optional<NodeId> id;
   // Where the node listens (see TransportOptions: listen, p2p_listen, TLS files, frame size).
   TransportOptions transport;
   // Bus URLs of other members to dial (this node's own URL is skipped). A tcp:// or tls+tcp://

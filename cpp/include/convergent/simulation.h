@@ -1,15 +1,29 @@
-// Simulation: a deterministic cluster of Replicators on a simulated network, in virtual time.
+// Simulation: a deterministic cluster of nodes on a simulated network, in virtual time.
 //
-// Every node runs the same sans-I/O Replicator as a real node; the simulation moves its frames
-// (with seeded loss, duplication, latency, jitter and so reordering, partitions), fires its
-// timers, crashes and restarts it. One seeded std::mt19937_64 drives every random choice (frame
-// fates and delays, each incarnation's ReplicaId and Replicator seed), and events due at the same
-// virtual time run in the order they were scheduled: the same seed and the same script give the
-// same run, frame for frame (see TraceHash()).
+// Every node runs the same node core as a real node (cpp/src/node/node_core.h: membership by
+// heartbeats, formation and readiness, failure detection, bus-frame numbering and loss repair,
+// flush pacing, the one-connection-per-pair rule, snapshots), around the same sans-I/O
+// Replicator, through an Env of virtual time. The network behaves like NNG: bus connections are
+// dialed and take a round trip to form (refused while the target is down or cut off, redialed
+// every reconnect_interval), both ends dialing make two connections, each direction of a bus
+// connection queues at most 16 + send_buffer frames and drops the rest while its receiver is
+// busy (frame_cost per frame), frames above the receiver's max_frame_size are dropped and
+// counted; on top of that the links add seeded loss, duplication, latency and jitter (so
+// reordering) and partitions. Each node has its own wall clock (SkewClock steps it) for LWW
+// timestamps and tombstone ages, and its own in-memory snapshot store (when node.snapshot_dir
+// is set) that survives crashes and can fail writes, damage records or lose its last write.
 //
-// Nodes are NodeId 0..n-1; added nodes take the next id and ids are never reused. A crashed node
-// stays a member (its peers keep counting it for Majority/All) until it restarts as a new
-// incarnation with an empty store and a fresh ReplicaId; a removed node leaves the membership.
+// One seeded std::mt19937_64 drives every random choice (frame fates and delays, each
+// incarnation's ReplicaId and Replicator seed), and events due at the same virtual time run in
+// the order they were scheduled: the same seed and the same script give the same run, frame for
+// frame (see TraceHash()).
+//
+// Nodes are NodeId 0..n-1, each with every other member as a seed; added nodes take the next id
+// and ids are never reused. A node knows the others only once heartbeats have crossed (a few
+// tens of virtual milliseconds after the start); until then Majority/All count its unheard
+// seeds (see NodeOptions::seeds). A crashed node stays a member (its peers keep counting it for
+// Majority/All) until it restarts as a new incarnation with a fresh ReplicaId (and its snapshot,
+// when configured); a removed node says goodbye and leaves the membership.
 //
 // Local requests go through the simulation (Update, Delete, Read) so that their frames are sent
 // and their timers set. Calling node(i) directly is fine too: the simulation collects a node's
@@ -17,14 +31,16 @@
 //
 // Partitions: Partition(groups) cuts every link between different groups; nodes not listed in
 // any group (including nodes added later) form one more group together. Frames cross a link
-// only if it is up both when they are sent and when they arrive.
+// only if it is up both when they are sent and when they arrive; a cut link refuses new
+// connections but does not close those that exist (as TCP does not notice at once).
 //
 // Thread safety: none; one thread drives a Simulation. Ownership: the Simulation owns its
-// Replicators; node(i) references stay valid until node i crashes, restarts or is removed.
+// nodes; node(i) references stay valid until node i crashes, restarts or is removed.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,11 +48,16 @@
 #include <vector>
 
 #include "convergent/crdt/crdt_type.h"
+#include "convergent/node_options.h"
 #include "convergent/replicator.h"
 #include "convergent/replicator_options.h"
 #include "convergent/status.h"
 
 namespace convergent {
+
+namespace sim {
+class SimSnapshotStore;
+}
 
 struct SimulationOptions {
   // Nodes at the start (ids 0..nodes-1).
@@ -54,6 +75,18 @@ struct SimulationOptions {
   double loss = 0.0;
   // Probability that a delivered frame arrives a second time (with its own delay), in [0, 1).
   double duplication = 0.0;
+  // The options of every node as a real node's (membership, failure detection, min_members,
+  // downing, back-pressure, frame size and queues, snapshots: a non-empty snapshot_dir turns on
+  // the simulated store). The simulation sets id, name, listen and seeds, and `replicator`
+  // above replaces node.replicator.
+  NodeOptions node = DefaultNodeOptions();
+  // Seconds a receiver takes per bus frame: a bus connection's queue drains at this pace.
+  double frame_cost = 20e-6;
+  // Seconds between a refused or broken bus dial and the next attempt (NNG's reconnect time).
+  double reconnect_interval = 0.1;
+
+  // The node defaults of a simulation: a real node's, with frames of up to 4 MiB.
+  static NodeOptions DefaultNodeOptions();
 
   Status Validate() const;
 };
@@ -77,18 +110,35 @@ class Simulation {
   std::vector<NodeId> members() const;
   // The node's incarnation: 0 at first, one more at every restart (and at its removal).
   uint64_t incarnation(NodeId id) const;
+  // Whether a live node is ready: it has heard from every seed and min_members are reachable.
+  bool Ready(NodeId id) const;
+  // A live node's metrics, as a real node reports them (replicator, transport, membership,
+  // snapshots); empty for a node that is not live.
+  std::map<std::string, double> NodeMetrics(NodeId id) const;
+  // Runs until every live node is ready and reaches every other live node it is connected to;
+  // false when `timeout_seconds` passed first.
+  bool RunUntilFormed(double timeout_seconds = 30.0);
 
   // Crash, Restart and RemoveNode take a member (another id aborts: check IsMember).
   // The node's Replicator is destroyed (its memory is lost) and frames on their way to it are
   // dropped. It stays a member. Crashing a node that is down does nothing.
   void Crash(NodeId id);
-  // Starts a new incarnation (fresh ReplicaId, empty store) of a member node; a live node is
-  // crashed first.
+  // Starts a new incarnation (fresh ReplicaId; its snapshot restored when the nodes have
+  // snapshots, else an empty store) of a member node; a live node is crashed first.
   Replicator& Restart(NodeId id);
   // A new live member with the next id.
   NodeId AddNode();
-  // The node leaves the membership for good (its Replicator is destroyed).
+  // The node leaves the membership for good: it says goodbye (its peers drop it when that frame
+  // arrives) and its Replicator is destroyed.
   void RemoveNode(NodeId id);
+
+  // ---- faults of a node's own ----
+  // Steps the node's wall clock by `seconds` (either way; it adds up). Timers do not move.
+  Status SkewClock(NodeId id, double seconds);
+  TimeMicros WallMicros(NodeId id) const;
+  // The node's snapshot store when the nodes have snapshots (node.snapshot_dir), else nullptr.
+  // Its faults: SetFailWrites(true), Corrupt(record), LoseLastWrite() before a Restart.
+  sim::SimSnapshotStore* SnapshotStoreOf(NodeId id);
 
   // ---- local requests (InvalidArgument when the node is not live) ----
   // Runs `request` on the node's Replicator at the current virtual time, sends what it produced
@@ -156,6 +206,10 @@ class Simulation {
     uint64_t to_down = 0;  // to a crashed or removed node
     uint64_t duplicated = 0;
     uint64_t bytes_delivered = 0;
+    uint64_t queue_dropped = 0;        // bus frames dropped by a full connection queue
+    uint64_t oversized = 0;            // above the receiver's max_frame_size
+    uint64_t connections_made = 0;     // bus connections formed
+    uint64_t connections_refused = 0;  // dial attempts that failed (down, cut off)
   };
   const NetworkStats& network_stats() const;
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "codec/canonical_msgpack.h"  // IsValidUtf8
+#include "codec/wire_format.h"
 #include "convergent/v1/replication.pb.h"
 
 namespace convergent::internal {
@@ -239,6 +240,18 @@ Result<FrameMsg> DecodeFrame(std::string_view bytes) {
   auto body = Get(&f);
   if (!body.ok()) return body.status();
   return FrameMsg{f.from_node(), std::move(body).value()};
+}
+
+std::optional<FrameKind> PeekFrameKind(std::string_view bytes) {
+  wire::WireReader in(bytes);
+  std::optional<FrameKind> kind;
+  while (!in.AtEnd()) {
+    const uint32_t tag = in.Tag();
+    const uint32_t field = tag >> 3;
+    if (field >= 2 && field < 2 + kFrameKinds) kind = static_cast<FrameKind>(field - 2);
+    if (tag == 0 || !in.SkipField(tag)) return std::nullopt;
+  }
+  return kind;
 }
 
 }  // namespace convergent::internal

@@ -5,6 +5,7 @@
 // Thread safety: reentrant.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,8 @@ namespace convergent::internal {
 
 std::string EncodeFrame(const FrameMsg& frame);
 Result<FrameMsg> DecodeFrame(std::string_view bytes);
+// The kind of an encoded frame, read from its last body field without decoding it (for traces);
+// nullopt when it has none or is malformed.
+std::optional<FrameKind> PeekFrameKind(std::string_view bytes);
 
 }  // namespace convergent::internal

@@ -20,28 +20,36 @@ void Formation::Reached(const std::string& url, NodeId member) {
   if (!url.empty()) reached_[url] = member;
 }
 
-bool Formation::Heard(const std::string& seed, const Membership& m, bool or_heard_of) const {
-  if (reached_.count(seed) != 0) return true;
+void Formation::Observe(const Membership& m) {
+  for (const std::string& seed : seeds_) {
+    if (heard_.count(seed) != 0) continue;
+    if (reached_.count(seed) != 0 || KnownAs(seed, m, /*heard_only=*/true)) heard_.insert(seed);
+  }
+}
+
+bool Formation::KnownAs(const std::string& seed, const Membership& m, bool heard_only) const {
   for (const auto& [id, s] : m.members()) {
-    if ((or_heard_of || s.last_heard != 0) && s.info.bus_url == seed) return true;
+    if ((s.heard || !heard_only) && s.info.bus_url == seed) return true;
   }
   return false;
 }
 
-size_t Formation::UnheardSeeds(const Membership& m) const {
+size_t Formation::UnheardSeeds() const {
   return static_cast<size_t>(std::count_if(seeds_.begin(), seeds_.end(),
-                                           [&](const auto& s) { return !Heard(s, m, false); }));
+                                           [&](const auto& s) { return heard_.count(s) == 0; }));
 }
 
 size_t Formation::ReplicaCount(const Membership& m) const {
   // A seed that is a known member (heard of through gossip) counts once, as that member.
-  const size_t unknown = static_cast<size_t>(std::count_if(
-      seeds_.begin(), seeds_.end(), [&](const auto& s) { return !Heard(s, m, true); }));
+  const size_t unknown = static_cast<size_t>(
+      std::count_if(seeds_.begin(), seeds_.end(), [&](const auto& s) {
+        return heard_.count(s) == 0 && reached_.count(s) == 0 && !KnownAs(s, m, false);
+      }));
   return std::max(min_members_, 1 + m.Peers().size() + unknown);
 }
 
 bool Formation::Ready(const Membership& m) const {
-  if (UnheardSeeds(m) != 0) return false;
+  if (UnheardSeeds() != 0) return false;
   size_t reachable = 1;
   for (const auto& [id, s] : m.members()) {
     reachable += s.reachable && s.info.role == m.self().role ? 1 : 0;

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,22 +30,26 @@ class Formation {
   const std::vector<std::string>& seeds() const { return seeds_; }
   // A connection this node dialed to `url` carried a heartbeat of `member` (self included).
   void Reached(const std::string& url, NodeId member);
+  // Membership changed: seeds that are members heard from are heard (for good: a seed heard once
+  // and downed or gone later does not count again).
+  void Observe(const Membership& m);
 
   // Seeds not heard from yet.
-  size_t UnheardSeeds(const Membership& m) const;
+  size_t UnheardSeeds() const;
+  bool Heard(const std::string& seed) const { return heard_.count(seed) != 0; }
   // N for Majority/All: max(min_members, 1 + peers + unheard seeds).
   size_t ReplicaCount(const Membership& m) const;
   bool Ready(const Membership& m) const;
 
  private:
-  // A dialed connection to `seed` answered, or a member heard from (or, `or_heard_of`, only
-  // heard of) has that URL.
-  bool Heard(const std::string& seed, const Membership& m, bool or_heard_of) const;
+  // A member heard from (or, unless `heard_only`, only heard of) has the URL `seed`.
+  bool KnownAs(const std::string& seed, const Membership& m, bool heard_only) const;
 
   std::string self_url_;
   size_t min_members_;
   std::vector<std::string> seeds_;
   std::map<std::string, NodeId> reached_;  // a dialed URL -> the member that answered on it
+  std::set<std::string> heard_;            // seeds heard from
 };
 
 }  // namespace convergent::internal

@@ -47,8 +47,9 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
       changed = Learn(it->second, h.sender) || added;
       if (added) it->second.learned = now;
       if (direct && h.sender.incarnation >= known_incarnation) {
-        const bool newly = it->second.last_heard == 0 || !it->second.reachable ||
+        const bool newly = !it->second.heard || !it->second.reachable ||
                            h.sender.incarnation != known_incarnation;
+        it->second.heard = true;
         it->second.last_heard = now;
         if (!it->second.reachable) changed = true;
         it->second.reachable = true;
@@ -74,12 +75,12 @@ bool Membership::Check(TimeMicros now) {
   bool changed = false;
   for (auto it = members_.begin(); it != members_.end();) {
     MemberState& m = it->second;
-    const bool reachable = m.last_heard != 0 && now - m.last_heard <= failure_timeout_;
+    const bool reachable = m.heard && now - m.last_heard <= failure_timeout_;
     if (reachable != m.reachable) {
       m.reachable = reachable;
       changed = true;
     }
-    const TimeMicros silent_since = std::max(m.last_heard, m.learned);
+    const TimeMicros silent_since = m.heard ? std::max(m.last_heard, m.learned) : m.learned;
     if (!reachable && down_after_ > 0 && now - silent_since > down_after_) {
       Depart(it->first, m.info.incarnation);
       ++downed_count_;

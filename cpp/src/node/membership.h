@@ -41,7 +41,8 @@ struct HeartbeatMsg {
 // What a node knows of one member.
 struct MemberState {
   MemberRecord info;
-  TimeMicros last_heard = 0;  // last heartbeat straight from it (0: only heard of)
+  bool heard = false;         // a heartbeat came straight from it (else: only heard of)
+  TimeMicros last_heard = 0;  // the last one
   TimeMicros learned = 0;     // when this node learned of it
   bool reachable = false;
 };

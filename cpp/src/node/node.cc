@@ -205,7 +205,8 @@ class Node::Impl {
         std::lock_guard lock(mu_);
         if (!running_) return;
         loop_due_ = core_->NextDeadline();
-        wait = std::max<TimeMicros>(0, loop_due_ - core_->Now());
+        const TimeMicros now = core_->Now();
+        wait = loop_due_ <= now ? 0 : loop_due_ - now;  // a deadline may be the minimum value
       }
       {
         std::unique_lock lock(inbox_mu_);

@@ -36,7 +36,7 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   const TimeMicros now = Now();
   MemberRecord self;
   self.name = options_.name.empty() ? transport_->bus_url() : options_.name;
-  self.id = ReplicaId::FromName(self.name).value;
+  self.id = options_.id.value_or(ReplicaId::FromName(self.name).value);
   // Incarnations order the lives of a node across restarts, also across reboots: wall time.
   self.incarnation = static_cast<uint64_t>(std::max<TimeMicros>(env_.WallMicros(), 1));
   self.bus_url = transport_->bus_url();
@@ -71,6 +71,7 @@ TimeMicros NodeCore::Now() const { return env_.MonotonicMicros(); }
 
 void NodeCore::SetSeeds(const std::vector<std::string>& seeds) {
   formation_->SetSeeds(seeds);
+  formation_->Observe(*membership_);
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
 }
 
@@ -118,12 +119,7 @@ std::string NodeCore::WaitingFor() const {
   if (ready()) return "";
   std::string out;
   for (const std::string& seed : formation_->seeds()) {
-    bool heard = false;
-    for (const auto& [url, id] : dialed_member_) heard = heard || url == seed;
-    for (const auto& [id, m] : membership_->members()) {
-      heard = heard || (m.last_heard != 0 && m.info.bus_url == seed);
-    }
-    if (!heard) out += (out.empty() ? "seeds not heard from: " : ", ") + seed;
+    if (!formation_->Heard(seed)) out += (out.empty() ? "seeds not heard from: " : ", ") + seed;
   }
   if (options_.min_members > 1) {
     out += (out.empty() ? "" : "; ") + std::string("min_members ") +
@@ -146,6 +142,7 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
       const std::string dialed = transport_->DialedUrl(pipe);
       if (!dialed.empty()) {
         formation_->Reached(dialed, h->sender);
+        formation_->Observe(*membership_);
         transport_->HangUpBus(dialed);
       }
       return;
@@ -191,7 +188,9 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
 // ---- membership ----
 
 void NodeCore::Heartbeat(TimeMicros now) {
-  next_heartbeat_ = now + Micros(options_.heartbeat_interval);
+  // While forming, five times as often: members meet within a fraction of the interval.
+  const double interval = options_.heartbeat_interval / (ready() ? 1 : 5);
+  next_heartbeat_ = now + Micros(interval);
   BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
   if (pacer_->Advance(now)) SetFlushIntervalFromPacer();
   DialMembersAndSeeds(now);
@@ -231,6 +230,7 @@ void NodeCore::KeepOneBusLink(NodeId member, uint32_t pipe, TimeMicros now) {
   if (!dialed.empty()) {
     dialed_member_[dialed] = member;
     formation_->Reached(dialed, member);
+    formation_->Observe(*membership_);
   }
   if (auto drop = links_->Heard(member, pipe, !dialed.empty(), now)) {
     const std::string url = drop == pipe ? dialed : transport_->DialedUrl(*drop);
@@ -256,6 +256,7 @@ void NodeCore::UpdatePeers() {
     pacer_->Forget(gone);
   }
   known_ = std::move(now_known);
+  formation_->Observe(*membership_);
   replicator_->SetPeers(membership_->Peers());
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
   // What either side wrote before they were connected (or while they were apart) crosses now,
@@ -347,8 +348,7 @@ std::map<std::string, double> NodeCore::Metrics() const {
   m["convergent.membership.reachable"] = static_cast<double>(reachable + 1);
   m["convergent.membership.downed"] = static_cast<double>(membership_->downed_count());
   m["convergent.membership.replicas.counted"] = static_cast<double>(replicator_->replica_count());
-  m["convergent.membership.seeds.unheard"] =
-      static_cast<double>(formation_->UnheardSeeds(*membership_));
+  m["convergent.membership.seeds.unheard"] = static_cast<double>(formation_->UnheardSeeds());
   m["convergent.node.ready"] = ready() ? 1 : 0;
   return m;
 }

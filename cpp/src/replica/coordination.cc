@@ -59,6 +59,7 @@ RequestId Replicator::Impl::StartWrite(WriteRequestMsg msg, Consistency level, T
   ++metrics.coordinated_write_count;
   PendingRequest r;
   r.key = msg.entry ? msg.entry->key : msg.tombstone->key;
+  r.level = level;
   r.needed = needed;
   r.waiting = peers;
   r.asked = peers;
@@ -80,6 +81,7 @@ RequestId Replicator::Impl::StartRead(std::string_view key, CrdtType type, Consi
   ++metrics.coordinated_read_count;
   PendingRequest r;
   r.is_read = true;
+  r.level = level;
   r.key = std::string(key);
   r.type = type;
   r.needed = needed;
@@ -135,7 +137,7 @@ void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std
   const size_t possible = others > r.failures ? others - r.failures : 0;
   if (r.answers >= r.needed) {
     Complete(id, Status::Ok());
-  } else if (possible < r.needed) {
+  } else if (r.failures > 0 && possible < r.needed) {
     std::string message =
         std::string(r.is_read ? "a peer could not answer: " : "a peer rejected the write: ") +
         r.last_error;
@@ -144,14 +146,20 @@ void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std
   }
 }
 
-void Replicator::Impl::AskNewPeers(PendingRequest& r) {
-  for (NodeId peer : peers) {
-    auto at = std::lower_bound(r.asked.begin(), r.asked.end(), peer);
-    if (at != r.asked.end() && *at == peer) continue;
-    r.asked.insert(at, peer);
-    r.waiting.push_back(peer);
-    Send(peer, r.message);
+void Replicator::Impl::OnMembershipChange() {
+  std::vector<RequestId> enough;
+  for (auto& [id, r] : requests) {
+    for (NodeId peer : peers) {
+      auto at = std::lower_bound(r.asked.begin(), r.asked.end(), peer);
+      if (at != r.asked.end() && *at == peer) continue;
+      r.asked.insert(at, peer);
+      r.waiting.push_back(peer);
+      Send(peer, r.message);
+    }
+    r.needed = std::min(r.needed, Needed(r.level));
+    if (r.answers >= r.needed) enough.push_back(id);
   }
+  for (RequestId id : enough) Complete(id, Status::Ok());
 }
 
 void Replicator::Impl::OnWriteAck(NodeId from, const WriteAckMsg& m) {

@@ -519,9 +519,12 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
     return !std::binary_search(peers.begin(), peers.end(), entry.first);
   });
   impl_->peers = std::move(peers);
-  for (auto& [id, r] : impl_->requests) impl_->AskNewPeers(r);
+  impl_->OnMembershipChange();
 }
-void Replicator::SetReplicaCount(size_t n) { impl_->replica_count = std::max<size_t>(n, 1); }
+void Replicator::SetReplicaCount(size_t n) {
+  impl_->replica_count = std::max<size_t>(n, 1);
+  impl_->OnMembershipChange();
+}
 size_t Replicator::replica_count() const {
   return std::max(impl_->replica_count, impl_->peers.size() + 1);
 }

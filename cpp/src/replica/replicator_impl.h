@@ -68,6 +68,7 @@ struct TombstoneEntry {
 
 struct PendingRequest {
   bool is_read = false;
+  Consistency level = Consistency::kLocal;
   std::string key;
   CrdtType type;
   size_t needed = 0;  // answers needed from peers (self already counted)
@@ -148,8 +149,10 @@ class Replicator::Impl {
   // Completes the requests past their deadline with a timeout and resends the others when due.
   void ExpireRequests(TimeMicros now);
   size_t Needed(Consistency level) const;
-  // Asks the peers that joined since `r` started (SetPeers).
-  void AskNewPeers(PendingRequest& r);
+  // The membership changed (SetPeers, SetReplicaCount): asks the peers that joined since each
+  // request started, and lowers what a request needs when N shrank (a member left or was
+  // downed), completing those that now have enough answers.
+  void OnMembershipChange();
   void Complete(RequestId id, Status status);
 
   // ---- state ----

@@ -75,6 +75,14 @@ TimeMicros SimNetwork::Delay(double mean, double jitter, std::mt19937_64& rng) c
   return std::max<TimeMicros>(0, ToMicros(d));
 }
 
+TimeMicros SimNetwork::MeanDelay(NodeId a, NodeId b) const {
+  double mean = latency_;
+  if (auto it = links_.find(Key(a, b)); it != links_.end() && it->second.latency) {
+    mean = it->second.latency->first;
+  }
+  return ToMicros(mean);
+}
+
 FrameFate SimNetwork::Decide(NodeId from, NodeId to, std::mt19937_64& rng) const {
   double loss = loss_, mean = latency_, jitter = jitter_;
   if (!links_.empty()) {

@@ -60,6 +60,8 @@ class SimNetwork {
   bool Connected(NodeId a, NodeId b) const { return GroupOf(a) == GroupOf(b); }
 
   FrameFate Decide(NodeId from, NodeId to, std::mt19937_64& rng) const;
+  // The mean one-way delay of the link between a and b (a connection's handshake takes two).
+  TimeMicros MeanDelay(NodeId a, NodeId b) const;
 
  private:
   struct Link {

@@ -1,44 +1,112 @@
-// Simulation (convergent/simulation.h): nodes, the event loop, local requests and observation.
-// The links are decided by SimNetwork (sim/network.h), the agenda is an EventQueue.
+// Simulation (convergent/simulation.h): nodes running the node core, the event loop, the
+// NNG-like bus (connections, their queues), local requests and observation. The links are
+// decided by SimNetwork (sim/network.h), the agenda is an EventQueue, and the nodes see all of it
+// through SimWorld (sim/sim_env.h).
 #include "convergent/simulation.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 
+#include "codec/frame_codec.h"
+#include "codec/node_codec.h"
+#include "node/node_core.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
+#include "sim/sim_env.h"
 
 namespace convergent {
 
 using sim::ToMicros;
+
+NodeOptions SimulationOptions::DefaultNodeOptions() {
+  NodeOptions o;
+  o.transport.listen = "sim://";  // replaced per node
+  return o;
+}
 
 Status SimulationOptions::Validate() const {
   if (nodes < 1 || nodes > 10000) return Status::InvalidArgument("nodes must be in [1, 10000]");
   if (Status s = sim::SimNetwork::CheckLatency(latency, jitter); !s.ok()) return s;
   if (Status s = sim::SimNetwork::CheckProbability(loss, "loss"); !s.ok()) return s;
   if (Status s = sim::SimNetwork::CheckProbability(duplication, "duplication"); !s.ok()) return s;
-  return replicator.Validate();
+  if (!(frame_cost >= 0 && frame_cost < 1)) {
+    return Status::InvalidArgument("frame_cost must be in [0, 1) seconds");
+  }
+  if (!(reconnect_interval > 0 && reconnect_interval < 3600)) {
+    return Status::InvalidArgument("reconnect_interval must be > 0 seconds");
+  }
+  if (Status s = replicator.Validate(); !s.ok()) return s;
+  NodeOptions n = node;
+  n.replicator = replicator;
+  n.transport.listen = "sim://0";
+  return n.Validate();
 }
 
 namespace {
 
-// A scheduled event: a frame arriving at `node` (bytes set), or the node's timer. Either is
-// stale once the node has another incarnation; a timer also when the node re-set it since.
+// Trace kinds: the replicator's frame kinds, then these.
+constexpr uint64_t kHeartbeatKind = kFrameKinds;
+constexpr uint64_t kUnknownKind = kFrameKinds + 1;
+
+const char* KindName(uint64_t kind) {
+  if (kind < static_cast<uint64_t>(kFrameKinds)) {
+    return FrameKindName(static_cast<FrameKind>(kind));
+  }
+  return kind == kHeartbeatKind ? "heartbeat" : "unknown";
+}
+
+// The kind of a node frame (behind its bus header when it came by the bus), for the trace.
+uint64_t KindOf(std::string_view frame, bool bus) {
+  if (bus) {
+    if (frame.size() < internal::kBusHeaderSize) return kUnknownKind;
+    frame.remove_prefix(internal::kBusHeaderSize);
+  }
+  if (frame.empty()) return kUnknownKind;
+  if (frame[0] == internal::kHeartbeatTag) return kHeartbeatKind;
+  if (frame[0] != internal::kReplicationTag) return kUnknownKind;
+  auto k = internal::PeekFrameKind(frame.substr(1));
+  return k ? static_cast<uint64_t>(*k) : kUnknownKind;
+}
+
+// A scheduled event for `node` (stale once it has another incarnation): a frame arriving, its
+// timer, a dial attempt, or a dialed connection forming.
 struct Event {
+  enum class What : uint8_t { kFrame, kTimer, kDial, kConnect };
+  What what = What::kTimer;
   NodeId node = 0;
   uint64_t incarnation = 0;
+  // kFrame: the sender and how it came; kDial/kConnect: the node dialed (and its incarnation).
   NodeId from = 0;
-  FrameKind kind = FrameKind::kDeltaBatch;
-  std::shared_ptr<const std::string> bytes;  // null for a timer; shared by a broadcast's copies
+  uint64_t from_incarnation = 0;
+  bool bus = false;
+  uint32_t pipe = 0;
+  uint64_t kind = 0;
+  std::shared_ptr<const std::string> bytes;  // shared by a broadcast's copies
+  std::string url;                           // kDial/kConnect: the URL dialed
+};
+
+// A bus connection: `dialer` dialed `url` of `listener`. It lives as long as both incarnations.
+struct Connection {
+  NodeId dialer = 0;
+  uint64_t dialer_incarnation = 0;
+  NodeId listener = 0;
+  uint64_t listener_incarnation = 0;
+  std::string url;
+  // Per direction (0: dialer -> listener, 1: back): when each queued frame leaves the queue.
+  std::deque<TimeMicros> queued[2];
+  TimeMicros last_departure[2] = {0, 0};
 };
 
 [[noreturn]] void Die(const char* what, NodeId id) {
@@ -49,7 +117,7 @@ struct Event {
 
 }  // namespace
 
-class Simulation::Impl {
+class Simulation::Impl final : public sim::SimWorld {
  public:
   explicit Impl(SimulationOptions o)
       : options_(std::move(o)),
@@ -57,22 +125,30 @@ class Simulation::Impl {
         net_(options_.latency, options_.jitter, options_.loss, options_.duplication) {
     for (int i = 0; i < options_.nodes; ++i) nodes_.emplace_back();
     for (NodeId id = 0; id < nodes_.size(); ++id) StartIncarnation(id);
-    UpdatePeers();
     for (NodeId id = 0; id < nodes_.size(); ++id) Collect(id);
+  }
+
+  ~Impl() override {
+    for (Node& n : nodes_) n.core.reset();  // their transports call back into this
   }
 
   // ---- nodes ----
   struct Node {
     bool member = true;
-    std::unique_ptr<Replicator> replicator;  // null while crashed or after removal
+    std::unique_ptr<Env> env;
+    std::unique_ptr<internal::NodeCore> core;  // null while crashed or after removal
     uint64_t incarnation = 0;
+    TimeMicros skew = 0;  // its wall clock's offset from virtual time
+    std::unique_ptr<sim::SimSnapshotStore> store;
     std::optional<TimeMicros> tick_at;  // the one timer event that is not stale
     std::vector<ReplicaEvent> events;
     std::vector<Completion> completions;  // arrived and not yet taken
     std::vector<RequestId> pending;       // requests of this incarnation still running
+    std::set<std::string> dials;          // bus URLs this incarnation dials
+    TransportStats stats;
   };
 
-  bool IsLive(NodeId id) const { return id < nodes_.size() && nodes_[id].replicator != nullptr; }
+  bool IsLive(NodeId id) const { return id < nodes_.size() && nodes_[id].core != nullptr; }
   bool IsMember(NodeId id) const { return id < nodes_.size() && nodes_[id].member; }
   Node& LiveNode(NodeId id) {
     if (!IsLive(id)) Die("the node is not live", id);
@@ -82,6 +158,7 @@ class Simulation::Impl {
     if (!IsMember(id)) Die("the node is not a member", id);
     return nodes_[id];
   }
+  Replicator& ReplicatorOf(NodeId id) { return LiveNode(id).core->replicator(); }
 
   std::vector<NodeId> Members(bool live_only) const {
     std::vector<NodeId> out;
@@ -93,25 +170,32 @@ class Simulation::Impl {
 
   void StartIncarnation(NodeId id) {
     Node& n = nodes_[id];
-    ReplicaId replica{rng_()};
-    while (replica.value == 0) replica.value = rng_();
-    const uint64_t seed = rng_();
-    n.replicator = std::make_unique<Replicator>(id, replica, options_.replicator, seed);
-    n.tick_at.reset();
-  }
-
-  // Every live node replicates with every other member (crashed members included).
-  void UpdatePeers() {
-    const std::vector<NodeId> members = Members(false);
-    for (NodeId id : members) {
-      if (IsLive(id)) nodes_[id].replicator->SetPeers(members);  // drops self
+    if (!n.env) n.env = sim::NewSimEnv(*this, id);
+    NodeOptions o = options_.node;
+    o.replicator = options_.replicator;
+    o.id = id;
+    o.name = "node-" + std::to_string(id);
+    o.transport.listen = sim::BusUrl(id);
+    o.seeds.clear();
+    for (NodeId m : Members(false)) {
+      if (m != id) o.seeds.push_back(sim::BusUrl(m));
     }
+    if (!o.snapshot_dir.empty() && !n.store) n.store = std::make_unique<sim::SimSnapshotStore>();
+    n.dials.clear();
+    n.tick_at.reset();
+    auto core = internal::NodeCore::Start(std::move(o), *n.env, [](std::string, bool, uint32_t) {});
+    if (!core.ok()) {
+      std::fprintf(stderr, "convergent::Simulation: %s\n", core.status().ToString().c_str());
+      Die("a node did not start", id);
+    }
+    n.core = std::move(core).value();
   }
 
   void Crash(NodeId id) {
     Node& n = MemberNode(id);
-    if (!n.replicator) return;
-    n.replicator.reset();
+    if (!n.core) return;
+    n.core->Close();  // drops its connections (CloseTransport)
+    n.core.reset();
     n.tick_at.reset();
     n.pending.clear();
   }
@@ -121,56 +205,151 @@ class Simulation::Impl {
     Crash(id);
     ++n.incarnation;  // frames and timers of the old incarnation are now stale
     StartIncarnation(id);
-    n.replicator->SetPeers(Members(false));
     Collect(id);
-    return *n.replicator;
+    return n.core->replicator();
   }
 
   NodeId AddNode() {
     const NodeId id = nodes_.size();
     nodes_.emplace_back();
     StartIncarnation(id);
-    UpdatePeers();
     Collect(id);
     return id;
   }
 
   void RemoveNode(NodeId id) {
     Node& n = MemberNode(id);
+    if (n.core) {
+      n.core->Leave();  // the goodbye is on its way before the connections close
+      Collect(id);
+    }
     Crash(id);
     n.member = false;
     ++n.incarnation;
-    UpdatePeers();
   }
 
-  // ---- outputs of a replicator ----
-  void Collect(NodeId id, bool after_tick = false) {
-    Node& n = LiveNode(id);
-    Replicator& r = *n.replicator;
-    for (OutgoingFrame& f : r.TakeOutgoing()) {
-      auto bytes = std::make_shared<const std::string>(std::move(f.bytes));
-      if (f.to) {
-        Send(id, *f.to, f.kind, bytes);
+  // ---- SimWorld: what the nodes' Envs and transports call ----
+  TimeMicros Now() const override { return now_; }
+  TimeMicros Wall(NodeId node) const override { return now_ + nodes_[node].skew; }
+  uint64_t Random() override { return rng_(); }
+  void Log(NodeId node, LogLevel, std::string_view message) override {
+    if (log_.size() < 1000) log_.push_back("node " + std::to_string(node) + ": " + std::string(message));
+  }
+
+  bool Dial(NodeId node, const std::string& url) override {
+    Node& n = nodes_[node];
+    if (!n.dials.insert(url).second) return true;  // dialed already
+    Schedule(now_, Event{Event::What::kDial, node, n.incarnation, 0, 0, false, 0, 0, nullptr, url});
+    return true;
+  }
+
+  void HangUp(NodeId node, const std::string& url) override {
+    nodes_[node].dials.erase(url);
+    const uint64_t inc = nodes_[node].incarnation;
+    std::erase_if(conns_, [&](const auto& entry) {
+      const Connection& c = entry.second;
+      return c.dialer == node && c.dialer_incarnation == inc && c.url == url;
+    });
+  }
+
+  std::string DialedUrl(NodeId node, uint32_t pipe) const override {
+    auto it = conns_.find(pipe);
+    if (it == conns_.end()) return "";
+    const Connection& c = it->second;
+    return c.dialer == node && c.dialer_incarnation == nodes_[node].incarnation ? c.url : "";
+  }
+
+  bool Broadcast(NodeId node, std::string_view frame) override {
+    const uint64_t inc = nodes_[node].incarnation;
+    auto bytes = std::make_shared<const std::string>(frame);
+    const uint64_t kind = KindOf(frame, true);
+    const size_t capacity = 16 + options_.node.transport.send_buffer;
+    const TimeMicros cost = ToMicros(options_.frame_cost);
+    for (auto& [pipe, c] : conns_) {
+      int dir;
+      NodeId to;
+      if (c.dialer == node && c.dialer_incarnation == inc) {
+        dir = 0;
+        to = c.listener;
+      } else if (c.listener == node && c.listener_incarnation == inc) {
+        dir = 1;
+        to = c.dialer;
       } else {
-        for (NodeId peer : r.peers()) Send(id, peer, f.kind, bytes);
+        continue;
+      }
+      // The connection's queue: frames leave it one per frame_cost; a full one drops (bus0).
+      std::deque<TimeMicros>& q = c.queued[dir];
+      while (!q.empty() && q.front() <= now_) q.pop_front();
+      ++nodes_[node].stats.frames_sent;
+      nodes_[node].stats.bytes_sent += frame.size();
+      if (q.size() >= capacity) {
+        ++stats_.queue_dropped;
+        continue;
+      }
+      const TimeMicros departure = std::max(now_, c.last_departure[dir]) + cost;
+      c.last_departure[dir] = departure;
+      q.push_back(departure);
+      Transmit(node, to, bytes, kind, true, pipe, departure - now_);
+    }
+    return true;
+  }
+
+  bool Send(NodeId node, NodeId peer, std::string_view frame) override {
+    ++nodes_[node].stats.frames_sent;
+    nodes_[node].stats.bytes_sent += frame.size();
+    Transmit(node, peer, std::make_shared<const std::string>(frame), KindOf(frame, false), false,
+             0, 0);
+    return true;
+  }
+
+  TransportStats Stats(NodeId node) const override {
+    TransportStats s = nodes_[node].stats;
+    const uint64_t inc = nodes_[node].incarnation;
+    s.bus_peers = 0;
+    for (const auto& [pipe, c] : conns_) {
+      if ((c.dialer == node && c.dialer_incarnation == inc) ||
+          (c.listener == node && c.listener_incarnation == inc)) {
+        ++s.bus_peers;
       }
     }
-    for (ReplicaEvent& e : r.TakeEvents()) n.events.push_back(std::move(e));
-    for (Completion& c : r.TakeCompletions()) {
-      std::erase(n.pending, c.id);
-      n.completions.push_back(std::move(c));
-    }
-    // The timer: due at the replicator's next deadline (at once when already due). A replicator
-    // that stays due after a tick would stall virtual time: its timer moves on by 1 us.
-    TimeMicros due = std::max(r.NextDeadline(), now_);
-    if (after_tick && due <= now_) due = now_ + 1;
-    if (n.tick_at == due) return;
-    n.tick_at = due;
-    queue_.Push(due, Event{id, n.incarnation, id, FrameKind::kDeltaBatch, nullptr});
+    return s;
   }
 
-  void Send(NodeId from, NodeId to, FrameKind kind,
-            const std::shared_ptr<const std::string>& bytes) {
+  void CloseTransport(NodeId node) override {
+    const uint64_t inc = nodes_[node].incarnation;
+    nodes_[node].dials.clear();
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      const Connection& c = it->second;
+      const bool dialer = c.dialer == node && c.dialer_incarnation == inc;
+      const bool listener = c.listener == node && c.listener_incarnation == inc;
+      if (!dialer && !listener) {
+        ++it;
+        continue;
+      }
+      if (listener) RedialLater(c.dialer, c.dialer_incarnation, c.url);  // NNG redials
+      it = conns_.erase(it);
+    }
+  }
+
+  sim::SimSnapshotStore& Store(NodeId node) override {
+    Node& n = nodes_[node];
+    if (!n.store) n.store = std::make_unique<sim::SimSnapshotStore>();
+    return *n.store;
+  }
+
+  // ---- the network ----
+  void Schedule(TimeMicros at, Event e) { queue_.Push(at, std::move(e)); }
+
+  void RedialLater(NodeId node, uint64_t incarnation, const std::string& url) {
+    if (!IsLive(node) || nodes_[node].incarnation != incarnation) return;
+    if (nodes_[node].dials.count(url) == 0) return;
+    Schedule(now_ + ToMicros(options_.reconnect_interval),
+             Event{Event::What::kDial, node, incarnation, 0, 0, false, 0, 0, nullptr, url});
+  }
+
+  // A frame copy from `from` to `to`, leaving after `queued` (its connection's queue).
+  void Transmit(NodeId from, NodeId to, const std::shared_ptr<const std::string>& bytes,
+                uint64_t kind, bool bus, uint32_t pipe, TimeMicros queued) {
     ++stats_.sent;
     if (!IsLive(to)) {
       ++stats_.to_down;
@@ -187,33 +366,110 @@ class Simulation::Impl {
     }
     if (fate.copies > 1) ++stats_.duplicated;
     for (int c = 0; c < fate.copies; ++c) {
-      queue_.Push(now_ + fate.delays[c], Event{to, nodes_[to].incarnation, from, kind, bytes});
+      Schedule(now_ + queued + fate.delays[c],
+               Event{Event::What::kFrame, to, nodes_[to].incarnation, from,
+                     nodes_[from].incarnation, bus, pipe, kind, bytes, {}});
     }
+  }
+
+  // A dial attempt: the target must be up and reachable; the connection forms a round trip later.
+  void OnDial(const Event& e) {
+    Node& n = nodes_[e.node];
+    if (n.dials.count(e.url) == 0) return;  // hung up meanwhile
+    const std::optional<NodeId> target = sim::NodeOfUrl(e.url);
+    if (!target || !IsLive(*target) || !net_.Connected(e.node, *target)) {
+      ++stats_.connections_refused;
+      RedialLater(e.node, e.incarnation, e.url);
+      return;
+    }
+    const TimeMicros handshake = 2 * net_.MeanDelay(e.node, *target);
+    Schedule(now_ + handshake, Event{Event::What::kConnect, e.node, e.incarnation, *target,
+                                     nodes_[*target].incarnation, true, 0, 0, nullptr, e.url});
+  }
+
+  void OnConnect(const Event& e) {
+    Node& n = nodes_[e.node];
+    if (n.dials.count(e.url) == 0) return;
+    if (!IsLive(e.from) || nodes_[e.from].incarnation != e.from_incarnation ||
+        !net_.Connected(e.node, e.from)) {
+      ++stats_.connections_refused;
+      RedialLater(e.node, e.incarnation, e.url);
+      return;
+    }
+    for (const auto& [pipe, c] : conns_) {  // one connection per dialer and URL, as NNG's dialer
+      if (c.dialer == e.node && c.dialer_incarnation == e.incarnation && c.url == e.url) return;
+    }
+    ++stats_.connections_made;
+    Connection c;
+    c.dialer = e.node;
+    c.dialer_incarnation = e.incarnation;
+    c.listener = e.from;
+    c.listener_incarnation = e.from_incarnation;
+    c.url = e.url;
+    conns_.emplace(next_pipe_++, std::move(c));
+  }
+
+  // ---- outputs of a node ----
+  void Collect(NodeId id, bool after_tick = false) {
+    Node& n = LiveNode(id);
+    n.core->Flush();
+    Replicator& r = n.core->replicator();
+    for (ReplicaEvent& e : r.TakeEvents()) n.events.push_back(std::move(e));
+    for (Completion& c : r.TakeCompletions()) {
+      std::erase(n.pending, c.id);
+      n.completions.push_back(std::move(c));
+    }
+    // The timer: due at the core's next deadline (at once when already due). A core that stays
+    // due after a tick would stall virtual time: its timer moves on by 1 us.
+    TimeMicros due = std::max(n.core->NextDeadline(), now_);
+    if (after_tick && due <= now_) due = now_ + 1;
+    if (n.tick_at == due) return;
+    n.tick_at = due;
+    Schedule(due, Event{Event::What::kTimer, id, n.incarnation, 0, 0, false, 0, 0, nullptr, {}});
   }
 
   // ---- the event loop ----
   void Process(TimeMicros time, const Event& e) {
     now_ = time;
     const bool current = IsLive(e.node) && nodes_[e.node].incarnation == e.incarnation;
-    if (e.bytes) {  // a frame
-      if (!current) {
-        ++stats_.to_down;
+    switch (e.what) {
+      case Event::What::kFrame: {
+        if (!current) {
+          ++stats_.to_down;
+          return;
+        }
+        if (!net_.Connected(e.from, e.node)) {
+          ++stats_.cut;
+          return;
+        }
+        Node& n = nodes_[e.node];
+        if (e.bytes->size() > options_.node.transport.max_frame_size) {
+          ++stats_.oversized;
+          ++n.stats.frames_oversized;
+          return;
+        }
+        ++n.stats.frames_received;
+        n.stats.bytes_received += e.bytes->size();
+        Trace(e);
+        n.core->OnFrame(*e.bytes, e.bus, e.pipe);
+        Collect(e.node);
         return;
       }
-      if (!net_.Connected(e.from, e.node)) {
-        ++stats_.cut;
+      case Event::What::kTimer: {
+        Node& n = nodes_[e.node];
+        if (!current || n.tick_at != time) return;  // a stale timer
+        n.tick_at.reset();
+        n.core->Tick();
+        Collect(e.node, /*after_tick=*/true);
         return;
       }
-      Trace(e);
-      nodes_[e.node].replicator->Receive(*e.bytes, now_);
-      Collect(e.node);
-      return;
+      case Event::What::kDial:
+        if (current) OnDial(e);
+        return;
+      case Event::What::kConnect:
+        if (current) OnConnect(e);
+        return;
     }
-    Node& n = nodes_[e.node];
-    if (!current || n.tick_at != time) return;  // a stale timer
-    n.tick_at.reset();
-    n.replicator->Tick(now_);
-    Collect(e.node, /*after_tick=*/true);
   }
 
   // Processes every event due at the earliest pending time; false when nothing is pending.
@@ -245,30 +501,48 @@ class Simulation::Impl {
     std::map<int, uint64_t> digest_of_group;
     for (NodeId id = 0; id < nodes_.size(); ++id) {
       if (!IsLive(id)) continue;
-      const uint64_t d = nodes_[id].replicator->StoreDigest();
+      const uint64_t d = nodes_[id].core->replicator().StoreDigest();
       auto [it, inserted] = digest_of_group.emplace(net_.GroupOf(id), d);
       if (!inserted && it->second != d) return false;
     }
     return true;
   }
 
-  std::optional<double> RunUntilConverged(double timeout_seconds) {
+  // Every live node is ready and knows every live node of its partition group as reachable.
+  bool Formed() const {
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      if (!IsLive(id)) continue;
+      if (!nodes_[id].core->ready()) return false;
+      const std::vector<MemberView> members = nodes_[id].core->Members();
+      for (NodeId other = 0; other < nodes_.size(); ++other) {
+        if (other == id || !IsLive(other) || !net_.Connected(id, other)) continue;
+        const bool seen = std::any_of(members.begin(), members.end(), [&](const MemberView& m) {
+          return m.id == other && m.reachable;
+        });
+        if (!seen) return false;
+      }
+    }
+    return true;
+  }
+
+  // Runs until `done()` (checked once virtual time has moved on by a millisecond: a burst of
+  // events at nearly the same time costs one check); the virtual seconds it took, or nullopt.
+  template <typename Done>
+  std::optional<double> RunUntil(double timeout_seconds, Done done) {
     CollectAll();
     const TimeMicros start = now_;
     const TimeMicros deadline = start + std::max<TimeMicros>(0, ToMicros(timeout_seconds));
-    if (Converged()) return 0.0;
-    // Digests are compared only once virtual time has moved on by a millisecond: a burst of
-    // events at nearly the same time costs one comparison.
+    if (done()) return 0.0;
     constexpr TimeMicros kCheckEvery = 1000;
     TimeMicros last_check = now_;
     while (!queue_.empty() && queue_.next_time() <= deadline) {
       StepBatch();
       if (now_ - last_check < kCheckEvery) continue;
       last_check = now_;
-      if (Converged()) return static_cast<double>(now_ - start) / 1e6;
+      if (done()) return static_cast<double>(now_ - start) / 1e6;
     }
     now_ = deadline;
-    if (Converged()) return static_cast<double>(now_ - start) / 1e6;
+    if (done()) return static_cast<double>(now_ - start) / 1e6;
     return std::nullopt;
   }
 
@@ -277,7 +551,7 @@ class Simulation::Impl {
     if (!IsLive(id)) {
       return Status::InvalidArgument("node " + std::to_string(id) + " is not live");
     }
-    return nodes_[id].replicator.get();
+    return &nodes_[id].core->replicator();
   }
 
   Result<RequestId> Track(NodeId id, Result<RequestId> r) {
@@ -326,13 +600,12 @@ class Simulation::Impl {
   void Trace(const Event& d) {
     ++stats_.delivered;
     stats_.bytes_delivered += d.bytes->size();
-    const uint64_t record[6] = {
-        static_cast<uint64_t>(now_),   d.from,          d.node,
-        static_cast<uint64_t>(d.kind), d.bytes->size(), XXH64(d.bytes->data(), d.bytes->size(), 0)};
+    const uint64_t record[6] = {static_cast<uint64_t>(now_), d.from,          d.node,
+                                d.kind,                      d.bytes->size(), XXH64(d.bytes->data(), d.bytes->size(), 0)};
     trace_hash_ = XXH64(record, sizeof record, trace_hash_);
     if (record_trace_) {
       trace_.push_back(std::to_string(now_) + " " + std::to_string(d.from) + "->" +
-                       std::to_string(d.node) + " " + FrameKindName(d.kind) + " " +
+                       std::to_string(d.node) + " " + KindName(d.kind) + " " +
                        std::to_string(d.bytes->size()));
     }
   }
@@ -342,10 +615,13 @@ class Simulation::Impl {
   sim::SimNetwork net_;
   std::vector<Node> nodes_;  // by NodeId
   sim::EventQueue<Event> queue_;
+  std::map<uint32_t, Connection> conns_;  // bus connections by pipe id
+  uint32_t next_pipe_ = 1;
   TimeMicros now_ = 0;
   uint64_t trace_hash_ = 0;
   bool record_trace_ = false;
   std::vector<std::string> trace_;
+  std::vector<std::string> log_;
   NetworkStats stats_;
 };
 
@@ -365,7 +641,7 @@ Simulation::Simulation(SimulationOptions options) {
 }
 Simulation::~Simulation() = default;
 
-Replicator& Simulation::node(NodeId id) { return *impl_->LiveNode(id).replicator; }
+Replicator& Simulation::node(NodeId id) { return impl_->ReplicatorOf(id); }
 bool Simulation::IsLive(NodeId id) const { return impl_->IsLive(id); }
 bool Simulation::IsMember(NodeId id) const { return impl_->IsMember(id); }
 std::vector<NodeId> Simulation::live_nodes() const { return impl_->Members(true); }
@@ -373,11 +649,37 @@ std::vector<NodeId> Simulation::members() const { return impl_->Members(false); 
 uint64_t Simulation::incarnation(NodeId id) const {
   return id < impl_->nodes_.size() ? impl_->nodes_[id].incarnation : 0;
 }
+bool Simulation::Ready(NodeId id) const {
+  return impl_->IsLive(id) && impl_->nodes_[id].core->ready();
+}
+std::map<std::string, double> Simulation::NodeMetrics(NodeId id) const {
+  if (!impl_->IsLive(id)) return {};
+  return impl_->nodes_[id].core->Metrics();
+}
+bool Simulation::RunUntilFormed(double timeout_seconds) {
+  return impl_->RunUntil(timeout_seconds, [&] { return impl_->Formed(); }).has_value();
+}
 
 void Simulation::Crash(NodeId id) { impl_->Crash(id); }
 Replicator& Simulation::Restart(NodeId id) { return impl_->Restart(id); }
 NodeId Simulation::AddNode() { return impl_->AddNode(); }
 void Simulation::RemoveNode(NodeId id) { impl_->RemoveNode(id); }
+
+Status Simulation::SkewClock(NodeId id, double seconds) {
+  if (!impl_->IsMember(id)) {
+    return Status::InvalidArgument("node " + std::to_string(id) + " is not a member");
+  }
+  if (!(std::abs(seconds) < 1e9)) return Status::InvalidArgument("seconds must be finite");
+  impl_->nodes_[id].skew += ToMicros(seconds);
+  return Status::Ok();
+}
+TimeMicros Simulation::WallMicros(NodeId id) const {
+  return id < impl_->nodes_.size() ? impl_->Wall(id) : impl_->now_;
+}
+sim::SimSnapshotStore* Simulation::SnapshotStoreOf(NodeId id) {
+  if (id >= impl_->nodes_.size() || impl_->options_.node.snapshot_dir.empty()) return nullptr;
+  return &impl_->Store(id);
+}
 
 Result<RequestId> Simulation::Request(NodeId id, const RequestFn& request) {
   auto r = impl_->Requester(id);
@@ -422,7 +724,7 @@ TimeMicros Simulation::now() const { return impl_->now_; }
 double Simulation::now_seconds() const { return static_cast<double>(impl_->now_) / 1e6; }
 void Simulation::RunFor(double seconds) { impl_->RunFor(seconds); }
 std::optional<double> Simulation::RunUntilConverged(double timeout_seconds) {
-  return impl_->RunUntilConverged(timeout_seconds);
+  return impl_->RunUntil(timeout_seconds, [&] { return impl_->Converged(); });
 }
 bool Simulation::Converged() { return impl_->Converged(); }
 
