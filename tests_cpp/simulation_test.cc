@@ -24,6 +24,7 @@
 #include "chaos_workload.h"
 #include "convergent/codec.h"
 #include "replication_test_support.h"
+#include "sim/sim_env.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -467,6 +468,171 @@ TEST(SimulationTest, HealedPartitionConvergesWithinThreeAntiEntropyIntervals) {
 
 // ---- chaos (see chaos_workload.h for the script and the oracles) ---------------------------
 
+// ---- the node core in the simulator --------------------------------------------------------
+
+SimulationOptions NodeSimOptions(int nodes, uint64_t seed) {
+  SimulationOptions so;
+  so.nodes = nodes;
+  so.seed = seed;
+  so.replicator = FastOptions();
+  so.latency = 0.002;
+  so.node.heartbeat_interval = 0.1;
+  so.node.failure_timeout = 0.5;
+  return so;
+}
+
+TEST(SimulationNodeTest, AMajorityWriteBeforeTheNodesMetWaitsForRealAcks) {
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    auto sim = Simulation::Create(NodeSimOptions(3, seed));
+    ASSERT_TRUE(sim.ok());
+    Simulation& s = **sim;
+    EXPECT_EQ(s.node(0).replica_count(), 3u);  // its two unheard seeds count
+    auto id = s.Update(0, "k", CrdtType::kGCounter, GIncrement(s.node(0).replica_id()),
+                       Consistency::kMajority);
+    ASSERT_TRUE(id.ok());
+    auto done = s.Await(0, *id);
+    ASSERT_TRUE(done.ok());
+    ASSERT_TRUE(done->status.ok()) << done->status.ToString();
+    int holders = 0;
+    for (NodeId n : {0, 1, 2}) {
+      const AnyCrdt* v = Get(s, n, "k", CrdtType::kGCounter);
+      holders += v != nullptr && v->get_if<GCounter>()->value() == 1 ? 1 : 0;
+    }
+    EXPECT_GE(holders, 2) << "seed " << seed;
+  }
+}
+
+TEST(SimulationNodeTest, WritesBeforeFormationCrossAtFirstContactNotAtAntiEntropy) {
+  SimulationOptions so = NodeSimOptions(3, 3);
+  so.replicator.anti_entropy_interval = 1000;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  for (int k = 0; k < 500; ++k) {
+    ASSERT_TRUE(s.Update(k % 3, "k" + std::to_string(k), CrdtType::kGCounter,
+                         GIncrement(s.node(k % 3).replica_id()))
+                    .ok());
+  }
+  const auto took = s.RunUntilConverged(5.0);
+  ASSERT_TRUE(took.has_value());
+  EXPECT_LT(*took, 2.0);
+  EXPECT_EQ(s.node(2).Keys().size(), 500u);
+  EXPECT_GE(s.NodeMetrics(2).at("crdt.replicator.antientropy.meeting.count"), 2);
+}
+
+TEST(SimulationNodeTest, AWallClockStepMovesLwwTimestampsButNoTimer) {
+  auto sim = Simulation::Create(NodeSimOptions(3, 4));
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  // An hour back on node 0, an hour forward on node 1: heartbeats, failure detection and
+  // flushes run on virtual time and go on as before.
+  ASSERT_TRUE(s.SkewClock(0, -3600).ok());
+  ASSERT_TRUE(s.SkewClock(1, 3600).ok());
+  EXPECT_EQ(s.WallMicros(1) - s.WallMicros(0), 7200'000'000);
+  s.RunFor(5.0);
+  for (NodeId n : {0, 1, 2}) {
+    EXPECT_EQ(s.NodeMetrics(n).at("convergent.membership.reachable"), 3) << n;
+  }
+  // LWW writes take the node's wall clock: node 1's, an hour ahead, wins over a later concurrent
+  // write of node 0 (an hour behind). That is what a skewed clock does to last-writer-wins.
+  const auto w = [&](NodeId n, int64_t v) {
+    Replicator& r = s.node(n);
+    // As the bindings do: a wall clock before the epoch (virtual time starts at 0) stamps 0.
+    const uint64_t ts = static_cast<uint64_t>(std::max<TimeMicros>(r.WallTime(s.now()), 0));
+    ASSERT_TRUE(s.Update(n, "reg", CrdtType::kLWWRegister, LWWSet(r.replica_id(), IntValue(v), ts))
+                    .ok());
+  };
+  ASSERT_TRUE(s.Partition({{0}, {1}}).ok());  // concurrent: node 0 does not see node 1's
+  w(1, 1);
+  s.RunFor(0.5);
+  w(0, 2);
+  s.Heal();
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  EXPECT_EQ(Get(s, 2, "reg", CrdtType::kLWWRegister)->get_if<LWWRegister>()->value(), IntValue(1));
+  // Tombstone ages follow the wall clock too: a delete stamped by node 1 is an hour old on none.
+  ASSERT_TRUE(s.Delete(1, "gone", CrdtType::kGCounter).ok());
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  EXPECT_TRUE(s.node(2).IsDeleted("gone"));
+}
+
+TEST(SimulationNodeTest, SnapshotsRestoreAndDamageIsCountedAndRepairedFromPeers) {
+  SimulationOptions so = NodeSimOptions(3, 5);
+  so.node.snapshot_dir = "sim";
+  so.node.snapshot_interval = 0.5;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  for (int k = 0; k < 50; ++k) {
+    ASSERT_TRUE(
+        s.Update(2, "k" + std::to_string(k), CrdtType::kGCounter, GIncrement(s.node(2).replica_id()))
+            .ok());
+  }
+  s.RunFor(2.0);
+  sim::SimSnapshotStore* store = s.SnapshotStoreOf(2);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->size(), 50u);
+  // A crash with every peer cut off: the restarted node has only its snapshot.
+  ASSERT_TRUE(s.Partition({{2}}).ok());
+  s.Crash(2);
+  ASSERT_TRUE(store->Corrupt("k7"));
+  s.Restart(2);
+  s.Collect(2);
+  EXPECT_EQ(s.node(2).Keys().size(), 49u);  // all but the damaged record
+  auto m = s.NodeMetrics(2);
+  EXPECT_EQ(m.at("convergent.snapshot.corrupt"), 1);
+  EXPECT_EQ(m.at("convergent.snapshot.restored.keys"), 49);
+  s.Heal();
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  EXPECT_EQ(s.node(2).Keys().size(), 50u);  // the peers gave k7 back
+
+  // Failed writes are counted and retried; replication goes on meanwhile.
+  store->set_fail_writes(true);
+  ASSERT_TRUE(s.Update(2, "late", CrdtType::kGCounter, GIncrement(s.node(2).replica_id())).ok());
+  s.RunFor(2.0);
+  EXPECT_GE(s.NodeMetrics(2).at("convergent.snapshot.failures"), 1);
+  EXPECT_NE(Get(s, 0, "late", CrdtType::kGCounter), nullptr);
+  store->set_fail_writes(false);
+  s.RunFor(1.0);
+  EXPECT_EQ(store->size(), 51u);
+}
+
+TEST(SimulationNodeTest, ABurstBeyondAConnectionsQueueIsDroppedFoundAndRepaired) {
+  SimulationOptions so = NodeSimOptions(2, 6);
+  so.frame_cost = 0.001;  // a slow receiver: a millisecond per frame
+  so.replicator.delta_flush_interval = 0.0001;
+  so.replicator.anti_entropy_interval = 1000;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  s.RunFor(1.0);
+  for (int k = 0; k < 400; ++k) {  // one delta batch (bus frame) per 0.1 ms
+    ASSERT_TRUE(
+        s.Update(0, "k" + std::to_string(k), CrdtType::kGCounter, GIncrement(s.node(0).replica_id()))
+            .ok());
+    s.RunFor(0.0001);
+  }
+  ASSERT_TRUE(s.RunUntilConverged(20.0).has_value());
+  EXPECT_GT(s.network_stats().queue_dropped, 0u);
+  EXPECT_GT(s.NodeMetrics(1).at("convergent.transport.bus.frames.lost"), 0);
+  EXPECT_GT(s.NodeMetrics(1).at("crdt.replicator.antientropy.loss_repair.count"), 0);
+  EXPECT_EQ(s.node(1).Keys().size(), 400u);
+}
+
+TEST(SimulationNodeTest, NodesThatDialEachOtherKeepOneConnectionPerPair) {
+  auto sim = Simulation::Create(NodeSimOptions(4, 7));
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  s.RunFor(3.0);  // the patient ones dial too after two heartbeats; duplicates are hung up
+  for (NodeId n = 0; n < 4; ++n) {
+    EXPECT_EQ(s.NodeMetrics(n).at("convergent.transport.bus.connections"), 3) << n;
+  }
+}
+
+
 class ChaosTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(ChaosTest, ConvergesAndLosesNoAcknowledgedWrite) {
@@ -493,6 +659,50 @@ TEST(ChaosDeterminismTest, SameSeedSameTraceOtherSeedOtherTrace) {
     EXPECT_EQ(a.sim().network_stats().delivered, b.sim().network_stats().delivered);
     EXPECT_NE(a.sim().TraceHash(), c.sim().TraceHash());
   }
+}
+
+}  // namespace
+}  // namespace convergent
+
+namespace convergent {
+namespace {
+
+TEST(SimulationNodeTest, ToNWaitsForExactlyNReplicasAndMoreThanNTimesOut) {
+  SimulationOptions so;
+  so.nodes = 4;
+  so.seed = 9;
+  so.replicator = ChaosReplicatorOptions();
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  ASSERT_TRUE(s.Partition({{0, 1, 2}, {3}}).ok());
+  auto write = [&](Consistency level) {
+    auto id = s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level,
+                       0.3);
+    EXPECT_TRUE(id.ok());
+    return s.Await(0, *id)->status.code();
+  };
+  EXPECT_EQ(write(Consistency::To(3)), StatusCode::kOk);
+  int holders = 0;
+  for (NodeId n : {0, 1, 2}) {
+    auto v = s.node(n).Get("k", CrdtType::kGCounter);
+    holders += v.ok() && *v != nullptr ? 1 : 0;
+  }
+  EXPECT_EQ(holders, 3);  // To(3): on three replicas when it returns
+  EXPECT_EQ(write(Consistency::To(4)), StatusCode::kTimeout);  // node 3 is cut off
+  EXPECT_EQ(write(Consistency::To(5)), StatusCode::kTimeout);  // more than N
+  EXPECT_EQ(write(Consistency::To(1)), StatusCode::kOk);
+  auto read = s.Read(3, "k", CrdtType::kGCounter, Consistency::To(2), 0.3);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(s.Await(3, *read)->status.code(), StatusCode::kTimeout);
+  s.Heal();
+  read = s.Read(3, "k", CrdtType::kGCounter, Consistency::To(2), 2.0);
+  ASSERT_TRUE(read.ok());
+  auto got = s.Await(3, *read);
+  ASSERT_TRUE(got->status.ok()) << got->status.ToString();
+  ASSERT_TRUE(got->value.has_value());
+  EXPECT_GE(got->value->get_if<GCounter>()->value(), 4u);
 }
 
 }  // namespace

@@ -228,7 +228,7 @@ def test_bad_arguments_raise_clear_errors() -> None:
         a.update("hits", lambda v: None)  # type: ignore[call-overload, arg-type]
     with pytest.raises(TypeError, match="callable"):
         a.update(HITS, 5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="cv.LOCAL, cv.MAJORITY or cv.ALL"):
+    with pytest.raises(ValueError, match="cv.LOCAL, cv.MAJORITY, cv.ALL or cv.To"):
         a.update(HITS, lambda v: None, write=7)
     with pytest.raises(ValueError, match="timeout"):
         a.get(HITS, read=cv.MAJORITY, timeout=-1)
@@ -426,3 +426,43 @@ def test_a_coordinated_write_rejected_by_tombstones_on_the_peers_raises_key_dele
     sim.heal()
     with pytest.raises(cv.KeyDeletedError, match="rejected"):
         a.update(HITS, increment(1), write=cv.MAJORITY)
+
+
+def test_nodes_meet_by_heartbeats_and_a_skewed_clock_moves_lww_not_timers() -> None:
+    reg = cv.LWWRegisterKey("skewed")
+    sim = cv.Simulation(nodes=2, seed=3)
+    a, b = sim.nodes
+    assert 0 < sim.run_until_formed() < 2.0  # heartbeats have to cross first
+    sim.skew_clock(b, 3600.0)  # b's wall clock an hour ahead; virtual time (timers) unmoved
+    with pytest.raises(ValueError, match="not a member"):
+        sim.skew_clock(7, 1.0)
+    sim.partition([a], [b])
+    b.update(reg, lambda v: v.set("b, earlier"))
+    sim.run_for(0.5)
+    a.update(reg, lambda v: v.set("a, later"))
+    sim.heal()
+    sim.run_until_converged()
+    # Last-writer-wins by the writers' clocks: b's stamp is an hour ahead, so it wins.
+    assert a.get(reg).value == "b, earlier"
+    assert b.get(reg).timestamp - sim.now * 1e6 > 3599e6
+
+
+def test_to_n_waits_for_n_replicas() -> None:
+    sim = cv.Simulation(nodes=3, seed=21)
+    a, b, c = sim.nodes
+    sim.run_until_formed()
+    sim.partition([a, b], [c])
+    a.update(HITS, lambda v: v.increment(), write=cv.To(2))
+    assert b.get(HITS).value == 1
+    with pytest.raises(cv.WriteTimeout):
+        a.update(HITS, lambda v: v.increment(), write=cv.To(3), timeout=0.3)
+    with pytest.raises(cv.ReadTimeout):
+        c.get(HITS, read=cv.To(2), timeout=0.3)
+    sim.heal()
+    assert c.get(HITS, read=cv.To(3)).value == 2
+    with pytest.raises(ValueError, match=">= 1"):
+        cv.To(0)
+    with pytest.raises(TypeError):
+        cv.To(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"cv.To\(n\)"):
+        a.update(HITS, lambda v: v.increment(), write=3)  # type: ignore[arg-type]

@@ -73,10 +73,21 @@ KeyArg ParseKey(py::handle key, const char* where) {
 Consistency ParseLevel(py::handle level, const char* param) {
   if (PyLong_Check(level.ptr()) && !PyBool_Check(level.ptr())) {
     const long v = PyLong_AsLong(level.ptr());
-    if (v >= 0 && v <= 2) return static_cast<Consistency>(v);
+    if (v == 0) return Consistency::kLocal;
+    if (v == 1) return Consistency::kMajority;
+    if (v == 2) return Consistency::kAll;
     if (v == -1 && PyErr_Occurred()) PyErr_Clear();
   }
-  throw py::value_error(std::string(param) + " must be cv.LOCAL, cv.MAJORITY or cv.ALL, got " +
+  static PyObject* to_class = nullptr;  // cv.To (the GIL guards it)
+  if (to_class == nullptr) {
+    to_class = py::object(py::module_::import("convergent.config").attr("To")).release().ptr();
+  }
+  if (PyObject_IsInstance(level.ptr(), to_class) == 1) {
+    const long long n = level.attr("n").cast<long long>();  // cv.To checked 1 <= n < 2**31
+    return Consistency::To(static_cast<uint32_t>(n));
+  }
+  throw py::value_error(std::string(param) +
+                        " must be cv.LOCAL, cv.MAJORITY, cv.ALL or cv.To(n), got " +
                         py::repr(level).cast<std::string>());
 }
 

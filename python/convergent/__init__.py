@@ -44,7 +44,7 @@ from ._core import (
 )
 from ._core import version as _core_version  # noqa: F401
 from .cluster import LocalCluster
-from .config import ALL, LOCAL, MAJORITY, Config, Consistency
+from .config import ALL, LOCAL, MAJORITY, Config, Consistency, To
 from .errors import (
     DecodeError,
     Error,
@@ -123,6 +123,7 @@ __all__ = [
     "Replicator",
     "Simulation",
     "Subscription",
+    "To",
     "Watch",
     "WriteTimeout",
     "__version__",

@@ -23,6 +23,7 @@ from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
 from . import _core
+from .config import LOCAL, Consistency, To
 from .errors import NodeDownError
 from .events import Changed, Deleted, Event
 from .keys import Key, key_of_type
@@ -117,16 +118,16 @@ class ControlServer:
         n = self._node
         return {"id": n.id, "name": n.name, "url": n.url, "replica": n.replicator.id}
 
-    def _op_update(self, t: str, name: str, delta: bytes, write: int, timeout: Any) -> None:
+    def _op_update(self, t: str, name: str, delta: bytes, write: Any, timeout: Any) -> None:
         key = key_of_type(t, name)
         value = key.type.from_bytes(delta)
         self._node.replicator.update(key, lambda v: v.merge(value), write=write, timeout=timeout)
 
-    def _op_get(self, t: str, name: str, read: int, timeout: Any) -> bytes | None:
+    def _op_get(self, t: str, name: str, read: Any, timeout: Any) -> bytes | None:
         v = self._node.replicator.get(key_of_type(t, name), read=read, timeout=timeout)
         return None if v is None else bytes(v.to_bytes())
 
-    def _op_delete(self, t: str, name: str, write: int, timeout: Any) -> None:
+    def _op_delete(self, t: str, name: str, write: Any, timeout: Any) -> None:
         self._node.replicator.delete(key_of_type(t, name), write=write, timeout=timeout)
 
     def _op_keys(self) -> list[tuple[str, str]]:
@@ -150,6 +151,11 @@ class ControlServer:
 
     def _op_leader(self) -> int:
         return int(self._node.leader())
+
+
+def _level(level: Any) -> Any:
+    """A consistency level as it crosses to the node process: an int, or a cv.To (picklable)."""
+    return level if isinstance(level, To) else int(level)
 
 
 class _Channel:
@@ -302,19 +308,26 @@ class RemoteReplicator:
         return self._node.running
 
     def update(
-        self, key: Key[Any], fn: Callable[[Any], object], *, write: int = 0, timeout: Any = None
+        self,
+        key: Key[Any],
+        fn: Callable[[Any], object],
+        *,
+        write: Consistency | To = LOCAL,
+        timeout: Any = None,
     ) -> None:
         t, name = key.type_name, key.name
         state = self._channel.call("get", t, name, 0, None)
         delta = _core._mutate(key.type, state, fn, self.id)
-        self._channel.call("update", t, name, delta, int(write), timeout)
+        self._channel.call("update", t, name, delta, _level(write), timeout)
 
-    def get(self, key: Key[Any], *, read: int = 0, timeout: Any = None) -> Any:
-        state = self._channel.call("get", key.type_name, key.name, int(read), timeout)
+    def get(self, key: Key[Any], *, read: Consistency | To = LOCAL, timeout: Any = None) -> Any:
+        state = self._channel.call("get", key.type_name, key.name, _level(read), timeout)
         return None if state is None else key.type.from_bytes(state)
 
-    def delete(self, key: Key[Any], *, write: int = 0, timeout: Any = None) -> None:
-        self._channel.call("delete", key.type_name, key.name, int(write), timeout)
+    def delete(
+        self, key: Key[Any], *, write: Consistency | To = LOCAL, timeout: Any = None
+    ) -> None:
+        self._channel.call("delete", key.type_name, key.name, _level(write), timeout)
 
     def subscribe(self, key: Key[Any], callback: Callable[[Event], object]) -> RemoteSubscription:
         """As Replicator.subscribe; the callback runs on a thread of the subscription."""

@@ -13,7 +13,7 @@ import os
 
 from . import _core
 
-__all__ = ["ALL", "LOCAL", "MAJORITY", "Config", "Consistency"]
+__all__ = ["ALL", "LOCAL", "MAJORITY", "Config", "Consistency", "To"]
 
 
 class Consistency(enum.IntEnum):
@@ -30,6 +30,25 @@ class Consistency(enum.IntEnum):
 LOCAL = Consistency.LOCAL
 MAJORITY = Consistency.MAJORITY
 ALL = Consistency.ALL
+
+
+@dataclasses.dataclass(frozen=True)
+class To:
+    """A level of exactly ``n`` replicas, this one included: ``write=cv.To(2)`` returns once two
+    replicas applied the write (``read=cv.To(2)``: once two answered). ``n`` above the number of
+    replicas times out; ``cv.To(1)`` is ``cv.LOCAL``."""
+
+    n: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n, bool) or not isinstance(self.n, int):
+            raise TypeError(f"cv.To(n): n must be an int, got {type(self.n).__name__}")
+        if not 1 <= self.n < 2**31:
+            raise ValueError(f"cv.To(n): n must be >= 1, got {self.n}")
+
+    def __repr__(self) -> str:
+        return f"cv.To({self.n})"
+
 
 _Seconds = float | int
 

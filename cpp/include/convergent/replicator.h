@@ -32,7 +32,30 @@ using NodeId = uint64_t;     // a node's address in the cluster, stable across i
 using TimeMicros = int64_t;  // microseconds of the driver's clock (virtual in the simulator)
 using RequestId = uint64_t;  // a coordinated request; 0 means "already complete"
 
-enum class Consistency { kLocal, kMajority, kAll };
+// How many replicas (self included) a write must be applied on, or a read answered by, before
+// it completes: this one only (kLocal), floor(N/2)+1 of the N replicas (kMajority), all N
+// (kAll), or exactly n (To(n); n > N times out). A value type: compare with ==.
+class Consistency {
+ public:
+  enum class Kind : uint8_t { kLocal, kMajority, kAll, kCount };
+  static const Consistency kLocal;
+  static const Consistency kMajority;
+  static const Consistency kAll;
+  // n replicas, self included (n >= 1; To(1) is kLocal).
+  static constexpr Consistency To(uint32_t n) { return Consistency(Kind::kCount, n); }
+
+  constexpr Kind kind() const { return kind_; }
+  constexpr uint32_t count() const { return count_; }  // To(n): n; else 0
+  friend constexpr bool operator==(Consistency, Consistency) = default;
+
+ private:
+  constexpr Consistency(Kind kind, uint32_t count) : kind_(kind), count_(count) {}
+  Kind kind_;
+  uint32_t count_;
+};
+inline constexpr Consistency Consistency::kLocal{Kind::kLocal, 0};
+inline constexpr Consistency Consistency::kMajority{Kind::kMajority, 0};
+inline constexpr Consistency Consistency::kAll{Kind::kAll, 0};
 
 enum class FrameKind : int {
   kDeltaBatch,

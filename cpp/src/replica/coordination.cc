@@ -19,13 +19,15 @@ using internal::WriteRequestMsg;
 
 size_t Replicator::Impl::Needed(Consistency level) const {
   const size_t n = std::max(replica_count, peers.size() + 1);
-  switch (level) {
-    case Consistency::kLocal:
+  switch (level.kind()) {
+    case Consistency::Kind::kLocal:
       return 0;
-    case Consistency::kMajority:
+    case Consistency::Kind::kMajority:
       return n / 2;  // floor(N/2) + 1 replicas, minus self
-    case Consistency::kAll:
+    case Consistency::Kind::kAll:
       return n - 1;
+    case Consistency::Kind::kCount:
+      return level.count() > 0 ? level.count() - 1 : 0;
   }
   return 0;
 }
