@@ -98,3 +98,26 @@ TEST(FormationTest, MembersAreMetAtFirstContactInANewIncarnationAndAfterBeingUnr
 
 }  // namespace
 }  // namespace convergent::internal
+
+namespace convergent::internal {
+namespace {
+
+TEST(FormationTest, ALowerIncarnationStraightFromASilentMemberIsItsNewLife) {
+  Membership m(Member(1), 3'000'000);
+  m.OnHeartbeat(From(Member(2, 5)), kT0, true);
+  m.TakeMet();
+  m.OnHeartbeat(From(Member(2, 3)), kT0 + 100'000, true);  // a delayed frame of an older life
+  EXPECT_EQ(m.members().at(2).info.incarnation, 5u);
+  EXPECT_TRUE(m.TakeMet().empty());
+  m.Check(kT0 + 5'000'000);  // the life numbered 5 is silent
+  ASSERT_FALSE(m.IsReachable(2));
+  m.OnHeartbeat(From(Member(2, 3)), kT0 + 5'100'000, true);  // restarted, clock stepped back
+  EXPECT_EQ(m.members().at(2).info.incarnation, 3u);
+  EXPECT_TRUE(m.IsReachable(2));
+  EXPECT_EQ(m.TakeMet(), std::vector<NodeId>{2});
+  m.OnHeartbeat(From(Member(4), {Member(2, 5)}), kT0 + 5'200'000, true);  // stale gossip
+  EXPECT_EQ(m.members().at(2).info.incarnation, 3u);
+}
+
+}  // namespace
+}  // namespace convergent::internal

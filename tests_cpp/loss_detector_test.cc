@@ -88,3 +88,21 @@ TEST(LossDetectorTest, MadeUpSendersBeyondTheLimitAreNotTracked) {
 
 }  // namespace
 }  // namespace convergent::internal
+
+namespace convergent::internal {
+namespace {
+
+TEST(LossDetectorTest, ALowerIncarnationIsANewLifeOnlyWhenTheNodeSaysTheOldOneIsSilent) {
+  LossDetector d;
+  uint64_t lost = 0;
+  EXPECT_EQ(d.OnFrame(7, 50, 1, &lost), LossDetector::Verdict::kFresh);
+  EXPECT_EQ(d.OnFrame(7, 50, 2, &lost), LossDetector::Verdict::kFresh);
+  EXPECT_EQ(d.OnFrame(7, 40, 1, &lost), LossDetector::Verdict::kDuplicate);  // a late old frame
+  EXPECT_EQ(d.OnFrame(7, 40, 1, &lost, /*any_other_life_is_new=*/true),
+            LossDetector::Verdict::kFresh);
+  EXPECT_EQ(d.OnFrame(7, 40, 3, &lost), LossDetector::Verdict::kFresh);
+  EXPECT_EQ(lost, 1u);  // its numbering is tracked from its first frame
+}
+
+}  // namespace
+}  // namespace convergent::internal

@@ -3,7 +3,7 @@
 namespace convergent::internal {
 
 LossDetector::Verdict LossDetector::OnFrame(NodeId sender, uint64_t incarnation, uint64_t seq,
-                                            uint64_t* lost_now) {
+                                            uint64_t* lost_now, bool any_other_life_is_new) {
   *lost_now = 0;
   auto it = senders_.find(sender);
   const bool added = it == senders_.end();
@@ -12,11 +12,11 @@ LossDetector::Verdict LossDetector::OnFrame(NodeId sender, uint64_t incarnation,
     it = senders_.emplace(sender, Sender{}).first;
   }
   Sender& s = it->second;
-  if (!added && incarnation < s.incarnation) {
+  if (!added && incarnation < s.incarnation && !any_other_life_is_new) {
     ++total_duplicates_;  // a frame of a previous life, delayed
     return Verdict::kDuplicate;
   }
-  if (added || incarnation > s.incarnation) {
+  if (added || incarnation != s.incarnation) {
     // A new sender or a new life: its numbering starts here (frames sent before this node was
     // connected were never meant for it; one of them arriving late is no loss taken back).
     s = Sender{incarnation, seq, ~uint64_t{0}, 0};

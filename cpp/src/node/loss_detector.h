@@ -36,8 +36,11 @@ class LossDetector {
   static constexpr size_t kMaxSenders = 4096;
 
   // A frame numbered `seq` of `sender` in its incarnation `incarnation`. `lost_now`: frames
-  // found lost by this one (a gap before it).
-  Verdict OnFrame(NodeId sender, uint64_t incarnation, uint64_t seq, uint64_t* lost_now);
+  // found lost by this one (a gap before it). `any_other_life_is_new`: the sender's known life
+  // is silent (unreachable), so a lower incarnation is a new life too (one started after its
+  // wall clock stepped back), not a delayed frame of an earlier one.
+  Verdict OnFrame(NodeId sender, uint64_t incarnation, uint64_t seq, uint64_t* lost_now,
+                  bool any_other_life_is_new = false);
   // Forgets a sender (a member that left).
   void Forget(NodeId sender);
   // For the heartbeats: the senders (current incarnations) with frames lost so far.

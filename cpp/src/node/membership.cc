@@ -10,9 +10,10 @@ Membership::Membership(MemberRecord self, TimeMicros failure_timeout, TimeMicros
 
 namespace {
 
-// Takes `info` when it is as new as what we know (a newer incarnation replaces addresses).
-bool Learn(MemberState& m, const MemberRecord& info) {
-  if (info.incarnation < m.info.incarnation) return false;
+// Takes `info` when it is as new as what we know (a newer incarnation replaces addresses), or
+// when `any_life` (the member itself says so, and its known life is silent).
+bool Learn(MemberState& m, const MemberRecord& info, bool any_life = false) {
+  if (info.incarnation < m.info.incarnation && !any_life) return false;
   const bool changed = info.incarnation != m.info.incarnation || info.bus_url != m.info.bus_url ||
                        info.p2p_url != m.info.p2p_url || info.role != m.info.role;
   m.info = info;
@@ -44,9 +45,13 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
       departed_.erase(h.sender.id);
       auto [it, added] = members_.try_emplace(h.sender.id);
       const uint64_t known_incarnation = it->second.info.incarnation;
-      changed = Learn(it->second, h.sender) || added;
+      // Straight from a member whose known life is silent: whatever its incarnation, this is its
+      // life now (a restart after its wall clock stepped back numbers it lower).
+      const bool new_life = direct && !added && !it->second.reachable &&
+                            h.sender.incarnation != known_incarnation;
+      changed = Learn(it->second, h.sender, new_life) || added;
       if (added) it->second.learned = now;
-      if (direct && h.sender.incarnation >= known_incarnation) {
+      if (direct && (h.sender.incarnation >= known_incarnation || new_life)) {
         const bool newly = !it->second.heard || !it->second.reachable ||
                            h.sender.incarnation != known_incarnation;
         it->second.heard = true;

@@ -2,6 +2,10 @@
 // the leader (the reachable member with the smallest id). Pure logic: heartbeats and `now` come
 // in, the Node acts on the results (connects, updates the Replicator's peers).
 //
+// Incarnations number a member's lives (its wall clock at start): a higher one is a new life, and
+// a lower one heard straight from a member whose known life is silent (unreachable) is a new
+// life too, started after the member's wall clock stepped back.
+//
 // Members leave by a goodbye (a graceful stop) or, when silent for `down_after`, are downed (as
 // Akka's auto-downing): no longer members, so no longer peers nor counted by Majority/All. Gossip
 // about a departed member's same incarnation does not bring it back (the others may not have

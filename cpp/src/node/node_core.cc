@@ -37,8 +37,9 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   MemberRecord self;
   self.name = options_.name.empty() ? transport_->bus_url() : options_.name;
   self.id = options_.id.value_or(ReplicaId::FromName(self.name).value);
-  // Incarnations order the lives of a node across restarts, also across reboots: wall time.
-  self.incarnation = static_cast<uint64_t>(std::max<TimeMicros>(env_.WallMicros(), 1));
+  // Incarnations order the lives of a node across restarts, also across reboots: wall time, in
+  // an order-preserving map of every int64 (a wall clock before the epoch too) onto uint64.
+  self.incarnation = static_cast<uint64_t>(env_.WallMicros()) ^ (uint64_t{1} << 63);
   self.bus_url = transport_->bus_url();
   self.p2p_url = transport_->p2p_url();
   self.role = options_.replicator.role.value_or("");
@@ -148,7 +149,8 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
       return;
     }
     uint64_t lost = 0;
-    const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost);
+    const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost,
+                                       !membership_->IsReachable(h->sender));
     if (verdict == LossDetector::Verdict::kDuplicate) return;
     if (lost > 0) replicator_->RepairFrom(h->sender, now);
   }
