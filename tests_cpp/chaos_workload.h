@@ -4,7 +4,10 @@
 // nodes while the network loses (10-30%), duplicates and reorders frames, partitions and heals,
 // and nodes crash and restart (and one may join or leave); then Settle() heals everything and
 // runs to convergence, and Check() compares the replicas with each other and with the oracles
-// below. Violations are collected as readable lines, not asserted, so that the same code serves
+// below. Every node runs the whole node core (membership by heartbeats, loss detection,
+// snapshots): crashed nodes restart from their snapshot, which may have lost its last write or
+// hold a damaged record, and wall clocks step by up to an hour either way (LWW writes take the
+// writer's wall clock). Violations are collected as readable lines, not asserted, so that the same code serves
 // gtest and a plain program.
 //
 // The oracles. Nodes 0..S-1 are "stable" (never crash); the others, fewer than half of the
@@ -19,7 +22,9 @@
 //     duplicate, never a phantom); exactly its total for a live incarnation; at least the sum up
 //     to its last acknowledged increment otherwise.
 //   LWWRegister, LWWMap: the final register is one of the writes, and at least (by timestamp,
-//     replica, value) every write that must survive.
+//     replica, value, compared here, not by the library's Join) every write that must survive.
+//   no false acknowledgement: the moment a Majority/All counter write completes, at least
+//     floor(N/2)+1 (All: N) live replicas hold it (checked when no node crashed meanwhile).
 //   ORSet, ORMultiMap, a set in an ORMap: each element has one writer, a stable node, so its
 //     operations are sequential: it is present exactly when its last operation was an add.
 //   Flag, GSet, MVRegister: what must survive is there; nothing that was never written is.
@@ -30,6 +35,7 @@
 #pragma once
 
 #include <algorithm>
+#include <tuple>
 #include <cstdint>
 #include <functional>
 #include <iterator>
@@ -45,6 +51,7 @@
 #include "convergent/codec.h"
 #include "convergent/simulation.h"
 #include "replication_test_support.h"
+#include "sim/sim_env.h"
 
 namespace convergent::test {
 
@@ -102,7 +109,12 @@ class ChaosRun {
     o.nodes = static_cast<int>(nodes_);
     o.seed = seed;
     o.replicator = ChaosReplicatorOptions();
+    o.node.heartbeat_interval = 0.1;
+    o.node.failure_timeout = 0.5;
+    o.node.snapshot_dir = "sim";
+    o.node.snapshot_interval = 0.2;
     sim_ = std::make_unique<Simulation>(o);
+    sim_->ObserveCompletions([this](NodeId n, const Completion& c) { CheckAck(n, c); });
   }
 
   Simulation& sim() { return *sim_; }
@@ -110,6 +122,8 @@ class ChaosRun {
   const std::vector<std::string>& failures() const { return failures_; }
   // Virtual seconds from the heal to convergence (nullopt: none).
   std::optional<double> converged_after() const { return converged_after_; }
+  // Coordinated writes whose acknowledgement was checked against the replicas at that moment.
+  uint64_t acks_checked() const { return acks_checked_; }
 
   void Script(int operations) {
     Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
@@ -129,7 +143,11 @@ class ChaosRun {
     sim_->ResetLinks();
     Ok(sim_->SetLoss(0));
     for (NodeId n : sim_->members()) {
-      if (!sim_->IsLive(n)) sim_->Restart(n);
+      if (!sim_->IsLive(n)) {
+        ++crashes_;
+        DamageSnapshot(n);
+        sim_->Restart(n);
+      }
     }
     converged_after_ = sim_->RunUntilConverged(120.0);
     if (!converged_after_) Fail("did not converge within 120 virtual seconds");
@@ -174,6 +192,55 @@ class ChaosRun {
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
   bool Chance(double p) { return Uniform(0, 1) < p; }
 
+  // Before a restart: the snapshot may have lost its last write, or hold a damaged record.
+  void DamageSnapshot(NodeId n) {
+    sim::SimSnapshotStore* store = sim_->SnapshotStoreOf(n);
+    if (store == nullptr) return;
+    if (Chance(0.3)) store->LoseLastWrite();
+    if (Chance(0.1)) {
+      static constexpr const char* kKeys[] = {"g0", "pn0", "set0", "lww", "mm", "del1", "map"};
+      store->Corrupt(kKeys[Pick(std::size(kKeys))]);
+    }
+  }
+
+  // ---- no false acknowledgements ----
+  struct AckCheck {
+    std::string slot;
+    ReplicaId replica;
+    bool plus = true;
+    uint64_t at_least = 0;  // the prefix sum of the acknowledged write
+    size_t required = 0;    // replicas that must hold it
+    uint64_t crashes = 0;   // crashes_ when issued
+    size_t n = 0;
+    bool all = false;
+  };
+
+  void CheckAck(NodeId n, const Completion& c) {
+    auto it = ack_checks_.find({n, c.id});
+    if (it == ack_checks_.end()) return;
+    const AckCheck a = std::move(it->second);
+    ack_checks_.erase(it);
+    if (!c.status.ok() || a.crashes != crashes_) return;  // a crash may have taken a holder
+    size_t holders = 0;
+    for (NodeId m : sim_->live_nodes()) {
+      const std::optional<PNCounter> v = FinalCounter(sim_->node(m), a.slot);
+      const uint64_t slot =
+          !v ? 0 : (a.plus ? v->increments() : v->decrements()).SlotOf(a.replica);
+      holders += slot >= a.at_least ? 1 : 0;
+    }
+    ++acks_checked_;
+    // A member that left meanwhile (its goodbye arrived) lowers N and what the request needs.
+    const size_t n_now = std::min(a.n, sim_->node(n).replica_count());
+    const size_t required = std::min(a.required, a.all ? n_now : n_now / 2 + 1);
+    if (holders < required) {
+      Fail("counter " + a.slot + ": a write acknowledged by node " + std::to_string(n) +
+           " is on " + std::to_string(holders) + " replicas, " + std::to_string(required) +
+           " required (N then " + std::to_string(a.n) + (a.all ? ", All" : ", Majority") +
+           ", N now " + std::to_string(sim_->node(n).replica_count()) + ", t " +
+           std::to_string(sim_->now()) + ", request " + std::to_string(c.id) + ")");
+    }
+  }
+
   bool AliveAtEnd(const Origin& o) const {
     return sim_->IsLive(o.node) && sim_->incarnation(o.node) == o.incarnation;
   }
@@ -195,12 +262,18 @@ class ChaosRun {
     if (Chance(0.03)) {
       const NodeId n = nodes_ - 1 - Pick(nodes_ - stable_);  // a crashable node
       if (sim_->IsMember(n)) {
+        ++crashes_;
         if (sim_->IsLive(n)) {
           sim_->Crash(n);
         } else {
+          DamageSnapshot(n);
           sim_->Restart(n);
         }
       }
+    }
+    if (Chance(0.01)) {  // a wall clock steps, up to an hour either way
+      const NodeId n = Pick(nodes_);
+      if (sim_->IsMember(n)) Ok(sim_->SkewClock(n, Uniform(-3600, 3600)));
     }
     if (Chance(0.02)) Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
     if (Chance(0.02)) {
@@ -227,6 +300,7 @@ class ChaosRun {
   bool Issue(NodeId n, const std::string& key, CrdtType type, const Replicator::Mutation& m,
              Consistency level, std::function<void()> on_ack = nullptr) {
     auto id = sim_->Update(n, key, type, m, level, Uniform(0.3, 1.0));
+    last_request_ = id.ok() ? *id : 0;
     if (!id.ok()) {
       // Only the deletable keys may refuse (deleted); anything else is a failure.
       if (id.status().code() != StatusCode::kKeyDeleted || key.rfind("del", 0) != 0) {
@@ -356,8 +430,16 @@ class ChaosRun {
     std::vector<uint64_t>& sums = plus ? t.plus : t.minus;
     size_t& must = plus ? t.plus_must : t.minus_must;
     const size_t index = sums.size();
+    const uint64_t sum = sums.back() + static_cast<uint64_t>(plus ? delta : -delta);
+    const size_t replicas = sim_->node(n).replica_count();
     if (Issue(n, key, type, m, level, [&must, index] { must = std::max(must, index); })) {
-      sums.push_back(sums.back() + static_cast<uint64_t>(plus ? delta : -delta));
+      sums.push_back(sum);
+      if (last_request_ != 0) {
+        const size_t required = level == Consistency::kAll ? replicas : replicas / 2 + 1;
+        ack_checks_[{n, last_request_}] =
+            AckCheck{key + "/" + sub, r, plus, sum, required, crashes_, replicas,
+                     level == Consistency::kAll};
+      }
     }
   }
 
@@ -449,7 +531,9 @@ class ChaosRun {
   void RegisterStep(const std::string& key, const std::string& sub, NodeId n, ReplicaId r,
                     Origin origin, Consistency level) {
     const Value v = IntValue(static_cast<int64_t>(Pick(1000)));
-    const auto clock = static_cast<uint64_t>(sim_->now());
+    // The writer's wall clock (it may be skewed; before the epoch it stamps 0, as the bindings).
+    const auto clock =
+        static_cast<uint64_t>(std::max<TimeMicros>(sim_->node(n).WallTime(sim_->now()), 0));
     const bool map = !sub.empty();
     std::vector<RegisterWrite>& writes = registers_[key + "/" + sub];
     const size_t index = writes.size();
@@ -475,12 +559,13 @@ class ChaosRun {
       bool one_of_the_writes = false;
       for (const RegisterWrite& w : writes) {
         one_of_the_writes = one_of_the_writes || w.written == *final_value;
-        if (w.acked || AliveAtEnd(w.origin)) {
-          LWWRegister joined = w.written;
-          joined.Join(*final_value);
-          if (!(joined == *final_value)) {
-            Fail("register " + slot + ": a write that must survive was lost");
-          }
+        // Last writer wins by (timestamp, replica, value): the final register is at least every
+        // write that must survive.
+        const auto order = [](const LWWRegister& x) {
+          return std::make_tuple(x.timestamp(), x.replica(), x.value());
+        };
+        if ((w.acked || AliveAtEnd(w.origin)) && order(w.written) > order(*final_value)) {
+          Fail("register " + slot + ": a write that must survive was lost");
         }
       }
       if (!one_of_the_writes) Fail("register " + slot + ": a value nobody wrote");
@@ -650,6 +735,10 @@ class ChaosRun {
   std::vector<std::string> failures_;
 
   std::map<std::pair<NodeId, RequestId>, std::function<void()>> on_ack_;
+  std::map<std::pair<NodeId, RequestId>, AckCheck> ack_checks_;
+  RequestId last_request_ = 0;  // of the last Issue (0: none, or local)
+  uint64_t crashes_ = 0;        // crashes and restarts so far
+  uint64_t acks_checked_ = 0;
   std::map<std::pair<std::string, ReplicaId>, CounterTrack> counters_;
   std::map<std::string, std::vector<RegisterWrite>> registers_;
   std::map<std::string, std::map<int64_t, bool>> elements_;

@@ -193,6 +193,11 @@ class Simulation {
   void ResetLinks();  // drops every per-link setting
 
   // ---- observation ----
+  // Called with each completion the moment its node's replicator produces it (before anything
+  // else happens in the simulation), e.g. to check that an acknowledged write is on enough
+  // replicas right then. Empty: none.
+  void ObserveCompletions(std::function<void(NodeId, const Completion&)> observer);
+
   // A hash of every delivered frame (time, sender, receiver, kind, size, bytes) in order.
   uint64_t TraceHash() const;
   // When on, every delivered frame is also recorded as a line "t_us from->to kind size".

@@ -124,10 +124,12 @@ PendingRequest* Replicator::Impl::TakeAnswer(NodeId from, RequestId id, bool is_
   return &it->second;
 }
 
-void Replicator::Impl::CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error,
+void Replicator::Impl::CountAnswer(NodeId from, RequestId id, PendingRequest& r, bool ok,
+                                   std::string error,
                                    bool deleted) {
   if (ok) {
     ++r.answers;
+    r.answered.push_back(from);
   } else {
     ++r.failures;
     r.last_error = std::move(error);
@@ -158,6 +160,12 @@ void Replicator::Impl::OnMembershipChange() {
       r.waiting.push_back(peer);
       Send(peer, r.message);
     }
+    // A peer gone from the members (it left or was downed) holds nothing for us any more.
+    const size_t before = r.answered.size();
+    std::erase_if(r.answered, [&](NodeId p) {
+      return !std::binary_search(peers.begin(), peers.end(), p);
+    });
+    r.answers -= before - r.answered.size();
     r.needed = std::min(r.needed, Needed(r.level));
     if (r.answers >= r.needed) enough.push_back(id);
   }
@@ -166,7 +174,7 @@ void Replicator::Impl::OnMembershipChange() {
 
 void Replicator::Impl::OnWriteAck(NodeId from, const WriteAckMsg& m) {
   PendingRequest* r = TakeAnswer(from, m.request_id, /*is_read=*/false);
-  if (r != nullptr) CountAnswer(m.request_id, *r, m.error.empty(), m.error, m.deleted);
+  if (r != nullptr) CountAnswer(from, m.request_id, *r, m.error.empty(), m.error, m.deleted);
 }
 
 void Replicator::Impl::OnRead(NodeId from, const ReadRequestMsg& m) {
@@ -203,7 +211,7 @@ void Replicator::Impl::OnReadReply(NodeId from, ReadReplyMsg& m, TimeMicros) {
       r->merged = std::move(v).value();
     }
   }
-  CountAnswer(m.request_id, *r, usable, std::move(m.error));
+  CountAnswer(from, m.request_id, *r, usable, std::move(m.error));
 }
 
 void Replicator::Impl::ExpireRequests(TimeMicros now) {

@@ -79,6 +79,8 @@ struct PendingRequest {
   std::vector<NodeId> waiting;
   // Every peer asked so far (sorted): a peer that joins while the request runs is asked too.
   std::vector<NodeId> asked;
+  // The peers whose answers counted (answers): one that leaves no longer counts.
+  std::vector<NodeId> answered;
   std::string last_error;
   bool last_error_deleted = false;  // the last error was a peer's tombstone (kKeyDeleted)
   TimeMicros deadline = 0;
@@ -143,8 +145,9 @@ class Replicator::Impl {
   // Counts a peer's answer to a pending request and completes it when the level is reached (or
   // can no longer be); nullptr when the request is gone or the peer already answered.
   PendingRequest* TakeAnswer(NodeId from, RequestId id, bool is_read);
-  // Counts an answer; a failure (ok false) records `error`, a peer's tombstone when `deleted`.
-  void CountAnswer(RequestId id, PendingRequest& r, bool ok, std::string error,
+  // Counts the answer of peer `from`; a failure (ok false) records `error`, a peer's tombstone
+  // when `deleted`.
+  void CountAnswer(NodeId from, RequestId id, PendingRequest& r, bool ok, std::string error,
                    bool deleted = false);
   // Completes the requests past their deadline with a timeout and resends the others when due.
   void ExpireRequests(TimeMicros now);

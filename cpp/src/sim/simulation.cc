@@ -417,6 +417,7 @@ class Simulation::Impl final : public sim::SimWorld {
     for (ReplicaEvent& e : r.TakeEvents()) n.events.push_back(std::move(e));
     for (Completion& c : r.TakeCompletions()) {
       std::erase(n.pending, c.id);
+      if (observer_) observer_(id, c);
       n.completions.push_back(std::move(c));
     }
     // The timer: due at the core's next deadline (at once when already due). A core that stays
@@ -623,6 +624,7 @@ class Simulation::Impl final : public sim::SimWorld {
   std::vector<std::string> trace_;
   std::vector<std::string> log_;
   NetworkStats stats_;
+  std::function<void(NodeId, const Completion&)> observer_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -745,6 +747,9 @@ Status Simulation::SetLinkLatency(NodeId a, NodeId b, double mean, double jitter
 }
 void Simulation::ResetLinks() { impl_->net_.ResetLinks(); }
 
+void Simulation::ObserveCompletions(std::function<void(NodeId, const Completion&)> observer) {
+  impl_->observer_ = std::move(observer);
+}
 uint64_t Simulation::TraceHash() const { return impl_->trace_hash_; }
 void Simulation::RecordTrace(bool on) { impl_->record_trace_ = on; }
 const std::vector<std::string>& Simulation::trace() const { return impl_->trace_; }
