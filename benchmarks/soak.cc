@@ -1,5 +1,6 @@
-// convergent_soak: the chaos runs of the simulation tests (tests_cpp/chaos_workload.h) over
-// many seeds, for long soaks outside the unit tests. Prints every violation, a progress line
+// convergent_soak: the chaos runs of the simulation tests (tests_cpp/chaos_workload.h: the whole
+// node core under loss, duplication, partitions, crashes and restarts from damaged snapshots,
+// wall-clock steps) over many seeds, for long soaks outside the unit tests. Prints every violation, a progress line
 // every 500 seeds and a summary; exits 1 when any seed failed.
 //
 // Usage: convergent_soak [--seeds N] [--start S] [--ops K]
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  uint64_t failed = 0;
+  uint64_t failed = 0, acks_checked = 0;
   double worst_heal = 0;
   for (uint64_t seed = start; seed < start + seeds; ++seed) {
     convergent::test::ChaosRun run(seed);
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     run.Settle();
     run.Check();
     worst_heal = std::max(worst_heal, run.converged_after().value_or(0));
+    acks_checked += run.acks_checked();
     if (!run.failures().empty()) {
       ++failed;
       for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
@@ -51,9 +53,10 @@ int main(int argc, char** argv) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
-      "soak: seeds %llu..%llu, %d ops each: %llu failed; worst convergence after heal "
-      "%.2f virtual s; %.1f s wall\n",
+      "soak: seeds %llu..%llu, %d ops each: %llu failed; %llu acknowledgements checked against "
+      "the replicas; worst convergence after heal %.2f virtual s; %.1f s wall\n",
       static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + seeds - 1),
-      ops, static_cast<unsigned long long>(failed), worst_heal, wall);
+      ops, static_cast<unsigned long long>(failed), static_cast<unsigned long long>(acks_checked),
+      worst_heal, wall);
   return failed == 0 ? 0 : 1;
 }

@@ -282,6 +282,7 @@ class ChaosRun {
     }
     if (!membership_changed_ && Chance(0.004)) {
       membership_changed_ = true;
+      ++crashes_;  // a node that leaves takes its copies along, as a crash does
       if (Chance(0.5)) {
         ids_ = sim_->AddNode() + 1;  // a stable member from now on
       } else if (sim_->IsMember(nodes_ - 1) && nodes_ - 1 >= stable_) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -483,6 +484,58 @@ TEST(NodeFormationTest, WritesMadeBeforeTheMeshFormedCrossAtFirstContact) {
   EXPECT_TRUE(WaitFor([&] { return (*b)->StoreDigest() == (*a)->StoreDigest(); }, 10));
   EXPECT_EQ(GValue(**b, "k1999"), 1u);
   EXPECT_GE((*b)->Metrics().at("crdt.replicator.antientropy.meeting.count"), 1);
+}
+
+}  // namespace
+}  // namespace convergent
+
+namespace convergent {
+namespace {
+
+size_t CountEntries(const char* dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+// What the open file descriptors are (for a failure message).
+std::string DescribeFds() {
+  std::string out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    out += " " + e.path().filename().string() + "->" +
+           std::filesystem::read_symlink(e.path(), ec).string();
+  }
+  return out;
+}
+
+// A process that starts and stops many nodes (tests, notebooks, a benchmark) keeps no thread
+// and no socket of them: the counts come back to where they were after the first pair (NNG
+// starts its own worker threads once per process).
+TEST(NodeLifecycleTest, StartingAndStoppingAHundredNodesLeavesNoThreadOrSocketBehind) {
+  const std::string tag = std::to_string(getpid());
+  auto pair = [&](int i, bool graceful) {
+    const std::string a = "inproc://lifecycle-" + tag + "-a" + std::to_string(i);
+    const std::string b = "tcp://127.0.0.1:0";
+    auto na = Node::Start(FastOptions(a));
+    ASSERT_TRUE(na.ok());
+    auto nb = Node::Start(FastOptions(b, {}));
+    ASSERT_TRUE(nb.ok());
+    auto nc = Node::Start(FastOptions("tcp://127.0.0.1:0", {(*nb)->bus_url()}));
+    ASSERT_TRUE(nc.ok());
+    ASSERT_TRUE((*nc)->WaitReady(10).ok());
+    Increment(**nc, "k");
+    (*na)->Stop(graceful);
+    (*nb)->Stop(graceful);
+    (*nc)->Stop(graceful);
+  };
+  pair(0, true);
+  const size_t threads = CountEntries("/proc/self/task");
+  const size_t fds = CountEntries("/proc/self/fd");
+  const std::string fds_before = DescribeFds();
+  for (int i = 1; i < 34; ++i) pair(i, i % 2 == 0);  // 99 more nodes, half stopped abruptly
+  EXPECT_LE(CountEntries("/proc/self/task"), threads);
+  EXPECT_LE(CountEntries("/proc/self/fd"), fds) << "before:" << fds_before << "\nafter:" << DescribeFds();
 }
 
 }  // namespace
