@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -181,7 +182,7 @@ TEST(ReplicatorTest, BatchesAreSplitAtTheFrameSizeLimit) {
   std::vector<OutgoingFrame> out = TakeDeltas(c[0]);
   EXPECT_GT(out.size(), 3u);
   for (const OutgoingFrame& f : out) {
-    EXPECT_LE(f.bytes.size(), 2 * o.max_frame_size);
+    EXPECT_LE(f.bytes.size(), o.max_frame_size);
     c[1].Receive(f.bytes, kSecond);
   }
   EXPECT_EQ(c[1].Keys().size(), 300u);
@@ -720,6 +721,49 @@ TEST(ReplicatorTest, AntiEntropyRepairsBothDirections) {
   EXPECT_TRUE(c[1].IsDeleted("gone"));
   EXPECT_EQ(c[0].Keys(), c[1].Keys());
   EXPECT_GE(c[0].metrics().antientropy_count + c[1].metrics().antientropy_count, 1u);
+}
+
+// No frame exceeds max_frame_size, whatever mix it carries: delta batches of keys and tombstones
+// of every size, and anti-entropy repairs with their states, tombstones and lists of keys wanted
+// back (thousands of them here). An entry larger than a frame alone is the only exception.
+TEST(ReplicatorTest, NoFrameExceedsTheFrameSizeLimit) {
+  for (size_t limit : {512u, 1000u, 4096u}) {
+    ReplicatorOptions o = Cluster::Options();
+    o.max_frame_size = limit;
+    Cluster c(2, o);
+    const ReplicaId a = c[0].replica_id(), b = c[1].replica_id();
+    std::mt19937_64 rng(limit);
+    for (int i = 0; i < 3000; ++i) {
+      const std::string k = "key-" + std::string(rng() % 40, 'x') + std::to_string(i);
+      const NodeId n = i % 2;
+      if (rng() % 5 == 0) {
+        ASSERT_TRUE(c[n].Delete(k, CrdtType::kGCounter, Consistency::kLocal, 0).ok());
+      } else {
+        ASSERT_TRUE(c[n].Update(k, CrdtType::kORSet,
+                                SetAdd(n == 0 ? a : b, StringValue(std::string(rng() % 100, 'v'))),
+                                Consistency::kLocal, 0)
+                        .ok());
+      }
+    }
+    c.TickAll(kSecond);
+    size_t frames = 0;
+    auto check = [&](const std::vector<Sent>& sent) {
+      for (const Sent& s : sent) {
+        ++frames;
+        EXPECT_LE(s.frame.bytes.size(), limit) << FrameKindName(s.frame.kind);
+      }
+    };
+    check(c.Take());  // the delta batches (lost: only anti-entropy repairs)
+    c.TickAll(11 * kSecond);
+    for (std::vector<Sent> batch = c.Take(); !batch.empty(); batch = c.Take()) {
+      check(batch);
+      for (const Sent& s : batch) {
+        if (s.frame.kind != FrameKind::kDeltaBatch) c.Deliver(s, 11 * kSecond);
+      }
+    }
+    EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest()) << limit;
+    EXPECT_GT(frames, 100u);
+  }
 }
 
 // Back-pressure: a node that finds frames of a peer lost (a gap in its numbered bus frames) asks

@@ -142,14 +142,24 @@ void Replicator::Impl::AddToRepair(NodeId to, const std::string& name, RepairMsg
                                    size_t& bytes) {
   if (auto k = keys.find(name); k != keys.end()) {
     KeyedState s{name, EncodeAny(k->second.value), true};
-    bytes += s.key.size() + s.state.size() + 8;
+    MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));
   } else if (auto t = tombstones.find(name); t != tombstones.end()) {
-    bytes += name.size() + 16;
-    repair.tombstones.push_back(
-        Tombstone{name, t->second.type, static_cast<uint64_t>(t->second.deleted_at)});
+    Tombstone stone{name, t->second.type, static_cast<uint64_t>(t->second.deleted_at)};
+    MakeRepairRoom(to, TombstoneBound(stone), repair, bytes);
+    repair.tombstones.push_back(std::move(stone));
   }
-  if (bytes >= options.max_frame_size) {  // chunk large repairs
+}
+
+void Replicator::Impl::WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes) {
+  MakeRepairRoom(to, 10, repair, bytes);  // a packed varint
+  repair.wanted.push_back(hash);
+}
+
+// Large repairs go in chunks of at most max_frame_size: a chunk is sent before an entry that
+// would take it over (only an entry that alone is larger makes a larger frame).
+void Replicator::Impl::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes) {
+  if (bytes > 0 && bytes + entry > FrameBudget(options.max_frame_size)) {
     RepairMsg full{repair.round, std::move(repair.entries), std::move(repair.tombstones),
                    std::move(repair.wanted)};
     Send(to, std::move(full));
@@ -158,6 +168,7 @@ void Replicator::Impl::AddToRepair(NodeId to, const std::string& name, RepairMsg
     repair.wanted.clear();
     bytes = 0;
   }
+  bytes += entry;
 }
 
 void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
@@ -187,12 +198,12 @@ void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
         continue;
       }
       if (it != theirs.end()) {  // both hold it, differently: both sides send theirs
-        repair.wanted.push_back(hash);
+        WantInRepair(from, hash, repair, bytes);
         theirs.erase(it);
       }
       AddToRepair(from, name, repair, bytes);
     }
-    for (const auto& [hash, digest] : theirs) repair.wanted.push_back(hash);  // only they hold
+    for (const auto& [hash, digest] : theirs) WantInRepair(from, hash, repair, bytes);  // theirs
   }
   if (!repair.entries.empty() || !repair.tombstones.empty() || !repair.wanted.empty()) {
     Send(from, std::move(repair));

@@ -359,19 +359,20 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
 namespace {
 
 // Builds the delta batches of the pending keys, frame by frame.
+// Splits a flush into delta batches that each encode within max_frame_size (with room for the
+// frame's and the node's headers, kFrameOverhead): a batch is sent before an entry that would
+// take it over. Only an entry that alone is larger makes a larger frame.
 class BatchBuilder {
  public:
   BatchBuilder(size_t max_frame, std::function<void(DeltaBatchMsg)> emit)
-      : max_frame_(max_frame), emit_(std::move(emit)) {}
+      : budget_(FrameBudget(max_frame)), emit_(std::move(emit)) {}
   void Add(KeyedState s) {
-    bytes_ += s.key.size() + s.state.size() + 8;
+    MakeRoom(EntryBound(s));
     batch_.entries.push_back(std::move(s));
-    MaybeEmit();
   }
   void Add(Tombstone t) {
-    bytes_ += t.key.size() + 16;
+    MakeRoom(TombstoneBound(t));
     batch_.tombstones.push_back(std::move(t));
-    MaybeEmit();
   }
   void Finish() {
     if (!batch_.entries.empty() || !batch_.tombstones.empty()) emit_(std::move(batch_));
@@ -380,16 +381,21 @@ class BatchBuilder {
   }
 
  private:
-  void MaybeEmit() {
-    if (bytes_ >= max_frame_) Finish();
+  void MakeRoom(size_t entry) {
+    if (bytes_ > 0 && bytes_ + entry > budget_) Finish();
+    bytes_ += entry;
   }
-  size_t max_frame_;
+  size_t budget_;
   std::function<void(DeltaBatchMsg)> emit_;
   DeltaBatchMsg batch_;
   size_t bytes_ = 0;
 };
 
 }  // namespace
+
+size_t FrameBudget(size_t max_frame_size) {
+  return max_frame_size > kFrameOverhead ? max_frame_size - kFrameOverhead : 1;
+}
 
 void Replicator::Impl::Tick(TimeMicros now) {
   if (!started) {

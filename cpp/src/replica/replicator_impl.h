@@ -23,6 +23,14 @@ namespace convergent {
 
 inline constexpr uint32_t kNoPending = 0xffffffffu;
 
+// Bytes of a frame that are not its entries: the frame's own fields, and the headers a node adds
+// (its bus header and tag). Batches and repairs fill max_frame_size minus this.
+inline constexpr size_t kFrameOverhead = 64;
+size_t FrameBudget(size_t max_frame_size);
+// Upper bounds of an entry's encoded size inside a batch or repair (tags, lengths, flags).
+inline size_t EntryBound(const internal::KeyedState& s) { return s.key.size() + s.state.size() + 24; }
+inline size_t TombstoneBound(const internal::Tombstone& t) { return t.key.size() + 32; }
+
 // A key (or tombstone) to publish at the next flush, in update order.
 struct PendingDelta {
   std::string name;
@@ -130,8 +138,11 @@ class Replicator::Impl {
   void OnKeyDigests(NodeId from, const internal::KeyDigestsMsg& m);
   void OnRepair(NodeId from, internal::RepairMsg& m, TimeMicros now);
   void RefreshDigests();
-  // Appends a key's state or tombstone to a repair, flushing full frames to `to`.
+  // Appends a key's state or tombstone (or, Want, the hash of a key wanted back) to a repair,
+  // sending full chunks to `to` first.
   void AddToRepair(NodeId to, const std::string& key, internal::RepairMsg& repair, size_t& bytes);
+  void WantInRepair(NodeId to, uint64_t hash, internal::RepairMsg& repair, size_t& bytes);
+  void MakeRepairRoom(NodeId to, size_t entry, internal::RepairMsg& repair, size_t& bytes);
 
   // ---- coordination.cc ----
   RequestId StartWrite(internal::WriteRequestMsg msg, Consistency level, TimeMicros now,
