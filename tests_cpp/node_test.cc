@@ -196,11 +196,11 @@ TEST(NodeTest, TwoNodesThatDialEachOtherKeepOneBusConnection) {
            1;
   })) << "no second connection was ever made, or it was never closed";
   ASSERT_TRUE(WaitFor([&] { return Connections(**a) == 1 && Connections(**b) == 1; }));
-  // It stays one: several heartbeats (and redial attempts) later.
+  // It stays one while frames flow (that it stays one over many heartbeats and redials is
+  // checked in the simulator: SimulationNodeTest.NodesThatDialEachOtherKeepOneConnectionPerPair).
   for (int i = 0; i < 10; ++i) {
     Increment(**a, "one-pipe", 1);
     ASSERT_TRUE(WaitFor([&] { return GValue(**b, "one-pipe") == static_cast<uint64_t>(i + 1); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
     EXPECT_EQ(Connections(**a), 1);
     EXPECT_EQ(Connections(**b), 1);
   }

@@ -598,6 +598,30 @@ TEST(SimulationNodeTest, SnapshotsRestoreAndDamageIsCountedAndRepairedFromPeers)
   EXPECT_EQ(store->size(), 51u);
 }
 
+TEST(SimulationNodeTest, SnapshotsWriteOnlyWhatChanged) {
+  SimulationOptions so = NodeSimOptions(2, 11);
+  so.node.snapshot_dir = "sim";
+  so.node.snapshot_interval = 0.1;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  for (int k = 0; k < 50; ++k) {
+    ASSERT_TRUE(
+        s.Update(0, "k" + std::to_string(k), CrdtType::kGCounter, GIncrement(s.node(0).replica_id()))
+            .ok());
+  }
+  s.RunFor(1.0);
+  const double written = s.NodeMetrics(0).at("convergent.snapshot.records.written");
+  EXPECT_EQ(written, 50);
+  const uint64_t writes = s.SnapshotStoreOf(0)->writes();
+  s.RunFor(5.0);  // fifty idle intervals
+  EXPECT_EQ(s.SnapshotStoreOf(0)->writes(), writes);
+  ASSERT_TRUE(s.Update(0, "k7", CrdtType::kGCounter, GIncrement(s.node(0).replica_id())).ok());
+  s.RunFor(1.0);
+  EXPECT_EQ(s.NodeMetrics(0).at("convergent.snapshot.records.written"), written + 1);
+  EXPECT_EQ(s.SnapshotStoreOf(0)->writes(), writes + 1);
+}
+
 TEST(SimulationNodeTest, ABurstBeyondAConnectionsQueueIsDroppedFoundAndRepaired) {
   SimulationOptions so = NodeSimOptions(2, 6);
   so.frame_cost = 0.001;  // a slow receiver: a millisecond per frame
