@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "codec/frame_codec.h"
-#include "codec/node_codec.h"
+#include "replica/frame_codec.h"
+#include "node/node_codec.h"
 #include "convergent/v1/node.pb.h"
 #include "convergent/v1/replication.pb.h"
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/node_codec.h"
+#include "node/node_codec.h"
 #include "convergent/node.h"
 #include "node_test_support.h"
 

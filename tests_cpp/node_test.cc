@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "codec/node_codec.h"
+#include "node/node_codec.h"
 #include "net/nng_close.h"
 #include "node/metrics_http.h"
 #include "node/seed_resolver.h"

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/frame_codec.h"
+#include "replica/frame_codec.h"
 #include "convergent/codec.h"
 #include "replica/messages.h"
 #include "replication_test_support.h"

@@ -7,9 +7,9 @@
 #include <string>
 #include <variant>
 
-#include "codec/frame_codec.h"
-#include "codec/node_codec.h"
-#include "codec/snapshot_codec.h"
+#include "replica/frame_codec.h"
+#include "node/node_codec.h"
+#include "replica/snapshot_codec.h"
 #include "codec_test_support.h"
 #include "convergent/codec.h"
 

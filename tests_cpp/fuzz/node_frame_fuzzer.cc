@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "codec/node_codec.h"
+#include "node/node_codec.h"
 #include "node/loss_detector.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "codec/frame_codec.h"
+#include "replica/frame_codec.h"
 #include "convergent/crdt/gcounter.h"
 #include "convergent/replicator.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "codec/snapshot_codec.h"
+#include "replica/snapshot_codec.h"
 #include "convergent/replicator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

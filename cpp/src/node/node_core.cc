@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "codec/node_codec.h"
+#include "node/node_codec.h"
 
 namespace convergent::internal {
 

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "codec/frame_codec.h"
-#include "codec/snapshot_codec.h"
+#include "replica/frame_codec.h"
+#include "replica/snapshot_codec.h"
 #include "convergent/codec.h"
 #include "replica/replicator_impl.h"
 

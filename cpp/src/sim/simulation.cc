@@ -19,8 +19,8 @@
 #include <string>
 #include <utility>
 
-#include "codec/frame_codec.h"
-#include "codec/node_codec.h"
+#include "replica/frame_codec.h"
+#include "node/node_codec.h"
 #include "node/node_core.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"

@@ -1,4 +1,4 @@
-#include "codec/frame_codec.h"
+#include "replica/frame_codec.h"
 
 #include <climits>
 #include <type_traits>

@@ -1,4 +1,4 @@
-#include "codec/node_codec.h"
+#include "node/node_codec.h"
 
 #include "codec/canonical_msgpack.h"  // IsValidUtf8
 #include "convergent/v1/node.pb.h"

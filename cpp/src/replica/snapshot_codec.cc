@@ -1,4 +1,4 @@
-#include "codec/snapshot_codec.h"
+#include "replica/snapshot_codec.h"
 
 #include <string>
 
