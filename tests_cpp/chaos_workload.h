@@ -7,8 +7,8 @@
 // below. Every node runs the whole node core (membership by heartbeats, loss detection,
 // snapshots): crashed nodes restart from their snapshot, which may have lost its last write or
 // hold a damaged record, and wall clocks step by up to an hour either way (LWW writes take the
-// writer's wall clock). Violations are collected as readable lines, not asserted, so that the same code serves
-// gtest and a plain program.
+// writer's wall clock). Violations are collected as readable lines, not asserted, so that the same
+// code serves gtest and a plain program.
 //
 // The oracles. Nodes 0..S-1 are "stable" (never crash); the others, fewer than half of the
 // members, crash and restart at random. A Majority (or All) ack means that a majority of the
@@ -35,7 +35,6 @@
 #pragma once
 
 #include <algorithm>
-#include <tuple>
 #include <cstdint>
 #include <functional>
 #include <iterator>
@@ -45,6 +44,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -224,8 +224,7 @@ class ChaosRun {
     size_t holders = 0;
     for (NodeId m : sim_->live_nodes()) {
       const std::optional<PNCounter> v = FinalCounter(sim_->node(m), a.slot);
-      const uint64_t slot =
-          !v ? 0 : (a.plus ? v->increments() : v->decrements()).SlotOf(a.replica);
+      const uint64_t slot = !v ? 0 : (a.plus ? v->increments() : v->decrements()).SlotOf(a.replica);
       holders += slot >= a.at_least ? 1 : 0;
     }
     ++acks_checked_;
@@ -233,8 +232,8 @@ class ChaosRun {
     const size_t n_now = std::min(a.n, sim_->node(n).replica_count());
     const size_t required = std::min(a.required, a.all ? n_now : n_now / 2 + 1);
     if (holders < required) {
-      Fail("counter " + a.slot + ": a write acknowledged by node " + std::to_string(n) +
-           " is on " + std::to_string(holders) + " replicas, " + std::to_string(required) +
+      Fail("counter " + a.slot + ": a write acknowledged by node " + std::to_string(n) + " is on " +
+           std::to_string(holders) + " replicas, " + std::to_string(required) +
            " required (N then " + std::to_string(a.n) + (a.all ? ", All" : ", Majority") +
            ", N now " + std::to_string(sim_->node(n).replica_count()) + ", t " +
            std::to_string(sim_->now()) + ", request " + std::to_string(c.id) + ")");
@@ -438,8 +437,8 @@ class ChaosRun {
       if (last_request_ != 0) {
         const size_t required = level == Consistency::kAll ? replicas : replicas / 2 + 1;
         ack_checks_[{n, last_request_}] =
-            AckCheck{key + "/" + sub, r, plus, sum, required, crashes_, replicas,
-                     level == Consistency::kAll};
+            AckCheck{key + "/" + sub, r,        plus,     sum,
+                     required,        crashes_, replicas, level == Consistency::kAll};
       }
     }
   }

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "replica/frame_codec.h"
-#include "node/node_codec.h"
 #include "convergent/v1/node.pb.h"
 #include "convergent/v1/replication.pb.h"
+#include "node/node_codec.h"
+#include "replica/frame_codec.h"
 
 namespace convergent::internal {
 namespace {

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "node/node_codec.h"
 #include "convergent/node.h"
+#include "node/node_codec.h"
 #include "node_test_support.h"
 
 namespace convergent {

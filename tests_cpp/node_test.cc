@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "node/node_codec.h"
 #include "net/nng_close.h"
 #include "node/metrics_http.h"
+#include "node/node_codec.h"
 #include "node/seed_resolver.h"
 #include "node_test_support.h"
 #include "replication_test_support.h"
@@ -535,7 +535,8 @@ TEST(NodeLifecycleTest, StartingAndStoppingAHundredNodesLeavesNoThreadOrSocketBe
   const std::string fds_before = DescribeFds();
   for (int i = 1; i < 34; ++i) pair(i, i % 2 == 0);  // 99 more nodes, half stopped abruptly
   EXPECT_LE(CountEntries("/proc/self/task"), threads);
-  EXPECT_LE(CountEntries("/proc/self/fd"), fds) << "before:" << fds_before << "\nafter:" << DescribeFds();
+  EXPECT_LE(CountEntries("/proc/self/fd"), fds)
+      << "before:" << fds_before << "\nafter:" << DescribeFds();
 }
 
 }  // namespace

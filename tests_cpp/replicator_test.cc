@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "replica/frame_codec.h"
 #include "convergent/codec.h"
+#include "replica/frame_codec.h"
 #include "replica/messages.h"
 #include "replication_test_support.h"
 

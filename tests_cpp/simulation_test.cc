@@ -540,8 +540,8 @@ TEST(SimulationNodeTest, AWallClockStepMovesLwwTimestampsButNoTimer) {
     Replicator& r = s.node(n);
     // As the bindings do: a wall clock before the epoch (virtual time starts at 0) stamps 0.
     const uint64_t ts = static_cast<uint64_t>(std::max<TimeMicros>(r.WallTime(s.now()), 0));
-    ASSERT_TRUE(s.Update(n, "reg", CrdtType::kLWWRegister, LWWSet(r.replica_id(), IntValue(v), ts))
-                    .ok());
+    ASSERT_TRUE(
+        s.Update(n, "reg", CrdtType::kLWWRegister, LWWSet(r.replica_id(), IntValue(v), ts)).ok());
   };
   ASSERT_TRUE(s.Partition({{0}, {1}}).ok());  // concurrent: node 0 does not see node 1's
   w(1, 1);
@@ -565,9 +565,9 @@ TEST(SimulationNodeTest, SnapshotsRestoreAndDamageIsCountedAndRepairedFromPeers)
   Simulation& s = **sim;
   ASSERT_TRUE(s.RunUntilFormed(5.0));
   for (int k = 0; k < 50; ++k) {
-    ASSERT_TRUE(
-        s.Update(2, "k" + std::to_string(k), CrdtType::kGCounter, GIncrement(s.node(2).replica_id()))
-            .ok());
+    ASSERT_TRUE(s.Update(2, "k" + std::to_string(k), CrdtType::kGCounter,
+                         GIncrement(s.node(2).replica_id()))
+                    .ok());
   }
   s.RunFor(2.0);
   sim::SimSnapshotStore* store = s.SnapshotStoreOf(2);
@@ -606,9 +606,9 @@ TEST(SimulationNodeTest, SnapshotsWriteOnlyWhatChanged) {
   ASSERT_TRUE(sim.ok());
   Simulation& s = **sim;
   for (int k = 0; k < 50; ++k) {
-    ASSERT_TRUE(
-        s.Update(0, "k" + std::to_string(k), CrdtType::kGCounter, GIncrement(s.node(0).replica_id()))
-            .ok());
+    ASSERT_TRUE(s.Update(0, "k" + std::to_string(k), CrdtType::kGCounter,
+                         GIncrement(s.node(0).replica_id()))
+                    .ok());
   }
   s.RunFor(1.0);
   const double written = s.NodeMetrics(0).at("convergent.snapshot.records.written");
@@ -633,9 +633,9 @@ TEST(SimulationNodeTest, ABurstBeyondAConnectionsQueueIsDroppedFoundAndRepaired)
   ASSERT_TRUE(s.RunUntilFormed(5.0));
   s.RunFor(1.0);
   for (int k = 0; k < 400; ++k) {  // one delta batch (bus frame) per 0.1 ms
-    ASSERT_TRUE(
-        s.Update(0, "k" + std::to_string(k), CrdtType::kGCounter, GIncrement(s.node(0).replica_id()))
-            .ok());
+    ASSERT_TRUE(s.Update(0, "k" + std::to_string(k), CrdtType::kGCounter,
+                         GIncrement(s.node(0).replica_id()))
+                    .ok());
     s.RunFor(0.0001);
   }
   ASSERT_TRUE(s.RunUntilConverged(20.0).has_value());
@@ -655,7 +655,6 @@ TEST(SimulationNodeTest, NodesThatDialEachOtherKeepOneConnectionPerPair) {
     EXPECT_EQ(s.NodeMetrics(n).at("convergent.transport.bus.connections"), 3) << n;
   }
 }
-
 
 class ChaosTest : public ::testing::TestWithParam<int> {};
 
@@ -702,8 +701,8 @@ TEST(SimulationNodeTest, ToNWaitsForExactlyNReplicasAndMoreThanNTimesOut) {
   ASSERT_TRUE(s.RunUntilFormed(5.0));
   ASSERT_TRUE(s.Partition({{0, 1, 2}, {3}}).ok());
   auto write = [&](Consistency level) {
-    auto id = s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level,
-                       0.3);
+    auto id =
+        s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level, 0.3);
     EXPECT_TRUE(id.ok());
     return s.Await(0, *id)->status.code();
   };

@@ -7,11 +7,11 @@
 #include <string>
 #include <variant>
 
-#include "replica/frame_codec.h"
-#include "node/node_codec.h"
-#include "replica/snapshot_codec.h"
 #include "codec_test_support.h"
 #include "convergent/codec.h"
+#include "node/node_codec.h"
+#include "replica/frame_codec.h"
+#include "replica/snapshot_codec.h"
 
 namespace convergent::internal {
 namespace {
@@ -72,8 +72,7 @@ TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
   // A bus header: 'B' (42) and sender, incarnation and number as little-endian 64-bit words.
   std::string header;
   AppendBusHeader(BusHeader{0x0102, 7, 9}, &header);
-  EXPECT_EQ(Hex(header),
-            Hex(Unhex("42 0201000000000000 0700000000000000 0900000000000000")));
+  EXPECT_EQ(Hex(header), Hex(Unhex("42 0201000000000000 0700000000000000 0900000000000000")));
   std::string_view rest;
   auto decoded = DecodeBusHeader(header + "R", &rest);
   ASSERT_TRUE(decoded.ok());

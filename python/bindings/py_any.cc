@@ -14,42 +14,19 @@ namespace py = pybind11;
 namespace convergent::bindings {
 
 PyTypeObject* ClassOf(CrdtType t) {
-  switch (t) {
-    case CrdtType::kGCounter:
-      return crdt_class<GCounter>;
-    case CrdtType::kPNCounter:
-      return crdt_class<PNCounter>;
-    case CrdtType::kLWWRegister:
-      return crdt_class<LWWRegister>;
-    case CrdtType::kORSet:
-      return crdt_class<ORSet>;
-    case CrdtType::kFlag:
-      return crdt_class<Flag>;
-    case CrdtType::kMVRegister:
-      return crdt_class<MVRegister>;
-    case CrdtType::kGSet:
-      return crdt_class<GSet>;
-    case CrdtType::kORMap:
-      return crdt_class<ORMap>;
-    case CrdtType::kLWWMap:
-      return crdt_class<LWWMap>;
-    case CrdtType::kPNCounterMap:
-      return crdt_class<PNCounterMap>;
-    case CrdtType::kORMultiMap:
-      return crdt_class<ORMultiMap>;
-  }
-  return nullptr;
+  return VisitCrdtType(
+      t, [](auto type) { return crdt_class<typename decltype(type)::type>; },
+      []() -> PyTypeObject* { return nullptr; });
 }
 
 std::optional<CrdtType> TypeOfClass(py::handle cls) {
-  static constexpr CrdtType kAllTypes[] = {
-      CrdtType::kGCounter, CrdtType::kPNCounter,    CrdtType::kLWWRegister, CrdtType::kORSet,
-      CrdtType::kORMap,    CrdtType::kFlag,         CrdtType::kMVRegister,  CrdtType::kGSet,
-      CrdtType::kLWWMap,   CrdtType::kPNCounterMap, CrdtType::kORMultiMap};
-  for (CrdtType t : kAllTypes) {
-    if (cls.ptr() == reinterpret_cast<PyObject*>(ClassOf(t))) return t;
-  }
-  return std::nullopt;
+  return [&]<typename... Ts>(CrdtTypeList<Ts...>) -> std::optional<CrdtType> {
+    std::optional<CrdtType> found;
+    ((cls.ptr() == reinterpret_cast<PyObject*>(crdt_class<Ts>) ? (found = CrdtTypeOf<Ts>::value)
+                                                               : found),
+     ...);
+    return found;
+  }(AllCrdtTypes{});
 }
 
 py::object WrapAny(const AnyCrdt& v) {

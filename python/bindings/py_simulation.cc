@@ -238,7 +238,8 @@ void RegisterSimulation(py::module_& m) {
       .def(
           "run_until_formed",
           [](PySimulation& self, double timeout) {
-            if (!(timeout > 0 && timeout < 1e9)) throw py::value_error("timeout must be > 0 seconds");
+            if (!(timeout > 0 && timeout < 1e9))
+              throw py::value_error("timeout must be > 0 seconds");
             const double start = self.sim().now_seconds();
             const bool formed = self.sim().RunUntilFormed(timeout);
             self.host->DispatchEvents();

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "node/node_codec.h"
 #include "node/loss_detector.h"
+#include "node/node_codec.h"
 
 namespace {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "replica/frame_codec.h"
 #include "convergent/crdt/gcounter.h"
 #include "convergent/replicator.h"
+#include "replica/frame_codec.h"
 
 namespace {
 

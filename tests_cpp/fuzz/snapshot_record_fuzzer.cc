@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "replica/snapshot_codec.h"
 #include "convergent/replicator.h"
+#include "replica/snapshot_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

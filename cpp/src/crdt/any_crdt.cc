@@ -53,32 +53,12 @@ bool SameMapValue(const ORMap& a, const ORMap& b) {
 }  // namespace
 
 Result<AnyCrdt> AnyCrdt::Empty(CrdtType type) {
-  switch (type) {
-    case CrdtType::kGCounter:
-      return AnyCrdt(GCounter());
-    case CrdtType::kPNCounter:
-      return AnyCrdt(PNCounter());
-    case CrdtType::kLWWRegister:
-      return AnyCrdt(LWWRegister());
-    case CrdtType::kORSet:
-      return AnyCrdt(ORSet());
-    case CrdtType::kORMap:
-      return AnyCrdt(ORMap());
-    case CrdtType::kFlag:
-      return AnyCrdt(Flag());
-    case CrdtType::kMVRegister:
-      return AnyCrdt(MVRegister());
-    case CrdtType::kGSet:
-      return AnyCrdt(GSet());
-    case CrdtType::kLWWMap:
-      return AnyCrdt(LWWMap());
-    case CrdtType::kPNCounterMap:
-      return AnyCrdt(PNCounterMap());
-    case CrdtType::kORMultiMap:
-      return AnyCrdt(ORMultiMap());
-  }
-  return Status::InvalidArgument("unknown CRDT type number " +
-                                 std::to_string(static_cast<int>(type)));
+  return VisitCrdtType(
+      type, [](auto t) -> Result<AnyCrdt> { return AnyCrdt(typename decltype(t)::type()); },
+      [&]() -> Result<AnyCrdt> {
+        return Status::InvalidArgument("unknown CRDT type number " +
+                                       std::to_string(static_cast<int>(type)));
+      });
 }
 
 CrdtType AnyCrdt::type() const {

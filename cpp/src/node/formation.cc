@@ -41,8 +41,8 @@ size_t Formation::UnheardSeeds() const {
 
 size_t Formation::ReplicaCount(const Membership& m) const {
   // A seed that is a known member (heard of through gossip) counts once, as that member.
-  const size_t unknown = static_cast<size_t>(
-      std::count_if(seeds_.begin(), seeds_.end(), [&](const auto& s) {
+  const size_t unknown =
+      static_cast<size_t>(std::count_if(seeds_.begin(), seeds_.end(), [&](const auto& s) {
         return heard_.count(s) == 0 && reached_.count(s) == 0 && !KnownAs(s, m, false);
       }));
   return std::max(min_members_, 1 + m.Peers().size() + unknown);

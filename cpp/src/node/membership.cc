@@ -47,13 +47,13 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
       const uint64_t known_incarnation = it->second.info.incarnation;
       // Straight from a member whose known life is silent: whatever its incarnation, this is its
       // life now (a restart after its wall clock stepped back numbers it lower).
-      const bool new_life = direct && !added && !it->second.reachable &&
-                            h.sender.incarnation != known_incarnation;
+      const bool new_life =
+          direct && !added && !it->second.reachable && h.sender.incarnation != known_incarnation;
       changed = Learn(it->second, h.sender, new_life) || added;
       if (added) it->second.learned = now;
       if (direct && (h.sender.incarnation >= known_incarnation || new_life)) {
-        const bool newly = !it->second.heard || !it->second.reachable ||
-                           h.sender.incarnation != known_incarnation;
+        const bool newly =
+            !it->second.heard || !it->second.reachable || h.sender.incarnation != known_incarnation;
         it->second.heard = true;
         it->second.last_heard = now;
         if (!it->second.reachable) changed = true;

@@ -35,7 +35,8 @@ void SnapshotKeeper::ReportDamage(const std::string& what) {
 void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
   auto records = store_->ReadAll();
   if (!records.ok()) {
-    ReportDamage(records.status().message() + "; the store was repaired, dropping what was damaged");
+    ReportDamage(records.status().message() +
+                 "; the store was repaired, dropping what was damaged");
     if (Status s = store_->Repair(); s.ok()) records = store_->ReadAll();
     if (!records.ok()) {
       ReportDamage("still unreadable after a repair (" + records.status().message() +

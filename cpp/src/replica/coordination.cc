@@ -125,8 +125,7 @@ PendingRequest* Replicator::Impl::TakeAnswer(NodeId from, RequestId id, bool is_
 }
 
 void Replicator::Impl::CountAnswer(NodeId from, RequestId id, PendingRequest& r, bool ok,
-                                   std::string error,
-                                   bool deleted) {
+                                   std::string error, bool deleted) {
   if (ok) {
     ++r.answers;
     r.answered.push_back(from);
@@ -162,9 +161,8 @@ void Replicator::Impl::OnMembershipChange() {
     }
     // A peer gone from the members (it left or was downed) holds nothing for us any more.
     const size_t before = r.answered.size();
-    std::erase_if(r.answered, [&](NodeId p) {
-      return !std::binary_search(peers.begin(), peers.end(), p);
-    });
+    std::erase_if(r.answered,
+                  [&](NodeId p) { return !std::binary_search(peers.begin(), peers.end(), p); });
     r.answers -= before - r.answered.size();
     r.needed = std::min(r.needed, Needed(r.level));
     if (r.answers >= r.needed) enough.push_back(id);

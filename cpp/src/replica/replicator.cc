@@ -11,10 +11,10 @@
 #include <stdexcept>
 #include <utility>
 
-#include "replica/frame_codec.h"
-#include "replica/snapshot_codec.h"
 #include "convergent/codec.h"
+#include "replica/frame_codec.h"
 #include "replica/replicator_impl.h"
+#include "replica/snapshot_codec.h"
 
 namespace convergent {
 

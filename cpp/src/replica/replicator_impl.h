@@ -28,7 +28,9 @@ inline constexpr uint32_t kNoPending = 0xffffffffu;
 inline constexpr size_t kFrameOverhead = 64;
 size_t FrameBudget(size_t max_frame_size);
 // Upper bounds of an entry's encoded size inside a batch or repair (tags, lengths, flags).
-inline size_t EntryBound(const internal::KeyedState& s) { return s.key.size() + s.state.size() + 24; }
+inline size_t EntryBound(const internal::KeyedState& s) {
+  return s.key.size() + s.state.size() + 24;
+}
 inline size_t TombstoneBound(const internal::Tombstone& t) { return t.key.size() + 32; }
 
 // A key (or tombstone) to publish at the next flush, in update order.

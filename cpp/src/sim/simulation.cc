@@ -19,9 +19,9 @@
 #include <string>
 #include <utility>
 
-#include "replica/frame_codec.h"
 #include "node/node_codec.h"
 #include "node/node_core.h"
+#include "replica/frame_codec.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
 #include "sim/sim_env.h"
@@ -233,7 +233,8 @@ class Simulation::Impl final : public sim::SimWorld {
   TimeMicros Wall(NodeId node) const override { return now_ + nodes_[node].skew; }
   uint64_t Random() override { return rng_(); }
   void Log(NodeId node, LogLevel, std::string_view message) override {
-    if (log_.size() < 1000) log_.push_back("node " + std::to_string(node) + ": " + std::string(message));
+    if (log_.size() < 1000)
+      log_.push_back("node " + std::to_string(node) + ": " + std::string(message));
   }
 
   bool Dial(NodeId node, const std::string& url) override {
@@ -297,8 +298,8 @@ class Simulation::Impl final : public sim::SimWorld {
   bool Send(NodeId node, NodeId peer, std::string_view frame) override {
     ++nodes_[node].stats.frames_sent;
     nodes_[node].stats.bytes_sent += frame.size();
-    Transmit(node, peer, std::make_shared<const std::string>(frame), KindOf(frame, false), false,
-             0, 0);
+    Transmit(node, peer, std::make_shared<const std::string>(frame), KindOf(frame, false), false, 0,
+             0);
     return true;
   }
 
@@ -366,9 +367,16 @@ class Simulation::Impl final : public sim::SimWorld {
     }
     if (fate.copies > 1) ++stats_.duplicated;
     for (int c = 0; c < fate.copies; ++c) {
-      Schedule(now_ + queued + fate.delays[c],
-               Event{Event::What::kFrame, to, nodes_[to].incarnation, from,
-                     nodes_[from].incarnation, bus, pipe, kind, bytes, {}});
+      Schedule(now_ + queued + fate.delays[c], Event{Event::What::kFrame,
+                                                     to,
+                                                     nodes_[to].incarnation,
+                                                     from,
+                                                     nodes_[from].incarnation,
+                                                     bus,
+                                                     pipe,
+                                                     kind,
+                                                     bytes,
+                                                     {}});
     }
   }
 
@@ -601,8 +609,12 @@ class Simulation::Impl final : public sim::SimWorld {
   void Trace(const Event& d) {
     ++stats_.delivered;
     stats_.bytes_delivered += d.bytes->size();
-    const uint64_t record[6] = {static_cast<uint64_t>(now_), d.from,          d.node,
-                                d.kind,                      d.bytes->size(), XXH64(d.bytes->data(), d.bytes->size(), 0)};
+    const uint64_t record[6] = {static_cast<uint64_t>(now_),
+                                d.from,
+                                d.node,
+                                d.kind,
+                                d.bytes->size(),
+                                XXH64(d.bytes->data(), d.bytes->size(), 0)};
     trace_hash_ = XXH64(record, sizeof record, trace_hash_);
     if (record_trace_) {
       trace_.push_back(std::to_string(now_) + " " + std::to_string(d.from) + "->" +

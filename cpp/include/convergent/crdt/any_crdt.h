@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -53,10 +54,10 @@ class AnyCrdt {
   // How a T is held: inline up to the size of a PNCounter, boxed above.
   template <typename T>
   using Stored = std::conditional_t<(sizeof(T) > sizeof(PNCounter)), Box<T>, T>;
-  using Variant =
-      std::variant<Stored<GCounter>, Stored<PNCounter>, Stored<LWWRegister>, Stored<ORSet>,
-                   Stored<ORMap>, Stored<Flag>, Stored<MVRegister>, Stored<GSet>, Stored<LWWMap>,
-                   Stored<PNCounterMap>, Stored<ORMultiMap>>;
+  // One alternative per type of AllCrdtTypes, in CrdtType order.
+  template <typename... Ts>
+  static std::variant<Stored<Ts>...> VariantOf(CrdtTypeList<Ts...>);
+  using Variant = decltype(VariantOf(AllCrdtTypes{}));
 
   AnyCrdt() = default;  // an empty GCounter
   template <typename T>
@@ -110,5 +111,18 @@ class AnyCrdt {
 
   Variant v_;
 };
+
+// Calls f(std::type_identity<T>{}) with the C++ type T of `type` and returns its result, or
+// `otherwise()` for a number that is no type (both must return the same type). Every per-type
+// dispatch goes through it: the types are listed once, in AllCrdtTypes.
+template <typename F, typename G>
+auto VisitCrdtType(CrdtType type, F&& f, G&& otherwise) -> decltype(otherwise()) {
+  return [&]<typename... Ts>(CrdtTypeList<Ts...>) -> decltype(otherwise()) {
+    std::optional<decltype(otherwise())> r;
+    ((CrdtTypeOf<Ts>::value == type ? (r.emplace(f(std::type_identity<Ts>{})), true) : false) ||
+     ...);
+    return r ? std::move(*r) : otherwise();
+  }(AllCrdtTypes{});
+}
 
 }  // namespace convergent

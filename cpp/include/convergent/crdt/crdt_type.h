@@ -4,8 +4,11 @@
 // Thread safety: plain values.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <type_traits>
 
 namespace convergent {
 
@@ -42,51 +45,38 @@ const char* CrdtTypeName(CrdtType t);  // "GCounter", ...; "unknown" for other n
 // The name with its article, for messages: "a GCounter", "an ORSet", "an LWWMap".
 std::string CrdtTypeWithArticle(CrdtType t);
 
+// The CRDT types in CrdtType order (GCounter is 1): the one list from which the type numbers of
+// the C++ types (CrdtTypeOf), the names (CrdtTypeName), AnyCrdt's variant and every per-type
+// dispatch (VisitCrdtType, convergent/crdt/any_crdt.h) follow. A new type goes here, in
+// kCrdtTypeNames and in the enum, at the end.
+template <typename... Ts>
+struct CrdtTypeList {};
+using AllCrdtTypes = CrdtTypeList<GCounter, PNCounter, LWWRegister, ORSet, ORMap, Flag, MVRegister,
+                                  GSet, LWWMap, PNCounterMap, ORMultiMap>;
+inline constexpr const char* kCrdtTypeNames[] = {"GCounter", "PNCounter",    "LWWRegister", "ORSet",
+                                                 "ORMap",    "Flag",         "MVRegister",  "GSet",
+                                                 "LWWMap",   "PNCounterMap", "ORMultiMap"};
+
+namespace detail {
+template <typename T, typename... Ts>
+constexpr int IndexOfType(CrdtTypeList<Ts...>) {
+  int i = 0, found = -1;
+  ((std::is_same_v<T, Ts> ? (found = i, ++i) : ++i), ...);
+  return found;
+}
+template <typename... Ts>
+constexpr size_t CountOf(CrdtTypeList<Ts...>) {
+  return sizeof...(Ts);
+}
+}  // namespace detail
+static_assert(detail::CountOf(AllCrdtTypes{}) == std::size(kCrdtTypeNames));
+static_assert(detail::CountOf(AllCrdtTypes{}) == static_cast<size_t>(CrdtType::kORMultiMap));
+
+// CrdtTypeOf<T>::value: the type number of a CRDT class (only the classes of the list have one).
 template <typename T>
-struct CrdtTypeOf;
-template <>
-struct CrdtTypeOf<GCounter> {
-  static constexpr CrdtType value = CrdtType::kGCounter;
-};
-template <>
-struct CrdtTypeOf<PNCounter> {
-  static constexpr CrdtType value = CrdtType::kPNCounter;
-};
-template <>
-struct CrdtTypeOf<LWWRegister> {
-  static constexpr CrdtType value = CrdtType::kLWWRegister;
-};
-template <>
-struct CrdtTypeOf<ORSet> {
-  static constexpr CrdtType value = CrdtType::kORSet;
-};
-template <>
-struct CrdtTypeOf<Flag> {
-  static constexpr CrdtType value = CrdtType::kFlag;
-};
-template <>
-struct CrdtTypeOf<MVRegister> {
-  static constexpr CrdtType value = CrdtType::kMVRegister;
-};
-template <>
-struct CrdtTypeOf<GSet> {
-  static constexpr CrdtType value = CrdtType::kGSet;
-};
-template <>
-struct CrdtTypeOf<ORMap> {
-  static constexpr CrdtType value = CrdtType::kORMap;
-};
-template <>
-struct CrdtTypeOf<LWWMap> {
-  static constexpr CrdtType value = CrdtType::kLWWMap;
-};
-template <>
-struct CrdtTypeOf<PNCounterMap> {
-  static constexpr CrdtType value = CrdtType::kPNCounterMap;
-};
-template <>
-struct CrdtTypeOf<ORMultiMap> {
-  static constexpr CrdtType value = CrdtType::kORMultiMap;
+requires(detail::IndexOfType<T>(AllCrdtTypes{}) >= 0) struct CrdtTypeOf {
+  static constexpr CrdtType value =
+      static_cast<CrdtType>(detail::IndexOfType<T>(AllCrdtTypes{}) + 1);
 };
 
 }  // namespace convergent
