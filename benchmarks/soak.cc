@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  uint64_t failed = 0, acks_checked = 0;
+  uint64_t failed = 0, acks_checked = 0, reads_checked = 0;
   double worst_heal = 0;
   for (uint64_t seed = start; seed < start + seeds; ++seed) {
     convergent::test::ChaosRun run(seed);
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     run.Check();
     worst_heal = std::max(worst_heal, run.converged_after().value_or(0));
     acks_checked += run.acks_checked();
+    reads_checked += run.reads_checked();
     if (!run.failures().empty()) {
       ++failed;
       for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
@@ -54,9 +55,10 @@ int main(int argc, char** argv) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
       "soak: seeds %llu..%llu, %d ops each: %llu failed; %llu acknowledgements checked against "
-      "the replicas; worst convergence after heal %.2f virtual s; %.1f s wall\n",
+      "the replicas, %llu coordinated reads against the acknowledged writes; worst convergence "
+      "after heal %.2f virtual s; %.1f s wall\n",
       static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + seeds - 1),
       ops, static_cast<unsigned long long>(failed), static_cast<unsigned long long>(acks_checked),
-      worst_heal, wall);
+      static_cast<unsigned long long>(reads_checked), worst_heal, wall);
   return failed == 0 ? 0 : 1;
 }

@@ -25,6 +25,11 @@
 //     replica, value, compared here, not by the library's Join) every write that must survive.
 //   no false acknowledgement: the moment a Majority/All counter write completes, at least
 //     floor(N/2)+1 (All: N) live replicas hold it (checked when no node crashed meanwhile).
+//   coordinated reads: a Majority/All read of a counter returns every increment acknowledged
+//     (Majority/All) before it was issued (majorities intersect; checked when no node crashed or
+//     left since that acknowledgement).
+//   completions: a coordinated request ends ok or by timeout; a key deleted is an answer only for
+//     the deletable keys; any other error is a failure.
 //   ORSet, ORMultiMap, a set in an ORMap: each element has one writer, a stable node, so its
 //     operations are sequential: it is present exactly when its last operation was an add.
 //   Flag, GSet, MVRegister: what must survive is there; nothing that was never written is.
@@ -114,7 +119,7 @@ class ChaosRun {
     o.node.snapshot_dir = "sim";
     o.node.snapshot_interval = 0.2;
     sim_ = std::make_unique<Simulation>(o);
-    sim_->ObserveCompletions([this](NodeId n, const Completion& c) { CheckAck(n, c); });
+    sim_->ObserveCompletions([this](NodeId n, const Completion& c) { OnCompletion(n, c); });
   }
 
   Simulation& sim() { return *sim_; }
@@ -124,6 +129,8 @@ class ChaosRun {
   std::optional<double> converged_after() const { return converged_after_; }
   // Coordinated writes whose acknowledgement was checked against the replicas at that moment.
   uint64_t acks_checked() const { return acks_checked_; }
+  // Coordinated reads checked to return every write acknowledged before them.
+  uint64_t reads_checked() const { return reads_checked_; }
 
   void Script(int operations) {
     Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
@@ -214,6 +221,28 @@ class ChaosRun {
     size_t n = 0;
     bool all = false;
   };
+
+  // Every completion, the moment it happens.
+  void OnCompletion(NodeId n, const Completion& c) {
+    auto key = request_keys_.find({n, c.id});
+    if (key != request_keys_.end()) {
+      const bool deletable = key->second.rfind("del", 0) == 0;
+      const StatusCode code = c.status.code();
+      if (code != StatusCode::kOk && code != StatusCode::kTimeout &&
+          !(code == StatusCode::kKeyDeleted && deletable)) {
+        Fail("a request on " + key->second + " ended with " + c.status.ToString());
+      }
+      request_keys_.erase(key);
+    }
+    if (c.status.ok()) {
+      if (auto ack = on_ack_.find({n, c.id}); ack != on_ack_.end()) {
+        ack->second();
+        on_ack_.erase(ack);
+      }
+    }
+    CheckAck(n, c);
+    CheckRead(n, c);
+  }
 
   void CheckAck(NodeId n, const Completion& c) {
     auto it = ack_checks_.find({n, c.id});
@@ -309,6 +338,7 @@ class ChaosRun {
       return false;
     }
     if (*id != 0 && on_ack) on_ack_[{n, *id}] = std::move(on_ack);
+    if (*id != 0) request_keys_[{n, *id}] = key;
     return true;
   }
 
@@ -393,7 +423,12 @@ class ChaosRun {
         auto id =
             sim_->Read(n, key, type, level == Consistency::kLocal ? Consistency::kMajority : level,
                        Uniform(0.3, 1.0));
-        if (!id.ok()) Fail(std::string("read of ") + key + ": " + id.status().ToString());
+        if (!id.ok()) {
+          Fail(std::string("read of ") + key + ": " + id.status().ToString());
+        } else if (*id != 0) {
+          request_keys_[{n, *id}] = key;
+          ExpectInRead(n, *id, key);
+        }
         break;
       }
     }
@@ -404,7 +439,55 @@ class ChaosRun {
     Origin origin;
     std::vector<uint64_t> plus{0}, minus{0};  // prefix sums, operation by operation
     size_t plus_must = 0, minus_must = 0;     // index of the last acknowledged prefix sum
+    uint64_t acked_crashes = 0;               // crashes_ at the last acknowledgement
   };
+
+  // ---- coordinated reads of counters ----
+  struct ReadCheck {
+    std::string key;
+    uint64_t crashes = 0;
+    // (sub-key, writer replica, at least plus, at least minus)
+    std::vector<std::tuple<std::string, ReplicaId, uint64_t, uint64_t>> expected;
+  };
+
+  // A Majority/All read of a counter key must return every acknowledged write of it.
+  void ExpectInRead(NodeId n, RequestId id, const std::string& key) {
+    if (key != "pn0" && key != "pnm") return;
+    ReadCheck check{key, crashes_, {}};
+    for (const auto& [slot_replica, t] : counters_) {
+      const auto& [slot, replica] = slot_replica;
+      const auto [k, sub] = Split(slot);
+      if (k != key || t.acked_crashes != crashes_) continue;
+      check.expected.emplace_back(sub, replica, t.plus[t.plus_must], t.minus[t.minus_must]);
+    }
+    read_checks_[{n, id}] = std::move(check);
+  }
+
+  void CheckRead(NodeId n, const Completion& c) {
+    auto it = read_checks_.find({n, c.id});
+    if (it == read_checks_.end()) return;
+    const ReadCheck r = std::move(it->second);
+    read_checks_.erase(it);
+    if (!c.status.ok() || r.crashes != crashes_) return;
+    ++reads_checked_;
+    for (const auto& [sub, replica, plus, minus] : r.expected) {
+      std::optional<PNCounter> got;
+      if (c.value && r.key == "pn0") {
+        if (const auto* p = c.value->get_if<PNCounter>()) got = *p;
+      } else if (c.value) {
+        if (const auto* m = c.value->get_if<PNCounterMap>()) {
+          got = m->map().GetPNCounter(StringValue(sub));
+        }
+      }
+      const uint64_t p = got ? got->increments().SlotOf(replica) : 0;
+      const uint64_t m = got ? got->decrements().SlotOf(replica) : 0;
+      if (p < plus || m < minus) {
+        Fail("a coordinated read of " + r.key + (sub.empty() ? "" : "/" + sub) + " on node " +
+             std::to_string(n) + " misses an acknowledged write (" + std::to_string(p) + "/" +
+             std::to_string(m) + " < " + std::to_string(plus) + "/" + std::to_string(minus) + ")");
+      }
+    }
+  }
 
   void CounterStep(const std::string& key, const std::string& sub, CrdtType type, int64_t delta,
                    NodeId n, ReplicaId r, Origin origin, Consistency level) {
@@ -432,7 +515,10 @@ class ChaosRun {
     const size_t index = sums.size();
     const uint64_t sum = sums.back() + static_cast<uint64_t>(plus ? delta : -delta);
     const size_t replicas = sim_->node(n).replica_count();
-    if (Issue(n, key, type, m, level, [&must, index] { must = std::max(must, index); })) {
+    if (Issue(n, key, type, m, level, [this, &must, &t, index] {
+          must = std::max(must, index);
+          t.acked_crashes = crashes_;
+        })) {
       sums.push_back(sum);
       if (last_request_ != 0) {
         const size_t required = level == Consistency::kAll ? replicas : replicas / 2 + 1;
@@ -686,6 +772,7 @@ class ChaosRun {
       d.any = true;
       if (n < stable_) d.must = true;
       if (*id != 0) on_ack_[{n, *id}] = [&d] { d.must = true; };
+      if (*id != 0) request_keys_[{n, *id}] = key;
       return;
     }
     const Value v = IntValue(static_cast<int64_t>(Pick(4)));
@@ -736,6 +823,9 @@ class ChaosRun {
 
   std::map<std::pair<NodeId, RequestId>, std::function<void()>> on_ack_;
   std::map<std::pair<NodeId, RequestId>, AckCheck> ack_checks_;
+  std::map<std::pair<NodeId, RequestId>, ReadCheck> read_checks_;
+  std::map<std::pair<NodeId, RequestId>, std::string> request_keys_;  // coordinated requests
+  uint64_t reads_checked_ = 0;
   RequestId last_request_ = 0;  // of the last Issue (0: none, or local)
   uint64_t crashes_ = 0;        // crashes and restarts so far
   uint64_t acks_checked_ = 0;
