@@ -114,6 +114,9 @@ class ChaosRun {
     o.nodes = static_cast<int>(nodes_);
     o.seed = seed;
     o.replicator = ChaosReplicatorOptions();
+    // Some runs with small frames and deltas: batches and repairs split, deltas sent whole.
+    if (seed % 4 == 1) o.replicator.max_frame_size = 2048;
+    if (seed % 3 == 2) o.replicator.max_delta_size = 48;
     o.node.heartbeat_interval = 0.1;
     o.node.failure_timeout = 0.5;
     o.node.snapshot_dir = "sim";
@@ -216,10 +219,9 @@ class ChaosRun {
     ReplicaId replica;
     bool plus = true;
     uint64_t at_least = 0;  // the prefix sum of the acknowledged write
-    size_t required = 0;    // replicas that must hold it
     uint64_t crashes = 0;   // crashes_ when issued
-    size_t n = 0;
-    bool all = false;
+    size_t n = 0;           // N of the writer when issued (for the message)
+    bool all = false;       // All, else Majority
   };
 
   // Every completion, the moment it happens.
@@ -257,9 +259,9 @@ class ChaosRun {
       holders += slot >= a.at_least ? 1 : 0;
     }
     ++acks_checked_;
-    // A member that left meanwhile (its goodbye arrived) lowers N and what the request needs.
-    const size_t n_now = std::min(a.n, sim_->node(n).replica_count());
-    const size_t required = std::min(a.required, a.all ? n_now : n_now / 2 + 1);
+    // The level is of the replicas there are when it completes (members may have joined or left).
+    const size_t n_now = sim_->node(n).replica_count();
+    const size_t required = a.all ? n_now : n_now / 2 + 1;
     if (holders < required) {
       Fail("counter " + a.slot + ": a write acknowledged by node " + std::to_string(n) + " is on " +
            std::to_string(holders) + " replicas, " + std::to_string(required) +
@@ -283,7 +285,12 @@ class ChaosRun {
         std::vector<NodeId> m = sim_->members();
         std::shuffle(m.begin(), m.end(), rng_);
         const auto cut = static_cast<std::ptrdiff_t>(1 + Pick(m.size() - 1));
-        Ok(sim_->Partition({{m.begin(), m.begin() + cut}}));  // the rest is the other side
+        if (m.size() >= 3 && Chance(0.3)) {  // three groups: the rest is the third
+          const auto second = cut + static_cast<std::ptrdiff_t>(Pick(m.size() - cut));
+          Ok(sim_->Partition({{m.begin(), m.begin() + cut}, {m.begin() + cut, m.begin() + second}}));
+        } else {
+          Ok(sim_->Partition({{m.begin(), m.begin() + cut}}));  // the rest is the other side
+        }
         partitioned_ = true;
       }
     }
@@ -439,7 +446,7 @@ class ChaosRun {
     Origin origin;
     std::vector<uint64_t> plus{0}, minus{0};  // prefix sums, operation by operation
     size_t plus_must = 0, minus_must = 0;     // index of the last acknowledged prefix sum
-    uint64_t acked_crashes = 0;               // crashes_ at the last acknowledgement
+    uint64_t plus_crashes = 0, minus_crashes = 0;  // crashes_ when plus_must (minus_must) was set
   };
 
   // ---- coordinated reads of counters ----
@@ -457,8 +464,11 @@ class ChaosRun {
     for (const auto& [slot_replica, t] : counters_) {
       const auto& [slot, replica] = slot_replica;
       const auto [k, sub] = Split(slot);
-      if (k != key || t.acked_crashes != crashes_) continue;
-      check.expected.emplace_back(sub, replica, t.plus[t.plus_must], t.minus[t.minus_must]);
+      if (k != key) continue;
+      // Only what was acknowledged since the last crash (or leave) is surely on a majority now.
+      const uint64_t plus = t.plus_crashes == crashes_ ? t.plus[t.plus_must] : 0;
+      const uint64_t minus = t.minus_crashes == crashes_ ? t.minus[t.minus_must] : 0;
+      if (plus > 0 || minus > 0) check.expected.emplace_back(sub, replica, plus, minus);
     }
     read_checks_[{n, id}] = std::move(check);
   }
@@ -515,16 +525,16 @@ class ChaosRun {
     const size_t index = sums.size();
     const uint64_t sum = sums.back() + static_cast<uint64_t>(plus ? delta : -delta);
     const size_t replicas = sim_->node(n).replica_count();
-    if (Issue(n, key, type, m, level, [this, &must, &t, index] {
-          must = std::max(must, index);
-          t.acked_crashes = crashes_;
+    uint64_t& must_crashes = plus ? t.plus_crashes : t.minus_crashes;
+    if (Issue(n, key, type, m, level, [this, &must, &must_crashes, index] {
+          if (index < must) return;  // an older write acknowledged late
+          must = index;
+          must_crashes = crashes_;
         })) {
       sums.push_back(sum);
       if (last_request_ != 0) {
-        const size_t required = level == Consistency::kAll ? replicas : replicas / 2 + 1;
-        ack_checks_[{n, last_request_}] =
-            AckCheck{key + "/" + sub, r,        plus,     sum,
-                     required,        crashes_, replicas, level == Consistency::kAll};
+        ack_checks_[{n, last_request_}] = AckCheck{
+            key + "/" + sub, r, plus, sum, crashes_, replicas, level == Consistency::kAll};
       }
     }
   }

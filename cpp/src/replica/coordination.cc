@@ -164,7 +164,10 @@ void Replicator::Impl::OnMembershipChange() {
     std::erase_if(r.answered,
                   [&](NodeId p) { return !std::binary_search(peers.begin(), peers.end(), p); });
     r.answers -= before - r.answered.size();
-    r.needed = std::min(r.needed, Needed(r.level));
+    // The level is of the replicas there are now: a member that joined raises what a Majority
+    // needs (or a write and a read made while the cluster grows, each counting the old N, could
+    // reach majorities that do not intersect); one that left lowers it.
+    r.needed = Needed(r.level);
     if (r.answers >= r.needed) enough.push_back(id);
   }
   for (RequestId id : enough) Complete(id, Status::Ok());

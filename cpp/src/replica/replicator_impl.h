@@ -166,8 +166,8 @@ class Replicator::Impl {
   void ExpireRequests(TimeMicros now);
   size_t Needed(Consistency level) const;
   // The membership changed (SetPeers, SetReplicaCount): asks the peers that joined since each
-  // request started, and lowers what a request needs when N shrank (a member left or was
-  // downed), completing those that now have enough answers.
+  // request started, takes back the answers of peers that left, and sets what each request needs
+  // from the N there is now, completing those that now have enough answers.
   void OnMembershipChange();
   void Complete(RequestId id, Status status);
 
