@@ -190,8 +190,10 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
 // ---- membership ----
 
 void NodeCore::Heartbeat(TimeMicros now) {
-  // While forming, five times as often: members meet within a fraction of the interval.
-  const double interval = options_.heartbeat_interval / (ready() ? 1 : 5);
+  // While forming (not ready, in its first ten intervals), five times as often: members meet
+  // within a fraction of the interval. A seed that never answers does not keep it up.
+  const bool forming = !ready() && now - started_at_ < Micros(10 * options_.heartbeat_interval);
+  const double interval = options_.heartbeat_interval / (forming ? 5 : 1);
   next_heartbeat_ = now + Micros(interval);
   BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
   if (pacer_->Advance(now)) SetFlushIntervalFromPacer();
