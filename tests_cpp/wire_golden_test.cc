@@ -74,7 +74,8 @@ TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
   AppendBusHeader(BusHeader{0x0102, 7, 9}, &header);
   EXPECT_EQ(Hex(header), Hex(Unhex("42 0201000000000000 0700000000000000 0900000000000000")));
   std::string_view rest;
-  auto decoded = DecodeBusHeader(header + "R", &rest);
+  const std::string frame = header + "R";
+  auto decoded = DecodeBusHeader(frame, &rest);
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->seq, 9u);
   EXPECT_EQ(rest, "R");
