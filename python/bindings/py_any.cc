@@ -22,8 +22,9 @@ PyTypeObject* ClassOf(CrdtType t) {
 std::optional<CrdtType> TypeOfClass(py::handle cls) {
   return [&]<typename... Ts>(CrdtTypeList<Ts...>) -> std::optional<CrdtType> {
     std::optional<CrdtType> found;
-    ((cls.ptr() == reinterpret_cast<PyObject*>(crdt_class<Ts>) ? (found = CrdtTypeOf<Ts>::value)
-                                                               : found),
+    ((found = cls.ptr() == reinterpret_cast<PyObject*>(crdt_class<Ts>)
+                  ? std::optional<CrdtType>(CrdtTypeOf<Ts>::value)
+                  : found),
      ...);
     return found;
   }(AllCrdtTypes{});

@@ -119,8 +119,9 @@ template <typename F, typename G>
 auto VisitCrdtType(CrdtType type, F&& f, G&& otherwise) -> decltype(otherwise()) {
   return [&]<typename... Ts>(CrdtTypeList<Ts...>) -> decltype(otherwise()) {
     std::optional<decltype(otherwise())> r;
-    ((CrdtTypeOf<Ts>::value == type ? (r.emplace(f(std::type_identity<Ts>{})), true) : false) ||
-     ...);
+    static_cast<void>(
+        ((CrdtTypeOf<Ts>::value == type ? (r.emplace(f(std::type_identity<Ts>{})), true) : false) ||
+         ...));
     return r ? std::move(*r) : otherwise();
   }(AllCrdtTypes{});
 }
