@@ -1,4 +1,4 @@
-// convergent_workloads: the CRDT peer workloads W1-W5 (/work/shared/bench/WORKLOADS.md) run on the
+// convergent_workloads: the CRDT peer workloads W1-W5 (../shared/bench/WORKLOADS.md) run on the
 // C++ core, printed as the peers print them, one tab-separated line per metric:
 //   peer  workload  metric  unit  min  median  max  params
 // so that `benchmarks/compare` can set them side by side with other CRDT libraries as ratios.

@@ -1,6 +1,6 @@
 """Peer benchmark: loro (Python bindings of the Loro Rust core), WORKLOADS.md W1-W5.
 
-Mirrors /work/shared/peers/node/bench_loro.js. Loro has no OR-Set type: the set is emulated as
+Mirrors ../shared/peers/node/bench_loro.js. Loro has no OR-Set type: the set is emulated as
 LoroMap keys (insert(e, True) / delete(e)); LoroMap is a LWW map (Lamport timestamp, then peer id),
 so a concurrent add/remove is NOT add-wins and W2 merges to another size. Counter = LoroCounter (a
 real PN counter). LWW register = one LoroMap key; no MV register (nothing reported for it).

@@ -1,6 +1,6 @@
 """Peer benchmark: pycrdt (Python bindings of Yrs, the Rust port of Yjs), WORKLOADS.md W1-W5.
 
-Mirrors /work/shared/peers/node/bench_yjs.js. Yjs has no OR-Set, PN-Counter or MV-Register type;
+Mirrors ../shared/peers/node/bench_yjs.js. Yjs has no OR-Set, PN-Counter or MV-Register type;
 the emulations are the same as there:
   set      -> Map[str, True]: add = m[e] = True, remove = del m[e] (NOT add-wins: a concurrent
               set/delete of one key is decided by YATA order, so W2 merges to another size)
