@@ -82,7 +82,8 @@ class Transport {
   // Dials a bus URL (a seed, or a member this node should connect to) unless already dialed;
   // reconnects on its own after failures. Returns false for a URL NNG rejects.
   virtual bool DialBus(const std::string& url) = 0;
-  // Stops dialing `url` and closes the connections it made.
+  // Stops dialing `url` and closes the connections it made (the NNG transport has the peer close
+  // them, after this node's last frame on them, within a round trip).
   virtual void HangUpBus(const std::string& url) = 0;
   // The URL this node dialed to make bus connection `bus_pipe`; empty when the peer dialed it
   // (or it is gone).
@@ -91,12 +92,16 @@ class Transport {
   virtual void SetPeer(NodeId peer, const std::string& p2p_url) = 0;
   virtual void RemovePeer(NodeId peer) = 0;
   // False when NNG refused the frame (its queue was full). A frame it takes may still be dropped
-  // on the way to a slow peer, silently: receivers find that out from the frames' numbers.
+  // on the way to a slow peer, silently: receivers find that out from the frames' numbers. (The
+  // NNG transport keeps frames that start with a NUL byte and "convergent-transport-" for itself,
+  // and refuses them.)
   virtual bool Broadcast(std::string_view frame) = 0;
   // False when the frame was dropped (unknown peer, full queue).
   virtual bool Send(NodeId peer, std::string_view frame) = 0;
   virtual TransportStats stats() const = 0;
-  // Stops delivering, closes every socket. Idempotent.
+  // Stops delivering, closes every socket. Idempotent. The NNG transport first tells the peers,
+  // after the frames sent so far, and waits (half a second at most) until they have dropped their
+  // connections to it: a peer that did has received what was queued for it before.
   virtual void Close() = 0;
 };
 

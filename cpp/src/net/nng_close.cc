@@ -18,11 +18,15 @@ std::atomic<uint64_t> left_behind{0};
 bool CloseGuarded(nng_socket s) {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> closed = done->get_future();
-  std::thread([s, done] {
+  std::thread closer([s, done] {
     nng_close(s);
     done->set_value();
-  }).detach();
-  if (closed.wait_for(kCloseTimeout) == std::future_status::ready) return true;
+  });
+  if (closed.wait_for(kCloseTimeout) == std::future_status::ready) {
+    closer.join();  // it is ending: no thread of ours outlives a close that completed
+    return true;
+  }
+  closer.detach();
   ++left_behind;
   std::fprintf(stderr, "convergent: an NNG socket did not close within 2 s; left behind\n");
   return false;

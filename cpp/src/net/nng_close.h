@@ -1,7 +1,9 @@
-// CloseGuarded: nng_close() that cannot hang its caller. nng_close can block while NNG still
-// tears pipes down, for instance with a send pending on a connection the peer cut (upstream
-// issues 1543 and 1813). The close runs on a helper thread; after 2 s the caller stops waiting
-// and the socket is left behind (counted, and reported on stderr).
+// CloseGuarded: nng_close() that cannot hang its caller. nng_close can block for good while NNG
+// still tears pipes down: in NNG 1.5.2 a TCP or IPC connection closed from this side while a frame
+// is arriving on it wedges NNG's reaper thread, and every later close in the process waits for it
+// (upstream issues 1543 and 1813; see nng_transport.cc, whose Close() avoids it). The close runs on
+// a helper thread; after 2 s the caller stops waiting and the socket is left behind (counted, and
+// reported on stderr). A last resort: the transport's closes should never get there.
 //
 // Thread safety: callable from any thread.
 #pragma once

@@ -75,10 +75,12 @@ class Node::Impl {
     events_cv_.notify_all();
     ready_cv_.notify_all();
     if (loop_.joinable()) loop_.join();
-    if (graceful) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let sends go
     resolver_.reset();
     std::lock_guard lock(mu_);
-    core_->Close();  // releases the LevelDB lock: the node may start again in this process
+    // The transport's close says bye after the goodbye above and waits (briefly) for the peers to
+    // drop their connections, which they do on reading the bye: by then they have the goodbye.
+    // It also releases the LevelDB lock: the node may start again in this process.
+    core_->Close();
   }
 
   bool running() const { return running_.load(std::memory_order_acquire); }
