@@ -1,14 +1,14 @@
 // ChaosRun: one seeded chaos run of a simulated cluster, shared by the chaos tests
 // (simulation_test.cc) and the soak program (benchmarks/soak.cc). A script of random operations
 // (Local, Majority and All writes, deletes, coordinated reads) on every CRDT type from random
-// nodes while the network loses (10-30%), duplicates and reorders frames, partitions and heals,
-// and nodes crash and restart (and one may join or leave); then Settle() heals everything and
-// runs to convergence, and Check() compares the replicas with each other and with the oracles
-// below. Every node runs the whole node core (membership by heartbeats, loss detection,
-// snapshots): crashed nodes restart from their snapshot, which may have lost its last write or
-// hold a damaged record, and wall clocks step by up to an hour either way (LWW writes take the
-// writer's wall clock). Violations are collected as readable lines, not asserted, so that the same
-// code serves gtest and a plain program.
+// nodes while the network loses (10-30%; links up to 90% both ways or cut one way), duplicates
+// and reorders frames, partitions and heals, and nodes crash and restart (and one may join or
+// leave); then Settle() heals everything and runs to convergence, and Check() compares the
+// replicas with each other and with the oracles below. Every node runs the whole node core
+// (membership by heartbeats, loss detection, snapshots): crashed nodes restart from their snapshot,
+// which may have lost its last write or hold a damaged record, and wall clocks step by up to an
+// hour either way (LWW writes take the writer's wall clock). Violations are collected as readable
+// lines, not asserted, so that the same code serves gtest and a plain program.
 //
 // The oracles. Nodes 0..S-1 are "stable" (never crash); the others, fewer than half of the
 // members, crash and restart at random. A Majority (or All) ack means that a majority of the
@@ -32,7 +32,14 @@
 //     the deletable keys; any other error is a failure.
 //   ORSet, ORMultiMap, a set in an ORMap: each element has one writer, a stable node, so its
 //     operations are sequential: it is present exactly when its last operation was an add.
-//   Flag, GSet, MVRegister: what must survive is there; nothing that was never written is.
+//   "cset", an ORSet that every node adds to, removes from and clears, crashable ones too: by
+//     dots, no dot nobody added, none that a surviving operation replaced (an add replaces the
+//     element's dots its node held, a remove or a clear deletes them), and every dot of a
+//     surviving add that nothing replaced.
+//   Flag, GSet: what must survive is there; nothing that was never written is.
+//   MVRegister: exactly the writes no surviving write replaced (each write's causal past is the
+//     writer's values when it wrote, and their pasts): no value beside one that replaced it,
+//     every write that must survive there or replaced by one that is, nothing never written.
 //   deletable keys: a delete issued by a stable node, or acknowledged, is a tombstone on every
 //     replica; a key never deleted is not.
 //
@@ -179,6 +186,7 @@ class ChaosRun {
     CheckRegisters(r);
     CheckElements(r);
     CheckGrowOnly(r);
+    CheckConcurrentSet(r);
     CheckDeletes();
   }
 
@@ -287,7 +295,8 @@ class ChaosRun {
         const auto cut = static_cast<std::ptrdiff_t>(1 + Pick(m.size() - 1));
         if (m.size() >= 3 && Chance(0.3)) {  // three groups: the rest is the third
           const auto second = cut + static_cast<std::ptrdiff_t>(Pick(m.size() - cut));
-          Ok(sim_->Partition({{m.begin(), m.begin() + cut}, {m.begin() + cut, m.begin() + second}}));
+          Ok(sim_->Partition(
+              {{m.begin(), m.begin() + cut}, {m.begin() + cut, m.begin() + second}}));
         } else {
           Ok(sim_->Partition({{m.begin(), m.begin() + cut}}));  // the rest is the other side
         }
@@ -313,7 +322,11 @@ class ChaosRun {
     if (Chance(0.02)) Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
     if (Chance(0.02)) {
       const NodeId a = Pick(nodes_), b = Pick(nodes_);
-      if (a != b) Ok(sim_->SetLinkLoss(a, b, Uniform(0.3, 0.9)));
+      if (a != b && Chance(0.5)) {
+        Ok(sim_->SetLinkLoss(a, b, Uniform(0.3, 0.9)));
+      } else if (a != b) {  // one direction only, up to a cut
+        Ok(sim_->SetLinkLoss(a, b, Uniform(0.5, 1.0), /*one_way=*/true));
+      }
     }
     if (!membership_changed_ && Chance(0.004)) {
       membership_changed_ = true;
@@ -356,7 +369,7 @@ class ChaosRun {
     const Origin origin{n, sim_->incarnation(n)};
     const Consistency level = Level();
     const std::string sub(1, static_cast<char>('a' + Pick(3)));
-    switch (Pick(13)) {
+    switch (Pick(14)) {
       case 0:
         CounterStep("g" + std::to_string(Pick(2)), "", CrdtType::kGCounter,
                     static_cast<int64_t>(1 + Pick(5)), n, r, origin, level);
@@ -409,6 +422,14 @@ class ChaosRun {
       case 10: {
         const Value v = StringValue("mv" + std::to_string(values_["mv"].all.size()));
         ValueTrack& g = values_["mv"];
+        std::set<Value> past;  // what the writer holds now, and what that replaced
+        if (const auto* x = Read<MVRegister>(sim_->node(n), "mv", CrdtType::kMVRegister)) {
+          for (const Value& u : x->Values()) {
+            past.insert(u);
+            past.insert(g.past[u].begin(), g.past[u].end());
+          }
+        }
+        g.past[v] = std::move(past);
         if (Issue(n, "mv", CrdtType::kMVRegister, MVSet(r, v), level,
                   [&g, v] { g.must.insert(v); })) {
           g.all.insert(v);
@@ -418,6 +439,9 @@ class ChaosRun {
       }
       case 11:
         DeletableStep(n, r, level);
+        break;
+      case 12:
+        ConcurrentSetStep(n, r, origin, level);
         break;
       default: {  // a coordinated read: it merges what the peers hold into the reader
         static constexpr std::pair<const char*, CrdtType> kReadable[] = {
@@ -444,8 +468,8 @@ class ChaosRun {
   // ---- counters ----
   struct CounterTrack {
     Origin origin;
-    std::vector<uint64_t> plus{0}, minus{0};  // prefix sums, operation by operation
-    size_t plus_must = 0, minus_must = 0;     // index of the last acknowledged prefix sum
+    std::vector<uint64_t> plus{0}, minus{0};       // prefix sums, operation by operation
+    size_t plus_must = 0, minus_must = 0;          // index of the last acknowledged prefix sum
     uint64_t plus_crashes = 0, minus_crashes = 0;  // crashes_ when plus_must (minus_must) was set
   };
 
@@ -533,8 +557,8 @@ class ChaosRun {
         })) {
       sums.push_back(sum);
       if (last_request_ != 0) {
-        ack_checks_[{n, last_request_}] = AckCheck{
-            key + "/" + sub, r, plus, sum, crashes_, replicas, level == Consistency::kAll};
+        ack_checks_[{n, last_request_}] =
+            AckCheck{key + "/" + sub, r, plus, sum, crashes_, replicas, level == Consistency::kAll};
       }
     }
   }
@@ -725,6 +749,8 @@ class ChaosRun {
   struct ValueTrack {
     std::set<Value> all, must;
     std::vector<std::pair<Value, Origin>> writes;
+    // MVRegister: each write's causal past, the writes its writer had seen (what it replaces).
+    std::map<Value, std::set<Value>> past;
   };
 
   void CheckGrowOnly(Replicator& r) {
@@ -751,10 +777,123 @@ class ChaosRun {
         if (const auto* x = Read<MVRegister>(r, key, CrdtType::kMVRegister)) {
           final_values = x->Values();
         }
-        if (!g.must.empty() && final_values.empty()) Fail(key + ": every value was lost");
+        CheckMultiValue(key, g, final_values);
       }
       for (const Value& v : final_values) {
         if (!g.all.count(v)) Fail(key + ": a value nobody wrote");
+      }
+    }
+  }
+
+  // An MVRegister holds exactly the writes that no surviving write replaced: its values replace
+  // none of each other, and every write that must survive is there or replaced by one that is.
+  // (A write replaced only by a write that was lost, unacknowledged with its crashed writer,
+  // must still be there: the replicas that had it never learned of the replacement.)
+  void CheckMultiValue(const std::string& key, ValueTrack& g, const std::vector<Value>& values) {
+    auto replaced_by_a_value = [&](const Value& w) {
+      return std::any_of(values.begin(), values.end(),
+                         [&](const Value& u) { return g.past[u].count(w) != 0; });
+    };
+    for (const Value& v : values) {
+      if (replaced_by_a_value(v)) Fail(key + ": a value stayed beside one that replaced it");
+    }
+    for (const Value& m : g.must) {
+      if (std::find(values.begin(), values.end(), m) == values.end() && !replaced_by_a_value(m)) {
+        Fail(key + ": a write that must survive was lost, and nothing that replaced it is there");
+      }
+    }
+  }
+
+  // ---- an ORSet that every node, crashable ones too, adds to, removes from and clears ----
+  // An add creates one dot and replaces the element's dots that its node held then; a remove
+  // (or a clear) deletes them. Checked by dots, exactly, as far as survival is known.
+  struct SetOp {
+    std::set<Dot> dots;      // an add: its dot
+    std::set<Dot> observed;  // the element's dots at its node before: deleted by it
+    Origin origin;
+    bool must = false;  // acknowledged; or its incarnation is alive at the end (see Check)
+  };
+  static constexpr int64_t kCsetElements = 4;
+  struct ElementTrack {
+    std::vector<SetOp> adds, removes;
+  };
+
+  static std::set<Dot> DotsOf(Replicator& r, const Value& v) {
+    std::set<Dot> out;
+    if (const auto* s = Read<ORSet>(r, "cset", CrdtType::kORSet)) {
+      if (const auto* dots = s->store().Find(v)) {
+        for (const auto& e : *dots) out.insert(e.dot);
+      }
+    }
+    return out;
+  }
+
+  void ConcurrentSetStep(NodeId n, ReplicaId r, const Origin& origin, Consistency level) {
+    Replicator& node = sim_->node(n);
+    if (Chance(0.05)) {  // a clear: a remove of every element the node holds
+      std::vector<std::pair<int64_t, size_t>> index;
+      for (int64_t v = 0; v < kCsetElements; ++v) {
+        std::set<Dot> observed = DotsOf(node, IntValue(v));
+        if (observed.empty()) continue;
+        index.emplace_back(v, cset_[v].removes.size());
+        cset_[v].removes.push_back({{}, std::move(observed), origin});
+      }
+      Issue(n, "cset", CrdtType::kORSet, Mutate<ORSet>([](ORSet& s) { return s.Clear(); }), level,
+            [this, index] {
+              for (const auto& [v, i] : index) cset_[v].removes[i].must = true;
+            });
+      return;
+    }
+    const auto v = static_cast<int64_t>(Pick(kCsetElements));
+    ElementTrack& t = cset_[v];
+    std::set<Dot> before = DotsOf(node, IntValue(v));
+    if (Chance(0.6)) {
+      const size_t i = t.adds.size();
+      if (!Issue(n, "cset", CrdtType::kORSet, SetAdd(r, IntValue(v)), level,
+                 [this, v, i] { cset_[v].adds[i].must = true; })) {
+        return;
+      }
+      std::set<Dot> created;
+      for (const Dot& d : DotsOf(node, IntValue(v))) {
+        if (before.count(d) == 0) created.insert(d);
+      }
+      if (created.size() != 1)
+        Fail("cset: an add made " + std::to_string(created.size()) + " dots");
+      t.adds.push_back({std::move(created), std::move(before), origin});
+    } else {
+      const size_t i = t.removes.size();
+      t.removes.push_back({{}, std::move(before), origin});
+      Issue(n, "cset", CrdtType::kORSet, SetRemove(IntValue(v)), level,
+            [this, v, i] { cset_[v].removes[i].must = true; });
+    }
+  }
+
+  // For every element: no dot that nobody added; no dot that an operation which must survive
+  // observed; every dot of an add that must survive, unless some operation (surviving or not)
+  // observed it.
+  void CheckConcurrentSet(Replicator& r) {
+    for (auto& [v, t] : cset_) {
+      const std::set<Dot> final_dots = DotsOf(r, IntValue(v));
+      std::set<Dot> added, removed_surely, removed_maybe;
+      for (std::vector<SetOp>* ops : {&t.adds, &t.removes}) {
+        for (SetOp& x : *ops) {
+          x.must = x.must || AliveAtEnd(x.origin);
+          added.insert(x.dots.begin(), x.dots.end());
+          removed_maybe.insert(x.observed.begin(), x.observed.end());
+          if (x.must) removed_surely.insert(x.observed.begin(), x.observed.end());
+        }
+      }
+      const std::string what = "cset element " + std::to_string(v) + ": ";
+      for (const Dot& d : final_dots) {
+        if (added.count(d) == 0) Fail(what + "a dot nobody added");
+        if (removed_surely.count(d) != 0) Fail(what + "a dot that a surviving operation replaced");
+      }
+      for (const SetOp& a : t.adds) {
+        for (const Dot& d : a.dots) {
+          if (a.must && removed_maybe.count(d) == 0 && final_dots.count(d) == 0) {
+            Fail(what + "an add that must survive, which nothing replaced, was lost");
+          }
+        }
       }
     }
   }
@@ -844,6 +983,7 @@ class ChaosRun {
   std::map<std::string, std::map<int64_t, bool>> elements_;
   std::map<std::string, FlagTrack> flags_;
   std::map<std::string, ValueTrack> values_;
+  std::map<int64_t, ElementTrack> cset_;  // the key "cset", by element
   std::map<std::string, DeleteTrack> deletes_;
 };
 

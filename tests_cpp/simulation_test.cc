@@ -371,6 +371,29 @@ TEST(SimulationTest, NodesCutFromEachOtherConvergeThroughAThird) {
   EXPECT_EQ(sim->network_stats().lost > 0, true);
 }
 
+// A link that fails in one direction: 0 hears 1, 1 never hears 0. Frames from 1 reach 0 directly;
+// what 0 writes reaches 1 through node 2.
+TEST(SimulationTest, ALinkCutInOneDirectionCutsOnlyThatDirection) {
+  ReplicatorOptions o = FastOptions();
+  o.anti_entropy_interval = 30;  // no round brings a value over node 2 meanwhile
+  auto sim = MakeSim(3, 14, o);
+  ASSERT_TRUE(sim->SetLinkLoss(0, 1, 1.0, /*one_way=*/true).ok());
+  sim->RunFor(1.0);  // the nodes met (and had their first exchanges) before the writes
+  ASSERT_TRUE(sim->Update(1, "from1", CrdtType::kFlag, FlagEnable()).ok());
+  ASSERT_TRUE(sim->Update(0, "from0", CrdtType::kFlag, FlagEnable()).ok());
+  sim->RunFor(0.5);
+  EXPECT_NE(Get(*sim, 0, "from1", CrdtType::kFlag), nullptr);  // 1 -> 0 works
+  EXPECT_NE(Get(*sim, 2, "from0", CrdtType::kFlag), nullptr);
+  EXPECT_EQ(Get(*sim, 1, "from0", CrdtType::kFlag), nullptr);  // 0 -> 1 does not
+  const uint64_t lost = sim->network_stats().lost;
+  EXPECT_GT(lost, 0u);
+  // The symmetric setting replaces the one-way one.
+  ASSERT_TRUE(sim->SetLinkLoss(0, 1, 0.0).ok());
+  ASSERT_TRUE(sim->Update(0, "later", CrdtType::kFlag, FlagEnable()).ok());
+  sim->RunFor(0.5);
+  EXPECT_NE(Get(*sim, 1, "later", CrdtType::kFlag), nullptr);
+}
+
 TEST(SimulationTest, LinkLatencyDelaysOneLinkOnly) {
   ReplicatorOptions o = FastOptions();
   o.anti_entropy_interval = 30;  // no round brings the value over node 2 meanwhile

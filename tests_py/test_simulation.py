@@ -400,6 +400,24 @@ def test_not_converged_is_raised_when_a_link_is_cut() -> None:
     assert sim.run_until_converged(timeout=120.0) > 0
 
 
+def test_a_link_cut_in_one_direction() -> None:
+    misses = cv.PNCounterKey("misses")
+    sim = cv.Simulation(nodes=2, seed=17)
+    a, b = sim.nodes
+    sim.run_until_formed()
+    sim.set_loss(1.0, link=(a, b), one_way=True)  # a's frames never reach b; b's reach a
+    a.update(HITS, lambda v: v.increment(1))
+    b.update(misses, lambda v: v.increment(2))
+    sim.run_for(2.0)
+    got = a.get(misses)
+    assert got is not None and got.value == 2
+    assert b.get(HITS) is None
+    with pytest.raises(ValueError, match="link"):
+        sim.set_loss(0.5, one_way=True)
+    sim.set_loss(0.0, link=(a, b))  # the symmetric setting replaces it
+    assert sim.run_until_converged(timeout=60.0) >= 0
+
+
 def test_metrics_and_network_stats() -> None:
     sim = cv.Simulation(nodes=3, seed=16)
     a, b, _ = sim.nodes

@@ -294,17 +294,21 @@ void RegisterSimulation(py::module_& m) {
           "Removes the partition (link settings stay).")
       .def(
           "set_loss",
-          [](PySimulation& self, double p, std::optional<std::pair<py::object, py::object>> link) {
+          [](PySimulation& self, double p, std::optional<std::pair<py::object, py::object>> link,
+             bool one_way) {
             if (link) {
-              CheckOk(
-                  self.sim().SetLinkLoss(self.NodeArg(link->first), self.NodeArg(link->second), p));
+              CheckOk(self.sim().SetLinkLoss(self.NodeArg(link->first), self.NodeArg(link->second),
+                                             p, one_way));
+            } else if (one_way) {
+              throw py::value_error("one_way=True needs link=(from, to)");
             } else {
               CheckOk(self.sim().SetLoss(p));
             }
           },
-          py::arg("p"), py::kw_only(), py::arg("link") = py::none(),
+          py::arg("p"), py::kw_only(), py::arg("link") = py::none(), py::arg("one_way") = false,
           "The probability that a frame is lost, in [0, 1); with link=(a, b) for that link "
-          "only (both directions), where p may be 1 (a cut link).")
+          "only (both directions), where p may be 1 (a cut link); with one_way=True as well, "
+          "only frames from a to b (a link that fails in one direction).")
       .def(
           "set_latency",
           [](PySimulation& self, double mean, double jitter,

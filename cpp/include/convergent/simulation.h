@@ -187,8 +187,9 @@ class Simulation {
   Status SetLatency(double mean, double jitter = 0.0);
   Status SetDuplication(double p);
   // Per-link settings (both directions) override the defaults above; a link's loss may be 1
-  // (a cut link).
-  Status SetLinkLoss(NodeId a, NodeId b, double p);
+  // (a cut link). `one_way`: the loss of frames from a to b only (b to a keeps its own), as a
+  // link that fails in one direction: connections stay up, frames one way vanish.
+  Status SetLinkLoss(NodeId a, NodeId b, double p, bool one_way = false);
   Status SetLinkLatency(NodeId a, NodeId b, double mean, double jitter = 0.0);
   void ResetLinks();  // drops every per-link setting
 

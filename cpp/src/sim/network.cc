@@ -50,10 +50,16 @@ Status SimNetwork::SetDuplication(double p) {
   return Status::Ok();
 }
 
-Status SimNetwork::SetLinkLoss(NodeId a, NodeId b, double p) {
+Status SimNetwork::SetLinkLoss(NodeId a, NodeId b, double p, bool one_way) {
   // A link may be cut entirely (p = 1), unlike the default loss.
   if (!(p >= 0.0 && p <= 1.0)) return Status::InvalidArgument("link loss must be in [0, 1]");
-  links_[Key(a, b)].loss = p;
+  if (one_way) {
+    one_way_loss_[{a, b}] = p;
+  } else {
+    links_[Key(a, b)].loss = p;
+    one_way_loss_.erase({a, b});
+    one_way_loss_.erase({b, a});
+  }
   return Status::Ok();
 }
 
@@ -90,6 +96,9 @@ FrameFate SimNetwork::Decide(NodeId from, NodeId to, std::mt19937_64& rng) const
       if (it->second.loss) loss = *it->second.loss;
       if (it->second.latency) std::tie(mean, jitter) = *it->second.latency;
     }
+  }
+  if (!one_way_loss_.empty()) {
+    if (auto it = one_way_loss_.find({from, to}); it != one_way_loss_.end()) loss = it->second;
   }
   FrameFate fate;
   if (loss > 0 && Uniform01(rng) < loss) {

@@ -1,5 +1,6 @@
 // SimNetwork: the links of the simulated network: loss, latency with jitter and duplication
-// (defaults, with per-link overrides in both directions) and partition groups. It decides the
+// (defaults, with per-link overrides in both directions, and one-way loss in one direction) and
+// partition groups. It decides the
 // fate of each frame copy with the simulation's random source; it does not hold frames.
 //
 // Thread safety: none; owned by one Simulation.
@@ -46,9 +47,13 @@ class SimNetwork {
   Status SetLoss(double p);
   Status SetLatency(double mean, double jitter);
   Status SetDuplication(double p);
-  Status SetLinkLoss(NodeId a, NodeId b, double p);
+  // `one_way`: only frames from a to b (overrides the link's loss in that direction).
+  Status SetLinkLoss(NodeId a, NodeId b, double p, bool one_way = false);
   Status SetLinkLatency(NodeId a, NodeId b, double mean, double jitter);
-  void ResetLinks() { links_.clear(); }
+  void ResetLinks() {
+    links_.clear();
+    one_way_loss_.clear();
+  }
 
   // Groups as in Simulation::Partition; `known` tells which ids may be listed.
   template <typename Known>
@@ -73,6 +78,7 @@ class SimNetwork {
 
   double latency_, jitter_, loss_, duplication_;
   std::map<std::pair<NodeId, NodeId>, Link> links_;
+  std::map<std::pair<NodeId, NodeId>, double> one_way_loss_;  // (from, to) -> loss
   std::unordered_map<NodeId, int> group_of_;
 };
 

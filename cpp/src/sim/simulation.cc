@@ -751,8 +751,8 @@ Status Simulation::SetLatency(double mean, double jitter) {
   return impl_->net_.SetLatency(mean, jitter);
 }
 Status Simulation::SetDuplication(double p) { return impl_->net_.SetDuplication(p); }
-Status Simulation::SetLinkLoss(NodeId a, NodeId b, double p) {
-  return impl_->net_.SetLinkLoss(a, b, p);
+Status Simulation::SetLinkLoss(NodeId a, NodeId b, double p, bool one_way) {
+  return impl_->net_.SetLinkLoss(a, b, p, one_way);
 }
 Status Simulation::SetLinkLatency(NodeId a, NodeId b, double mean, double jitter) {
   return impl_->net_.SetLinkLatency(a, b, mean, jitter);
