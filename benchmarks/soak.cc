@@ -1,7 +1,7 @@
 // convergent_soak: the chaos runs of the simulation tests (tests_cpp/chaos_workload.h: the whole
 // node core under loss, duplication, partitions, crashes and restarts from damaged snapshots,
-// wall-clock steps) over many seeds, for long soaks outside the unit tests. Prints every violation, a progress line
-// every 500 seeds and a summary; exits 1 when any seed failed.
+// wall-clock steps) over many seeds, for long soaks outside the unit tests. Prints every violation,
+// a progress line every 500 seeds and a summary; exits 1 when any seed failed.
 //
 // Usage: convergent_soak [--seeds N] [--start S] [--ops K]
 //   N seeds from S (default 2000 from 0), K operations per run (default 400, as the tests).
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  uint64_t failed = 0, acks_checked = 0, reads_checked = 0;
+  uint64_t failed = 0, acks_checked = 0, reads_checked = 0, majority_down = 0;
   double worst_heal = 0;
   for (uint64_t seed = start; seed < start + seeds; ++seed) {
     convergent::test::ChaosRun run(seed);
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     worst_heal = std::max(worst_heal, run.converged_after().value_or(0));
     acks_checked += run.acks_checked();
     reads_checked += run.reads_checked();
+    majority_down += run.majority_down();
     if (!run.failures().empty()) {
       ++failed;
       for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
@@ -55,10 +56,11 @@ int main(int argc, char** argv) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
       "soak: seeds %llu..%llu, %d ops each: %llu failed; %llu acknowledgements checked against "
-      "the replicas, %llu coordinated reads against the acknowledged writes; worst convergence "
-      "after heal %.2f virtual s; %.1f s wall\n",
+      "the replicas, %llu coordinated reads against the acknowledged writes; %llu crashes left "
+      "no live majority; worst convergence after heal %.2f virtual s; %.1f s wall\n",
       static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + seeds - 1),
       ops, static_cast<unsigned long long>(failed), static_cast<unsigned long long>(acks_checked),
-      static_cast<unsigned long long>(reads_checked), worst_heal, wall);
+      static_cast<unsigned long long>(reads_checked),
+      static_cast<unsigned long long>(majority_down), worst_heal, wall);
   return failed == 0 ? 0 : 1;
 }

@@ -11,11 +11,13 @@
 // lines, not asserted, so that the same code serves gtest and a plain program.
 //
 // The oracles. Nodes 0..S-1 are "stable" (never crash); the others, fewer than half of the
-// members, crash and restart at random. A Majority (or All) ack means that a majority of the
-// members applied the write, and a majority always includes a stable node, which keeps it
-// forever: an acknowledged write can never be lost. A write survives too when its incarnation
-// (node and ReplicaId) is alive at the end, since that replica still holds it. Writes of
-// incarnations that crashed (or left) without an ack may or may not have escaped before.
+// members, crash and restart at random (in one run of five, every node but node 0 may crash,
+// a majority at once: acknowledgements are then not counted as promises of survival). A Majority
+// (or All) ack means that a majority of the members applied the write, and a majority always
+// includes a stable node, which keeps it forever: an acknowledged write can never be lost. A write
+// survives too when its incarnation (node and ReplicaId) is alive at the end, since that replica
+// still holds it. Writes of incarnations that crashed (or left) without an ack may or may not have
+// escaped before.
 //
 //   counters (GCounter, PNCounter, PNCounterMap, a counter in an ORMap): each replica slot of
 //     the final value is one of the prefix sums of that incarnation's increments (so never a
@@ -115,7 +117,8 @@ class ChaosRun {
       : seed_(seed),
         rng_(seed * 0x9E3779B97F4A7C15ull + 1),
         nodes_(3 + seed % 3),
-        stable_(nodes_ - (nodes_ - 1) / 2),
+        majority_crashes_(seed % 5 == 3),
+        stable_(majority_crashes_ ? 1 : nodes_ - (nodes_ - 1) / 2),
         ids_(nodes_) {
     SimulationOptions o;
     o.nodes = static_cast<int>(nodes_);
@@ -141,6 +144,8 @@ class ChaosRun {
   uint64_t acks_checked() const { return acks_checked_; }
   // Coordinated reads checked to return every write acknowledged before them.
   uint64_t reads_checked() const { return reads_checked_; }
+  // Crashes that left no live majority of the members.
+  uint64_t majority_down() const { return majority_down_; }
 
   void Script(int operations) {
     Ok(sim_->SetLoss(Uniform(0.1, 0.3)));
@@ -309,6 +314,10 @@ class ChaosRun {
         ++crashes_;
         if (sim_->IsLive(n)) {
           sim_->Crash(n);
+          const std::vector<NodeId> members = sim_->members();
+          const auto live = std::count_if(members.begin(), members.end(),
+                                          [&](NodeId m) { return sim_->IsLive(m); });
+          if (2 * static_cast<size_t>(live) <= members.size()) ++majority_down_;
         } else {
           DamageSnapshot(n);
           sim_->Restart(n);
@@ -357,7 +366,7 @@ class ChaosRun {
       }
       return false;
     }
-    if (*id != 0 && on_ack) on_ack_[{n, *id}] = std::move(on_ack);
+    if (*id != 0 && on_ack && !majority_crashes_) on_ack_[{n, *id}] = std::move(on_ack);
     if (*id != 0) request_keys_[{n, *id}] = key;
     return true;
   }
@@ -962,8 +971,13 @@ class ChaosRun {
   uint64_t seed_;
   std::mt19937_64 rng_;  // the script's choices (the simulation has its own random source)
   NodeId nodes_;         // members at the start
-  NodeId stable_;        // nodes 0..stable_-1 never crash
-  NodeId ids_;           // every id the simulation handed out is below this
+  // Runs where every node but node 0 may crash, a majority at once: an acknowledgement then
+  // promises nothing after the fact (the majority that acknowledged may crash and lose its
+  // snapshots' last writes), so the oracles count only writes of incarnations alive at the end
+  // (and the no-false-acknowledgement check, which holds at the moment of the ack).
+  bool majority_crashes_;
+  NodeId stable_;  // nodes 0..stable_-1 never crash
+  NodeId ids_;     // every id the simulation handed out is below this
   std::unique_ptr<Simulation> sim_;
   bool partitioned_ = false;
   bool membership_changed_ = false;
@@ -975,6 +989,7 @@ class ChaosRun {
   std::map<std::pair<NodeId, RequestId>, ReadCheck> read_checks_;
   std::map<std::pair<NodeId, RequestId>, std::string> request_keys_;  // coordinated requests
   uint64_t reads_checked_ = 0;
+  uint64_t majority_down_ = 0;
   RequestId last_request_ = 0;  // of the last Issue (0: none, or local)
   uint64_t crashes_ = 0;        // crashes and restarts so far
   uint64_t acks_checked_ = 0;

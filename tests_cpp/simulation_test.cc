@@ -697,6 +697,17 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ChaosTest, ::testing::Range(0, SeedCount()));
 // intersect; a request's level now follows the N there is.
 INSTANTIATE_TEST_SUITE_P(Regressions, ChaosTest, ::testing::Values(94, 333, 633, 733));
 
+// The runs where every node but one may crash do crash a majority at once (and pass above).
+TEST(ChaosCoverageTest, SomeRunsLoseAMajorityAtOnce) {
+  uint64_t majority_down = 0;
+  for (uint64_t seed = 3; seed < 60; seed += 5) {
+    ChaosRun run(seed);
+    run.Script(400);
+    majority_down += run.majority_down();
+  }
+  EXPECT_GT(majority_down, 0u);
+}
+
 TEST(ChaosDeterminismTest, SameSeedSameTraceOtherSeedOtherTrace) {
   for (uint64_t seed : {3u, 4u}) {
     ChaosRun a(seed), b(seed), c(seed + 3);  // c: as many nodes, another seed

@@ -484,3 +484,37 @@ def test_to_n_waits_for_n_replicas() -> None:
         cv.To(1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"cv.To\(n\)"):
         a.update(HITS, lambda v: v.increment(), write=3)  # type: ignore[arg-type]
+
+
+def test_snapshots_in_memory_and_their_faults() -> None:
+    keys = [cv.PNCounterKey(f"k{i}") for i in range(5)]
+    sim = cv.Simulation(nodes=3, seed=21, config=cv.Config(snapshot_interval=0.2))
+    a, _, c = sim.nodes
+    sim.run_until_formed()
+    for k in keys:
+        a.update(k, lambda v: v.increment(1))
+    sim.run_until_converged()
+    sim.run_for(1.0)  # every node wrote its snapshot
+    sim.partition([c])  # c restarts alone: what it holds comes from its snapshot
+    sim.crash(c)
+    c = sim.restart(c)
+    sim.run_for(0.5)
+    assert [c.get(k).value for k in keys] == [1] * 5
+    assert sim.corrupt_snapshot(c, keys[0])
+    assert not sim.corrupt_snapshot(c, "no such key")
+    sim.crash(c)
+    c = sim.restart(c)
+    sim.run_for(0.5)
+    assert c.get(keys[0]) is None  # the damaged record is lost, the others are read
+    assert [c.get(k).value for k in keys[1:]] == [1] * 4
+    sim.heal()
+    sim.run_until_converged()
+    assert c.get(keys[0]).value == 1  # and repaired from the peers
+    sim.fail_snapshot_writes(c)
+    c.update(keys[1], lambda v: v.increment(1))
+    sim.run_until_converged()  # replication goes on while the disk fails
+    sim.fail_snapshot_writes(c, False)
+    with pytest.raises(ValueError, match="in memory"):
+        cv.Simulation(nodes=1, config=cv.Config(snapshot_interval=1.0, snapshot_dir="snaps"))
+    with pytest.raises(ValueError, match="no snapshots"):
+        cv.Simulation(nodes=1).lose_last_snapshot_write(0)

@@ -149,6 +149,12 @@ void CheckOk(const Status& s) {
   if (!s.ok()) ThrowStatus(s);
 }
 
+template <typename T>
+T CheckResult(Result<T> r) {
+  CheckOk(r.status());
+  return std::move(*r);
+}
+
 double CheckSeconds(double s, const char* what) {
   if (!(s >= 0 && s < 1e9)) throw py::value_error(std::string(what) + " must be >= 0 seconds");
   return s;
@@ -197,15 +203,17 @@ void RegisterSimulation(py::module_& m) {
       "healed, and nodes crash, restart and join, from the script.")
       .def(py::init([](int nodes, uint64_t seed, py::handle config, double latency, double jitter,
                        double loss, double duplication) {
-             if (WantsSnapshots(config)) {
+             if (WantsSnapshots(config) && !config.attr("snapshot_dir").is_none()) {
                throw py::value_error(
-                   "the Simulation does not take snapshots: create it with a Config whose "
-                   "snapshot_interval and snapshot_dir are None");
+                   "the Simulation keeps its snapshots in memory: give Config.snapshot_interval "
+                   "and leave snapshot_dir None");
              }
              SimulationOptions o;
              o.nodes = nodes;
              o.seed = seed;
              NodeOptionsFrom(config, &o.node);
+             // A snapshot interval turns on each node's simulated (in-memory) snapshot store.
+             if (WantsSnapshots(config)) o.node.snapshot_dir = "memory";
              o.replicator = o.node.replicator;
              o.latency = latency;
              o.jitter = jitter;
@@ -265,6 +273,41 @@ void RegisterSimulation(py::module_& m) {
           py::arg("node"), py::arg("seconds"),
           "Steps the node's wall clock by `seconds` (either way; steps add up). Its LWW "
           "timestamps and tombstone ages follow it; its timers (virtual time) do not.")
+      .def(
+          "fail_snapshot_writes",
+          [](PySimulation& self, py::handle node, bool fail) {
+            CheckOk(self.sim().FailSnapshotWrites(self.NodeArg(node), fail));
+          },
+          py::arg("node"), py::arg("fail") = true,
+          "While set, every snapshot write of the node fails (a full or broken disk): it is "
+          "counted and retried, and replication goes on.")
+      .def(
+          "corrupt_snapshot",
+          [](PySimulation& self, py::handle node, py::handle key) {
+            std::optional<std::string> name;
+            if (!key.is_none()) {
+              const py::object n = py::hasattr(key, "name")
+                                       ? key.attr("name")
+                                       : py::reinterpret_borrow<py::object>(key);
+              if (!py::isinstance<py::str>(n)) {
+                throw py::type_error("corrupt_snapshot(): key must be a convergent key or a str");
+              }
+              name = n.cast<std::string>();
+            }
+            return CheckResult(self.sim().CorruptSnapshot(self.NodeArg(node), name));
+          },
+          py::arg("node"), py::arg("key") = py::none(),
+          "Damages the node's snapshot record of `key` (False when it has none), or, with no key, "
+          "the whole store. The damage is found as a checksum would find it: the node restarts "
+          "from what it can read, counts what it lost, and catches up from its peers.")
+      .def(
+          "lose_last_snapshot_write",
+          [](PySimulation& self, py::handle node) {
+            CheckOk(self.sim().LoseLastSnapshotWrite(self.NodeArg(node)));
+          },
+          py::arg("node"),
+          "Undoes the node's last snapshot write, as a crash before it reached the disk would "
+          "(call it between crash() and restart()).")
       .def("run_until_converged", &RunUntilConverged, py::arg("timeout") = 60.0,
            "Runs until converged(); returns the virtual seconds it took (0.0 if already "
            "converged). NotConverged after `timeout` virtual seconds.")

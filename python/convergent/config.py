@@ -65,9 +65,9 @@ class Config:
     """The options of a replicator. Times are seconds; sizes are bytes.
 
     ``snapshot_interval`` and ``snapshot_dir`` configure LevelDB snapshots of real nodes; the
-    simulator does not take snapshots and rejects a Config that sets them.
-    ``max_delta_flush_interval`` and ``down_after`` are options of real nodes too (back-pressure
-    on NNG's bus and membership); the simulator, whose membership the test drives, ignores them.
+    simulator keeps each node's snapshots in memory when ``snapshot_interval`` is set (and rejects
+    a ``snapshot_dir``). ``max_delta_flush_interval`` and ``down_after`` (back-pressure on the bus,
+    membership) apply to real nodes and simulated ones alike.
     """
 
     #: Seconds between anti-entropy rounds (a digest exchange with one random peer).

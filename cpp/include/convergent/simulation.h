@@ -136,9 +136,17 @@ class Simulation {
   // Steps the node's wall clock by `seconds` (either way; it adds up). Timers do not move.
   Status SkewClock(NodeId id, double seconds);
   TimeMicros WallMicros(NodeId id) const;
-  // The node's snapshot store when the nodes have snapshots (node.snapshot_dir), else nullptr.
-  // Its faults: SetFailWrites(true), Corrupt(record), LoseLastWrite() before a Restart.
+  // The node's snapshot store when the nodes have snapshots (node.snapshot_dir), else nullptr
+  // (the internal sim/sim_env.h declares it; the faults below need only this header).
   sim::SimSnapshotStore* SnapshotStoreOf(NodeId id);
+  // Snapshot faults (InvalidArgument for an unknown node or a simulation without snapshots):
+  // while `fail` is set, every write of the node's snapshot fails (counted, retried);
+  Status FailSnapshotWrites(NodeId id, bool fail);
+  // damages the record of `key` (false: the node has none), or, with nullopt, the whole store,
+  // found as a checksum finds damage (the node restarts from what it can read);
+  Result<bool> CorruptSnapshot(NodeId id, const std::optional<std::string>& key);
+  // undoes the last write, as a crash before it reached the disk (between Crash and Restart).
+  Status LoseLastSnapshotWrite(NodeId id);
 
   // ---- local requests (InvalidArgument when the node is not live) ----
   // Runs `request` on the node's Replicator at the current virtual time, sends what it produced

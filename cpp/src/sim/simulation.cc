@@ -695,6 +695,41 @@ sim::SimSnapshotStore* Simulation::SnapshotStoreOf(NodeId id) {
   return &impl_->Store(id);
 }
 
+namespace {
+Result<sim::SimSnapshotStore*> StoreOrError(Simulation& s, NodeId id) {
+  sim::SimSnapshotStore* store = s.SnapshotStoreOf(id);
+  if (store == nullptr) {
+    return Status::InvalidArgument("node " + std::to_string(id) +
+                                   ": unknown, or the simulation takes no snapshots");
+  }
+  return store;
+}
+}  // namespace
+
+Status Simulation::FailSnapshotWrites(NodeId id, bool fail) {
+  auto store = StoreOrError(*this, id);
+  if (!store.ok()) return store.status();
+  (*store)->set_fail_writes(fail);
+  return Status::Ok();
+}
+
+Result<bool> Simulation::CorruptSnapshot(NodeId id, const std::optional<std::string>& key) {
+  auto store = StoreOrError(*this, id);
+  if (!store.ok()) return store.status();
+  if (!key) {
+    (*store)->set_unreadable(true);
+    return true;
+  }
+  return (*store)->Corrupt(*key);
+}
+
+Status Simulation::LoseLastSnapshotWrite(NodeId id) {
+  auto store = StoreOrError(*this, id);
+  if (!store.ok()) return store.status();
+  (*store)->LoseLastWrite();
+  return Status::Ok();
+}
+
 Result<RequestId> Simulation::Request(NodeId id, const RequestFn& request) {
   auto r = impl_->Requester(id);
   if (!r.ok()) return r.status();
