@@ -34,14 +34,14 @@
 //     the deletable keys; any other error is a failure.
 //   ORSet, ORMultiMap, a set in an ORMap: each element has one writer, a stable node, so its
 //     operations are sequential: it is present exactly when its last operation was an add.
-//   "cset", an ORSet that every node adds to, removes from and clears, crashable ones too: by
-//     dots, no dot nobody added, none that a surviving operation replaced (an add replaces the
-//     element's dots its node held, a remove or a clear deletes them), and every dot of a
-//     surviving add that nothing replaced.
+//   "cset", an ORSet, and "cmm", an ORMultiMap, that every node adds to, removes from and
+//     clears (cmm: removes map keys), crashable ones too: by dots, no dot nobody added, none that a
+//     surviving operation replaced (an add replaces the element's dots its node held, a remove or a
+//     clear deletes them), and every dot of a surviving add that nothing replaced.
 //   Flag, GSet: what must survive is there; nothing that was never written is.
-//   MVRegister: exactly the writes no surviving write replaced (each write's causal past is the
-//     writer's values when it wrote, and their pasts): no value beside one that replaced it,
-//     every write that must survive there or replaced by one that is, nothing never written.
+//   MVRegister: a write replaces the values in its writer's store: no value beside one that
+//     replaced it, every write that must survive there unless a write replaced it, nothing never
+//     written.
 //   deletable keys: a delete issued by a stable node, or acknowledged, is a tombstone on every
 //     replica; a key never deleted is not.
 //
@@ -431,14 +431,11 @@ class ChaosRun {
       case 10: {
         const Value v = StringValue("mv" + std::to_string(values_["mv"].all.size()));
         ValueTrack& g = values_["mv"];
-        std::set<Value> past;  // what the writer holds now, and what that replaced
+        std::set<Value> replaced;  // every entry of the writer's store, shown or not
         if (const auto* x = Read<MVRegister>(sim_->node(n), "mv", CrdtType::kMVRegister)) {
-          for (const Value& u : x->Values()) {
-            past.insert(u);
-            past.insert(g.past[u].begin(), g.past[u].end());
-          }
+          for (const auto& e : x->store()) replaced.insert(e.value);
         }
-        g.past[v] = std::move(past);
+        g.replaced[v] = std::move(replaced);
         if (Issue(n, "mv", CrdtType::kMVRegister, MVSet(r, v), level,
                   [&g, v] { g.must.insert(v); })) {
           g.all.insert(v);
@@ -758,8 +755,8 @@ class ChaosRun {
   struct ValueTrack {
     std::set<Value> all, must;
     std::vector<std::pair<Value, Origin>> writes;
-    // MVRegister: each write's causal past, the writes its writer had seen (what it replaces).
-    std::map<Value, std::set<Value>> past;
+    // MVRegister: what each write replaced, the values in its writer's store when it wrote.
+    std::map<Value, std::set<Value>> replaced;
   };
 
   void CheckGrowOnly(Replicator& r) {
@@ -794,28 +791,36 @@ class ChaosRun {
     }
   }
 
-  // An MVRegister holds exactly the writes that no surviving write replaced: its values replace
-  // none of each other, and every write that must survive is there or replaced by one that is.
-  // (A write replaced only by a write that was lost, unacknowledged with its crashed writer,
-  // must still be there: the replicas that had it never learned of the replacement.)
+  // An MVRegister holds exactly the writes that no write replaced: no value beside one that
+  // replaced it (a value's delta, or any state holding it, carries what it replaced), and a write
+  // that must survive is there unless some write, surviving or not, replaced it. Replacement is
+  // direct, not transitive: deltas arrive in any order, so a write replaced by a write that was
+  // itself replaced may come back beside the last one when the middle write's delta was lost with
+  // its node.
   void CheckMultiValue(const std::string& key, ValueTrack& g, const std::vector<Value>& values) {
     auto replaced_by_a_value = [&](const Value& w) {
       return std::any_of(values.begin(), values.end(),
-                         [&](const Value& u) { return g.past[u].count(w) != 0; });
+                         [&](const Value& u) { return g.replaced[u].count(w) != 0; });
+    };
+    auto replaced_by_any = [&](const Value& w) {
+      return std::any_of(g.replaced.begin(), g.replaced.end(),
+                         [&](const auto& u) { return u.second.count(w) != 0; });
     };
     for (const Value& v : values) {
       if (replaced_by_a_value(v)) Fail(key + ": a value stayed beside one that replaced it");
     }
     for (const Value& m : g.must) {
-      if (std::find(values.begin(), values.end(), m) == values.end() && !replaced_by_a_value(m)) {
-        Fail(key + ": a write that must survive was lost, and nothing that replaced it is there");
+      if (std::find(values.begin(), values.end(), m) == values.end() && !replaced_by_any(m)) {
+        Fail(key + ": a write that must survive was lost, and no write replaced it");
       }
     }
   }
 
-  // ---- an ORSet that every node, crashable ones too, adds to, removes from and clears ----
+  // ---- an ORSet ("cset") and an ORMultiMap ("cmm") that every node, crashable ones too, adds
+  // to, removes from and clears (cmm: removes whole map keys) ----
   // An add creates one dot and replaces the element's dots that its node held then; a remove
-  // (or a clear) deletes them. Checked by dots, exactly, as far as survival is known.
+  // (or a clear, or a map key's removal) deletes them. Checked by dots, exactly, as far as
+  // survival is known. An element is (0, value) in cset, (1 + map key, value) in cmm.
   struct SetOp {
     std::set<Dot> dots;      // an add: its dot
     std::set<Dot> observed;  // the element's dots at its node before: deleted by it
@@ -823,15 +828,23 @@ class ChaosRun {
     bool must = false;  // acknowledged; or its incarnation is alive at the end (see Check)
   };
   static constexpr int64_t kCsetElements = 4;
+  static constexpr int64_t kCmmKeys = 2;
+  using Element = std::pair<int64_t, int64_t>;
   struct ElementTrack {
     std::vector<SetOp> adds, removes;
   };
 
-  static std::set<Dot> DotsOf(Replicator& r, const Value& v) {
+  static std::set<Dot> DotsOf(Replicator& r, const Element& e) {
+    std::optional<ORSet> set;
+    if (e.first == 0) {
+      if (const auto* s = Read<ORSet>(r, "cset", CrdtType::kORSet)) set = *s;
+    } else if (const auto* m = Read<ORMultiMap>(r, "cmm", CrdtType::kORMultiMap)) {
+      set = m->map().GetORSet(IntValue(e.first - 1));
+    }
     std::set<Dot> out;
-    if (const auto* s = Read<ORSet>(r, "cset", CrdtType::kORSet)) {
-      if (const auto* dots = s->store().Find(v)) {
-        for (const auto& e : *dots) out.insert(e.dot);
+    if (set) {
+      if (const auto* dots = set->store().Find(IntValue(e.second))) {
+        for (const auto& d : *dots) out.insert(d.dot);
       }
     }
     return out;
@@ -839,41 +852,54 @@ class ChaosRun {
 
   void ConcurrentSetStep(NodeId n, ReplicaId r, const Origin& origin, Consistency level) {
     Replicator& node = sim_->node(n);
-    if (Chance(0.05)) {  // a clear: a remove of every element the node holds
-      std::vector<std::pair<int64_t, size_t>> index;
+    const bool multimap = Chance(0.5);
+    const std::string key = multimap ? "cmm" : "cset";
+    const CrdtType type = multimap ? CrdtType::kORMultiMap : CrdtType::kORSet;
+    const int64_t group = multimap ? 1 + static_cast<int64_t>(Pick(kCmmKeys)) : 0;
+    const Value map_key = IntValue(group - 1);
+    if (Chance(0.05)) {  // a clear (cmm: a map key's removal): removes what the node holds
+      std::vector<std::pair<Element, size_t>> index;
       for (int64_t v = 0; v < kCsetElements; ++v) {
-        std::set<Dot> observed = DotsOf(node, IntValue(v));
+        std::set<Dot> observed = DotsOf(node, {group, v});
         if (observed.empty()) continue;
-        index.emplace_back(v, cset_[v].removes.size());
-        cset_[v].removes.push_back({{}, std::move(observed), origin});
+        index.emplace_back(Element{group, v}, cset_[{group, v}].removes.size());
+        cset_[{group, v}].removes.push_back({{}, std::move(observed), origin});
       }
-      Issue(n, "cset", CrdtType::kORSet, Mutate<ORSet>([](ORSet& s) { return s.Clear(); }), level,
-            [this, index] {
-              for (const auto& [v, i] : index) cset_[v].removes[i].must = true;
+      Issue(n, key, type,
+            multimap ? Mutate<ORMultiMap>([=](ORMultiMap& m) { return m.RemoveKey(map_key); })
+                     : Mutate<ORSet>([](ORSet& s) { return s.Clear(); }),
+            level, [this, index] {
+              for (const auto& [e, i] : index) cset_[e].removes[i].must = true;
             });
       return;
     }
-    const auto v = static_cast<int64_t>(Pick(kCsetElements));
-    ElementTrack& t = cset_[v];
-    std::set<Dot> before = DotsOf(node, IntValue(v));
+    const Element e{group, static_cast<int64_t>(Pick(kCsetElements))};
+    const Value v = IntValue(e.second);
+    ElementTrack& t = cset_[e];
+    std::set<Dot> before = DotsOf(node, e);
     if (Chance(0.6)) {
       const size_t i = t.adds.size();
-      if (!Issue(n, "cset", CrdtType::kORSet, SetAdd(r, IntValue(v)), level,
-                 [this, v, i] { cset_[v].adds[i].must = true; })) {
+      if (!Issue(n, key, type,
+                 multimap ? Mutate<ORMultiMap>([=](ORMultiMap& m) { return m.Add(r, map_key, v); })
+                          : SetAdd(r, v),
+                 level, [this, e, i] { cset_[e].adds[i].must = true; })) {
         return;
       }
       std::set<Dot> created;
-      for (const Dot& d : DotsOf(node, IntValue(v))) {
+      for (const Dot& d : DotsOf(node, e)) {
         if (before.count(d) == 0) created.insert(d);
       }
-      if (created.size() != 1)
-        Fail("cset: an add made " + std::to_string(created.size()) + " dots");
+      if (created.size() != 1) {
+        Fail(key + ": an add made " + std::to_string(created.size()) + " dots");
+      }
       t.adds.push_back({std::move(created), std::move(before), origin});
     } else {
       const size_t i = t.removes.size();
       t.removes.push_back({{}, std::move(before), origin});
-      Issue(n, "cset", CrdtType::kORSet, SetRemove(IntValue(v)), level,
-            [this, v, i] { cset_[v].removes[i].must = true; });
+      Issue(n, key, type,
+            multimap ? Mutate<ORMultiMap>([=](ORMultiMap& m) { return m.Remove(map_key, v); })
+                     : SetRemove(v),
+            level, [this, e, i] { cset_[e].removes[i].must = true; });
     }
   }
 
@@ -881,8 +907,8 @@ class ChaosRun {
   // observed; every dot of an add that must survive, unless some operation (surviving or not)
   // observed it.
   void CheckConcurrentSet(Replicator& r) {
-    for (auto& [v, t] : cset_) {
-      const std::set<Dot> final_dots = DotsOf(r, IntValue(v));
+    for (auto& [e, t] : cset_) {
+      const std::set<Dot> final_dots = DotsOf(r, e);
       std::set<Dot> added, removed_surely, removed_maybe;
       for (std::vector<SetOp>* ops : {&t.adds, &t.removes}) {
         for (SetOp& x : *ops) {
@@ -892,7 +918,9 @@ class ChaosRun {
           if (x.must) removed_surely.insert(x.observed.begin(), x.observed.end());
         }
       }
-      const std::string what = "cset element " + std::to_string(v) + ": ";
+      const std::string what =
+          (e.first == 0 ? "cset element " : "cmm[" + std::to_string(e.first - 1) + "] element ") +
+          std::to_string(e.second) + ": ";
       for (const Dot& d : final_dots) {
         if (added.count(d) == 0) Fail(what + "a dot nobody added");
         if (removed_surely.count(d) != 0) Fail(what + "a dot that a surviving operation replaced");
@@ -998,7 +1026,7 @@ class ChaosRun {
   std::map<std::string, std::map<int64_t, bool>> elements_;
   std::map<std::string, FlagTrack> flags_;
   std::map<std::string, ValueTrack> values_;
-  std::map<int64_t, ElementTrack> cset_;  // the key "cset", by element
+  std::map<Element, ElementTrack> cset_;  // the keys "cset" and "cmm", by element
   std::map<std::string, DeleteTrack> deletes_;
 };
 

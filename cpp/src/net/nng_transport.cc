@@ -76,15 +76,18 @@ using internal::TlsConfig;
 //  - bye: the bus frame a closing transport sends last, followed by its bus URL, a NUL and its
 //    point-to-point URL;
 //  - end: the last frame this node sends on a bus connection it dialed and hangs up, followed by
-//    the connection's address on its side (TCP: family, port and IP; empty for IPC and inproc).
+//    the length (one byte) of the connection's address on its side (TCP: family, port and IP;
+//    empty for IPC and inproc), the address, and the URL it dialed.
 constexpr char kControlBytes[] = "\0convergent-transport-";
 constexpr std::string_view kControl(kControlBytes, sizeof(kControlBytes) - 1);
 constexpr char kByeBytes[] = "\0convergent-transport-bye\0";
 constexpr std::string_view kBye(kByeBytes, sizeof(kByeBytes) - 1);
 constexpr char kEndBytes[] = "\0convergent-transport-end\0";
 constexpr std::string_view kEnd(kEndBytes, sizeof(kEndBytes) - 1);
-// An end that got no answer (dropped by a full queue) is sent again after this long.
+// An end that got no answer (dropped by a full queue) is sent again after this long, and the
+// hang-up given up after kEndGiveUp (the connection stays).
 constexpr auto kEndResend = std::chrono::milliseconds(1000);
+constexpr auto kEndGiveUp = std::chrono::milliseconds(5000);
 // How long Close() waits for the peers to drop their connections. They answer within a round
 // trip; one that does not (an older version, a hung process) has its connections closed anyway.
 constexpr auto kDrainTimeout = std::chrono::milliseconds(500);
@@ -532,9 +535,16 @@ class NngTransport final : public Transport {
     const uint32_t current = tracker_->excluded.load();
     if (closed_) {
       hangups_.clear();
+    } else if (current != 0 && now - hangup_started_ >= kEndGiveUp) {
+      // The peer never closed it (an IPC path it does not know under that name, or a peer that
+      // does not answer): left open, duplicated, rather than closed from this side. Its dialer
+      // still closes if it drops.
+      uint32_t expected = current;
+      tracker_->excluded.compare_exchange_strong(expected, 0);
     } else if (current != 0) {
       if (now - end_sent_ >= kEndResend) SendEnd(current, now);
-    } else {
+    }
+    if (!closed_ && tracker_->excluded.load() == 0) {
       while (!hangups_.empty()) {
         auto it = dialers_.find(hangups_.front());
         hangups_.erase(hangups_.begin());
@@ -556,6 +566,8 @@ class NngTransport final : public Transport {
           continue;
         }
         tracker_->excluded.store(live);  // before the end: nothing of ours follows it there
+        hangup_url_ = it->first;
+        hangup_started_ = now;
         SendEnd(live, now);
         break;
       }
@@ -563,23 +575,34 @@ class NngTransport final : public Transport {
     hangups_pending_.store(!hangups_.empty() || tracker_->excluded.load() != 0);
   }
 
+  // (With mu_.) The end of bus connection `pipe`, dialed to hangup_url_.
   void SendEnd(uint32_t pipe, Clock::time_point now) {
     nng_pipe p = NNG_PIPE_INITIALIZER;
     p.id = pipe;
+    const std::string address = PipeAddress(p, NNG_OPT_LOCADDR);
     std::string end(kEnd);
-    end += PipeAddress(p, NNG_OPT_LOCADDR);
+    end += static_cast<char>(address.size());
+    end += address;
+    end += hangup_url_;
     SendOnBus(end, 0);  // on every connection: the peer finds the one it names
     end_sent_ = now;
   }
 
-  // The peer that dialed bus connection `bus_pipe` sent its end on it (when `address` names it):
-  // nothing of its follows there, so closing it cannot race an arriving frame. An end that names
-  // another connection of the same peer came over this one too, and is ignored.
-  void OnEnd(int bus_pipe, std::string_view address) {
+  // A peer sent the end of a connection it dialed (see SendEnd), on every connection it has: the
+  // end names one by its address on the peer's side (TCP), or by the URL it was dialed to (IPC and
+  // inproc, whose addresses tell nothing). When it names this one, nothing of the peer's follows
+  // on it, so closing it cannot race an arriving frame; the other copies are ignored (the peer's
+  // other connections to this node, and those to other nodes).
+  void OnEnd(int bus_pipe, std::string_view end) {
+    if (end.empty() || end.size() < 1 + static_cast<size_t>(static_cast<unsigned char>(end[0]))) {
+      return;
+    }
+    const std::string_view address = end.substr(1, static_cast<unsigned char>(end[0]));
+    const std::string_view url = end.substr(1 + address.size());
     nng_pipe p = NNG_PIPE_INITIALIZER;
     p.id = static_cast<uint32_t>(bus_pipe);
     if (nng_listener_id(nng_pipe_listener(p)) <= 0) return;  // we dialed it
-    if (!address.empty() && PipeAddress(p, NNG_OPT_REMADDR) != address) return;
+    if (address.empty() ? url != bus_url_ : PipeAddress(p, NNG_OPT_REMADDR) != address) return;
     nng_pipe_close(p);
   }
 
@@ -729,6 +752,8 @@ class NngTransport final : public Transport {
   std::vector<std::shared_ptr<PushSocket>> retired_;  // closed once nothing negotiates
   std::vector<std::string> hangups_;                  // dialed bus URLs to hang up, in turn (mu_)
   Clock::time_point end_sent_;                        // the last end sent (mu_)
+  std::string hangup_url_;            // the URL of the connection being hung up (mu_)
+  Clock::time_point hangup_started_;  // when its first end went (mu_)
   std::atomic<bool> hangups_pending_{false};
 
  public:
