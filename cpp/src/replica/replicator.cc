@@ -1,5 +1,6 @@
-// The replicator's store, local requests, delta batching and frame dispatch. Anti-entropy is in
-// anti_entropy.cc and coordinated requests in coordination.cc.
+// The replicator's store, local requests, delta batching, frame dispatch and answers to the
+// peers' coordinated requests. Anti-entropy is in anti_entropy.cc; the requests this node
+// coordinates are its Coordinator's (coordinator.cc).
 #include "convergent/replicator.h"
 
 // Header-only xxHash: no library to link (for us or for consumers of the static library).
@@ -108,8 +109,9 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       options(std::move(opts)),
       rng(seed),
       leaf_members(size_t{1} << (4 * options.digest_tree_depth)),
-      tree(options.digest_tree_depth) {
-  next_request = (rng() >> 2) + 1;  // below 2^62: never 0, never wraps in practice
+      tree(options.digest_tree_depth),
+      // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
+      coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
   flush_interval = std::max<TimeMicros>(1, Micros(options.delta_flush_interval));
 }
 
@@ -276,7 +278,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   w.entry = KeyedState{name, EncodeAny(*delta), false};
-  return StartWrite(std::move(w), level, now, timeout);
+  return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
 
 Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, Consistency level,
@@ -294,7 +296,7 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   w.tombstone = std::move(t);
-  return StartWrite(std::move(w), level, now, timeout);
+  return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
 
 Result<const AnyCrdt*> Replicator::Impl::Get(std::string_view key, CrdtType type) const {
@@ -307,6 +309,57 @@ Result<const AnyCrdt*> Replicator::Impl::Get(std::string_view key, CrdtType type
   if (it == keys.end()) return static_cast<const AnyCrdt*>(nullptr);
   if (it->second.type != type) return Status::TypeMismatch(TypeError(name, it->second.type, type));
   return &it->second.value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impl: coordinated requests, the store's side
+
+// A peer's coordinated write: applied here, then acknowledged (or refused, with the reason).
+void Replicator::Impl::OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now) {
+  std::string error;
+  bool deleted = false;
+  if (m.entry) {
+    if (tombstones.count(m.entry->key)) {
+      error = "key '" + m.entry->key + "' is deleted";
+      deleted = true;
+    } else if (!MergeRemote(*m.entry, now)) {
+      error = "key '" + m.entry->key + "' has another type here, or the delta is malformed";
+    }
+  } else if (!ApplyTombstone(*m.tombstone, /*publish=*/false)) {
+    error = "key '" + m.tombstone->key + "' has another type here";
+  }
+  Send(from, internal::WriteAckMsg{m.request_id, std::move(error), deleted});
+}
+
+// A peer's coordinated read: what this replica holds of the key.
+void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
+  internal::ReadReplyMsg reply;
+  reply.request_id = m.request_id;
+  if (auto t = tombstones.find(m.key); t != tombstones.end()) {
+    reply.tombstone = Tombstone{m.key, t->second.type, static_cast<uint64_t>(t->second.deleted_at)};
+  } else if (auto k = keys.find(m.key); k != keys.end()) {
+    if (k->second.type != m.type) {
+      reply.error = "key '" + m.key + "' holds " + CrdtTypeWithArticle(k->second.type) + " here";
+    } else {
+      reply.entry = KeyedState{m.key, EncodeAny(k->second.value), true};
+    }
+  }
+  Send(from, std::move(reply));
+}
+
+void Replicator::Impl::CompleteRead(const std::string& key, CrdtType type,
+                                    std::optional<Tombstone> tombstone,
+                                    std::optional<AnyCrdt> merged, Completion& c) {
+  if (tombstone) {
+    ApplyTombstone(*tombstone, /*publish=*/false);
+  } else if (merged) {
+    // Write back what the peers know, so this replica now holds the merged value.
+    MergeValue(key, std::move(*merged));
+  }
+  c.deleted = tombstones.count(key) != 0;
+  if (auto k = keys.find(key); !c.deleted && k != keys.end() && k->second.type == type) {
+    c.value = k->second.value;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,11 +393,11 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
           OnWrite(from, m, now);
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
-          OnWriteAck(from, m);
+          coordinator.OnWriteAck(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
           OnRead(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
-          OnReadReply(from, m, now);
+          coordinator.OnReadReply(from, m);
         } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
           OnDigestStep(from, m);
         } else if constexpr (std::is_same_v<M, internal::KeyDigestsMsg>) {
@@ -458,7 +511,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       it = tombstones.erase(it);
     }
   }
-  ExpireRequests(now);
+  coordinator.Expire(now);
 }
 
 TimeMicros Replicator::Impl::NextDeadline() const {
@@ -466,7 +519,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   TimeMicros t = std::min(next_anti_entropy, next_prune);
   if (!pending.empty()) t = std::min(t, next_flush);
   if (!meetings.empty()) return std::numeric_limits<TimeMicros>::min();
-  for (const auto& [id, r] : requests) t = std::min({t, r.deadline, r.next_resend});
+  t = std::min(t, coordinator.NextDeadline());
   const TimeMicros spacing = Micros(options.loss_repair_interval);
   for (const auto& [peer, l] : loss_repairs) {
     if (l.waiting)
@@ -525,11 +578,11 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
     return !std::binary_search(peers.begin(), peers.end(), entry.first);
   });
   impl_->peers = std::move(peers);
-  impl_->OnMembershipChange();
+  impl_->coordinator.OnMembershipChange();
 }
 void Replicator::SetReplicaCount(size_t n) {
   impl_->replica_count = std::max<size_t>(n, 1);
-  impl_->OnMembershipChange();
+  impl_->coordinator.OnMembershipChange();
 }
 size_t Replicator::replica_count() const {
   return std::max(impl_->replica_count, impl_->peers.size() + 1);
@@ -555,7 +608,7 @@ Result<const AnyCrdt*> Replicator::Get(std::string_view key, CrdtType type) cons
 Result<RequestId> Replicator::Read(std::string_view key, CrdtType type, Consistency level,
                                    TimeMicros now, std::optional<double> timeout) {
   if (auto local = impl_->Get(key, type); !local.ok()) return local.status();
-  return impl_->StartRead(key, type, level, now, timeout);
+  return impl_->coordinator.StartRead(key, type, level, now, timeout);
 }
 bool Replicator::IsDeleted(std::string_view key) const {
   return impl_->tombstones.count(std::string(key)) != 0;

@@ -1,10 +1,12 @@
 // The insides of Replicator (convergent/replicator.h), shared by the files of cpp/src/replica/:
-// replicator.cc (store, local requests, delta batching, dispatch), anti_entropy.cc (digest
-// rounds and repair), coordination.cc (Majority/All writes and reads).
+// replicator.cc (store, local requests, delta batching, dispatch, answers to coordinated
+// requests), anti_entropy.cc (digest rounds and repair); the requests this node coordinates are
+// a Coordinator's (coordinator.h).
 //
 // Thread safety: none; owned by one Replicator.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "convergent/replicator.h"
+#include "replica/coordinator.h"
 #include "replica/digest_tree.h"
 #include "replica/messages.h"
 
@@ -76,34 +79,7 @@ struct TombstoneEntry {
   bool pending = false;  // to be published in the next delta batch
 };
 
-struct PendingRequest {
-  bool is_read = false;
-  Consistency level = Consistency::kLocal;
-  std::string key;
-  CrdtType type;
-  size_t needed = 0;  // answers needed from peers (self already counted)
-  size_t answers = 0;
-  size_t failures = 0;
-  // The peers asked that have not answered yet: a peer counts once, however many copies of its
-  // answer the network delivers.
-  std::vector<NodeId> waiting;
-  // Every peer asked so far (sorted): a peer that joins while the request runs is asked too.
-  std::vector<NodeId> asked;
-  // The peers whose answers counted (answers): one that leaves no longer counts.
-  std::vector<NodeId> answered;
-  std::string last_error;
-  bool last_error_deleted = false;  // the last error was a peer's tombstone (kKeyDeleted)
-  TimeMicros deadline = 0;
-  // The request as sent, resent to the peers still waiting at next_resend (the interval doubles
-  // each time): a lost request or a peer not yet connected does not doom the request.
-  internal::FrameBody message;
-  TimeMicros next_resend = 0;
-  TimeMicros resend_interval = 0;
-  std::optional<AnyCrdt> merged;  // reads: what the peers answered
-  std::optional<internal::Tombstone> tombstone;
-};
-
-class Replicator::Impl {
+class Replicator::Impl final : public internal::CoordinatorHost {
  public:
   Impl(NodeId self, ReplicaId replica, ReplicatorOptions options, uint64_t seed);
 
@@ -146,30 +122,17 @@ class Replicator::Impl {
   void WantInRepair(NodeId to, uint64_t hash, internal::RepairMsg& repair, size_t& bytes);
   void MakeRepairRoom(NodeId to, size_t entry, internal::RepairMsg& repair, size_t& bytes);
 
-  // ---- coordination.cc ----
-  RequestId StartWrite(internal::WriteRequestMsg msg, Consistency level, TimeMicros now,
-                       std::optional<double> timeout);
-  RequestId StartRead(std::string_view key, CrdtType type, Consistency level, TimeMicros now,
-                      std::optional<double> timeout);
+  // ---- answers to the peers' coordinated requests (replicator.cc) ----
   void OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
-  void OnWriteAck(NodeId from, const internal::WriteAckMsg& m);
   void OnRead(NodeId from, const internal::ReadRequestMsg& m);
-  void OnReadReply(NodeId from, internal::ReadReplyMsg& m, TimeMicros now);
-  // Counts a peer's answer to a pending request and completes it when the level is reached (or
-  // can no longer be); nullptr when the request is gone or the peer already answered.
-  PendingRequest* TakeAnswer(NodeId from, RequestId id, bool is_read);
-  // Counts the answer of peer `from`; a failure (ok false) records `error`, a peer's tombstone
-  // when `deleted`.
-  void CountAnswer(NodeId from, RequestId id, PendingRequest& r, bool ok, std::string error,
-                   bool deleted = false);
-  // Completes the requests past their deadline with a timeout and resends the others when due.
-  void ExpireRequests(TimeMicros now);
-  size_t Needed(Consistency level) const;
-  // The membership changed (SetPeers, SetReplicaCount): asks the peers that joined since each
-  // request started, takes back the answers of peers that left, and sets what each request needs
-  // from the N there is now, completing those that now have enough answers.
-  void OnMembershipChange();
-  void Complete(RequestId id, Status status);
+
+  // ---- internal::CoordinatorHost ----
+  const std::vector<NodeId>& CoordinationPeers() const override { return peers; }
+  size_t CoordinationN() const override { return std::max(replica_count, peers.size() + 1); }
+  void SendTo(NodeId peer, internal::FrameBody body) override { Send(peer, std::move(body)); }
+  void CompleteRead(const std::string& key, CrdtType type,
+                    std::optional<internal::Tombstone> tombstone, std::optional<AnyCrdt> merged,
+                    Completion& completion) override;
 
   // ---- state ----
   NodeId self;
@@ -196,10 +159,6 @@ class Replicator::Impl {
   std::vector<PendingDelta> pending;       // released after each flush (see ReleaseIfLarge)
   std::unordered_map<std::string, int> subscriptions;
 
-  std::map<RequestId, PendingRequest> requests;
-  // Starts at a random point per incarnation, so that a late answer to the previous incarnation
-  // of this node cannot be taken for an answer to a new request.
-  RequestId next_request = 1;
   uint64_t next_round = 1;
 
   TimeMicros flush_interval = 0;  // delta_flush_interval, or what back-pressure set
@@ -223,6 +182,8 @@ class Replicator::Impl {
   std::vector<ReplicaEvent> events;
   std::vector<Completion> completions;
   ReplicatorMetrics metrics;
+  // Majority/All/To(n) requests in flight (after what it refers to).
+  internal::Coordinator coordinator;
 };
 
 }  // namespace convergent
