@@ -10,10 +10,6 @@
 //                            <-     KeyDigests(differing leaves: key hash + digest per key)
 //   Repair(states + wanted)  ->
 //                            <-     Repair(the wanted states)
-// Header-only xxHash: no library to link (for us or for consumers of the static library).
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include <algorithm>
 #include <unordered_map>
 #include <utility>
@@ -28,22 +24,6 @@ using internal::KeyDigestsMsg;
 using internal::KeyedState;
 using internal::RepairMsg;
 using internal::Tombstone;
-
-void Replicator::Impl::RefreshDigests() {
-  for (const std::string& name : dirty_digests) {
-    auto it = keys.find(name);
-    if (it == keys.end() || !it->second.digest_dirty) continue;
-    KeyEntry& e = it->second;
-    const std::string bytes = EncodeAny(e.value);
-    uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
-    if (digest == 0) digest = 1;  // 0 means "not in the tree"
-    if (e.digest != 0) tree.Toggle(e.key_hash, e.digest);
-    tree.Toggle(e.key_hash, digest);
-    e.digest = digest;
-    e.digest_dirty = false;
-  }
-  ReleaseIfLarge(dirty_digests);
-}
 
 void Replicator::Impl::StartAntiEntropy(TimeMicros) {
   if (peers.empty()) return;
@@ -64,42 +44,42 @@ void Replicator::Impl::RunLossRepairs(TimeMicros now) {
 }
 
 void Replicator::Impl::StartRound(NodeId peer) {
-  RefreshDigests();
+  store.RefreshDigests();
   ++metrics.antientropy_count;
   DigestStepMsg step{next_round++, 1, {}, {}};
-  for (uint32_t i = 0; i < tree.Width(1); ++i) {
+  for (uint32_t i = 0; i < store.tree().Width(1); ++i) {
     step.nodes.push_back(i);
-    step.digests.push_back(tree.At(1, i));
+    step.digests.push_back(store.tree().At(1, i));
   }
   Send(peer, std::move(step));
 }
 
 void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
-  RefreshDigests();
+  store.RefreshDigests();
   const int level = static_cast<int>(m.level);
-  if (level > tree.depth()) {
+  if (level > store.tree().depth()) {
     ++metrics.frames_malformed;  // a peer with another tree depth: configuration error
     return;
   }
   std::vector<uint32_t> differing;
   for (size_t i = 0; i < m.nodes.size(); ++i) {
-    if (m.nodes[i] >= tree.Width(level)) {
+    if (m.nodes[i] >= store.tree().Width(level)) {
       ++metrics.frames_malformed;
       return;
     }
-    if (tree.At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
+    if (store.tree().At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
   }
   if (differing.empty()) return;  // in agreement: the round ends here
   // Each step (and each key list) stands on its own, so large ones are split into frames of at
   // most max_frame_size (about 12 bytes per tree node, 16 per key).
-  if (level < tree.depth()) {
+  if (level < store.tree().depth()) {
     const size_t per_frame = std::max<size_t>(1, options.max_frame_size / 12);
     DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}};
     for (uint32_t node : differing) {
       for (uint32_t c = 0; c < internal::DigestTree::kFanout; ++c) {
         const uint32_t child = node * internal::DigestTree::kFanout + c;
         next.nodes.push_back(child);
-        next.digests.push_back(tree.At(level + 1, child));
+        next.digests.push_back(store.tree().At(level + 1, child));
       }
       if (next.nodes.size() + internal::DigestTree::kFanout > per_frame) {
         Send(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}}));
@@ -113,19 +93,19 @@ void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
   KeyDigestsMsg keys_msg{m.round, {}, {}, {}, {}};
   for (uint32_t leaf : differing) {
     const size_t listed = keys_msg.key_hashes.size() + keys_msg.leaves.size();
-    if (listed > 0 && listed + leaf_members[leaf].size() + 1 > per_frame) {
+    if (listed > 0 && listed + store.LeafMembers(leaf).size() + 1 > per_frame) {
       Send(from, std::exchange(keys_msg, KeyDigestsMsg{m.round, {}, {}, {}, {}}));
     }
     uint32_t count = 0;
-    for (const std::string* member : leaf_members[leaf]) {
+    for (const std::string* member : store.LeafMembers(leaf)) {
       const std::string& name = *member;
       uint64_t digest = 0, hash = 0;
-      if (auto k = keys.find(name); k != keys.end()) {
-        hash = k->second.key_hash;
-        digest = k->second.digest;
-      } else if (auto t = tombstones.find(name); t != tombstones.end()) {
-        hash = t->second.key_hash;
-        digest = t->second.digest;
+      if (const auto* k = store.FindKey(name)) {
+        hash = k->key_hash;
+        digest = k->digest;
+      } else if (const auto* t = store.FindTombstone(name)) {
+        hash = t->key_hash;
+        digest = t->digest;
       }
       if (digest == 0) continue;
       keys_msg.key_hashes.push_back(hash);
@@ -140,12 +120,12 @@ void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
 
 void Replicator::Impl::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair,
                                    size_t& bytes) {
-  if (auto k = keys.find(name); k != keys.end()) {
-    KeyedState s{name, EncodeAny(k->second.value), true};
+  if (const auto* k = store.FindKey(name)) {
+    KeyedState s{name, EncodeAny(k->value), true};
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));
-  } else if (auto t = tombstones.find(name); t != tombstones.end()) {
-    Tombstone stone{name, t->second.type, static_cast<uint64_t>(t->second.deleted_at)};
+  } else if (const auto* t = store.FindTombstone(name)) {
+    Tombstone stone{name, t->type, static_cast<uint64_t>(t->deleted_at)};
     MakeRepairRoom(to, TombstoneBound(stone), repair, bytes);
     repair.tombstones.push_back(std::move(stone));
   }
@@ -172,13 +152,13 @@ void Replicator::Impl::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair
 }
 
 void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
-  RefreshDigests();
+  store.RefreshDigests();
   RepairMsg repair{m.round, {}, {}, {}};
   size_t bytes = 0;
   size_t offset = 0;
   for (size_t l = 0; l < m.leaves.size(); ++l) {
     const uint32_t leaf = m.leaves[l];
-    if (leaf >= leaf_members.size()) {
+    if (leaf >= store.leaf_count()) {
       ++metrics.frames_malformed;
       return;
     }
@@ -186,11 +166,11 @@ void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
     for (uint32_t i = 0; i < m.key_count[l]; ++i, ++offset) {
       theirs[m.key_hashes[offset]] = m.key_digests[offset];
     }
-    for (const std::string* member : leaf_members[leaf]) {
+    for (const std::string* member : store.LeafMembers(leaf)) {
       const std::string& name = *member;
-      uint64_t hash = KeyHash(name), digest = 0;
-      if (auto k = keys.find(name); k != keys.end()) digest = k->second.digest;
-      if (auto t = tombstones.find(name); t != tombstones.end()) digest = t->second.digest;
+      uint64_t hash = internal::KeyStore::KeyHash(name), digest = 0;
+      if (const auto* k = store.FindKey(name)) digest = k->digest;
+      if (const auto* t = store.FindTombstone(name)) digest = t->digest;
       if (digest == 0) continue;
       auto it = theirs.find(hash);
       if (it != theirs.end() && it->second == digest) {
@@ -214,12 +194,12 @@ void Replicator::Impl::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   for (const KeyedState& s : m.entries) MergeRemote(s, now);
   for (const Tombstone& t : m.tombstones) ApplyTombstone(t, /*publish=*/false);
   if (m.wanted.empty()) return;
-  RefreshDigests();
+  store.RefreshDigests();
   RepairMsg reply{m.round, {}, {}, {}};
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {
-    for (const std::string* name : leaf_members[tree.LeafOf(hash)]) {
-      if (KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes);
+    for (const std::string* name : store.LeafMembers(store.tree().LeafOf(hash))) {
+      if (internal::KeyStore::KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes);
     }
   }
   if (!reply.entries.empty() || !reply.tombstones.empty()) Send(from, std::move(reply));

@@ -1,15 +1,13 @@
-// The replicator's store, local requests, delta batching, frame dispatch and answers to the
-// peers' coordinated requests. Anti-entropy is in anti_entropy.cc; the requests this node
-// coordinates are its Coordinator's (coordinator.cc).
+// The replicator's local requests, delta batching, frame dispatch and answers to the peers'
+// coordinated requests. Its keys are a KeyStore's (key_store.cc), anti-entropy is in
+// anti_entropy.cc, and the requests this node coordinates are its Coordinator's (coordinator.cc).
 #include "convergent/replicator.h"
-
-// Header-only xxHash: no library to link (for us or for consumers of the static library).
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "convergent/codec.h"
@@ -41,11 +39,6 @@ Result<AnyCrdt> GuardedMutate(const Replicator::Mutation& mutate, AnyCrdt& value
   } catch (const std::invalid_argument& e) {
     return Status::InvalidArgument(e.what());
   }
-}
-
-uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type) {
-  static constexpr char kTag[] = "tombstone";
-  return XXH64(kTag, sizeof kTag - 1, key_hash ^ static_cast<uint64_t>(type));
 }
 
 }  // namespace
@@ -108,116 +101,28 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       replica(replica_id),
       options(std::move(opts)),
       rng(seed),
-      leaf_members(size_t{1} << (4 * options.digest_tree_depth)),
-      tree(options.digest_tree_depth),
+      store(options.digest_tree_depth, metrics, events),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
   flush_interval = std::max<TimeMicros>(1, Micros(options.delta_flush_interval));
 }
 
-uint64_t Replicator::Impl::KeyHash(std::string_view key) const {
-  return XXH64(key.data(), key.size(), 0);
-}
-
-size_t NameHash::operator()(const std::string& s) const noexcept {
-  return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
-}
-
-namespace {
-bool NameLess(const std::string* a, const std::string& b) { return *a < b; }
-}  // namespace
-
-void Replicator::Impl::LeafInsert(uint64_t key_hash, const std::string* name) {
-  std::vector<const std::string*>& leaf = leaf_members[tree.LeafOf(key_hash)];
-  auto at = std::lower_bound(leaf.begin(), leaf.end(), *name, NameLess);
-  if (at != leaf.end() && **at == *name) {
-    *at = name;  // the same name, now held by another map
-  } else {
-    leaf.insert(at, name);
-  }
-}
-
-void Replicator::Impl::LeafErase(uint64_t key_hash, const std::string& name) {
-  std::vector<const std::string*>& leaf = leaf_members[tree.LeafOf(key_hash)];
-  auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
-  if (at != leaf.end() && **at == name) leaf.erase(at);
-}
-
-void Replicator::Impl::MarkChanged(const std::string& key, KeyEntry& e,
-                                   const std::optional<AnyCrdt>& before) {
-  if (!e.digest_dirty) {
-    e.digest_dirty = true;
-    dirty_digests.push_back(key);
-  }
-  if (track_changes) changed.insert(key);
-  if (before && !before->SameValue(e.value)) {
-    events.push_back({ReplicaEvent::Kind::kChanged, key, e.type, e.value});
-  }
-}
-
 bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
-  if (tombstones.count(s.key)) return true;  // deleted here: deltas of the key are ignored
+  if (store.IsDeleted(s.key)) return true;  // deleted here: deltas of the key are ignored
   auto decoded = DecodeAny(s.state);
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
   }
-  return MergeValue(s.key, std::move(decoded).value());
-}
-
-bool Replicator::Impl::MergeValue(const std::string& key, AnyCrdt value) {
-  if (tombstones.count(key)) return true;
-  auto it = keys.find(key);
-  if (it != keys.end() && it->second.type != value.type()) {
-    ++metrics.entries_mistyped;
-    return false;
-  }
-  ++metrics.merge_count;
-  const bool subscribed = subscriptions.count(key) != 0;
-  std::optional<AnyCrdt> before;
-  if (it == keys.end()) {
-    const CrdtType type = value.type();
-    if (subscribed) before = *AnyCrdt::Empty(type);
-    KeyEntry e{std::move(value), KeyHash(key), 0, kNoPending, type, false};
-    it = keys.emplace(key, std::move(e)).first;
-    LeafInsert(it->second.key_hash, &it->first);
-  } else {
-    if (subscribed) before = it->second.value;
-    it->second.value.Join(value);  // types checked above
-  }
-  MarkChanged(it->first, it->second, before);
-  return true;
+  return store.MergeValue(s.key, std::move(decoded).value());
 }
 
 bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
-  if (auto it = tombstones.find(t.key); it != tombstones.end()) {
-    if (it->second.type != t.type) {
-      ++metrics.entries_mistyped;
-      return false;
-    }
-    it->second.deleted_at = std::min<TimeMicros>(it->second.deleted_at, t.deleted_at_us);
-    return true;
+  const auto d = store.ApplyTombstone(t, publish);
+  if (d == internal::KeyStore::Deletion::kAdded && publish) {
+    pending.push_back(PendingDelta{t.key, std::nullopt});
   }
-  const uint64_t hash = KeyHash(t.key);
-  if (auto it = keys.find(t.key); it != keys.end()) {
-    if (it->second.type != t.type) {
-      ++metrics.entries_mistyped;
-      return false;
-    }
-    if (it->second.digest != 0) tree.Toggle(hash, it->second.digest);
-    LeafErase(hash, it->first);
-    keys.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
-  }
-  TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash,
-                      TombstoneDigest(hash, t.type), publish};
-  tree.Toggle(hash, tomb.digest);
-  LeafInsert(hash, &tombstones.emplace(t.key, tomb).first->first);
-  if (track_changes) changed.insert(t.key);
-  if (publish) pending.push_back(PendingDelta{t.key, std::nullopt});
-  if (subscriptions.count(t.key)) {
-    events.push_back({ReplicaEvent::Kind::kDeleted, t.key, t.type, AnyCrdt()});
-  }
-  return true;
+  return d != internal::KeyStore::Deletion::kMistyped;
 }
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
@@ -237,44 +142,41 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
                                            const Mutation& mutate, Consistency level,
                                            TimeMicros now, std::optional<double> timeout) {
   std::string name(key);
-  if (auto t = tombstones.find(name); t != tombstones.end()) {
-    return Status::KeyDeleted("key '" + name + "' is deleted");
+  if (store.IsDeleted(name)) return Status::KeyDeleted("key '" + name + "' is deleted");
+  internal::KeyEntry* entry = store.FindKey(name);
+  if (entry != nullptr && entry->type != type) {
+    return Status::TypeMismatch(TypeError(name, entry->type, type));
   }
-  auto it = keys.find(name);
-  if (it != keys.end() && it->second.type != type) {
-    return Status::TypeMismatch(TypeError(name, it->second.type, type));
-  }
-  const bool subscribed = subscriptions.count(name) != 0;
+  const bool subscribed = store.Subscribed(name);
   std::optional<AnyCrdt> before;
   Result<AnyCrdt> delta = Status::InvalidArgument("no mutation");
-  if (it == keys.end()) {
+  const std::string* stored = nullptr;
+  if (entry == nullptr) {
     auto empty = AnyCrdt::Empty(type);
     if (!empty.ok()) return empty.status();
     AnyCrdt value = empty.value();
     delta = GuardedMutate(mutate, value);
     if (!delta.ok()) return delta.status();
     if (subscribed) before = std::move(empty).value();
-    KeyEntry e{std::move(value), KeyHash(name), 0, kNoPending, type, false};
-    it = keys.emplace(name, std::move(e)).first;
-    LeafInsert(it->second.key_hash, &it->first);
+    std::tie(stored, entry) = store.AddKey(name, std::move(value));
   } else {
-    if (subscribed) before = it->second.value;
-    delta = GuardedMutate(mutate, it->second.value);
+    if (subscribed) before = entry->value;
+    delta = GuardedMutate(mutate, entry->value);
     if (!delta.ok()) return delta.status();
   }
-  KeyEntry& e = it->second;
+  internal::KeyEntry& e = *entry;
   if (delta->type() != type) {
     return Status::TypeMismatch("the mutation of key '" + name + "' returned " +
                                 CrdtTypeWithArticle(delta->type()) + " delta");
   }
-  if (e.pending != kNoPending) {
+  if (e.pending != internal::kNoPending) {
     pending[e.pending].delta->Join(*delta);
   } else {
     if (pending.empty()) next_flush = now + flush_interval;
     e.pending = static_cast<uint32_t>(pending.size());
     pending.push_back(PendingDelta{name, *delta});
   }
-  MarkChanged(it->first, e, before);
+  store.MarkChanged(stored != nullptr ? *stored : name, e, before);
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   w.entry = KeyedState{name, EncodeAny(*delta), false};
@@ -284,8 +186,8 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
 Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, Consistency level,
                                            TimeMicros now, std::optional<double> timeout) {
   std::string name(key);
-  if (auto it = keys.find(name); it != keys.end() && it->second.type != type) {
-    return Status::TypeMismatch(TypeError(name, it->second.type, type));
+  if (const auto* e = store.FindKey(name); e != nullptr && e->type != type) {
+    return Status::TypeMismatch(TypeError(name, e->type, type));
   }
   Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(WallTime(now), 0))};
   const bool none_pending = pending.empty();
@@ -301,14 +203,14 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
 
 Result<const AnyCrdt*> Replicator::Impl::Get(std::string_view key, CrdtType type) const {
   const std::string name(key);
-  if (auto t = tombstones.find(name); t != tombstones.end()) {
-    if (t->second.type != type) return Status::TypeMismatch(TypeError(name, t->second.type, type));
+  if (const auto* t = store.FindTombstone(name)) {
+    if (t->type != type) return Status::TypeMismatch(TypeError(name, t->type, type));
     return static_cast<const AnyCrdt*>(nullptr);
   }
-  auto it = keys.find(name);
-  if (it == keys.end()) return static_cast<const AnyCrdt*>(nullptr);
-  if (it->second.type != type) return Status::TypeMismatch(TypeError(name, it->second.type, type));
-  return &it->second.value;
+  const auto* e = store.FindKey(name);
+  if (e == nullptr) return static_cast<const AnyCrdt*>(nullptr);
+  if (e->type != type) return Status::TypeMismatch(TypeError(name, e->type, type));
+  return &e->value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +221,7 @@ void Replicator::Impl::OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMi
   std::string error;
   bool deleted = false;
   if (m.entry) {
-    if (tombstones.count(m.entry->key)) {
+    if (store.IsDeleted(m.entry->key)) {
       error = "key '" + m.entry->key + "' is deleted";
       deleted = true;
     } else if (!MergeRemote(*m.entry, now)) {
@@ -335,13 +237,13 @@ void Replicator::Impl::OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMi
 void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
   internal::ReadReplyMsg reply;
   reply.request_id = m.request_id;
-  if (auto t = tombstones.find(m.key); t != tombstones.end()) {
-    reply.tombstone = Tombstone{m.key, t->second.type, static_cast<uint64_t>(t->second.deleted_at)};
-  } else if (auto k = keys.find(m.key); k != keys.end()) {
-    if (k->second.type != m.type) {
-      reply.error = "key '" + m.key + "' holds " + CrdtTypeWithArticle(k->second.type) + " here";
+  if (const auto* t = store.FindTombstone(m.key)) {
+    reply.tombstone = Tombstone{m.key, t->type, static_cast<uint64_t>(t->deleted_at)};
+  } else if (const auto* k = store.FindKey(m.key)) {
+    if (k->type != m.type) {
+      reply.error = "key '" + m.key + "' holds " + CrdtTypeWithArticle(k->type) + " here";
     } else {
-      reply.entry = KeyedState{m.key, EncodeAny(k->second.value), true};
+      reply.entry = KeyedState{m.key, EncodeAny(k->value), true};
     }
   }
   Send(from, std::move(reply));
@@ -354,11 +256,11 @@ void Replicator::Impl::CompleteRead(const std::string& key, CrdtType type,
     ApplyTombstone(*tombstone, /*publish=*/false);
   } else if (merged) {
     // Write back what the peers know, so this replica now holds the merged value.
-    MergeValue(key, std::move(*merged));
+    store.MergeValue(key, std::move(*merged));
   }
-  c.deleted = tombstones.count(key) != 0;
-  if (auto k = keys.find(key); !c.deleted && k != keys.end() && k->second.type == type) {
-    c.value = k->second.value;
+  c.deleted = store.IsDeleted(key);
+  if (const auto* k = store.FindKey(key); !c.deleted && k != nullptr && k->type == type) {
+    c.value = k->value;
   }
 }
 
@@ -465,9 +367,9 @@ void Replicator::Impl::Tick(TimeMicros now) {
                          [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
     for (uint32_t i = 0; i < pending.size(); ++i) {
       const std::string& name = pending[i].name;
-      if (auto it = keys.find(name);
-          pending[i].delta && it != keys.end() && it->second.pending == i) {
-        KeyEntry& e = it->second;
+      if (internal::KeyEntry* k = store.FindKey(name);
+          pending[i].delta && k != nullptr && k->pending == i) {
+        internal::KeyEntry& e = *k;
         if (!peers.empty()) {
           std::string bytes = EncodeAny(*pending[i].delta);
           const bool full = bytes.size() > options.max_delta_size;
@@ -475,16 +377,17 @@ void Replicator::Impl::Tick(TimeMicros now) {
           ++metrics.delta_publish_count;
           batches.Add(KeyedState{name, std::move(bytes), full});
         }
-        e.pending = kNoPending;
-      } else if (auto t = tombstones.find(name); t != tombstones.end() && t->second.pending) {
-        t->second.pending = false;
+        e.pending = internal::kNoPending;
+      } else if (internal::TombstoneEntry* t = store.FindTombstone(name);
+                 t != nullptr && t->pending) {
+        t->pending = false;
         if (!peers.empty()) {
-          batches.Add(Tombstone{name, t->second.type, static_cast<uint64_t>(t->second.deleted_at)});
+          batches.Add(Tombstone{name, t->type, static_cast<uint64_t>(t->deleted_at)});
         }
       }
     }
     batches.Finish();
-    ReleaseIfLarge(pending);
+    internal::ReleaseIfLarge(pending);
   }
   if (now >= next_anti_entropy) {
     next_anti_entropy = now + Micros(options.anti_entropy_interval);
@@ -498,18 +401,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
   RunLossRepairs(now);
   if (now >= next_prune) {
     next_prune = now + Micros(options.prune_interval);
-    const TimeMicros ttl = Micros(options.tombstone_ttl);
-    const TimeMicros wall = WallTime(now);
-    for (auto it = tombstones.begin(); it != tombstones.end();) {
-      if (wall - it->second.deleted_at < ttl) {
-        ++it;
-        continue;
-      }
-      tree.Toggle(it->second.key_hash, it->second.digest);
-      LeafErase(it->second.key_hash, it->first);
-      if (track_changes) changed.insert(it->first);
-      it = tombstones.erase(it);
-    }
+    store.ExpireTombstones(WallTime(now), Micros(options.tombstone_ttl));
   }
   coordinator.Expire(now);
 }
@@ -529,14 +421,14 @@ TimeMicros Replicator::Impl::NextDeadline() const {
 }
 
 uint64_t Replicator::Impl::StoreDigest() {
-  RefreshDigests();
-  return tree.root();
+  store.RefreshDigests();
+  return store.tree().root();
 }
 
 std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
   const std::string p = "crdt.replicator.";
   std::map<std::string, double> m{
-      {p + "store.size", static_cast<double>(keys.size())},
+      {p + "store.size", static_cast<double>(store.keys().size())},
       {p + "merge.count", static_cast<double>(metrics.merge_count)},
       {p + "delta.publish.count", static_cast<double>(metrics.delta_publish_count)},
       {p + "delta.receive.count", static_cast<double>(metrics.delta_receive_count)},
@@ -545,7 +437,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "antientropy.count", static_cast<double>(metrics.antientropy_count)},
       {p + "antientropy.loss_repair.count", static_cast<double>(metrics.loss_repair_count)},
       {p + "antientropy.meeting.count", static_cast<double>(metrics.meeting_count)},
-      {p + "tombstone.count", static_cast<double>(tombstones.size())},
+      {p + "tombstone.count", static_cast<double>(store.tombstones().size())},
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
       {p + "frames.dropped.foreign", static_cast<double>(metrics.frames_foreign)},
       {p + "entries.dropped.mistyped", static_cast<double>(metrics.entries_mistyped)},
@@ -611,44 +503,39 @@ Result<RequestId> Replicator::Read(std::string_view key, CrdtType type, Consiste
   return impl_->coordinator.StartRead(key, type, level, now, timeout);
 }
 bool Replicator::IsDeleted(std::string_view key) const {
-  return impl_->tombstones.count(std::string(key)) != 0;
+  return impl_->store.IsDeleted(std::string(key));
 }
 std::vector<std::pair<std::string, CrdtType>> Replicator::Keys() const {
   std::vector<std::pair<std::string, CrdtType>> out;
-  out.reserve(impl_->keys.size());
-  for (const auto& [name, e] : impl_->keys) out.emplace_back(name, e.type);
+  out.reserve(impl_->store.keys().size());
+  for (const auto& [name, e] : impl_->store.keys()) out.emplace_back(name, e.type);
   std::sort(out.begin(), out.end());
   return out;
 }
-void Replicator::Subscribe(std::string_view key) { ++impl_->subscriptions[std::string(key)]; }
-void Replicator::Unsubscribe(std::string_view key) {
-  auto it = impl_->subscriptions.find(std::string(key));
-  if (it != impl_->subscriptions.end() && --it->second <= 0) impl_->subscriptions.erase(it);
-}
-void Replicator::TrackChanges() { impl_->track_changes = true; }
+void Replicator::Subscribe(std::string_view key) { impl_->store.Subscribe(std::string(key)); }
+void Replicator::Unsubscribe(std::string_view key) { impl_->store.Unsubscribe(std::string(key)); }
+void Replicator::TrackChanges() { impl_->store.TrackChanges(); }
 
 std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
-  Impl& d = *impl_;
+  const internal::KeyStore& store = impl_->store;
+  const std::set<std::string> changed = impl_->store.TakeChanged();
   std::vector<SnapshotChange> out;
-  out.reserve(d.changed.size());
-  for (const std::string& key : d.changed) {
-    if (auto t = d.tombstones.find(key); t != d.tombstones.end()) {
-      out.emplace_back(key, internal::EncodeTombstoneRecord(
-                                t->second.type, static_cast<uint64_t>(t->second.deleted_at)));
-    } else if (auto k = d.keys.find(key); k != d.keys.end()) {
-      out.emplace_back(key, internal::EncodeStateRecord(k->second.value));
+  out.reserve(changed.size());
+  for (const std::string& key : changed) {
+    if (const auto* t = store.FindTombstone(key)) {
+      out.emplace_back(
+          key, internal::EncodeTombstoneRecord(t->type, static_cast<uint64_t>(t->deleted_at)));
+    } else if (const auto* k = store.FindKey(key)) {
+      out.emplace_back(key, internal::EncodeStateRecord(k->value));
     } else {
       out.emplace_back(key, std::string());
     }
   }
-  d.changed.clear();
   return out;
 }
 
 void Replicator::ReturnChanges(const std::vector<SnapshotChange>& unwritten) {
-  Impl& d = *impl_;
-  if (!d.track_changes) return;
-  for (const auto& [key, bytes] : unwritten) d.changed.insert(key);
+  for (const auto& [key, bytes] : unwritten) impl_->store.GiveBack(key);
 }
 
 Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
@@ -664,10 +551,10 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
     if (auto* t = std::get_if<internal::Tombstone>(&decoded[i])) {
       d.ApplyTombstone(*t, /*publish=*/false);
     } else {
-      d.MergeValue(records[i].first, std::move(std::get<AnyCrdt>(decoded[i])));
+      d.store.MergeValue(records[i].first, std::move(std::get<AnyCrdt>(decoded[i])));
     }
   }
-  d.changed.clear();  // what was just read is already in the store
+  d.store.TakeChanged();  // what was just read is already in the store
   return Status::Ok();
 }
 
@@ -701,6 +588,6 @@ std::vector<Completion> Replicator::TakeCompletions() {
 const ReplicatorMetrics& Replicator::metrics() const { return impl_->metrics; }
 std::map<std::string, double> Replicator::NamedMetrics() const { return impl_->NamedMetrics(); }
 uint64_t Replicator::StoreDigest() { return impl_->StoreDigest(); }
-size_t Replicator::tombstone_count() const { return impl_->tombstones.size(); }
+size_t Replicator::tombstone_count() const { return impl_->store.tombstones().size(); }
 
 }  // namespace convergent

@@ -1,7 +1,7 @@
 // The insides of Replicator (convergent/replicator.h), shared by the files of cpp/src/replica/:
-// replicator.cc (store, local requests, delta batching, dispatch, answers to coordinated
-// requests), anti_entropy.cc (digest rounds and repair); the requests this node coordinates are
-// a Coordinator's (coordinator.h).
+// replicator.cc (local requests, delta batching, dispatch, answers to coordinated requests),
+// anti_entropy.cc (digest rounds and repair). The keys and tombstones are a KeyStore's
+// (key_store.h), the requests this node coordinates a Coordinator's (coordinator.h).
 //
 // Thread safety: none; owned by one Replicator.
 #pragma once
@@ -11,20 +11,16 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "convergent/replicator.h"
 #include "replica/coordinator.h"
-#include "replica/digest_tree.h"
+#include "replica/key_store.h"
 #include "replica/messages.h"
 
 namespace convergent {
-
-inline constexpr uint32_t kNoPending = 0xffffffffu;
 
 // Bytes of a frame that are not its entries: the frame's own fields, and the headers a node adds
 // (its bus header and tag). Batches and repairs fill max_frame_size minus this.
@@ -40,43 +36,6 @@ inline size_t TombstoneBound(const internal::Tombstone& t) { return t.key.size()
 struct PendingDelta {
   std::string name;
   std::optional<AnyCrdt> delta;  // nullopt: a tombstone
-};
-
-// Empties a buffer that is refilled in bursts; a large one (a burst of 64k+ entries, megabytes)
-// gives its memory back, a smaller one keeps it for the next burst.
-template <typename T>
-void ReleaseIfLarge(std::vector<T>& v) {
-  if (v.capacity() > (size_t{1} << 16)) {
-    std::vector<T>().swap(v);
-  } else {
-    v.clear();
-  }
-}
-
-// One live key. Fields ordered for size: a million keys pay for every byte.
-struct KeyEntry {
-  AnyCrdt value;
-  uint64_t key_hash = 0;
-  uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
-  // Local deltas joined since the last flush: an index into Impl::pending (kNoPending: none).
-  // Kept out of the entry so that a large store of idle keys costs no delta space.
-  uint32_t pending = kNoPending;
-  CrdtType type = CrdtType::kGCounter;
-  bool digest_dirty = true;
-};
-
-// The hash of key names in the stores: xxHash, and cheap enough that the maps do not cache it in
-// every node (libstdc++ caches std::hash<std::string>).
-struct NameHash {
-  size_t operator()(const std::string& s) const noexcept;
-};
-
-struct TombstoneEntry {
-  CrdtType type;
-  TimeMicros deleted_at = 0;
-  uint64_t key_hash = 0;
-  uint64_t digest = 0;
-  bool pending = false;  // to be published in the next delta batch
 };
 
 class Replicator::Impl final : public internal::CoordinatorHost {
@@ -95,17 +54,13 @@ class Replicator::Impl final : public internal::CoordinatorHost {
   std::map<std::string, double> NamedMetrics() const;
   uint64_t StoreDigest();
 
-  // Store operations used by all parts. Each keeps the digest tree, leaf index and events right.
   // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
   bool MergeRemote(const internal::KeyedState& s, TimeMicros now);
-  // Joins an already decoded value (ignored for a deleted key); false when mistyped.
-  bool MergeValue(const std::string& key, AnyCrdt value);
-  // Applies a tombstone (local or remote); false when the live key has another type.
+  // Applies a tombstone (local or remote; published in the next batch when `publish`); false
+  // when the key has another type.
   bool ApplyTombstone(const internal::Tombstone& t, bool publish);
-  void MarkChanged(const std::string& key, KeyEntry& e, const std::optional<AnyCrdt>& before);
   void Send(std::optional<NodeId> to, internal::FrameBody body);
   TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
-  uint64_t KeyHash(std::string_view key) const;
 
   // ---- anti_entropy.cc ----
   void StartAntiEntropy(TimeMicros now);
@@ -115,7 +70,6 @@ class Replicator::Impl final : public internal::CoordinatorHost {
   void OnDigestStep(NodeId from, const internal::DigestStepMsg& m);
   void OnKeyDigests(NodeId from, const internal::KeyDigestsMsg& m);
   void OnRepair(NodeId from, internal::RepairMsg& m, TimeMicros now);
-  void RefreshDigests();
   // Appends a key's state or tombstone (or, Want, the hash of a key wanted back) to a repair,
   // sending full chunks to `to` first.
   void AddToRepair(NodeId to, const std::string& key, internal::RepairMsg& repair, size_t& bytes);
@@ -146,18 +100,7 @@ class Replicator::Impl final : public internal::CoordinatorHost {
   std::function<TimeMicros()> wall_clock;
   TimeMicros WallTime(TimeMicros now) const { return wall_clock ? wall_clock() : now; }
 
-  std::unordered_map<std::string, KeyEntry, NameHash> keys;
-  std::unordered_map<std::string, TombstoneEntry, NameHash> tombstones;
-  // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
-  // names held by `keys` and `tombstones` (node-based maps: the pointers stay valid until the
-  // entry is erased, which also removes it here). 8 bytes per key instead of a set node.
-  std::vector<std::vector<const std::string*>> leaf_members;
-  void LeafInsert(uint64_t key_hash, const std::string* name);
-  void LeafErase(uint64_t key_hash, const std::string& name);
-  internal::DigestTree tree;
-  std::vector<std::string> dirty_digests;  // keys whose digest must be recomputed
-  std::vector<PendingDelta> pending;       // released after each flush (see ReleaseIfLarge)
-  std::unordered_map<std::string, int> subscriptions;
+  std::vector<PendingDelta> pending;  // released after each flush (see ReleaseIfLarge)
 
   uint64_t next_round = 1;
 
@@ -176,12 +119,11 @@ class Replicator::Impl final : public internal::CoordinatorHost {
   bool started = false;
 
   std::vector<OutgoingFrame> outgoing;
-  // Snapshots: the keys and tombstones changed since the last TakeChanges (when tracking).
-  bool track_changes = false;
-  std::set<std::string> changed;
   std::vector<ReplicaEvent> events;
   std::vector<Completion> completions;
   ReplicatorMetrics metrics;
+  // The keys and tombstones, their digests and change tracking (after what it refers to).
+  internal::KeyStore store;
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
 };

@@ -1,0 +1,148 @@
+// Header-only xxHash: no library to link (for us or for consumers of the static library).
+#define XXH_INLINE_ALL
+#include "replica/key_store.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "convergent/codec.h"
+
+namespace convergent::internal {
+namespace {
+
+bool NameLess(const std::string* a, const std::string& b) { return *a < b; }
+
+uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type) {
+  static constexpr char kTag[] = "tombstone";
+  return XXH64(kTag, sizeof kTag - 1, key_hash ^ static_cast<uint64_t>(type));
+}
+
+}  // namespace
+
+size_t NameHash::operator()(const std::string& s) const noexcept {
+  return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
+}
+
+KeyStore::KeyStore(int digest_tree_depth, ReplicatorMetrics& metrics,
+                   std::vector<ReplicaEvent>& events)
+    : metrics_(metrics),
+      events_(events),
+      leaf_members_(size_t{1} << (4 * digest_tree_depth)),
+      tree_(digest_tree_depth) {}
+
+uint64_t KeyStore::KeyHash(std::string_view key) { return XXH64(key.data(), key.size(), 0); }
+
+void KeyStore::LeafInsert(uint64_t key_hash, const std::string* name) {
+  std::vector<const std::string*>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
+  auto at = std::lower_bound(leaf.begin(), leaf.end(), *name, NameLess);
+  if (at != leaf.end() && **at == *name) {
+    *at = name;  // the same name, now held by another map
+  } else {
+    leaf.insert(at, name);
+  }
+}
+
+void KeyStore::LeafErase(uint64_t key_hash, const std::string& name) {
+  std::vector<const std::string*>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
+  auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
+  if (at != leaf.end() && **at == name) leaf.erase(at);
+}
+
+std::pair<const std::string*, KeyEntry*> KeyStore::AddKey(std::string name, AnyCrdt value) {
+  const uint64_t hash = KeyHash(name);
+  const CrdtType type = value.type();
+  auto it =
+      keys_.emplace(std::move(name), KeyEntry{std::move(value), hash, 0, kNoPending, type, false})
+          .first;
+  LeafInsert(hash, &it->first);
+  return {&it->first, &it->second};
+}
+
+bool KeyStore::MergeValue(const std::string& name, AnyCrdt value) {
+  if (tombstones_.count(name)) return true;
+  auto it = keys_.find(name);
+  if (it != keys_.end() && it->second.type != value.type()) {
+    ++metrics_.entries_mistyped;
+    return false;
+  }
+  ++metrics_.merge_count;
+  const bool subscribed = Subscribed(name);
+  std::optional<AnyCrdt> before;
+  if (it == keys_.end()) {
+    if (subscribed) before = *AnyCrdt::Empty(value.type());
+    auto [stored, e] = AddKey(name, std::move(value));
+    MarkChanged(*stored, *e, before);
+    return true;
+  }
+  if (subscribed) before = it->second.value;
+  it->second.value.Join(value);  // types checked above
+  MarkChanged(it->first, it->second, before);
+  return true;
+}
+
+KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
+  if (auto it = tombstones_.find(t.key); it != tombstones_.end()) {
+    if (it->second.type != t.type) {
+      ++metrics_.entries_mistyped;
+      return Deletion::kMistyped;
+    }
+    it->second.deleted_at = std::min<TimeMicros>(it->second.deleted_at, t.deleted_at_us);
+    return Deletion::kKnown;
+  }
+  const uint64_t hash = KeyHash(t.key);
+  if (auto it = keys_.find(t.key); it != keys_.end()) {
+    if (it->second.type != t.type) {
+      ++metrics_.entries_mistyped;
+      return Deletion::kMistyped;
+    }
+    if (it->second.digest != 0) tree_.Toggle(hash, it->second.digest);
+    LeafErase(hash, it->first);
+    keys_.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
+  }
+  TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash,
+                      TombstoneDigest(hash, t.type), publish};
+  tree_.Toggle(hash, tomb.digest);
+  LeafInsert(hash, &tombstones_.emplace(t.key, tomb).first->first);
+  if (track_changes_) changed_.insert(t.key);
+  if (Subscribed(t.key))
+    events_.push_back({ReplicaEvent::Kind::kDeleted, t.key, t.type, AnyCrdt()});
+  return Deletion::kAdded;
+}
+
+void KeyStore::ExpireTombstones(TimeMicros wall, TimeMicros ttl) {
+  for (auto it = tombstones_.begin(); it != tombstones_.end();) {
+    if (wall - it->second.deleted_at < ttl) {
+      ++it;
+      continue;
+    }
+    tree_.Toggle(it->second.key_hash, it->second.digest);
+    LeafErase(it->second.key_hash, it->first);
+    if (track_changes_) changed_.insert(it->first);
+    it = tombstones_.erase(it);
+  }
+}
+
+void KeyStore::Unsubscribe(const std::string& name) {
+  auto it = subscriptions_.find(name);
+  if (it != subscriptions_.end() && --it->second <= 0) subscriptions_.erase(it);
+}
+
+void KeyStore::RefreshDigests() {
+  for (const std::string& name : dirty_digests_) {
+    auto it = keys_.find(name);
+    if (it == keys_.end() || !it->second.digest_dirty) continue;
+    KeyEntry& e = it->second;
+    const std::string bytes = EncodeAny(e.value);
+    uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
+    if (digest == 0) digest = 1;  // 0 means "not in the tree"
+    if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
+    tree_.Toggle(e.key_hash, digest);
+    e.digest = digest;
+    e.digest_dirty = false;
+  }
+  ReleaseIfLarge(dirty_digests_);
+}
+
+}  // namespace convergent::internal

@@ -1,0 +1,163 @@
+// KeyStore: a replicator's live keys and tombstones, and what is derived from them: the digest
+// tree and the leaf index that anti-entropy walks, the names changed since the last snapshot
+// (when tracking), and the change events of subscribed keys. Every insertion, join, deletion and
+// expiry goes through it, so that these stay right; values are mutated in place through
+// FindKey() followed by MarkChanged().
+//
+// Thread safety: none; owned by one Replicator::Impl.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <unordered_map>
+#include <vector>
+
+#include "convergent/replicator.h"
+#include "replica/digest_tree.h"
+#include "replica/messages.h"
+
+namespace convergent::internal {
+
+inline constexpr uint32_t kNoPending = 0xffffffffu;
+
+// Empties a buffer that is refilled in bursts; a large one (a burst of 64k+ entries, megabytes)
+// gives its memory back, a smaller one keeps it for the next burst.
+template <typename T>
+void ReleaseIfLarge(std::vector<T>& v) {
+  if (v.capacity() > (size_t{1} << 16)) {
+    std::vector<T>().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
+// One live key. Fields ordered for size: a million keys pay for every byte.
+struct KeyEntry {
+  AnyCrdt value;
+  uint64_t key_hash = 0;
+  uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
+  // Local deltas joined since the last flush: an index into the replicator's pending deltas
+  // (kNoPending: none). Kept out of the entry so that idle keys cost no delta space.
+  uint32_t pending = kNoPending;
+  CrdtType type = CrdtType::kGCounter;
+  bool digest_dirty = true;
+};
+
+struct TombstoneEntry {
+  CrdtType type;
+  TimeMicros deleted_at = 0;
+  uint64_t key_hash = 0;
+  uint64_t digest = 0;
+  bool pending = false;  // to be published in the next delta batch
+};
+
+// The hash of key names in the stores: xxHash, and cheap enough that the maps do not cache it in
+// every node (libstdc++ caches std::hash<std::string>).
+struct NameHash {
+  size_t operator()(const std::string& s) const noexcept;
+};
+
+class KeyStore {
+ public:
+  using Keys = std::unordered_map<std::string, KeyEntry, NameHash>;
+  using Tombstones = std::unordered_map<std::string, TombstoneEntry, NameHash>;
+
+  // `metrics`: merges and mistyped entries are counted there; `events`: where the change events
+  // of subscribed keys go.
+  KeyStore(int digest_tree_depth, ReplicatorMetrics& metrics, std::vector<ReplicaEvent>& events);
+
+  static uint64_t KeyHash(std::string_view key);
+
+  const Keys& keys() const { return keys_; }
+  const Tombstones& tombstones() const { return tombstones_; }
+  KeyEntry* FindKey(const std::string& name) {
+    auto it = keys_.find(name);
+    return it == keys_.end() ? nullptr : &it->second;
+  }
+  const KeyEntry* FindKey(const std::string& name) const {
+    auto it = keys_.find(name);
+    return it == keys_.end() ? nullptr : &it->second;
+  }
+  TombstoneEntry* FindTombstone(const std::string& name) {
+    auto it = tombstones_.find(name);
+    return it == tombstones_.end() ? nullptr : &it->second;
+  }
+  const TombstoneEntry* FindTombstone(const std::string& name) const {
+    auto it = tombstones_.find(name);
+    return it == tombstones_.end() ? nullptr : &it->second;
+  }
+  bool IsDeleted(const std::string& name) const { return tombstones_.count(name) != 0; }
+  bool Subscribed(const std::string& name) const { return subscriptions_.count(name) != 0; }
+
+  // A new live key (not in the store, not deleted) holding `value`; returns its entry and the
+  // name as the store holds it. Call MarkChanged after.
+  std::pair<const std::string*, KeyEntry*> AddKey(std::string name, AnyCrdt value);
+  // After a change of entry `e` of `name`: its digest is recomputed at the next refresh, the name
+  // is tracked for the snapshot, and subscribers see an event if the value moved from `before`
+  // (nullopt: nobody subscribed).
+  // (Inline: every local update calls it.)
+  void MarkChanged(const std::string& name, KeyEntry& e, const std::optional<AnyCrdt>& before) {
+    if (!e.digest_dirty) {
+      e.digest_dirty = true;
+      dirty_digests_.push_back(name);
+    }
+    if (track_changes_) changed_.insert(name);
+    if (before && !before->SameValue(e.value)) {
+      events_.push_back({ReplicaEvent::Kind::kChanged, name, e.type, e.value});
+    }
+  }
+  // Joins a value into the key (ignored for a deleted key); false when mistyped.
+  bool MergeValue(const std::string& name, AnyCrdt value);
+  // Applies a tombstone: the live key goes, the tombstone stays. kAdded for a new tombstone
+  // (marked pending when `publish`), kKnown when the key was deleted already, kMistyped when
+  // the key (or its tombstone) has another type.
+  enum class Deletion { kAdded, kKnown, kMistyped };
+  Deletion ApplyTombstone(const Tombstone& t, bool publish);
+  // Drops the tombstones deleted at least `ttl` before `wall`.
+  void ExpireTombstones(TimeMicros wall, TimeMicros ttl);
+
+  void Subscribe(const std::string& name) { ++subscriptions_[name]; }
+  void Unsubscribe(const std::string& name);
+
+  // ---- digests (anti-entropy) ----
+  void RefreshDigests();
+  const DigestTree& tree() const { return tree_; }
+  // The names of the keys and tombstones of a digest-tree leaf, sorted.
+  const std::vector<const std::string*>& LeafMembers(uint32_t leaf) const {
+    return leaf_members_[leaf];
+  }
+  size_t leaf_count() const { return leaf_members_.size(); }
+
+  // ---- snapshots ----
+  void TrackChanges() { track_changes_ = true; }
+  bool tracking_changes() const { return track_changes_; }
+  // The names changed since the last call (and those given back).
+  std::set<std::string> TakeChanged() { return std::exchange(changed_, {}); }
+  void GiveBack(const std::string& name) {
+    if (track_changes_) changed_.insert(name);
+  }
+
+ private:
+  void LeafInsert(uint64_t key_hash, const std::string* name);
+  void LeafErase(uint64_t key_hash, const std::string& name);
+
+  ReplicatorMetrics& metrics_;
+  std::vector<ReplicaEvent>& events_;
+  Keys keys_;
+  Tombstones tombstones_;
+  // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
+  // names held by keys_ and tombstones_ (node-based maps: the pointers stay valid until the entry
+  // is erased, which also removes it here). 8 bytes per key instead of a set node.
+  std::vector<std::vector<const std::string*>> leaf_members_;
+  DigestTree tree_;
+  std::vector<std::string> dirty_digests_;  // keys whose digest must be recomputed
+  std::unordered_map<std::string, int> subscriptions_;
+  bool track_changes_ = false;
+  std::set<std::string> changed_;
+};
+
+}  // namespace convergent::internal
