@@ -10,100 +10,147 @@
 //                            <-     KeyDigests(differing leaves: key hash + digest per key)
 //   Repair(states + wanted)  ->
 //                            <-     Repair(the wanted states)
+#include "replica/anti_entropy.h"
+
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 #include <utility>
 
 #include "convergent/codec.h"
-#include "replica/replicator_impl.h"
+#include "replica/frame_budget.h"
 
-namespace convergent {
+namespace convergent::internal {
 
-using internal::DigestStepMsg;
-using internal::KeyDigestsMsg;
-using internal::KeyedState;
-using internal::RepairMsg;
-using internal::Tombstone;
+AntiEntropy::AntiEntropy(AntiEntropyHost& host, KeyStore& store, const ReplicatorOptions& options,
+                         ReplicatorMetrics& metrics, std::mt19937_64& rng)
+    : host_(host), store_(store), options_(options), metrics_(metrics), rng_(rng) {}
 
-void Replicator::Impl::StartAntiEntropy(TimeMicros) {
-  if (peers.empty()) return;
-  std::uniform_int_distribution<size_t> pick(0, peers.size() - 1);
-  StartRound(peers[pick(rng)]);
+void AntiEntropy::Start(TimeMicros now) {
+  std::uniform_real_distribution<double> offset(0.0, options_.anti_entropy_interval);
+  next_round_at_ = now + Micros(offset(rng_));
 }
 
-void Replicator::Impl::RunLossRepairs(TimeMicros now) {
-  const TimeMicros spacing = Micros(options.loss_repair_interval);
-  for (auto& [peer, l] : loss_repairs) {
+void AntiEntropy::Tick(TimeMicros now) {
+  const std::vector<NodeId>& peers = host_.AntiEntropyPeers();
+  if (now >= next_round_at_) {
+    next_round_at_ = now + Micros(options_.anti_entropy_interval);
+    if (!peers.empty()) {
+      std::uniform_int_distribution<size_t> pick(0, peers.size() - 1);
+      StartRound(peers[pick(rng_)]);
+    }
+  }
+  for (NodeId peer : std::exchange(meetings_, {})) {
+    if (!IsPeer(peer)) continue;
+    ++metrics_.meeting_count;
+    StartRound(peer);
+  }
+  const TimeMicros spacing = Micros(options_.loss_repair_interval);
+  for (auto& [peer, l] : loss_repairs_) {
     if (!l.waiting || (l.started && now < l.last + spacing)) continue;
     l.waiting = false;
     l.started = true;
     l.last = now;
-    ++metrics.loss_repair_count;
+    ++metrics_.loss_repair_count;
     StartRound(peer);
   }
 }
 
-void Replicator::Impl::StartRound(NodeId peer) {
-  store.RefreshDigests();
-  ++metrics.antientropy_count;
-  DigestStepMsg step{next_round++, 1, {}, {}};
-  for (uint32_t i = 0; i < store.tree().Width(1); ++i) {
-    step.nodes.push_back(i);
-    step.digests.push_back(store.tree().At(1, i));
+TimeMicros AntiEntropy::NextDeadline() const {
+  if (!meetings_.empty()) return std::numeric_limits<TimeMicros>::min();
+  TimeMicros t = next_round_at_;
+  const TimeMicros spacing = Micros(options_.loss_repair_interval);
+  for (const auto& [peer, l] : loss_repairs_) {
+    if (l.waiting) {
+      t = std::min(t, l.started ? l.last + spacing : std::numeric_limits<TimeMicros>::min());
+    }
   }
-  Send(peer, std::move(step));
+  return t;
 }
 
-void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
-  store.RefreshDigests();
+bool AntiEntropy::IsPeer(NodeId peer) const {
+  const std::vector<NodeId>& peers = host_.AntiEntropyPeers();
+  return std::find(peers.begin(), peers.end(), peer) != peers.end();
+}
+
+void AntiEntropy::RepairFrom(NodeId peer) {
+  if (IsPeer(peer)) loss_repairs_[peer].waiting = true;
+}
+
+void AntiEntropy::SyncWith(NodeId peer) {
+  if (!IsPeer(peer)) return;
+  if (std::find(meetings_.begin(), meetings_.end(), peer) == meetings_.end()) {
+    meetings_.push_back(peer);
+  }
+}
+
+void AntiEntropy::KeepOnly(const std::vector<NodeId>& peers) {
+  std::erase_if(loss_repairs_, [&](const auto& entry) {
+    return !std::binary_search(peers.begin(), peers.end(), entry.first);
+  });
+}
+
+void AntiEntropy::StartRound(NodeId peer) {
+  store_.RefreshDigests();
+  ++metrics_.antientropy_count;
+  DigestStepMsg step{next_round_++, 1, {}, {}};
+  for (uint32_t i = 0; i < store_.tree().Width(1); ++i) {
+    step.nodes.push_back(i);
+    step.digests.push_back(store_.tree().At(1, i));
+  }
+  host_.SendTo(peer, std::move(step));
+}
+
+void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
+  store_.RefreshDigests();
   const int level = static_cast<int>(m.level);
-  if (level > store.tree().depth()) {
-    ++metrics.frames_malformed;  // a peer with another tree depth: configuration error
+  if (level > store_.tree().depth()) {
+    ++metrics_.frames_malformed;  // a peer with another tree depth: configuration error
     return;
   }
   std::vector<uint32_t> differing;
   for (size_t i = 0; i < m.nodes.size(); ++i) {
-    if (m.nodes[i] >= store.tree().Width(level)) {
-      ++metrics.frames_malformed;
+    if (m.nodes[i] >= store_.tree().Width(level)) {
+      ++metrics_.frames_malformed;
       return;
     }
-    if (store.tree().At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
+    if (store_.tree().At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
   }
   if (differing.empty()) return;  // in agreement: the round ends here
   // Each step (and each key list) stands on its own, so large ones are split into frames of at
   // most max_frame_size (about 12 bytes per tree node, 16 per key).
-  if (level < store.tree().depth()) {
-    const size_t per_frame = std::max<size_t>(1, options.max_frame_size / 12);
+  if (level < store_.tree().depth()) {
+    const size_t per_frame = std::max<size_t>(1, options_.max_frame_size / 12);
     DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}};
     for (uint32_t node : differing) {
       for (uint32_t c = 0; c < internal::DigestTree::kFanout; ++c) {
         const uint32_t child = node * internal::DigestTree::kFanout + c;
         next.nodes.push_back(child);
-        next.digests.push_back(store.tree().At(level + 1, child));
+        next.digests.push_back(store_.tree().At(level + 1, child));
       }
       if (next.nodes.size() + internal::DigestTree::kFanout > per_frame) {
-        Send(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}}));
+        host_.SendTo(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}}));
       }
     }
-    if (!next.nodes.empty()) Send(from, std::move(next));
+    if (!next.nodes.empty()) host_.SendTo(from, std::move(next));
     return;
   }
   // Differing leaves: list our keys there.
-  const size_t per_frame = std::max<size_t>(1, options.max_frame_size / 16);
+  const size_t per_frame = std::max<size_t>(1, options_.max_frame_size / 16);
   KeyDigestsMsg keys_msg{m.round, {}, {}, {}, {}};
   for (uint32_t leaf : differing) {
     const size_t listed = keys_msg.key_hashes.size() + keys_msg.leaves.size();
-    if (listed > 0 && listed + store.LeafMembers(leaf).size() + 1 > per_frame) {
-      Send(from, std::exchange(keys_msg, KeyDigestsMsg{m.round, {}, {}, {}, {}}));
+    if (listed > 0 && listed + store_.LeafMembers(leaf).size() + 1 > per_frame) {
+      host_.SendTo(from, std::exchange(keys_msg, KeyDigestsMsg{m.round, {}, {}, {}, {}}));
     }
     uint32_t count = 0;
-    for (const std::string* member : store.LeafMembers(leaf)) {
+    for (const std::string* member : store_.LeafMembers(leaf)) {
       const std::string& name = *member;
       uint64_t digest = 0, hash = 0;
-      if (const auto* k = store.FindKey(name)) {
+      if (const auto* k = store_.FindKey(name)) {
         hash = k->key_hash;
         digest = k->digest;
-      } else if (const auto* t = store.FindTombstone(name)) {
+      } else if (const auto* t = store_.FindTombstone(name)) {
         hash = t->key_hash;
         digest = t->digest;
       }
@@ -115,34 +162,34 @@ void Replicator::Impl::OnDigestStep(NodeId from, const DigestStepMsg& m) {
     keys_msg.leaves.push_back(leaf);
     keys_msg.key_count.push_back(count);
   }
-  if (!keys_msg.leaves.empty()) Send(from, std::move(keys_msg));
+  if (!keys_msg.leaves.empty()) host_.SendTo(from, std::move(keys_msg));
 }
 
-void Replicator::Impl::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair,
-                                   size_t& bytes) {
-  if (const auto* k = store.FindKey(name)) {
+void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair,
+                              size_t& bytes) {
+  if (const auto* k = store_.FindKey(name)) {
     KeyedState s{name, EncodeAny(k->value), true};
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));
-  } else if (const auto* t = store.FindTombstone(name)) {
+  } else if (const auto* t = store_.FindTombstone(name)) {
     Tombstone stone{name, t->type, static_cast<uint64_t>(t->deleted_at)};
     MakeRepairRoom(to, TombstoneBound(stone), repair, bytes);
     repair.tombstones.push_back(std::move(stone));
   }
 }
 
-void Replicator::Impl::WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes) {
+void AntiEntropy::WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes) {
   MakeRepairRoom(to, 10, repair, bytes);  // a packed varint
   repair.wanted.push_back(hash);
 }
 
 // Large repairs go in chunks of at most max_frame_size: a chunk is sent before an entry that
 // would take it over (only an entry that alone is larger makes a larger frame).
-void Replicator::Impl::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes) {
-  if (bytes > 0 && bytes + entry > FrameBudget(options.max_frame_size)) {
+void AntiEntropy::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes) {
+  if (bytes > 0 && bytes + entry > FrameBudget(options_.max_frame_size)) {
     RepairMsg full{repair.round, std::move(repair.entries), std::move(repair.tombstones),
                    std::move(repair.wanted)};
-    Send(to, std::move(full));
+    host_.SendTo(to, std::move(full));
     repair.entries.clear();
     repair.tombstones.clear();
     repair.wanted.clear();
@@ -151,26 +198,26 @@ void Replicator::Impl::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair
   bytes += entry;
 }
 
-void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
-  store.RefreshDigests();
+void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
+  store_.RefreshDigests();
   RepairMsg repair{m.round, {}, {}, {}};
   size_t bytes = 0;
   size_t offset = 0;
   for (size_t l = 0; l < m.leaves.size(); ++l) {
     const uint32_t leaf = m.leaves[l];
-    if (leaf >= store.leaf_count()) {
-      ++metrics.frames_malformed;
+    if (leaf >= store_.leaf_count()) {
+      ++metrics_.frames_malformed;
       return;
     }
     std::unordered_map<uint64_t, uint64_t> theirs;  // key hash -> digest
     for (uint32_t i = 0; i < m.key_count[l]; ++i, ++offset) {
       theirs[m.key_hashes[offset]] = m.key_digests[offset];
     }
-    for (const std::string* member : store.LeafMembers(leaf)) {
+    for (const std::string* member : store_.LeafMembers(leaf)) {
       const std::string& name = *member;
-      uint64_t hash = internal::KeyStore::KeyHash(name), digest = 0;
-      if (const auto* k = store.FindKey(name)) digest = k->digest;
-      if (const auto* t = store.FindTombstone(name)) digest = t->digest;
+      uint64_t hash = KeyStore::KeyHash(name), digest = 0;
+      if (const auto* k = store_.FindKey(name)) digest = k->digest;
+      if (const auto* t = store_.FindTombstone(name)) digest = t->digest;
       if (digest == 0) continue;
       auto it = theirs.find(hash);
       if (it != theirs.end() && it->second == digest) {
@@ -186,23 +233,23 @@ void Replicator::Impl::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
     for (const auto& [hash, digest] : theirs) WantInRepair(from, hash, repair, bytes);  // theirs
   }
   if (!repair.entries.empty() || !repair.tombstones.empty() || !repair.wanted.empty()) {
-    Send(from, std::move(repair));
+    host_.SendTo(from, std::move(repair));
   }
 }
 
-void Replicator::Impl::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
-  for (const KeyedState& s : m.entries) MergeRemote(s, now);
-  for (const Tombstone& t : m.tombstones) ApplyTombstone(t, /*publish=*/false);
+void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
+  for (const KeyedState& s : m.entries) host_.MergeRemote(s, now);
+  for (const Tombstone& t : m.tombstones) host_.ApplyTombstone(t, /*publish=*/false);
   if (m.wanted.empty()) return;
-  store.RefreshDigests();
+  store_.RefreshDigests();
   RepairMsg reply{m.round, {}, {}, {}};
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {
-    for (const std::string* name : store.LeafMembers(store.tree().LeafOf(hash))) {
-      if (internal::KeyStore::KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes);
+    for (const std::string* name : store_.LeafMembers(store_.tree().LeafOf(hash))) {
+      if (KeyStore::KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes);
     }
   }
-  if (!reply.entries.empty() || !reply.tombstones.empty()) Send(from, std::move(reply));
+  if (!reply.entries.empty() || !reply.tombstones.empty()) host_.SendTo(from, std::move(reply));
 }
 
-}  // namespace convergent
+}  // namespace convergent::internal

@@ -102,6 +102,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       options(std::move(opts)),
       rng(seed),
       store(options.digest_tree_depth, metrics, events),
+      anti_entropy(*this, store, options, metrics, rng),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
   flush_interval = std::max<TimeMicros>(1, Micros(options.delta_flush_interval));
@@ -301,11 +302,11 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
           coordinator.OnReadReply(from, m);
         } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
-          OnDigestStep(from, m);
+          anti_entropy.OnDigestStep(from, m);
         } else if constexpr (std::is_same_v<M, internal::KeyDigestsMsg>) {
-          OnKeyDigests(from, m);
+          anti_entropy.OnKeyDigests(from, m);
         } else {
-          OnRepair(from, m, now);
+          anti_entropy.OnRepair(from, m, now);
         }
       },
       f.body);
@@ -320,13 +321,13 @@ namespace {
 class BatchBuilder {
  public:
   BatchBuilder(size_t max_frame, std::function<void(DeltaBatchMsg)> emit)
-      : budget_(FrameBudget(max_frame)), emit_(std::move(emit)) {}
+      : budget_(internal::FrameBudget(max_frame)), emit_(std::move(emit)) {}
   void Add(KeyedState s) {
-    MakeRoom(EntryBound(s));
+    MakeRoom(internal::EntryBound(s));
     batch_.entries.push_back(std::move(s));
   }
   void Add(Tombstone t) {
-    MakeRoom(TombstoneBound(t));
+    MakeRoom(internal::TombstoneBound(t));
     batch_.tombstones.push_back(std::move(t));
   }
   void Finish() {
@@ -348,17 +349,11 @@ class BatchBuilder {
 
 }  // namespace
 
-size_t FrameBudget(size_t max_frame_size) {
-  return max_frame_size > kFrameOverhead ? max_frame_size - kFrameOverhead : 1;
-}
-
 void Replicator::Impl::Tick(TimeMicros now) {
   if (!started) {
     started = true;
     next_flush = now + flush_interval;
-    // Nodes start their rounds at different offsets so they do not all gossip at once.
-    std::uniform_real_distribution<double> offset(0.0, options.anti_entropy_interval);
-    next_anti_entropy = now + Micros(offset(rng));
+    anti_entropy.Start(now);
     next_prune = now + Micros(options.prune_interval);
   }
   if (now >= next_flush) {
@@ -389,16 +384,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
     batches.Finish();
     internal::ReleaseIfLarge(pending);
   }
-  if (now >= next_anti_entropy) {
-    next_anti_entropy = now + Micros(options.anti_entropy_interval);
-    StartAntiEntropy(now);
-  }
-  for (NodeId peer : std::exchange(meetings, {})) {
-    if (std::find(peers.begin(), peers.end(), peer) == peers.end()) continue;
-    ++metrics.meeting_count;
-    StartRound(peer);
-  }
-  RunLossRepairs(now);
+  anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + Micros(options.prune_interval);
     store.ExpireTombstones(WallTime(now), Micros(options.tombstone_ttl));
@@ -408,15 +394,8 @@ void Replicator::Impl::Tick(TimeMicros now) {
 
 TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
-  TimeMicros t = std::min(next_anti_entropy, next_prune);
+  TimeMicros t = std::min({next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline()});
   if (!pending.empty()) t = std::min(t, next_flush);
-  if (!meetings.empty()) return std::numeric_limits<TimeMicros>::min();
-  t = std::min(t, coordinator.NextDeadline());
-  const TimeMicros spacing = Micros(options.loss_repair_interval);
-  for (const auto& [peer, l] : loss_repairs) {
-    if (l.waiting)
-      t = std::min(t, l.started ? l.last + spacing : std::numeric_limits<TimeMicros>::min());
-  }
   return t;
 }
 
@@ -466,9 +445,7 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
   std::sort(peers.begin(), peers.end());
   peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
   std::erase(peers, impl_->self);
-  std::erase_if(impl_->loss_repairs, [&](const auto& entry) {
-    return !std::binary_search(peers.begin(), peers.end(), entry.first);
-  });
+  impl_->anti_entropy.KeepOnly(peers);
   impl_->peers = std::move(peers);
   impl_->coordinator.OnMembershipChange();
 }
@@ -560,18 +537,8 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
 
 void Replicator::Receive(std::string_view frame, TimeMicros now) { impl_->Receive(frame, now); }
 void Replicator::Tick(TimeMicros now) { impl_->Tick(now); }
-void Replicator::RepairFrom(NodeId peer, TimeMicros) {
-  Impl& d = *impl_;
-  if (std::find(d.peers.begin(), d.peers.end(), peer) == d.peers.end()) return;
-  d.loss_repairs[peer].waiting = true;
-}
-void Replicator::SyncWith(NodeId peer) {
-  Impl& d = *impl_;
-  if (std::find(d.peers.begin(), d.peers.end(), peer) == d.peers.end()) return;
-  if (std::find(d.meetings.begin(), d.meetings.end(), peer) == d.meetings.end()) {
-    d.meetings.push_back(peer);
-  }
-}
+void Replicator::RepairFrom(NodeId peer, TimeMicros) { impl_->anti_entropy.RepairFrom(peer); }
+void Replicator::SyncWith(NodeId peer) { impl_->anti_entropy.SyncWith(peer); }
 void Replicator::SetDeltaFlushInterval(double seconds) {
   if (!(seconds > 0 && seconds < 1e9)) return;
   impl_->flush_interval = std::max<TimeMicros>(1, impl_->Micros(seconds));

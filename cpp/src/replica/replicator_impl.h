@@ -1,7 +1,7 @@
 // The insides of Replicator (convergent/replicator.h), shared by the files of cpp/src/replica/:
 // replicator.cc (local requests, delta batching, dispatch, answers to coordinated requests),
-// anti_entropy.cc (digest rounds and repair). The keys and tombstones are a KeyStore's
-// (key_store.h), the requests this node coordinates a Coordinator's (coordinator.h).
+// The keys and tombstones are a KeyStore's (key_store.h), the digest-tree rounds an AntiEntropy's
+// (anti_entropy.h), the requests this node coordinates a Coordinator's (coordinator.h).
 //
 // Thread safety: none; owned by one Replicator.
 #pragma once
@@ -16,21 +16,13 @@
 #include <vector>
 
 #include "convergent/replicator.h"
+#include "replica/anti_entropy.h"
 #include "replica/coordinator.h"
+#include "replica/frame_budget.h"
 #include "replica/key_store.h"
 #include "replica/messages.h"
 
 namespace convergent {
-
-// Bytes of a frame that are not its entries: the frame's own fields, and the headers a node adds
-// (its bus header and tag). Batches and repairs fill max_frame_size minus this.
-inline constexpr size_t kFrameOverhead = 64;
-size_t FrameBudget(size_t max_frame_size);
-// Upper bounds of an entry's encoded size inside a batch or repair (tags, lengths, flags).
-inline size_t EntryBound(const internal::KeyedState& s) {
-  return s.key.size() + s.state.size() + 24;
-}
-inline size_t TombstoneBound(const internal::Tombstone& t) { return t.key.size() + 32; }
 
 // A key (or tombstone) to publish at the next flush, in update order.
 struct PendingDelta {
@@ -38,7 +30,7 @@ struct PendingDelta {
   std::optional<AnyCrdt> delta;  // nullopt: a tombstone
 };
 
-class Replicator::Impl final : public internal::CoordinatorHost {
+class Replicator::Impl final : public internal::CoordinatorHost, public internal::AntiEntropyHost {
  public:
   Impl(NodeId self, ReplicaId replica, ReplicatorOptions options, uint64_t seed);
 
@@ -55,30 +47,19 @@ class Replicator::Impl final : public internal::CoordinatorHost {
   uint64_t StoreDigest();
 
   // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
-  bool MergeRemote(const internal::KeyedState& s, TimeMicros now);
+  bool MergeRemote(const internal::KeyedState& s, TimeMicros now) override;
   // Applies a tombstone (local or remote; published in the next batch when `publish`); false
   // when the key has another type.
-  bool ApplyTombstone(const internal::Tombstone& t, bool publish);
+  bool ApplyTombstone(const internal::Tombstone& t, bool publish) override;
   void Send(std::optional<NodeId> to, internal::FrameBody body);
   TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
-
-  // ---- anti_entropy.cc ----
-  void StartAntiEntropy(TimeMicros now);
-  void StartRound(NodeId peer);
-  // Starts the loss repairs (RepairFrom) that are due.
-  void RunLossRepairs(TimeMicros now);
-  void OnDigestStep(NodeId from, const internal::DigestStepMsg& m);
-  void OnKeyDigests(NodeId from, const internal::KeyDigestsMsg& m);
-  void OnRepair(NodeId from, internal::RepairMsg& m, TimeMicros now);
-  // Appends a key's state or tombstone (or, Want, the hash of a key wanted back) to a repair,
-  // sending full chunks to `to` first.
-  void AddToRepair(NodeId to, const std::string& key, internal::RepairMsg& repair, size_t& bytes);
-  void WantInRepair(NodeId to, uint64_t hash, internal::RepairMsg& repair, size_t& bytes);
-  void MakeRepairRoom(NodeId to, size_t entry, internal::RepairMsg& repair, size_t& bytes);
 
   // ---- answers to the peers' coordinated requests (replicator.cc) ----
   void OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
   void OnRead(NodeId from, const internal::ReadRequestMsg& m);
+
+  // ---- internal::AntiEntropyHost (and MergeRemote, ApplyTombstone, SendTo) ----
+  const std::vector<NodeId>& AntiEntropyPeers() const override { return peers; }
 
   // ---- internal::CoordinatorHost ----
   const std::vector<NodeId>& CoordinationPeers() const override { return peers; }
@@ -102,19 +83,8 @@ class Replicator::Impl final : public internal::CoordinatorHost {
 
   std::vector<PendingDelta> pending;  // released after each flush (see ReleaseIfLarge)
 
-  uint64_t next_round = 1;
-
   TimeMicros flush_interval = 0;  // delta_flush_interval, or what back-pressure set
   TimeMicros next_flush = 0;
-  // Loss repairs (RepairFrom) per peer: when the last started, and whether one waits.
-  struct LossRepair {
-    TimeMicros last = 0;
-    bool started = false;
-    bool waiting = false;
-  };
-  std::map<NodeId, LossRepair> loss_repairs;
-  std::vector<NodeId> meetings;  // peers just met: a round with each at the next Tick (SyncWith)
-  TimeMicros next_anti_entropy = 0;
   TimeMicros next_prune = 0;
   bool started = false;
 
@@ -124,6 +94,7 @@ class Replicator::Impl final : public internal::CoordinatorHost {
   ReplicatorMetrics metrics;
   // The keys and tombstones, their digests and change tracking (after what it refers to).
   internal::KeyStore store;
+  internal::AntiEntropy anti_entropy;  // its rounds with the peers (after the store)
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
 };

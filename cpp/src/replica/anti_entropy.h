@@ -1,0 +1,82 @@
+// AntiEntropy: a replicator's digest-tree rounds with its peers. A round compares digest trees
+// top-down with one peer, descending only into the nodes that differ, then exchanges the key
+// digests of the differing leaves and repairs both sides (see anti_entropy.cc for the exchange).
+// Rounds start every anti_entropy_interval with a random peer, at once with a peer just met
+// (SyncWith), and after frames from a peer were lost (RepairFrom, at most every
+// loss_repair_interval per peer).
+//
+// Thread safety: none; owned by one Replicator::Impl.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "convergent/replicator.h"
+#include "replica/key_store.h"
+#include "replica/messages.h"
+
+namespace convergent::internal {
+
+// What anti-entropy needs of its replicator.
+class AntiEntropyHost {
+ public:
+  virtual ~AntiEntropyHost() = default;
+  virtual const std::vector<NodeId>& AntiEntropyPeers() const = 0;  // sorted
+  virtual void SendTo(NodeId peer, FrameBody body) = 0;
+  // Joins a peer's state; false (and counted) when it is malformed or mistyped.
+  virtual bool MergeRemote(const KeyedState& s, TimeMicros now) = 0;
+  virtual bool ApplyTombstone(const Tombstone& t, bool publish) = 0;
+};
+
+class AntiEntropy {
+ public:
+  AntiEntropy(AntiEntropyHost& host, KeyStore& store, const ReplicatorOptions& options,
+              ReplicatorMetrics& metrics, std::mt19937_64& rng);
+
+  // The first Tick: the periodic rounds start at a random offset within the interval, so that
+  // nodes do not all gossip at once.
+  void Start(TimeMicros now);
+  // Starts the rounds that are due.
+  void Tick(TimeMicros now);
+  TimeMicros NextDeadline() const;
+  // Frames from `peer` were lost: a round with it soon. A peer just met: a round at once.
+  void RepairFrom(NodeId peer);
+  void SyncWith(NodeId peer);
+  // The peers changed: forgets what it waited for from the others.
+  void KeepOnly(const std::vector<NodeId>& peers);
+
+  void OnDigestStep(NodeId from, const DigestStepMsg& m);
+  void OnKeyDigests(NodeId from, const KeyDigestsMsg& m);
+  void OnRepair(NodeId from, RepairMsg& m, TimeMicros now);
+
+ private:
+  bool IsPeer(NodeId peer) const;
+  void StartRound(NodeId peer);
+  // Appends a key's state or tombstone (or, Want, the hash of a key wanted back) to a repair,
+  // sending full chunks to `to` first.
+  void AddToRepair(NodeId to, const std::string& key, RepairMsg& repair, size_t& bytes);
+  void WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes);
+  void MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes);
+  TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
+
+  AntiEntropyHost& host_;
+  KeyStore& store_;
+  const ReplicatorOptions& options_;
+  ReplicatorMetrics& metrics_;
+  std::mt19937_64& rng_;
+  uint64_t next_round_ = 1;
+  TimeMicros next_round_at_ = 0;  // the next periodic round
+  // Loss repairs (RepairFrom) per peer: when the last started, and whether one waits.
+  struct LossRepair {
+    TimeMicros last = 0;
+    bool started = false;
+    bool waiting = false;
+  };
+  std::map<NodeId, LossRepair> loss_repairs_;
+  std::vector<NodeId> meetings_;  // peers just met: a round with each at the next Tick
+};
+
+}  // namespace convergent::internal
