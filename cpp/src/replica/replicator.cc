@@ -1,6 +1,6 @@
-// The replicator's local requests, delta batching, frame dispatch and answers to the peers'
-// coordinated requests. Its keys are a KeyStore's (key_store.cc), anti-entropy is in
-// anti_entropy.cc, and the requests this node coordinates are its Coordinator's (coordinator.cc).
+// The replicator's local requests, frame dispatch, timers and answers to the peers' coordinated
+// requests, over its parts (see replicator_impl.h): KeyStore, AntiEntropy, DeltaFlush and
+// Coordinator.
 #include "convergent/replicator.h"
 
 #include <algorithm>
@@ -103,9 +103,10 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       rng(seed),
       store(options.digest_tree_depth, metrics, events),
       anti_entropy(*this, store, options, metrics, rng),
+      flush(store, options, metrics),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
-  flush_interval = std::max<TimeMicros>(1, Micros(options.delta_flush_interval));
+  flush.SetInterval(std::max<TimeMicros>(1, Micros(options.delta_flush_interval)));
 }
 
 bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
@@ -119,11 +120,7 @@ bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
 }
 
 bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
-  const auto d = store.ApplyTombstone(t, publish);
-  if (d == internal::KeyStore::Deletion::kAdded && publish) {
-    pending.push_back(PendingDelta{t.key, std::nullopt});
-  }
-  return d != internal::KeyStore::Deletion::kMistyped;
+  return store.ApplyTombstone(t, publish) != internal::KeyStore::Deletion::kMistyped;
 }
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
@@ -170,13 +167,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     return Status::TypeMismatch("the mutation of key '" + name + "' returned " +
                                 CrdtTypeWithArticle(delta->type()) + " delta");
   }
-  if (e.pending != internal::kNoPending) {
-    pending[e.pending].delta->Join(*delta);
-  } else {
-    if (pending.empty()) next_flush = now + flush_interval;
-    e.pending = static_cast<uint32_t>(pending.size());
-    pending.push_back(PendingDelta{name, *delta});
-  }
+  flush.AddDelta(name, e, *delta, now);
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
@@ -191,11 +182,15 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
     return Status::TypeMismatch(TypeError(name, e->type, type));
   }
   Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(WallTime(now), 0))};
-  const bool none_pending = pending.empty();
-  if (!ApplyTombstone(t, /*publish=*/true)) {
-    return Status::TypeMismatch("key '" + name + "' is deleted as another type");
+  switch (store.ApplyTombstone(t, /*publish=*/true)) {
+    case internal::KeyStore::Deletion::kMistyped:
+      return Status::TypeMismatch("key '" + name + "' is deleted as another type");
+    case internal::KeyStore::Deletion::kAdded:
+      flush.AddTombstone(name, now);
+      break;
+    case internal::KeyStore::Deletion::kKnown:
+      break;
   }
-  if (none_pending && !pending.empty()) next_flush = now + flush_interval;
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   w.tombstone = std::move(t);
@@ -312,78 +307,14 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
       f.body);
 }
 
-namespace {
-
-// Builds the delta batches of the pending keys, frame by frame.
-// Splits a flush into delta batches that each encode within max_frame_size (with room for the
-// frame's and the node's headers, kFrameOverhead): a batch is sent before an entry that would
-// take it over. Only an entry that alone is larger makes a larger frame.
-class BatchBuilder {
- public:
-  BatchBuilder(size_t max_frame, std::function<void(DeltaBatchMsg)> emit)
-      : budget_(internal::FrameBudget(max_frame)), emit_(std::move(emit)) {}
-  void Add(KeyedState s) {
-    MakeRoom(internal::EntryBound(s));
-    batch_.entries.push_back(std::move(s));
-  }
-  void Add(Tombstone t) {
-    MakeRoom(internal::TombstoneBound(t));
-    batch_.tombstones.push_back(std::move(t));
-  }
-  void Finish() {
-    if (!batch_.entries.empty() || !batch_.tombstones.empty()) emit_(std::move(batch_));
-    batch_ = {};
-    bytes_ = 0;
-  }
-
- private:
-  void MakeRoom(size_t entry) {
-    if (bytes_ > 0 && bytes_ + entry > budget_) Finish();
-    bytes_ += entry;
-  }
-  size_t budget_;
-  std::function<void(DeltaBatchMsg)> emit_;
-  DeltaBatchMsg batch_;
-  size_t bytes_ = 0;
-};
-
-}  // namespace
-
 void Replicator::Impl::Tick(TimeMicros now) {
   if (!started) {
     started = true;
-    next_flush = now + flush_interval;
+    flush.Start(now);
     anti_entropy.Start(now);
     next_prune = now + Micros(options.prune_interval);
   }
-  if (now >= next_flush) {
-    next_flush = now + flush_interval;
-    BatchBuilder batches(options.max_frame_size,
-                         [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
-    for (uint32_t i = 0; i < pending.size(); ++i) {
-      const std::string& name = pending[i].name;
-      if (internal::KeyEntry* k = store.FindKey(name);
-          pending[i].delta && k != nullptr && k->pending == i) {
-        internal::KeyEntry& e = *k;
-        if (!peers.empty()) {
-          std::string bytes = EncodeAny(*pending[i].delta);
-          const bool full = bytes.size() > options.max_delta_size;
-          if (full) bytes = EncodeAny(e.value);
-          ++metrics.delta_publish_count;
-          batches.Add(KeyedState{name, std::move(bytes), full});
-        }
-        e.pending = internal::kNoPending;
-      } else if (internal::TombstoneEntry* t = store.FindTombstone(name);
-                 t != nullptr && t->pending) {
-        t->pending = false;
-        if (!peers.empty()) {
-          batches.Add(Tombstone{name, t->type, static_cast<uint64_t>(t->deleted_at)});
-        }
-      }
-    }
-    batches.Finish();
-    internal::ReleaseIfLarge(pending);
-  }
+  flush.Tick(now, !peers.empty(), [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + Micros(options.prune_interval);
@@ -395,7 +326,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
 TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min({next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline()});
-  if (!pending.empty()) t = std::min(t, next_flush);
+  t = std::min(t, flush.NextDeadline());
   return t;
 }
 
@@ -541,10 +472,10 @@ void Replicator::RepairFrom(NodeId peer, TimeMicros) { impl_->anti_entropy.Repai
 void Replicator::SyncWith(NodeId peer) { impl_->anti_entropy.SyncWith(peer); }
 void Replicator::SetDeltaFlushInterval(double seconds) {
   if (!(seconds > 0 && seconds < 1e9)) return;
-  impl_->flush_interval = std::max<TimeMicros>(1, impl_->Micros(seconds));
+  impl_->flush.SetInterval(std::max<TimeMicros>(1, impl_->Micros(seconds)));
 }
 double Replicator::delta_flush_interval() const {
-  return static_cast<double>(impl_->flush_interval) / 1e6;
+  return static_cast<double>(impl_->flush.interval()) / 1e6;
 }
 TimeMicros Replicator::NextDeadline() const { return impl_->NextDeadline(); }
 std::vector<OutgoingFrame> Replicator::TakeOutgoing() { return std::exchange(impl_->outgoing, {}); }

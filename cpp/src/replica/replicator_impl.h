@@ -1,7 +1,8 @@
-// The insides of Replicator (convergent/replicator.h), shared by the files of cpp/src/replica/:
-// replicator.cc (local requests, delta batching, dispatch, answers to coordinated requests),
-// The keys and tombstones are a KeyStore's (key_store.h), the digest-tree rounds an AntiEntropy's
-// (anti_entropy.h), the requests this node coordinates a Coordinator's (coordinator.h).
+// The insides of Replicator (convergent/replicator.h): replicator.cc holds its local requests,
+// frame dispatch, timers and answers to the peers' coordinated requests, over its parts, each a
+// class with private state. The keys and tombstones are a KeyStore's (key_store.h), the digest-tree
+// rounds an AntiEntropy's (anti_entropy.h), the batching of local changes a DeltaFlush's
+// (delta_flush.h), the requests this node coordinates a Coordinator's (coordinator.h).
 //
 // Thread safety: none; owned by one Replicator.
 #pragma once
@@ -18,17 +19,11 @@
 #include "convergent/replicator.h"
 #include "replica/anti_entropy.h"
 #include "replica/coordinator.h"
-#include "replica/frame_budget.h"
+#include "replica/delta_flush.h"
 #include "replica/key_store.h"
 #include "replica/messages.h"
 
 namespace convergent {
-
-// A key (or tombstone) to publish at the next flush, in update order.
-struct PendingDelta {
-  std::string name;
-  std::optional<AnyCrdt> delta;  // nullopt: a tombstone
-};
 
 class Replicator::Impl final : public internal::CoordinatorHost, public internal::AntiEntropyHost {
  public:
@@ -81,10 +76,6 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   std::function<TimeMicros()> wall_clock;
   TimeMicros WallTime(TimeMicros now) const { return wall_clock ? wall_clock() : now; }
 
-  std::vector<PendingDelta> pending;  // released after each flush (see ReleaseIfLarge)
-
-  TimeMicros flush_interval = 0;  // delta_flush_interval, or what back-pressure set
-  TimeMicros next_flush = 0;
   TimeMicros next_prune = 0;
   bool started = false;
 
@@ -95,6 +86,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   // The keys and tombstones, their digests and change tracking (after what it refers to).
   internal::KeyStore store;
   internal::AntiEntropy anti_entropy;  // its rounds with the peers (after the store)
+  internal::DeltaFlush flush;          // the local changes it publishes (after the store)
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
 };

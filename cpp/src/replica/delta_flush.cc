@@ -1,0 +1,96 @@
+#include "replica/delta_flush.h"
+
+#include <limits>
+#include <utility>
+
+#include "convergent/codec.h"
+#include "replica/frame_budget.h"
+
+namespace convergent::internal {
+namespace {
+
+// Builds the delta batches of the pending keys, frame by frame.
+// Splits a flush into delta batches that each encode within max_frame_size (with room for the
+// frame's and the node's headers, kFrameOverhead): a batch is sent before an entry that would
+// take it over. Only an entry that alone is larger makes a larger frame.
+class BatchBuilder {
+ public:
+  BatchBuilder(size_t max_frame, std::function<void(DeltaBatchMsg)> emit)
+      : budget_(FrameBudget(max_frame)), emit_(std::move(emit)) {}
+  void Add(KeyedState s) {
+    MakeRoom(EntryBound(s));
+    batch_.entries.push_back(std::move(s));
+  }
+  void Add(Tombstone t) {
+    MakeRoom(TombstoneBound(t));
+    batch_.tombstones.push_back(std::move(t));
+  }
+  void Finish() {
+    if (!batch_.entries.empty() || !batch_.tombstones.empty()) emit_(std::move(batch_));
+    batch_ = {};
+    bytes_ = 0;
+  }
+
+ private:
+  void MakeRoom(size_t entry) {
+    if (bytes_ > 0 && bytes_ + entry > budget_) Finish();
+    bytes_ += entry;
+  }
+  size_t budget_;
+  std::function<void(DeltaBatchMsg)> emit_;
+  DeltaBatchMsg batch_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace
+
+DeltaFlush::DeltaFlush(KeyStore& store, const ReplicatorOptions& options,
+                       ReplicatorMetrics& metrics)
+    : store_(store), options_(options), metrics_(metrics), interval_(1) {}
+
+void DeltaFlush::AddDelta(const std::string& name, KeyEntry& e, const AnyCrdt& delta,
+                          TimeMicros now) {
+  if (e.pending != kNoPending) {
+    pending_[e.pending].delta->Join(delta);
+    return;
+  }
+  if (pending_.empty()) next_flush_ = now + interval_;
+  e.pending = static_cast<uint32_t>(pending_.size());
+  pending_.push_back(Pending{name, delta});
+}
+
+void DeltaFlush::AddTombstone(const std::string& name, TimeMicros now) {
+  if (pending_.empty()) next_flush_ = now + interval_;
+  pending_.push_back(Pending{name, std::nullopt});
+}
+
+void DeltaFlush::Tick(TimeMicros now, bool have_peers,
+                      const std::function<void(DeltaBatchMsg)>& send) {
+  if (now < next_flush_) return;
+  next_flush_ = now + interval_;
+  BatchBuilder batches(options_.max_frame_size, send);
+  for (uint32_t i = 0; i < pending_.size(); ++i) {
+    const std::string& name = pending_[i].name;
+    if (KeyEntry* e = store_.FindKey(name); pending_[i].delta && e != nullptr && e->pending == i) {
+      if (have_peers) {
+        std::string bytes = EncodeAny(*pending_[i].delta);
+        const bool full = bytes.size() > options_.max_delta_size;
+        if (full) bytes = EncodeAny(e->value);
+        ++metrics_.delta_publish_count;
+        batches.Add(KeyedState{name, std::move(bytes), full});
+      }
+      e->pending = kNoPending;
+    } else if (TombstoneEntry* t = store_.FindTombstone(name); t != nullptr && t->pending) {
+      t->pending = false;
+      if (have_peers) batches.Add(Tombstone{name, t->type, static_cast<uint64_t>(t->deleted_at)});
+    }
+  }
+  batches.Finish();
+  ReleaseIfLarge(pending_);
+}
+
+TimeMicros DeltaFlush::NextDeadline() const {
+  return pending_.empty() ? std::numeric_limits<TimeMicros>::max() : next_flush_;
+}
+
+}  // namespace convergent::internal
