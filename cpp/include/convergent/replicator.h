@@ -30,6 +30,8 @@ namespace convergent {
 
 using NodeId = uint64_t;     // a node's address in the cluster, stable across its restarts
 using TimeMicros = int64_t;  // microseconds of the driver's clock (virtual in the simulator)
+// Seconds (as options give them) in microseconds, truncated.
+inline TimeMicros MicrosOf(double seconds) { return static_cast<TimeMicros>(seconds * 1e6); }
 using RequestId = uint64_t;  // a coordinated request; 0 means "already complete"
 
 // How many replicas (self included) a write must be applied on, or a read answered by, before

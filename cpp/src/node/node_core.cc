@@ -7,12 +7,6 @@
 
 namespace convergent::internal {
 
-namespace {
-
-TimeMicros Micros(double seconds) { return static_cast<TimeMicros>(seconds * 1e6); }
-
-}  // namespace
-
 Result<std::unique_ptr<NodeCore>> NodeCore::Start(NodeOptions options, Env& env,
                                                   Transport::FrameHandler deliver) {
   if (Status s = options.Validate(); !s.ok()) return s;
@@ -45,14 +39,14 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   self.role = options_.replicator.role.value_or("");
   started_at_ = now;
   next_heartbeat_ = now;
-  membership_ = std::make_unique<Membership>(self, Micros(options_.failure_timeout),
-                                             Micros(options_.down_after));
+  membership_ = std::make_unique<Membership>(self, MicrosOf(options_.failure_timeout),
+                                             MicrosOf(options_.down_after));
   formation_ = std::make_unique<Formation>(self.bus_url, options_.min_members);
   formation_->SetSeeds(options_.seeds);
-  links_ = std::make_unique<BusLinks>(self.id, Micros(options_.failure_timeout));
-  pacer_ = std::make_unique<FlushPacer>(Micros(options_.replicator.delta_flush_interval),
-                                        Micros(options_.max_delta_flush_interval),
-                                        Micros(options_.heartbeat_interval));
+  links_ = std::make_unique<BusLinks>(self.id, MicrosOf(options_.failure_timeout));
+  pacer_ = std::make_unique<FlushPacer>(MicrosOf(options_.replicator.delta_flush_interval),
+                                        MicrosOf(options_.max_delta_flush_interval),
+                                        MicrosOf(options_.heartbeat_interval));
   ReplicaId replica{env_.Random()};
   while (replica.value == 0) replica.value = env_.Random();
   replicator_ = std::make_unique<Replicator>(self.id, replica, options_.replicator, env_.Random());
@@ -60,7 +54,7 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
   if (!options_.snapshot_dir.empty()) {
     auto keeper = SnapshotKeeper::Open(env_, options_.snapshot_dir, self.name,
-                                       Micros(options_.snapshot_interval));
+                                       MicrosOf(options_.snapshot_interval));
     if (!keeper.ok()) return keeper.status();
     snapshots_ = std::move(keeper).value();
     snapshots_->Restore(*replicator_, now);
@@ -101,7 +95,7 @@ void NodeCore::Leave() {
   if (closed_) return;
   const TimeMicros now = Now();
   // Flush what is buffered, write a last snapshot, and say goodbye, so peers drop us at once.
-  replicator_->Tick(now + Micros(options_.replicator.delta_flush_interval) + 1);
+  replicator_->Tick(now + MicrosOf(options_.replicator.delta_flush_interval) + 1);
   Flush();
   if (snapshots_ != nullptr) snapshots_->MaybeWrite(*replicator_, now, /*now_anyway=*/true);
   BroadcastHeartbeat(membership_->MakeHeartbeat(true), now);
@@ -192,9 +186,9 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
 void NodeCore::Heartbeat(TimeMicros now) {
   // While forming (not ready, in its first ten intervals), five times as often: members meet
   // within a fraction of the interval. A seed that never answers does not keep it up.
-  const bool forming = !ready() && now - started_at_ < Micros(10 * options_.heartbeat_interval);
+  const bool forming = !ready() && now - started_at_ < MicrosOf(10 * options_.heartbeat_interval);
   const double interval = options_.heartbeat_interval / (forming ? 5 : 1);
-  next_heartbeat_ = now + Micros(interval);
+  next_heartbeat_ = now + MicrosOf(interval);
   BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
   if (pacer_->Advance(now)) SetFlushIntervalFromPacer();
   DialMembersAndSeeds(now);
@@ -204,7 +198,7 @@ void NodeCore::Heartbeat(TimeMicros now) {
 // the other waits two heartbeats for it, then dials too (a node only its seeds know).
 void NodeCore::DialMembersAndSeeds(TimeMicros now) {
   const std::string& own = membership_->self().bus_url;
-  const bool patient = now - started_at_ < 2 * Micros(options_.heartbeat_interval);
+  const bool patient = now - started_at_ < 2 * MicrosOf(options_.heartbeat_interval);
   auto maybe_dial = [&](const std::string& url) {
     if (url.empty() || url == own) return;
     if (own < url || !patient) transport_->DialBus(url);

@@ -28,13 +28,13 @@ AntiEntropy::AntiEntropy(AntiEntropyHost& host, KeyStore& store, const Replicato
 
 void AntiEntropy::Start(TimeMicros now) {
   std::uniform_real_distribution<double> offset(0.0, options_.anti_entropy_interval);
-  next_round_at_ = now + Micros(offset(rng_));
+  next_round_at_ = now + MicrosOf(offset(rng_));
 }
 
 void AntiEntropy::Tick(TimeMicros now) {
   const std::vector<NodeId>& peers = host_.AntiEntropyPeers();
   if (now >= next_round_at_) {
-    next_round_at_ = now + Micros(options_.anti_entropy_interval);
+    next_round_at_ = now + MicrosOf(options_.anti_entropy_interval);
     if (!peers.empty()) {
       std::uniform_int_distribution<size_t> pick(0, peers.size() - 1);
       StartRound(peers[pick(rng_)]);
@@ -45,7 +45,7 @@ void AntiEntropy::Tick(TimeMicros now) {
     ++metrics_.meeting_count;
     StartRound(peer);
   }
-  const TimeMicros spacing = Micros(options_.loss_repair_interval);
+  const TimeMicros spacing = MicrosOf(options_.loss_repair_interval);
   for (auto& [peer, l] : loss_repairs_) {
     if (!l.waiting || (l.started && now < l.last + spacing)) continue;
     l.waiting = false;
@@ -59,7 +59,7 @@ void AntiEntropy::Tick(TimeMicros now) {
 TimeMicros AntiEntropy::NextDeadline() const {
   if (!meetings_.empty()) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = next_round_at_;
-  const TimeMicros spacing = Micros(options_.loss_repair_interval);
+  const TimeMicros spacing = MicrosOf(options_.loss_repair_interval);
   for (const auto& [peer, l] : loss_repairs_) {
     if (l.waiting) {
       t = std::min(t, l.started ? l.last + spacing : std::numeric_limits<TimeMicros>::min());

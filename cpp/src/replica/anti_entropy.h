@@ -60,7 +60,6 @@ class AntiEntropy {
   void AddToRepair(NodeId to, const std::string& key, RepairMsg& repair, size_t& bytes);
   void WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes);
   void MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes);
-  TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
 
   AntiEntropyHost& host_;
   KeyStore& store_;

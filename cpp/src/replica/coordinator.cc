@@ -41,8 +41,8 @@ RequestId Coordinator::Start(Pending r, TimeMicros now, std::optional<double> ti
   if (auto* q = std::get_if<ReadRequestMsg>(&r.message)) q->request_id = id;
   r.waiting = host_.CoordinationPeers();
   r.asked = r.waiting;
-  r.deadline = now + Micros(timeout.value_or(options_.coordination_timeout));
-  r.resend_interval = Micros(options_.coordination_resend_interval);
+  r.deadline = now + MicrosOf(timeout.value_or(options_.coordination_timeout));
+  r.resend_interval = MicrosOf(options_.coordination_resend_interval);
   r.next_resend = now + r.resend_interval;
   for (NodeId peer : r.asked) host_.SendTo(peer, r.message);
   requests_.emplace(id, std::move(r));

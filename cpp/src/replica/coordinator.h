@@ -97,7 +97,6 @@ class Coordinator {
   void CountAnswer(NodeId from, RequestId id, Pending& r, bool ok, std::string error,
                    bool deleted = false);
   void Complete(RequestId id, Status status);
-  TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
 
   CoordinatorHost& host_;
   const ReplicatorOptions& options_;

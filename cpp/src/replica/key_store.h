@@ -40,7 +40,7 @@ struct KeyEntry {
   AnyCrdt value;
   uint64_t key_hash = 0;
   uint64_t digest = 0;  // its contribution to the digest tree (0: none yet)
-  // Local deltas joined since the last flush: an index into the replicator's pending deltas
+  // Local deltas joined since the last flush: an index into DeltaFlush's pending deltas
   // (kNoPending: none). Kept out of the entry so that idle keys cost no delta space.
   uint32_t pending = kNoPending;
   CrdtType type = CrdtType::kGCounter;

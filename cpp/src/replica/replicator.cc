@@ -106,7 +106,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       flush(store, options, metrics),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
-  flush.SetInterval(std::max<TimeMicros>(1, Micros(options.delta_flush_interval)));
+  flush.SetInterval(std::max<TimeMicros>(1, MicrosOf(options.delta_flush_interval)));
 }
 
 bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
@@ -312,13 +312,13 @@ void Replicator::Impl::Tick(TimeMicros now) {
     started = true;
     flush.Start(now);
     anti_entropy.Start(now);
-    next_prune = now + Micros(options.prune_interval);
+    next_prune = now + MicrosOf(options.prune_interval);
   }
   flush.Tick(now, !peers.empty(), [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
   anti_entropy.Tick(now);
   if (now >= next_prune) {
-    next_prune = now + Micros(options.prune_interval);
-    store.ExpireTombstones(WallTime(now), Micros(options.tombstone_ttl));
+    next_prune = now + MicrosOf(options.prune_interval);
+    store.ExpireTombstones(WallTime(now), MicrosOf(options.tombstone_ttl));
   }
   coordinator.Expire(now);
 }
@@ -472,7 +472,7 @@ void Replicator::RepairFrom(NodeId peer, TimeMicros) { impl_->anti_entropy.Repai
 void Replicator::SyncWith(NodeId peer) { impl_->anti_entropy.SyncWith(peer); }
 void Replicator::SetDeltaFlushInterval(double seconds) {
   if (!(seconds > 0 && seconds < 1e9)) return;
-  impl_->flush.SetInterval(std::max<TimeMicros>(1, impl_->Micros(seconds)));
+  impl_->flush.SetInterval(std::max<TimeMicros>(1, MicrosOf(seconds)));
 }
 double Replicator::delta_flush_interval() const {
   return static_cast<double>(impl_->flush.interval()) / 1e6;

@@ -47,7 +47,6 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   // when the key has another type.
   bool ApplyTombstone(const internal::Tombstone& t, bool publish) override;
   void Send(std::optional<NodeId> to, internal::FrameBody body);
-  TimeMicros Micros(double seconds) const { return static_cast<TimeMicros>(seconds * 1e6); }
 
   // ---- answers to the peers' coordinated requests (replicator.cc) ----
   void OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
