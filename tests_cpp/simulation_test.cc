@@ -769,6 +769,41 @@ TEST(SimulationNodeTest, ToNWaitsForExactlyNReplicasAndMoreThanNTimesOut) {
   EXPECT_GE(got->value->get_if<GCounter>()->value(), 4u);
 }
 
+// Akka's WriteMajorityPlus and minCap for one call: max(floor(N/2)+1, min_cap) + plus replicas,
+// never more than N.
+TEST(SimulationNodeTest, MajorityPlusAndMinCapCountMoreReplicasUpToN) {
+  SimulationOptions so;
+  so.nodes = 5;
+  so.seed = 11;
+  so.replicator = ChaosReplicatorOptions();
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  ASSERT_TRUE(s.Partition({{0, 1, 2}, {3, 4}}).ok());  // 3 of 5 reachable from node 0
+  auto write = [&](Consistency level) {
+    auto id =
+        s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level, 0.3);
+    EXPECT_TRUE(id.ok());
+    return s.Await(0, *id)->status.code();
+  };
+  EXPECT_EQ(Consistency::Majority(0, 0), Consistency::kMajority);
+  EXPECT_EQ(write(Consistency::Majority(0, 0)), StatusCode::kOk);        // 3
+  EXPECT_EQ(write(Consistency::Majority(0, 3)), StatusCode::kOk);        // still 3
+  EXPECT_EQ(write(Consistency::Majority(1, 0)), StatusCode::kTimeout);   // 4
+  EXPECT_EQ(write(Consistency::Majority(0, 4)), StatusCode::kTimeout);   // 4
+  EXPECT_EQ(write(Consistency::Majority(99, 0)), StatusCode::kTimeout);  // 5, as All
+  s.Heal();
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  EXPECT_EQ(write(Consistency::Majority(99, 99)), StatusCode::kOk);  // capped at N = 5
+  int holders = 0;
+  for (NodeId n = 0; n < 5; ++n) {
+    auto v = s.node(n).Get("k", CrdtType::kGCounter);
+    holders += v.ok() && *v != nullptr ? 1 : 0;
+  }
+  EXPECT_EQ(holders, 5);
+}
+
 }  // namespace
 }  // namespace convergent
 

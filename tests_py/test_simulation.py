@@ -482,8 +482,30 @@ def test_to_n_waits_for_n_replicas() -> None:
         cv.To(0)
     with pytest.raises(TypeError):
         cv.To(1.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"cv.To\(n\)"):
+    with pytest.raises(ValueError, match=r"cv.To\(n\) or cv.Majority"):
         a.update(HITS, lambda v: v.increment(), write=3)  # type: ignore[arg-type]
+
+
+def test_majority_plus_and_min_cap() -> None:
+    sim = cv.Simulation(nodes=5, seed=22)
+    a = sim.nodes[0]
+    sim.run_until_formed()
+    sim.partition(sim.nodes[:3], sim.nodes[3:])  # 3 of 5 reachable from a
+    a.update(HITS, lambda v: v.increment(), write=cv.Majority())  # 3
+    a.update(HITS, lambda v: v.increment(), write=cv.Majority(min_cap=3))
+    for level in (cv.Majority(plus=1), cv.Majority(min_cap=4), cv.Majority(plus=9)):
+        with pytest.raises(cv.WriteTimeout):
+            a.update(HITS, lambda v: v.increment(), write=level, timeout=0.3)
+        with pytest.raises(cv.ReadTimeout):
+            a.get(HITS, read=level, timeout=0.3)
+    sim.heal()
+    sim.run_until_formed()
+    assert a.get(HITS, read=cv.Majority(plus=9)).value == 5  # capped at N: every replica
+    with pytest.raises(ValueError, match=">= 0"):
+        cv.Majority(plus=-1)
+    with pytest.raises(TypeError):
+        cv.Majority(min_cap=1.5)  # type: ignore[arg-type]
+    assert repr(cv.Majority(plus=1)) == "cv.Majority(plus=1, min_cap=0)"
 
 
 def test_snapshots_in_memory_and_their_faults() -> None:

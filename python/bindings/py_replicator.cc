@@ -86,9 +86,19 @@ Consistency ParseLevel(py::handle level, const char* param) {
     const long long n = level.attr("n").cast<long long>();  // cv.To checked 1 <= n < 2**31
     return Consistency::To(static_cast<uint32_t>(n));
   }
-  throw py::value_error(std::string(param) +
-                        " must be cv.LOCAL, cv.MAJORITY, cv.ALL or cv.To(n), got " +
-                        py::repr(level).cast<std::string>());
+  static PyObject* majority_class = nullptr;  // cv.Majority
+  if (majority_class == nullptr) {
+    majority_class =
+        py::object(py::module_::import("convergent.config").attr("Majority")).release().ptr();
+  }
+  if (PyObject_IsInstance(level.ptr(), majority_class) == 1) {  // checked 0 <= both < 2**31
+    return Consistency::Majority(static_cast<uint32_t>(level.attr("plus").cast<long long>()),
+                                 static_cast<uint32_t>(level.attr("min_cap").cast<long long>()));
+  }
+  throw py::value_error(
+      std::string(param) +
+      " must be cv.LOCAL, cv.MAJORITY, cv.ALL, cv.To(n) or cv.Majority(...), got " +
+      py::repr(level).cast<std::string>());
 }
 
 std::optional<double> ParseTimeout(py::handle timeout) {

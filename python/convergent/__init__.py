@@ -44,7 +44,7 @@ from ._core import (
 )
 from ._core import version as _core_version  # noqa: F401
 from .cluster import LocalCluster
-from .config import ALL, LOCAL, MAJORITY, Config, Consistency, To
+from .config import ALL, LOCAL, MAJORITY, Config, Consistency, Majority, To
 from .errors import (
     DecodeError,
     Error,
@@ -104,6 +104,7 @@ __all__ = [
     "LWWRegisterKey",
     "LocalCluster",
     "MAJORITY",
+    "Majority",
     "MVRegister",
     "MVRegisterKey",
     "Node",

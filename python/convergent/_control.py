@@ -23,7 +23,7 @@ from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
 from . import _core
-from .config import LOCAL, Consistency, To
+from .config import LOCAL, Consistency, Majority, To
 from .errors import NodeDownError
 from .events import Changed, Deleted, Event
 from .keys import Key, key_of_type
@@ -154,8 +154,9 @@ class ControlServer:
 
 
 def _level(level: Any) -> Any:
-    """A consistency level as it crosses to the node process: an int, or a cv.To (picklable)."""
-    return level if isinstance(level, To) else int(level)
+    """A consistency level as it crosses to the node process: an int, or a cv.To or cv.Majority
+    (picklable)."""
+    return level if isinstance(level, (To, Majority)) else int(level)
 
 
 class _Channel:
@@ -312,7 +313,7 @@ class RemoteReplicator:
         key: Key[Any],
         fn: Callable[[Any], object],
         *,
-        write: Consistency | To = LOCAL,
+        write: Consistency | To | Majority = LOCAL,
         timeout: Any = None,
     ) -> None:
         t, name = key.type_name, key.name
@@ -320,12 +321,14 @@ class RemoteReplicator:
         delta = _core._mutate(key.type, state, fn, self.id)
         self._channel.call("update", t, name, delta, _level(write), timeout)
 
-    def get(self, key: Key[Any], *, read: Consistency | To = LOCAL, timeout: Any = None) -> Any:
+    def get(
+        self, key: Key[Any], *, read: Consistency | To | Majority = LOCAL, timeout: Any = None
+    ) -> Any:
         state = self._channel.call("get", key.type_name, key.name, _level(read), timeout)
         return None if state is None else key.type.from_bytes(state)
 
     def delete(
-        self, key: Key[Any], *, write: Consistency | To = LOCAL, timeout: Any = None
+        self, key: Key[Any], *, write: Consistency | To | Majority = LOCAL, timeout: Any = None
     ) -> None:
         self._channel.call("delete", key.type_name, key.name, _level(write), timeout)
 

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, TypeAlias, TypeVar, final, overload
 
-from .config import Config, Consistency, To
+from .config import Config, Consistency, Majority, To
 from .events import Event
 from .keys import Key
 from .watch import Watch
@@ -452,14 +452,18 @@ class Replicator:
         key: Key[_V],
         fn: Callable[[_V], object],
         *,
-        write: Consistency | To = ...,
+        write: Consistency | To | Majority = ...,
         timeout: float | None = None,
     ) -> None: ...
     def get(
-        self, key: Key[_V], *, read: Consistency | To = ..., timeout: float | None = None
+        self, key: Key[_V], *, read: Consistency | To | Majority = ..., timeout: float | None = None
     ) -> _V | None: ...
     def delete(
-        self, key: Key[Any], *, write: Consistency | To = ..., timeout: float | None = None
+        self,
+        key: Key[Any],
+        *,
+        write: Consistency | To | Majority = ...,
+        timeout: float | None = None,
     ) -> None: ...
     def subscribe(self, key: Key[Any], callback: Callable[[Event], object]) -> Subscription: ...
     # Pure Python (convergent.watch), attached to the class by convergent/__init__.py: an

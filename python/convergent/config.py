@@ -50,6 +50,31 @@ class To:
         return f"cv.To({self.n})"
 
 
+@dataclasses.dataclass(frozen=True)
+class Majority:
+    """A majority with Akka's options: ``write=cv.Majority(plus=1)`` returns once a majority and one
+    more replica applied the write (Akka's ``WriteMajorityPlus``); ``min_cap=4`` makes the majority
+    at least four replicas (Akka's ``minCap``, for one call; ``Config.min_members`` sets N itself).
+    Never more than the N replicas there are: ``cv.Majority(plus=99)`` is ``cv.ALL``.
+    ``cv.Majority()`` is ``cv.MAJORITY``."""
+
+    plus: int = 0
+    min_cap: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("plus", "min_cap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(
+                    f"cv.Majority({name}=...) must be an int, got {type(value).__name__}"
+                )
+            if not 0 <= value < 2**31:
+                raise ValueError(f"cv.Majority({name}=...) must be >= 0, got {value}")
+
+    def __repr__(self) -> str:
+        return f"cv.Majority(plus={self.plus}, min_cap={self.min_cap})"
+
+
 _Seconds = float | int
 
 

@@ -45,15 +45,25 @@ class Consistency {
   static const Consistency kAll;
   // n replicas, self included (n >= 1; To(1) is kLocal).
   static constexpr Consistency To(uint32_t n) { return Consistency(Kind::kCount, n); }
+  // A majority of at least `min_cap` replicas, plus `plus` more, never more than N (Akka's
+  // WriteMajorityPlus and minCap): max(floor(N/2)+1, min_cap) + plus, capped at N.
+  static constexpr Consistency Majority(uint32_t plus, uint32_t min_cap) {
+    return Consistency(Kind::kMajority, 0, plus, min_cap);
+  }
 
   constexpr Kind kind() const { return kind_; }
-  constexpr uint32_t count() const { return count_; }  // To(n): n; else 0
+  constexpr uint32_t count() const { return count_; }      // To(n): n; else 0
+  constexpr uint32_t plus() const { return plus_; }        // Majority: the additional replicas
+  constexpr uint32_t min_cap() const { return min_cap_; }  // Majority: its least size
   friend constexpr bool operator==(Consistency, Consistency) = default;
 
  private:
-  constexpr Consistency(Kind kind, uint32_t count) : kind_(kind), count_(count) {}
+  constexpr Consistency(Kind kind, uint32_t count, uint32_t plus = 0, uint32_t min_cap = 0)
+      : kind_(kind), count_(count), plus_(plus), min_cap_(min_cap) {}
   Kind kind_;
   uint32_t count_;
+  uint32_t plus_;
+  uint32_t min_cap_;
 };
 inline constexpr Consistency Consistency::kLocal{Kind::kLocal, 0};
 inline constexpr Consistency Consistency::kMajority{Kind::kMajority, 0};

@@ -23,8 +23,12 @@ size_t Coordinator::Needed(Consistency level) const {
   switch (level.kind()) {
     case Consistency::Kind::kLocal:
       return 0;
-    case Consistency::Kind::kMajority:
-      return n / 2;  // floor(N/2) + 1 replicas, minus self
+    case Consistency::Kind::kMajority: {
+      // floor(N/2) + 1 replicas (at least min_cap), plus the additional ones, at most N; self
+      // is one of them.
+      const size_t majority = std::max<size_t>(n / 2 + 1, level.min_cap());
+      return std::min<size_t>(majority + level.plus(), n) - 1;
+    }
     case Consistency::Kind::kAll:
       return n - 1;
     case Consistency::Kind::kCount:
