@@ -731,22 +731,31 @@ TEST(ChaosDeterminismTest, SameSeedSameTraceOtherSeedOtherTrace) {
 namespace convergent {
 namespace {
 
-TEST(SimulationNodeTest, ToNWaitsForExactlyNReplicasAndMoreThanNTimesOut) {
+// A formed cluster of `nodes` with the chaos runs' short intervals.
+std::unique_ptr<Simulation> FormedSim(int nodes, uint64_t seed) {
   SimulationOptions so;
-  so.nodes = 4;
-  so.seed = 9;
+  so.nodes = nodes;
+  so.seed = seed;
   so.replicator = ChaosReplicatorOptions();
   auto sim = Simulation::Create(so);
-  ASSERT_TRUE(sim.ok());
-  Simulation& s = **sim;
-  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  EXPECT_TRUE(sim.ok() && (*sim)->RunUntilFormed(5.0));
+  return sim.ok() ? std::move(*sim) : nullptr;
+}
+
+// An increment of "k" at node 0 at `level` (0.3 s timeout), run to its completion.
+StatusCode WriteAtNode0(Simulation& s, Consistency level) {
+  auto id =
+      s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level, 0.3);
+  EXPECT_TRUE(id.ok());
+  return id.ok() ? s.Await(0, *id)->status.code() : StatusCode::kInvalidArgument;
+}
+
+TEST(SimulationNodeTest, ToNWaitsForExactlyNReplicasAndMoreThanNTimesOut) {
+  auto sim = FormedSim(4, 9);
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
   ASSERT_TRUE(s.Partition({{0, 1, 2}, {3}}).ok());
-  auto write = [&](Consistency level) {
-    auto id =
-        s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level, 0.3);
-    EXPECT_TRUE(id.ok());
-    return s.Await(0, *id)->status.code();
-  };
+  auto write = [&](Consistency level) { return WriteAtNode0(s, level); };
   EXPECT_EQ(write(Consistency::To(3)), StatusCode::kOk);
   int holders = 0;
   for (NodeId n : {0, 1, 2}) {
@@ -772,21 +781,11 @@ TEST(SimulationNodeTest, ToNWaitsForExactlyNReplicasAndMoreThanNTimesOut) {
 // Akka's WriteMajorityPlus and minCap for one call: max(floor(N/2)+1, min_cap) + plus replicas,
 // never more than N.
 TEST(SimulationNodeTest, MajorityPlusAndMinCapCountMoreReplicasUpToN) {
-  SimulationOptions so;
-  so.nodes = 5;
-  so.seed = 11;
-  so.replicator = ChaosReplicatorOptions();
-  auto sim = Simulation::Create(so);
-  ASSERT_TRUE(sim.ok());
-  Simulation& s = **sim;
-  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  auto sim = FormedSim(5, 11);
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
   ASSERT_TRUE(s.Partition({{0, 1, 2}, {3, 4}}).ok());  // 3 of 5 reachable from node 0
-  auto write = [&](Consistency level) {
-    auto id =
-        s.Update(0, "k", CrdtType::kGCounter, test::GIncrement(s.node(0).replica_id()), level, 0.3);
-    EXPECT_TRUE(id.ok());
-    return s.Await(0, *id)->status.code();
-  };
+  auto write = [&](Consistency level) { return WriteAtNode0(s, level); };
   EXPECT_EQ(Consistency::Majority(0, 0), Consistency::kMajority);
   EXPECT_EQ(write(Consistency::Majority(0, 0)), StatusCode::kOk);        // 3
   EXPECT_EQ(write(Consistency::Majority(0, 3)), StatusCode::kOk);        // still 3

@@ -228,7 +228,7 @@ def test_bad_arguments_raise_clear_errors() -> None:
         a.update("hits", lambda v: None)  # type: ignore[call-overload, arg-type]
     with pytest.raises(TypeError, match="callable"):
         a.update(HITS, 5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="cv.LOCAL, cv.MAJORITY, cv.ALL or cv.To"):
+    with pytest.raises(ValueError, match="cv.LOCAL, cv.MAJORITY, cv.ALL, cv.To"):
         a.update(HITS, lambda v: None, write=7)
     with pytest.raises(ValueError, match="timeout"):
         a.get(HITS, read=cv.MAJORITY, timeout=-1)
