@@ -239,7 +239,7 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
 
 void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   for (const KeyedState& s : m.entries) host_.MergeRemote(s, now);
-  for (const Tombstone& t : m.tombstones) host_.ApplyTombstone(t, /*publish=*/false);
+  for (const Tombstone& t : m.tombstones) host_.ApplyRemoteTombstone(t);
   if (m.wanted.empty()) return;
   store_.RefreshDigests();
   RepairMsg reply{m.round, {}, {}, {}};

@@ -28,7 +28,8 @@ class AntiEntropyHost {
   virtual void SendTo(NodeId peer, FrameBody body) = 0;
   // Joins a peer's state; false (and counted) when it is malformed or mistyped.
   virtual bool MergeRemote(const KeyedState& s, TimeMicros now) = 0;
-  virtual bool ApplyTombstone(const Tombstone& t, bool publish) = 0;
+  // Applies a peer's tombstone; false (and counted) when the key has another type.
+  virtual bool ApplyRemoteTombstone(const Tombstone& t) = 0;
 };
 
 class AntiEntropy {

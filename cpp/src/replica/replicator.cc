@@ -119,8 +119,8 @@ bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
   return store.MergeValue(s.key, std::move(decoded).value());
 }
 
-bool Replicator::Impl::ApplyTombstone(const Tombstone& t, bool publish) {
-  return store.ApplyTombstone(t, publish) != internal::KeyStore::Deletion::kMistyped;
+bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
+  return store.ApplyTombstone(t, /*publish=*/false) != internal::KeyStore::Deletion::kMistyped;
 }
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
@@ -223,7 +223,7 @@ void Replicator::Impl::OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMi
     } else if (!MergeRemote(*m.entry, now)) {
       error = "key '" + m.entry->key + "' has another type here, or the delta is malformed";
     }
-  } else if (!ApplyTombstone(*m.tombstone, /*publish=*/false)) {
+  } else if (!ApplyRemoteTombstone(*m.tombstone)) {
     error = "key '" + m.tombstone->key + "' has another type here";
   }
   Send(from, internal::WriteAckMsg{m.request_id, std::move(error), deleted});
@@ -249,7 +249,7 @@ void Replicator::Impl::CompleteRead(const std::string& key, CrdtType type,
                                     std::optional<Tombstone> tombstone,
                                     std::optional<AnyCrdt> merged, Completion& c) {
   if (tombstone) {
-    ApplyTombstone(*tombstone, /*publish=*/false);
+    ApplyRemoteTombstone(*tombstone);
   } else if (merged) {
     // Write back what the peers know, so this replica now holds the merged value.
     store.MergeValue(key, std::move(*merged));
@@ -287,7 +287,7 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
             ++metrics.delta_receive_count;
             MergeRemote(e, now);
           }
-          for (const Tombstone& t : m.tombstones) ApplyTombstone(t, /*publish=*/false);
+          for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
           OnWrite(from, m, now);
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
@@ -457,7 +457,7 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
   }
   for (size_t i = 0; i < records.size(); ++i) {
     if (auto* t = std::get_if<internal::Tombstone>(&decoded[i])) {
-      d.ApplyTombstone(*t, /*publish=*/false);
+      d.ApplyRemoteTombstone(*t);
     } else {
       d.store.MergeValue(records[i].first, std::move(std::get<AnyCrdt>(decoded[i])));
     }

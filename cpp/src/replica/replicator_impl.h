@@ -43,9 +43,9 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
 
   // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
   bool MergeRemote(const internal::KeyedState& s, TimeMicros now) override;
-  // Applies a tombstone (local or remote; published in the next batch when `publish`); false
-  // when the key has another type.
-  bool ApplyTombstone(const internal::Tombstone& t, bool publish) override;
+  // Applies a tombstone from a peer (or a snapshot); false when the key has another type. A
+  // local delete goes to the store itself and is published by the DeltaFlush.
+  bool ApplyRemoteTombstone(const internal::Tombstone& t) override;
   void Send(std::optional<NodeId> to, internal::FrameBody body);
 
   // ---- answers to the peers' coordinated requests (replicator.cc) ----
