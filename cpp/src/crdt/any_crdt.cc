@@ -70,26 +70,59 @@ Status AnyCrdt::Join(const AnyCrdt& other) {
     return Status::TypeMismatch("cannot join " + CrdtTypeWithArticle(other.type()) + " into " +
                                 CrdtTypeWithArticle(type()));
   }
-  Visit([&](auto& mine) {
-    using T = std::decay_t<decltype(mine)>;
-    mine.Join(*other.get_if<T>());
+  Visit([&](auto& held) {
+    using T = std::decay_t<decltype(held)>;
+    held.Join(*other.get_if<T>());
   });
   return Status::Ok();
 }
 
 bool AnyCrdt::SameValue(const AnyCrdt& other) const {
   if (other.v_.index() != v_.index()) return false;
-  return Visit([&](const auto& mine) -> bool {
-    using T = std::decay_t<decltype(mine)>;
+  return Visit([&](const auto& held) -> bool {
+    using T = std::decay_t<decltype(held)>;
     const T& theirs = *other.get_if<T>();
     if constexpr (std::is_same_v<T, ORMap>) {
-      return SameMapValue(mine, theirs);
+      return SameMapValue(held, theirs);
     } else if constexpr (std::is_same_v<T, LWWMap> || std::is_same_v<T, PNCounterMap> ||
                          std::is_same_v<T, ORMultiMap>) {
-      return SameMapValue(mine.map(), theirs.map());
+      return SameMapValue(held.map(), theirs.map());
     } else {
-      return Read(mine) == Read(theirs);
+      return Read(held) == Read(theirs);
     }
+  });
+}
+
+namespace {
+template <typename T>
+concept Prunable = requires(T& t, const PruningRecord& p) {
+  t.PruningCleanup(p);
+};
+}  // namespace
+
+bool AnyCrdt::NeedsPruningFrom(ReplicaId removed) const {
+  return Visit([&](const auto& v) {
+    if constexpr (Prunable<std::decay_t<decltype(v)>>) {
+      return v.NeedsPruningFrom(removed);
+    } else {
+      return false;
+    }
+  });
+}
+
+std::optional<PruningRecord> AnyCrdt::Prune(ReplicaId removed, ReplicaId into) {
+  return Visit([&](auto& v) -> std::optional<PruningRecord> {
+    if constexpr (Prunable<std::decay_t<decltype(v)>>) {
+      return v.Prune(removed, into);
+    } else {
+      return PruningRecord{removed, into, 0, {}, {}};
+    }
+  });
+}
+
+void AnyCrdt::PruningCleanup(const PruningRecord& p) {
+  Visit([&](auto& v) {
+    if constexpr (Prunable<std::decay_t<decltype(v)>>) v.PruningCleanup(p);
   });
 }
 

@@ -143,6 +143,21 @@ void CausalContext::Normalize() {
   cloud_ = std::move(kept);
 }
 
+bool CausalContext::HasDotsOf(ReplicaId r) const {
+  if (Contiguous(r) != 0) return true;
+  auto it = std::lower_bound(cloud_.begin(), cloud_.end(), Dot{r, 0});
+  return it != cloud_.end() && it->replica == r;
+}
+
+void CausalContext::DropReplica(ReplicaId r) {
+  auto it = FindReplica(vv_, r);
+  if (it != vv_.end() && it->replica == r) vv_.erase(it);
+  const auto first = std::lower_bound(cloud_.begin(), cloud_.end(), Dot{r, 0});
+  auto last = first;
+  while (last != cloud_.end() && last->replica == r) ++last;
+  cloud_.erase(first, last);
+}
+
 uint64_t CausalContext::DotCount() const {
   uint64_t n = cloud_.size();
   for (const auto& [r, c] : vv_) {

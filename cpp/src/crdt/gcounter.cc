@@ -47,6 +47,31 @@ uint64_t GCounter::SlotOf(ReplicaId replica) const {
   return it != slots_.end() && it->first == replica ? it->second : 0;
 }
 
+void GCounter::EraseSlot(ReplicaId replica) {
+  auto it = FindSlot(slots_, replica);
+  if (it != slots_.end() && it->first == replica) slots_.erase(it);
+}
+
+std::optional<PruningRecord> GCounter::Prune(ReplicaId removed, ReplicaId into) {
+  const uint64_t moved = SlotOf(removed);
+  if (moved != 0 && removed != into) {
+    if (SlotOf(into) > UINT64_MAX - moved) return std::nullopt;
+    AddToSlot(into, moved);
+    EraseSlot(removed);
+  }
+  return PruningRecord{removed, into, 0, {}, {}};
+}
+
+std::optional<PruningRecord> PNCounter::Prune(ReplicaId removed, ReplicaId into) {
+  if (p_.SlotOf(into) > UINT64_MAX - p_.SlotOf(removed) ||
+      n_.SlotOf(into) > UINT64_MAX - n_.SlotOf(removed)) {
+    return std::nullopt;
+  }
+  p_.Prune(removed, into);
+  n_.Prune(removed, into);
+  return PruningRecord{removed, into, 0, {}, {}};
+}
+
 Result<GCounter> GCounter::FromSlots(std::vector<Slot> slots) {
   std::sort(slots.begin(), slots.end());
   GCounter c;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,15 @@ std::vector<std::pair<ReplicaId, CounterPayload>> LatestCounts(const CounterStor
     } else {
       out.emplace_back(e.dot.replica, e.value);
     }
+  }
+  return out;
+}
+
+// A replica's latest entry in a counter store, or null.
+const CounterStore::Entry* LatestOf(const CounterStore& s, ReplicaId r) {
+  const CounterStore::Entry* out = nullptr;
+  for (const auto& e : s) {  // dot order: the latest last
+    if (e.dot.replica == r) out = &e;
   }
   return out;
 }
@@ -275,6 +286,101 @@ std::optional<Flag> ORMap::GetFlag(const Value& key) const {
   const MapEntry::Part* p = VisiblePart(key, CrdtType::kFlag);
   if (p == nullptr) return std::nullopt;
   return Flag(true);  // a flag part is never empty
+}
+
+std::optional<PruningRecord> ORMap::Prune(ReplicaId removed, ReplicaId into) {
+  if (removed == into) return PruningRecord{removed, into, 0, {}, {}};
+  struct CounterFold {
+    Value key;
+    CrdtType type;
+    uint64_t removed_counter, target_counter;
+    CounterPayload sum;
+  };
+  std::vector<CounterFold> folds;
+  std::vector<uint64_t> counters;  // the removed replica's other live dots, to be moved
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  for (const auto& [key, entry] : store_.entries()) {
+    for (const MapEntry::Part& part : entry.parts()) {
+      if (const auto* cs = std::get_if<CounterStore>(&part.store)) {
+        const CounterStore::Entry* r = LatestOf(*cs, removed);
+        if (r == nullptr) continue;
+        const CounterStore::Entry* o = LatestOf(*cs, into);
+        const CounterPayload held = o != nullptr ? o->value : CounterPayload{};
+        if (held.increments > kMax - r->value.increments ||
+            held.decrements > kMax - r->value.decrements) {
+          return std::nullopt;
+        }
+        folds.push_back({key, part.type, r->dot.counter, o != nullptr ? o->dot.counter : 0,
+                         {held.increments + r->value.increments,
+                          held.decrements + r->value.decrements}});
+        continue;
+      }
+      if (const auto* mv = std::get_if<MultiValueStore>(&part.store);
+          mv != nullptr && pruning::HoldsDotOf(*mv, removed) && pruning::HoldsDotOf(*mv, into)) {
+        return std::nullopt;  // as for MVRegister
+      }
+      std::visit([&](const auto& s) { pruning::CollectCounters(s, removed, counters); },
+                 part.store);
+    }
+  }
+  PruningRecord p = pruning::Plan(removed, into, std::move(counters), ctx_);
+  for (const CounterFold& f : folds) {
+    p.folds.push_back({f.removed_counter, f.target_counter, ctx_.Next(into).counter});
+  }
+  PruningCleanup(p);  // moves, drops the removed replica's counter entries, records the folds
+  for (size_t i = 0; i < folds.size(); ++i) {
+    const Dot d{into, p.folds[i].counter};
+    store_.Mutate(folds[i].key, [&](MapEntry& e, Store::Tracker& t) {
+      auto& cs = std::get<CounterStore>(e.FindOrAdd(folds[i].type).store);
+      CausalContext observed;  // the target's older entries go: their dots stay in ctx_
+      cs.TakeObserved(
+          observed, [&](const auto& entry) { return entry.dot.replica == into; },
+          [&](const Dot& x) { t.Removed(x); });
+      cs.Insert(d, folds[i].sum);
+      t.Added(d);
+    });
+  }
+  return p;
+}
+
+void ORMap::PruningCleanup(const PruningRecord& p) {
+  if (!ctx_.HasDotsOf(p.removed)) return;
+  // A fold's dot is seen here when both dots it replaced were removed here (seen, not held).
+  std::vector<Dot> folded;
+  if (!p.folds.empty()) {
+    std::set<Dot> live;
+    store_.ForEachDot([&](const Dot& d) {
+      if (d.replica == p.removed || d.replica == p.into) live.insert(d);
+    });
+    const auto removed_here = [&](const Dot& d) { return ctx_.Contains(d) && !live.count(d); };
+    for (const PruningRecord::Fold& f : p.folds) {
+      if (removed_here(Dot{p.removed, f.removed_counter}) &&
+          (f.target_counter == 0 || removed_here(Dot{p.into, f.target_counter}))) {
+        folded.push_back(Dot{p.into, f.counter});
+      }
+    }
+  }
+  const PruningRecord drop{p.removed, p.into, 0, {}, {}};  // counter entries are folded
+  Store out;
+  for (const auto& [key, entry] : store_.entries()) {
+    MapEntry e;
+    for (const MapEntry::Part& part : entry.parts()) {
+      e.FindOrAdd(part.type).store = std::visit(
+          [&](const auto& s) -> MapEntry::Store {
+            if constexpr (std::is_same_v<std::decay_t<decltype(s)>, CounterStore>) {
+              return pruning::Rewritten(s, drop);
+            } else {
+              return pruning::Rewritten(s, p);
+            }
+          },
+          part.store);
+    }
+    e.Prune();
+    if (!e.empty()) out.InsertDecoded(key, std::move(e));
+  }
+  store_ = std::move(out);
+  pruning::TranslateContext(ctx_, p);
+  for (const Dot& d : folded) ctx_.Insert(d);
 }
 
 Result<ORMap> ORMap::FromParts(Store store, CausalContext ctx) {

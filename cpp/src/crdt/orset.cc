@@ -49,6 +49,21 @@ std::vector<Value> ORSet::Elements() const {
   return out;
 }
 
+std::optional<PruningRecord> ORSet::Prune(ReplicaId removed, ReplicaId into) {
+  if (removed == into) return PruningRecord{removed, into, 0, {}, {}};
+  std::vector<uint64_t> counters;
+  for (const auto& kv : store_.entries()) pruning::CollectCounters(kv.second, removed, counters);
+  PruningRecord p = pruning::Plan(removed, into, std::move(counters), ctx_);
+  PruningCleanup(p);
+  return p;
+}
+
+void ORSet::PruningCleanup(const PruningRecord& p) {
+  if (!ctx_.HasDotsOf(p.removed)) return;
+  store_ = pruning::Rewritten(store_, p);
+  pruning::TranslateContext(ctx_, p);
+}
+
 Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   for (const auto& [v, dots] : store.entries()) {
     for (const auto& e : dots) {

@@ -23,6 +23,7 @@
 #include "convergent/crdt/ormultimap.h"
 #include "convergent/crdt/orset.h"
 #include "convergent/crdt/pncounter_map.h"
+#include "convergent/crdt/pruning.h"
 #include "convergent/status.h"
 
 namespace convergent {
@@ -92,6 +93,13 @@ class AnyCrdt {
   // True when a reader sees the same value in both (the states may still differ, e.g. an element
   // removed and added again has new dots); false for different types.
   bool SameValue(const AnyCrdt& other) const;
+
+  // Removed-replica pruning (convergent/crdt/pruning.h). Types that hold no per-replica state
+  // that grows with incarnations (LWWRegister, Flag, GSet) never need it.
+  bool NeedsPruningFrom(ReplicaId removed) const;
+  // At the pruning node; nullopt (nothing changed) when the type must wait.
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
+  void PruningCleanup(const PruningRecord& p);
 
   friend bool operator==(const AnyCrdt&, const AnyCrdt&) = default;
 

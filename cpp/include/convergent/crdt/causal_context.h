@@ -46,6 +46,19 @@ class CausalContext {
   // Records every dot of `other`.
   void Join(const CausalContext& other);
 
+  // Whether any dot of replica r is contained (removed-replica pruning).
+  bool HasDotsOf(ReplicaId r) const;
+  // Forgets every dot of replica r (removed-replica pruning, convergent/crdt/pruning.h).
+  void DropReplica(ReplicaId r);
+  // Calls fn(counter) for the counters of r's cloud dots, ascending.
+  template <typename Fn>
+  void ForEachCloudCounterOf(ReplicaId r, Fn&& fn) const {
+    for (auto it = std::lower_bound(cloud_.begin(), cloud_.end(), Dot{r, 0});
+         it != cloud_.end() && it->replica == r; ++it) {
+      fn(it->counter);
+    }
+  }
+
   // Number of dots contained, saturating; used to pick the cheaper join strategy.
   uint64_t DotCount() const;
   // Calls fn(dot) for every contained dot (vector ranges first, then the cloud).

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "convergent/crdt/pruning.h"
 #include "convergent/ids.h"
 #include "convergent/status.h"
 
@@ -32,6 +34,12 @@ class GCounter {
   // Builds a counter from decoded slots (any order; duplicates are corrupt, zeros dropped).
   static Result<GCounter> FromSlots(std::vector<Slot> slots);
 
+  // Removed-replica pruning (convergent/crdt/pruning.h): the removed slot is added to the
+  // target's (nullopt, nothing changed, if that would pass 2^64-1); a cleanup drops the slot.
+  bool NeedsPruningFrom(ReplicaId removed) const { return SlotOf(removed) != 0; }
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
+  void PruningCleanup(const PruningRecord& p) { EraseSlot(p.removed); }
+
   friend bool operator==(const GCounter& a, const GCounter& b) { return a.slots_ == b.slots_; }
 
  private:
@@ -40,6 +48,7 @@ class GCounter {
   // std::overflow_error, changing nothing, if the slot would pass 2^64-1.
   uint64_t AddToSlot(ReplicaId replica, uint64_t n);
 
+  void EraseSlot(ReplicaId replica);
   [[noreturn]] static void ThrowOverflow();
   template <typename S>  // Slots, const or not
   static auto FindSlot(S& s, ReplicaId r) {
@@ -81,6 +90,15 @@ class PNCounter {
 
   int64_t value() const { return static_cast<int64_t>(p_.value() - n_.value()); }
   bool empty() const { return p_.empty() && n_.empty(); }
+  // Removed-replica pruning, both counters (see GCounter).
+  bool NeedsPruningFrom(ReplicaId removed) const {
+    return p_.NeedsPruningFrom(removed) || n_.NeedsPruningFrom(removed);
+  }
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
+  void PruningCleanup(const PruningRecord& p) {
+    p_.PruningCleanup(p);
+    n_.PruningCleanup(p);
+  }
   const GCounter& increments() const { return p_; }
   const GCounter& decrements() const { return n_; }
   static PNCounter FromParts(GCounter p, GCounter n) {

@@ -5,10 +5,12 @@
 // Thread safety: none; use from one thread at a time.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "convergent/crdt/causal_context.h"
 #include "convergent/crdt/dot_fun.h"
+#include "convergent/crdt/pruning.h"
 #include "convergent/ids.h"
 #include "convergent/status.h"
 #include "convergent/value.h"
@@ -28,6 +30,11 @@ class MVRegister {
   const Store& store() const { return store_; }
   const CausalContext& context() const { return ctx_; }
   static Result<MVRegister> FromParts(Store store, CausalContext ctx);
+
+  // Removed-replica pruning (convergent/crdt/pruning.h).
+  bool NeedsPruningFrom(ReplicaId removed) const { return ctx_.HasDotsOf(removed); }
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
+  void PruningCleanup(const PruningRecord& p);
 
   friend bool operator==(const MVRegister&, const MVRegister&) = default;
 

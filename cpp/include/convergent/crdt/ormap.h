@@ -24,6 +24,7 @@
 #include "convergent/crdt/map_entry.h"
 #include "convergent/crdt/mv_register.h"
 #include "convergent/crdt/orset.h"
+#include "convergent/crdt/pruning.h"
 #include "convergent/ids.h"
 #include "convergent/status.h"
 #include "convergent/value.h"
@@ -72,6 +73,11 @@ class ORMap {
   // Builds a map from decoded parts, checking the invariants (dots inside the context, no dot
   // twice, nestable types only).
   static Result<ORMap> FromParts(Store store, CausalContext ctx);
+
+  // Removed-replica pruning (convergent/crdt/pruning.h).
+  bool NeedsPruningFrom(ReplicaId removed) const { return ctx_.HasDotsOf(removed); }
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
+  void PruningCleanup(const PruningRecord& p);
 
   friend bool operator==(const ORMap&, const ORMap&) = default;
 

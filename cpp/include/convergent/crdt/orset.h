@@ -9,11 +9,13 @@
 // Thread safety: none; use from one thread at a time.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "convergent/crdt/causal_context.h"
 #include "convergent/crdt/dot_fun.h"
 #include "convergent/crdt/dot_map.h"
+#include "convergent/crdt/pruning.h"
 #include "convergent/ids.h"
 #include "convergent/status.h"
 #include "convergent/value.h"
@@ -39,6 +41,11 @@ class ORSet {
   // Builds a set from decoded parts, which it consumes, checking the invariants (every dot in
   // the context, no dot under two elements).
   static Result<ORSet> FromParts(Store&& store, CausalContext&& ctx);
+
+  // Removed-replica pruning (convergent/crdt/pruning.h).
+  bool NeedsPruningFrom(ReplicaId removed) const { return ctx_.HasDotsOf(removed); }
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
+  void PruningCleanup(const PruningRecord& p);
 
   friend bool operator==(const ORSet&, const ORSet&) = default;
 

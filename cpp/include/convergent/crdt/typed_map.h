@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,13 @@ class TypedMap {
   bool empty() const { return map_.empty(); }
   std::vector<Value> Keys() const { return map_.Keys(); }
   const ORMap& map() const { return map_; }
+
+  // Removed-replica pruning (convergent/crdt/pruning.h), of the map underneath.
+  bool NeedsPruningFrom(ReplicaId removed) const { return map_.NeedsPruningFrom(removed); }
+  std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into) {
+    return map_.Prune(removed, into);
+  }
+  void PruningCleanup(const PruningRecord& p) { map_.PruningCleanup(p); }
 
   // A decoded map: every value must be of kValueType.
   static Result<Derived> FromMap(ORMap m) {
