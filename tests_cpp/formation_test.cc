@@ -20,7 +20,8 @@ MemberRecord Member(NodeId id, uint64_t incarnation = 1, std::string role = "") 
                       "inproc://bus-" + std::to_string(id),
                       "inproc://p2p-" + std::to_string(id),
                       std::move(role),
-                      false};
+                      false,
+                      id * 1000 + incarnation};
 }
 
 HeartbeatMsg From(const MemberRecord& sender, std::vector<MemberRecord> known = {}) {

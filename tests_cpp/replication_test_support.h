@@ -1,5 +1,6 @@
-// Test-only support for the replication tests (replicator_test.cc, simulation_test.cc): the
-// Replicator::Mutation of each CRDT operation the tests use, and a gtest printer for AnyCrdt.
+// Test-only support for the replication tests (replicator_test.cc, simulation_test.cc, ...): the
+// Replicator::Mutation of each CRDT operation the tests use, a gtest printer for AnyCrdt, and a
+// Cluster of Replicators whose frames the test carries by hand.
 // A mutation changes the key's value in place and returns its delta, as the Replicator expects;
 // the Replicator hands it a value of the key's type, so the casts below cannot fail.
 //
@@ -7,6 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -90,6 +95,74 @@ inline Replicator::Mutation MultiMapAdd(ReplicaId r, Value key, Value v) {
 inline Replicator::Mutation MultiMapRemove(Value key, Value v) {
   return Mutate<ORMultiMap>([=](ORMultiMap& m) { return m.Remove(key, v); });
 }
+
+// A frame taken from a replicator's outputs, with its sender.
+struct Sent {
+  NodeId from;
+  OutgoingFrame frame;
+};
+
+// Replicators 0..n-1 that all peer with each other; the test carries their frames.
+class Cluster {
+ public:
+  explicit Cluster(int n, ReplicatorOptions options = Options()) {
+    std::vector<NodeId> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(i);
+    for (int i = 0; i < n; ++i) {
+      nodes_.push_back(std::make_unique<Replicator>(i, ReplicaId{1000u + i}, options, 7 + i));
+      nodes_.back()->SetPeers(ids);
+      nodes_.back()->Tick(0);  // starts its timers
+    }
+  }
+
+  static ReplicatorOptions Options() {
+    ReplicatorOptions o;
+    o.anti_entropy_interval = 10.0;
+    o.delta_flush_interval = 0.1;
+    o.coordination_timeout = 1.0;
+    return o;
+  }
+
+  Replicator& operator[](NodeId i) { return *nodes_[i]; }
+  size_t size() const { return nodes_.size(); }
+
+  // Takes every node's pending frames.
+  std::vector<Sent> Take() {
+    std::vector<Sent> out;
+    for (NodeId i = 0; i < nodes_.size(); ++i) {
+      for (OutgoingFrame& f : nodes_[i]->TakeOutgoing()) out.push_back({i, std::move(f)});
+    }
+    return out;
+  }
+
+  // Delivers one frame to its receivers (a broadcast to every peer of the sender) that `keep`
+  // lets through.
+  using Filter = std::function<bool(NodeId from, NodeId to, FrameKind kind)>;
+  void Deliver(const Sent& s, TimeMicros now, const Filter& keep = nullptr) {
+    for (NodeId to = 0; to < nodes_.size(); ++to) {
+      if (to == s.from || (s.frame.to && *s.frame.to != to)) continue;
+      if (keep && !keep(s.from, to, s.frame.kind)) continue;
+      nodes_[to]->Receive(s.frame.bytes, now);
+    }
+  }
+
+  // Delivers frames, and the frames they cause, until none is left; returns how many.
+  size_t Pump(TimeMicros now, const Filter& keep = nullptr) {
+    size_t delivered = 0;
+    for (std::vector<Sent> batch = Take(); !batch.empty(); batch = Take()) {
+      for (const Sent& s : batch) Deliver(s, now, keep);
+      delivered += batch.size();
+    }
+    return delivered;
+  }
+
+  void TickAll(TimeMicros now) {
+    for (auto& n : nodes_) n->Tick(now);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Replicator>> nodes_;
+};
 
 }  // namespace convergent::test
 

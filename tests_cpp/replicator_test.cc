@@ -22,82 +22,16 @@
 namespace convergent {
 namespace {
 
+using test::Cluster;
 using test::FlagEnable;
 using test::GIncrement;
 using test::LWWSet;
 using test::PNAdd;
+using test::Sent;
 using test::SetAdd;
 using test::SetRemove;
 
 constexpr TimeMicros kSecond = 1'000'000;
-
-// A frame taken from a replicator's outputs, with its sender.
-struct Sent {
-  NodeId from;
-  OutgoingFrame frame;
-};
-
-// Replicators 0..n-1 that all peer with each other; the test carries their frames.
-class Cluster {
- public:
-  explicit Cluster(int n, ReplicatorOptions options = Options()) {
-    std::vector<NodeId> ids;
-    for (int i = 0; i < n; ++i) ids.push_back(i);
-    for (int i = 0; i < n; ++i) {
-      nodes_.push_back(std::make_unique<Replicator>(i, ReplicaId{1000u + i}, options, 7 + i));
-      nodes_.back()->SetPeers(ids);
-      nodes_.back()->Tick(0);  // starts its timers
-    }
-  }
-
-  static ReplicatorOptions Options() {
-    ReplicatorOptions o;
-    o.anti_entropy_interval = 10.0;
-    o.delta_flush_interval = 0.1;
-    o.coordination_timeout = 1.0;
-    return o;
-  }
-
-  Replicator& operator[](NodeId i) { return *nodes_[i]; }
-  size_t size() const { return nodes_.size(); }
-
-  // Takes every node's pending frames.
-  std::vector<Sent> Take() {
-    std::vector<Sent> out;
-    for (NodeId i = 0; i < nodes_.size(); ++i) {
-      for (OutgoingFrame& f : nodes_[i]->TakeOutgoing()) out.push_back({i, std::move(f)});
-    }
-    return out;
-  }
-
-  // Delivers one frame to its receivers (a broadcast to every peer of the sender) that `keep`
-  // lets through.
-  using Filter = std::function<bool(NodeId from, NodeId to, FrameKind kind)>;
-  void Deliver(const Sent& s, TimeMicros now, const Filter& keep = nullptr) {
-    for (NodeId to = 0; to < nodes_.size(); ++to) {
-      if (to == s.from || (s.frame.to && *s.frame.to != to)) continue;
-      if (keep && !keep(s.from, to, s.frame.kind)) continue;
-      nodes_[to]->Receive(s.frame.bytes, now);
-    }
-  }
-
-  // Delivers frames, and the frames they cause, until none is left; returns how many.
-  size_t Pump(TimeMicros now, const Filter& keep = nullptr) {
-    size_t delivered = 0;
-    for (std::vector<Sent> batch = Take(); !batch.empty(); batch = Take()) {
-      for (const Sent& s : batch) Deliver(s, now, keep);
-      delivered += batch.size();
-    }
-    return delivered;
-  }
-
-  void TickAll(TimeMicros now) {
-    for (auto& n : nodes_) n->Tick(now);
-  }
-
- private:
-  std::vector<std::unique_ptr<Replicator>> nodes_;
-};
 
 uint64_t GValue(Replicator& r, std::string_view key) {
   auto v = r.Get(key, CrdtType::kGCounter);
@@ -335,10 +269,10 @@ TEST(ReplicatorTest, CorruptStatesInsideAFrameAreCountedOneByOne) {
   Cluster c(2);
   internal::DeltaBatchMsg batch;
   batch.entries.push_back(
-      {"good", EncodeAny(AnyCrdt(GCounter().Increment(ReplicaId{9}, 3))), false});
-  batch.entries.push_back({"bad", std::string("\x0a\x03\xff\xff\xff", 5), false});
-  batch.entries.push_back({"empty", std::string(), false});
-  c[1].Receive(internal::EncodeFrame({0, batch}), kSecond);
+      {"good", EncodeAny(AnyCrdt(GCounter().Increment(ReplicaId{9}, 3))), false, {}});
+  batch.entries.push_back({"bad", std::string("\x0a\x03\xff\xff\xff", 5), false, {}});
+  batch.entries.push_back({"empty", std::string(), false, {}});
+  c[1].Receive(internal::EncodeFrame({0, batch, {}}), kSecond);
   EXPECT_EQ(c[1].metrics().frames_malformed, 2u);
   EXPECT_EQ(GValue(c[1], "good"), 3u);
   EXPECT_FALSE(Has(c[1], "bad", CrdtType::kGCounter));
@@ -379,8 +313,9 @@ TEST(ReplicatorTest, MistypedEntriesAreCountedNotAppliedAndKeepTheStore) {
 
   // A repair carrying the mistyped key is counted too, and the store stays.
   internal::RepairMsg repair;
-  repair.entries.push_back({"k", EncodeAny(AnyCrdt(PNCounter().Increment(ReplicaId{4}, 1))), true});
-  c[1].Receive(internal::EncodeFrame({0, repair}), 2 * kSecond);
+  repair.entries.push_back(
+      {"k", EncodeAny(AnyCrdt(PNCounter().Increment(ReplicaId{4}, 1))), true, {}});
+  c[1].Receive(internal::EncodeFrame({0, repair, {}}), 2 * kSecond);
   EXPECT_EQ(c[1].metrics().entries_mistyped, 2u);
   EXPECT_EQ(GValue(c[1], "k"), 5u);
   EXPECT_EQ(c[1].Keys().size(), 3u);
@@ -393,7 +328,7 @@ TEST(ReplicatorTest, AMistypedTombstoneIsCountedAndKeepsTheKey) {
                   .ok());
   internal::DeltaBatchMsg batch;
   batch.tombstones.push_back({"k", CrdtType::kORSet, 10});
-  c[1].Receive(internal::EncodeFrame({0, batch}), kSecond);
+  c[1].Receive(internal::EncodeFrame({0, batch, {}}), kSecond);
   EXPECT_EQ(c[1].metrics().entries_mistyped, 1u);
   EXPECT_FALSE(c[1].IsDeleted("k"));
   EXPECT_EQ(GValue(c[1], "k"), 5u);

@@ -838,5 +838,60 @@ TEST(SimulationNodeTest, ARestartAfterTheWallClockSteppedBackIsANewLifeForThePee
   EXPECT_EQ(s.NodeMetrics(0).at("convergent.membership.reachable"), 3);
 }
 
+// Removed-replica pruning end to end: a writer restarted again and again (each life a new
+// replica) leaves no slot or context entry behind once the leader pruned its earlier lives, and
+// every node's count is exact all along: never above what was written, and equal once converged.
+TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact) {
+  SimulationOptions so;
+  so.nodes = 3;
+  so.seed = 21;
+  so.replicator = ChaosReplicatorOptions();
+  so.replicator.pruning_interval = 0.5;
+  so.replicator.max_pruning_dissemination = 1.0;
+  so.replicator.pruning_marker_ttl = 20.0;
+  so.node.heartbeat_interval = 0.1;
+  so.node.failure_timeout = 0.5;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  uint64_t written = 0;
+  const auto count = [&](NodeId n) {
+    auto v = s.node(n).Get("g", CrdtType::kGCounter);
+    return v.ok() && *v != nullptr ? (*v)->get_if<GCounter>()->value() : 0;
+  };
+  const auto watch = [&](double seconds) {
+    for (double t = 0; t < seconds; t += 0.05) {
+      s.RunFor(0.05);
+      for (NodeId n : s.live_nodes()) ASSERT_LE(count(n), written) << "node " << n;
+    }
+  };
+  constexpr int kLives = 40;
+  for (int life = 0; life < kLives; ++life) {
+    const ReplicaId r = s.node(2).replica_id();
+    ASSERT_TRUE(s.Update(2, "g", CrdtType::kGCounter, GIncrement(r, 3)).ok());
+    ASSERT_TRUE(s.Update(2, "s", CrdtType::kORSet, SetAdd(r, StringValue(std::to_string(life))))
+                    .ok());
+    written += 3;
+    ASSERT_NO_FATAL_FAILURE(watch(0.5));
+    s.Restart(2);
+    ASSERT_NO_FATAL_FAILURE(watch(0.5));
+  }
+  ASSERT_NO_FATAL_FAILURE(watch(10.0));  // the last lives' prunings
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  for (NodeId n = 0; n < 3; ++n) {
+    EXPECT_EQ(count(n), written) << "node " << n;
+    const AnyCrdt* g = Get(s, n, "g", CrdtType::kGCounter);
+    const AnyCrdt* set = Get(s, n, "s", CrdtType::kORSet);
+    ASSERT_TRUE(g != nullptr && set != nullptr);
+    EXPECT_EQ(set->get_if<ORSet>()->size(), static_cast<size_t>(kLives));
+    // The live replicas that wrote (the last life of node 2) and the leader's pruning target.
+    EXPECT_LE(g->get_if<GCounter>()->slots().size(), 2u) << "node " << n;
+    EXPECT_LE(EncodeAny(*g).size(), 100u);
+    EXPECT_LE(set->get_if<ORSet>()->context().version_vector().size(), 2u);
+  }
+  EXPECT_GE(s.NodeMetrics(0).at("crdt.replicator.pruning.performed.count"), kLives - 1.0);
+}
+
 }  // namespace
 }  // namespace convergent

@@ -23,7 +23,7 @@ TEST(WireGoldenTest, AWriteAckFrame) {
   // Frame: from_node (1, fixed64) 09 + 1 as 8 bytes; write_ack (4, length-delimited) 22 04:
   // WriteAck { request_id (1) 08 05, deleted (3) 18 01 }; an empty error is not written.
   const std::string hex = "09 0100000000000000  22 04 0805 1801";
-  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{1, WriteAckMsg{5, "", true}})), Hex(Unhex(hex)));
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{1, WriteAckMsg{5, "", true}, {}})), Hex(Unhex(hex)));
   auto back = DecodeFrame(Unhex(hex));
   ASSERT_TRUE(back.ok());
   const auto* ack = std::get_if<WriteAckMsg>(&back->body);
@@ -41,9 +41,9 @@ TEST(WireGoldenTest, ADeltaBatchFrameWithAnEntryAndATombstone) {
   const std::string hex =
       "09 0200000000000000  12 13  0a 07 0a016b 1202 0a00  12 08 0a0174 1001 18ac02";
   DeltaBatchMsg batch;
-  batch.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), false});
+  batch.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), false, {}});
   batch.tombstones.push_back(Tombstone{"t", CrdtType::kGCounter, 300});
-  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{2, batch})), Hex(Unhex(hex)));
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{2, batch, {}})), Hex(Unhex(hex)));
   auto back = DecodeFrame(Unhex(hex));
   ASSERT_TRUE(back.ok());
   const auto* b = std::get_if<DeltaBatchMsg>(&back->body);
@@ -60,7 +60,7 @@ TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
   const std::string hex =
       "48  0a 0d 0802 120161 1803 220162 2a0163  1a 0d 09 0400000000000000 1005 1806";
   HeartbeatMsg h;
-  h.sender = MemberRecord{2, "a", 3, "b", "c", "", false};
+  h.sender = MemberRecord{2, "a", 3, "b", "c", "", false, 0};
   h.losses.push_back(LossReport{4, 5, 6});
   EXPECT_EQ(Hex(EncodeHeartbeatFrame(h)), Hex(Unhex(hex)));
   auto back = DecodeHeartbeat(Unhex(hex).substr(1));
@@ -83,7 +83,7 @@ TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
 
 TEST(WireGoldenTest, SnapshotRecords) {
   // SnapshotRecord { state (1) 0a 02 and the empty GCounter envelope 0a 00 }.
-  EXPECT_EQ(Hex(EncodeStateRecord(AnyCrdt(GCounter()))), Hex(Unhex("0a 02 0a00")));
+  EXPECT_EQ(Hex(EncodeStateRecord(AnyCrdt(GCounter()), nullptr)), Hex(Unhex("0a 02 0a00")));
   // SnapshotRecord { tombstone (2) 12 05 KeyTombstone { type (2) 10 04 (ORSet), deleted_at_us
   // (3) 18 ac 02 } }; the key is the record's name, not written.
   const std::string tomb = Unhex("12 05 1004 18ac02");

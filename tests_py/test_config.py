@@ -20,6 +20,8 @@ def test_defaults_are_the_seed_systems() -> None:
     assert c.role is None and c.snapshot_interval is None and c.snapshot_dir is None
     assert c.loss_repair_interval == 1.0 and c.max_delta_flush_interval == 1.0
     assert c.down_after is None  # off unless asked for: quorums hold across partitions
+    assert c.pruning_interval == 30.0 and c.max_pruning_dissemination == 60.0
+    assert c.pruning_marker_ttl == 21600.0
 
 
 def test_down_after_none_or_zero_means_never() -> None:
@@ -49,6 +51,9 @@ def test_down_after_none_or_zero_means_never() -> None:
         ("down_after", -1),
         ("down_after", float("nan")),
         ("min_members", 0),
+        ("pruning_interval", 0),
+        ("max_pruning_dissemination", -1),
+        ("pruning_marker_ttl", 0),
     ],
 )
 def test_out_of_range_values_raise_value_error_naming_the_option(field: str, value: Any) -> None:

@@ -51,6 +51,9 @@ ReplicatorOptions OptionsFrom(py::handle config) {
   const long long depth = Integer(config, "digest_tree_depth");
   o.digest_tree_depth = depth >= 0 && depth <= 64 ? static_cast<int>(depth) : -1;
   o.loss_repair_interval = Seconds(config, "loss_repair_interval");
+  o.pruning_interval = Seconds(config, "pruning_interval");
+  o.max_pruning_dissemination = Seconds(config, "max_pruning_dissemination");
+  o.pruning_marker_ttl = Seconds(config, "pruning_marker_ttl");
   if (Status s = o.Validate(); !s.ok()) throw py::value_error("Config." + s.message());
   return o;
 }

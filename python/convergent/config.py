@@ -123,6 +123,12 @@ class Config:
     #: Seconds: when frames of a peer were lost on the way (a gap in its numbered bus frames), an
     #: anti-entropy round with it repairs them at once, then at most once per this interval.
     loss_repair_interval: _Seconds = 1.0
+    #: Removed-replica pruning (Akka's names): seconds between pruning passes; seconds the leader
+    #: waits after a replica incarnation is gone for good before it collapses its slots and dots;
+    #: seconds the marker of a finished pruning lives (longer than any partition you expect).
+    pruning_interval: _Seconds = 30.0
+    max_pruning_dissemination: _Seconds = 60.0
+    pruning_marker_ttl: _Seconds = 21600.0
     #: Back-pressure (real nodes): when peers report this node's bus frames lost, it flushes its
     #: deltas less often, up to once per this many seconds, so that its batches grow.
     max_delta_flush_interval: _Seconds = 1.0
@@ -146,6 +152,9 @@ class Config:
             "delta_flush_interval",
             "loss_repair_interval",
             "max_delta_flush_interval",
+            "pruning_interval",
+            "max_pruning_dissemination",
+            "pruning_marker_ttl",
         ):
             _check_number(name, getattr(self, name))
         for name in ("max_delta_size", "max_frame_size", "digest_tree_depth", "min_members"):

@@ -116,6 +116,9 @@ struct ReplicatorMetrics {
   uint64_t frames_malformed = 0;   // dropped: did not decode
   uint64_t entries_mistyped = 0;   // dropped: a key of another type than ours
   uint64_t frames_foreign = 0;     // dropped: from a node that is not a peer (another role)
+  uint64_t frames_from_removed = 0;  // dropped: from a replica pruned or being pruned
+  uint64_t prunings_started = 0;     // keys this node (the leader) started pruning a replica of
+  uint64_t prunings_performed = 0;   // keys this node pruned a replica from
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};
@@ -143,6 +146,13 @@ class Replicator {
   // met every member yet counts those it was told of (see NodeOptions::seeds, min_members).
   // Requests running when a peer joins ask it too.
   void SetReplicaCount(size_t n);
+  // Removed-replica pruning (docs/concepts.md): the replica ids of the current members, self
+  // included (until set, nothing is pruned); whether this node starts prunings (the leader of
+  // its role); and a replica gone for good (an earlier incarnation of a member, or a member that
+  // left): its frames are dropped from now on, and its slots and dots are collapsed in every key.
+  void SetMemberReplicas(std::vector<ReplicaId> replicas);
+  void SetPruningLeader(bool leader);
+  void RemoveReplica(ReplicaId removed, TimeMicros now);
   size_t replica_count() const;
 
   // The wall clock, for tombstone ages and the timestamps callers give LWW writes; `now` of

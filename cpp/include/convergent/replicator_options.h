@@ -38,6 +38,14 @@ struct ReplicatorOptions {
   // numbered bus frames), an anti-entropy round with that peer starts at once to repair them,
   // then at most once per this interval while the loss goes on.
   double loss_repair_interval = 1.0;
+  // Removed-replica pruning (docs/concepts.md): seconds between pruning passes (the leader starts
+  // prunings, owners perform them, obsolete markers go); seconds the leader waits after a replica
+  // was removed before it starts pruning it (what the removed replica wrote spreads first);
+  // seconds a performed pruning's marker lives (it must outlast any partition: a value that still
+  // holds the removed replica when its marker is gone would count it again).
+  double pruning_interval = 30.0;
+  double max_pruning_dissemination = 60.0;
+  double pruning_marker_ttl = 21600.0;
 
   Status Validate() const;
 };

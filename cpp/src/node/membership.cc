@@ -39,6 +39,7 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
     if (h.sender.leaving) {
       changed = members_.erase(h.sender.id) > 0;
       Depart(h.sender.id, h.sender.incarnation);
+      if (h.sender.replica != 0) removed_replicas_.push_back(h.sender.replica);
     } else if (!direct && Departed(h.sender)) {
       // Not straight from it: no news that it is back.
     } else {
@@ -49,7 +50,12 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
       // life now (a restart after its wall clock stepped back numbers it lower).
       const bool new_life =
           direct && !added && !it->second.reachable && h.sender.incarnation != known_incarnation;
+      const uint64_t known_replica = it->second.info.replica;
       changed = Learn(it->second, h.sender, new_life) || added;
+      if (!added && known_replica != 0 && it->second.info.replica != known_replica &&
+          it->second.info.incarnation != known_incarnation) {
+        removed_replicas_.push_back(known_replica);  // its earlier life is over
+      }
       if (added) it->second.learned = now;
       if (direct && (h.sender.incarnation >= known_incarnation || new_life)) {
         const bool newly =

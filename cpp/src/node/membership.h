@@ -34,6 +34,7 @@ struct MemberRecord {
   std::string p2p_url;
   std::string role;
   bool leaving = false;
+  uint64_t replica = 0;  // the ReplicaId of this incarnation (0: not told)
 };
 
 struct HeartbeatMsg {
@@ -76,6 +77,9 @@ class Membership {
   std::vector<NodeId> TakeMet() { return std::exchange(met_, {}); }
   const std::map<NodeId, MemberState>& members() const { return members_; }
   uint64_t downed_count() const { return downed_count_; }  // members downed so far
+  // The replica ids of incarnations gone for good since the last call: replaced by a newer life
+  // of their node, or left with a goodbye. (A downed member may come back: not listed.)
+  std::vector<uint64_t> TakeRemovedReplicas() { return std::exchange(removed_replicas_, {}); }
 
  private:
   // Records a member that left or was downed (gossip of that incarnation is then ignored).
@@ -90,6 +94,7 @@ class Membership {
   std::map<NodeId, uint64_t> departed_;    // id -> the incarnation that left or was downed
   uint64_t downed_count_ = 0;
   std::vector<NodeId> met_;
+  std::vector<uint64_t> removed_replicas_;
 };
 
 }  // namespace convergent::internal

@@ -17,6 +17,7 @@ void ToProto(const MemberRecord& m, v1::MemberInfo* p) {
   p->set_p2p_url(m.p2p_url);
   p->set_role(m.role);
   p->set_leaving(m.leaving);
+  p->set_replica(m.replica);
 }
 
 Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
@@ -24,8 +25,8 @@ Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
     if (s->size() > kMaxField) return Status::Corruption("heartbeat: a field is too long");
     if (!IsValidUtf8(*s)) return Status::Corruption("heartbeat: a field is not valid UTF-8");
   }
-  return MemberRecord{p.id(),      p.name(), p.incarnation(), p.bus_url(),
-                      p.p2p_url(), p.role(), p.leaving()};
+  return MemberRecord{p.id(),   p.name(),    p.incarnation(), p.bus_url(),
+                      p.p2p_url(), p.role(), p.leaving(),  p.replica()};
 }
 
 void PutWord(uint64_t v, std::string* out) {

@@ -37,6 +37,9 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   self.bus_url = transport_->bus_url();
   self.p2p_url = transport_->p2p_url();
   self.role = options_.replicator.role.value_or("");
+  ReplicaId replica{env_.Random()};
+  while (replica.value == 0) replica.value = env_.Random();
+  self.replica = replica.value;
   started_at_ = now;
   next_heartbeat_ = now;
   membership_ = std::make_unique<Membership>(self, MicrosOf(options_.failure_timeout),
@@ -47,8 +50,6 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   pacer_ = std::make_unique<FlushPacer>(MicrosOf(options_.replicator.delta_flush_interval),
                                         MicrosOf(options_.max_delta_flush_interval),
                                         MicrosOf(options_.heartbeat_interval));
-  ReplicaId replica{env_.Random()};
-  while (replica.value == 0) replica.value = env_.Random();
   replicator_ = std::make_unique<Replicator>(self.id, replica, options_.replicator, env_.Random());
   replicator_->SetWallClock([this] { return env_.WallMicros(); });
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
@@ -257,9 +258,31 @@ void NodeCore::UpdatePeers() {
   formation_->Observe(*membership_);
   replicator_->SetPeers(membership_->Peers());
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
+  UpdatePruning();
   // What either side wrote before they were connected (or while they were apart) crosses now,
   // not at the next anti-entropy round: no gap in frame numbers reveals it.
   for (NodeId met : membership_->TakeMet()) replicator_->SyncWith(met);
+}
+
+void NodeCore::UpdatePruning() {
+  // The members' incarnations, for the pruning of removed ones (none, so nothing is pruned,
+  // while a member's is unknown: it could not be asked whether it holds a pruning's marker).
+  const MemberRecord& self = membership_->self();
+  std::vector<ReplicaId> replicas = {ReplicaId{self.replica}};
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.info.role != self.role) continue;
+    if (m.info.replica == 0) {
+      replicas.clear();
+      break;
+    }
+    replicas.push_back(ReplicaId{m.info.replica});
+  }
+  replicator_->SetMemberReplicas(std::move(replicas));
+  replicator_->SetPruningLeader(membership_->Leader() == self.id);
+  const TimeMicros now = Now();
+  for (uint64_t removed : membership_->TakeRemovedReplicas()) {
+    replicator_->RemoveReplica(ReplicaId{removed}, now);
+  }
 }
 
 void NodeCore::SetFlushIntervalFromPacer() {

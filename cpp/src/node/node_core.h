@@ -100,6 +100,8 @@ class NodeCore {
   void KeepOneBusLink(NodeId member, uint32_t pipe, TimeMicros now);
   // Membership changed: peers, transport addresses, N, and the first round with members met.
   void UpdatePeers();
+  // Membership changed: the replicator's view of incarnations for removed-replica pruning.
+  void UpdatePruning();
   void SetFlushIntervalFromPacer();
   std::string NextBusHeader();
   void BroadcastHeartbeat(HeartbeatMsg h, TimeMicros now);

@@ -83,7 +83,8 @@ void Coordinator::Complete(RequestId id, Status status) {
   Completion c{id, std::move(status), std::nullopt, false};
   Pending& r = it->second;
   if (r.is_read && c.status.ok()) {
-    host_.CompleteRead(r.key, r.type, std::move(r.tombstone), std::move(r.merged), c);
+    host_.CompleteRead(r.key, r.type, std::move(r.tombstone), std::move(r.merged),
+                       r.merged_pruning, c);
   }
   completions_.push_back(std::move(c));
   requests_.erase(it);
@@ -167,9 +168,10 @@ void Coordinator::OnReadReply(NodeId from, ReadReplyMsg& m) {
       usable = false;
       m.error = "a malformed or mistyped answer";
     } else if (r->merged) {
-      r->merged->Join(*v);
+      JoinWithMarkers(*r->merged, r->merged_pruning, std::move(v).value(), m.entry->pruning);
     } else {
       r->merged = std::move(v).value();
+      r->merged_pruning = std::move(m.entry->pruning);
     }
   }
   CountAnswer(from, m.request_id, *r, usable, std::move(m.error));

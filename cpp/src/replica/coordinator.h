@@ -29,10 +29,11 @@ class CoordinatorHost {
   virtual size_t CoordinationN() const = 0;
   virtual void SendTo(NodeId peer, FrameBody body) = 0;
   // A coordinated read of `key` completed well: joins what the peers answered into the store
-  // (a tombstone, or their merged value) and fills in the completion's value and deleted flag.
+  // (a tombstone, or their merged value and its pruning markers) and fills in the completion's
+  // value and deleted flag.
   virtual void CompleteRead(const std::string& key, CrdtType type,
                             std::optional<Tombstone> tombstone, std::optional<AnyCrdt> merged,
-                            Completion& completion) = 0;
+                            const PruningMarkers& merged_pruning, Completion& completion) = 0;
 };
 
 class Coordinator {
@@ -85,6 +86,7 @@ class Coordinator {
     TimeMicros next_resend = 0;
     TimeMicros resend_interval = 0;
     std::optional<AnyCrdt> merged;  // reads: what the peers answered
+    PruningMarkers merged_pruning;  // and its pruning markers
     std::optional<Tombstone> tombstone;
   };
 

@@ -65,6 +65,7 @@ void DeltaFlush::AddTombstone(const std::string& name, TimeMicros now) {
 }
 
 void DeltaFlush::Tick(TimeMicros now, bool have_peers,
+                      const std::function<bool(const std::string&)>& whole,
                       const std::function<void(DeltaBatchMsg)>& send) {
   if (now < next_flush_) return;
   next_flush_ = now + interval_;
@@ -73,11 +74,14 @@ void DeltaFlush::Tick(TimeMicros now, bool have_peers,
     const std::string& name = pending_[i].name;
     if (KeyEntry* e = store_.FindKey(name); pending_[i].delta && e != nullptr && e->pending == i) {
       if (have_peers) {
-        std::string bytes = EncodeAny(*pending_[i].delta);
-        const bool full = bytes.size() > options_.max_delta_size;
+        const bool with_markers = whole(name);
+        std::string bytes = with_markers ? std::string() : EncodeAny(*pending_[i].delta);
+        const bool full = with_markers || bytes.size() > options_.max_delta_size;
         if (full) bytes = EncodeAny(e->value);
         ++metrics_.delta_publish_count;
-        batches.Add(KeyedState{name, std::move(bytes), full});
+        KeyedState s{name, std::move(bytes), full, {}};
+        if (const PruningMarkers* m = store_.MarkersOf(name); m != nullptr && full) s.pruning = *m;
+        batches.Add(std::move(s));
       }
       e->pending = kNoPending;
     } else if (TombstoneEntry* t = store_.FindTombstone(name); t != nullptr && t->pending) {

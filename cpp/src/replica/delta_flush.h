@@ -29,7 +29,9 @@ class DeltaFlush {
   // The first Tick, and each one after: publishes what is pending when the flush is due, in
   // batches handed to `send` (none without peers: then pending deltas are only dropped).
   void Start(TimeMicros now) { next_flush_ = now + interval_; }
-  void Tick(TimeMicros now, bool have_peers, const std::function<void(DeltaBatchMsg)>& send);
+  // `whole(name)`: the key's change must go out as its full state with its pruning markers.
+  void Tick(TimeMicros now, bool have_peers, const std::function<bool(const std::string&)>& whole,
+            const std::function<void(DeltaBatchMsg)>& send);
   // The next flush, when anything is pending (max otherwise).
   TimeMicros NextDeadline() const;
   void SetInterval(TimeMicros interval) { interval_ = interval; }

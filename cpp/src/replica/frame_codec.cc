@@ -7,6 +7,7 @@
 #include "codec/canonical_msgpack.h"  // IsValidUtf8
 #include "codec/wire_format.h"
 #include "convergent/v1/replication.pb.h"
+#include "replica/pruning_marker_codec.h"
 
 namespace convergent::internal {
 namespace {
@@ -20,6 +21,7 @@ void Put(const KeyedState& s, v1::KeyedState* m) {
   m->set_key(s.key);
   m->set_state(s.state);
   m->set_full(s.full);
+  PutMarkers(s.pruning, m->mutable_pruning());
 }
 void Put(const Tombstone& t, v1::KeyTombstone* m) {
   m->set_key(t.key);
@@ -103,7 +105,10 @@ Status CheckText(const std::string& s, const char* what) {
 }
 Result<KeyedState> Get(v1::KeyedState* m) {
   if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
-  return KeyedState{std::move(*m->mutable_key()), std::move(*m->mutable_state()), m->full()};
+  auto markers = GetMarkers(m->pruning());
+  if (!markers.ok()) return markers.status();
+  return KeyedState{std::move(*m->mutable_key()), std::move(*m->mutable_state()), m->full(),
+                    std::move(markers).value()};
 }
 Result<Tombstone> Get(v1::KeyTombstone* m) {
   if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
@@ -225,6 +230,7 @@ Result<FrameBody> Get(v1::Frame* f) {
 std::string EncodeFrame(const FrameMsg& frame) {
   v1::Frame f;
   f.set_from_node(frame.from);
+  f.set_from_replica(frame.from_replica.value);
   std::visit([&](const auto& body) { Put(body, &f); }, frame.body);
   std::string out;
   f.SerializeToString(&out);
@@ -239,7 +245,7 @@ Result<FrameMsg> DecodeFrame(std::string_view bytes) {
   }
   auto body = Get(&f);
   if (!body.ok()) return body.status();
-  return FrameMsg{f.from_node(), std::move(body).value()};
+  return FrameMsg{f.from_node(), std::move(body).value(), ReplicaId{f.from_replica()}};
 }
 
 std::optional<FrameKind> PeekFrameKind(std::string_view bytes) {

@@ -100,6 +100,7 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
     if (it->second.digest != 0) tree_.Toggle(hash, it->second.digest);
     LeafErase(hash, it->first);
     keys_.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
+    markers_.erase(t.key);
   }
   TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash,
                       TombstoneDigest(hash, t.type), publish};
@@ -124,6 +125,17 @@ void KeyStore::ExpireTombstones(TimeMicros wall, TimeMicros ttl) {
   }
 }
 
+void KeyStore::SetMarkers(const std::string& name, PruningMarkers markers) {
+  auto it = keys_.find(name);
+  if (it == keys_.end()) return;
+  if (markers.empty()) {
+    if (markers_.erase(name) == 0) return;
+  } else {
+    markers_[name] = std::move(markers);
+  }
+  MarkChanged(it->first, it->second, std::nullopt);
+}
+
 void KeyStore::Unsubscribe(const std::string& name) {
   auto it = subscriptions_.find(name);
   if (it != subscriptions_.end() && --it->second <= 0) subscriptions_.erase(it);
@@ -136,6 +148,7 @@ void KeyStore::RefreshDigests() {
     KeyEntry& e = it->second;
     const std::string bytes = EncodeAny(e.value);
     uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
+    if (const PruningMarkers* m = MarkersOf(name)) digest ^= MarkersDigest(*m);
     if (digest == 0) digest = 1;  // 0 means "not in the tree"
     if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
     tree_.Toggle(e.key_hash, digest);

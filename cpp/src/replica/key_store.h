@@ -19,6 +19,7 @@
 #include "convergent/replicator.h"
 #include "replica/digest_tree.h"
 #include "replica/messages.h"
+#include "replica/pruning_marker.h"
 
 namespace convergent::internal {
 
@@ -123,6 +124,16 @@ class KeyStore {
   void Subscribe(const std::string& name) { ++subscriptions_[name]; }
   void Unsubscribe(const std::string& name);
 
+  // ---- pruning markers (replica/pruning_marker.h), of live keys ----
+  using Markers = std::unordered_map<std::string, PruningMarkers, NameHash>;
+  const PruningMarkers* MarkersOf(const std::string& name) const {
+    auto it = markers_.find(name);
+    return it == markers_.end() ? nullptr : &it->second;
+  }
+  const Markers& markers() const { return markers_; }
+  // Replaces a live key's markers (empty: none); its digest and snapshot record follow.
+  void SetMarkers(const std::string& name, PruningMarkers markers);
+
   // ---- digests (anti-entropy) ----
   void RefreshDigests();
   const DigestTree& tree() const { return tree_; }
@@ -149,6 +160,7 @@ class KeyStore {
   std::vector<ReplicaEvent>& events_;
   Keys keys_;
   Tombstones tombstones_;
+  Markers markers_;  // the keys that have any, only
   // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
   // names held by keys_ and tombstones_ (node-based maps: the pointers stay valid until the entry
   // is erased, which also removes it here). 8 bytes per key instead of a set node.

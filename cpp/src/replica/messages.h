@@ -12,6 +12,7 @@
 
 #include "convergent/crdt/crdt_type.h"
 #include "convergent/replicator.h"
+#include "replica/pruning_marker.h"
 
 namespace convergent::internal {
 
@@ -19,6 +20,7 @@ struct KeyedState {
   std::string key;
   std::string state;  // an encoded Crdt (EncodeAny / DecodeAny of convergent/codec.h)
   bool full = false;
+  PruningMarkers pruning;  // full states only
 };
 
 struct Tombstone {
@@ -85,6 +87,7 @@ using FrameBody = std::variant<DeltaBatchMsg, WriteRequestMsg, WriteAckMsg, Read
 struct FrameMsg {
   NodeId from = 0;
   FrameBody body;
+  ReplicaId from_replica;  // the sender's incarnation
 };
 
 // The FrameKind of a body (its index in FrameBody, in the same order as FrameKind).

@@ -81,6 +81,13 @@ Status ReplicatorOptions::Validate() const {
   if (!positive(delta_flush_interval)) {
     return Status::InvalidArgument("delta_flush_interval must be > 0 seconds");
   }
+  if (!positive(pruning_interval)) return Status::InvalidArgument("pruning_interval must be > 0");
+  if (!(max_pruning_dissemination >= 0 && max_pruning_dissemination < 1e9)) {
+    return Status::InvalidArgument("max_pruning_dissemination must be >= 0 seconds");
+  }
+  if (!positive(pruning_marker_ttl)) {
+    return Status::InvalidArgument("pruning_marker_ttl must be > 0 seconds");
+  }
   if (!positive(loss_repair_interval)) {
     return Status::InvalidArgument("loss_repair_interval must be > 0 seconds");
   }
@@ -104,19 +111,50 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       store(options.digest_tree_depth, metrics, events),
       anti_entropy(*this, store, options, metrics, rng),
       flush(store, options, metrics),
+      pruner(store, options, replica, metrics),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
   flush.SetInterval(std::max<TimeMicros>(1, MicrosOf(options.delta_flush_interval)));
 }
 
-bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros) {
+bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros now) {
   if (store.IsDeleted(s.key)) return true;  // deleted here: deltas of the key are ignored
   auto decoded = DecodeAny(s.state);
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
   }
-  return store.MergeValue(s.key, std::move(decoded).value());
+  return MergeState(s.key, std::move(decoded).value(), s.pruning, now);
+}
+
+bool Replicator::Impl::MergeState(const std::string& name, AnyCrdt value,
+                                  const internal::PruningMarkers& markers, TimeMicros now) {
+  if (store.IsDeleted(name)) return true;
+  const internal::PruningMarkers* held = store.MarkersOf(name);
+  if (held == nullptr && markers.empty()) return store.MergeValue(name, std::move(value));
+  internal::KeyEntry* e = store.FindKey(name);
+  if (e != nullptr && e->type != value.type()) return store.MergeValue(name, std::move(value));
+  internal::PruningMarkers joined = held != nullptr ? *held : internal::PruningMarkers{};
+  const bool changed = internal::JoinMarkers(joined, markers);
+  internal::MarkSeen(joined, replica);  // this replica holds them now
+  pruner.Observe(joined, now);          // and takes nothing more from the removed replicas
+  if (changed && e != nullptr) {
+    // A record learned here: this replica's own value is cleaned before anything joins it.
+    std::optional<AnyCrdt> before;
+    if (store.Subscribed(name)) before = e->value;
+    internal::CleanWith(e->value, joined);
+    store.MarkChanged(name, *e, before);
+  }
+  internal::CleanWith(value, joined);
+  if (!store.MergeValue(name, std::move(value))) return false;
+  if (held == nullptr || *held != joined) store.SetMarkers(name, std::move(joined));
+  return true;
+}
+
+KeyedState Replicator::Impl::FullState(const std::string& name, const internal::KeyEntry& e) const {
+  KeyedState s{name, EncodeAny(e.value), true, {}};
+  if (const internal::PruningMarkers* m = store.MarkersOf(name)) s.pruning = *m;
+  return s;
 }
 
 bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
@@ -125,7 +163,7 @@ bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
   const FrameKind kind = internal::KindOf(body);
-  std::string bytes = internal::EncodeFrame(FrameMsg{self, std::move(body)});
+  std::string bytes = internal::EncodeFrame(FrameMsg{self, std::move(body), replica});
   const int k = static_cast<int>(kind);
   const uint64_t copies = to ? 1 : peers.size();
   metrics.bytes_sent[k] += bytes.size() * copies;
@@ -171,7 +209,9 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
-  w.entry = KeyedState{name, EncodeAny(*delta), false};
+  // While a pruning record of the key is not held everywhere, its changes go out whole.
+  w.entry = pruner.NeedsFullState(name) ? FullState(name, e)
+                                        : KeyedState{name, EncodeAny(*delta), false, {}};
   return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
 
@@ -239,7 +279,7 @@ void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
     if (k->type != m.type) {
       reply.error = "key '" + m.key + "' holds " + CrdtTypeWithArticle(k->type) + " here";
     } else {
-      reply.entry = KeyedState{m.key, EncodeAny(k->value), true};
+      reply.entry = FullState(m.key, *k);
     }
   }
   Send(from, std::move(reply));
@@ -247,12 +287,14 @@ void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
 
 void Replicator::Impl::CompleteRead(const std::string& key, CrdtType type,
                                     std::optional<Tombstone> tombstone,
-                                    std::optional<AnyCrdt> merged, Completion& c) {
+                                    std::optional<AnyCrdt> merged,
+                                    const internal::PruningMarkers& merged_pruning,
+                                    Completion& c) {
   if (tombstone) {
     ApplyRemoteTombstone(*tombstone);
   } else if (merged) {
     // Write back what the peers know, so this replica now holds the merged value.
-    store.MergeValue(key, std::move(*merged));
+    MergeState(key, std::move(*merged), merged_pruning, 0);
   }
   c.deleted = store.IsDeleted(key);
   if (const auto* k = store.FindKey(key); !c.deleted && k != nullptr && k->type == type) {
@@ -273,6 +315,10 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
   if (f.from == self) return;  // our own broadcast
   if (std::find(peers.begin(), peers.end(), f.from) == peers.end()) {
     ++metrics.frames_foreign;  // another role's, or a node not (or no longer) a member
+    return;
+  }
+  if (pruner.IsRemoved(f.from_replica)) {
+    ++metrics.frames_from_removed;  // a late frame of an incarnation that is gone for good
     return;
   }
   const int k = static_cast<int>(internal::KindOf(f.body));
@@ -312,9 +358,13 @@ void Replicator::Impl::Tick(TimeMicros now) {
     started = true;
     flush.Start(now);
     anti_entropy.Start(now);
+    pruner.Start(now + MicrosOf(options.pruning_interval));
     next_prune = now + MicrosOf(options.prune_interval);
   }
-  flush.Tick(now, !peers.empty(), [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
+  flush.Tick(
+      now, !peers.empty(), [&](const std::string& name) { return pruner.NeedsFullState(name); },
+      [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
+  pruner.Tick(now, WallTime(now));
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + MicrosOf(options.prune_interval);
@@ -325,7 +375,8 @@ void Replicator::Impl::Tick(TimeMicros now) {
 
 TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
-  TimeMicros t = std::min({next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline()});
+  TimeMicros t = std::min({next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(),
+                           pruner.NextDeadline()});
   t = std::min(t, flush.NextDeadline());
   return t;
 }
@@ -351,6 +402,9 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
       {p + "frames.dropped.foreign", static_cast<double>(metrics.frames_foreign)},
       {p + "entries.dropped.mistyped", static_cast<double>(metrics.entries_mistyped)},
+      {p + "frames.dropped.removed", static_cast<double>(metrics.frames_from_removed)},
+      {p + "pruning.started.count", static_cast<double>(metrics.prunings_started)},
+      {p + "pruning.performed.count", static_cast<double>(metrics.prunings_performed)},
   };
   for (int k = 0; k < kFrameKinds; ++k) {
     const std::string kind = FrameKindName(static_cast<FrameKind>(k));
@@ -386,6 +440,13 @@ void Replicator::SetReplicaCount(size_t n) {
 }
 size_t Replicator::replica_count() const {
   return std::max(impl_->replica_count, impl_->peers.size() + 1);
+}
+void Replicator::SetMemberReplicas(std::vector<ReplicaId> replicas) {
+  impl_->pruner.SetMembers(std::move(replicas));
+}
+void Replicator::SetPruningLeader(bool leader) { impl_->pruner.SetLeader(leader); }
+void Replicator::RemoveReplica(ReplicaId removed, TimeMicros now) {
+  impl_->pruner.Remove(removed, now);
 }
 void Replicator::SetWallClock(std::function<TimeMicros()> wall) {
   impl_->wall_clock = std::move(wall);
@@ -434,7 +495,7 @@ std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
       out.emplace_back(
           key, internal::EncodeTombstoneRecord(t->type, static_cast<uint64_t>(t->deleted_at)));
     } else if (const auto* k = store.FindKey(key)) {
-      out.emplace_back(key, internal::EncodeStateRecord(k->value));
+      out.emplace_back(key, internal::EncodeStateRecord(k->value, store.MarkersOf(key)));
     } else {
       out.emplace_back(key, std::string());
     }
@@ -448,7 +509,7 @@ void Replicator::ReturnChanges(const std::vector<SnapshotChange>& unwritten) {
 
 Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
   Impl& d = *impl_;
-  std::vector<std::variant<AnyCrdt, internal::Tombstone>> decoded;
+  std::vector<std::variant<internal::StateRecord, internal::Tombstone>> decoded;
   decoded.reserve(records.size());
   for (const auto& [key, bytes] : records) {
     auto r = internal::DecodeRecord(key, bytes);
@@ -459,7 +520,8 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
     if (auto* t = std::get_if<internal::Tombstone>(&decoded[i])) {
       d.ApplyRemoteTombstone(*t);
     } else {
-      d.store.MergeValue(records[i].first, std::move(std::get<AnyCrdt>(decoded[i])));
+      auto& state = std::get<internal::StateRecord>(decoded[i]);
+      d.MergeState(records[i].first, std::move(state.value), state.pruning, 0);
     }
   }
   d.store.TakeChanged();  // what was just read is already in the store

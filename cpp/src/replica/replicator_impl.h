@@ -22,6 +22,7 @@
 #include "replica/delta_flush.h"
 #include "replica/key_store.h"
 #include "replica/messages.h"
+#include "replica/pruner.h"
 
 namespace convergent {
 
@@ -43,6 +44,12 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
 
   // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
   bool MergeRemote(const internal::KeyedState& s, TimeMicros now) override;
+  // Joins a value and its pruning markers into the key (see replica/pruning_marker.h); false
+  // when mistyped. Ignored for a deleted key.
+  bool MergeState(const std::string& name, AnyCrdt value, const internal::PruningMarkers& markers,
+                  TimeMicros now);
+  // The key's state as it goes to a peer: its full state with its markers.
+  internal::KeyedState FullState(const std::string& name, const internal::KeyEntry& e) const;
   // Applies a tombstone from a peer (or a snapshot); false when the key has another type. A
   // local delete goes to the store itself and is published by the DeltaFlush.
   bool ApplyRemoteTombstone(const internal::Tombstone& t) override;
@@ -61,6 +68,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   void SendTo(NodeId peer, internal::FrameBody body) override { Send(peer, std::move(body)); }
   void CompleteRead(const std::string& key, CrdtType type,
                     std::optional<internal::Tombstone> tombstone, std::optional<AnyCrdt> merged,
+                    const internal::PruningMarkers& merged_pruning,
                     Completion& completion) override;
 
   // ---- state ----
@@ -75,7 +83,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   std::function<TimeMicros()> wall_clock;
   TimeMicros WallTime(TimeMicros now) const { return wall_clock ? wall_clock() : now; }
 
-  TimeMicros next_prune = 0;
+  TimeMicros next_prune = 0;  // tombstones
   bool started = false;
 
   std::vector<OutgoingFrame> outgoing;
@@ -86,6 +94,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   internal::KeyStore store;
   internal::AntiEntropy anti_entropy;  // its rounds with the peers (after the store)
   internal::DeltaFlush flush;          // the local changes it publishes (after the store)
+  internal::Pruner pruner;             // removed replicas and their pruning (after the store)
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
 };

@@ -4,12 +4,14 @@
 
 #include "convergent/codec.h"
 #include "convergent/v1/snapshot.pb.h"
+#include "replica/pruning_marker_codec.h"
 
 namespace convergent::internal {
 
-std::string EncodeStateRecord(const AnyCrdt& value) {
+std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers) {
   v1::SnapshotRecord r;
   r.set_state(EncodeAny(value));
+  if (markers != nullptr) PutMarkers(*markers, r.mutable_pruning());
   return r.SerializeAsString();
 }
 
@@ -20,8 +22,8 @@ std::string EncodeTombstoneRecord(CrdtType type, uint64_t deleted_at_us) {
   return r.SerializeAsString();
 }
 
-Result<std::variant<AnyCrdt, Tombstone>> DecodeRecord(std::string_view key,
-                                                      std::string_view bytes) {
+Result<std::variant<StateRecord, Tombstone>> DecodeRecord(std::string_view key,
+                                                          std::string_view bytes) {
   v1::SnapshotRecord r;
   if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::Corruption("snapshot record of key '" + std::string(key) + "' does not decode");
@@ -32,7 +34,7 @@ Result<std::variant<AnyCrdt, Tombstone>> DecodeRecord(std::string_view key,
       return Status::Corruption("snapshot tombstone of key '" + std::string(key) +
                                 "' has an unknown type");
     }
-    return std::variant<AnyCrdt, Tombstone>(
+    return std::variant<StateRecord, Tombstone>(
         Tombstone{std::string(key), static_cast<CrdtType>(t), r.tombstone().deleted_at_us()});
   }
   if (!r.has_state()) {
@@ -43,7 +45,13 @@ Result<std::variant<AnyCrdt, Tombstone>> DecodeRecord(std::string_view key,
     return Status::Corruption("snapshot state of key '" + std::string(key) +
                               "': " + v.status().message());
   }
-  return std::variant<AnyCrdt, Tombstone>(std::move(v).value());
+  auto markers = GetMarkers(r.pruning());
+  if (!markers.ok()) {
+    return Status::Corruption("snapshot markers of key '" + std::string(key) +
+                              "': " + markers.status().message());
+  }
+  return std::variant<StateRecord, Tombstone>(
+      StateRecord{std::move(v).value(), std::move(markers).value()});
 }
 
 }  // namespace convergent::internal

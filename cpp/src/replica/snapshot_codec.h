@@ -14,9 +14,16 @@
 
 namespace convergent::internal {
 
-std::string EncodeStateRecord(const AnyCrdt& value);
+// A key's state record (with its pruning markers, if any).
+std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers);
 std::string EncodeTombstoneRecord(CrdtType type, uint64_t deleted_at_us);
+// A decoded state record: the value and its markers.
+struct StateRecord {
+  AnyCrdt value;
+  PruningMarkers pruning;
+};
 // The state, or the tombstone (whose key is `key`).
-Result<std::variant<AnyCrdt, Tombstone>> DecodeRecord(std::string_view key, std::string_view bytes);
+Result<std::variant<StateRecord, Tombstone>> DecodeRecord(std::string_view key,
+                                                          std::string_view bytes);
 
 }  // namespace convergent::internal
