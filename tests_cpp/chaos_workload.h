@@ -118,6 +118,7 @@ class ChaosRun {
         rng_(seed * 0x9E3779B97F4A7C15ull + 1),
         nodes_(3 + seed % 3),
         majority_crashes_(seed % 5 == 3),
+        prunes_(seed % 2 == 0),
         stable_(majority_crashes_ ? 1 : nodes_ - (nodes_ - 1) / 2),
         ids_(nodes_) {
     SimulationOptions o;
@@ -127,6 +128,12 @@ class ChaosRun {
     // Some runs with small frames and deltas: batches and repairs split, deltas sent whole.
     if (seed % 4 == 1) o.replicator.max_frame_size = 2048;
     if (seed % 3 == 2) o.replicator.max_delta_size = 48;
+    // Half the runs prune the replicas of restarted nodes as they go (markers outlive the run).
+    if (prunes_) {
+      o.replicator.pruning_interval = 0.3;
+      o.replicator.max_pruning_dissemination = 0.5;
+      o.replicator.pruning_marker_ttl = 1000.0;
+    }
     o.node.heartbeat_interval = 0.1;
     o.node.failure_timeout = 0.5;
     o.node.snapshot_dir = "sim";
@@ -173,6 +180,12 @@ class ChaosRun {
     }
     converged_after_ = sim_->RunUntilConverged(120.0);
     if (!converged_after_) Fail("did not converge within 120 virtual seconds");
+    if (prunes_) {
+      // The prunings of the replicas removed by the last restarts run on after the values agree
+      // (markers spread, owners prune, records spread): they finish, and the replicas agree again.
+      sim_->RunFor(15.0);
+      if (!sim_->RunUntilConverged(120.0)) Fail("did not converge again after the prunings");
+    }
     sim_->RunFor(1.0);  // every coordinated request completes or times out (timeouts <= 1 s)
     if (!sim_->Converged()) Fail("diverged again after converging");
     for (NodeId n = 0; n < ids_; ++n) {
@@ -510,7 +523,17 @@ class ChaosRun {
     read_checks_.erase(it);
     if (!c.status.ok() || r.crashes != crashes_) return;
     ++reads_checked_;
+    // Pruned writers' acknowledged counts are in their targets' slots: compared in sums.
+    const std::vector<PruningRecord> records = sim_->node(n).PruningRecords(r.key);
+    std::map<std::pair<std::string, ReplicaId>, std::pair<uint64_t, uint64_t>> wanted;
     for (const auto& [sub, replica, plus, minus] : r.expected) {
+      auto& w = wanted[{sub, SlotOwner(records, replica)}];
+      w.first += plus;
+      w.second += minus;
+    }
+    for (const auto& [sub_replica, sums] : wanted) {
+      const auto& [sub, replica] = sub_replica;
+      const auto& [plus, minus] = sums;
       std::optional<PNCounter> got;
       if (c.value && r.key == "pn0") {
         if (const auto* p = c.value->get_if<PNCounter>()) got = *p;
@@ -598,16 +621,45 @@ class ChaosRun {
     return c ? std::optional(*c) : std::nullopt;
   }
 
+  // Where a replica's counter slot is now, after the key's prunings (records of `r`): itself, or
+  // the target a pruning moved it into (and on, through targets pruned in turn).
+  static ReplicaId SlotOwner(const std::vector<PruningRecord>& records, ReplicaId replica) {
+    for (size_t hops = 0; hops <= records.size(); ++hops) {
+      auto it = std::find_if(records.begin(), records.end(),
+                             [&](const PruningRecord& p) { return p.removed == replica; });
+      if (it == records.end()) break;
+      replica = it->into;
+    }
+    return replica;
+  }
+
+  // Each live incarnation's slot is exactly what it wrote, a dead one's a prefix of its writes
+  // with every acknowledged one; a pruned one's is gone, and a pruning target's slot lies between
+  // the sums of what the replicas pruned into it surely and possibly wrote.
   void CheckCounters(Replicator& r) {
     std::map<std::string, std::set<ReplicaId>> writers;
+    struct Bounds {
+      uint64_t plus_lo = 0, plus_hi = 0, minus_lo = 0, minus_hi = 0;
+    };
+    std::map<std::pair<std::string, ReplicaId>, Bounds> targets;
     for (const auto& [id, t] : counters_) {
       const auto& [slot, replica] = id;
-      writers[slot].insert(replica);
+      const ReplicaId owner = SlotOwner(r.PruningRecords(Split(slot).first), replica);
+      writers[slot].insert(owner);
       const std::optional<PNCounter> c = FinalCounter(r, slot);
       const uint64_t plus = c ? c->increments().SlotOf(replica) : 0;
       const uint64_t minus = c ? c->decrements().SlotOf(replica) : 0;
       const std::string where = "counter " + slot + " slot " + replica.ToString() + " (node " +
                                 std::to_string(t.origin.node) + ")";
+      if (owner != replica) {
+        if (plus != 0 || minus != 0) Fail(where + ": a pruned slot remains");
+        Bounds& b = targets[{slot, owner}];
+        b.plus_lo += t.plus[t.plus_must];
+        b.plus_hi += t.plus.back();
+        b.minus_lo += t.minus[t.minus_must];
+        b.minus_hi += t.minus.back();
+        continue;
+      }
       auto is_prefix = [](const std::vector<uint64_t>& sums, uint64_t v) {
         return std::find(sums.begin(), sums.end(), v) != sums.end();
       };
@@ -624,6 +676,18 @@ class ChaosRun {
       }
       if (plus < t.plus[t.plus_must] || minus < t.minus[t.minus_must]) {
         Fail(where + ": an acknowledged increment is lost");
+      }
+    }
+    for (const auto& [slot_target, b] : targets) {
+      const auto& [slot, target] = slot_target;
+      const std::optional<PNCounter> c = FinalCounter(r, slot);
+      const uint64_t plus = c ? c->increments().SlotOf(target) : 0;
+      const uint64_t minus = c ? c->decrements().SlotOf(target) : 0;
+      if (plus < b.plus_lo || plus > b.plus_hi || minus < b.minus_lo || minus > b.minus_hi) {
+        Fail("counter " + slot + ": the pruning target's slot " + std::to_string(plus) + "/" +
+             std::to_string(minus) + " is not what was pruned into it (" +
+             std::to_string(b.plus_lo) + ".." + std::to_string(b.plus_hi) + "/" +
+             std::to_string(b.minus_lo) + ".." + std::to_string(b.minus_hi) + ")");
       }
     }
     for (const auto& [slot, replicas] : writers) {
@@ -910,13 +974,35 @@ class ChaosRun {
   // For every element: no dot that nobody added; no dot that an operation which must survive
   // observed; every dot of an add that must survive, unless some operation (surviving or not)
   // observed it.
+  // Dots are compared after the prunings the key went through: a removed replica's dot that a
+  // pruning moved is the target's dot it became (the records are the checked replica's).
   void CheckConcurrentSet(Replicator& r) {
+    std::map<std::string, std::vector<PruningRecord>> records;
+    for (const char* key : {"cset", "cmm"}) records[key] = r.PruningRecords(key);
     for (auto& [e, t] : cset_) {
+      const std::vector<PruningRecord>& moves = records[e.first == 0 ? "cset" : "cmm"];
+      const auto canonical = [&](const std::set<Dot>& dots) {
+        std::set<Dot> out;
+        for (Dot d : dots) {
+          // A target of a removed owner is pruned in turn: follow the moves to the end.
+          for (bool moved = true; moved;) {
+            moved = false;
+            for (const PruningRecord& p : moves) {
+              if (d.replica != p.removed) continue;
+              if (std::optional<Dot> to = p.MovedTo(d.counter)) d = *to, moved = true;
+            }
+          }
+          out.insert(d);
+        }
+        return out;
+      };
       const std::set<Dot> final_dots = DotsOf(r, e);
       std::set<Dot> added, removed_surely, removed_maybe;
       for (std::vector<SetOp>* ops : {&t.adds, &t.removes}) {
         for (SetOp& x : *ops) {
           x.must = x.must || AliveAtEnd(x.origin);
+          x.dots = canonical(x.dots);
+          x.observed = canonical(x.observed);
           added.insert(x.dots.begin(), x.dots.end());
           removed_maybe.insert(x.observed.begin(), x.observed.end());
           if (x.must) removed_surely.insert(x.observed.begin(), x.observed.end());
@@ -1008,6 +1094,7 @@ class ChaosRun {
   // snapshots' last writes), so the oracles count only writes of incarnations alive at the end
   // (and the no-false-acknowledgement check, which holds at the moment of the ack).
   bool majority_crashes_;
+  bool prunes_;  // removed replicas are pruned during the run
   NodeId stable_;  // nodes 0..stable_-1 never crash
   NodeId ids_;     // every id the simulation handed out is below this
   std::unique_ptr<Simulation> sim_;

@@ -24,7 +24,6 @@ PruningMarker Performed(uint64_t removed, uint64_t owner) {
   PruningMarker m = Initialized(removed, owner, {owner});
   m.performed = PruningRecord{ReplicaId{removed}, PruningTarget(ReplicaId{owner}), 4, {2, 5, 9},
                               {{3, 0, 7}}};
-  m.obsolete_at_us = 123456;
   return m;
 }
 
@@ -42,8 +41,11 @@ TEST(PruningMarkerTest, SameOwnerUnitesSeenSmallerOwnerAndPerformedWin) {
   EXPECT_TRUE(JoinMarkers(a, {Initialized(40, 1, {1})}));  // another removed replica
   ASSERT_EQ(a.size(), 2u);
   EXPECT_EQ(a[0].removed, ReplicaId{40});
-  EXPECT_TRUE(DropObsolete(a, 123456));
-  EXPECT_EQ(a.size(), 1u);
+  // Only the Initialized markers count in the digest.
+  const uint64_t digest = MarkersDigest(a);
+  EXPECT_TRUE(JoinMarkers(a, {Performed(60, 9)}));
+  EXPECT_EQ(MarkersDigest(a), digest);
+  EXPECT_EQ(MarkersDigest({Performed(60, 9)}), 0u);
 }
 
 std::string FrameWith(const PruningMarkers& markers) {

@@ -127,11 +127,15 @@ TEST_F(ReplicatorPruningTest, LateFramesOfTheRemovedReplicaAreDroppedAndCounted)
   EXPECT_EQ(Count(c_[1]), expected_count_);
 }
 
-TEST_F(ReplicatorPruningTest, MarkersGoWhenObsoleteAndLeaveEqualStores) {
+TEST_F(ReplicatorPruningTest, RecordsAreLetGoAfterTheirTtlAndNotTakenBack) {
   RunSurvivors(kSecond, 20 * kSecond);
-  const uint64_t with_markers = c_[0].StoreDigest();
-  RunSurvivors(20 * kSecond, 60 * kSecond);  // the markers' TTL (30 s) passes
-  EXPECT_NE(c_[0].StoreDigest(), with_markers);
+  ASSERT_EQ(c_[1].PruningRecords("g").size(), 1u);
+  ASSERT_EQ(c_[1].PruningRecords("s").size(), 1u);
+  RunSurvivors(20 * kSecond, 60 * kSecond);  // the records' TTL (30 s) passes
+  for (NodeId i = 0; i < 2; ++i) {
+    EXPECT_TRUE(c_[i].PruningRecords("g").empty()) << "node " << i;
+    EXPECT_TRUE(c_[i].PruningRecords("s").empty()) << "node " << i;
+  }
   EXPECT_EQ(c_[0].StoreDigest(), c_[1].StoreDigest());
   EXPECT_FALSE(HoldsGone(c_[0]));
 }

@@ -231,6 +231,9 @@ class Replicator {
   // A digest of every key and tombstone: equal on replicas holding equal states.
   uint64_t StoreDigest();
   size_t tombstone_count() const;
+  // The records of the prunings performed on `key` whose markers this replica still holds
+  // (convergent/crdt/pruning.h): how dots of removed replicas were moved, for tests and tools.
+  std::vector<PruningRecord> PruningRecords(std::string_view key) const;
 
  private:
   class Impl;

@@ -55,18 +55,13 @@ bool JoinMarkers(PruningMarkers& into, const PruningMarkers& from) {
 bool MarkSeen(PruningMarkers& markers, ReplicaId self) {
   bool changed = false;
   for (PruningMarker& m : markers) {
+    if (m.performed) continue;
     auto at = std::lower_bound(m.seen.begin(), m.seen.end(), self);
     if (at != m.seen.end() && *at == self) continue;
     m.seen.insert(at, self);
     changed = true;
   }
   return changed;
-}
-
-bool DropObsolete(PruningMarkers& markers, uint64_t wall_us) {
-  return std::erase_if(markers, [&](const PruningMarker& m) {
-           return m.performed && m.obsolete_at_us <= wall_us;
-         }) != 0;
 }
 
 bool SeenByAll(const PruningMarker& m, const std::vector<ReplicaId>& members) {
@@ -88,27 +83,14 @@ void JoinWithMarkers(AnyCrdt& into, PruningMarkers& into_markers, AnyCrdt from,
 }
 
 uint64_t MarkersDigest(const PruningMarkers& markers) {
-  if (markers.empty()) return 0;
-  uint64_t h = 0x9a4e'7b1c'0d5f'3e21ull;
+  uint64_t h = 0;
   for (const PruningMarker& m : markers) {
+    if (m.performed) continue;
+    if (h == 0) h = 0x9a4e'7b1c'0d5f'3e21ull;
     Mix(h, m.removed.value);
     Mix(h, m.owner.value);
     Mix(h, m.seen.size());
     for (ReplicaId r : m.seen) Mix(h, r.value);
-    Mix(h, m.performed ? 1 : 0);
-    if (m.performed) {
-      Mix(h, m.performed->into.value);
-      Mix(h, m.performed->first);
-      Mix(h, m.performed->moved.size());
-      for (uint64_t c : m.performed->moved) Mix(h, c);
-      Mix(h, m.performed->folds.size());
-      for (const auto& f : m.performed->folds) {
-        Mix(h, f.removed_counter);
-        Mix(h, f.target_counter);
-        Mix(h, f.counter);
-      }
-      Mix(h, m.obsolete_at_us);
-    }
   }
   return h;
 }

@@ -33,7 +33,6 @@ void PutMarkers(const PruningMarkers& markers,
       p->add_fold_target(f.target_counter);
       p->add_fold_counter(f.counter);
     }
-    p->set_obsolete_at_us(m.obsolete_at_us);
   }
 }
 
@@ -72,7 +71,6 @@ Result<PruningMarkers> GetMarkers(const google::protobuf::RepeatedPtrField<v1::P
         rec.folds.push_back({p.fold_removed(i), p.fold_target(i), p.fold_counter(i)});
       }
       m.performed = std::move(rec);
-      m.obsolete_at_us = p.obsolete_at_us();
     } else if (p.into() != 0 || p.moved_size() != 0 || p.fold_removed_size() != 0) {
       return bad("a record without `performed`");
     }

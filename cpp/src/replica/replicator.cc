@@ -136,8 +136,8 @@ bool Replicator::Impl::MergeState(const std::string& name, AnyCrdt value,
   if (e != nullptr && e->type != value.type()) return store.MergeValue(name, std::move(value));
   internal::PruningMarkers joined = held != nullptr ? *held : internal::PruningMarkers{};
   const bool changed = internal::JoinMarkers(joined, markers);
+  pruner.Admit(joined, now);            // takes nothing more from the removed replicas
   internal::MarkSeen(joined, replica);  // this replica holds them now
-  pruner.Observe(joined, now);          // and takes nothing more from the removed replicas
   if (changed && e != nullptr) {
     // A record learned here: this replica's own value is cleaned before anything joins it.
     std::optional<AnyCrdt> before;
@@ -210,7 +210,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   // While a pruning record of the key is not held everywhere, its changes go out whole.
-  w.entry = pruner.NeedsFullState(name) ? FullState(name, e)
+  w.entry = pruner.NeedsFullState(name, now) ? FullState(name, e)
                                         : KeyedState{name, EncodeAny(*delta), false, {}};
   return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
@@ -362,9 +362,10 @@ void Replicator::Impl::Tick(TimeMicros now) {
     next_prune = now + MicrosOf(options.prune_interval);
   }
   flush.Tick(
-      now, !peers.empty(), [&](const std::string& name) { return pruner.NeedsFullState(name); },
+      now, !peers.empty(),
+      [&](const std::string& name) { return pruner.NeedsFullState(name, now); },
       [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
-  pruner.Tick(now, WallTime(now));
+  pruner.Tick(now);
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + MicrosOf(options.prune_interval);
@@ -549,5 +550,14 @@ const ReplicatorMetrics& Replicator::metrics() const { return impl_->metrics; }
 std::map<std::string, double> Replicator::NamedMetrics() const { return impl_->NamedMetrics(); }
 uint64_t Replicator::StoreDigest() { return impl_->StoreDigest(); }
 size_t Replicator::tombstone_count() const { return impl_->store.tombstones().size(); }
+std::vector<PruningRecord> Replicator::PruningRecords(std::string_view key) const {
+  std::vector<PruningRecord> out;
+  if (const internal::PruningMarkers* m = impl_->store.MarkersOf(std::string(key))) {
+    for (const internal::PruningMarker& marker : *m) {
+      if (marker.performed) out.push_back(*marker.performed);
+    }
+  }
+  return out;
+}
 
 }  // namespace convergent
