@@ -25,7 +25,7 @@ MemberRecord Member(NodeId id, uint64_t incarnation = 1, std::string role = "") 
 }
 
 HeartbeatMsg From(const MemberRecord& sender, std::vector<MemberRecord> known = {}) {
-  return HeartbeatMsg{sender, std::move(known), {}};
+  return HeartbeatMsg{sender, std::move(known), {}, {}};
 }
 
 TEST(FormationTest, UnheardSeedsCountOnceAndTheNodeItselfDoesNot) {

@@ -25,7 +25,7 @@ MemberRecord Member(NodeId id, uint64_t incarnation = 1) {
 }
 
 HeartbeatMsg From(const MemberRecord& sender, std::vector<MemberRecord> known = {}) {
-  return HeartbeatMsg{sender, std::move(known), {}};
+  return HeartbeatMsg{sender, std::move(known), {}, {}};
 }
 
 // A node (id 1) with failures after 3 s and downing after 10 s.
@@ -111,6 +111,40 @@ TEST(MembershipTest, AGoodbyeRemovesAtOnceAndLaterGossipDoesNotBringItBack) {
   EXPECT_FALSE(m.OnHeartbeat(From(Member(2), {Member(3)}), kT0 + kSecond, true));
   EXPECT_EQ(m.Peers(), std::vector<NodeId>{2});
   EXPECT_EQ(m.downed_count(), 0u);
+}
+
+// Removed replicas (for pruning): a newer life replaces a member's replica, a goodbye ends it, a
+// downing does not (it may come back); heartbeats tell the others what their sender learned.
+TEST(MembershipTest, ARestartOrAGoodbyeRemovesAReplicaAndHeartbeatsTellTheOthers) {
+  Membership m = Downing();
+  m.OnHeartbeat(From(Member(2, 1)), kT0, true);
+  m.OnHeartbeat(From(Member(3, 1)), kT0, true);
+  EXPECT_TRUE(m.TakeRemovedReplicas().empty());
+  m.OnHeartbeat(From(Member(2, 2)), kT0 + kSecond, true);  // node 2 restarted
+  EXPECT_EQ(m.TakeRemovedReplicas(), std::vector<uint64_t>{2001});
+  MemberRecord leaving = Member(3, 1);
+  leaving.leaving = true;
+  m.OnHeartbeat(From(leaving), kT0 + kSecond, true);
+  EXPECT_EQ(m.TakeRemovedReplicas(), std::vector<uint64_t>{3001});
+  const HeartbeatMsg told = m.MakeHeartbeat();
+  EXPECT_EQ(told.removed_replicas, (std::vector<uint64_t>{2001, 3001}));
+  // Another node learns them from that heartbeat, once.
+  Membership other(Member(4), 3 * kSecond, 10 * kSecond);
+  HeartbeatMsg h = told;
+  h.sender = Member(1);
+  other.OnHeartbeat(h, kT0 + kSecond, true);
+  EXPECT_EQ(other.TakeRemovedReplicas(), (std::vector<uint64_t>{2001, 3001}));
+  other.OnHeartbeat(h, kT0 + 2 * kSecond, true);
+  EXPECT_TRUE(other.TakeRemovedReplicas().empty());
+  // Heartbeats stop telling after a while.
+  m.Check(kT0 + kSecond + Membership::kRemovedGossip + 1);
+  EXPECT_TRUE(m.MakeHeartbeat().removed_replicas.empty());
+  // A downed member's replica is not removed.
+  Membership d = Downing();
+  d.OnHeartbeat(From(Member(5, 1)), kT0, true);
+  d.Check(kT0 + 11 * kSecond);
+  EXPECT_EQ(d.downed_count(), 1u);
+  EXPECT_TRUE(d.TakeRemovedReplicas().empty());
 }
 
 }  // namespace

@@ -279,3 +279,28 @@ def test_a_silent_node_process_cannot_hang_the_start() -> None:
         proc.wait()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_restarted_nodes_are_pruned_from_the_values_they_wrote() -> None:
+    # Removed-replica pruning on real nodes (NNG over tcp): every start of node 2 is a new
+    # replica, and the leader collapses the earlier ones out of the counter, whose count stays
+    # exact. (Process-backed handles write as a replica of their own, which no membership
+    # removes: not pruned yet.)
+    config = dataclasses.replace(FAST, pruning_interval=0.2, max_pruning_dissemination=0.5)
+    key = cv.GCounterKey("restarts")
+    lives = 5
+    with cv.LocalCluster(3, transport="tcp", config=config) as cluster:
+        for life in range(lives):
+            cluster.nodes[2].update(key, lambda v: v.increment(5), write=cv.ALL)
+            if life < lives - 1:
+                cluster.kill(2)
+                cluster.start(2)
+
+        def pruned() -> bool:
+            values = [n.get(key) for n in cluster.nodes]
+            # The last life's slot and the pruning target's: 8-byte ids and small counts.
+            return all(v is not None and len(v.to_bytes()) < 40 for v in values)
+
+        assert wait_until(pruned, timeout=30.0), [len(n.get(key).to_bytes()) for n in cluster.nodes]
+        cluster.wait_converged()
+        assert all(n.get(key).value == 5 * lives for n in cluster.nodes)

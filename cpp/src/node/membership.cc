@@ -22,6 +22,12 @@ bool Learn(MemberState& m, const MemberRecord& info, bool any_life = false) {
 
 }  // namespace
 
+void Membership::NoteRemoved(uint64_t replica, TimeMicros now) {
+  if (replica == 0 || replica == self_.replica) return;
+  if (recently_removed_.size() >= 10000) recently_removed_.clear();  // bounded
+  if (recently_removed_.emplace(replica, now).second) removed_replicas_.push_back(replica);
+}
+
 void Membership::Depart(NodeId id, uint64_t incarnation) {
   if (departed_.size() >= 10000) departed_.clear();  // bounded; forgetting only costs a re-add
   uint64_t& inc = departed_[id];
@@ -39,7 +45,7 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
     if (h.sender.leaving) {
       changed = members_.erase(h.sender.id) > 0;
       Depart(h.sender.id, h.sender.incarnation);
-      if (h.sender.replica != 0) removed_replicas_.push_back(h.sender.replica);
+      NoteRemoved(h.sender.replica, now);
     } else if (!direct && Departed(h.sender)) {
       // Not straight from it: no news that it is back.
     } else {
@@ -54,7 +60,7 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
       changed = Learn(it->second, h.sender, new_life) || added;
       if (!added && known_replica != 0 && it->second.info.replica != known_replica &&
           it->second.info.incarnation != known_incarnation) {
-        removed_replicas_.push_back(known_replica);  // its earlier life is over
+        NoteRemoved(known_replica, now);  // its earlier life is over
       }
       if (added) it->second.learned = now;
       if (direct && (h.sender.incarnation >= known_incarnation || new_life)) {
@@ -68,6 +74,7 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
       }
     }
   }
+  for (uint64_t r : h.removed_replicas) NoteRemoved(r, now);
   for (const MemberRecord& k : h.known) {  // gossip: only discovery, never reachability
     if (k.id == self_.id || k.leaving || members_.count(k.id) != 0) continue;
     if (k.bus_url.empty()) continue;
@@ -84,6 +91,7 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
 
 bool Membership::Check(TimeMicros now) {
   bool changed = false;
+  std::erase_if(recently_removed_, [&](const auto& r) { return now - r.second > kRemovedGossip; });
   for (auto it = members_.begin(); it != members_.end();) {
     MemberState& m = it->second;
     const bool reachable = m.heard && now - m.last_heard <= failure_timeout_;
@@ -109,6 +117,7 @@ HeartbeatMsg Membership::MakeHeartbeat(bool leaving) const {
   h.sender = self_;
   h.sender.leaving = leaving;
   for (const auto& [id, m] : members_) h.known.push_back(m.info);
+  for (const auto& [replica, when] : recently_removed_) h.removed_replicas.push_back(replica);
   return h;
 }
 

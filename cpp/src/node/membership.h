@@ -41,6 +41,7 @@ struct HeartbeatMsg {
   MemberRecord sender;
   std::vector<MemberRecord> known;
   std::vector<LossReport> losses;  // bus frames of other members the sender found lost
+  std::vector<uint64_t> removed_replicas;  // incarnations the sender recently learned are gone
 };
 
 // What a node knows of one member.
@@ -78,10 +79,15 @@ class Membership {
   const std::map<NodeId, MemberState>& members() const { return members_; }
   uint64_t downed_count() const { return downed_count_; }  // members downed so far
   // The replica ids of incarnations gone for good since the last call: replaced by a newer life
-  // of their node, or left with a goodbye. (A downed member may come back: not listed.)
+  // of their node, or left with a goodbye, as this node saw it or a peer's heartbeat told it
+  // (heartbeats repeat what their sender learned in the last kRemovedGossip). A downed member
+  // may come back: not listed.
   std::vector<uint64_t> TakeRemovedReplicas() { return std::exchange(removed_replicas_, {}); }
+  static constexpr TimeMicros kRemovedGossip = 120'000'000;
 
  private:
+  // An incarnation gone for good, learned now (first time only).
+  void NoteRemoved(uint64_t replica, TimeMicros now);
   // Records a member that left or was downed (gossip of that incarnation is then ignored).
   void Depart(NodeId id, uint64_t incarnation);
   // Whether `m` is (an incarnation of) a member that left or was downed.
@@ -95,6 +101,7 @@ class Membership {
   uint64_t downed_count_ = 0;
   std::vector<NodeId> met_;
   std::vector<uint64_t> removed_replicas_;
+  std::map<uint64_t, TimeMicros> recently_removed_;  // -> when learned (gossiped until expiry)
 };
 
 }  // namespace convergent::internal

@@ -67,6 +67,7 @@ std::string EncodeHeartbeatFrame(const HeartbeatMsg& h) {
     r->set_incarnation(l.incarnation);
     r->set_frames_lost(l.frames_lost);
   }
+  for (uint64_t r : h.removed_replicas) p.add_removed_replicas(r);
   std::string out(1, kHeartbeatTag);
   p.AppendToString(&out);
   return out;
@@ -78,7 +79,8 @@ Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes) {
     return Status::Corruption("heartbeat: does not decode");
   }
   if (static_cast<size_t>(p.known_size()) > kMaxKnown ||
-      static_cast<size_t>(p.losses_size()) > kMaxKnown) {
+      static_cast<size_t>(p.losses_size()) > kMaxKnown ||
+      static_cast<size_t>(p.removed_replicas_size()) > 10 * kMaxKnown) {
     return Status::Corruption("heartbeat: too many members");
   }
   HeartbeatMsg h;
@@ -93,6 +95,7 @@ Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes) {
   for (const v1::LossReport& l : p.losses()) {
     h.losses.push_back(LossReport{l.sender(), l.incarnation(), l.frames_lost()});
   }
+  h.removed_replicas.assign(p.removed_replicas().begin(), p.removed_replicas().end());
   return h;
 }
 

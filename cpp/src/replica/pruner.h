@@ -33,6 +33,9 @@ class Pruner {
   // target it pruned into, if it ever owned a pruning.
   void Remove(ReplicaId removed, TimeMicros now);
   bool IsRemoved(ReplicaId r) const { return removed_.count(r) != 0; }
+  size_t removed_count() const { return removed_.size(); }
+  size_t member_count() const { return members_.size(); }
+  bool leader() const { return leader_; }
   // Markers that reached this replica (joined with its own): the replicas they name are removed
   // here too; records this replica let go of stay gone, a marker whose owner is gone is dropped
   // (the leader starts it again), and a record new here is stamped with `now`.

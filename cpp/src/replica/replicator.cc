@@ -406,6 +406,11 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "frames.dropped.removed", static_cast<double>(metrics.frames_from_removed)},
       {p + "pruning.started.count", static_cast<double>(metrics.prunings_started)},
       {p + "pruning.performed.count", static_cast<double>(metrics.prunings_performed)},
+      // Gauges: replicas known removed (with their targets), members' replicas known (0: some
+      // member's is unknown, nothing is pruned), and whether this node starts prunings.
+      {p + "pruning.removed", static_cast<double>(pruner.removed_count())},
+      {p + "pruning.members", static_cast<double>(pruner.member_count())},
+      {p + "pruning.leader", pruner.leader() ? 1.0 : 0.0},
   };
   for (int k = 0; k < kFrameKinds; ++k) {
     const std::string kind = FrameKindName(static_cast<FrameKind>(k));
