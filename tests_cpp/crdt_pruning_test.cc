@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "convergent/codec.h"
 #include "crdt_test_support.h"
 
 namespace convergent {
@@ -190,6 +191,10 @@ TYPED_TEST(CrdtPruningTest, PruningNeverChangesWhatAReplicaReads) {
       EXPECT_EQ(w.pruned[i].state, w.pruned[kOwner].state) << "replica " << i;
       EXPECT_FALSE(w.pruned[i].state.NeedsPruningFrom(TestReplica(kRemoved)))
           << PrintToString(w.pruned[i].state);
+      // A pruned state travels and is stored as bytes: it must decode to itself.
+      auto back = Decode<T>(Encode(w.pruned[i].state));
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      EXPECT_EQ(*back, w.pruned[i].state) << PrintToString(w.pruned[i].state);
     }
     // 7. Life goes on.
     Churn(w, rng, live, live, static_cast<int>(Uniform(rng, 0, 30)), "later");

@@ -103,9 +103,9 @@ struct Sent {
 };
 
 // Replicators 0..n-1 that all peer with each other; the test carries their frames.
-class Cluster {
+class ReplicatorCluster {
  public:
-  explicit Cluster(int n, ReplicatorOptions options = Options()) {
+  explicit ReplicatorCluster(int n, ReplicatorOptions options = Options()) {
     std::vector<NodeId> ids;
     for (int i = 0; i < n; ++i) ids.push_back(i);
     for (int i = 0; i < n; ++i) {

@@ -14,7 +14,7 @@
 namespace convergent {
 namespace {
 
-using test::Cluster;
+using Cluster = test::ReplicatorCluster;
 using test::GIncrement;
 using test::SetAdd;
 using test::SetRemove;

@@ -22,7 +22,7 @@
 namespace convergent {
 namespace {
 
-using test::Cluster;
+using Cluster = test::ReplicatorCluster;
 using test::FlagEnable;
 using test::GIncrement;
 using test::LWWSet;

@@ -6,7 +6,6 @@
 // replica is the writer, MV registers as a value per dot, sets (ORSet, GSet) as a set store,
 // flags as their dots. Dots of a part are ascending.
 #include <algorithm>
-#include <cassert>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -50,10 +49,14 @@ void WritePart(const MapEntry::Part& part, const ReplicaTableBuilder& table, Hel
         } else if constexpr (std::is_same_v<S, RegisterStore>) {
           v1::RegisterPart* r = m->mutable_lww_register();
           WriteDots(s, table, held, r->mutable_dots());
+          bool moved = false;
           for (const auto& e : s) {
-            assert(e.value.replica == e.dot.replica && "a register write's dot is its writer's");
+            moved = moved || e.value.replica != e.dot.replica;
             r->add_timestamps(e.value.timestamp);
             r->add_values(e.value.value.bytes().data(), e.value.value.bytes().size());
+          }
+          if (moved) {
+            for (const auto& e : s) r->add_writers(e.value.replica.value);
           }
         } else if constexpr (std::is_same_v<S, MultiValueStore>) {
           v1::MultiValuePart* v = m->mutable_multi_value();
@@ -133,9 +136,11 @@ Result<MapEntry::Store> ReadCounterPart(CrdtType type, const v1::CounterPart& c,
 
 Result<MapEntry::Store> ReadRegisterPart(v1::RegisterPart* r, StoreDotReader* dots) {
   if (r->timestamps_size() != r->dots().replica_size() ||
-      r->values_size() != r->dots().replica_size()) {
+      r->values_size() != r->dots().replica_size() ||
+      (r->writers_size() != 0 && r->writers_size() != r->dots().replica_size())) {
     return Status::Corruption("register writes and dots differ in length");
   }
+  bool moved = false;  // writers are listed only when one differs from its dot's replica
   std::string scratch;
   auto s = ReadDotFun<RegisterPayload>(
       r->dots(), dots, [&](int i, const Dot& d) -> Result<RegisterPayload> {
@@ -143,10 +148,19 @@ Result<MapEntry::Store> ReadRegisterPart(v1::RegisterPart* r, StoreDotReader* do
         if (!IsCanonicalMsgpack(r->values(i), &scratch)) {
           return Status::Corruption("a value not canonical msgpack");
         }
-        return RegisterPayload{r->timestamps(i), d.replica,
+        ReplicaId writer = d.replica;
+        if (r->writers_size() != 0) {
+          if (r->writers(i) == 0) return Status::Corruption("a register writer of 0");
+          writer = ReplicaId{r->writers(i)};
+          moved = moved || writer != d.replica;
+        }
+        return RegisterPayload{r->timestamps(i), writer,
                                Value::FromCanonical(std::move(*r->mutable_values(i)))};
       });
   if (!s.ok()) return s.status();
+  if (r->writers_size() != 0 && !moved) {
+    return Status::Corruption("register writers listed though each is its dot's replica");
+  }
   return MapEntry::Store(std::move(s).value());
 }
 
