@@ -139,6 +139,14 @@ TEST(MembershipTest, ARestartOrAGoodbyeRemovesAReplicaAndHeartbeatsTellTheOthers
   // Heartbeats stop telling after a while.
   m.Check(kT0 + kSecond + Membership::kRemovedGossip + 1);
   EXPECT_TRUE(m.MakeHeartbeat().removed_replicas.empty());
+  // A lower incarnation heard straight from a silent member takes its place (a restart after the
+  // wall clock stepped back, or a late heartbeat of the earlier life): not a removal.
+  Membership back = Downing();
+  back.OnHeartbeat(From(Member(6, 5)), kT0, true);
+  back.Check(kT0 + 4 * kSecond);  // silent: unreachable
+  back.OnHeartbeat(From(Member(6, 4)), kT0 + 4 * kSecond, true);
+  EXPECT_EQ(back.members().at(6).info.incarnation, 4u);
+  EXPECT_TRUE(back.TakeRemovedReplicas().empty());
   // A downed member's replica is not removed.
   Membership d = Downing();
   d.OnHeartbeat(From(Member(5, 1)), kT0, true);

@@ -58,9 +58,11 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
           direct && !added && !it->second.reachable && h.sender.incarnation != known_incarnation;
       const uint64_t known_replica = it->second.info.replica;
       changed = Learn(it->second, h.sender, new_life) || added;
+      // Its earlier life is over. (Not when a lower incarnation took its place: that may be a
+      // late heartbeat of the earlier life itself, and a live replica must never be pruned.)
       if (!added && known_replica != 0 && it->second.info.replica != known_replica &&
-          it->second.info.incarnation != known_incarnation) {
-        NoteRemoved(known_replica, now);  // its earlier life is over
+          it->second.info.incarnation > known_incarnation) {
+        NoteRemoved(known_replica, now);
       }
       if (added) it->second.learned = now;
       if (direct && (h.sender.incarnation >= known_incarnation || new_life)) {
