@@ -84,7 +84,8 @@ int Run(int lives) {
   for (NodeId n = 0; n < 3; ++n) {
     auto v = sim.node(n).Get("count", CrdtType::kGCounter);
     if (!v.ok() || *v == nullptr || (*v)->get_if<GCounter>()->value() != written) {
-      std::fprintf(stderr, "node %llu: the count is not exact\n", static_cast<unsigned long long>(n));
+      std::fprintf(stderr, "node %llu: the count is not exact\n",
+                   static_cast<unsigned long long>(n));
       return 1;
     }
   }
@@ -101,7 +102,8 @@ int Run(int lives) {
   }
   if (!base.RunUntilConverged(30.0)) return 1;
   const size_t baseline = EncodedSize(base, 0, "set", CrdtType::kORSet);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::printf("lives %d\n", lives);
   std::printf("gcounter_bytes %zu B (target < 100)\n", counter);

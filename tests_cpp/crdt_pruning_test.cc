@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <optional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -168,8 +168,7 @@ TYPED_TEST(CrdtPruningTest, PruningNeverChangesWhatAReplicaReads) {
       Churn(w, rng, live, live, static_cast<int>(Uniform(rng, 0, 4)), "while marking");
     }
     // 4. The owner prunes.
-    std::optional<PruningRecord> p =
-        w.pruned[kOwner].state.Prune(TestReplica(kRemoved), Target());
+    std::optional<PruningRecord> p = w.pruned[kOwner].state.Prune(TestReplica(kRemoved), Target());
     if (!p) return;  // deferred (a multi-value register): the worlds stay alike
     ++pruned_trials;
     w.Prune(*p);
@@ -216,8 +215,7 @@ TYPED_TEST(CrdtPruningTest, JoinLawsHoldWithPrunedAndUnprunedStatesMixed) {
     const std::vector<size_t> live = {0, 1, 2};
     Churn(w, rng, all, all, static_cast<int>(Uniform(rng, 5, 40)), "before");
     for (size_t i : live) w.Exchange(kOwner, i);
-    std::optional<PruningRecord> p =
-        w.pruned[kOwner].state.Prune(TestReplica(kRemoved), Target());
+    std::optional<PruningRecord> p = w.pruned[kOwner].state.Prune(TestReplica(kRemoved), Target());
     if (!p) return;
     w.Prune(*p);
     Churn(w, rng, live, live, static_cast<int>(Uniform(rng, 0, 15)), "after");
@@ -266,7 +264,7 @@ TEST(CrdtPruningTest, AMultiValueRegisterWithTwoMovedValuesDefersItsPruning) {
   MVRegister a, b;
   a.Set(owner, test::UintValue(1));
   b.Set(gone, test::UintValue(2));
-  a.Join(b);  // concurrent: both values live
+  a.Join(b);                                                     // concurrent: both values live
   ASSERT_TRUE(a.Prune(gone, PruningTarget(owner)).has_value());  // the target has no value
   EXPECT_EQ(a.Values(), (std::vector<Value>{test::UintValue(1), test::UintValue(2)}));
   MVRegister c;  // a second removed replica's concurrent value: the target holds one already

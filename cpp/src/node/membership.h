@@ -40,7 +40,7 @@ struct MemberRecord {
 struct HeartbeatMsg {
   MemberRecord sender;
   std::vector<MemberRecord> known;
-  std::vector<LossReport> losses;  // bus frames of other members the sender found lost
+  std::vector<LossReport> losses;          // bus frames of other members the sender found lost
   std::vector<uint64_t> removed_replicas;  // incarnations the sender recently learned are gone
 };
 

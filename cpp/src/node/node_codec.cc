@@ -25,8 +25,8 @@ Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
     if (s->size() > kMaxField) return Status::Corruption("heartbeat: a field is too long");
     if (!IsValidUtf8(*s)) return Status::Corruption("heartbeat: a field is not valid UTF-8");
   }
-  return MemberRecord{p.id(),   p.name(),    p.incarnation(), p.bus_url(),
-                      p.p2p_url(), p.role(), p.leaving(),  p.replica()};
+  return MemberRecord{p.id(),      p.name(), p.incarnation(), p.bus_url(),
+                      p.p2p_url(), p.role(), p.leaving(),     p.replica()};
 }
 
 void PutWord(uint64_t v, std::string* out) {

@@ -211,7 +211,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   internal::WriteRequestMsg w;
   // While a pruning record of the key is not held everywhere, its changes go out whole.
   w.entry = pruner.NeedsFullState(name, now) ? FullState(name, e)
-                                        : KeyedState{name, EncodeAny(*delta), false, {}};
+                                             : KeyedState{name, EncodeAny(*delta), false, {}};
   return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
 
@@ -288,8 +288,7 @@ void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
 void Replicator::Impl::CompleteRead(const std::string& key, CrdtType type,
                                     std::optional<Tombstone> tombstone,
                                     std::optional<AnyCrdt> merged,
-                                    const internal::PruningMarkers& merged_pruning,
-                                    Completion& c) {
+                                    const internal::PruningMarkers& merged_pruning, Completion& c) {
   if (tombstone) {
     ApplyRemoteTombstone(*tombstone);
   } else if (merged) {
@@ -376,8 +375,8 @@ void Replicator::Impl::Tick(TimeMicros now) {
 
 TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
-  TimeMicros t = std::min({next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(),
-                           pruner.NextDeadline()});
+  TimeMicros t = std::min(
+      {next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(), pruner.NextDeadline()});
   t = std::min(t, flush.NextDeadline());
   return t;
 }
