@@ -127,6 +127,7 @@ class KeyStore {
   // ---- pruning markers (replica/pruning_marker.h), of live keys ----
   using Markers = std::unordered_map<std::string, PruningMarkers, NameHash>;
   const PruningMarkers* MarkersOf(const std::string& name) const {
+    if (markers_.empty()) return nullptr;  // the common case: no pruning under way, no hashing
     auto it = markers_.find(name);
     return it == markers_.end() ? nullptr : &it->second;
   }
