@@ -39,24 +39,16 @@ std::vector<Value> MVRegister::Values() const {
 }
 
 std::optional<PruningRecord> MVRegister::Prune(ReplicaId removed, ReplicaId into) {
-  if (removed == into) return PruningRecord{removed, into, 0, {}, {}};
-  // Values() takes an older entry of a replica for one its newer write overwrote: the into's
-  // own value and a moved one would look like that. Wait for a write to resolve them.
-  if (pruning::HoldsDotOf(store_, removed) && pruning::HoldsDotOf(store_, into)) {
+  // Values() takes an older entry of a replica for one its newer write overwrote: a value the
+  // target already holds and a moved one would look like that. Wait for a write to resolve them.
+  if (removed != into && pruning::HoldsDotOf(store_, removed) &&
+      pruning::HoldsDotOf(store_, into)) {
     return std::nullopt;
   }
-  std::vector<uint64_t> counters;
-  pruning::CollectCounters(store_, removed, counters);
-  PruningRecord p = pruning::Plan(removed, into, std::move(counters), ctx_);
-  PruningCleanup(p);
-  return p;
+  return pruning::PruneStore(store_, ctx_, removed, into);
 }
 
-void MVRegister::PruningCleanup(const PruningRecord& p) {
-  if (!ctx_.HasDotsOf(p.removed)) return;
-  store_ = pruning::Rewritten(store_, p);
-  pruning::TranslateContext(ctx_, p);
-}
+void MVRegister::PruningCleanup(const PruningRecord& p) { pruning::CleanStore(store_, ctx_, p); }
 
 Result<MVRegister> MVRegister::FromParts(Store store, CausalContext ctx) {
   for (const auto& e : store) {

@@ -50,19 +50,10 @@ std::vector<Value> ORSet::Elements() const {
 }
 
 std::optional<PruningRecord> ORSet::Prune(ReplicaId removed, ReplicaId into) {
-  if (removed == into) return PruningRecord{removed, into, 0, {}, {}};
-  std::vector<uint64_t> counters;
-  for (const auto& kv : store_.entries()) pruning::CollectCounters(kv.second, removed, counters);
-  PruningRecord p = pruning::Plan(removed, into, std::move(counters), ctx_);
-  PruningCleanup(p);
-  return p;
+  return pruning::PruneStore(store_, ctx_, removed, into);
 }
 
-void ORSet::PruningCleanup(const PruningRecord& p) {
-  if (!ctx_.HasDotsOf(p.removed)) return;
-  store_ = pruning::Rewritten(store_, p);
-  pruning::TranslateContext(ctx_, p);
-}
+void ORSet::PruningCleanup(const PruningRecord& p) { pruning::CleanStore(store_, ctx_, p); }
 
 Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   for (const auto& [v, dots] : store.entries()) {

@@ -147,5 +147,26 @@ inline PruningRecord Plan(ReplicaId removed, ReplicaId into, std::vector<uint64_
   return p;
 }
 
+// The pruning of a causal value that is one dot store and its context (ORSet, MVRegister): every
+// live dot of `removed` moves to the target, and the context follows.
+template <typename S>
+PruningRecord PruneStore(S& store, CausalContext& ctx, ReplicaId removed, ReplicaId into);
+// The cleanup of such a value with a record (a no-op when it holds nothing of the removed one).
+template <typename S>
+void CleanStore(S& store, CausalContext& ctx, const PruningRecord& p) {
+  if (!ctx.HasDotsOf(p.removed)) return;
+  store = Rewritten(store, p);
+  TranslateContext(ctx, p);
+}
+template <typename S>
+PruningRecord PruneStore(S& store, CausalContext& ctx, ReplicaId removed, ReplicaId into) {
+  if (removed == into) return PruningRecord{removed, into, 0, {}, {}};
+  std::vector<uint64_t> counters;
+  CollectCounters(store, removed, counters);
+  PruningRecord p = Plan(removed, into, std::move(counters), ctx);
+  CleanStore(store, ctx, p);
+  return p;
+}
+
 }  // namespace pruning
 }  // namespace convergent
