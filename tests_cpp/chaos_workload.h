@@ -119,6 +119,7 @@ class ChaosRun {
         nodes_(3 + seed % 3),
         majority_crashes_(seed % 5 == 3),
         prunes_(seed % 2 == 0),
+        collects_(seed % 3 == 0),
         stable_(majority_crashes_ ? 1 : nodes_ - (nodes_ - 1) / 2),
         ids_(nodes_) {
     SimulationOptions o;
@@ -133,6 +134,11 @@ class ChaosRun {
       o.replicator.pruning_interval = 0.3;
       o.replicator.max_pruning_dissemination = 0.5;
       o.replicator.pruning_marker_ttl = 1000.0;
+    }
+    // A third of the runs collect tombstones as they go (once every member has them).
+    if (collects_) {
+      o.replicator.prune_interval = 0.5;
+      o.replicator.tombstone_ttl = 1.0;
     }
     o.node.heartbeat_interval = 0.1;
     o.node.failure_timeout = 0.5;
@@ -185,6 +191,20 @@ class ChaosRun {
       // (markers spread, owners prune, records spread): they finish, and the replicas agree again.
       sim_->RunFor(15.0);
       if (!sim_->RunUntilConverged(120.0)) Fail("did not converge again after the prunings");
+    }
+    if (collects_) {
+      // Every tombstone goes once every member has it (adverts every anti-entropy round, a
+      // pass every 0.5 s, 1 s under the floor), at slightly different times on each replica.
+      sim_->RunFor(10.0);
+      if (!sim_->RunUntilConverged(120.0)) Fail("did not converge again after the collections");
+      // (Not checked after a node left: its goodbye may be lost, and a member that is never
+      // heard again blocks collection, as it should.)
+      for (NodeId n : sim_->live_nodes()) {
+        if (!removed_ && sim_->node(n).tombstone_count() != 0) {
+          Fail("node " + std::to_string(n) + " still holds " +
+               std::to_string(sim_->node(n).tombstone_count()) + " tombstone(s)");
+        }
+      }
     }
     sim_->RunFor(1.0);  // every coordinated request completes or times out (timeouts <= 1 s)
     if (!sim_->Converged()) Fail("diverged again after converging");
@@ -357,6 +377,7 @@ class ChaosRun {
         ids_ = sim_->AddNode() + 1;  // a stable member from now on
       } else if (sim_->IsMember(nodes_ - 1) && nodes_ - 1 >= stable_) {
         sim_->RemoveNode(nodes_ - 1);  // a crashable node leaves for good
+        removed_ = true;
       }
     }
   }
@@ -1039,6 +1060,9 @@ class ChaosRun {
     const std::string key = "del" + std::to_string(i);
     const CrdtType type = kTypes[i];
     DeleteTrack& d = deletes_[key];
+    // Where tombstones are collected, a deleted key is not written again: any value of it found
+    // at the end came back from before its delete.
+    if (collects_ && d.any) return;
     if (Chance(0.3)) {
       auto id = sim_->Delete(n, key, type, level, Uniform(0.3, 1.0));
       if (!id.ok()) {
@@ -1080,7 +1104,14 @@ class ChaosRun {
     for (const auto& [key, d] : deletes_) {
       for (NodeId n : sim_->live_nodes()) {
         const bool deleted = sim_->node(n).IsDeleted(key);
-        if (d.must && !deleted) Fail(key + " is not deleted on node " + std::to_string(n));
+        bool live = false;
+        for (const auto& [name, type] : sim_->node(n).Keys()) live = live || name == key;
+        if (d.must && collects_ && live) {
+          Fail(key + " came back on node " + std::to_string(n) + " after its delete");
+        }
+        if (d.must && !collects_ && !deleted) {
+          Fail(key + " is not deleted on node " + std::to_string(n));
+        }
         if (!d.any && deleted) Fail(key + " is deleted on node " + std::to_string(n));
       }
     }
@@ -1094,9 +1125,11 @@ class ChaosRun {
   // snapshots' last writes), so the oracles count only writes of incarnations alive at the end
   // (and the no-false-acknowledgement check, which holds at the moment of the ack).
   bool majority_crashes_;
-  bool prunes_;  // removed replicas are pruned during the run
-  NodeId stable_;  // nodes 0..stable_-1 never crash
-  NodeId ids_;     // every id the simulation handed out is below this
+  bool prunes_;    // removed replicas are pruned during the run
+  bool collects_;  // tombstones are collected during the run (deleted keys not written again)
+  bool removed_ = false;  // a node left
+  NodeId stable_;         // nodes 0..stable_-1 never crash
+  NodeId ids_;            // every id the simulation handed out is below this
   std::unique_ptr<Simulation> sim_;
   bool partitioned_ = false;
   bool membership_changed_ = false;

@@ -7,14 +7,15 @@
 // Thread safety: none; each test builds its own objects.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <ostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "convergent/codec.h"
 #include "convergent/crdt/any_crdt.h"
@@ -158,6 +159,32 @@ class ReplicatorCluster {
 
   void TickAll(TimeMicros now) {
     for (auto& n : nodes_) n->Tick(now);
+  }
+
+  // Tells every node that the members are these nodes' replicas (what a node's membership does).
+  void SetMembers() {
+    std::vector<ReplicaId> replicas;
+    for (auto& n : nodes_) replicas.push_back(n->replica_id());
+    std::sort(replicas.begin(), replicas.end());
+    for (auto& n : nodes_) n->SetMemberReplicas(replicas);
+  }
+
+  // Ticks and pumps every `step` from `from` to `to`; returns `to`.
+  TimeMicros Run(TimeMicros from, TimeMicros to, TimeMicros step, const Filter& keep = nullptr) {
+    for (TimeMicros t = from; t <= to; t += step) {
+      TickAll(t);
+      Pump(t, keep);
+    }
+    return to;
+  }
+
+  // Replaces node i by a new incarnation (another replica id) with the given options.
+  Replicator& Replace(NodeId i, ReplicaId replica, ReplicatorOptions options) {
+    std::vector<NodeId> ids;
+    for (NodeId j = 0; j < nodes_.size(); ++j) ids.push_back(j);
+    nodes_[i] = std::make_unique<Replicator>(i, replica, options, 77 + i);
+    nodes_[i]->SetPeers(ids);
+    return *nodes_[i];
   }
 
  private:

@@ -327,7 +327,7 @@ TEST(ReplicatorTest, AMistypedTombstoneIsCountedAndKeepsTheKey) {
                           Consistency::kLocal, 0)
                   .ok());
   internal::DeltaBatchMsg batch;
-  batch.tombstones.push_back({"k", CrdtType::kORSet, 10});
+  batch.tombstones.push_back({"k", CrdtType::kORSet, 10, {Dot{ReplicaId{99}, 1}}});
   c[1].Receive(internal::EncodeFrame({0, batch, {}}), kSecond);
   EXPECT_EQ(c[1].metrics().entries_mistyped, 1u);
   EXPECT_FALSE(c[1].IsDeleted("k"));
@@ -377,11 +377,12 @@ TEST(ReplicatorTest, ADeleteReplicatesRejectsUpdatesAndIgnoresLateDeltas) {
   EXPECT_EQ(c[0].StoreDigest(), c[2].StoreDigest());
 }
 
-TEST(ReplicatorTest, TombstonesTravelByAntiEntropyAndExpire) {
+TEST(ReplicatorTest, TombstonesTravelByAntiEntropyAndAreCollectedOnceEveryMemberHasThem) {
   ReplicatorOptions o = Cluster::Options();
   o.tombstone_ttl = 100.0;
   o.prune_interval = 50.0;
   Cluster c(2, o);
+  c.SetMembers();
   ASSERT_TRUE(c[0].Update("k", CrdtType::kORSet, SetAdd(c[0].replica_id(), IntValue(1)),
                           Consistency::kLocal, 0)
                   .ok());
@@ -401,13 +402,14 @@ TEST(ReplicatorTest, TombstonesTravelByAntiEntropyAndExpire) {
   EXPECT_FALSE(Has(c[1], "k", CrdtType::kORSet));
   EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
 
-  // After the TTL the tombstones are pruned and the key may be written again.
-  c.TickAll(200 * kSecond);
-  c.Pump(200 * kSecond);
+  // Once each has heard the other has it (their rounds' adverts), and tombstone_ttl later on
+  // their own clocks, the tombstones are collected and the key may be written again.
+  const TimeMicros t = c.Run(21 * kSecond, 400 * kSecond, 5 * kSecond);
   EXPECT_EQ(c[0].tombstone_count(), 0u);
   EXPECT_EQ(c[1].tombstone_count(), 0u);
+  EXPECT_EQ(c[0].metrics().tombstones_collected, 1u);
   EXPECT_TRUE(c[1].Update("k", CrdtType::kORSet, SetAdd(c[1].replica_id(), IntValue(2)),
-                          Consistency::kLocal, 200 * kSecond)
+                          Consistency::kLocal, t)
                   .ok());
 }
 

@@ -698,6 +698,20 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ChaosTest, ::testing::Range(0, SeedCount()));
 // crashed incarnations that never got it out was reported missing (the oracle's mistake).
 INSTANTIATE_TEST_SUITE_P(Regressions, ChaosTest, ::testing::Values(94, 333, 633, 733, 9791));
 
+// A third of the runs collect tombstones, and do.
+TEST(ChaosCoverageTest, SomeRunsCollectTombstones) {
+  double collected = 0;
+  for (uint64_t seed = 0; seed < 60; seed += 3) {
+    ChaosRun run(seed);
+    run.Script(400);
+    run.Settle();
+    for (NodeId n : run.sim().live_nodes()) {
+      collected += run.sim().NodeMetrics(n).at("crdt.replicator.tombstone.collected.count");
+    }
+  }
+  EXPECT_GT(collected, 0.0);
+}
+
 // The runs where every node but one may crash do crash a majority at once (and pass above).
 TEST(ChaosCoverageTest, SomeRunsLoseAMajorityAtOnce) {
   uint64_t majority_down = 0;
@@ -841,6 +855,96 @@ TEST(SimulationNodeTest, ARestartAfterTheWallClockSteppedBackIsANewLifeForThePee
 // Removed-replica pruning end to end: a writer restarted again and again (each life a new
 // replica) leaves no slot or context entry behind once the leader pruned its earlier lives, and
 // every node's count is exact all along: never above what was written, and equal once converged.
+// The story docs/concepts.md used to warn about: a node cut off for far longer than the
+// tombstone TTL misses a delete. Its peers keep the tombstone (they never heard it has it), and
+// when it returns the key goes there too, then the tombstone is collected everywhere.
+// Three nodes that collect tombstones 5 s after every member has them.
+SimulationOptions CollectingOptions(uint64_t seed) {
+  SimulationOptions so;
+  so.nodes = 3;
+  so.seed = seed;
+  so.replicator = ChaosReplicatorOptions();
+  so.replicator.prune_interval = 1.0;
+  so.replicator.tombstone_ttl = 5.0;
+  so.node.heartbeat_interval = 0.1;
+  so.node.failure_timeout = 0.5;
+  return so;
+}
+
+TEST(SimulationNodeTest, ANodePartitionedLongerThanTheTombstoneTtlDoesNotBringTheKeyBack) {
+  auto sim = Simulation::Create(CollectingOptions(5));
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  ASSERT_TRUE(s.Update(0, "k", CrdtType::kGCounter, GIncrement(s.node(0).replica_id(), 4)).ok());
+  ASSERT_TRUE(s.RunUntilConverged(10.0));
+
+  ASSERT_TRUE(s.Partition({{0, 1}, {2}}).ok());
+  ASSERT_TRUE(s.Delete(0, "k", CrdtType::kGCounter).ok());
+  s.RunFor(200.0);  // 40 TTLs
+  EXPECT_EQ(s.node(0).tombstone_count(), 1u);
+  EXPECT_EQ(s.node(1).tombstone_count(), 1u);
+  EXPECT_FALSE(s.node(2).IsDeleted("k"));
+  // The cut-off node may still write the key: its write is concurrent with the delete.
+  ASSERT_TRUE(s.Update(2, "k", CrdtType::kGCounter, GIncrement(s.node(2).replica_id(), 1)).ok());
+
+  s.Heal();
+  ASSERT_TRUE(s.RunUntilConverged(30.0));
+  s.RunFor(20.0);  // adverts, passes, the TTL
+  for (NodeId n = 0; n < 3; ++n) {
+    auto v = s.node(n).Get("k", CrdtType::kGCounter);
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, nullptr) << n;  // delete wins, everywhere, and stays won
+    EXPECT_EQ(s.node(n).tombstone_count(), 0u) << n;
+    EXPECT_EQ(s.NodeMetrics(n).at("crdt.replicator.tombstone.collected.count"), 1.0) << n;
+  }
+  EXPECT_TRUE(s.Converged());
+}
+
+// A node that was downed while it was away (down_after) comes back from a snapshot taken
+// before a delete its peers have collected since: it learns so from their floor, sets its keys
+// aside, and takes back only those the others still hold.
+TEST(SimulationNodeTest, ANodeRestoredAfterItsPeersCollectedADeleteCatchesUpWithoutTheKey) {
+  SimulationOptions so = CollectingOptions(6);
+  so.node.down_after = 3.0;
+  so.node.snapshot_dir = "sim";
+  so.node.snapshot_interval = 0.2;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  ASSERT_TRUE(s.Update(0, "gone", CrdtType::kGCounter, GIncrement(s.node(0).replica_id(), 4)).ok());
+  ASSERT_TRUE(s.Update(0, "kept", CrdtType::kGCounter, GIncrement(s.node(0).replica_id(), 2)).ok());
+  ASSERT_TRUE(s.RunUntilConverged(10.0));
+  s.RunFor(1.0);  // node 2's snapshot has both keys
+  s.Crash(2);
+
+  ASSERT_TRUE(s.Delete(0, "gone", CrdtType::kGCounter).ok());
+  s.RunFor(30.0);  // node 2 is downed; the others collect the tombstone
+  ASSERT_EQ(s.node(0).tombstone_count(), 0u);
+  ASSERT_EQ(s.node(1).tombstone_count(), 0u);
+
+  s.Restart(2);
+  auto restored = s.node(2).Get("gone", CrdtType::kGCounter);
+  ASSERT_TRUE(restored.ok());
+  ASSERT_NE(*restored, nullptr);  // from its snapshot
+  ASSERT_TRUE(s.RunUntilConverged(30.0));
+  s.RunFor(10.0);
+  for (NodeId n = 0; n < 3; ++n) {
+    auto gone = s.node(n).Get("gone", CrdtType::kGCounter);
+    ASSERT_TRUE(gone.ok());
+    EXPECT_EQ(*gone, nullptr) << n;
+    auto kept = s.node(n).Get("kept", CrdtType::kGCounter);
+    ASSERT_TRUE(kept.ok());
+    ASSERT_NE(*kept, nullptr) << n;
+    EXPECT_EQ((*kept)->get_if<GCounter>()->value(), 2u) << n;
+  }
+  const auto m = s.NodeMetrics(2);
+  EXPECT_EQ(m.at("crdt.replicator.stale.catch_up.count"), 1.0);
+  EXPECT_EQ(m.at("crdt.replicator.stale.keys.restored"), 1.0);
+  EXPECT_TRUE(s.Converged());
+}
+
 TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact) {
   SimulationOptions so;
   so.nodes = 3;
@@ -870,8 +974,8 @@ TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact)
   for (int life = 0; life < kLives; ++life) {
     const ReplicaId r = s.node(2).replica_id();
     ASSERT_TRUE(s.Update(2, "g", CrdtType::kGCounter, GIncrement(r, 3)).ok());
-    ASSERT_TRUE(s.Update(2, "s", CrdtType::kORSet, SetAdd(r, StringValue(std::to_string(life))))
-                    .ok());
+    ASSERT_TRUE(
+        s.Update(2, "s", CrdtType::kORSet, SetAdd(r, StringValue(std::to_string(life)))).ok());
     written += 3;
     ASSERT_NO_FATAL_FAILURE(watch(0.5));
     s.Restart(2);

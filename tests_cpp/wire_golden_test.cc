@@ -35,14 +35,16 @@ TEST(WireGoldenTest, AWriteAckFrame) {
 }
 
 TEST(WireGoldenTest, ADeltaBatchFrameWithAnEntryAndATombstone) {
-  // DeltaBatch (2) 12 13: entries (1) 0a 07 KeyedState { key (1) 0a 01 "k", state (2) 12 02 and
-  // the empty GCounter envelope 0a 00 }; tombstones (2) 12 08 KeyTombstone { key 0a 01 "t",
-  // type (2) 10 01 (GCounter), deleted_at_us (3) 18 ac 02 (300) }. 9 + 10 = 19 = 0x13 bytes.
+  // DeltaBatch (2) 12 20: entries (1) 0a 07 KeyedState { key (1) 0a 01 "k", state (2) 12 02 and
+  // the empty GCounter envelope 0a 00 }; tombstones (2) 12 15 KeyTombstone { key 0a 01 "t",
+  // type (2) 10 01 (GCounter), deleted_at_us (3) 18 ac 02 (300), dot_replicas (4, packed
+  // fixed64) 22 08 + 3, dot_counters (5, packed) 2a 01 01 }. 9 + 23 = 32 = 0x20 bytes.
   const std::string hex =
-      "09 0200000000000000  12 13  0a 07 0a016b 1202 0a00  12 08 0a0174 1001 18ac02";
+      "09 0200000000000000  12 20  0a 07 0a016b 1202 0a00"
+      "  12 15 0a0174 1001 18ac02 2208 0300000000000000 2a0101";
   DeltaBatchMsg batch;
   batch.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), false, {}});
-  batch.tombstones.push_back(Tombstone{"t", CrdtType::kGCounter, 300});
+  batch.tombstones.push_back(Tombstone{"t", CrdtType::kGCounter, 300, {Dot{ReplicaId{3}, 1}}});
   EXPECT_EQ(Hex(EncodeFrame(FrameMsg{2, batch, {}})), Hex(Unhex(hex)));
   auto back = DecodeFrame(Unhex(hex));
   ASSERT_TRUE(back.ok());
@@ -51,6 +53,7 @@ TEST(WireGoldenTest, ADeltaBatchFrameWithAnEntryAndATombstone) {
   ASSERT_EQ(b->entries.size(), 1u);
   ASSERT_EQ(b->tombstones.size(), 1u);
   EXPECT_EQ(b->tombstones[0].deleted_at_us, 300u);
+  EXPECT_EQ(b->tombstones[0].dots, (DeleteDots{Dot{ReplicaId{3}, 1}}));
 }
 
 TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
@@ -85,15 +88,39 @@ TEST(WireGoldenTest, SnapshotRecords) {
   // SnapshotRecord { state (1) 0a 02 and the empty GCounter envelope 0a 00 }.
   EXPECT_EQ(Hex(EncodeStateRecord(AnyCrdt(GCounter()), nullptr)), Hex(Unhex("0a 02 0a00")));
   // SnapshotRecord { tombstone (2) 12 05 KeyTombstone { type (2) 10 04 (ORSet), deleted_at_us
-  // (3) 18 ac 02 } }; the key is the record's name, not written.
+  // (3) 18 ac 02 } }; the key is the record's name, not written. (A tombstone of an earlier
+  // version: no delete dots.)
   const std::string tomb = Unhex("12 05 1004 18ac02");
-  EXPECT_EQ(Hex(EncodeTombstoneRecord(CrdtType::kORSet, 300)), Hex(tomb));
+  EXPECT_EQ(Hex(EncodeTombstoneRecord(Tombstone{"gone", CrdtType::kORSet, 300, {}})), Hex(tomb));
   auto back = DecodeRecord("gone", tomb);
   ASSERT_TRUE(back.ok());
   const auto* t = std::get_if<Tombstone>(&*back);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->key, "gone");
   EXPECT_EQ(t->type, CrdtType::kORSet);
+  EXPECT_TRUE(t->dots.empty());
+
+  // The deletes record (named ""): SnapshotDeletes { seen (1) 0a 0d DeleteVector { replicas (1,
+  // packed fixed64) 0a 08 + 7, counters (2) 12 01 05 }, seen cloud: replica (2) 12 08 + 7,
+  // counter (3) 1a 01 09, collected (4) 22 0d { 7: 2 } }.
+  const std::string deletes = Unhex(
+      "0a0d 0a08 0700000000000000 120105  1208 0700000000000000 1a0109"
+      "  220d 0a08 0700000000000000 120102");
+  const ReplicaId r{7};
+  auto seen = CausalContext::FromParts({{r, 5}}, {Dot{r, 9}});
+  auto floor = CausalContext::FromParts({{r, 2}}, {});
+  ASSERT_TRUE(seen.ok() && floor.ok());
+  EXPECT_EQ(Hex(EncodeDeletesRecord(DeletesRecord{*seen, *floor})), Hex(deletes));
+  auto record = DecodeRecord(kDeletesRecord, deletes);
+  ASSERT_TRUE(record.ok());
+  const auto* d = std::get_if<DeletesRecord>(&*record);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->seen, *seen);
+  EXPECT_EQ(d->collected, *floor);
+  // Out of compact form (the cloud dot within the vector's range): refused.
+  EXPECT_FALSE(DecodeRecord(kDeletesRecord, Unhex("0a0d 0a08 0700000000000000 120105  1208 "
+                                                  "0700000000000000 1a0103"))
+                   .ok());
 }
 
 }  // namespace

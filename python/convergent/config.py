@@ -99,9 +99,10 @@ class Config:
     anti_entropy_interval: _Seconds = 30.0
     #: A key's buffered delta that encodes larger than this is sent as its full state.
     max_delta_size: int = 65536
-    #: Seconds between pruning passes (expired tombstones).
+    #: Seconds between tombstone collection passes.
     prune_interval: _Seconds = 300.0
-    #: Seconds a deleted key's tombstone lives; meanwhile updates of the key are rejected.
+    #: Seconds a tombstone is kept, on each node's own clock, after every member has it;
+    #: meanwhile updates of the key are rejected.
     tombstone_ttl: _Seconds = 86400.0
     #: Seconds a MAJORITY/ALL call waits when it is given no timeout.
     coordination_timeout: _Seconds = 5.0

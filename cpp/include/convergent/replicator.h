@@ -110,15 +110,29 @@ struct ReplicatorMetrics {
   uint64_t delta_receive_count = 0;  // key deltas received
   uint64_t coordinated_write_count = 0;
   uint64_t coordinated_read_count = 0;
-  uint64_t antientropy_count = 0;  // rounds started
-  uint64_t loss_repair_count = 0;  // of which started because frames from the peer were lost
-  uint64_t meeting_count = 0;      // of which started because the peer was just met (SyncWith)
-  uint64_t frames_malformed = 0;   // dropped: did not decode
-  uint64_t entries_mistyped = 0;   // dropped: a key of another type than ours
-  uint64_t frames_foreign = 0;     // dropped: from a node that is not a peer (another role)
+  uint64_t antientropy_count = 0;    // rounds started
+  uint64_t loss_repair_count = 0;    // of which started because frames from the peer were lost
+  uint64_t meeting_count = 0;        // of which started because the peer was just met (SyncWith)
+  uint64_t frames_malformed = 0;     // dropped: did not decode
+  uint64_t entries_mistyped = 0;     // dropped: a key of another type than ours
+  uint64_t frames_foreign = 0;       // dropped: from a node that is not a peer (another role)
   uint64_t frames_from_removed = 0;  // dropped: from a replica pruned or being pruned
   uint64_t prunings_started = 0;     // keys this node (the leader) started pruning a replica of
   uint64_t prunings_performed = 0;   // keys this node pruned a replica from
+  // Tombstones (replica/tombstone_collector.h): collected here; arriving after they were
+  // collected here (ignored).
+  uint64_t tombstones_collected = 0;
+  uint64_t tombstones_collected_ignored = 0;
+  // Key states refused from a replica that missed collected deletes.
+  uint64_t entries_from_stale = 0;
+  // This replica missed collected deletes: catch-ups, keys set aside, taken back because a
+  // peer still held them, dropped because none did; and floors adopted from a peer that also
+  // missed this replica's collected deletes (a split brain: keys kept).
+  uint64_t stale_catch_ups = 0;
+  uint64_t keys_quarantined = 0;
+  uint64_t keys_unquarantined = 0;
+  uint64_t keys_dropped_stale = 0;
+  uint64_t deletes_split_brain = 0;
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};

@@ -17,9 +17,10 @@ struct ReplicatorOptions {
   double anti_entropy_interval = 30.0;
   // Bytes: a key's buffered delta that encodes larger than this is sent as its full state.
   size_t max_delta_size = 65536;
-  // Seconds between pruning passes (expired tombstones).
+  // Seconds between tombstone collection passes.
   double prune_interval = 300.0;
-  // Seconds a deleted key's tombstone lives; meanwhile updates of the key are rejected.
+  // Seconds a tombstone is kept, on this node's clock, after every member has it (see
+  // docs/concepts.md, "Deletes and tombstones"); meanwhile updates of the key are rejected.
   double tombstone_ttl = 86400.0;
   // Seconds a Majority/All write or read waits for acks when the call gives no timeout.
   double coordination_timeout = 5.0;

@@ -86,7 +86,11 @@ void NodeCore::Tick() {
   if (closed_) return;
   const TimeMicros now = Now();
   if (now >= next_heartbeat_) Heartbeat(now);
-  if (membership_->Check(now)) UpdatePeers();
+  if (membership_->Check(now)) {
+    UpdatePeers();
+  } else if (formation_->UnheardSeeds() == 0 && !seeds_heard_) {
+    UpdatePruning();  // the last seed was heard: the members are known now
+  }
   replicator_->Tick(now);
   Flush();
   if (snapshots_ != nullptr) snapshots_->MaybeWrite(*replicator_, now);
@@ -265,11 +269,16 @@ void NodeCore::UpdatePeers() {
 }
 
 void NodeCore::UpdatePruning() {
-  // The members' incarnations, for the pruning of removed ones (none, so nothing is pruned,
-  // while a member's is unknown: it could not be asked whether it holds a pruning's marker).
+  // The members' incarnations, for the pruning of removed ones and the collection of tombstones
+  // (none, so nothing is pruned or collected, while a member's is unknown: it could not be asked
+  // whether it holds a pruning's marker or a delete). Until every seed is heard, the members are
+  // not known either: a restarted node that has not heard of a member yet must not act without it.
   const MemberRecord& self = membership_->self();
   std::vector<ReplicaId> replicas = {ReplicaId{self.replica}};
+  seeds_heard_ = formation_->UnheardSeeds() == 0;
+  if (!seeds_heard_) replicas.clear();
   for (const auto& [id, m] : membership_->members()) {
+    if (replicas.empty()) break;
     if (m.info.role != self.role) continue;
     if (m.info.replica == 0) {
       replicas.clear();

@@ -121,6 +121,7 @@ class NodeCore {
   TimeMicros next_heartbeat_ = 0;
   uint64_t bus_seq_ = 0;  // the number of this node's last bus frame
   uint64_t malformed_ = 0;
+  bool seeds_heard_ = false;  // as of the last UpdatePruning
   uint64_t duplicate_links_closed_ = 0;
   std::set<NodeId> known_;                       // the members as of the last UpdatePeers
   std::map<std::string, NodeId> dialed_member_;  // a URL this node dialed -> who answered

@@ -1,5 +1,6 @@
 #include "node/snapshot_keeper.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -52,14 +53,16 @@ void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
     std::vector<SnapshotStore::Record> bad;
     for (const SnapshotStore::Record& rec : *records) {
       if (r.Restore({rec}).ok()) {
-        ++restored_keys_;
+        if (!rec.first.empty()) ++restored_keys_;  // "" is the deletes record, not a key
       } else {
         bad.emplace_back(rec.first, std::string());
       }
     }
     records_dropped_ += bad.size();
     std::string names;
-    for (size_t i = 0; i < bad.size() && i < 5; ++i) names += (i ? ", " : "") + bad[i].first;
+    for (size_t i = 0; i < bad.size() && i < 5; ++i) {
+      names += (i ? ", " : "") + (bad[i].first.empty() ? "the deletes record" : bad[i].first);
+    }
     ReportDamage(std::to_string(bad.size()) + " record(s) do not decode and were dropped (" +
                  names + (bad.size() > 5 ? ", ..." : "") + ")");
     if (Status s = store_->Write(bad); !s.ok()) {
@@ -67,7 +70,8 @@ void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
                "erasing damaged snapshot records failed: " + s.message());
     }
   } else {
-    restored_keys_ = records->size();
+    restored_keys_ = static_cast<size_t>(std::count_if(
+        records->begin(), records->end(), [](const auto& rec) { return !rec.first.empty(); }));
   }
   r.TrackChanges();
   next_due_ = now + interval_;

@@ -93,7 +93,7 @@ void AntiEntropy::KeepOnly(const std::vector<NodeId>& peers) {
 void AntiEntropy::StartRound(NodeId peer) {
   store_.RefreshDigests();
   ++metrics_.antientropy_count;
-  DigestStepMsg step{next_round_++, 1, {}, {}};
+  DigestStepMsg step{next_round_++, 1, {}, {}, host_.Advert()};
   for (uint32_t i = 0; i < store_.tree().Width(1); ++i) {
     step.nodes.push_back(i);
     step.digests.push_back(store_.tree().At(1, i));
@@ -121,7 +121,7 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
   // most max_frame_size (about 12 bytes per tree node, 16 per key).
   if (level < store_.tree().depth()) {
     const size_t per_frame = std::max<size_t>(1, options_.max_frame_size / 12);
-    DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}};
+    DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}, {}};
     for (uint32_t node : differing) {
       for (uint32_t c = 0; c < internal::DigestTree::kFanout; ++c) {
         const uint32_t child = node * internal::DigestTree::kFanout + c;
@@ -129,7 +129,7 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
         next.digests.push_back(store_.tree().At(level + 1, child));
       }
       if (next.nodes.size() + internal::DigestTree::kFanout > per_frame) {
-        host_.SendTo(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}}));
+        host_.SendTo(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}, {}}));
       }
     }
     if (!next.nodes.empty()) host_.SendTo(from, std::move(next));
@@ -173,7 +173,7 @@ void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& rep
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));
   } else if (const auto* t = store_.FindTombstone(name)) {
-    Tombstone stone{name, t->type, static_cast<uint64_t>(t->deleted_at)};
+    Tombstone stone = KeyStore::ToTombstone(name, *t);
     MakeRepairRoom(to, TombstoneBound(stone), repair, bytes);
     repair.tombstones.push_back(std::move(stone));
   }

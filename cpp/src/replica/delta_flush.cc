@@ -86,7 +86,7 @@ void DeltaFlush::Tick(TimeMicros now, bool have_peers,
       e->pending = kNoPending;
     } else if (TombstoneEntry* t = store_.FindTombstone(name); t != nullptr && t->pending) {
       t->pending = false;
-      if (have_peers) batches.Add(Tombstone{name, t->type, static_cast<uint64_t>(t->deleted_at)});
+      if (have_peers) batches.Add(KeyStore::ToTombstone(name, *t));
     }
   }
   batches.Finish();

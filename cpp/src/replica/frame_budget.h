@@ -21,10 +21,11 @@ inline size_t EntryBound(const KeyedState& s) {
   size_t markers = 0;
   for (const PruningMarker& m : s.pruning) {  // fixed64s, varints of at most 10 bytes, tags
     markers += 48 + 9 * m.seen.size();
-    if (m.performed) markers += 32 + 11 * m.performed->moved.size() + 33 * m.performed->folds.size();
+    if (m.performed)
+      markers += 32 + 11 * m.performed->moved.size() + 33 * m.performed->folds.size();
   }
   return s.key.size() + s.state.size() + 24 + markers;
 }
-inline size_t TombstoneBound(const Tombstone& t) { return t.key.size() + 32; }
+inline size_t TombstoneBound(const Tombstone& t) { return t.key.size() + 32 + 21 * t.dots.size(); }
 
 }  // namespace convergent::internal

@@ -7,6 +7,7 @@
 #include "codec/canonical_msgpack.h"  // IsValidUtf8
 #include "codec/wire_format.h"
 #include "convergent/v1/replication.pb.h"
+#include "replica/delete_codec.h"
 #include "replica/pruning_marker_codec.h"
 
 namespace convergent::internal {
@@ -27,6 +28,7 @@ void Put(const Tombstone& t, v1::KeyTombstone* m) {
   m->set_key(t.key);
   m->set_type(static_cast<uint32_t>(t.type));
   m->set_deleted_at_us(t.deleted_at_us);
+  PutDots(t.dots, m->mutable_dot_replicas(), m->mutable_dot_counters());
 }
 template <typename T, typename Repeated>
 void PutAll(const std::vector<T>& from, Repeated* to) {
@@ -75,6 +77,11 @@ void Put(const DigestStepMsg& d, v1::Frame* f) {
   m->set_level(d.level);
   PutScalars(d.nodes, m->mutable_nodes());
   PutScalars(d.digests, m->mutable_digests());
+  if (d.deletes) {
+    PutVector(d.deletes->seen, m->mutable_deletes_seen());
+    PutVector(d.deletes->collected, m->mutable_deletes_collected());
+    m->set_deletes_members(d.deletes->members);
+  }
 }
 void Put(const KeyDigestsMsg& k, v1::Frame* f) {
   auto* m = f->mutable_key_digests();
@@ -105,6 +112,7 @@ Status CheckText(const std::string& s, const char* what) {
 }
 Result<KeyedState> Get(v1::KeyedState* m) {
   if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
+  if (m->key().empty()) return Status::Corruption("frame: a key name is empty");
   auto markers = GetMarkers(m->pruning());
   if (!markers.ok()) return markers.status();
   return KeyedState{std::move(*m->mutable_key()), std::move(*m->mutable_state()), m->full(),
@@ -114,8 +122,13 @@ Result<Tombstone> Get(v1::KeyTombstone* m) {
   if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
   auto type = TypeNumber(m->type());
   if (!type.ok()) return type.status();
-  return Tombstone{std::move(*m->mutable_key()), *type, m->deleted_at_us()};
+  if (m->key().empty()) return Status::Corruption("frame: a key name is empty");
+  auto dots = GetDots(m->dot_replicas(), m->dot_counters());
+  if (!dots.ok()) return Status::Corruption("frame: " + dots.status().message());
+  return Tombstone{std::move(*m->mutable_key()), *type, m->deleted_at_us(),
+                   std::move(dots).value()};
 }
+
 template <typename T, typename Repeated>
 Status GetAll(Repeated* from, std::vector<T>* to) {
   to->reserve(from->size());
@@ -189,10 +202,21 @@ Result<FrameBody> Get(v1::Frame* f) {
       if (m.level() == 0 || m.level() > kMaxTreeLevel || m.nodes_size() != m.digests_size()) {
         return Status::Corruption("frame: a digest step with a bad level or counts");
       }
-      return FrameBody(DigestStepMsg{m.round(),
-                                     m.level(),
-                                     {m.nodes().begin(), m.nodes().end()},
-                                     {m.digests().begin(), m.digests().end()}});
+      DigestStepMsg step{m.round(),
+                         m.level(),
+                         {m.nodes().begin(), m.nodes().end()},
+                         {m.digests().begin(), m.digests().end()},
+                         std::nullopt};
+      if (m.has_deletes_seen() || m.has_deletes_collected()) {
+        auto seen = GetVector(m.deletes_seen());
+        auto collected = GetVector(m.deletes_collected());
+        if (!seen.ok() || !collected.ok()) {
+          return Status::Corruption("frame: a digest step with a bad delete vector");
+        }
+        step.deletes = DeleteAdvert{std::move(seen).value(), std::move(collected).value(),
+                                    m.deletes_members()};
+      }
+      return FrameBody(std::move(step));
     }
     case v1::Frame::kKeyDigests: {
       const auto& m = f->key_digests();

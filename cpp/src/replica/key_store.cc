@@ -14,9 +14,28 @@ namespace {
 
 bool NameLess(const std::string* a, const std::string& b) { return *a < b; }
 
-uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type) {
+// Over the key, its type and its delete dots: replicas that saw different deletes of a key
+// differ, and anti-entropy joins their dots.
+uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type, const DeleteDots& dots) {
   static constexpr char kTag[] = "tombstone";
-  return XXH64(kTag, sizeof kTag - 1, key_hash ^ static_cast<uint64_t>(type));
+  uint64_t h = XXH64(kTag, sizeof kTag - 1, key_hash ^ static_cast<uint64_t>(type));
+  for (const Dot& d : dots) {
+    const uint64_t words[2] = {d.replica.value, d.counter};
+    h = XXH64(words, sizeof words, h);
+  }
+  return h == 0 ? 1 : h;
+}
+
+// Joins `from` into the ascending, unique `into`; true when it grew.
+bool JoinDots(DeleteDots& into, const DeleteDots& from) {
+  bool grew = false;
+  for (const Dot& d : from) {
+    auto at = std::lower_bound(into.begin(), into.end(), d);
+    if (at != into.end() && *at == d) continue;
+    into.insert(at, d);
+    grew = true;
+  }
+  return grew;
 }
 
 }  // namespace
@@ -88,7 +107,15 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
       ++metrics_.entries_mistyped;
       return Deletion::kMistyped;
     }
-    it->second.deleted_at = std::min<TimeMicros>(it->second.deleted_at, t.deleted_at_us);
+    TombstoneEntry& known = it->second;
+    known.deleted_at = std::min<TimeMicros>(known.deleted_at, t.deleted_at_us);
+    if (JoinDots(known.dots, t.dots)) {  // (a digest of 0 is out of the tree: no toggle)
+      if (known.digest != 0) tree_.Toggle(known.key_hash, known.digest);
+      known.digest = TombstoneDigest(known.key_hash, known.type, known.dots);
+      tree_.Toggle(known.key_hash, known.digest);
+      known.under_floor_since = 0;
+      if (track_changes_) changed_.insert(t.key);
+    }
     return Deletion::kKnown;
   }
   const uint64_t hash = KeyHash(t.key);
@@ -102,8 +129,9 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
     keys_.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
     markers_.erase(t.key);
   }
-  TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash,
-                      TombstoneDigest(hash, t.type), publish};
+  TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash, 0, {}, 0, publish};
+  JoinDots(tomb.dots, t.dots);  // sorts what a peer sent
+  tomb.digest = TombstoneDigest(hash, t.type, tomb.dots);
   tree_.Toggle(hash, tomb.digest);
   LeafInsert(hash, &tombstones_.emplace(t.key, tomb).first->first);
   if (track_changes_) changed_.insert(t.key);
@@ -112,17 +140,20 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
   return Deletion::kAdded;
 }
 
-void KeyStore::ExpireTombstones(TimeMicros wall, TimeMicros ttl) {
-  for (auto it = tombstones_.begin(); it != tombstones_.end();) {
-    if (wall - it->second.deleted_at < ttl) {
-      ++it;
-      continue;
-    }
-    tree_.Toggle(it->second.key_hash, it->second.digest);
-    LeafErase(it->second.key_hash, it->first);
-    if (track_changes_) changed_.insert(it->first);
-    it = tombstones_.erase(it);
-  }
+KeyStore::Tombstones::iterator KeyStore::EraseTombstone(Tombstones::iterator it) {
+  if (it->second.digest != 0) tree_.Toggle(it->second.key_hash, it->second.digest);
+  LeafErase(it->second.key_hash, it->first);
+  if (track_changes_) changed_.insert(it->first);
+  return tombstones_.erase(it);
+}
+
+std::pair<std::string, AnyCrdt> KeyStore::TakeKey(Keys::iterator it) {
+  if (it->second.digest != 0) tree_.Toggle(it->second.key_hash, it->second.digest);
+  LeafErase(it->second.key_hash, it->first);
+  if (track_changes_) changed_.insert(it->first);
+  markers_.erase(it->first);
+  auto node = keys_.extract(it);
+  return {std::move(node.key()), std::move(node.mapped().value)};
 }
 
 void KeyStore::SetMarkers(const std::string& name, PruningMarkers markers) {

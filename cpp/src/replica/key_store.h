@@ -46,6 +46,9 @@ struct KeyEntry {
   uint32_t pending = kNoPending;
   CrdtType type = CrdtType::kGCounter;
   bool digest_dirty = true;
+  // The tombstone collector's epoch of the last local write (0: none); a quarantine keeps the
+  // keys written in the current one (replica/tombstone_collector.h).
+  uint16_t written_epoch = 0;
 };
 
 struct TombstoneEntry {
@@ -53,6 +56,10 @@ struct TombstoneEntry {
   TimeMicros deleted_at = 0;
   uint64_t key_hash = 0;
   uint64_t digest = 0;
+  DeleteDots dots;  // the deletes of the key (replica/tombstone_collector.h)
+  // Local time its dots were first seen all under the collection floor (0: not yet); from then
+  // on it is out of the digest tree (digest 0).
+  TimeMicros under_floor_since = 0;
   bool pending = false;  // to be published in the next delta batch
 };
 
@@ -114,12 +121,50 @@ class KeyStore {
   // Joins a value into the key (ignored for a deleted key); false when mistyped.
   bool MergeValue(const std::string& name, AnyCrdt value);
   // Applies a tombstone: the live key goes, the tombstone stays. kAdded for a new tombstone
-  // (marked pending when `publish`), kKnown when the key was deleted already, kMistyped when
-  // the key (or its tombstone) has another type.
+  // (marked pending when `publish`), kKnown when the key was deleted already (the dots join),
+  // kMistyped when the key (or its tombstone) has another type.
   enum class Deletion { kAdded, kKnown, kMistyped };
   Deletion ApplyTombstone(const Tombstone& t, bool publish);
-  // Drops the tombstones deleted at least `ttl` before `wall`.
-  void ExpireTombstones(TimeMicros wall, TimeMicros ttl);
+  // The tombstone as it goes to a peer.
+  static Tombstone ToTombstone(const std::string& name, const TombstoneEntry& t) {
+    return Tombstone{name, t.type, static_cast<uint64_t>(t.deleted_at), t.dots};
+  }
+  // The collector's pass: `collect(entry)` says whether a tombstone goes. One whose
+  // under_floor_since it set (every member has it) leaves the digest tree at once: every replica
+  // that has not missed it holds it, so anti-entropy has nothing to repair with it, and it stays
+  // only to ignore late frames until it goes.
+  template <typename Pred>
+  size_t CollectTombstones(Pred&& collect) {
+    size_t n = 0;
+    for (auto it = tombstones_.begin(); it != tombstones_.end();) {
+      const bool go = collect(it->second);
+      if (it->second.under_floor_since != 0 && it->second.digest != 0) {
+        tree_.Toggle(it->second.key_hash, it->second.digest);
+        it->second.digest = 0;
+      }
+      if (!go) {
+        ++it;
+        continue;
+      }
+      it = EraseTombstone(it);
+      ++n;
+    }
+    return n;
+  }
+  // Takes the live keys for which `take(entry)` says so out of the store (with their markers),
+  // as a quarantine does.
+  template <typename Pred>
+  std::vector<std::pair<std::string, AnyCrdt>> TakeKeysIf(Pred&& take) {
+    std::vector<std::pair<std::string, AnyCrdt>> out;
+    for (auto it = keys_.begin(); it != keys_.end();) {
+      if (!take(it->second)) {
+        ++it;
+        continue;
+      }
+      out.push_back(TakeKey(it++));
+    }
+    return out;
+  }
 
   void Subscribe(const std::string& name) { ++subscriptions_[name]; }
   void Unsubscribe(const std::string& name);
@@ -154,6 +199,8 @@ class KeyStore {
   }
 
  private:
+  Tombstones::iterator EraseTombstone(Tombstones::iterator it);
+  std::pair<std::string, AnyCrdt> TakeKey(Keys::iterator it);
   void LeafInsert(uint64_t key_hash, const std::string* name);
   void LeafErase(uint64_t key_hash, const std::string& name);
 

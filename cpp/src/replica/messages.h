@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "convergent/crdt/causal_context.h"
 #include "convergent/crdt/crdt_type.h"
 #include "convergent/replicator.h"
 #include "replica/pruning_marker.h"
@@ -23,10 +24,23 @@ struct KeyedState {
   PruningMarkers pruning;  // full states only
 };
 
+// The deletes of a key: dots of the deleting replicas' delete counters, ascending, unique (a key
+// deleted concurrently on two replicas has two).
+using DeleteDots = CausalContext::DotCloud;
+
 struct Tombstone {
   std::string key;
   CrdtType type = CrdtType::kGCounter;
   uint64_t deleted_at_us = 0;
+  DeleteDots dots;  // empty only from a peer or snapshot of an earlier version
+};
+
+// What a replica tells the peers it starts anti-entropy rounds with about deletes (see
+// replica/tombstone_collector.h): the deletes it has seen without gap, and its collection floor.
+struct DeleteAdvert {
+  CausalContext::VersionVector seen;
+  CausalContext::VersionVector collected;
+  uint64_t members = 0;  // a hash of the member replicas the sender knows (0: none known)
 };
 
 struct DeltaBatchMsg {
@@ -64,6 +78,7 @@ struct DigestStepMsg {
   uint32_t level = 0;
   std::vector<uint32_t> nodes;
   std::vector<uint64_t> digests;
+  std::optional<DeleteAdvert> deletes;  // level 1 only
 };
 
 struct KeyDigestsMsg {

@@ -35,6 +35,7 @@ class Pruner {
   bool IsRemoved(ReplicaId r) const { return removed_.count(r) != 0; }
   size_t removed_count() const { return removed_.size(); }
   size_t member_count() const { return members_.size(); }
+  const std::vector<ReplicaId>& members() const { return members_; }
   bool leader() const { return leader_; }
   // Markers that reached this replica (joined with its own): the replicas they name are removed
   // here too; records this replica let go of stay gone, a marker whose owner is gone is dropped

@@ -112,6 +112,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       anti_entropy(*this, store, options, metrics, rng),
       flush(store, options, metrics),
       pruner(store, options, replica, metrics),
+      collector(store, options, replica, metrics),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
   flush.SetInterval(std::max<TimeMicros>(1, MicrosOf(options.delta_flush_interval)));
@@ -131,7 +132,11 @@ bool Replicator::Impl::MergeState(const std::string& name, AnyCrdt value,
                                   const internal::PruningMarkers& markers, TimeMicros now) {
   if (store.IsDeleted(name)) return true;
   const internal::PruningMarkers* held = store.MarkersOf(name);
-  if (held == nullptr && markers.empty()) return store.MergeValue(name, std::move(value));
+  if (held == nullptr && markers.empty()) {
+    if (!store.MergeValue(name, std::move(value))) return false;
+    TakeBackQuarantined(name, now);
+    return true;
+  }
   internal::KeyEntry* e = store.FindKey(name);
   if (e != nullptr && e->type != value.type()) return store.MergeValue(name, std::move(value));
   internal::PruningMarkers joined = held != nullptr ? *held : internal::PruningMarkers{};
@@ -148,7 +153,17 @@ bool Replicator::Impl::MergeState(const std::string& name, AnyCrdt value,
   internal::CleanWith(value, joined);
   if (!store.MergeValue(name, std::move(value))) return false;
   if (held == nullptr || *held != joined) store.SetMarkers(name, std::move(joined));
+  TakeBackQuarantined(name, now);
   return true;
+}
+
+void Replicator::Impl::TakeBackQuarantined(const std::string& name, TimeMicros now) {
+  // A key this replica set aside when it learned it missed collected deletes: a peer holds it,
+  // so it was not deleted; this replica's copy joins back.
+  if (collector.quarantined_count() == 0) return;
+  if (std::optional<AnyCrdt> mine = collector.TakeQuarantined(name)) {
+    MergeState(name, std::move(*mine), {}, now);
+  }
 }
 
 KeyedState Replicator::Impl::FullState(const std::string& name, const internal::KeyEntry& e) const {
@@ -158,7 +173,31 @@ KeyedState Replicator::Impl::FullState(const std::string& name, const internal::
 }
 
 bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
+  if (t.dots.empty() && !store.IsDeleted(t.key)) {
+    // From an earlier version, which had no delete dots: this replica deletes it with its own.
+    Tombstone dotted = t;
+    dotted.dots.push_back(collector.NextDot());
+    return ApplyRemoteTombstone(dotted);
+  }
+  if (!collector.Admit(t.dots)) return true;  // collected here already: stays collected
   return store.ApplyTombstone(t, /*publish=*/false) != internal::KeyStore::Deletion::kMistyped;
+}
+
+void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
+                                const internal::DeleteAdvert& advert, TimeMicros now) {
+  switch (collector.OnAdvert(from_replica, advert, now)) {
+    case internal::TombstoneCollector::Heard::kQuarantined:
+      // This replica missed collected deletes and set its keys aside: a round with every peer
+      // brings back the keys they hold and tells them it has caught up.
+      for (NodeId p : peers) anti_entropy.SyncWith(p);
+      return;
+    case internal::TombstoneCollector::Heard::kAdopted:
+      anti_entropy.SyncWith(from);  // it hears that this replica caught up
+      return;
+    case internal::TombstoneCollector::Heard::kNothingNew:
+      if (collector.IsStale(from_replica)) anti_entropy.SyncWith(from);  // it learns what it missed
+      return;
+  }
 }
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
@@ -177,6 +216,7 @@ void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) 
 Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
                                            const Mutation& mutate, Consistency level,
                                            TimeMicros now, std::optional<double> timeout) {
+  if (key.empty()) return Status::InvalidArgument("a key name must not be empty");
   std::string name(key);
   if (store.IsDeleted(name)) return Status::KeyDeleted("key '" + name + "' is deleted");
   internal::KeyEntry* entry = store.FindKey(name);
@@ -206,6 +246,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
                                 CrdtTypeWithArticle(delta->type()) + " delta");
   }
   flush.AddDelta(name, e, *delta, now);
+  e.written_epoch = collector.epoch();
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
@@ -217,11 +258,18 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
 
 Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, Consistency level,
                                            TimeMicros now, std::optional<double> timeout) {
+  if (key.empty()) return Status::InvalidArgument("a key name must not be empty");
   std::string name(key);
   if (const auto* e = store.FindKey(name); e != nullptr && e->type != type) {
     return Status::TypeMismatch(TypeError(name, e->type, type));
   }
-  Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(WallTime(now), 0))};
+  Tombstone t{name, type, static_cast<uint64_t>(std::max<TimeMicros>(WallTime(now), 0)), {}};
+  if (const internal::TombstoneEntry* known = store.FindTombstone(name)) {
+    t.dots = known->dots;  // deleted already: a coordinated delete asks for the same deletes
+  } else {
+    t.dots.push_back(collector.NextDot());
+    collector.Admit(t.dots);
+  }
   switch (store.ApplyTombstone(t, /*publish=*/true)) {
     case internal::KeyStore::Deletion::kMistyped:
       return Status::TypeMismatch("key '" + name + "' is deleted as another type");
@@ -274,7 +322,7 @@ void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
   internal::ReadReplyMsg reply;
   reply.request_id = m.request_id;
   if (const auto* t = store.FindTombstone(m.key)) {
-    reply.tombstone = Tombstone{m.key, t->type, static_cast<uint64_t>(t->deleted_at)};
+    reply.tombstone = internal::KeyStore::ToTombstone(m.key, *t);
   } else if (const auto* k = store.FindKey(m.key)) {
     if (k->type != m.type) {
       reply.error = "key '" + m.key + "' holds " + CrdtTypeWithArticle(k->type) + " here";
@@ -324,6 +372,13 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
   metrics.bytes_received[k] += frame.size();
   ++metrics.frames_received[k];
   const NodeId from = f.from;
+  if (auto* step = std::get_if<internal::DigestStepMsg>(&f.body); step && step->deletes) {
+    OnAdvert(from, f.from_replica, *step->deletes, now);
+  }
+  // A replica that missed collected deletes may hold keys deleted here: its states are refused
+  // until it has caught up (its tombstones are fine).
+  const bool stale = collector.IsStale(f.from_replica);
+  if (stale) RefuseStates(f.body);
   std::visit(
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;
@@ -334,7 +389,12 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
           }
           for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
-          OnWrite(from, m, now);
+          if (stale && m.entry) {
+            // Not acknowledged: the writer resends until it has caught up (or times out).
+            ++metrics.entries_from_stale;
+          } else {
+            OnWrite(from, m, now);
+          }
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
           coordinator.OnWriteAck(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
@@ -350,6 +410,19 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
         }
       },
       f.body);
+}
+
+void Replicator::Impl::RefuseStates(internal::FrameBody& body) {
+  auto refuse = [&](std::vector<KeyedState>& entries) {
+    metrics.entries_from_stale += entries.size();
+    entries.clear();
+  };
+  if (auto* b = std::get_if<DeltaBatchMsg>(&body)) refuse(b->entries);
+  if (auto* r = std::get_if<internal::RepairMsg>(&body)) refuse(r->entries);
+  if (auto* r = std::get_if<internal::ReadReplyMsg>(&body); r && r->entry) {
+    ++metrics.entries_from_stale;
+    r->entry.reset();
+  }
 }
 
 void Replicator::Impl::Tick(TimeMicros now) {
@@ -368,7 +441,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + MicrosOf(options.prune_interval);
-    store.ExpireTombstones(WallTime(now), MicrosOf(options.tombstone_ttl));
+    collector.Tick(now, pruner.members());
   }
   coordinator.Expire(now);
 }
@@ -410,6 +483,15 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "pruning.removed", static_cast<double>(pruner.removed_count())},
       {p + "pruning.members", static_cast<double>(pruner.member_count())},
       {p + "pruning.leader", pruner.leader() ? 1.0 : 0.0},
+      {p + "tombstone.collected.count", static_cast<double>(metrics.tombstones_collected)},
+      {p + "tombstones.dropped.collected",
+       static_cast<double>(metrics.tombstones_collected_ignored)},
+      {p + "entries.dropped.stale", static_cast<double>(metrics.entries_from_stale)},
+      {p + "stale.catch_up.count", static_cast<double>(metrics.stale_catch_ups)},
+      {p + "stale.keys.quarantined", static_cast<double>(metrics.keys_quarantined)},
+      {p + "stale.keys.restored", static_cast<double>(metrics.keys_unquarantined)},
+      {p + "stale.keys.dropped", static_cast<double>(metrics.keys_dropped_stale)},
+      {p + "deletes.split_brain.count", static_cast<double>(metrics.deletes_split_brain)},
   };
   for (int k = 0; k < kFrameKinds; ++k) {
     const std::string kind = FrameKindName(static_cast<FrameKind>(k));
@@ -448,6 +530,7 @@ size_t Replicator::replica_count() const {
 }
 void Replicator::SetMemberReplicas(std::vector<ReplicaId> replicas) {
   impl_->pruner.SetMembers(std::move(replicas));
+  impl_->collector.SetMembers(impl_->pruner.members());
 }
 void Replicator::SetPruningLeader(bool leader) { impl_->pruner.SetLeader(leader); }
 void Replicator::RemoveReplica(ReplicaId removed, TimeMicros now) {
@@ -473,6 +556,7 @@ Result<const AnyCrdt*> Replicator::Get(std::string_view key, CrdtType type) cons
 }
 Result<RequestId> Replicator::Read(std::string_view key, CrdtType type, Consistency level,
                                    TimeMicros now, std::optional<double> timeout) {
+  if (key.empty()) return Status::InvalidArgument("a key name must not be empty");
   if (auto local = impl_->Get(key, type); !local.ok()) return local.status();
   return impl_->coordinator.StartRead(key, type, level, now, timeout);
 }
@@ -495,10 +579,15 @@ std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
   const std::set<std::string> changed = impl_->store.TakeChanged();
   std::vector<SnapshotChange> out;
   out.reserve(changed.size());
+  // The deletes record first: a crash between batches cannot happen (one batch), but a reader
+  // of the records sees what the tombstones beside it rely on.
+  if (std::optional<std::string> deletes = impl_->collector.TakeRecord()) {
+    out.emplace_back(std::string(internal::kDeletesRecord), std::move(*deletes));
+  }
   for (const std::string& key : changed) {
     if (const auto* t = store.FindTombstone(key)) {
-      out.emplace_back(
-          key, internal::EncodeTombstoneRecord(t->type, static_cast<uint64_t>(t->deleted_at)));
+      out.emplace_back(key,
+                       internal::EncodeTombstoneRecord(internal::KeyStore::ToTombstone(key, *t)));
     } else if (const auto* k = store.FindKey(key)) {
       out.emplace_back(key, internal::EncodeStateRecord(k->value, store.MarkersOf(key)));
     } else {
@@ -509,19 +598,33 @@ std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
 }
 
 void Replicator::ReturnChanges(const std::vector<SnapshotChange>& unwritten) {
-  for (const auto& [key, bytes] : unwritten) impl_->store.GiveBack(key);
+  for (const auto& [key, bytes] : unwritten) {
+    if (key == internal::kDeletesRecord) {
+      impl_->collector.GiveBackRecord();
+    } else {
+      impl_->store.GiveBack(key);
+    }
+  }
 }
 
 Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
   Impl& d = *impl_;
-  std::vector<std::variant<internal::StateRecord, internal::Tombstone>> decoded;
+  std::vector<internal::Record> decoded;
   decoded.reserve(records.size());
   for (const auto& [key, bytes] : records) {
     auto r = internal::DecodeRecord(key, bytes);
     if (!r.ok()) return r.status();
     decoded.push_back(std::move(r).value());
   }
+  if (!records.empty()) d.collector.NoteRestored();  // the store now holds state from before
+  // The deletes first: the tombstones beside them are checked against its floor.
+  for (auto& r : decoded) {
+    if (auto* deletes = std::get_if<internal::DeletesRecord>(&r)) {
+      d.collector.Restore(std::move(*deletes));
+    }
+  }
   for (size_t i = 0; i < records.size(); ++i) {
+    if (std::holds_alternative<internal::DeletesRecord>(decoded[i])) continue;
     if (auto* t = std::get_if<internal::Tombstone>(&decoded[i])) {
       d.ApplyRemoteTombstone(*t);
     } else {
@@ -530,6 +633,7 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
     }
   }
   d.store.TakeChanged();  // what was just read is already in the store
+  d.collector.TakeRecord();
   return Status::Ok();
 }
 

@@ -23,6 +23,7 @@
 #include "replica/key_store.h"
 #include "replica/messages.h"
 #include "replica/pruner.h"
+#include "replica/tombstone_collector.h"
 
 namespace convergent {
 
@@ -54,6 +55,10 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   // local delete goes to the store itself and is published by the DeltaFlush.
   bool ApplyRemoteTombstone(const internal::Tombstone& t) override;
   void Send(std::optional<NodeId> to, internal::FrameBody body);
+  // A key set aside by a quarantine joins back once a peer's state of it arrived.
+  void TakeBackQuarantined(const std::string& name, TimeMicros now);
+  // Drops the key states of a frame from a replica that missed collected deletes (counted).
+  void RefuseStates(internal::FrameBody& body);
 
   // ---- answers to the peers' coordinated requests (replicator.cc) ----
   void OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
@@ -61,6 +66,10 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
 
   // ---- internal::AntiEntropyHost (and MergeRemote, ApplyTombstone, SendTo) ----
   const std::vector<NodeId>& AntiEntropyPeers() const override { return peers; }
+  internal::DeleteAdvert Advert() const override { return collector.Advert(); }
+  // A peer's advert at the start of its round (replica/tombstone_collector.h).
+  void OnAdvert(NodeId from, ReplicaId from_replica, const internal::DeleteAdvert& advert,
+                TimeMicros now);
 
   // ---- internal::CoordinatorHost ----
   const std::vector<NodeId>& CoordinationPeers() const override { return peers; }
@@ -92,9 +101,10 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   ReplicatorMetrics metrics;
   // The keys and tombstones, their digests and change tracking (after what it refers to).
   internal::KeyStore store;
-  internal::AntiEntropy anti_entropy;  // its rounds with the peers (after the store)
-  internal::DeltaFlush flush;          // the local changes it publishes (after the store)
-  internal::Pruner pruner;             // removed replicas and their pruning (after the store)
+  internal::AntiEntropy anti_entropy;      // its rounds with the peers (after the store)
+  internal::DeltaFlush flush;              // the local changes it publishes (after the store)
+  internal::Pruner pruner;                 // removed replicas and their pruning (after the store)
+  internal::TombstoneCollector collector;  // deletes and tombstone collection (after the store)
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
 };

@@ -4,6 +4,7 @@
 
 #include "convergent/codec.h"
 #include "convergent/v1/snapshot.pb.h"
+#include "replica/delete_codec.h"
 #include "replica/pruning_marker_codec.h"
 
 namespace convergent::internal {
@@ -15,15 +16,48 @@ std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* marker
   return r.SerializeAsString();
 }
 
-std::string EncodeTombstoneRecord(CrdtType type, uint64_t deleted_at_us) {
+std::string EncodeTombstoneRecord(const Tombstone& t) {
   v1::SnapshotRecord r;
-  r.mutable_tombstone()->set_type(static_cast<uint32_t>(type));
-  r.mutable_tombstone()->set_deleted_at_us(deleted_at_us);
+  v1::KeyTombstone* m = r.mutable_tombstone();
+  m->set_type(static_cast<uint32_t>(t.type));
+  m->set_deleted_at_us(t.deleted_at_us);
+  PutDots(t.dots, m->mutable_dot_replicas(), m->mutable_dot_counters());
   return r.SerializeAsString();
 }
 
-Result<std::variant<StateRecord, Tombstone>> DecodeRecord(std::string_view key,
-                                                          std::string_view bytes) {
+std::string EncodeDeletesRecord(const DeletesRecord& d) {
+  v1::SnapshotDeletes r;
+  PutVector(d.seen.version_vector(), r.mutable_seen());
+  PutDots(d.seen.dot_cloud(), r.mutable_seen_cloud_replicas(), r.mutable_seen_cloud_counters());
+  PutVector(d.collected.version_vector(), r.mutable_collected());
+  return r.SerializeAsString();
+}
+
+namespace {
+
+Result<Record> DecodeDeletes(std::string_view bytes) {
+  v1::SnapshotDeletes r;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("the snapshot's deletes record does not decode");
+  }
+  auto vv = GetVector(r.seen());
+  auto cloud = GetDots(r.seen_cloud_replicas(), r.seen_cloud_counters());
+  auto floor = GetVector(r.collected());
+  if (!vv.ok() || !cloud.ok() || !floor.ok()) {
+    return Status::Corruption("the snapshot's deletes record is malformed");
+  }
+  auto seen = CausalContext::FromParts(std::move(vv).value(), std::move(cloud).value());
+  auto collected = CausalContext::FromParts(std::move(floor).value(), {});
+  if (!seen.ok() || !collected.ok()) {
+    return Status::Corruption("the snapshot's deletes record is not in compact form");
+  }
+  return Record(DeletesRecord{std::move(seen).value(), std::move(collected).value()});
+}
+
+}  // namespace
+
+Result<Record> DecodeRecord(std::string_view key, std::string_view bytes) {
+  if (key == kDeletesRecord) return DecodeDeletes(bytes);
   v1::SnapshotRecord r;
   if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::Corruption("snapshot record of key '" + std::string(key) + "' does not decode");
@@ -34,8 +68,13 @@ Result<std::variant<StateRecord, Tombstone>> DecodeRecord(std::string_view key,
       return Status::Corruption("snapshot tombstone of key '" + std::string(key) +
                                 "' has an unknown type");
     }
-    return std::variant<StateRecord, Tombstone>(
-        Tombstone{std::string(key), static_cast<CrdtType>(t), r.tombstone().deleted_at_us()});
+    auto dots = GetDots(r.tombstone().dot_replicas(), r.tombstone().dot_counters());
+    if (!dots.ok()) {
+      return Status::Corruption("snapshot tombstone of key '" + std::string(key) +
+                                "': " + dots.status().message());
+    }
+    return Record(Tombstone{std::string(key), static_cast<CrdtType>(t),
+                            r.tombstone().deleted_at_us(), std::move(dots).value()});
   }
   if (!r.has_state()) {
     return Status::Corruption("snapshot record of key '" + std::string(key) + "' is empty");
@@ -50,8 +89,7 @@ Result<std::variant<StateRecord, Tombstone>> DecodeRecord(std::string_view key,
     return Status::Corruption("snapshot markers of key '" + std::string(key) +
                               "': " + markers.status().message());
   }
-  return std::variant<StateRecord, Tombstone>(
-      StateRecord{std::move(v).value(), std::move(markers).value()});
+  return Record(StateRecord{std::move(v).value(), std::move(markers).value()});
 }
 
 }  // namespace convergent::internal

@@ -1,5 +1,6 @@
-// Snapshot records (proto/convergent/v1/snapshot.proto) <-> a key's state or tombstone. Decoding
-// takes untrusted bytes (a file) and returns Corruption for anything malformed.
+// Snapshot records (proto/convergent/v1/snapshot.proto) <-> a key's state or tombstone, or (the
+// record named "", which no key can be) the store's deletes. Decoding takes untrusted bytes (a
+// file) and returns Corruption for anything malformed.
 //
 // Thread safety: reentrant.
 #pragma once
@@ -16,14 +17,22 @@ namespace convergent::internal {
 
 // A key's state record (with its pruning markers, if any).
 std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers);
-std::string EncodeTombstoneRecord(CrdtType type, uint64_t deleted_at_us);
+std::string EncodeTombstoneRecord(const Tombstone& t);  // its key is the record's name
+// The name of the deletes record.
+inline constexpr std::string_view kDeletesRecord = "";
+// The store's deletes (replica/tombstone_collector.h): those seen, and the collection floor.
+struct DeletesRecord {
+  CausalContext seen;
+  CausalContext collected;
+};
+std::string EncodeDeletesRecord(const DeletesRecord& d);
 // A decoded state record: the value and its markers.
 struct StateRecord {
   AnyCrdt value;
   PruningMarkers pruning;
 };
-// The state, or the tombstone (whose key is `key`).
-Result<std::variant<StateRecord, Tombstone>> DecodeRecord(std::string_view key,
-                                                          std::string_view bytes);
+// The state, the tombstone (whose key is `key`), or the deletes (key kDeletesRecord).
+using Record = std::variant<StateRecord, Tombstone, DeletesRecord>;
+Result<Record> DecodeRecord(std::string_view key, std::string_view bytes);
 
 }  // namespace convergent::internal

@@ -1,0 +1,193 @@
+#include "replica/tombstone_collector.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace convergent::internal {
+
+TombstoneCollector::TombstoneCollector(KeyStore& store, const ReplicatorOptions& options,
+                                       ReplicaId self, ReplicatorMetrics& metrics)
+    : store_(store), options_(options), self_(self), metrics_(metrics) {}
+
+Dot TombstoneCollector::NextDot() { return Dot{self_, ++next_counter_}; }
+
+bool TombstoneCollector::Admit(const DeleteDots& dots) {
+  if (!dots.empty() &&
+      std::all_of(dots.begin(), dots.end(), [&](const Dot& d) { return floor_.Contains(d); })) {
+    ++metrics_.tombstones_collected_ignored;
+    return false;
+  }
+  for (const Dot& d : dots) {
+    if (!seen_.Contains(d)) {
+      seen_.Insert(d);
+      record_dirty_ = true;
+    }
+  }
+  return true;
+}
+
+CausalContext::VersionVector TombstoneCollector::AdvertisedSeen() const {
+  // With snapshots, only what a restart would restore (the deletes record last written), so
+  // that no floor counts on a delete a crash can lose; and the floor, which holds without it.
+  if (!store_.tracking_changes()) return seen_.version_vector();
+  CausalContext out = floor_;
+  auto durable = CausalContext::FromParts(durable_, {});
+  if (durable.ok()) out.Join(*durable);
+  return out.version_vector();
+}
+
+DeleteAdvert TombstoneCollector::Advert() const {
+  return DeleteAdvert{AdvertisedSeen(), floor_.version_vector(), members_hash_};
+}
+
+bool TombstoneCollector::Covers(const CausalContext::VersionVector& vv, const CausalContext& ctx) {
+  // Every (r, 1..n) of ctx's vector is within vv.
+  for (const auto& e : ctx.version_vector()) {
+    auto at = std::lower_bound(vv.begin(), vv.end(), e.replica,
+                               [](const auto& x, ReplicaId r) { return x.replica < r; });
+    if (at == vv.end() || at->replica != e.replica || at->counter < e.counter) return false;
+  }
+  return true;
+}
+
+bool TombstoneCollector::IsStale(ReplicaId r) const {
+  auto it = heard_.find(r);
+  return it != heard_.end() && !Covers(it->second.seen, floor_);
+}
+
+bool TombstoneCollector::Adopt(const CausalContext::VersionVector& floor) {
+  auto parts = CausalContext::FromParts(floor, {});
+  if (!parts.ok()) return false;  // decoded frames are in compact form already
+  if (Covers(floor_.version_vector(), *parts) && Covers(seen_.version_vector(), *parts)) {
+    return false;
+  }
+  seen_.Join(*parts);
+  floor_.Join(*parts);
+  record_dirty_ = true;
+  return true;
+}
+
+TombstoneCollector::Heard TombstoneCollector::OnAdvert(ReplicaId from, const DeleteAdvert& advert,
+                                                       TimeMicros now) {
+  const Heard heard = Hear(from, advert, now);
+  // A store that started empty is new until it has heard every member: what it holds came from
+  // its own writes and from members that had seen every delete their floors collected.
+  if (fresh_ && !members_.empty() &&
+      std::all_of(members_.begin(), members_.end(),
+                  [&](ReplicaId m) { return m == self_ || heard_.count(m) != 0; })) {
+    fresh_ = false;
+  }
+  epoch_ = epoch_ == 0xffff ? 1 : epoch_ + 1;  // the writes so far are before this advert
+  return heard;
+}
+
+TombstoneCollector::Heard TombstoneCollector::Hear(ReplicaId from, const DeleteAdvert& advert,
+                                                   TimeMicros now) {
+  heard_[from] = advert;
+  auto theirs = CausalContext::FromParts(advert.collected, {});
+  if (!theirs.ok()) return Heard::kNothingNew;
+  if (Covers(seen_.version_vector(), *theirs)) {
+    // Nothing was collected that we missed. Floors spread: what a peer found every member (of
+    // its view) has seen is collected here too, so that replicas whose views of the members
+    // differ for a while (a goodbye one of them missed) still collect the same tombstones.
+    const bool adopted = Adopt(advert.collected);
+    return adopted ? Heard::kAdopted : Heard::kNothingNew;
+  }
+  // They collected deletes this store has not seen.
+  const bool they_missed_ours = !Covers(advert.seen, floor_);
+  Heard heard = Heard::kAdopted;
+  if (fresh_) {
+    // Nothing here is from before: the keys written so far are new, whatever was deleted.
+  } else if (they_missed_ours) {
+    ++metrics_.deletes_split_brain;  // each side collected what the other missed: keep both
+  } else {
+    Quarantine(now);
+    heard = Heard::kQuarantined;
+  }
+  Adopt(advert.collected);
+  return heard;
+}
+
+void TombstoneCollector::Quarantine(TimeMicros now) {
+  // A key written here since the last advert is kept: the write is newer than anything a peer
+  // collected (the content it was written onto comes along: see docs/concepts.md).
+  for (auto& [name, value] :
+       store_.TakeKeysIf([&](const KeyEntry& e) { return e.written_epoch != epoch_; })) {
+    quarantine_.insert_or_assign(std::move(name), std::move(value));
+    ++metrics_.keys_quarantined;
+  }
+  ++metrics_.stale_catch_ups;
+  quarantine_until_ = now + 2 * MicrosOf(options_.anti_entropy_interval);
+}
+
+std::optional<AnyCrdt> TombstoneCollector::TakeQuarantined(const std::string& name) {
+  auto it = quarantine_.find(name);
+  if (it == quarantine_.end()) return std::nullopt;
+  AnyCrdt value = std::move(it->second);
+  quarantine_.erase(it);
+  ++metrics_.keys_unquarantined;
+  return value;
+}
+
+void TombstoneCollector::SetMembers(const std::vector<ReplicaId>& members) {
+  members_ = members;
+  members_hash_ = 0;
+  for (ReplicaId m : members) members_hash_ = members_hash_ * 0x9E3779B97F4A7C15ull + m.value + 1;
+}
+
+void TombstoneCollector::Tick(TimeMicros now, const std::vector<ReplicaId>& members) {
+  if (!quarantine_.empty() && now >= quarantine_until_) {
+    metrics_.keys_dropped_stale += quarantine_.size();
+    quarantine_.clear();
+  }
+  std::erase_if(heard_, [&](const auto& h) {
+    return !std::binary_search(members.begin(), members.end(), h.first);
+  });
+  if (!members.empty()) RaiseFloor(members);
+  const TimeMicros hold = MicrosOf(options_.tombstone_ttl);
+  metrics_.tombstones_collected += store_.CollectTombstones([&](TombstoneEntry& t) {
+    const bool under = !t.dots.empty() && std::all_of(t.dots.begin(), t.dots.end(),
+                                                      [&](Dot d) { return floor_.Contains(d); });
+    if (!under) return false;
+    if (t.under_floor_since == 0) t.under_floor_since = std::max<TimeMicros>(now, 1);
+    return now - t.under_floor_since >= hold;
+  });
+}
+
+void TombstoneCollector::RaiseFloor(const std::vector<ReplicaId>& members) {
+  // The floor rises to what every member has said it has seen (this one: what it advertises).
+  CausalContext::VersionVector common = AdvertisedSeen();
+  for (ReplicaId m : members) {
+    if (m == self_) continue;
+    auto it = heard_.find(m);
+    // Not heard yet, or with another view of the members: the floor stays.
+    if (it == heard_.end() || it->second.members != members_hash_) return;
+    const CausalContext::VersionVector& theirs = it->second.seen;
+    CausalContext::VersionVector next;
+    for (const auto& e : common) {
+      auto at = std::lower_bound(theirs.begin(), theirs.end(), e.replica,
+                                 [](const auto& x, ReplicaId r) { return x.replica < r; });
+      if (at == theirs.end() || at->replica != e.replica) continue;
+      next.push_back({e.replica, std::min(e.counter, at->counter)});
+    }
+    common = std::move(next);
+  }
+  Adopt(common);
+}
+
+std::optional<std::string> TombstoneCollector::TakeRecord() {
+  if (!record_dirty_) return std::nullopt;
+  record_dirty_ = false;
+  durable_before_ = std::exchange(durable_, seen_.version_vector());
+  return EncodeDeletesRecord(DeletesRecord{seen_, floor_});
+}
+
+void TombstoneCollector::Restore(const DeletesRecord& record) {
+  seen_.Join(record.seen);
+  floor_.Join(record.collected);
+  seen_.Join(floor_);
+  durable_ = seen_.version_vector();  // read from the snapshot: what a restart restores
+}
+
+}  // namespace convergent::internal

@@ -1,0 +1,125 @@
+// TombstoneCollector: a replicator's side of safe tombstone collection (docs/concepts.md,
+// "Deletes and tombstones"). No clock of another node takes part in it.
+//
+// - Every delete has a dot of its replica's delete counter, carried by the tombstone.
+// - The collector keeps the deletes this store has seen (a causal context), and what each member
+//   replica last said it has seen (its advert, heard straight from it at the start of each
+//   anti-entropy round it begins with this node). With snapshots, a replica advertises only what
+//   its last deletes record holds, so no floor counts on a delete a crash can take back.
+// - The floor is the deletes every current member has seen, as far as heard, and only while
+//   every member says it knows the same members (a hash in the advert). Floors spread: a peer's
+//   floor within what this replica has seen is its floor too.
+// - A tombstone whose dots are all under the floor is in every member's store: it leaves the
+//   digest tree at once (nobody needs it repaired) and is collected once it has been under the
+//   floor for tombstone_ttl on this node's clock (the frames a member sent before its advert
+//   arrive before it on the same link; the wait covers what the network reorders). A tombstone
+//   arriving under the floor was collected here already and is ignored. A member that is silent
+//   (partitioned, crashed) blocks collection until it is heard again or leaves.
+// - A replica whose deletes do not cover a peer's floor missed deletes whose tombstones are gone.
+//   The peer refuses its states while it stays so (and starts a round with it, so that it
+//   learns). The stale replica, on learning it, sets aside its live keys not written since the
+//   last advert (quarantine) and adopts the floor; a key set aside comes back when a peer shows
+//   it still holds the key (a state of it arrives), and is dropped after the quarantine (two
+//   anti-entropy intervals) otherwise. A store that started empty is new until it has heard
+//   every member: it adopts floors without quarantine. Two sides that each collected what the
+//   other missed (both removed each other: a split brain) adopt each other's floors and keep
+//   their keys; counted.
+//
+// Thread safety: none; owned by one Replicator::Impl.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "convergent/crdt/causal_context.h"
+#include "convergent/replicator.h"
+#include "replica/key_store.h"
+#include "replica/messages.h"
+#include "replica/snapshot_codec.h"
+
+namespace convergent::internal {
+
+class TombstoneCollector {
+ public:
+  TombstoneCollector(KeyStore& store, const ReplicatorOptions& options, ReplicaId self,
+                     ReplicatorMetrics& metrics);
+
+  // The dot of a local delete.
+  Dot NextDot();
+  // A tombstone reaching this store (from a peer, a snapshot, or a local delete): records its
+  // dots as seen; false when all of them are under the floor (it was collected here: ignore it).
+  bool Admit(const DeleteDots& dots);
+
+  // What this replica advertises in the rounds it starts.
+  DeleteAdvert Advert() const;
+  // A peer replica's advert. kAdopted: this replica took (some of) the peer's floor, which the
+  // peer should hear; kQuarantined: it also learned that it missed collected deletes and set its
+  // keys aside (every peer should hear, and send what it holds).
+  enum class Heard { kNothingNew, kAdopted, kQuarantined };
+  Heard OnAdvert(ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
+  // Whether `r` advertised deletes that do not cover the floor here (its states are refused).
+  bool IsStale(ReplicaId r) const;
+  // The epoch of local writes: it moves at every advert heard (KeyEntry::written_epoch).
+  uint16_t epoch() const { return epoch_; }
+
+  // The current members' replicas (ascending), whose hash the adverts carry.
+  void SetMembers(const std::vector<ReplicaId>& members);
+  // A collection pass over the tombstones, with the current members' replicas (self included;
+  // empty: unknown, nothing is collected). The floor rises only when every member has said it
+  // knows the same members (a node that has not heard of one yet must not collect without it).
+  // Also ends a quarantine that is over.
+  void Tick(TimeMicros now, const std::vector<ReplicaId>& members);
+
+  // A key set aside by a quarantine, taken back (nullopt: none).
+  std::optional<AnyCrdt> TakeQuarantined(const std::string& name);
+  size_t quarantined_count() const { return quarantine_.size(); }
+
+  // ---- snapshots: the seen deletes and the floor, as one record ----
+  // The record (named "") when it changed since the last call, else nullopt.
+  std::optional<std::string> TakeRecord();
+  void GiveBackRecord() {
+    record_dirty_ = true;
+    durable_ = durable_before_;  // not written after all
+  }
+  // The store was restored from a snapshot: it holds state from before. Then the record, if
+  // the snapshot had one.
+  void NoteRestored() { fresh_ = false; }
+  void Restore(const DeletesRecord& record);
+
+  const CausalContext& seen() const { return seen_; }
+  const CausalContext& floor() const { return floor_; }
+
+ private:
+  static bool Covers(const CausalContext::VersionVector& vv, const CausalContext& ctx);
+  // Joins a floor into this one (and into the seen deletes); true when either grew.
+  bool Adopt(const CausalContext::VersionVector& floor);
+  void RaiseFloor(const std::vector<ReplicaId>& members);
+  Heard Hear(ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
+  CausalContext::VersionVector AdvertisedSeen() const;
+  void Quarantine(TimeMicros now);
+
+  KeyStore& store_;
+  const ReplicatorOptions& options_;
+  ReplicaId self_;
+  ReplicatorMetrics& metrics_;
+  uint64_t next_counter_ = 0;
+  CausalContext seen_;   // the deletes whose effects this store holds
+  CausalContext floor_;  // the deletes every member has seen (vector only), within seen_
+  std::map<ReplicaId, DeleteAdvert> heard_;  // members' last adverts
+  uint64_t members_hash_ = 0;                // of the members at the last Tick
+  // The store holds nothing from before: it started empty and has not heard every member yet.
+  bool fresh_ = true;
+  std::vector<ReplicaId> members_;  // ascending (SetMembers)
+  bool record_dirty_ = false;
+  // With snapshots: the seen deletes as of the last deletes record taken (and before it).
+  CausalContext::VersionVector durable_;
+  CausalContext::VersionVector durable_before_;
+  uint16_t epoch_ = 1;
+  std::unordered_map<std::string, AnyCrdt, NameHash> quarantine_;
+  TimeMicros quarantine_until_ = 0;
+};
+
+}  // namespace convergent::internal
