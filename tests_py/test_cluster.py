@@ -304,3 +304,29 @@ def test_restarted_nodes_are_pruned_from_the_values_they_wrote() -> None:
         assert wait_until(pruned, timeout=30.0), [len(n.get(key).to_bytes()) for n in cluster.nodes]
         cluster.wait_converged()
         assert all(n.get(key).value == 5 * lives for n in cluster.nodes)
+
+
+def test_a_tombstone_is_collected_once_every_node_has_it_and_the_key_stays_gone() -> None:
+    # Safe tombstone collection on real nodes (NNG over tcp): node 2 is stopped while the key is
+    # deleted, so the others keep the tombstone however long it is away; once it is back and
+    # has it, every node collects it, and the name is free again.
+    config = dataclasses.replace(FAST, prune_interval=0.2, tombstone_ttl=0.5)
+    key = cv.GCounterKey("doomed")
+    with cv.LocalCluster(3, transport="tcp", config=config) as cluster:
+        cluster.nodes[0].update(key, lambda v: v.increment(3), write=cv.ALL)
+        cluster.kill(2)
+        cluster.nodes[0].delete(key)
+
+        def tombstones() -> list[float]:
+            nodes = [cluster.node(i) for i in range(3)]
+            return [n.metrics()["crdt.replicator.tombstone.count"] for n in nodes if n.running]
+
+        time.sleep(2.0)  # four TTLs
+        assert tombstones() == [1.0, 1.0]  # node 2 has not said it has it
+        cluster.start(2)
+        assert wait_until(lambda: tombstones() == [0.0, 0.0, 0.0], timeout=30.0), tombstones()
+        assert all(n.get(key) is None for n in cluster.nodes)
+        cluster.nodes[1].update(key, lambda v: v.increment(1))
+        assert wait_until(lambda: all(n.get(key) is not None for n in cluster.nodes))
+        cluster.wait_converged()
+        assert all(n.get(key).value == 1 for n in cluster.nodes)
