@@ -22,8 +22,8 @@ PruningMarker Initialized(uint64_t removed, uint64_t owner, std::vector<uint64_t
 
 PruningMarker Performed(uint64_t removed, uint64_t owner) {
   PruningMarker m = Initialized(removed, owner, {owner});
-  m.performed = PruningRecord{ReplicaId{removed}, PruningTarget(ReplicaId{owner}), 4, {2, 5, 9},
-                              {{3, 0, 7}}};
+  m.performed =
+      PruningRecord{ReplicaId{removed}, PruningTarget(ReplicaId{owner}), 4, {2, 5, 9}, {{3, 0, 7}}};
   return m;
 }
 
@@ -31,7 +31,7 @@ TEST(PruningMarkerTest, SameOwnerUnitesSeenSmallerOwnerAndPerformedWin) {
   PruningMarkers a = {Initialized(50, 7, {7, 8})};
   EXPECT_TRUE(JoinMarkers(a, {Initialized(50, 7, {9})}));
   EXPECT_EQ(a.front().seen, (std::vector<ReplicaId>{ReplicaId{7}, ReplicaId{8}, ReplicaId{9}}));
-  EXPECT_FALSE(JoinMarkers(a, {Initialized(50, 7, {8})}));  // nothing new
+  EXPECT_FALSE(JoinMarkers(a, {Initialized(50, 7, {8})}));        // nothing new
   EXPECT_FALSE(JoinMarkers(a, {Initialized(50, 9, {1, 2, 3})}));  // a larger owner loses
   EXPECT_TRUE(JoinMarkers(a, {Initialized(50, 3, {3})}));         // a smaller one wins
   EXPECT_EQ(a.front().owner, ReplicaId{3});
@@ -50,7 +50,7 @@ TEST(PruningMarkerTest, SameOwnerUnitesSeenSmallerOwnerAndPerformedWin) {
 
 std::string FrameWith(const PruningMarkers& markers) {
   DeltaBatchMsg b;
-  b.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), true, markers});
+  b.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), true, markers, 0});
   return EncodeFrame(FrameMsg{1, std::move(b), ReplicaId{77}});
 }
 
@@ -78,8 +78,8 @@ TEST(PruningMarkerTest, MalformedMarkersAreRefused) {
   };
   EXPECT_FALSE(refused([](v1::PruningMarker&) {}));  // the unspoiled one decodes
   EXPECT_TRUE(refused([](v1::PruningMarker& m) { m.set_removed(0); }));
-  EXPECT_TRUE(refused([](v1::PruningMarker& m) { m.add_seen(3); }));  // not ascending
-  EXPECT_TRUE(refused([](v1::PruningMarker& m) { m.add_seen(9); }));  // twice
+  EXPECT_TRUE(refused([](v1::PruningMarker& m) { m.add_seen(3); }));   // not ascending
+  EXPECT_TRUE(refused([](v1::PruningMarker& m) { m.add_seen(9); }));   // twice
   EXPECT_TRUE(refused([](v1::PruningMarker& m) { m.add_moved(2); }));  // a record, unperformed
   const auto performed = [](v1::PruningMarker& m) {
     m.set_performed(true);

@@ -37,6 +37,21 @@ Replicator::Mutation Mutate(Fn fn) {
 inline Replicator::Mutation GIncrement(ReplicaId r, uint64_t n = 1) {
   return Mutate<GCounter>([=](GCounter& c) { return c.Increment(r, n); });
 }
+// A GCounter key on one replicator: its count (0: absent), whether it is live, and a local
+// increment (false when the update fails).
+inline uint64_t GCount(Replicator& r, const std::string& key) {
+  auto v = r.Get(key, CrdtType::kGCounter);
+  return v.ok() && *v != nullptr ? (*v)->get_if<GCounter>()->value() : 0;
+}
+inline bool GLive(Replicator& r, const std::string& key) {
+  auto v = r.Get(key, CrdtType::kGCounter);
+  return v.ok() && *v != nullptr;
+}
+inline bool GAdd(Replicator& r, const std::string& key, uint64_t n, TimeMicros now) {
+  return r.Update(key, CrdtType::kGCounter, GIncrement(r.replica_id(), n), Consistency::kLocal, now)
+      .ok();
+}
+
 // n < 0 decrements.
 inline Replicator::Mutation PNAdd(ReplicaId r, int64_t n) {
   return Mutate<PNCounter>([=](PNCounter& c) {

@@ -15,7 +15,10 @@ namespace convergent {
 namespace {
 
 using Cluster = test::ReplicatorCluster;
+using test::GAdd;
+using test::GCount;
 using test::GIncrement;
+using test::GLive;
 
 constexpr TimeMicros kSecond = 1'000'000;
 
@@ -24,24 +27,6 @@ ReplicatorOptions Options() {
   o.tombstone_ttl = 60.0;
   o.prune_interval = 20.0;
   return o;
-}
-
-uint64_t Count(Replicator& r, const std::string& key) {
-  auto v = r.Get(key, CrdtType::kGCounter);
-  EXPECT_TRUE(v.ok()) << v.status().ToString();
-  if (!v.ok() || *v == nullptr) return 0;
-  return (*v)->get_if<GCounter>()->value();
-}
-
-bool Live(Replicator& r, const std::string& key) {
-  auto v = r.Get(key, CrdtType::kGCounter);
-  return v.ok() && *v != nullptr;
-}
-
-void Add(Replicator& r, const std::string& key, uint64_t n, TimeMicros now) {
-  ASSERT_TRUE(
-      r.Update(key, CrdtType::kGCounter, GIncrement(r.replica_id(), n), Consistency::kLocal, now)
-          .ok());
 }
 
 // Nodes 0 and 1 are the members: node 2 left.
@@ -60,33 +45,33 @@ Cluster::Filter Without(NodeId cut) {
 TEST(TombstoneCollectionTest, AMemberCutOffBlocksCollectionUntilItHasTheTombstone) {
   Cluster c(3, Options());
   c.SetMembers();
-  Add(c[0], "k", 5, 0);
+  ASSERT_TRUE(GAdd(c[0], "k", 5, 0));
   TimeMicros t = c.Run(kSecond, 5 * kSecond, kSecond);
-  ASSERT_EQ(Count(c[2], "k"), 5u);
+  ASSERT_EQ(GCount(c[2], "k"), 5u);
 
   // Node 2 is cut off; the delete happens without it, and time passes far beyond the TTL.
   ASSERT_TRUE(c[0].Delete("k", CrdtType::kGCounter, Consistency::kLocal, t).ok());
   t = c.Run(t + kSecond, t + 1000 * kSecond, 5 * kSecond, Without(2));
   EXPECT_EQ(c[0].tombstone_count(), 1u);  // node 2 has not said it has it: kept
   EXPECT_EQ(c[1].tombstone_count(), 1u);
-  EXPECT_TRUE(Live(c[2], "k"));
+  EXPECT_TRUE(GLive(c[2], "k"));
   EXPECT_EQ(c[0].metrics().tombstones_collected, 0u);
 
   // Back: anti-entropy gives it the tombstone, its key goes, and only then is it collected.
   t = c.Run(t + kSecond, t + 60 * kSecond, 5 * kSecond);
-  EXPECT_FALSE(Live(c[2], "k"));
+  EXPECT_FALSE(GLive(c[2], "k"));
   EXPECT_TRUE(c[2].IsDeleted("k"));
   t = c.Run(t + kSecond, t + 300 * kSecond, 5 * kSecond);
   for (NodeId i = 0; i < 3; ++i) {
     EXPECT_EQ(c[i].tombstone_count(), 0u) << i;
-    EXPECT_FALSE(Live(c[i], "k")) << i;
+    EXPECT_FALSE(GLive(c[i], "k")) << i;
   }
   EXPECT_EQ(c[0].StoreDigest(), c[2].StoreDigest());
 }
 
 TEST(TombstoneCollectionTest, MembersNotKnownMeansNothingIsCollected) {
   Cluster c(2, Options());  // no SetMembers: the replicator does not know who must have it
-  Add(c[0], "k", 1, 0);
+  ASSERT_TRUE(GAdd(c[0], "k", 1, 0));
   TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
   ASSERT_TRUE(c[0].Delete("k", CrdtType::kGCounter, Consistency::kLocal, t).ok());
   c.Run(t + kSecond, t + 1000 * kSecond, 5 * kSecond);
@@ -97,7 +82,7 @@ TEST(TombstoneCollectionTest, MembersNotKnownMeansNothingIsCollected) {
 TEST(TombstoneCollectionTest, ALateTombstoneDoesNotDeleteTheKeyWrittenAgain) {
   Cluster c(2, Options());
   c.SetMembers();
-  Add(c[0], "k", 1, 0);
+  ASSERT_TRUE(GAdd(c[0], "k", 1, 0));
   TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
   ASSERT_TRUE(c[0].Delete("k", CrdtType::kGCounter, Consistency::kLocal, t).ok());
   c.TickAll(t + kSecond);
@@ -106,12 +91,12 @@ TEST(TombstoneCollectionTest, ALateTombstoneDoesNotDeleteTheKeyWrittenAgain) {
   t = c.Run(t + 2 * kSecond, t + 400 * kSecond, 5 * kSecond);  // anti-entropy spreads it
   ASSERT_EQ(c[0].tombstone_count(), 0u);
   ASSERT_EQ(c[1].tombstone_count(), 0u);
-  Add(c[1], "k", 7, t);  // the name is free again
+  ASSERT_TRUE(GAdd(c[1], "k", 7, t));  // the name is free again
   t = c.Run(t + kSecond, t + 3 * kSecond, kSecond);
-  ASSERT_EQ(Count(c[0], "k"), 7u);
+  ASSERT_EQ(GCount(c[0], "k"), 7u);
 
   for (const test::Sent& s : late) c.Deliver(s, t);  // the old tombstone arrives at last
-  EXPECT_EQ(Count(c[1], "k"), 7u);
+  EXPECT_EQ(GCount(c[1], "k"), 7u);
   EXPECT_FALSE(c[1].IsDeleted("k"));
   EXPECT_GE(c[1].metrics().tombstones_collected_ignored, 1u);
 }
@@ -123,13 +108,13 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeACollectionDoesNotBringT
   Cluster c(3, Options());
   c.SetMembers();
   c[2].TrackChanges();  // node 2 keeps a snapshot of its whole store
-  Add(c[0], "gone", 3, 0);
-  Add(c[0], "kept", 4, 0);
+  ASSERT_TRUE(GAdd(c[0], "gone", 3, 0));
+  ASSERT_TRUE(GAdd(c[0], "kept", 4, 0));
   TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
-  ASSERT_EQ(Count(c[2], "gone"), 3u);
+  ASSERT_EQ(GCount(c[2], "gone"), 3u);
   // Node 2 writes what it will not manage to send: more on "kept", and a key of its own.
-  Add(c[2], "kept", 10, t);
-  Add(c[2], "mine", 1, t);
+  ASSERT_TRUE(GAdd(c[2], "kept", 10, t));
+  ASSERT_TRUE(GAdd(c[2], "mine", 1, t));
   c[2].Tick(t);
   c[2].TakeOutgoing();
   const std::vector<Replicator::SnapshotChange> snapshot = c[2].TakeChanges();
@@ -140,20 +125,20 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeACollectionDoesNotBringT
   t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
   ASSERT_EQ(c[0].tombstone_count(), 0u);
   ASSERT_EQ(c[1].tombstone_count(), 0u);
-  ASSERT_FALSE(Live(c[0], "gone"));
+  ASSERT_FALSE(GLive(c[0], "gone"));
 
   // Node 2 comes back as a new incarnation restored from its old snapshot.
   Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
   ASSERT_TRUE(back.Restore(snapshot).ok());
-  ASSERT_TRUE(Live(back, "gone"));
-  ASSERT_EQ(Count(back, "kept"), 14u);
+  ASSERT_TRUE(GLive(back, "gone"));
+  ASSERT_EQ(GCount(back, "kept"), 14u);
   c.SetMembers();
   t = c.Run(t + kSecond, t + 200 * kSecond, 5 * kSecond);
 
   for (NodeId i = 0; i < 3; ++i) {
-    EXPECT_FALSE(Live(c[i], "gone")) << i;
-    EXPECT_EQ(Count(c[i], "kept"), 14u) << i;  // node 2's unsent 10 kept
-    EXPECT_FALSE(Live(c[i], "mine")) << i;     // only it held it: dropped
+    EXPECT_FALSE(GLive(c[i], "gone")) << i;
+    EXPECT_EQ(GCount(c[i], "kept"), 14u) << i;  // node 2's unsent 10 kept
+    EXPECT_FALSE(GLive(c[i], "mine")) << i;     // only it held it: dropped
   }
   EXPECT_EQ(back.metrics().stale_catch_ups, 1u);
   EXPECT_EQ(back.metrics().keys_quarantined, 3u);
@@ -166,7 +151,7 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeACollectionDoesNotBringT
 TEST(TombstoneCollectionTest, ANewNodesOwnWritesSurviveItsFirstContact) {
   Cluster c(3, Options());
   c.SetMembers();
-  Add(c[0], "old", 1, 0);
+  ASSERT_TRUE(GAdd(c[0], "old", 1, 0));
   TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
   ASSERT_TRUE(c[0].Delete("old", CrdtType::kGCounter, Consistency::kLocal, t).ok());
   OnlyTwoMembers(c);
@@ -176,13 +161,14 @@ TEST(TombstoneCollectionTest, ANewNodesOwnWritesSurviveItsFirstContact) {
   // A brand-new node (empty store) writes before it has heard anyone, then meets the others.
   Replicator& fresh = c.Replace(2, ReplicaId{3003}, Options());
   fresh.Tick(t);
-  Add(fresh, "new", 2, t);
-  Add(fresh, "old", 9, t);  // a name freed by the collection: written again, legitimately
+  ASSERT_TRUE(GAdd(fresh, "new", 2, t));
+  ASSERT_TRUE(
+      GAdd(fresh, "old", 9, t));  // a name freed by the collection: written again, legitimately
   c.SetMembers();
   t = c.Run(t + kSecond, t + 100 * kSecond, 5 * kSecond);
   for (NodeId i = 0; i < 3; ++i) {
-    EXPECT_EQ(Count(c[i], "new"), 2u) << i;
-    EXPECT_EQ(Count(c[i], "old"), 9u) << i;
+    EXPECT_EQ(GCount(c[i], "new"), 2u) << i;
+    EXPECT_EQ(GCount(c[i], "old"), 9u) << i;
   }
   EXPECT_EQ(fresh.metrics().stale_catch_ups, 0u);
 }

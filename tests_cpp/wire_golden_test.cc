@@ -43,7 +43,7 @@ TEST(WireGoldenTest, ADeltaBatchFrameWithAnEntryAndATombstone) {
       "09 0200000000000000  12 20  0a 07 0a016b 1202 0a00"
       "  12 15 0a0174 1001 18ac02 2208 0300000000000000 2a0101";
   DeltaBatchMsg batch;
-  batch.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), false, {}});
+  batch.entries.push_back(KeyedState{"k", EncodeAny(AnyCrdt(GCounter())), false, {}, 0});
   batch.tombstones.push_back(Tombstone{"t", CrdtType::kGCounter, 300, {Dot{ReplicaId{3}, 1}}});
   EXPECT_EQ(Hex(EncodeFrame(FrameMsg{2, batch, {}})), Hex(Unhex(hex)));
   auto back = DecodeFrame(Unhex(hex));

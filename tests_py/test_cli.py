@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -194,3 +195,23 @@ def test_node_processes_do_not_outlive_a_driver_that_forgets_to_close() -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_keys_expire_in_node_processes_and_subscribers_hear_it() -> None:
+    argv = ["node", "--listen", "inproc://x", "--expire-keys-after-inactivity", "1.5"]
+    _, config, _ = cli.resolve_options(argv)
+    assert config.expire_keys_after_inactivity == 1.5
+    config = dataclasses.replace(FAST, expire_keys_after_inactivity=1.5)
+    key = cv.GCounterKey("short-lived")
+    with cv.LocalCluster(2, transport="ipc", processes=True, config=config) as cluster:
+        a, b = cluster.nodes
+        events: list[object] = []
+        with b.subscribe(key, events.append):
+            a.update(key, lambda v: v.increment(1))
+            end = time.monotonic() + 15
+            while cv.Expired(key) not in events and time.monotonic() < end:
+                time.sleep(0.05)
+        assert cv.Expired(key) in events, events
+        while a.get(key) is not None and time.monotonic() < end:  # its pass may come a bit later
+            time.sleep(0.05)
+        assert a.get(key) is None and b.get(key) is None

@@ -204,6 +204,29 @@ def test_delete_replicates_a_tombstone_that_rejects_updates() -> None:
     assert c.metrics()["crdt.replicator.tombstone.count"] == 1
 
 
+def test_keys_not_updated_for_the_expiry_expire_everywhere_with_an_event() -> None:
+    config = cv.Config(anti_entropy_interval=1.0, expire_keys_after_inactivity=10.0)
+    sim = cv.Simulation(nodes=3, seed=8, config=config)
+    a, b, c = sim.nodes
+    a.update(CART, lambda v: v.add("x"))
+    a.update(HITS, increment(1))
+    events: list[Any] = []
+    c.subscribe(CART, events.append)
+    sim.run_for(6.0)
+    b.update(HITS, increment(1))  # keeps HITS alive everywhere for 10 s more
+    sim.run_for(6.0)
+    assert [n.get(CART) for n in sim.nodes] == [None, None, None]
+    assert [n.get(HITS).value for n in sim.nodes] == [2, 2, 2]
+    assert events[-1] == cv.Expired(CART)
+    assert not c.deleted(CART)  # no tombstone: the name is free
+    a.update(CART, lambda v: v.add("y"))
+    sim.run_until_converged()
+    assert c.get(CART).elements() == ["y"]
+    assert a.metrics()["crdt.replicator.keys.expired.count"] == 1
+    with pytest.raises(ValueError, match="expire_keys_after_inactivity"):
+        cv.Config(expire_keys_after_inactivity=0)
+
+
 # ---- types and arguments ----
 
 

@@ -54,6 +54,8 @@ ReplicatorOptions OptionsFrom(py::handle config) {
   o.pruning_interval = Seconds(config, "pruning_interval");
   o.max_pruning_dissemination = Seconds(config, "max_pruning_dissemination");
   o.pruning_marker_ttl = Seconds(config, "pruning_marker_ttl");
+  py::object expire = config.attr("expire_keys_after_inactivity");
+  o.expire_keys_after_inactivity = expire.is_none() ? 0.0 : expire.cast<double>();  // None: never
   if (Status s = o.Validate(); !s.ok()) throw py::value_error("Config." + s.message());
   return o;
 }

@@ -287,14 +287,16 @@ void ReplicaHost::Deliver(NodeId id, const std::vector<ReplicaEvent>& events) {
   if (events.empty()) return;
   static py::handle changed = EventClass("Changed").release();
   static py::handle deleted = EventClass("Deleted").release();
+  static py::handle expired = EventClass("Expired").release();
   for (const ReplicaEvent& e : events) {
     auto it = subscribers_.find({id, e.key});
     if (it == subscribers_.end()) continue;
     const std::vector<Subscriber> subs = it->second;  // a callback may (un)subscribe
     for (const Subscriber& s : subs) {
       if (s.type != e.type) continue;
-      py::object event = e.kind == ReplicaEvent::Kind::kChanged ? changed(s.key, WrapAny(e.value))
-                                                                : deleted(s.key);
+      py::object event = e.kind == ReplicaEvent::Kind::kChanged   ? changed(s.key, WrapAny(e.value))
+                         : e.kind == ReplicaEvent::Kind::kExpired ? expired(s.key)
+                                                                  : deleted(s.key);
       PyObject* result = PyObject_CallOneArg(s.callback.ptr(), event.ptr());
       if (result == nullptr) {
         PyErr_WriteUnraisable(s.callback.ptr());
@@ -392,8 +394,9 @@ void RegisterReplicator(py::module_& m) {
           },
           py::arg("key"), py::arg("callback"),
           "Calls callback(event) with cv.Changed(key, value) whenever the key's value really "
-          "changes on this node (a local update or a merge) and cv.Deleted(key) when it is "
-          "deleted. Returns a Subscription (cancel() it to stop).")
+          "changes on this node (a local update or a merge), cv.Deleted(key) when it is "
+          "deleted, and cv.Expired(key) when it expires (Config.expire_keys_after_inactivity). "
+          "Returns a Subscription (cancel() it to stop).")
       .def("keys", &Keys, "The live keys of this node, by name.")
       .def("deleted", &Deleted, py::arg("key"),
            "True while a tombstone of the key lives on this node (get() gives None both for "

@@ -55,7 +55,7 @@ from .errors import (
     ReadTimeout,
     WriteTimeout,
 )
-from .events import Changed, Deleted, Event
+from .events import Changed, Deleted, Event, Expired
 from .keys import (
     FlagKey,
     GCounterKey,
@@ -86,6 +86,7 @@ __all__ = [
     "Consistency",
     "DecodeError",
     "Deleted",
+    "Expired",
     "Error",
     "Event",
     "Flag",

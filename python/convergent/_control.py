@@ -25,7 +25,7 @@ from typing import Any
 from . import _core
 from .config import LOCAL, Consistency, Majority, To
 from .errors import NodeDownError
-from .events import Changed, Deleted, Event
+from .events import Changed, Deleted, Event, Expired
 from .keys import Key, key_of_type
 from .watch import Watch
 
@@ -79,6 +79,8 @@ class ControlServer:
         def on_event(event: Event) -> None:  # on the node's events thread: never blocks
             if isinstance(event, Changed):
                 outbox.put(("changed", bytes(event.value.to_bytes())))
+            elif isinstance(event, Expired):
+                outbox.put(("expired", None))
             else:
                 outbox.put(("deleted", None))
 
@@ -222,6 +224,8 @@ class RemoteSubscription:
                 event: Event = Deleted(key)
                 if kind == "changed":
                     event = Changed(key, key.type.from_bytes(data))
+                elif kind == "expired":
+                    event = Expired(key)
                 try:
                     self._callback(event)
                 except Exception:  # as a local node does: report it, keep delivering

@@ -142,6 +142,10 @@ class Config:
     #: heard from yet) replicas (Akka's minCap), and a node is ready (``Node.wait_ready``) once it
     #: has heard from every seed and min_members replicas are reachable.
     min_members: int = 1
+    #: Seconds without an update on any replica after which a key expires: it leaves every
+    #: replica without a tombstone and subscribers get ``cv.Expired(key)`` (Akka's
+    #: expire-keys-after-inactivity). None: keys never expire.
+    expire_keys_after_inactivity: _Seconds | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -179,4 +183,10 @@ class Config:
             _check_number("down_after", self.down_after)
             if not 0 <= self.down_after < 1e9:
                 raise ValueError("Config.down_after must be >= 0 seconds (or None: never)")
+        if self.expire_keys_after_inactivity is not None:
+            _check_number("expire_keys_after_inactivity", self.expire_keys_after_inactivity)
+            if not 0 < self.expire_keys_after_inactivity < 1e9:
+                raise ValueError(
+                    "Config.expire_keys_after_inactivity must be > 0 seconds (or None: never)"
+                )
         _core._check_config(self)  # the ranges, as the C++ core checks them (ValueError)

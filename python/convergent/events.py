@@ -7,7 +7,7 @@ from typing import Any
 
 from .keys import Key
 
-__all__ = ["Changed", "Deleted", "Event"]
+__all__ = ["Changed", "Deleted", "Event", "Expired"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,4 +25,11 @@ class Deleted:
     key: Key[Any]
 
 
-Event = Changed | Deleted
+@dataclasses.dataclass(frozen=True)
+class Expired:
+    """``key`` expired: no replica updated it for ``Config.expire_keys_after_inactivity``."""
+
+    key: Key[Any]
+
+
+Event = Changed | Deleted | Expired

@@ -208,7 +208,7 @@ class Watch(AsyncIterator[Event]):
 
 
 def watch(self: Any, key: Key[Any], *, maxsize: int = 0) -> Watch:
-    """An async iterator of this key's events (cv.Changed / cv.Deleted), for asyncio:
+    """An async iterator of this key's events (cv.Changed / cv.Deleted / cv.Expired), for asyncio:
 
     ``async for event in replicator.watch(key): ...`` or
     ``async with replicator.watch(key) as events: async for event in events: ...``.

@@ -89,7 +89,8 @@ struct OutgoingFrame {
 };
 
 struct ReplicaEvent {
-  enum class Kind { kChanged, kDeleted };
+  // kExpired: the key went after expire_keys_after_inactivity without an update.
+  enum class Kind { kChanged, kDeleted, kExpired };
   Kind kind;
   std::string key;
   CrdtType type;
@@ -133,6 +134,10 @@ struct ReplicatorMetrics {
   uint64_t keys_unquarantined = 0;
   uint64_t keys_dropped_stale = 0;
   uint64_t deletes_split_brain = 0;
+  // Keys expired here (expire_keys_after_inactivity), and states of keys not held here that
+  // arrived already expired (dropped).
+  uint64_t keys_expired = 0;
+  uint64_t entries_expired = 0;
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};

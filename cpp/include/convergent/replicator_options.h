@@ -47,6 +47,10 @@ struct ReplicatorOptions {
   double pruning_interval = 30.0;
   double max_pruning_dissemination = 60.0;
   double pruning_marker_ttl = 21600.0;
+  // Seconds without an update (on any replica) after which a key expires: it leaves every
+  // replica's store without a tombstone and subscribers see kExpired (Akka's
+  // expire-keys-after-inactivity). 0: keys never expire.
+  double expire_keys_after_inactivity = 0.0;
 
   Status Validate() const;
 };

@@ -168,7 +168,7 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
 void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair,
                               size_t& bytes) {
   if (const auto* k = store_.FindKey(name)) {
-    KeyedState s{name, EncodeAny(k->value), true, {}};
+    KeyedState s{name, EncodeAny(k->value), true, {}, 0};
     if (const PruningMarkers* m = store_.MarkersOf(name)) s.pruning = *m;
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));

@@ -79,7 +79,7 @@ void DeltaFlush::Tick(TimeMicros now, bool have_peers,
         const bool full = with_markers || bytes.size() > options_.max_delta_size;
         if (full) bytes = EncodeAny(e->value);
         ++metrics_.delta_publish_count;
-        KeyedState s{name, std::move(bytes), full, {}};
+        KeyedState s{name, std::move(bytes), full, {}, 0};
         if (const PruningMarkers* m = store_.MarkersOf(name); m != nullptr && full) s.pruning = *m;
         batches.Add(std::move(s));
       }

@@ -24,7 +24,7 @@ inline size_t EntryBound(const KeyedState& s) {
     if (m.performed)
       markers += 32 + 11 * m.performed->moved.size() + 33 * m.performed->folds.size();
   }
-  return s.key.size() + s.state.size() + 24 + markers;
+  return s.key.size() + s.state.size() + 35 + markers;  // 11: last_active_us
 }
 inline size_t TombstoneBound(const Tombstone& t) { return t.key.size() + 32 + 21 * t.dots.size(); }
 

@@ -23,6 +23,7 @@ void Put(const KeyedState& s, v1::KeyedState* m) {
   m->set_state(s.state);
   m->set_full(s.full);
   PutMarkers(s.pruning, m->mutable_pruning());
+  m->set_last_active_us(s.last_active_us);
 }
 void Put(const Tombstone& t, v1::KeyTombstone* m) {
   m->set_key(t.key);
@@ -116,7 +117,7 @@ Result<KeyedState> Get(v1::KeyedState* m) {
   auto markers = GetMarkers(m->pruning());
   if (!markers.ok()) return markers.status();
   return KeyedState{std::move(*m->mutable_key()), std::move(*m->mutable_state()), m->full(),
-                    std::move(markers).value()};
+                    std::move(markers).value(), m->last_active_us()};
 }
 Result<Tombstone> Get(v1::KeyTombstone* m) {
   if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;

@@ -128,6 +128,7 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
     LeafErase(hash, it->first);
     keys_.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
     markers_.erase(t.key);
+    activity_.erase(t.key);
   }
   TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash, 0, {}, 0, publish};
   JoinDots(tomb.dots, t.dots);  // sorts what a peer sent
@@ -152,6 +153,7 @@ std::pair<std::string, AnyCrdt> KeyStore::TakeKey(Keys::iterator it) {
   LeafErase(it->second.key_hash, it->first);
   if (track_changes_) changed_.insert(it->first);
   markers_.erase(it->first);
+  activity_.erase(it->first);
   auto node = keys_.extract(it);
   return {std::move(node.key()), std::move(node.mapped().value)};
 }
@@ -167,6 +169,23 @@ void KeyStore::SetMarkers(const std::string& name, PruningMarkers markers) {
   MarkChanged(it->first, it->second, std::nullopt);
 }
 
+void KeyStore::NoteActivity(const std::string& name, TimeMicros t) {
+  auto it = keys_.find(name);
+  if (it == keys_.end()) return;
+  TimeMicros& held = activity_[name];
+  if (t <= held) return;
+  held = t;
+  MarkChanged(it->first, it->second, std::nullopt);
+}
+
+void KeyStore::ExpireKey(const std::string& name) {
+  auto it = keys_.find(name);
+  if (it == keys_.end()) return;
+  const CrdtType type = it->second.type;
+  TakeKey(it);
+  if (Subscribed(name)) events_.push_back({ReplicaEvent::Kind::kExpired, name, type, AnyCrdt()});
+}
+
 void KeyStore::Unsubscribe(const std::string& name) {
   auto it = subscriptions_.find(name);
   if (it != subscriptions_.end() && --it->second <= 0) subscriptions_.erase(it);
@@ -180,6 +199,9 @@ void KeyStore::RefreshDigests() {
     const std::string bytes = EncodeAny(e.value);
     uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
     if (const PruningMarkers* m = MarkersOf(name)) digest ^= MarkersDigest(*m);
+    if (const TimeMicros active = ActivityOf(name); active != 0) {
+      digest ^= XXH64(&active, sizeof active, e.key_hash + 1);  // replicas agree on expiry too
+    }
     if (digest == 0) digest = 1;  // 0 means "not in the tree"
     if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
     tree_.Toggle(e.key_hash, digest);

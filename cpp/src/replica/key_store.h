@@ -180,6 +180,18 @@ class KeyStore {
   // Replaces a live key's markers (empty: none); its digest and snapshot record follow.
   void SetMarkers(const std::string& name, PruningMarkers markers);
 
+  // ---- activity (expiring keys only: replica/key_expiry.h) ----
+  // The latest update of a live key on any replica (wall clock; 0: none noted).
+  TimeMicros ActivityOf(const std::string& name) const {
+    if (activity_.empty()) return 0;
+    auto it = activity_.find(name);
+    return it == activity_.end() ? 0 : it->second;
+  }
+  // Raises a live key's activity to `t`; its digest and snapshot record follow.
+  void NoteActivity(const std::string& name, TimeMicros t);
+  // Removes a live key that expired (no tombstone) and tells its subscribers.
+  void ExpireKey(const std::string& name);
+
   // ---- digests (anti-entropy) ----
   void RefreshDigests();
   const DigestTree& tree() const { return tree_; }
@@ -208,7 +220,8 @@ class KeyStore {
   std::vector<ReplicaEvent>& events_;
   Keys keys_;
   Tombstones tombstones_;
-  Markers markers_;  // the keys that have any, only
+  Markers markers_;                                                 // the keys that have any, only
+  std::unordered_map<std::string, TimeMicros, NameHash> activity_;  // expiring keys only
   // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
   // names held by keys_ and tombstones_ (node-based maps: the pointers stay valid until the entry
   // is erased, which also removes it here). 8 bytes per key instead of a set node.

@@ -21,7 +21,8 @@ struct KeyedState {
   std::string key;
   std::string state;  // an encoded Crdt (EncodeAny / DecodeAny of convergent/codec.h)
   bool full = false;
-  PruningMarkers pruning;  // full states only
+  PruningMarkers pruning;       // full states only
+  uint64_t last_active_us = 0;  // expiring keys: the latest update anywhere (0: not told)
 };
 
 // The deletes of a key: dots of the deleting replicas' delete counters, ascending, unique (a key

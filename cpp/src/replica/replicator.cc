@@ -88,6 +88,9 @@ Status ReplicatorOptions::Validate() const {
   if (!positive(pruning_marker_ttl)) {
     return Status::InvalidArgument("pruning_marker_ttl must be > 0 seconds");
   }
+  if (!(expire_keys_after_inactivity >= 0 && expire_keys_after_inactivity < 1e9)) {
+    return Status::InvalidArgument("expire_keys_after_inactivity must be >= 0 seconds (0: never)");
+  }
   if (!positive(loss_repair_interval)) {
     return Status::InvalidArgument("loss_repair_interval must be > 0 seconds");
   }
@@ -109,6 +112,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       options(std::move(opts)),
       rng(seed),
       store(options.digest_tree_depth, metrics, events),
+      expiry(store, options, metrics),
       anti_entropy(*this, store, options, metrics, rng),
       flush(store, options, metrics),
       pruner(store, options, replica, metrics),
@@ -119,13 +123,16 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
 }
 
 bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros now) {
-  if (store.IsDeleted(s.key)) return true;  // deleted here: deltas of the key are ignored
+  if (store.IsDeleted(s.key)) return true;           // deleted here: deltas of the key are ignored
+  if (!expiry.Admit(s, WallTime(now))) return true;  // expired already: it stays gone
   auto decoded = DecodeAny(s.state);
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
   }
-  return MergeState(s.key, std::move(decoded).value(), s.pruning, now);
+  if (!MergeState(s.key, std::move(decoded).value(), s.pruning, now)) return false;
+  expiry.Touch(s.key, static_cast<TimeMicros>(s.last_active_us), WallTime(now));
+  return true;
 }
 
 bool Replicator::Impl::MergeState(const std::string& name, AnyCrdt value,
@@ -167,7 +174,7 @@ void Replicator::Impl::TakeBackQuarantined(const std::string& name, TimeMicros n
 }
 
 KeyedState Replicator::Impl::FullState(const std::string& name, const internal::KeyEntry& e) const {
-  KeyedState s{name, EncodeAny(e.value), true, {}};
+  KeyedState s{name, EncodeAny(e.value), true, {}, 0};
   if (const internal::PruningMarkers* m = store.MarkersOf(name)) s.pruning = *m;
   return s;
 }
@@ -201,6 +208,20 @@ void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
 }
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
+  if (expiry.enabled()) {  // every key state carries the key's activity
+    std::visit(
+        [&](auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, DeltaBatchMsg> ||
+                        std::is_same_v<M, internal::RepairMsg>) {
+            for (KeyedState& s : m.entries) expiry.Stamp(s);
+          } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg> ||
+                               std::is_same_v<M, internal::ReadReplyMsg>) {
+            if (m.entry) expiry.Stamp(*m.entry);
+          }
+        },
+        body);
+  }
   const FrameKind kind = internal::KindOf(body);
   std::string bytes = internal::EncodeFrame(FrameMsg{self, std::move(body), replica});
   const int k = static_cast<int>(kind);
@@ -248,11 +269,12 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   flush.AddDelta(name, e, *delta, now);
   e.written_epoch = collector.epoch();
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
+  expiry.Touch(name, WallTime(now), WallTime(now));
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   // While a pruning record of the key is not held everywhere, its changes go out whole.
   w.entry = pruner.NeedsFullState(name, now) ? FullState(name, e)
-                                             : KeyedState{name, EncodeAny(*delta), false, {}};
+                                             : KeyedState{name, EncodeAny(*delta), false, {}, 0};
   return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
 
@@ -438,6 +460,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       [&](const std::string& name) { return pruner.NeedsFullState(name, now); },
       [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
   pruner.Tick(now);
+  expiry.Tick(now, WallTime(now));
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + MicrosOf(options.prune_interval);
@@ -450,7 +473,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min(
       {next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(), pruner.NextDeadline()});
-  t = std::min(t, flush.NextDeadline());
+  t = std::min({t, flush.NextDeadline(), expiry.NextDeadline()});
   return t;
 }
 
@@ -492,6 +515,8 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "stale.keys.restored", static_cast<double>(metrics.keys_unquarantined)},
       {p + "stale.keys.dropped", static_cast<double>(metrics.keys_dropped_stale)},
       {p + "deletes.split_brain.count", static_cast<double>(metrics.deletes_split_brain)},
+      {p + "keys.expired.count", static_cast<double>(metrics.keys_expired)},
+      {p + "entries.dropped.expired", static_cast<double>(metrics.entries_expired)},
   };
   for (int k = 0; k < kFrameKinds; ++k) {
     const std::string kind = FrameKindName(static_cast<FrameKind>(k));
@@ -589,7 +614,9 @@ std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
       out.emplace_back(key,
                        internal::EncodeTombstoneRecord(internal::KeyStore::ToTombstone(key, *t)));
     } else if (const auto* k = store.FindKey(key)) {
-      out.emplace_back(key, internal::EncodeStateRecord(k->value, store.MarkersOf(key)));
+      out.emplace_back(key,
+                       internal::EncodeStateRecord(k->value, store.MarkersOf(key),
+                                                   static_cast<uint64_t>(store.ActivityOf(key))));
     } else {
       out.emplace_back(key, std::string());
     }
@@ -630,6 +657,8 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
     } else {
       auto& state = std::get<internal::StateRecord>(decoded[i]);
       d.MergeState(records[i].first, std::move(state.value), state.pruning, 0);
+      d.expiry.Touch(records[i].first, static_cast<TimeMicros>(state.last_active_us),
+                     d.WallTime(0));
     }
   }
   d.store.TakeChanged();  // what was just read is already in the store

@@ -20,6 +20,7 @@
 #include "replica/anti_entropy.h"
 #include "replica/coordinator.h"
 #include "replica/delta_flush.h"
+#include "replica/key_expiry.h"
 #include "replica/key_store.h"
 #include "replica/messages.h"
 #include "replica/pruner.h"
@@ -101,6 +102,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   ReplicatorMetrics metrics;
   // The keys and tombstones, their digests and change tracking (after what it refers to).
   internal::KeyStore store;
+  internal::KeyExpiry expiry;              // expire_keys_after_inactivity (after the store)
   internal::AntiEntropy anti_entropy;      // its rounds with the peers (after the store)
   internal::DeltaFlush flush;              // the local changes it publishes (after the store)
   internal::Pruner pruner;                 // removed replicas and their pruning (after the store)

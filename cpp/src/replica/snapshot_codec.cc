@@ -9,10 +9,12 @@
 
 namespace convergent::internal {
 
-std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers) {
+std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers,
+                              uint64_t last_active_us) {
   v1::SnapshotRecord r;
   r.set_state(EncodeAny(value));
   if (markers != nullptr) PutMarkers(*markers, r.mutable_pruning());
+  r.set_last_active_us(last_active_us);
   return r.SerializeAsString();
 }
 
@@ -89,7 +91,7 @@ Result<Record> DecodeRecord(std::string_view key, std::string_view bytes) {
     return Status::Corruption("snapshot markers of key '" + std::string(key) +
                               "': " + markers.status().message());
   }
-  return Record(StateRecord{std::move(v).value(), std::move(markers).value()});
+  return Record(StateRecord{std::move(v).value(), std::move(markers).value(), r.last_active_us()});
 }
 
 }  // namespace convergent::internal

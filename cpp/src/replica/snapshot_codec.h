@@ -16,7 +16,8 @@
 namespace convergent::internal {
 
 // A key's state record (with its pruning markers, if any).
-std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers);
+std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* markers,
+                              uint64_t last_active_us = 0);
 std::string EncodeTombstoneRecord(const Tombstone& t);  // its key is the record's name
 // The name of the deletes record.
 inline constexpr std::string_view kDeletesRecord = "";
@@ -30,6 +31,7 @@ std::string EncodeDeletesRecord(const DeletesRecord& d);
 struct StateRecord {
   AnyCrdt value;
   PruningMarkers pruning;
+  uint64_t last_active_us = 0;  // expiring keys only
 };
 // The state, the tombstone (whose key is `key`), or the deletes (key kDeletesRecord).
 using Record = std::variant<StateRecord, Tombstone, DeletesRecord>;
