@@ -330,3 +330,28 @@ def test_a_tombstone_is_collected_once_every_node_has_it_and_the_key_stays_gone(
         assert wait_until(lambda: all(n.get(key) is not None for n in cluster.nodes))
         cluster.wait_converged()
         assert all(n.get(key).value == 1 for n in cluster.nodes)
+
+
+def test_a_key_larger_than_the_transports_frames_reaches_a_restarted_node() -> None:
+    # Real nodes over tcp, whose transport drops frames above 4 MiB: a 6 MB ORSet goes in pieces
+    # (anti-entropy repairs, the full state after an update), paced by the socket's queue.
+    key = cv.ORSetKey("big")
+    pad = "x" * 60
+    with cv.LocalCluster(3, transport="tcp", config=FAST) as cluster:
+        a = cluster.nodes[0]
+
+        def fill(v: Any) -> None:
+            for i in range(80_000):
+                v.add(f"{i}-{pad}")
+
+        a.update(key, fill)
+        assert len(a.get(key).to_bytes()) > 4 << 20
+        cluster.kill(2)
+        cluster.start(2)  # empty: it catches up through anti-entropy
+        assert wait_until(
+            lambda: all(len(n.get(key) or []) == 80_000 for n in cluster.nodes), timeout=60.0
+        ), [len(n.get(key) or []) for n in cluster.nodes]
+        metrics = cluster.node(0).metrics()
+        assert metrics["crdt.replicator.frames.fragmented.count"] > 0
+        assert metrics["crdt.replicator.keys.large.count"] == 1
+        cluster.wait_converged(timeout=30.0)

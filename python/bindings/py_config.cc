@@ -48,6 +48,10 @@ ReplicatorOptions OptionsFrom(py::handle config) {
   if (py::object role = config.attr("role"); !role.is_none()) o.role = role.cast<std::string>();
   o.delta_flush_interval = Seconds(config, "delta_flush_interval");
   o.max_frame_size = Bytes(config, "max_frame_size");
+  o.max_reassembly_bytes = Bytes(config, "max_reassembly_bytes");
+  const long long large = Integer(config, "log_data_size_exceeding");
+  if (large < 0) throw py::value_error("Config.log_data_size_exceeding must be >= 0 bytes");
+  o.log_data_size_exceeding = static_cast<size_t>(large);  // 0: never
   const long long depth = Integer(config, "digest_tree_depth");
   o.digest_tree_depth = depth >= 0 && depth <= 64 ? static_cast<int>(depth) : -1;
   o.loss_repair_interval = Seconds(config, "loss_repair_interval");

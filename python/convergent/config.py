@@ -146,6 +146,13 @@ class Config:
     #: replica without a tombstone and subscribers get ``cv.Expired(key)`` (Akka's
     #: expire-keys-after-inactivity). None: keys never expire.
     expire_keys_after_inactivity: _Seconds | None = None
+    #: Bytes: a key whose state alone is larger than max_frame_size travels in pieces; this bounds
+    #: what a node holds of them (queued to one peer, or being joined): a larger key does not
+    #: replicate.
+    max_reassembly_bytes: int = 256 << 20
+    #: Bytes: a key whose full state is sent larger than this is reported once (a warning in the
+    #: node's log, ``crdt.replicator.keys.large.count``); Akka's log-data-size-exceeding. 0: never.
+    log_data_size_exceeding: int = 1 << 20
 
     def __post_init__(self) -> None:
         for name in (
@@ -162,7 +169,14 @@ class Config:
             "pruning_marker_ttl",
         ):
             _check_number(name, getattr(self, name))
-        for name in ("max_delta_size", "max_frame_size", "digest_tree_depth", "min_members"):
+        for name in (
+            "max_delta_size",
+            "max_frame_size",
+            "digest_tree_depth",
+            "min_members",
+            "max_reassembly_bytes",
+            "log_data_size_exceeding",
+        ):
             _check_number(name, getattr(self, name), integer=True)
         if self.role is not None and not isinstance(self.role, str):
             raise TypeError(f"Config.role must be a str or None, got {type(self.role).__name__}")

@@ -78,8 +78,9 @@ enum class FrameKind : int {
   kDigestStep,
   kKeyDigests,
   kRepair,
+  kFragment,  // a piece of a frame larger than max_frame_size
 };
-inline constexpr int kFrameKinds = 8;
+inline constexpr int kFrameKinds = 9;
 const char* FrameKindName(FrameKind k);
 
 struct OutgoingFrame {
@@ -138,6 +139,13 @@ struct ReplicatorMetrics {
   // arrived already expired (dropped).
   uint64_t keys_expired = 0;
   uint64_t entries_expired = 0;
+  // Frames larger than max_frame_size sent in pieces; such frames lost (a piece lost, not joined
+  // within 30 s, or beyond max_reassembly_bytes); keys whose full state passed
+  // log_data_size_exceeding (each reported once), and the largest such state.
+  uint64_t frames_fragmented = 0;
+  uint64_t fragmented_dropped = 0;
+  uint64_t keys_large = 0;
+  uint64_t largest_state = 0;
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};
@@ -225,6 +233,13 @@ class Replicator {
 
   // ---- outputs ----
   std::vector<OutgoingFrame> TakeOutgoing();
+  // A frame taken from TakeOutgoing that the transport refused (its queue was full): a piece of
+  // a large frame (kFragment) is sent again, after a pause of its peer; others are dropped (the
+  // replicator repairs what they carried as it repairs any lost frame).
+  void ReturnRefused(OutgoingFrame frame, TimeMicros now);
+  // Keys whose full state was sent larger than log_data_size_exceeding since the last call,
+  // each once in this replicator's life, with the size: for the node's log.
+  std::vector<std::pair<std::string, size_t>> TakeLargeKeys();
   std::vector<ReplicaEvent> TakeEvents();
   std::vector<Completion> TakeCompletions();
 

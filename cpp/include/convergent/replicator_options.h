@@ -51,6 +51,13 @@ struct ReplicatorOptions {
   // replica's store without a tombstone and subscribers see kExpired (Akka's
   // expire-keys-after-inactivity). 0: keys never expire.
   double expire_keys_after_inactivity = 0.0;
+  // Bytes: a frame larger than max_frame_size (a key whose state alone is larger) travels in
+  // pieces (replica/fragments.h); this bounds what a replicator holds of them, queued to one peer
+  // or being joined from its peers: a larger key does not replicate.
+  size_t max_reassembly_bytes = size_t{256} << 20;
+  // Bytes: a key whose full state is sent larger than this is reported (a warning in the node's
+  // log, once per key, and crdt.replicator.keys.large); Akka's log-data-size-exceeding. 0: never.
+  size_t log_data_size_exceeding = size_t{1} << 20;
 
   Status Validate() const;
 };

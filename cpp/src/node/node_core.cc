@@ -306,13 +306,20 @@ void NodeCore::Flush() {
     return;
   }
   const TimeMicros now = Now();
+  for (const auto& [key, size] : replicator_->TakeLargeKeys()) {
+    env_.Log(LogLevel::kWarning, membership_->self().name,
+             "key '" + key + "' holds a state of " + std::to_string(size) +
+                 " bytes (log_data_size_exceeding " +
+                 std::to_string(options_.replicator.log_data_size_exceeding) +
+                 "): large keys are slow to repair and to send to new nodes");
+  }
   for (OutgoingFrame& f : replicator_->TakeOutgoing()) {
     std::string frame;
     if (f.to) {
       frame.reserve(f.bytes.size() + 1);
       frame.push_back(kReplicationTag);
       frame += f.bytes;
-      transport_->Send(*f.to, frame);
+      if (!transport_->Send(*f.to, frame)) replicator_->ReturnRefused(std::move(f), now);
     } else {
       frame = NextBusHeader();
       frame.reserve(kBusHeaderSize + 1 + f.bytes.size());

@@ -92,6 +92,14 @@ void Put(const KeyDigestsMsg& k, v1::Frame* f) {
   PutScalars(k.key_hashes, m->mutable_key_hashes());
   PutScalars(k.key_digests, m->mutable_key_digests());
 }
+void Put(const FragmentMsg& x, v1::Frame* f) {
+  auto* m = f->mutable_fragment();
+  m->set_message_id(x.message_id);
+  m->set_index(x.index);
+  m->set_count(x.count);
+  m->set_total_size(x.total_size);
+  m->set_payload(x.payload);
+}
 void Put(const RepairMsg& r, v1::Frame* f) {
   auto* m = f->mutable_repair();
   m->set_round(r.round);
@@ -244,6 +252,15 @@ Result<FrameBody> Get(v1::Frame* f) {
       r.wanted.assign(m->wanted().begin(), m->wanted().end());
       return FrameBody(std::move(r));
     }
+    case v1::Frame::kFragment: {
+      auto* m = f->mutable_fragment();
+      if (m->count() == 0 || m->index() >= m->count() || m->payload().empty() ||
+          m->total_size() < m->payload().size()) {
+        return Status::Corruption("frame: a fragment with a bad index, count or size");
+      }
+      return FrameBody(FragmentMsg{m->message_id(), m->index(), m->count(), m->total_size(),
+                                   std::move(*m->mutable_payload())});
+    }
     case v1::Frame::BODY_NOT_SET:
       break;
   }
@@ -279,7 +296,8 @@ std::optional<FrameKind> PeekFrameKind(std::string_view bytes) {
   while (!in.AtEnd()) {
     const uint32_t tag = in.Tag();
     const uint32_t field = tag >> 3;
-    if (field >= 2 && field < 2 + kFrameKinds) kind = static_cast<FrameKind>(field - 2);
+    if (field >= 2 && field <= 9) kind = static_cast<FrameKind>(field - 2);  // Frame's bodies
+    if (field == 11) kind = FrameKind::kFragment;
     if (tag == 0 || !in.SkipField(tag)) return std::nullopt;
   }
   return kind;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -97,14 +98,38 @@ struct RepairMsg {
   std::vector<uint64_t> wanted;
 };
 
+struct FragmentMsg {
+  uint64_t message_id = 0;
+  uint32_t index = 0;
+  uint32_t count = 0;
+  uint64_t total_size = 0;
+  std::string payload;
+};
+
 using FrameBody = std::variant<DeltaBatchMsg, WriteRequestMsg, WriteAckMsg, ReadRequestMsg,
-                               ReadReplyMsg, DigestStepMsg, KeyDigestsMsg, RepairMsg>;
+                               ReadReplyMsg, DigestStepMsg, KeyDigestsMsg, RepairMsg, FragmentMsg>;
 
 struct FrameMsg {
   NodeId from = 0;
   FrameBody body;
   ReplicaId from_replica;  // the sender's incarnation
 };
+
+// Calls fn(state) for every key state a body carries (const or not).
+template <typename Body, typename Fn>
+void ForEachState(Body& body, Fn&& fn) {
+  std::visit(
+      [&](auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, DeltaBatchMsg> || std::is_same_v<M, RepairMsg>) {
+          for (auto& s : m.entries) fn(s);
+        } else if constexpr (std::is_same_v<M, WriteRequestMsg> ||
+                             std::is_same_v<M, ReadReplyMsg>) {
+          if (m.entry) fn(*m.entry);
+        }
+      },
+      body);
+}
 
 // The FrameKind of a body (its index in FrameBody, in the same order as FrameKind).
 inline FrameKind KindOf(const FrameBody& b) { return static_cast<FrameKind>(b.index()); }

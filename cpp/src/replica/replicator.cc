@@ -61,6 +61,8 @@ const char* FrameKindName(FrameKind k) {
       return "key_digests";
     case FrameKind::kRepair:
       return "repair";
+    case FrameKind::kFragment:
+      return "fragment";
   }
   return "unknown";
 }
@@ -96,6 +98,9 @@ Status ReplicatorOptions::Validate() const {
   }
   if (max_delta_size == 0) return Status::InvalidArgument("max_delta_size must be > 0 bytes");
   if (max_frame_size < 1024) return Status::InvalidArgument("max_frame_size must be >= 1024");
+  if (max_reassembly_bytes < max_frame_size) {
+    return Status::InvalidArgument("max_reassembly_bytes must be >= max_frame_size");
+  }
   if (digest_tree_depth < 1 || digest_tree_depth > 5) {
     return Status::InvalidArgument("digest_tree_depth must be 1..5");
   }
@@ -117,6 +122,8 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       flush(store, options, metrics),
       pruner(store, options, replica, metrics),
       collector(store, options, replica, metrics),
+      fragmenter(options, metrics),
+      reassembler(options, metrics),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
       coordinator(*this, options, metrics, completions, (rng() >> 2) + 1) {
   flush.SetInterval(std::max<TimeMicros>(1, MicrosOf(options.delta_flush_interval)));
@@ -209,26 +216,44 @@ void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
 
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
   if (expiry.enabled()) {  // every key state carries the key's activity
-    std::visit(
-        [&](auto& m) {
-          using M = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<M, DeltaBatchMsg> ||
-                        std::is_same_v<M, internal::RepairMsg>) {
-            for (KeyedState& s : m.entries) expiry.Stamp(s);
-          } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg> ||
-                               std::is_same_v<M, internal::ReadReplyMsg>) {
-            if (m.entry) expiry.Stamp(*m.entry);
-          }
-        },
-        body);
+    internal::ForEachState(body, [&](KeyedState& s) { expiry.Stamp(s); });
   }
+  if (options.log_data_size_exceeding != 0) NoteLargeStates(body);
   const FrameKind kind = internal::KindOf(body);
   std::string bytes = internal::EncodeFrame(FrameMsg{self, std::move(body), replica});
   const int k = static_cast<int>(kind);
   const uint64_t copies = to ? 1 : peers.size();
   metrics.bytes_sent[k] += bytes.size() * copies;
   metrics.frames_sent[k] += copies;
+  if (bytes.size() > options.max_frame_size) {  // one key alone is larger: in pieces, per peer
+    if (to) {
+      fragmenter.Split(self, replica, *to, bytes);
+    } else {
+      for (NodeId p : peers) fragmenter.Split(self, replica, p, bytes);
+    }
+    return;
+  }
   outgoing.push_back(OutgoingFrame{to, kind, std::move(bytes)});
+}
+
+void Replicator::Impl::NoteLargeStates(const internal::FrameBody& body) {
+  auto note = [&](const KeyedState& s) {
+    if (!s.full || s.state.size() <= options.log_data_size_exceeding) return;
+    metrics.largest_state = std::max<uint64_t>(metrics.largest_state, s.state.size());
+    if (large_reported.size() >= 10000 || !large_reported.insert(s.key).second) return;
+    ++metrics.keys_large;
+    large_keys.emplace_back(s.key, s.state.size());
+  };
+  internal::ForEachState(body, note);
+}
+
+void Replicator::Impl::ReceiveJoined(const std::string& whole, TimeMicros now) {
+  const std::optional<FrameKind> kind = internal::PeekFrameKind(whole);
+  if (!kind || *kind == FrameKind::kFragment) {
+    ++metrics.frames_malformed;  // fragments of fragments: not something this replicator sends
+    return;
+  }
+  Receive(whole, now);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,8 +452,12 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
           anti_entropy.OnDigestStep(from, m);
         } else if constexpr (std::is_same_v<M, internal::KeyDigestsMsg>) {
           anti_entropy.OnKeyDigests(from, m);
-        } else {
+        } else if constexpr (std::is_same_v<M, internal::RepairMsg>) {
           anti_entropy.OnRepair(from, m, now);
+        } else {
+          if (std::optional<std::string> whole = reassembler.Add(from, f.from_replica, m, now)) {
+            ReceiveJoined(*whole, now);
+          }
         }
       },
       f.body);
@@ -467,13 +496,15 @@ void Replicator::Impl::Tick(TimeMicros now) {
     collector.Tick(now, pruner.members());
   }
   coordinator.Expire(now);
+  reassembler.Expire(now);
+  fragmenter.Release(now, outgoing);
 }
 
 TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min(
       {next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(), pruner.NextDeadline()});
-  t = std::min({t, flush.NextDeadline(), expiry.NextDeadline()});
+  t = std::min({t, flush.NextDeadline(), expiry.NextDeadline(), fragmenter.NextDeadline()});
   return t;
 }
 
@@ -516,6 +547,11 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "stale.keys.dropped", static_cast<double>(metrics.keys_dropped_stale)},
       {p + "deletes.split_brain.count", static_cast<double>(metrics.deletes_split_brain)},
       {p + "keys.expired.count", static_cast<double>(metrics.keys_expired)},
+      {p + "frames.fragmented.count", static_cast<double>(metrics.frames_fragmented)},
+      {p + "frames.dropped.fragmented", static_cast<double>(metrics.fragmented_dropped)},
+      {p + "keys.large.count", static_cast<double>(metrics.keys_large)},
+      {p + "keys.large.max_bytes", static_cast<double>(metrics.largest_state)},
+      {p + "fragments.held_bytes", static_cast<double>(reassembler.held_bytes())},
       {p + "entries.dropped.expired", static_cast<double>(metrics.entries_expired)},
   };
   for (int k = 0; k < kFrameKinds; ++k) {
@@ -543,6 +579,7 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
   peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
   std::erase(peers, impl_->self);
   impl_->anti_entropy.KeepOnly(peers);
+  impl_->fragmenter.KeepOnly(peers);
   impl_->peers = std::move(peers);
   impl_->coordinator.OnMembershipChange();
 }
@@ -679,6 +716,12 @@ double Replicator::delta_flush_interval() const {
 }
 TimeMicros Replicator::NextDeadline() const { return impl_->NextDeadline(); }
 std::vector<OutgoingFrame> Replicator::TakeOutgoing() { return std::exchange(impl_->outgoing, {}); }
+void Replicator::ReturnRefused(OutgoingFrame frame, TimeMicros now) {
+  if (frame.kind == FrameKind::kFragment) impl_->fragmenter.Refused(std::move(frame), now);
+}
+std::vector<std::pair<std::string, size_t>> Replicator::TakeLargeKeys() {
+  return std::exchange(impl_->large_keys, {});
+}
 std::vector<ReplicaEvent> Replicator::TakeEvents() { return std::exchange(impl_->events, {}); }
 std::vector<Completion> Replicator::TakeCompletions() {
   return std::exchange(impl_->completions, {});

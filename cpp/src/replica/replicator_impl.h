@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "replica/anti_entropy.h"
 #include "replica/coordinator.h"
 #include "replica/delta_flush.h"
+#include "replica/fragments.h"
 #include "replica/key_expiry.h"
 #include "replica/key_store.h"
 #include "replica/messages.h"
@@ -56,6 +58,10 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   // local delete goes to the store itself and is published by the DeltaFlush.
   bool ApplyRemoteTombstone(const internal::Tombstone& t) override;
   void Send(std::optional<NodeId> to, internal::FrameBody body);
+  // A frame joined from fragments: read as if it had come whole (never a fragment itself).
+  void ReceiveJoined(const std::string& whole, TimeMicros now);
+  // Notes the keys whose full states in `body` pass log_data_size_exceeding.
+  void NoteLargeStates(const internal::FrameBody& body);
   // A key set aside by a quarantine joins back once a peer's state of it arrived.
   void TakeBackQuarantined(const std::string& name, TimeMicros now);
   // Drops the key states of a frame from a replica that missed collected deletes (counted).
@@ -107,6 +113,10 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   internal::DeltaFlush flush;              // the local changes it publishes (after the store)
   internal::Pruner pruner;                 // removed replicas and their pruning (after the store)
   internal::TombstoneCollector collector;  // deletes and tombstone collection (after the store)
+  internal::Fragmenter fragmenter;         // frames larger than max_frame_size, going out
+  internal::Reassembler reassembler;       // and coming in
+  std::set<std::string> large_reported;    // keys reported large (at most 10,000 kept)
+  std::vector<std::pair<std::string, size_t>> large_keys;  // reported, not taken yet
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
 };
