@@ -80,13 +80,17 @@ TEST(FragmentsTest, WhatIsHeldStaysWithinTheBoundAndBadPiecesAreDropped) {
   }
   EXPECT_GE(metrics.fragmented_dropped, 1u);  // the older partial frame went
 
-  // A frame larger than the bound is refused outright, on both sides.
+  // A frame larger than the bound is refused outright, on both sides; so is a second large
+  // frame to a peer while the first is queued.
   const uint64_t before = metrics.fragmented_dropped;
   out.Split(1, ReplicaId{11}, 2, Payload(9000, 'c'));
   EXPECT_EQ(metrics.fragmented_dropped, before + 1);
+  out.Split(1, ReplicaId{11}, 3, Payload(3000, 'd'));
+  out.Split(1, ReplicaId{11}, 3, Payload(3000, 'e'));
+  EXPECT_EQ(metrics.fragmented_dropped, before + 2);
   FragmentMsg huge{99, 0, 10, 9000, "x"};
   EXPECT_FALSE(in.Add(1, ReplicaId{11}, huge, 0));
-  EXPECT_EQ(metrics.fragmented_dropped, before + 2);
+  EXPECT_EQ(metrics.fragmented_dropped, before + 3);
 
   // Pieces that disagree about the frame: dropped as malformed.
   FragmentMsg a{7, 0, 2, 10, "hello"};

@@ -145,6 +145,7 @@ struct ReplicatorMetrics {
   uint64_t frames_fragmented = 0;
   uint64_t fragmented_dropped = 0;
   uint64_t keys_large = 0;
+  uint64_t large_repairs_deferred = 0;  // a large key not repaired: its last copy is on its way
   uint64_t largest_state = 0;
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};

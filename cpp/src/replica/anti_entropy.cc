@@ -85,6 +85,9 @@ void AntiEntropy::SyncWith(NodeId peer) {
 }
 
 void AntiEntropy::KeepOnly(const std::vector<NodeId>& peers) {
+  std::erase_if(large_sent_, [&](const auto& entry) {
+    return !std::binary_search(peers.begin(), peers.end(), entry.first.first);
+  });
   std::erase_if(loss_repairs_, [&](const auto& entry) {
     return !std::binary_search(peers.begin(), peers.end(), entry.first);
   });
@@ -165,9 +168,25 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
   if (!keys_msg.leaves.empty()) host_.SendTo(from, std::move(keys_msg));
 }
 
-void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair,
-                              size_t& bytes) {
+bool AntiEntropy::SentRecently(NodeId to, const std::string& name, uint64_t digest,
+                               TimeMicros now) {
+  // Long enough for a transfer at tens of MB/s, and for the peer's next round to see it.
+  const TimeMicros window =
+      std::max<TimeMicros>(5'000'000, 3 * MicrosOf(options_.anti_entropy_interval));
+  std::erase_if(large_sent_, [&](const auto& e) { return now - e.second.second >= window; });
+  auto [it, added] = large_sent_.try_emplace({to, name}, digest, now);
+  if (!added && it->second.first == digest) {
+    ++metrics_.large_repairs_deferred;
+    return true;
+  }
+  it->second = {digest, now};
+  return false;
+}
+
+void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& repair, size_t& bytes,
+                              TimeMicros now) {
   if (const auto* k = store_.FindKey(name)) {
+    if (store_.LargeSize(name) != 0 && SentRecently(to, name, k->digest, now)) return;
     KeyedState s{name, EncodeAny(k->value), true, {}, 0};
     if (const PruningMarkers* m = store_.MarkersOf(name)) s.pruning = *m;
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
@@ -199,7 +218,7 @@ void AntiEntropy::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, siz
   bytes += entry;
 }
 
-void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
+void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros now) {
   store_.RefreshDigests();
   RepairMsg repair{m.round, {}, {}, {}};
   size_t bytes = 0;
@@ -229,7 +248,7 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m) {
         WantInRepair(from, hash, repair, bytes);
         theirs.erase(it);
       }
-      AddToRepair(from, name, repair, bytes);
+      AddToRepair(from, name, repair, bytes, now);
     }
     for (const auto& [hash, digest] : theirs) WantInRepair(from, hash, repair, bytes);  // theirs
   }
@@ -247,7 +266,7 @@ void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {
     for (const std::string* name : store_.LeafMembers(store_.tree().LeafOf(hash))) {
-      if (KeyStore::KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes);
+      if (KeyStore::KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes, now);
     }
   }
   if (!reply.entries.empty() || !reply.tombstones.empty()) host_.SendTo(from, std::move(reply));

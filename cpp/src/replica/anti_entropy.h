@@ -52,7 +52,7 @@ class AntiEntropy {
   void KeepOnly(const std::vector<NodeId>& peers);
 
   void OnDigestStep(NodeId from, const DigestStepMsg& m);
-  void OnKeyDigests(NodeId from, const KeyDigestsMsg& m);
+  void OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros now);
   void OnRepair(NodeId from, RepairMsg& m, TimeMicros now);
 
  private:
@@ -60,7 +60,11 @@ class AntiEntropy {
   void StartRound(NodeId peer);
   // Appends a key's state or tombstone (or, Want, the hash of a key wanted back) to a repair,
   // sending full chunks to `to` first.
-  void AddToRepair(NodeId to, const std::string& key, RepairMsg& repair, size_t& bytes);
+  void AddToRepair(NodeId to, const std::string& key, RepairMsg& repair, size_t& bytes,
+                   TimeMicros now);
+  // Whether a key larger than a frame was sent to `to` as it is now, recently: it is still on its
+  // way in pieces (replica/fragments.h), and sending it again would only queue another copy.
+  bool SentRecently(NodeId to, const std::string& name, uint64_t digest, TimeMicros now);
   void WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes);
   void MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes);
 
@@ -79,6 +83,8 @@ class AntiEntropy {
   };
   std::map<NodeId, LossRepair> loss_repairs_;
   std::vector<NodeId> meetings_;  // peers just met: a round with each at the next Tick
+  // Large keys repaired lately: (peer, key) -> (its digest then, when).
+  std::map<std::pair<NodeId, std::string>, std::pair<uint64_t, TimeMicros>> large_sent_;
 };
 
 }  // namespace convergent::internal

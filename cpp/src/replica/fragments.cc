@@ -22,8 +22,10 @@ Fragmenter::Fragmenter(const ReplicatorOptions& options, ReplicatorMetrics& metr
 
 void Fragmenter::Split(NodeId self, ReplicaId replica, NodeId to, const std::string& frame) {
   Queue& q = queues_[to];
-  if (q.bytes + frame.size() > options_.max_reassembly_bytes) {
-    ++metrics_.fragmented_dropped;  // the peer could not hold it, or its queue is full
+  // One large frame per peer at a time: anti-entropy, which sends the key again while its last
+  // copy is still on its way, would otherwise queue copy after copy of it.
+  if (!q.pieces.empty() || frame.size() > options_.max_reassembly_bytes) {
+    ++metrics_.fragmented_dropped;
     return;
   }
   const size_t piece = std::max<size_t>(options_.max_frame_size - kPieceOverhead, 1);

@@ -5,8 +5,8 @@
 // - Fragmenter (sending side): pieces wait in a queue per peer (a broadcast goes to each peer)
 //   and leave a few per tick; a piece the transport refuses (its queue is full) goes back to the
 //   front of its queue and that peer pauses, 1 ms doubling to 50 ms: the transfer goes at the pace
-//   the link takes. A peer's queue holds at most max_reassembly_bytes; a frame that does not fit
-//   is dropped (counted; anti-entropy sends it again later).
+//   the link takes. A peer is sent one large frame at a time, of at most max_reassembly_bytes:
+//   another one meanwhile is dropped (counted; anti-entropy sends it again later).
 // - Reassembler (receiving side): pieces may arrive in any order and twice; a frame is whole when
 //   every piece arrived. Partial frames hold at most max_reassembly_bytes in all (the oldest goes
 //   first), and one that has not grown for 30 s is dropped. Drops are counted: a lost piece loses

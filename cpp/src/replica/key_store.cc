@@ -44,10 +44,11 @@ size_t NameHash::operator()(const std::string& s) const noexcept {
   return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
 }
 
-KeyStore::KeyStore(int digest_tree_depth, ReplicatorMetrics& metrics,
+KeyStore::KeyStore(int digest_tree_depth, size_t large, ReplicatorMetrics& metrics,
                    std::vector<ReplicaEvent>& events)
     : metrics_(metrics),
       events_(events),
+      large_threshold_(large),
       leaf_members_(size_t{1} << (4 * digest_tree_depth)),
       tree_(digest_tree_depth) {}
 
@@ -129,6 +130,7 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
     keys_.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
     markers_.erase(t.key);
     activity_.erase(t.key);
+    large_.erase(t.key);
   }
   TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash, 0, {}, 0, publish};
   JoinDots(tomb.dots, t.dots);  // sorts what a peer sent
@@ -154,6 +156,7 @@ std::pair<std::string, AnyCrdt> KeyStore::TakeKey(Keys::iterator it) {
   if (track_changes_) changed_.insert(it->first);
   markers_.erase(it->first);
   activity_.erase(it->first);
+  large_.erase(it->first);
   auto node = keys_.extract(it);
   return {std::move(node.key()), std::move(node.mapped().value)};
 }
@@ -197,6 +200,11 @@ void KeyStore::RefreshDigests() {
     if (it == keys_.end() || !it->second.digest_dirty) continue;
     KeyEntry& e = it->second;
     const std::string bytes = EncodeAny(e.value);
+    if (bytes.size() > large_threshold_) {
+      large_[name] = bytes.size();
+    } else if (!large_.empty()) {
+      large_.erase(name);
+    }
     uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
     if (const PruningMarkers* m = MarkersOf(name)) digest ^= MarkersDigest(*m);
     if (const TimeMicros active = ActivityOf(name); active != 0) {

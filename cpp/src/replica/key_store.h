@@ -76,7 +76,10 @@ class KeyStore {
 
   // `metrics`: merges and mistyped entries are counted there; `events`: where the change events
   // of subscribed keys go.
-  KeyStore(int digest_tree_depth, ReplicatorMetrics& metrics, std::vector<ReplicaEvent>& events);
+  // `large`: keys whose encoded state is larger are noted (LargeSize) when their digest is
+  // computed.
+  KeyStore(int digest_tree_depth, size_t large, ReplicatorMetrics& metrics,
+           std::vector<ReplicaEvent>& events);
 
   static uint64_t KeyHash(std::string_view key);
 
@@ -192,6 +195,13 @@ class KeyStore {
   // Removes a live key that expired (no tombstone) and tells its subscribers.
   void ExpireKey(const std::string& name);
 
+  // The encoded size of a live key larger than `large` as of its last digest (0: not large).
+  size_t LargeSize(const std::string& name) const {
+    if (large_.empty()) return 0;
+    auto it = large_.find(name);
+    return it == large_.end() ? 0 : it->second;
+  }
+
   // ---- digests (anti-entropy) ----
   void RefreshDigests();
   const DigestTree& tree() const { return tree_; }
@@ -222,6 +232,8 @@ class KeyStore {
   Tombstones tombstones_;
   Markers markers_;                                                 // the keys that have any, only
   std::unordered_map<std::string, TimeMicros, NameHash> activity_;  // expiring keys only
+  size_t large_threshold_;
+  std::unordered_map<std::string, size_t, NameHash> large_;  // large keys only
   // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
   // names held by keys_ and tombstones_ (node-based maps: the pointers stay valid until the entry
   // is erased, which also removes it here). 8 bytes per key instead of a set node.

@@ -116,7 +116,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       replica(replica_id),
       options(std::move(opts)),
       rng(seed),
-      store(options.digest_tree_depth, metrics, events),
+      store(options.digest_tree_depth, options.max_frame_size, metrics, events),
       expiry(store, options, metrics),
       anti_entropy(*this, store, options, metrics, rng),
       flush(store, options, metrics),
@@ -451,7 +451,7 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
           anti_entropy.OnDigestStep(from, m);
         } else if constexpr (std::is_same_v<M, internal::KeyDigestsMsg>) {
-          anti_entropy.OnKeyDigests(from, m);
+          anti_entropy.OnKeyDigests(from, m, now);
         } else if constexpr (std::is_same_v<M, internal::RepairMsg>) {
           anti_entropy.OnRepair(from, m, now);
         } else {
