@@ -93,11 +93,16 @@ TEST(FragmentsTest, WhatIsHeldStaysWithinTheBoundAndBadPiecesAreDropped) {
   EXPECT_EQ(metrics.fragmented_dropped, before + 3);
 
   // Pieces that disagree about the frame: dropped as malformed.
-  FragmentMsg a{7, 0, 2, 10, "hello"};
-  FragmentMsg b{7, 1, 3, 10, "world"};
+  FragmentMsg a{7, 0, 2, 2000, "hello"};
+  FragmentMsg b{7, 1, 3, 2000, "world"};
   EXPECT_FALSE(in.Add(3, ReplicaId{5}, a, 0));
   EXPECT_FALSE(in.Add(3, ReplicaId{5}, b, 0));
   EXPECT_EQ(metrics.frames_malformed, 1u);
+
+  // A count no sender makes (pieces of a few bytes): refused before anything is allocated.
+  FragmentMsg many{8, 0, 4'000'000'000u, 4096, "x"};
+  EXPECT_FALSE(in.Add(3, ReplicaId{5}, many, 0));
+  EXPECT_EQ(metrics.frames_malformed, 2u);
 
   // Partial frames that stop growing are let go after 30 s.
   in.Expire(31'000'000);

@@ -95,6 +95,12 @@ std::optional<std::string> Reassembler::Add(NodeId from, ReplicaId replica, Frag
     ++metrics_.fragmented_dropped;  // larger than this replica takes
     return std::nullopt;
   }
+  // Pieces are at least 896 bytes (max_frame_size >= 1024, less a fragment's fields), but the
+  // last: a count beyond that is not a sender's, and would only make this replica allocate.
+  if (piece.count > piece.total_size / 512 + 1) {
+    ++metrics_.frames_malformed;
+    return std::nullopt;
+  }
   const Id id{from, replica.value, piece.message_id};
   auto it = partials_.find(id);
   if (it == partials_.end()) {
