@@ -130,15 +130,18 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
 }
 
 bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros now) {
-  if (store.IsDeleted(s.key)) return true;           // deleted here: deltas of the key are ignored
-  if (!expiry.Admit(s, WallTime(now))) return true;  // expired already: it stays gone
+  if (store.IsDeleted(s.key)) return true;  // deleted here: deltas of the key are ignored
+  // (Each wall-clock read costs: only with expiry on.)
+  if (expiry.enabled() && !expiry.Admit(s, WallTime(now))) return true;  // expired: stays gone
   auto decoded = DecodeAny(s.state);
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
   }
   if (!MergeState(s.key, std::move(decoded).value(), s.pruning, now)) return false;
-  expiry.Touch(s.key, static_cast<TimeMicros>(s.last_active_us), WallTime(now));
+  if (expiry.enabled()) {
+    expiry.Touch(s.key, static_cast<TimeMicros>(s.last_active_us), WallTime(now));
+  }
   return true;
 }
 
@@ -294,7 +297,10 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   flush.AddDelta(name, e, *delta, now);
   e.written_epoch = collector.epoch();
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
-  expiry.Touch(name, WallTime(now), WallTime(now));
+  if (expiry.enabled()) {
+    const TimeMicros wall = WallTime(now);
+    expiry.Touch(name, wall, wall);
+  }
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
   // While a pruning record of the key is not held everywhere, its changes go out whole.
@@ -489,7 +495,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       [&](const std::string& name) { return pruner.NeedsFullState(name, now); },
       [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
   pruner.Tick(now);
-  expiry.Tick(now, WallTime(now));
+  if (expiry.enabled()) expiry.Tick(now, WallTime(now));
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + MicrosOf(options.prune_interval);
