@@ -89,9 +89,6 @@ class TombstoneCollector {
   void NoteRestored() { fresh_ = false; }
   void Restore(const DeletesRecord& record);
 
-  const CausalContext& seen() const { return seen_; }
-  const CausalContext& floor() const { return floor_; }
-
  private:
   static bool Covers(const CausalContext::VersionVector& vv, const CausalContext& ctx);
   // Joins a floor into this one (and into the seen deletes); true when either grew.
