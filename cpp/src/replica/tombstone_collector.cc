@@ -91,8 +91,11 @@ TombstoneCollector::Heard TombstoneCollector::Hear(ReplicaId from, const DeleteA
     // Nothing was collected that we missed. Floors spread: what a peer found every member (of
     // its view) has seen is collected here too, so that replicas whose views of the members
     // differ for a while (a goodbye one of them missed) still collect the same tombstones.
-    const bool adopted = Adopt(advert.collected);
-    return adopted ? Heard::kAdopted : Heard::kNothingNew;
+    // The peer hears of it only if it refuses this replica's states (the last advert, durable,
+    // did not cover its floor): a round with it tells it.
+    const bool refused_there = !Covers(AdvertisedSeen(), *theirs);
+    Adopt(advert.collected);
+    return refused_there ? Heard::kAdopted : Heard::kNothingNew;
   }
   // They collected deletes this store has not seen.
   const bool they_missed_ours = !Covers(advert.seen, floor_);
