@@ -8,13 +8,12 @@
 // Usage: pruning [--lives N] (default 1000).
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 
 #include "convergent/codec.h"
 #include "convergent/simulation.h"
+#include "sim_bench_support.h"
 
 namespace convergent {
 namespace {
@@ -37,9 +36,6 @@ Replicator::Mutation Add(ReplicaId r, int64_t element) {
     return AnyCrdt(v.get_if<ORSet>()->Add(r, IntValue(element)));
   };
 }
-Replicator::Mutation Increment(ReplicaId r) {
-  return [=](AnyCrdt& v) -> Result<AnyCrdt> { return AnyCrdt(v.get_if<GCounter>()->Increment(r)); };
-}
 
 size_t EncodedSize(Simulation& sim, NodeId n, const char* key, CrdtType type) {
   auto v = sim.node(n).Get(key, type);
@@ -48,18 +44,14 @@ size_t EncodedSize(Simulation& sim, NodeId n, const char* key, CrdtType type) {
 
 int Run(int lives) {
   const auto start = std::chrono::steady_clock::now();
-  auto made = Simulation::Create(Options());
-  if (!made.ok()) {
-    std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
-    return 1;
-  }
-  Simulation& sim = **made;
-  if (!sim.RunUntilFormed(10.0)) return 1;
+  std::unique_ptr<Simulation> made = bench::FormedSimulation(Options());
+  if (made == nullptr) return 1;
+  Simulation& sim = *made;
   uint64_t written = 0;
   for (int life = 0; life < lives; ++life) {
     const ReplicaId r = sim.node(2).replica_id();
     if (!sim.Update(2, "set", CrdtType::kORSet, Add(r, life)).ok() ||
-        !sim.Update(2, "count", CrdtType::kGCounter, Increment(r)).ok()) {
+        !sim.Update(2, "count", CrdtType::kGCounter, bench::Increment(r)).ok()) {
       return 1;
     }
     ++written;
@@ -93,9 +85,9 @@ int Run(int lives) {
   const size_t set = EncodedSize(sim, 0, "set", CrdtType::kORSet);
 
   // The baseline: the same elements written by the 3 live replicas, round robin.
-  auto base_made = Simulation::Create(Options());
-  Simulation& base = **base_made;
-  if (!base.RunUntilFormed(10.0)) return 1;
+  std::unique_ptr<Simulation> base_made = bench::FormedSimulation(Options());
+  if (base_made == nullptr) return 1;
+  Simulation& base = *base_made;
   for (int e = 0; e < lives; ++e) {
     const NodeId n = static_cast<NodeId>(e % 3);
     if (!base.Update(n, "set", CrdtType::kORSet, Add(base.node(n).replica_id(), e)).ok()) return 1;
@@ -121,9 +113,5 @@ int Run(int lives) {
 }  // namespace convergent
 
 int main(int argc, char** argv) {
-  int lives = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--lives") == 0) lives = std::atoi(argv[i + 1]);
-  }
-  return convergent::Run(lives > 0 ? lives : 1000);
+  return convergent::Run(convergent::bench::IntArgument(argc, argv, "--lives", 1000));
 }

@@ -8,11 +8,11 @@
 // Usage: tombstones [--keys N] (default 100000).
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <memory>
 #include <string>
 
 #include "convergent/simulation.h"
+#include "sim_bench_support.h"
 
 namespace convergent {
 namespace {
@@ -30,10 +30,6 @@ SimulationOptions Options() {
   so.node.heartbeat_interval = 0.1;
   so.node.failure_timeout = 0.5;
   return so;
-}
-
-Replicator::Mutation Increment(ReplicaId r) {
-  return [=](AnyCrdt& v) -> Result<AnyCrdt> { return AnyCrdt(v.get_if<GCounter>()->Increment(r)); };
 }
 
 // Anti-entropy bytes sent and rounds started, over the live nodes.
@@ -70,16 +66,13 @@ size_t Tombstones(Simulation& sim) {
 
 int Run(int keys) {
   const auto start = std::chrono::steady_clock::now();
-  auto made = Simulation::Create(Options());
-  if (!made.ok()) {
-    std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
-    return 1;
-  }
-  Simulation& sim = **made;
-  if (!sim.RunUntilFormed(10.0)) return 1;
+  std::unique_ptr<Simulation> made = bench::FormedSimulation(Options());
+  if (made == nullptr) return 1;
+  Simulation& sim = *made;
   const ReplicaId r = sim.node(0).replica_id();
   for (int k = 0; k < keys; ++k) {
-    if (!sim.Update(0, "k" + std::to_string(k), CrdtType::kGCounter, Increment(r)).ok()) return 1;
+    if (!sim.Update(0, "k" + std::to_string(k), CrdtType::kGCounter, bench::Increment(r)).ok())
+      return 1;
     if (k % 1000 == 999) sim.RunFor(0.05);
   }
   if (!sim.RunUntilConverged(120.0)) return 1;
@@ -132,9 +125,5 @@ int Run(int keys) {
 }  // namespace convergent
 
 int main(int argc, char** argv) {
-  int keys = 100000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--keys") == 0) keys = std::atoi(argv[i + 1]);
-  }
-  return convergent::Run(keys > 0 ? keys : 100000);
+  return convergent::Run(convergent::bench::IntArgument(argc, argv, "--keys", 100000));
 }
