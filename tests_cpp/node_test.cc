@@ -186,8 +186,10 @@ TEST(NodeTest, TwoNodesThatDialEachOtherKeepOneBusConnection) {
   const std::string a_url = "inproc://dup-" + tag + "-a", b_url = "inproc://dup-" + tag + "-b";
   auto b = Node::Start(FastOptions(b_url, {a_url}));
   ASSERT_TRUE(b.ok());
-  // Set-up, not a result: B's patience (two heartbeats) runs out, so it dials A (not up yet).
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Set-up, not a result: B's patience (two heartbeats, 100 ms) runs out, so it dials A (not up
+  // yet). 1 s leaves B's loop time to get there under TSan and a loaded machine: with 200 ms, one
+  // full TSan run out of many had B still patient when A came up (no second connection to close).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   auto a = Node::Start(FastOptions(a_url, {b_url}));
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(WaitFor([&] {
