@@ -499,7 +499,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
   anti_entropy.Tick(now);
   if (now >= next_prune) {
     next_prune = now + MicrosOf(options.prune_interval);
-    collector.Tick(now, pruner.members());
+    collector.Tick(now);
   }
   coordinator.Expire(now);
   reassembler.Expire(now);

@@ -139,15 +139,15 @@ void TombstoneCollector::SetMembers(const std::vector<ReplicaId>& members) {
   for (ReplicaId m : members) members_hash_ = members_hash_ * 0x9E3779B97F4A7C15ull + m.value + 1;
 }
 
-void TombstoneCollector::Tick(TimeMicros now, const std::vector<ReplicaId>& members) {
+void TombstoneCollector::Tick(TimeMicros now) {
   if (!quarantine_.empty() && now >= quarantine_until_) {
     metrics_.keys_dropped_stale += quarantine_.size();
     quarantine_.clear();
   }
   std::erase_if(heard_, [&](const auto& h) {
-    return !std::binary_search(members.begin(), members.end(), h.first);
+    return !std::binary_search(members_.begin(), members_.end(), h.first);
   });
-  if (!members.empty()) RaiseFloor(members);
+  if (!members_.empty()) RaiseFloor();
   const TimeMicros hold = MicrosOf(options_.tombstone_ttl);
   metrics_.tombstones_collected += store_.CollectTombstones([&](TombstoneEntry& t) {
     const bool under = !t.dots.empty() && std::all_of(t.dots.begin(), t.dots.end(),
@@ -158,10 +158,10 @@ void TombstoneCollector::Tick(TimeMicros now, const std::vector<ReplicaId>& memb
   });
 }
 
-void TombstoneCollector::RaiseFloor(const std::vector<ReplicaId>& members) {
+void TombstoneCollector::RaiseFloor() {
   // The floor rises to what every member has said it has seen (this one: what it advertises).
   CausalContext::VersionVector common = AdvertisedSeen();
-  for (ReplicaId m : members) {
+  for (ReplicaId m : members_) {
     if (m == self_) continue;
     auto it = heard_.find(m);
     // Not heard yet, or with another view of the members: the floor stays.

@@ -67,11 +67,11 @@ class TombstoneCollector {
 
   // The current members' replicas (ascending), whose hash the adverts carry.
   void SetMembers(const std::vector<ReplicaId>& members);
-  // A collection pass over the tombstones, with the current members' replicas (self included;
-  // empty: unknown, nothing is collected). The floor rises only when every member has said it
+  // A collection pass over the tombstones, with the members of SetMembers (self included;
+  // none: unknown, nothing is collected). The floor rises only when every member has said it
   // knows the same members (a node that has not heard of one yet must not collect without it).
   // Also ends a quarantine that is over.
-  void Tick(TimeMicros now, const std::vector<ReplicaId>& members);
+  void Tick(TimeMicros now);
 
   // A key set aside by a quarantine, taken back (nullopt: none).
   std::optional<AnyCrdt> TakeQuarantined(const std::string& name);
@@ -93,7 +93,7 @@ class TombstoneCollector {
   static bool Covers(const CausalContext::VersionVector& vv, const CausalContext& ctx);
   // Joins a floor into this one (and into the seen deletes); true when either grew.
   bool Adopt(const CausalContext::VersionVector& floor);
-  void RaiseFloor(const std::vector<ReplicaId>& members);
+  void RaiseFloor();
   Heard Hear(ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
   CausalContext::VersionVector AdvertisedSeen() const;
   void Quarantine(TimeMicros now);
