@@ -5,6 +5,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include "convergent/process.h"
 #include "convergent/version.h"
 #include "py_errors.h"
 #include "py_value.h"
@@ -14,6 +15,8 @@ namespace cb = convergent::bindings;
 PYBIND11_MODULE(_core, m) {
   m.doc() = "convergent C++ core (use the convergent package, not this module)";
   m.def("version", &convergent::Version, "Version of the C++ library.");
+  m.def("_return_freed_memory_promptly", &convergent::ReturnFreedMemoryPromptly,
+        "Process-wide: freed memory goes back to the system (convergent/process.h).");
   cb::InitErrors();
   cb::RegisterValueFunctions(m);
   cb::RegisterCounters(m);

@@ -32,6 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
+from . import _core
 from .config import Config
 from .node import Node
 
@@ -148,6 +149,7 @@ def run_node(node_kwargs: dict[str, Any], config: Config) -> int:
     control = node_kwargs.pop("control", None)
     exit_with_parent = bool(node_kwargs.pop("exit_with_parent", False))
     listen = node_kwargs.pop("listen")
+    _core._return_freed_memory_promptly()  # this process is the node's: see convergent/process.h
     try:
         node = Node(listen, config=config, **node_kwargs)
     except (TypeError, ValueError) as e:

@@ -184,6 +184,7 @@ Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* o
       return Status::Corruption("an element not canonical msgpack");
     }
   }
+  out->Reserve(n);  // n is bounded by the input: each element has bytes of its own
   size_t next = 0;
   for (size_t i = 0; i < n; ++i) {
     const uint32_t count = in.dot_count.empty() ? 1 : in.dot_count[i];

@@ -243,6 +243,7 @@ Result<ORMap> ReadMap(const char* type, v1::ORMapState* m) {
   }
   StoreDotReader dots(&table, &ctx);
   ORMap::Store store;
+  store.Reserve(static_cast<size_t>(m->entries_size()));
   for (v1::MapEntryState& e : *m->mutable_entries()) {
     if (e.parts_size() == 0) return Corruption(type, "an entry without parts");
     MapEntry entry;
