@@ -1058,5 +1058,47 @@ TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact)
   EXPECT_GE(s.NodeMetrics(0).at("crdt.replicator.pruning.performed.count"), kLives - 1.0);
 }
 
+// Writers that are not nodes' replicas (a process-backed handle writes as one of its own) write
+// through a node that is not the leader, then retire there: the removal must reach the leader
+// without any change of members, and the leader prunes them from the counter and the set.
+TEST(SimulationNodeTest, RetiredWritersArePrunedEverywhere) {
+  SimulationOptions so;
+  so.nodes = 3;
+  so.seed = 23;
+  so.replicator = ChaosReplicatorOptions();
+  so.replicator.pruning_interval = 0.5;
+  so.replicator.max_pruning_dissemination = 1.0;
+  so.node.heartbeat_interval = 0.1;
+  so.node.failure_timeout = 0.5;
+  auto sim = Simulation::Create(so);
+  ASSERT_TRUE(sim.ok());
+  Simulation& s = **sim;
+  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  constexpr int kWriters = 6;
+  const NodeId through = 2;  // the leader is node 0
+  for (int w = 0; w < kWriters; ++w) {
+    const ReplicaId writer{0xabc000 + static_cast<uint64_t>(w)};
+    ASSERT_TRUE(s.Update(through, "g", CrdtType::kGCounter, GIncrement(writer, 3)).ok());
+    ASSERT_TRUE(
+        s.Update(through, "s", CrdtType::kORSet, SetAdd(writer, StringValue(std::to_string(w))))
+            .ok());
+    s.RunFor(0.5);
+    ASSERT_TRUE(s.RetireWriter(through, writer).ok());
+  }
+  s.RunFor(10.0);
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  for (NodeId n = 0; n < 3; ++n) {
+    const AnyCrdt* g = Get(s, n, "g", CrdtType::kGCounter);
+    const AnyCrdt* set = Get(s, n, "s", CrdtType::kORSet);
+    ASSERT_TRUE(g != nullptr && set != nullptr);
+    EXPECT_EQ(g->get_if<GCounter>()->value(), 3u * kWriters) << "node " << n;
+    EXPECT_EQ(set->get_if<ORSet>()->size(), static_cast<size_t>(kWriters)) << "node " << n;
+    // Only the leader's pruning target is left.
+    EXPECT_EQ(g->get_if<GCounter>()->slots().size(), 1u) << "node " << n;
+    EXPECT_EQ(set->get_if<ORSet>()->context().version_vector().size(), 1u) << "node " << n;
+  }
+  EXPECT_FALSE(s.RetireWriter(7, ReplicaId{1}).ok());
+}
+
 }  // namespace
 }  // namespace convergent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import subprocess
 import sys
 import threading
@@ -284,8 +285,7 @@ def test_a_silent_node_process_cannot_hang_the_start() -> None:
 def test_restarted_nodes_are_pruned_from_the_values_they_wrote() -> None:
     # Removed-replica pruning on real nodes (NNG over tcp): every start of node 2 is a new
     # replica, and the leader collapses the earlier ones out of the counter, whose count stays
-    # exact. (Process-backed handles write as a replica of their own, which no membership
-    # removes: not pruned yet.)
+    # exact.
     config = dataclasses.replace(FAST, pruning_interval=0.2, max_pruning_dissemination=0.5)
     key = cv.GCounterKey("restarts")
     lives = 5
@@ -304,6 +304,46 @@ def test_restarted_nodes_are_pruned_from_the_values_they_wrote() -> None:
         assert wait_until(pruned, timeout=30.0), [len(n.get(key).to_bytes()) for n in cluster.nodes]
         cluster.wait_converged()
         assert all(n.get(key).value == 5 * lives for n in cluster.nodes)
+
+
+def size_with_slots(n: int) -> int:
+    """The encoded size of a GCounter with n slots of random 64-bit replicas (small counts)."""
+    g = cv.GCounter()
+    for _ in range(n):
+        g.increment(7, replica=random.getrandbits(64) | 1 << 63)
+    return len(g.to_bytes())
+
+
+def test_the_writer_replicas_of_closed_process_handles_are_pruned() -> None:
+    # A handle of a node process writes as a replica of its own. When its connection closes, the
+    # node process retires that replica; when the process dies first, LocalCluster has the next
+    # process of that node retire it. Either way the cluster prunes it like a removed
+    # incarnation, and the count stays exact.
+    from convergent._control import RemoteNode
+
+    config = dataclasses.replace(FAST, pruning_interval=0.2, max_pruning_dissemination=0.5)
+    key = cv.GCounterKey("handles")
+    lives = 4
+    with cv.LocalCluster(3, transport="tcp", processes=True, config=config) as cluster:
+        for life in range(lives):
+            cluster.nodes[2].update(key, lambda v: v.increment(5), write=cv.ALL)
+            if life < lives - 1:
+                cluster.kill(2)
+                cluster.start(2)
+        # A second handle of node 0, on a connection of its own, which it then closes.
+        node0 = cluster.node(0)
+        extra = RemoteNode(node0._channel.address, node0._channel.authkey, cluster._procs[0])
+        extra.replicator.update(key, lambda v: v.increment(7), write=cv.ALL)
+        extra._channel.close()
+
+        def sizes() -> list[int]:
+            return [len(n.get(key).to_bytes()) for n in cluster.nodes]
+
+        # At most two slots are left: the live handle's and the pruning target's (without the
+        # pruning there would be five, and the node incarnations write none).
+        assert wait_until(lambda: max(sizes()) < size_with_slots(3), timeout=30.0), sizes()
+        cluster.wait_converged()
+        assert all(n.get(key).value == 5 * lives + 7 for n in cluster.nodes)
 
 
 def test_a_tombstone_is_collected_once_every_node_has_it_and_the_key_stays_gone() -> None:

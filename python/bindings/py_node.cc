@@ -192,6 +192,12 @@ void RegisterNode(py::module_& m) {
              return out;
            })
       .def("leader", [](PyNode& self) { return NoGil([&] { return self.host->node().Leader(); }); })
+      .def(
+          "_retire_writer",
+          [](PyNode& self, uint64_t writer) {
+            NoGil([&] { self.host->node().RetireWriter(convergent::ReplicaId{writer}); });
+          },
+          py::arg("writer"))
       .def("metrics",
            [](PyNode& self) {
              py::dict out;

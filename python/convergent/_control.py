@@ -58,19 +58,35 @@ class ControlServer:
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
     def _session(self, conn: Connection) -> None:
-        with conn:
-            while True:
-                try:
-                    op, args = conn.recv()
-                except (EOFError, OSError):
-                    return
-                if op == "subscribe":  # the connection now carries this subscription only
-                    self._stream(conn, *args)
-                    return
-                try:
-                    conn.send(("ok", getattr(self, "_op_" + op)(*args)))
-                except Exception as e:  # the driver re-raises it
-                    conn.send(("error", e))
+        # The writer replicas of the driver's handles on this connection: when it closes they
+        # never write again, and are retired so that the cluster prunes them.
+        writers: set[int] = set()
+        try:
+            with conn:
+                while True:
+                    try:
+                        op, args = conn.recv()
+                    except (EOFError, OSError):
+                        return
+                    if op == "subscribe":  # the connection now carries this subscription only
+                        self._stream(conn, *args)
+                        return
+                    if op == "writer":
+                        writers.add(int(args[0]))
+                    try:
+                        conn.send(("ok", getattr(self, "_op_" + op)(*args)))
+                    except Exception as e:  # the driver re-raises it
+                        conn.send(("error", e))
+        finally:
+            for writer in writers:
+                self._node._retire_writer(writer)
+
+    def _op_writer(self, replica: int) -> None:
+        """Names the writer replica of the driver's handle (see _session)."""
+
+    def _op_retire_writer(self, replica: int) -> None:
+        """A writer replica of an earlier handle, whose node process is gone."""
+        self._node._retire_writer(int(replica))
 
     def _stream(self, conn: Connection, t: str, name: str) -> None:
         """Sends the events of one key to the driver until it sends "cancel" or goes away."""
@@ -286,6 +302,10 @@ class RemoteNode:
     def members(self) -> list[dict[str, Any]]:
         return list(self._channel.call("members"))
 
+    def retire_writer(self, replica: int) -> None:
+        """Retires the writer replica of an earlier handle (see Node._retire_writer)."""
+        self._channel.call("retire_writer", replica)
+
     def leader(self) -> int:
         return int(self._channel.call("leader"))
 
@@ -307,6 +327,9 @@ class RemoteReplicator:
         self._node = node
         self.id = random.getrandbits(64)  # this handle's own writer replica
         self.node = node.id
+        # Retired by the node process when this handle's connection closes (and by the next
+        # process of a LocalCluster node, if this one dies first).
+        channel.call("writer", self.id)
 
     @property
     def alive(self) -> bool:

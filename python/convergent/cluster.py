@@ -192,6 +192,10 @@ class LocalCluster:
                 heartbeat_interval=self._heartbeat_interval,
                 failure_timeout=self._failure_timeout,
             )
+        if isinstance(old, RemoteNode) and isinstance(node, RemoteNode):
+            # The earlier process's handle wrote as a replica of its own, which that process
+            # would have retired had it closed the handle itself.
+            node.retire_writer(old.replicator.id)
         self._urls[i] = node.url
         self._nodes[i] = node
         return node.replicator

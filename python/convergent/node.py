@@ -130,6 +130,11 @@ class Node:
         """The id of the reachable member (of this node's role) with the smallest id."""
         return int(self._core.leader())
 
+    def _retire_writer(self, replica: int) -> None:
+        """A writer replica other than this node's (a process-backed handle's) that will never
+        write again: removed on every member, so that it is pruned."""
+        self._core._retire_writer(replica)
+
     def metrics(self) -> dict[str, float]:
         """The replicator's metrics plus the transport's and the membership's."""
         return dict(self._core.metrics())

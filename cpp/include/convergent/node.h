@@ -80,6 +80,11 @@ class Node {
   // (InvalidArgument once stopped).
   Status WaitReady(double timeout_seconds);
 
+  // A writer replica other than the node's own that wrote through this node and never will
+  // again (the handle of another process, which writes as a replica of its own, once closed):
+  // removed on every member like an earlier incarnation, so its slots and dots are pruned
+  // (docs/concepts.md, "Removed replicas"). Frames of a node's own replica are not affected.
+  void RetireWriter(ReplicaId writer);
   std::vector<MemberView> Members() const;
   NodeId Leader() const;
   // Replicator metrics plus the transport's (convergent.transport.*) and membership figures.

@@ -132,6 +132,10 @@ class Simulation {
   // arrives) and its Replicator is destroyed.
   void RemoveNode(NodeId id);
 
+  // A writer replica other than the node's own that wrote through it retires (Node::RetireWriter):
+  // InvalidArgument for a node that is not live.
+  Status RetireWriter(NodeId id, ReplicaId writer);
+
   // ---- faults of a node's own ----
   // Steps the node's wall clock by `seconds` (either way; it adds up). Timers do not move.
   Status SkewClock(NodeId id, double seconds);

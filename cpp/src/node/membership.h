@@ -83,11 +83,13 @@ class Membership {
   // (heartbeats repeat what their sender learned in the last kRemovedGossip). A downed member
   // may come back: not listed.
   std::vector<uint64_t> TakeRemovedReplicas() { return std::exchange(removed_replicas_, {}); }
+  bool has_removed_replicas() const { return !removed_replicas_.empty(); }
   static constexpr TimeMicros kRemovedGossip = 120'000'000;
+  // A replica gone for good, learned now (first time only): an incarnation, or a writer that
+  // retired (NodeCore::RetireWriter). Gossiped like the others.
+  void NoteRemoved(uint64_t replica, TimeMicros now);
 
  private:
-  // An incarnation gone for good, learned now (first time only).
-  void NoteRemoved(uint64_t replica, TimeMicros now);
   // Records a member that left or was downed (gossip of that incarnation is then ignored).
   void Depart(NodeId id, uint64_t incarnation);
   // Whether `m` is (an incarnation of) a member that left or was downed.

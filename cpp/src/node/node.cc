@@ -162,6 +162,11 @@ class Node::Impl {
     return core_->Members();
   }
 
+  void RetireWriter(ReplicaId writer) {
+    std::lock_guard lock(mu_);
+    if (running_) core_->RetireWriter(writer);  // a stopped node tells no one
+  }
+
   NodeId Leader() const {
     std::lock_guard lock(mu_);
     return core_->Leader();
@@ -306,6 +311,7 @@ bool Node::ready() const { return impl_->ready(); }
 Status Node::WaitReady(double timeout_seconds) { return impl_->WaitReady(timeout_seconds); }
 std::vector<MemberView> Node::Members() const { return impl_->Members(); }
 NodeId Node::Leader() const { return impl_->Leader(); }
+void Node::RetireWriter(ReplicaId writer) { impl_->RetireWriter(writer); }
 std::map<std::string, double> Node::Metrics() const { return impl_->Metrics(); }
 uint64_t Node::StoreDigest() { return impl_->StoreDigest(); }
 

@@ -96,6 +96,12 @@ void NodeCore::Tick() {
   if (snapshots_ != nullptr) snapshots_->MaybeWrite(*replicator_, now);
 }
 
+void NodeCore::RetireWriter(ReplicaId writer) {
+  if (writer == replica_id()) return;  // this node's own replica retires with the node
+  membership_->NoteRemoved(writer.value, Now());
+  UpdatePruning();  // hands it to the replicator now
+}
+
 void NodeCore::Leave() {
   if (closed_) return;
   const TimeMicros now = Now();
@@ -183,7 +189,11 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
   if (from_bus && h->sender.id != self.id && !h->sender.leaving) {
     KeepOneBusLink(h->sender.id, pipe, now);
   }
-  if (membership_->OnHeartbeat(*h, now, from_bus)) UpdatePeers();
+  if (membership_->OnHeartbeat(*h, now, from_bus)) {
+    UpdatePeers();
+  } else if (membership_->has_removed_replicas()) {
+    UpdatePruning();  // a removal heard without a change of members (a retired writer)
+  }
 }
 
 // ---- membership ----

@@ -66,6 +66,10 @@ class NodeCore {
   const Replicator& replicator() const { return *replicator_; }
   // Sends the frames the replicator produced.
   void Flush();
+  // A writer replica other than this node's own that wrote through it (a process-backed handle,
+  // which writes as a replica of its own) and will never write again: removed, like an earlier
+  // incarnation, here and, through heartbeats, on every member, so the leader prunes it.
+  void RetireWriter(ReplicaId writer);
 
   // ---- lifecycle ----
   // A graceful stop: flushes the buffered deltas, writes a last snapshot, says goodbye.

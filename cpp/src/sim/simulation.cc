@@ -679,6 +679,12 @@ Replicator& Simulation::Restart(NodeId id) { return impl_->Restart(id); }
 NodeId Simulation::AddNode() { return impl_->AddNode(); }
 void Simulation::RemoveNode(NodeId id) { impl_->RemoveNode(id); }
 
+Status Simulation::RetireWriter(NodeId id, ReplicaId writer) {
+  if (!impl_->IsLive(id)) return Status::InvalidArgument("node " + std::to_string(id) + " is down");
+  impl_->LiveNode(id).core->RetireWriter(writer);
+  return Status::Ok();
+}
+
 Status Simulation::SkewClock(NodeId id, double seconds) {
   if (!impl_->IsMember(id)) {
     return Status::InvalidArgument("node " + std::to_string(id) + " is not a member");
