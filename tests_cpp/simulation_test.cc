@@ -1006,10 +1006,11 @@ TEST(SimulationNodeTest, ANodeRestoredAfterItsPeersCollectedADeleteCatchesUpWith
   EXPECT_TRUE(s.Converged());
 }
 
-TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact) {
+// 3 nodes that prune quickly, formed.
+std::unique_ptr<Simulation> FormedPruningSimulation(uint64_t seed) {
   SimulationOptions so;
   so.nodes = 3;
-  so.seed = 21;
+  so.seed = seed;
   so.replicator = ChaosReplicatorOptions();
   so.replicator.pruning_interval = 0.5;
   so.replicator.max_pruning_dissemination = 1.0;
@@ -1017,9 +1018,14 @@ TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact)
   so.node.heartbeat_interval = 0.1;
   so.node.failure_timeout = 0.5;
   auto sim = Simulation::Create(so);
-  ASSERT_TRUE(sim.ok());
-  Simulation& s = **sim;
-  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  if (!sim.ok() || !(*sim)->RunUntilFormed(5.0)) return nullptr;
+  return std::move(sim).value();
+}
+
+TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact) {
+  auto sim = FormedPruningSimulation(21);
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
   uint64_t written = 0;
   const auto count = [&](NodeId n) {
     auto v = s.node(n).Get("g", CrdtType::kGCounter);
@@ -1062,18 +1068,9 @@ TEST(SimulationNodeTest, AWriterRestartedManyTimesIsPrunedAndItsCountStaysExact)
 // through a node that is not the leader, then retire there: the removal must reach the leader
 // without any change of members, and the leader prunes them from the counter and the set.
 TEST(SimulationNodeTest, RetiredWritersArePrunedEverywhere) {
-  SimulationOptions so;
-  so.nodes = 3;
-  so.seed = 23;
-  so.replicator = ChaosReplicatorOptions();
-  so.replicator.pruning_interval = 0.5;
-  so.replicator.max_pruning_dissemination = 1.0;
-  so.node.heartbeat_interval = 0.1;
-  so.node.failure_timeout = 0.5;
-  auto sim = Simulation::Create(so);
-  ASSERT_TRUE(sim.ok());
-  Simulation& s = **sim;
-  ASSERT_TRUE(s.RunUntilFormed(5.0));
+  auto sim = FormedPruningSimulation(23);
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
   constexpr int kWriters = 6;
   const NodeId through = 2;  // the leader is node 0
   for (int w = 0; w < kWriters; ++w) {
