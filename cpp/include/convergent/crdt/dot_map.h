@@ -177,8 +177,9 @@ class DotMap {
     return one_ ? 1 : table_ ? table_->nodes.size() - table_->holes.size() : 0;
   }
   const_iterator begin() const {
-    if (one_) return const_iterator(&*one_, nullptr, nullptr);
-    return table_ ? const_iterator(nullptr, table_->nodes.data(), EndNode()) : end();
+    const Node* end_node = table_ ? EndNode() : nullptr;  // a table is empty while one_ is set
+    if (one_) return const_iterator(&*one_, end_node, end_node);
+    return table_ ? const_iterator(nullptr, table_->nodes.data(), end_node) : end();
   }
   const_iterator end() const {
     return table_ ? const_iterator(nullptr, EndNode(), EndNode())
