@@ -240,6 +240,41 @@ TYPED_TEST(CrdtPruningTest, JoinLawsHoldWithPrunedAndUnprunedStatesMixed) {
   });
 }
 
+// ModifiedBy names exactly the replicas a value needs pruning from, and a cleanup with the record
+// that forgets one (replica/stale_restore.h) leaves no trace of it and keeps every other.
+TYPED_TEST(CrdtPruningTest, ModifiedByNamesTheWritersAndForgettingOneLeavesNoTraceOfIt) {
+  using T = TypeParam;
+  ForEachSeed(200, [](Rng& rng, int) {
+    std::vector<T> states(kReplicas);
+    for (int s = 0; s < 40; ++s) {
+      const size_t i = static_cast<size_t>(Uniform(rng, 0, kReplicas - 1));
+      if (Chance(rng, 70)) {
+        CrdtTraits<T>::Mutate(states[i], TestReplica(i), rng);
+      } else {
+        states[i].Join(states[static_cast<size_t>(Uniform(rng, 0, kReplicas - 1))]);
+      }
+    }
+    T all;
+    for (const T& s : states) all.Join(s);
+    const std::vector<ReplicaId> by = all.ModifiedBy();
+    ASSERT_TRUE(std::is_sorted(by.begin(), by.end()));
+    for (size_t i = 0; i < kReplicas; ++i) {
+      const ReplicaId r = TestReplica(i);
+      ASSERT_EQ(all.NeedsPruningFrom(r), std::binary_search(by.begin(), by.end(), r)) << i;
+    }
+    T forgot = all;
+    forgot.PruningCleanup(PruningRecord::Forgetting(TestReplica(kRemoved)));
+    EXPECT_FALSE(forgot.NeedsPruningFrom(TestReplica(kRemoved)));
+    std::vector<ReplicaId> left = by;
+    std::erase(left, TestReplica(kRemoved));
+    EXPECT_EQ(forgot.ModifiedBy(), left);
+    // Forgetting a replica that wrote nothing changes nothing.
+    T same = all;
+    same.PruningCleanup(PruningRecord::Forgetting(ReplicaId::FromName("never wrote")));
+    EXPECT_EQ(PrintToString(same), PrintToString(all));
+  });
+}
+
 // The target shape: a writer restarted 1,000 times leaves one slot per incarnation;
 // pruning each into a live replica keeps the counter at the size of its live replicas, its
 // value exact at every step.

@@ -595,7 +595,7 @@ TEST(SimulationNodeTest, SnapshotsRestoreAndDamageIsCountedAndRepairedFromPeers)
   s.RunFor(2.0);
   sim::SimSnapshotStore* store = s.SnapshotStoreOf(2);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->size(), 50u);
+  EXPECT_EQ(store->size(), 51u);  // the keys and the deletes record (with the stamp)
   // A crash with every peer cut off: the restarted node has only its snapshot.
   ASSERT_TRUE(s.Partition({{2}}).ok());
   s.Crash(2);
@@ -618,7 +618,7 @@ TEST(SimulationNodeTest, SnapshotsRestoreAndDamageIsCountedAndRepairedFromPeers)
   EXPECT_NE(Get(s, 0, "late", CrdtType::kGCounter), nullptr);
   store->set_fail_writes(false);
   s.RunFor(1.0);
-  EXPECT_EQ(store->size(), 51u);
+  EXPECT_EQ(store->size(), 52u);
 }
 
 TEST(SimulationNodeTest, SnapshotsWriteOnlyWhatChanged) {
@@ -635,7 +635,7 @@ TEST(SimulationNodeTest, SnapshotsWriteOnlyWhatChanged) {
   }
   s.RunFor(1.0);
   const double written = s.NodeMetrics(0).at("convergent.snapshot.records.written");
-  EXPECT_EQ(written, 50);
+  EXPECT_EQ(written, 51);  // and the deletes record, with the snapshot's first stamp
   const uint64_t writes = s.SnapshotStoreOf(0)->writes();
   s.RunFor(5.0);  // fifty idle intervals
   EXPECT_EQ(s.SnapshotStoreOf(0)->writes(), writes);
@@ -1006,8 +1006,8 @@ TEST(SimulationNodeTest, ANodeRestoredAfterItsPeersCollectedADeleteCatchesUpWith
   EXPECT_TRUE(s.Converged());
 }
 
-// 3 nodes that prune quickly, formed.
-std::unique_ptr<Simulation> FormedPruningSimulation(uint64_t seed) {
+// 3 nodes that prune quickly.
+SimulationOptions PruningOptions(uint64_t seed) {
   SimulationOptions so;
   so.nodes = 3;
   so.seed = seed;
@@ -1017,6 +1017,13 @@ std::unique_ptr<Simulation> FormedPruningSimulation(uint64_t seed) {
   so.replicator.pruning_marker_ttl = 20.0;
   so.node.heartbeat_interval = 0.1;
   so.node.failure_timeout = 0.5;
+  return so;
+}
+
+// ... formed.
+std::unique_ptr<Simulation> FormedPruningSimulation(uint64_t seed,
+                                                    SimulationOptions so = PruningOptions(0)) {
+  so.seed = seed;
   auto sim = Simulation::Create(so);
   if (!sim.ok() || !(*sim)->RunUntilFormed(5.0)) return nullptr;
   return std::move(sim).value();
@@ -1095,6 +1102,139 @@ TEST(SimulationNodeTest, RetiredWritersArePrunedEverywhere) {
     EXPECT_EQ(set->get_if<ORSet>()->context().version_vector().size(), 1u) << "node " << n;
   }
   EXPECT_FALSE(s.RetireWriter(7, ReplicaId{1}).ok());
+}
+
+// Nodes with snapshots that prune quickly and down a node that stays away (down_after).
+SimulationOptions SnapshotPruningOptions() {
+  SimulationOptions so = PruningOptions(0);
+  so.node.snapshot_dir = "sim";
+  so.node.snapshot_interval = 0.2;
+  so.node.down_after = 2.0;
+  return so;
+}
+
+// The value of a GCounter key on a node (0: none), and its number of slots.
+std::pair<uint64_t, size_t> CounterOn(Simulation& s, NodeId n, const std::string& key) {
+  const AnyCrdt* v = Get(s, n, key, CrdtType::kGCounter);
+  if (v == nullptr) return {0, 0};
+  return {v->get_if<GCounter>()->value(), v->get_if<GCounter>()->slots().size()};
+}
+
+// A node stops with a snapshot that holds a writer's slot and dots, and stays away while the
+// writer restarts, its old incarnation is pruned and every peer lets go of the pruning's markers
+// (pruning_marker_ttl). Restored as it was, the snapshot would count the writer's old slot twice
+// (once in the pruning target) and bring its dots back; it must do neither.
+TEST(SimulationNodeTest, ASnapshotOlderThanThePruningMarkersDoesNotBringPrunedReplicasBack) {
+  auto sim = FormedPruningSimulation(31, SnapshotPruningOptions());
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
+  const ReplicaId old_writer = s.node(2).replica_id();
+  ASSERT_TRUE(s.Update(2, "g", CrdtType::kGCounter, GIncrement(old_writer, 3)).ok());
+  ASSERT_TRUE(s.Update(2, "s", CrdtType::kORSet, SetAdd(old_writer, StringValue("a"))).ok());
+  ASSERT_TRUE(s.Update(2, "s", CrdtType::kORSet, SetAdd(old_writer, StringValue("b"))).ok());
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  s.RunFor(1.0);  // node 1's snapshot holds them
+  s.Crash(1);
+  s.Restart(2);  // its old incarnation is removed, then pruned by the leader
+  const ReplicaId writer = s.node(2).replica_id();
+  ASSERT_TRUE(s.Update(2, "g", CrdtType::kGCounter, GIncrement(writer, 4)).ok());
+  ASSERT_TRUE(s.Update(2, "s", CrdtType::kORSet, SetRemove(StringValue("a"))).ok());
+  s.RunFor(60.0);  // pruned, and the markers' time to live is over everywhere
+  ASSERT_EQ(CounterOn(s, 0, "g"), (std::pair<uint64_t, size_t>{7, 2}));
+  ASSERT_EQ(s.NodeMetrics(0).at("crdt.replicator.pruning.marked.keys"), 0.0);
+
+  // Cut off from its peers, the restarted node keeps the keys aside and its snapshot stays
+  // stale, through its snapshot writes and another restart.
+  ASSERT_TRUE(s.Partition({{0, 2}, {1}}).ok());
+  s.Restart(1);
+  s.RunFor(5.0);
+  EXPECT_EQ(s.node(1).Get("g", CrdtType::kGCounter).value(), nullptr);
+  s.Restart(1);
+  s.Heal();
+  s.RunFor(10.0);
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  for (NodeId n = 0; n < 3; ++n) {
+    EXPECT_EQ(CounterOn(s, n, "g"), (std::pair<uint64_t, size_t>{7, 2})) << "node " << n;
+    const AnyCrdt* set = Get(s, n, "s", CrdtType::kORSet);
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->get_if<ORSet>()->size(), 1u) << "node " << n;  // "b"
+    EXPECT_FALSE(set->NeedsPruningFrom(old_writer)) << "node " << n;
+  }
+  const auto m = s.NodeMetrics(1);
+  EXPECT_EQ(m.at("convergent.snapshot.stale"), 1.0);
+  EXPECT_EQ(m.at("crdt.replicator.stale_snapshot.keys.set_aside"), 2.0);
+  EXPECT_EQ(m.at("crdt.replicator.stale_snapshot.keys.cleaned"), 2.0);
+  // The writer's old incarnation from both keys, and node 1's own from the set (a removal
+  // seen there).
+  EXPECT_GE(m.at("crdt.replicator.stale_snapshot.replicas.forgotten"), 2.0);
+  EXPECT_EQ(s.NodeMetrics(0).at("convergent.snapshot.stale"), 0.0);
+}
+
+// A stale snapshot that also missed a collected delete: the key no peer shows is dropped, and so
+// is its snapshot record (a later restart, cut off, does not bring it back either).
+TEST(SimulationNodeTest, AStaleSnapshotsKeyThatWasDeletedAndCollectedStaysGone) {
+  SimulationOptions so = SnapshotPruningOptions();
+  so.replicator.prune_interval = 1.0;
+  so.replicator.tombstone_ttl = 5.0;
+  auto sim = FormedPruningSimulation(33, so);
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
+  ASSERT_TRUE(s.Update(0, "gone", CrdtType::kGCounter, GIncrement(s.node(0).replica_id(), 4)).ok());
+  ASSERT_TRUE(s.Update(0, "kept", CrdtType::kGCounter, GIncrement(s.node(0).replica_id(), 2)).ok());
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  s.RunFor(1.0);
+  s.Crash(2);
+  ASSERT_TRUE(s.Delete(0, "gone", CrdtType::kGCounter).ok());
+  s.RunFor(60.0);  // node 2 is downed, the tombstone collected, the snapshot stale
+  ASSERT_EQ(s.node(0).tombstone_count(), 0u);
+
+  s.Restart(2);
+  s.RunFor(10.0);
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  const auto m = s.NodeMetrics(2);
+  EXPECT_EQ(m.at("convergent.snapshot.stale"), 1.0);
+  EXPECT_EQ(m.at("crdt.replicator.stale.keys.dropped"), 1.0);
+  ASSERT_TRUE(s.Partition({{0, 1}, {2}}).ok());
+  s.Restart(2);  // from the snapshot written since: neither stale nor holding "gone"
+  EXPECT_EQ(s.NodeMetrics(2).at("convergent.snapshot.stale"), 0.0);
+  for (NodeId n = 0; n < 3; ++n) {
+    EXPECT_EQ(CounterOn(s, n, "gone").first, 0u) << n;
+    EXPECT_EQ(CounterOn(s, n, "kept").first, 2u) << n;
+  }
+}
+
+// The whole cluster stops for longer than pruning_marker_ttl and starts again from its
+// snapshots: nobody pruned meanwhile, and every key comes back whole.
+TEST(SimulationNodeTest, AClusterRestartedFromOldSnapshotsKeepsEveryKey) {
+  auto sim = FormedPruningSimulation(32, SnapshotPruningOptions());
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
+  for (NodeId n = 0; n < 3; ++n) {
+    const ReplicaId r = s.node(n).replica_id();
+    ASSERT_TRUE(s.Update(n, "g", CrdtType::kGCounter, GIncrement(r, n + 1)).ok());
+    ASSERT_TRUE(
+        s.Update(n, "only" + std::to_string(n), CrdtType::kGCounter, GIncrement(r, 5)).ok());
+  }
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  s.RunFor(1.0);
+  for (NodeId n = 0; n < 3; ++n) s.Crash(n);
+  s.RunFor(60.0);
+  for (NodeId n = 0; n < 3; ++n) s.Restart(n);
+  s.RunFor(20.0);
+  ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+  for (NodeId n = 0; n < 3; ++n) {
+    EXPECT_EQ(CounterOn(s, n, "g").first, 6u) << "node " << n;
+    for (NodeId k = 0; k < 3; ++k) {
+      EXPECT_EQ(CounterOn(s, n, "only" + std::to_string(k)).first, 5u) << n << " " << k;
+    }
+    const auto m = s.NodeMetrics(n);
+    EXPECT_EQ(m.at("convergent.snapshot.stale"), 1.0);
+    // Each key comes back whole (no peer held it when the wait ended) or against a peer's copy
+    // that came back whole.
+    EXPECT_EQ(m.at("crdt.replicator.stale_snapshot.keys.whole") +
+                  m.at("crdt.replicator.stale_snapshot.keys.cleaned"),
+              4.0);
+  }
 }
 
 }  // namespace

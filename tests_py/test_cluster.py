@@ -346,6 +346,47 @@ def test_the_writer_replicas_of_closed_process_handles_are_pruned() -> None:
         assert all(n.get(key).value == 5 * lives + 7 for n in cluster.nodes)
 
 
+def test_a_snapshot_older_than_the_pruning_markers_does_not_count_a_pruned_writer_twice() -> None:
+    # A handle writes 5 and closes; node 1 stops (and is downed) with a snapshot that holds the
+    # handle's slot. The others prune the handle's replica into the leader's target and let go of
+    # the pruning's markers (pruning_marker_ttl). Restored as it was, node 1's snapshot would
+    # count the old slot again (10).
+    from convergent._control import RemoteNode
+
+    config = dataclasses.replace(
+        FAST,
+        snapshot_interval=0.05,
+        down_after=1.0,
+        pruning_interval=0.2,
+        max_pruning_dissemination=0.5,
+        pruning_marker_ttl=2.0,
+    )
+    key = cv.GCounterKey("old")
+    with cv.LocalCluster(
+        3, transport="tcp", processes=True, config=config, snapshots=True
+    ) as cluster:
+        node0 = cluster.node(0)
+        writer = RemoteNode(node0._channel.address, node0._channel.authkey, cluster._procs[0])
+        writer.replicator.update(key, lambda v: v.increment(5), write=cv.ALL)
+        time.sleep(0.3)  # node 1 snapshots it
+        cluster.kill(1)
+        writer._channel.close()
+
+        def pruned_and_let_go() -> bool:
+            ms = [cluster.node(i).metrics() for i in (0, 2)]  # (either may lead)
+            return sum(m["crdt.replicator.pruning.performed.count"] for m in ms) >= 1 and all(
+                m["crdt.replicator.pruning.marked.keys"] == 0 for m in ms
+            )
+
+        assert wait_until(pruned_and_let_go, timeout=30.0)
+        cluster.start(1)
+        assert cluster.node(1).metrics()["convergent.snapshot.stale"] == 1
+        cluster.wait_converged(timeout=30.0)
+        assert [n.get(key).value for n in cluster.nodes] == [5, 5, 5]
+        # One slot: the pruning target's.
+        assert all(len(n.get(key).to_bytes()) < size_with_slots(2) for n in cluster.nodes)
+
+
 def test_a_tombstone_is_collected_once_every_node_has_it_and_the_key_stays_gone() -> None:
     # Safe tombstone collection on real nodes (NNG over tcp): node 2 is stopped while the key is
     # deleted, so the others keep the tombstone however long it is away; once it is back and

@@ -135,6 +135,14 @@ struct ReplicatorMetrics {
   uint64_t keys_unquarantined = 0;
   uint64_t keys_dropped_stale = 0;
   uint64_t deletes_split_brain = 0;
+  // Snapshots restored too old to trust as they were (replica/stale_restore.h, at most one per
+  // replicator): their keys set aside, taken back against the peers' states, taken back whole
+  // (no peer held them), and the replicas the copies forgot (once per key).
+  uint64_t stale_snapshots = 0;
+  uint64_t stale_snapshot_keys = 0;
+  uint64_t stale_snapshot_keys_cleaned = 0;
+  uint64_t stale_snapshot_keys_whole = 0;
+  uint64_t stale_snapshot_replicas_forgotten = 0;
   // Keys expired here (expire_keys_after_inactivity), and states of keys not held here that
   // arrived already expired (dropped).
   uint64_t keys_expired = 0;

@@ -110,6 +110,16 @@ bool AnyCrdt::NeedsPruningFrom(ReplicaId removed) const {
   });
 }
 
+std::vector<ReplicaId> AnyCrdt::ModifiedBy() const {
+  return Visit([&](const auto& v) {
+    if constexpr (Prunable<std::decay_t<decltype(v)>>) {
+      return v.ModifiedBy();
+    } else {
+      return std::vector<ReplicaId>{};
+    }
+  });
+}
+
 std::optional<PruningRecord> AnyCrdt::Prune(ReplicaId removed, ReplicaId into) {
   return Visit([&](auto& v) -> std::optional<PruningRecord> {
     if constexpr (Prunable<std::decay_t<decltype(v)>>) {

@@ -149,6 +149,18 @@ bool CausalContext::HasDotsOf(ReplicaId r) const {
   return it != cloud_.end() && it->replica == r;
 }
 
+std::vector<ReplicaId> CausalContext::Replicas() const {
+  std::vector<ReplicaId> out;
+  out.reserve(vv_.size());
+  for (const auto& e : vv_) out.push_back(e.replica);
+  for (const Dot& d : cloud_) {
+    if (out.empty() || out.back() != d.replica) out.push_back(d.replica);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void CausalContext::DropReplica(ReplicaId r) {
   auto it = FindReplica(vv_, r);
   if (it != vv_.end() && it->replica == r) vv_.erase(it);

@@ -52,6 +52,21 @@ void GCounter::EraseSlot(ReplicaId replica) {
   if (it != slots_.end() && it->first == replica) slots_.erase(it);
 }
 
+std::vector<ReplicaId> GCounter::ModifiedBy() const {
+  std::vector<ReplicaId> out;
+  out.reserve(slots_.size());
+  for (const Slot& s : slots_) out.push_back(s.first);
+  return out;
+}
+
+std::vector<ReplicaId> PNCounter::ModifiedBy() const {
+  std::vector<ReplicaId> out = p_.ModifiedBy();
+  for (const auto& s : n_.slots_) out.push_back(s.first);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::optional<PruningRecord> GCounter::Prune(ReplicaId removed, ReplicaId into) {
   const uint64_t moved = SlotOf(removed);
   if (moved != 0 && removed != into) {

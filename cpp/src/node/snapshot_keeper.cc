@@ -73,6 +73,16 @@ void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
     restored_keys_ = static_cast<size_t>(std::count_if(
         records->begin(), records->end(), [](const auto& rec) { return !rec.first.empty(); }));
   }
+  if (r.metrics().stale_snapshots != 0) {
+    stale_ = true;
+    env_.Log(LogLevel::kWarning, node_name_,
+             "the snapshot in " + dir_ +
+                 " was last written longer ago than pruning_marker_ttl less "
+                 "max_pruning_dissemination: its " +
+                 std::to_string(r.metrics().stale_snapshot_keys) +
+                 " key(s) are set aside until the peers show what was pruned meanwhile "
+                 "(docs/concepts.md, \"Removed replicas\")");
+  }
   r.TrackChanges();
   next_due_ = now + interval_;
 }
@@ -102,6 +112,7 @@ void SnapshotKeeper::AddMetrics(std::map<std::string, double>& m) const {
   m["convergent.snapshot.corrupt"] = static_cast<double>(corrupt_);
   m["convergent.snapshot.records.dropped"] = static_cast<double>(records_dropped_);
   m["convergent.snapshot.restored.keys"] = static_cast<double>(restored_keys_);
+  m["convergent.snapshot.stale"] = stale_ ? 1.0 : 0.0;
 }
 
 }  // namespace convergent::internal

@@ -54,6 +54,7 @@ class SnapshotKeeper {
   uint64_t corrupt_ = 0;          // damage found (a damaged store, records that do not decode)
   uint64_t records_dropped_ = 0;  // records lost to damage
   size_t restored_keys_ = 0;
+  bool stale_ = false;  // restored too old to trust as it was (replica/stale_restore.h)
 };
 
 }  // namespace convergent::internal

@@ -122,6 +122,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       flush(store, options, metrics),
       pruner(store, options, replica, metrics),
       collector(store, options, replica, metrics),
+      stale_restore(metrics),
       fragmenter(options, metrics),
       reassembler(options, metrics),
       // Request ids start at a random point below 2^62 per incarnation: never 0, never wrap.
@@ -138,6 +139,7 @@ bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros now) {
     ++metrics.frames_malformed;
     return false;
   }
+  if (s.full && stale_restore.size() != 0) stale_restore.NoteShown(s.key, *decoded);
   if (!MergeState(s.key, std::move(decoded).value(), s.pruning, now)) return false;
   if (expiry.enabled()) {
     expiry.Touch(s.key, static_cast<TimeMicros>(s.last_active_us), WallTime(now));
@@ -181,6 +183,25 @@ void Replicator::Impl::TakeBackQuarantined(const std::string& name, TimeMicros n
   if (std::optional<AnyCrdt> mine = collector.TakeQuarantined(name)) {
     MergeState(name, std::move(*mine), {}, now);
   }
+}
+
+void Replicator::Impl::ReturnStale(TimeMicros now) {
+  for (auto& k : stale_restore.TakeExpired(now, pruner.members())) {
+    if (!k.shown && metrics.stale_catch_ups != 0) {
+      // This replica also missed collected deletes, and no peer holds the key: deleted. Its
+      // old snapshot record goes with the next write.
+      ++metrics.keys_dropped_stale;
+      store.GiveBack(k.name);
+      continue;
+    }
+    MergeState(k.name, std::move(k.value), {}, now);
+    if (expiry.enabled()) expiry.Touch(k.name, k.last_active, WallTime(now));
+  }
+}
+
+TimeMicros Replicator::Impl::StampInterval() const {
+  return std::max<TimeMicros>(
+      MicrosOf(1.0), MicrosOf(options.pruning_marker_ttl - options.max_pruning_dissemination) / 8);
 }
 
 KeyedState Replicator::Impl::FullState(const std::string& name, const internal::KeyEntry& e) const {
@@ -455,6 +476,9 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
           coordinator.OnReadReply(from, m);
         } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
+          if (stale_restore.size() != 0) {
+            stale_restore.HeardFrom(now, 2 * MicrosOf(options.anti_entropy_interval));
+          }
           anti_entropy.OnDigestStep(from, m);
         } else if constexpr (std::is_same_v<M, internal::KeyDigestsMsg>) {
           anti_entropy.OnKeyDigests(from, m, now);
@@ -495,6 +519,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
       [&](const std::string& name) { return pruner.NeedsFullState(name, now); },
       [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
   pruner.Tick(now);
+  if (stale_restore.size() != 0) ReturnStale(now);
   if (expiry.enabled()) expiry.Tick(now, WallTime(now));
   anti_entropy.Tick(now);
   if (now >= next_prune) {
@@ -510,7 +535,8 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   if (!started) return std::numeric_limits<TimeMicros>::min();
   TimeMicros t = std::min(
       {next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(), pruner.NextDeadline()});
-  t = std::min({t, flush.NextDeadline(), expiry.NextDeadline(), fragmenter.NextDeadline()});
+  t = std::min({t, flush.NextDeadline(), expiry.NextDeadline(), fragmenter.NextDeadline(),
+                stale_restore.NextDeadline()});
   return t;
 }
 
@@ -539,8 +565,10 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "pruning.started.count", static_cast<double>(metrics.prunings_started)},
       {p + "pruning.performed.count", static_cast<double>(metrics.prunings_performed)},
       // Gauges: replicas known removed (with their targets), members' replicas known (0: some
-      // member's is unknown, nothing is pruned), and whether this node starts prunings.
+      // member's is unknown, nothing is pruned), whether this node starts prunings, and the keys
+      // that hold pruning markers.
       {p + "pruning.removed", static_cast<double>(pruner.removed_count())},
+      {p + "pruning.marked.keys", static_cast<double>(store.markers().size())},
       {p + "pruning.members", static_cast<double>(pruner.member_count())},
       {p + "pruning.leader", pruner.leader() ? 1.0 : 0.0},
       {p + "tombstone.collected.count", static_cast<double>(metrics.tombstones_collected)},
@@ -552,6 +580,11 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "stale.keys.restored", static_cast<double>(metrics.keys_unquarantined)},
       {p + "stale.keys.dropped", static_cast<double>(metrics.keys_dropped_stale)},
       {p + "deletes.split_brain.count", static_cast<double>(metrics.deletes_split_brain)},
+      {p + "stale_snapshot.keys.set_aside", static_cast<double>(metrics.stale_snapshot_keys)},
+      {p + "stale_snapshot.keys.cleaned", static_cast<double>(metrics.stale_snapshot_keys_cleaned)},
+      {p + "stale_snapshot.keys.whole", static_cast<double>(metrics.stale_snapshot_keys_whole)},
+      {p + "stale_snapshot.replicas.forgotten",
+       static_cast<double>(metrics.stale_snapshot_replicas_forgotten)},
       {p + "keys.expired.count", static_cast<double>(metrics.keys_expired)},
       {p + "frames.fragmented.count", static_cast<double>(metrics.frames_fragmented)},
       {p + "frames.dropped.fragmented", static_cast<double>(metrics.fragmented_dropped)},
@@ -643,14 +676,27 @@ void Replicator::Unsubscribe(std::string_view key) { impl_->store.Unsubscribe(st
 void Replicator::TrackChanges() { impl_->store.TrackChanges(); }
 
 std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
-  const internal::KeyStore& store = impl_->store;
-  const std::set<std::string> changed = impl_->store.TakeChanged();
+  Impl& d = *impl_;
+  const internal::KeyStore& store = d.store;
+  const std::set<std::string> changed = d.store.TakeChanged();
   std::vector<SnapshotChange> out;
-  out.reserve(changed.size());
+  out.reserve(changed.size() + 1);
   // The deletes record first: a crash between batches cannot happen (one batch), but a reader
-  // of the records sees what the tombstones beside it rely on.
-  if (std::optional<std::string> deletes = impl_->collector.TakeRecord()) {
-    out.emplace_back(std::string(internal::kDeletesRecord), std::move(*deletes));
+  // of the records sees what the tombstones beside it rely on. It carries the stamp, the wall
+  // time of a write, rewritten every StampInterval whether anything changed or not, so that a
+  // restart can tell how long the node was away (replica/stale_restore.h); a stamp up to that
+  // much older than the records only makes the restart more careful. While keys of a stale
+  // snapshot are set aside, their old records stay, and so does the old stamp.
+  const TimeMicros wall = d.wall_clock ? d.wall_clock() : 0;
+  const bool stamp = wall > 0 && d.stale_restore.size() == 0;
+  const bool restamp =
+      stamp && (d.snapshot_stamp == 0 ||
+                wall - static_cast<TimeMicros>(d.snapshot_stamp) >= d.StampInterval());
+  if (std::optional<internal::DeletesRecord> deletes = d.collector.TakeRecord(restamp)) {
+    if (restamp) d.snapshot_stamp = static_cast<uint64_t>(wall);
+    deletes->written_at_us = d.snapshot_stamp;
+    out.emplace_back(std::string(internal::kDeletesRecord),
+                     internal::EncodeDeletesRecord(*deletes));
   }
   for (const std::string& key : changed) {
     if (const auto* t = store.FindTombstone(key)) {
@@ -690,6 +736,12 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
   // The deletes first: the tombstones beside them are checked against its floor.
   for (auto& r : decoded) {
     if (auto* deletes = std::get_if<internal::DeletesRecord>(&r)) {
+      d.snapshot_stamp = deletes->written_at_us;
+      if (d.wall_clock && !d.restoring_stale &&
+          internal::StaleRestore::IsStale(deletes->written_at_us, d.wall_clock(), d.options)) {
+        d.restoring_stale = true;
+        ++d.metrics.stale_snapshots;
+      }
       d.collector.Restore(std::move(*deletes));
     }
   }
@@ -699,6 +751,12 @@ Status Replicator::Restore(const std::vector<SnapshotChange>& records) {
       d.ApplyRemoteTombstone(*t);
     } else {
       auto& state = std::get<internal::StateRecord>(decoded[i]);
+      if (d.restoring_stale) {  // its markers are long gone everywhere else
+        internal::CleanWith(state.value, state.pruning);
+        d.stale_restore.SetAside(records[i].first, std::move(state.value),
+                                 static_cast<TimeMicros>(state.last_active_us));
+        continue;
+      }
       d.MergeState(records[i].first, std::move(state.value), state.pruning, 0);
       d.expiry.Touch(records[i].first, static_cast<TimeMicros>(state.last_active_us),
                      d.WallTime(0));

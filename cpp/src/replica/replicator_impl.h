@@ -26,6 +26,7 @@
 #include "replica/key_store.h"
 #include "replica/messages.h"
 #include "replica/pruner.h"
+#include "replica/stale_restore.h"
 #include "replica/tombstone_collector.h"
 
 namespace convergent {
@@ -64,6 +65,11 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   void NoteLargeStates(const internal::FrameBody& body);
   // A key set aside by a quarantine joins back once a peer's state of it arrived.
   void TakeBackQuarantined(const std::string& name, TimeMicros now);
+  // The keys set aside from a stale snapshot join back once the wait is over (those no peer
+  // showed are dropped instead when this replica also missed collected deletes).
+  void ReturnStale(TimeMicros now);
+  // How often a node that is up rewrites its snapshot's stamp when nothing changed.
+  TimeMicros StampInterval() const;
   // Drops the key states of a frame from a replica that missed collected deletes (counted).
   void RefuseStates(internal::FrameBody& body);
 
@@ -113,6 +119,9 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   internal::DeltaFlush flush;              // the local changes it publishes (after the store)
   internal::Pruner pruner;                 // removed replicas and their pruning (after the store)
   internal::TombstoneCollector collector;  // deletes and tombstone collection (after the store)
+  internal::StaleRestore stale_restore;    // keys of a stale snapshot, set aside
+  bool restoring_stale = false;            // Restore: the snapshot is stale
+  uint64_t snapshot_stamp = 0;             // the stamp of the snapshot as last read or written
   internal::Fragmenter fragmenter;         // frames larger than max_frame_size, going out
   internal::Reassembler reassembler;       // and coming in
   std::set<std::string> large_reported;    // keys reported large (at most 10,000 kept)

@@ -32,6 +32,7 @@ std::string EncodeDeletesRecord(const DeletesRecord& d) {
   PutVector(d.seen.version_vector(), r.mutable_seen());
   PutDots(d.seen.dot_cloud(), r.mutable_seen_cloud_replicas(), r.mutable_seen_cloud_counters());
   PutVector(d.collected.version_vector(), r.mutable_collected());
+  r.set_written_at_us(d.written_at_us);
   return r.SerializeAsString();
 }
 
@@ -53,7 +54,8 @@ Result<Record> DecodeDeletes(std::string_view bytes) {
   if (!seen.ok() || !collected.ok()) {
     return Status::Corruption("the snapshot's deletes record is not in compact form");
   }
-  return Record(DeletesRecord{std::move(seen).value(), std::move(collected).value()});
+  return Record(
+      DeletesRecord{std::move(seen).value(), std::move(collected).value(), r.written_at_us()});
 }
 
 }  // namespace

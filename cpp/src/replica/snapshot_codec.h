@@ -21,10 +21,12 @@ std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* marker
 std::string EncodeTombstoneRecord(const Tombstone& t);  // its key is the record's name
 // The name of the deletes record.
 inline constexpr std::string_view kDeletesRecord = "";
-// The store's deletes (replica/tombstone_collector.h): those seen, and the collection floor.
+// The store's deletes (replica/tombstone_collector.h): those seen, and the collection floor;
+// and the wall time of the snapshot write that holds it (0: not known).
 struct DeletesRecord {
   CausalContext seen;
   CausalContext collected;
+  uint64_t written_at_us = 0;
 };
 std::string EncodeDeletesRecord(const DeletesRecord& d);
 // A decoded state record: the value and its markers.

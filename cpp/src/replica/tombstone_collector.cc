@@ -179,11 +179,11 @@ void TombstoneCollector::RaiseFloor() {
   Adopt(common);
 }
 
-std::optional<std::string> TombstoneCollector::TakeRecord() {
-  if (!record_dirty_) return std::nullopt;
+std::optional<DeletesRecord> TombstoneCollector::TakeRecord(bool anyway) {
+  if (!record_dirty_ && !anyway) return std::nullopt;
   record_dirty_ = false;
   durable_before_ = std::exchange(durable_, seen_.version_vector());
-  return EncodeDeletesRecord(DeletesRecord{seen_, floor_});
+  return DeletesRecord{seen_, floor_};
 }
 
 void TombstoneCollector::Restore(const DeletesRecord& record) {

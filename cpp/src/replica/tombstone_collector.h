@@ -78,8 +78,8 @@ class TombstoneCollector {
   size_t quarantined_count() const { return quarantine_.size(); }
 
   // ---- snapshots: the seen deletes and the floor, as one record ----
-  // The record (named "") when it changed since the last call, else nullopt.
-  std::optional<std::string> TakeRecord();
+  // The record (named "") when it changed since the last call or `anyway`, else nullopt.
+  std::optional<DeletesRecord> TakeRecord(bool anyway = false);
   void GiveBackRecord() {
     record_dirty_ = true;
     durable_ = durable_before_;  // not written after all

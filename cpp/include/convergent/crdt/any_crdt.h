@@ -97,6 +97,8 @@ class AnyCrdt {
   // Removed-replica pruning (convergent/crdt/pruning.h). Types that hold no per-replica state
   // that grows with incarnations (LWWRegister, Flag, GSet) never need it.
   bool NeedsPruningFrom(ReplicaId removed) const;
+  // The replicas whose slots or dots the value holds, ascending (empty for the types above).
+  std::vector<ReplicaId> ModifiedBy() const;
   // At the pruning node; nullopt (nothing changed) when the type must wait.
   std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
   void PruningCleanup(const PruningRecord& p);

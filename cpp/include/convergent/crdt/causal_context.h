@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "convergent/crdt/inlined_vector.h"
 #include "convergent/ids.h"
@@ -48,6 +49,8 @@ class CausalContext {
 
   // Whether any dot of replica r is contained (removed-replica pruning).
   bool HasDotsOf(ReplicaId r) const;
+  // The replicas with a dot contained, ascending.
+  std::vector<ReplicaId> Replicas() const;
   // Forgets every dot of replica r (removed-replica pruning, convergent/crdt/pruning.h).
   void DropReplica(ReplicaId r);
   // Calls fn(counter) for the counters of r's cloud dots, ascending.

@@ -6,9 +6,9 @@
 #pragma once
 
 #include <algorithm>
-#include <optional>
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,6 +37,7 @@ class GCounter {
   // Removed-replica pruning (convergent/crdt/pruning.h): the removed slot is added to the
   // target's (nullopt, nothing changed, if that would pass 2^64-1); a cleanup drops the slot.
   bool NeedsPruningFrom(ReplicaId removed) const { return SlotOf(removed) != 0; }
+  std::vector<ReplicaId> ModifiedBy() const;
   std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
   void PruningCleanup(const PruningRecord& p) { EraseSlot(p.removed); }
 
@@ -94,6 +95,7 @@ class PNCounter {
   bool NeedsPruningFrom(ReplicaId removed) const {
     return p_.NeedsPruningFrom(removed) || n_.NeedsPruningFrom(removed);
   }
+  std::vector<ReplicaId> ModifiedBy() const;
   std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
   void PruningCleanup(const PruningRecord& p) {
     p_.PruningCleanup(p);

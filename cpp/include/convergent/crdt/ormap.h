@@ -76,6 +76,7 @@ class ORMap {
 
   // Removed-replica pruning (convergent/crdt/pruning.h).
   bool NeedsPruningFrom(ReplicaId removed) const { return ctx_.HasDotsOf(removed); }
+  std::vector<ReplicaId> ModifiedBy() const { return ctx_.Replicas(); }
   std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into);
   void PruningCleanup(const PruningRecord& p);
 

@@ -73,6 +73,9 @@ struct PruningRecord {
     if (it == moved.end() || *it != counter) return std::nullopt;
     return Dot{into, first + static_cast<uint64_t>(it - moved.begin())};
   }
+  // A record that forgets `r`: a cleanup with it drops every slot and dot of r, moving none
+  // (replica/stale_restore.h: a copy that holds a replica its peers pruned long ago).
+  static PruningRecord Forgetting(ReplicaId r) { return PruningRecord{r, r, 0, {}, {}}; }
   // Where a dot goes: itself, its new dot, or nowhere (nullopt: a dot of the removed replica
   // that was not moved).
   std::optional<Dot> Rewrite(const Dot& d) const {

@@ -31,6 +31,7 @@ class TypedMap {
 
   // Removed-replica pruning (convergent/crdt/pruning.h), of the map underneath.
   bool NeedsPruningFrom(ReplicaId removed) const { return map_.NeedsPruningFrom(removed); }
+  std::vector<ReplicaId> ModifiedBy() const { return map_.ModifiedBy(); }
   std::optional<PruningRecord> Prune(ReplicaId removed, ReplicaId into) {
     return map_.Prune(removed, into);
   }
