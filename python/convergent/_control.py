@@ -71,8 +71,10 @@ class ControlServer:
                     if op == "subscribe":  # the connection now carries this subscription only
                         self._stream(conn, *args)
                         return
-                    if op == "writer":
+                    if op == "writer":  # names the writer replica of the driver's handle
                         writers.add(int(args[0]))
+                        conn.send(("ok", None))
+                        continue
                     try:
                         conn.send(("ok", getattr(self, "_op_" + op)(*args)))
                     except Exception as e:  # the driver re-raises it
@@ -80,9 +82,6 @@ class ControlServer:
         finally:
             for writer in writers:
                 self._node._retire_writer(writer)
-
-    def _op_writer(self, replica: int) -> None:
-        """Names the writer replica of the driver's handle (see _session)."""
 
     def _op_retire_writer(self, replica: int) -> None:
         """A writer replica of an earlier handle, whose node process is gone."""

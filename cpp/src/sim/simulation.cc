@@ -680,7 +680,9 @@ NodeId Simulation::AddNode() { return impl_->AddNode(); }
 void Simulation::RemoveNode(NodeId id) { impl_->RemoveNode(id); }
 
 Status Simulation::RetireWriter(NodeId id, ReplicaId writer) {
-  if (!impl_->IsLive(id)) return Status::InvalidArgument("node " + std::to_string(id) + " is down");
+  if (!impl_->IsLive(id)) {
+    return Status::InvalidArgument("node " + std::to_string(id) + " is not live");
+  }
   impl_->LiveNode(id).core->RetireWriter(writer);
   return Status::Ok();
 }
