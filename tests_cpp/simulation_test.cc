@@ -1170,6 +1170,25 @@ TEST(SimulationNodeTest, ASnapshotOlderThanThePruningMarkersDoesNotBringPrunedRe
   EXPECT_EQ(s.NodeMetrics(0).at("convergent.snapshot.stale"), 0.0);
 }
 
+// A node without seeds may be alone: its stale snapshot's keys come back whole after
+// max_pruning_dissemination when no peer shows up.
+TEST(SimulationNodeTest, ALoneNodesOldSnapshotComesBackWhole) {
+  SimulationOptions so = SnapshotPruningOptions();
+  so.nodes = 1;
+  auto sim = FormedPruningSimulation(34, so);
+  ASSERT_NE(sim, nullptr);
+  Simulation& s = *sim;
+  ASSERT_TRUE(s.Update(0, "g", CrdtType::kGCounter, GIncrement(s.node(0).replica_id(), 3)).ok());
+  s.RunFor(1.0);
+  s.Crash(0);
+  s.RunFor(60.0);
+  s.Restart(0);
+  EXPECT_EQ(CounterOn(s, 0, "g").first, 0u);  // set aside
+  s.RunFor(2.0);                              // max_pruning_dissemination is 1 s
+  EXPECT_EQ(CounterOn(s, 0, "g"), (std::pair<uint64_t, size_t>{3, 1}));
+  EXPECT_EQ(s.NodeMetrics(0).at("crdt.replicator.stale_snapshot.keys.whole"), 1.0);
+}
+
 // A stale snapshot that also missed a collected delete: the key no peer shows is dropped, and so
 // is its snapshot record (a later restart, cut off, does not bring it back either).
 TEST(SimulationNodeTest, AStaleSnapshotsKeyThatWasDeletedAndCollectedStaysGone) {

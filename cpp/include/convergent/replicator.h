@@ -190,6 +190,10 @@ class Replicator {
   void SetPruningLeader(bool leader);
   void RemoveReplica(ReplicaId removed, TimeMicros now);
   size_t replica_count() const;
+  // Whether this replica expects peers (a node with seeds; the default). The keys of a snapshot
+  // restored too old to trust wait for a peer (replica/stale_restore.h); a replica that
+  // expects none waits max_pruning_dissemination at most, then takes them back whole.
+  void ExpectPeers(bool expect);
 
   // The wall clock, for tombstone ages and the timestamps callers give LWW writes; `now` of
   // every call is then only for timers (a monotonic clock). Unset: `now` is both.

@@ -60,6 +60,7 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
     snapshots_ = std::move(keeper).value();
     snapshots_->Restore(*replicator_, now);
   }
+  replicator_->ExpectPeers(!options_.seeds.empty());
   return Status::Ok();
 }
 
@@ -67,6 +68,7 @@ TimeMicros NodeCore::Now() const { return env_.MonotonicMicros(); }
 
 void NodeCore::SetSeeds(const std::vector<std::string>& seeds) {
   formation_->SetSeeds(seeds);
+  replicator_->ExpectPeers(!seeds.empty());
   formation_->Observe(*membership_);
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
 }

@@ -519,7 +519,10 @@ void Replicator::Impl::Tick(TimeMicros now) {
       [&](const std::string& name) { return pruner.NeedsFullState(name, now); },
       [&](DeltaBatchMsg b) { Send(std::nullopt, std::move(b)); });
   pruner.Tick(now);
-  if (stale_restore.size() != 0) ReturnStale(now);
+  if (stale_restore.size() != 0) {
+    if (!expect_peers) stale_restore.WaitAlone(now, MicrosOf(options.max_pruning_dissemination));
+    ReturnStale(now);
+  }
   if (expiry.enabled()) expiry.Tick(now, WallTime(now));
   anti_entropy.Tick(now);
   if (now >= next_prune) {
@@ -633,6 +636,7 @@ void Replicator::SetMemberReplicas(std::vector<ReplicaId> replicas) {
   impl_->pruner.SetMembers(std::move(replicas));
   impl_->collector.SetMembers(impl_->pruner.members());
 }
+void Replicator::ExpectPeers(bool expect) { impl_->expect_peers = expect; }
 void Replicator::SetPruningLeader(bool leader) { impl_->pruner.SetLeader(leader); }
 void Replicator::RemoveReplica(ReplicaId removed, TimeMicros now) {
   impl_->pruner.Remove(removed, now);

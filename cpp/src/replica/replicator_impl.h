@@ -121,6 +121,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   internal::TombstoneCollector collector;  // deletes and tombstone collection (after the store)
   internal::StaleRestore stale_restore;    // keys of a stale snapshot, set aside
   bool restoring_stale = false;            // Restore: the snapshot is stale
+  bool expect_peers = true;                // ExpectPeers
   uint64_t snapshot_stamp = 0;             // the stamp of the snapshot as last read or written
   internal::Fragmenter fragmenter;         // frames larger than max_frame_size, going out
   internal::Reassembler reassembler;       // and coming in

@@ -8,7 +8,8 @@
 // (they are in the pruning target too) and a set would bring back elements removed since. So
 // the replicator sets such a snapshot's keys aside instead of loading them, and waits: two
 // anti-entropy intervals from the first round a peer starts with it (a node cut off from its
-// peers keeps its keys aside, and its snapshot its old stamp, until it meets one). Meanwhile
+// peers keeps its keys aside, and its snapshot its old stamp, until it meets one; a node without
+// seeds, which may be alone, waits max_pruning_dissemination at most). Meanwhile
 // the peers' full states of those keys arrive (anti-entropy sends them: the keys are missing
 // here) and join the store as usual, and the replicas each one holds are noted. Then:
 //
@@ -54,8 +55,17 @@ class StaleRestore {
 
   // A peer's full state of a key (set aside or not).
   void NoteShown(const std::string& name, const AnyCrdt& state);
-  // A peer started an anti-entropy round with this node: the wait starts, if it has not.
+  // A peer started an anti-entropy round with this node: the wait ends `wait` from now (or
+  // earlier, if it was to end earlier).
   void HeardFrom(TimeMicros now, TimeMicros wait) {
+    if (heard_) return;
+    heard_ = true;
+    const TimeMicros end = std::max<TimeMicros>(now + wait, 1);
+    until_ = until_ == 0 ? end : std::min(until_, end);
+  }
+  // A node without seeds may be alone: unless a peer is heard first, the wait ends `wait` from
+  // the first call.
+  void WaitAlone(TimeMicros now, TimeMicros wait) {
     if (until_ == 0) until_ = std::max<TimeMicros>(now + wait, 1);
   }
 
@@ -82,6 +92,7 @@ class StaleRestore {
   };
   ReplicatorMetrics& metrics_;
   std::unordered_map<std::string, Aside, NameHash> aside_;
+  bool heard_ = false;
   TimeMicros until_ = 0;  // 0: the wait has not started
 };
 
