@@ -159,6 +159,27 @@ def test_a_simulation_rejects_snapshot_options_but_a_node_takes_them(tmp_path: A
         assert node.replicator.get(HITS).value == 1  # the final snapshot of the graceful stop
 
 
+def test_a_lone_nodes_snapshot_older_than_the_pruning_markers_comes_back_whole(
+    tmp_path: Any,
+) -> None:
+    # Restored after pruning_marker_ttl less max_pruning_dissemination, the keys wait for a peer
+    # to show what was pruned meanwhile; a node without seeds waits max_pruning_dissemination
+    # at most.
+    config = cv.Config(
+        snapshot_dir=tmp_path / "snap",
+        snapshot_interval=0.1,
+        pruning_marker_ttl=1.5,
+        max_pruning_dissemination=1.0,
+    )
+    with cv.Node("inproc://lone-stale", config=config) as node:
+        node.replicator.update(HITS, lambda v: v.increment(3))
+    time.sleep(0.6)
+    with cv.Node("inproc://lone-stale", config=config) as node:
+        assert node.metrics()["convergent.snapshot.stale"] == 1
+        assert wait_until(lambda: node.replicator.get(HITS) is not None, timeout=10.0)
+        assert node.replicator.get(HITS).value == 3
+
+
 GIL_HANDOFF = """
 import threading, time
 import convergent as cv
