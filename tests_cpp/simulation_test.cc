@@ -1170,6 +1170,92 @@ TEST(SimulationNodeTest, ASnapshotOlderThanThePruningMarkersDoesNotBringPrunedRe
   EXPECT_EQ(s.NodeMetrics(0).at("convergent.snapshot.stale"), 0.0);
 }
 
+// Over many seeds: random writes and removes of every pruned kind on every node, all of them
+// replicated before node 1 stops; node 2 restarts (its old incarnation is pruned) and writes and
+// removes more; once every marker is let go, node 1 comes back from its snapshot. The values
+// must stay what they were just before it did, and a replica pruned there must stay pruned.
+TEST(SimulationNodeTest, AStaleSnapshotChangesNoValueAcrossSeeds) {
+  struct KeyOf {
+    std::string name;
+    CrdtType type;
+  };
+  const std::vector<KeyOf> keys = {{"g", CrdtType::kGCounter},      {"pn", CrdtType::kPNCounter},
+                                   {"s", CrdtType::kORSet},         {"m", CrdtType::kLWWMap},
+                                   {"cm", CrdtType::kPNCounterMap}, {"om", CrdtType::kORMap},
+                                   {"mv", CrdtType::kMVRegister}};
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    auto sim = FormedPruningSimulation(100 + seed, SnapshotPruningOptions());
+    ASSERT_NE(sim, nullptr);
+    Simulation& s = *sim;
+    std::mt19937_64 rng(seed);
+    const auto pick = [&](uint64_t n) { return rng() % n; };
+    uint64_t clock = 1;
+    const auto op = [&](NodeId n) {
+      const ReplicaId r = s.node(n).replica_id();
+      const Value v = StringValue(std::to_string(pick(5)));
+      const KeyOf& k = keys[pick(keys.size())];
+      Replicator::Mutation m;
+      switch (k.type) {
+        case CrdtType::kGCounter:
+          m = GIncrement(r, 1 + pick(4));
+          break;
+        case CrdtType::kPNCounter:
+          m = PNAdd(r, static_cast<int64_t>(pick(9)) - 4);
+          break;
+        case CrdtType::kORSet:
+          m = pick(3) == 0 ? SetRemove(v) : SetAdd(r, v);
+          break;
+        case CrdtType::kLWWMap:
+          m = LWWMapPut(r, v, IntValue(static_cast<int64_t>(pick(100))), ++clock);
+          break;
+        case CrdtType::kPNCounterMap:
+          m = PNMapAdd(r, v, static_cast<int64_t>(pick(9)) - 4);
+          break;
+        case CrdtType::kORMap:
+          m = pick(3) == 0 ? MapRemoveElement(v, StringValue("x"))
+                           : MapAddElement(r, v, StringValue("x"));
+          break;
+        default:
+          m = MVSet(r, v);
+          break;
+      }
+      ASSERT_TRUE(s.Update(n, k.name, k.type, m).ok());
+      s.RunFor(0.02);
+    };
+    for (int i = 0; i < 40; ++i) ASSERT_NO_FATAL_FAILURE(op(static_cast<NodeId>(pick(3))));
+    ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+    s.RunFor(1.0);  // node 1's snapshot holds it all
+    const ReplicaId old_writer = s.node(2).replica_id();
+    s.Crash(1);
+    s.Restart(2);
+    for (int i = 0; i < 20; ++i) ASSERT_NO_FATAL_FAILURE(op(pick(2) == 0 ? 0 : 2));
+    s.RunFor(60.0);  // pruned, and the markers let go
+    ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+    std::vector<std::optional<AnyCrdt>> before;
+    for (const KeyOf& k : keys) {
+      const AnyCrdt* v = Get(s, 0, k.name, k.type);
+      before.push_back(v ? std::optional<AnyCrdt>(*v) : std::nullopt);
+    }
+
+    s.Restart(1);
+    s.RunFor(10.0);
+    ASSERT_TRUE(s.RunUntilConverged(10.0).has_value());
+    ASSERT_EQ(s.NodeMetrics(1).at("convergent.snapshot.stale"), 1.0);
+    for (NodeId n = 0; n < 3; ++n) {
+      for (size_t i = 0; i < keys.size(); ++i) {
+        const AnyCrdt* v = Get(s, n, keys[i].name, keys[i].type);
+        ASSERT_EQ(v != nullptr, before[i].has_value()) << keys[i].name << " on node " << n;
+        if (v == nullptr) continue;
+        EXPECT_TRUE(v->SameValue(*before[i])) << keys[i].name << " on node " << n;
+        EXPECT_EQ(v->NeedsPruningFrom(old_writer), before[i]->NeedsPruningFrom(old_writer))
+            << keys[i].name << " on node " << n;
+      }
+    }
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 // A node without seeds may be alone: its stale snapshot's keys come back whole after
 // max_pruning_dissemination when no peer shows up.
 TEST(SimulationNodeTest, ALoneNodesOldSnapshotComesBackWhole) {
