@@ -49,7 +49,8 @@ std::vector<Value> Elements(Replicator& r) {
 bool HoldsGone(Replicator& r) {
   const AnyCrdt* g = ValueOf(r, "g", CrdtType::kGCounter);
   const AnyCrdt* s = ValueOf(r, "s", CrdtType::kORSet);
-  return (g != nullptr && g->NeedsPruningFrom(kGone)) || (s != nullptr && s->NeedsPruningFrom(kGone));
+  return (g != nullptr && g->NeedsPruningFrom(kGone)) ||
+         (s != nullptr && s->NeedsPruningFrom(kGone));
 }
 
 // Nodes 0..2 write; node 2 (replica 1002) is then removed, and nodes 0 and 1 go on alone.
@@ -58,11 +59,14 @@ class ReplicatorPruningTest : public ::testing::Test {
   ReplicatorPruningTest() : c_(3, PruningOptions()) {
     for (NodeId i = 0; i < 3; ++i) {
       const ReplicaId r = c_[i].replica_id();
-      EXPECT_TRUE(c_[i].Update("g", CrdtType::kGCounter, GIncrement(r, 10 + i),
-                               Consistency::kLocal, 0)
-                      .ok());
-      EXPECT_TRUE(c_[i].Update("s", CrdtType::kORSet, SetAdd(r, StringValue("e" + std::to_string(i))),
-                               Consistency::kLocal, 0)
+      EXPECT_TRUE(
+          c_[i]
+              .Update("g", CrdtType::kGCounter, GIncrement(r, 10 + i), Consistency::kLocal, 0)
+              .ok());
+      EXPECT_TRUE(c_[i]
+                      .Update("s", CrdtType::kORSet,
+                              SetAdd(r, StringValue("e" + std::to_string(i))), Consistency::kLocal,
+                              0)
                       .ok());
     }
     c_.TickAll(kSecond);
@@ -96,6 +100,13 @@ class ReplicatorPruningTest : public ::testing::Test {
   std::vector<Value> expected_elements_;
 };
 
+TEST(ReplicatorPruningOptionsTest, AMarkerTtlNotLongerThanItsDisseminationIsRefused) {
+  ReplicatorOptions o = PruningOptions();
+  EXPECT_TRUE(o.Validate().ok());
+  o.pruning_marker_ttl = o.max_pruning_dissemination;
+  EXPECT_FALSE(o.Validate().ok());
+}
+
 TEST_F(ReplicatorPruningTest, TheRemovedReplicaLeavesEveryKeyAndTheValuesStay) {
   ASSERT_EQ(expected_count_, 33u);
   ASSERT_TRUE(HoldsGone(c_[0]) && HoldsGone(c_[1]));
@@ -113,8 +124,9 @@ TEST_F(ReplicatorPruningTest, TheRemovedReplicaLeavesEveryKeyAndTheValuesStay) {
 TEST_F(ReplicatorPruningTest, LateFramesOfTheRemovedReplicaAreDroppedAndCounted) {
   RunSurvivors(kSecond, 20 * kSecond);
   // The removed incarnation's last delta arrives now (its node is still reachable by address).
-  ASSERT_TRUE(c_[2].Update("g", CrdtType::kGCounter, GIncrement(kGone, 100), Consistency::kLocal,
-                           21 * kSecond)
+  ASSERT_TRUE(c_[2]
+                  .Update("g", CrdtType::kGCounter, GIncrement(kGone, 100), Consistency::kLocal,
+                          21 * kSecond)
                   .ok());
   c_[2].SetPeers({0, 1, 2});
   c_[0].SetPeers({0, 1, 2});  // its node id is a member (a new incarnation would have it)
@@ -149,10 +161,12 @@ TEST_F(ReplicatorPruningTest, AnOldSnapshotRestoredAfterThePruningIsCleanedNotCo
   // The removed node's records from before the pruning (a final snapshot of its last life, of
   // writes that had reached the others: unchanged values, written again).
   ASSERT_TRUE(
-      c_[2].Update("g", CrdtType::kGCounter, GIncrement(kGone, 0), Consistency::kLocal, kSecond)
+      c_[2]
+          .Update("g", CrdtType::kGCounter, GIncrement(kGone, 0), Consistency::kLocal, kSecond)
           .ok());
-  ASSERT_TRUE(c_[2].Update("s", CrdtType::kORSet, SetRemove(StringValue("none")),
-                           Consistency::kLocal, kSecond)
+  ASSERT_TRUE(c_[2]
+                  .Update("s", CrdtType::kORSet, SetRemove(StringValue("none")),
+                          Consistency::kLocal, kSecond)
                   .ok());
   const std::vector<Replicator::SnapshotChange> old = c_[2].TakeChanges();
   RunSurvivors(kSecond, 20 * kSecond);

@@ -61,6 +61,12 @@ def test_out_of_range_values_raise_value_error_naming_the_option(field: str, val
         cv.Config(**{field: value})
 
 
+def test_a_pruning_marker_ttl_not_longer_than_its_dissemination_is_refused() -> None:
+    with pytest.raises(ValueError, match="pruning_marker_ttl must be longer"):
+        cv.Config(pruning_marker_ttl=60.0, max_pruning_dissemination=60.0)
+    cv.Config(pruning_marker_ttl=60.5, max_pruning_dissemination=60.0)
+
+
 @pytest.mark.parametrize(
     "field, value",
     [

@@ -90,6 +90,12 @@ Status ReplicatorOptions::Validate() const {
   if (!positive(pruning_marker_ttl)) {
     return Status::InvalidArgument("pruning_marker_ttl must be > 0 seconds");
   }
+  if (!(pruning_marker_ttl > max_pruning_dissemination)) {
+    // A record let go of before it spread counts the removed replica twice; and every snapshot
+    // would restore as stale (replica/stale_restore.h).
+    return Status::InvalidArgument(
+        "pruning_marker_ttl must be longer than max_pruning_dissemination");
+  }
   if (!(expire_keys_after_inactivity >= 0 && expire_keys_after_inactivity < 1e9)) {
     return Status::InvalidArgument("expire_keys_after_inactivity must be >= 0 seconds (0: never)");
   }
