@@ -118,6 +118,23 @@ TEST(CausalContextTest, OutOfOrderInsertFoldsIntoVectorWhenGapsFill) {
   EXPECT_EQ(c.DotCount(), 5u);
 }
 
+// Replicas names each replica once, ascending, whether its dots are in the vector, in the cloud
+// (dots seen out of order only) or both; DropReplica forgets it from both.
+TEST(CausalContextTest, ReplicasNamesVectorAndCloudReplicasOnce) {
+  CausalContext c;
+  EXPECT_TRUE(c.Replicas().empty());
+  c.Insert(Dot{kB, 1});
+  c.Insert(Dot{kB, 3});  // kB in both
+  c.Insert(Dot{kC, 4});  // kC in the cloud only
+  c.Insert(Dot{kA, 1});  // kA in the vector only
+  std::vector<ReplicaId> want = {kA, kB, kC};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(c.Replicas(), want);
+  c.DropReplica(kC);
+  std::erase(want, kC);
+  EXPECT_EQ(c.Replicas(), want);
+}
+
 TEST(CausalContextTest, InsertIgnoresCounterZeroAndDuplicates) {
   CausalContext c;
   c.Insert(Dot{kA, 0});

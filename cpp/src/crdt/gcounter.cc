@@ -1,6 +1,7 @@
 #include "convergent/crdt/gcounter.h"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 namespace convergent {
@@ -60,10 +61,11 @@ std::vector<ReplicaId> GCounter::ModifiedBy() const {
 }
 
 std::vector<ReplicaId> PNCounter::ModifiedBy() const {
-  std::vector<ReplicaId> out = p_.ModifiedBy();
-  for (const auto& s : n_.slots_) out.push_back(s.first);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  const std::vector<ReplicaId> p = p_.ModifiedBy();
+  const std::vector<ReplicaId> n = n_.ModifiedBy();
+  std::vector<ReplicaId> out;
+  out.reserve(p.size() + n.size());
+  std::set_union(p.begin(), p.end(), n.begin(), n.end(), std::back_inserter(out));
   return out;
 }
 

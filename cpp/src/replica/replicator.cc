@@ -698,10 +698,9 @@ std::vector<Replicator::SnapshotChange> Replicator::TakeChanges() {
   // much older than the records only makes the restart more careful. While keys of a stale
   // snapshot are set aside, their old records stay, and so does the old stamp.
   const TimeMicros wall = d.wall_clock ? d.wall_clock() : 0;
-  const bool stamp = wall > 0 && d.stale_restore.size() == 0;
-  const bool restamp =
-      stamp && (d.snapshot_stamp == 0 ||
-                wall - static_cast<TimeMicros>(d.snapshot_stamp) >= d.StampInterval());
+  const bool restamp = wall > 0 && d.stale_restore.size() == 0 &&
+                       (d.snapshot_stamp == 0 ||
+                        wall - static_cast<TimeMicros>(d.snapshot_stamp) >= d.StampInterval());
   if (std::optional<internal::DeletesRecord> deletes = d.collector.TakeRecord(restamp)) {
     if (restamp) d.snapshot_stamp = static_cast<uint64_t>(wall);
     deletes->written_at_us = d.snapshot_stamp;
