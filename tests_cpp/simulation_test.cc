@@ -698,18 +698,23 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ChaosTest, ::testing::Range(0, SeedCount()));
 // crashed incarnations that never got it out was reported missing (the oracle's mistake).
 INSTANTIATE_TEST_SUITE_P(Regressions, ChaosTest, ::testing::Values(94, 333, 633, 733, 9791));
 
-// A third of the runs collect tombstones, and do.
+// A third of the runs collect tombstones, and do; and then retire the delete entries of
+// incarnations that are gone (replica/retired_deletes.h).
 TEST(ChaosCoverageTest, SomeRunsCollectTombstones) {
   double collected = 0;
+  double retired = 0;
   for (uint64_t seed = 0; seed < 60; seed += 3) {
     ChaosRun run(seed);
     run.Script(400);
     run.Settle();
     for (NodeId n : run.sim().live_nodes()) {
-      collected += run.sim().NodeMetrics(n).at("crdt.replicator.tombstone.collected.count");
+      const auto metrics = run.sim().NodeMetrics(n);
+      collected += metrics.at("crdt.replicator.tombstone.collected.count");
+      retired += metrics.at("crdt.replicator.deletes.retired.replicas");
     }
   }
   EXPECT_GT(collected, 0.0);
+  EXPECT_GT(retired, 0.0);
 }
 
 // The runs where every node but one may crash do crash a majority at once (and pass above).

@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "convergent/crdt/gcounter.h"
 #include "convergent/replicator.h"
+#include "replica/retired_deletes.h"
 #include "replication_test_support.h"
 
 namespace convergent {
@@ -171,6 +175,209 @@ TEST(TombstoneCollectionTest, ANewNodesOwnWritesSurviveItsFirstContact) {
     EXPECT_EQ(GCount(c[i], "old"), 9u) << i;
   }
   EXPECT_EQ(fresh.metrics().stale_catch_ups, 0u);
+}
+
+// ---- retired deletes (replica/retired_deletes.h) ----
+
+// Node 0 writes keys "k0".."k{lives-1}"; node 1 then restarts `lives` times, and each life
+// deletes one of them once it holds them. `away` (if any) is not a member meanwhile; `between`
+// (if any) runs after every stretch of time (to write a snapshot).
+TimeMicros DeletingLives(Cluster& c, int lives, TimeMicros t, std::optional<NodeId> away = {},
+                         const std::function<void()>& between = {}) {
+  auto members = [&] {
+    if (!away) return c.SetMembers();
+    std::vector<ReplicaId> replicas;
+    for (NodeId i = 0; i < c.size(); ++i) {
+      if (i != *away) replicas.push_back(c[i].replica_id());
+    }
+    std::sort(replicas.begin(), replicas.end());
+    for (NodeId i = 0; i < c.size(); ++i) {
+      if (i != *away) c[i].SetMemberReplicas(replicas);
+    }
+  };
+  const Cluster::Filter keep = away ? Without(*away) : Cluster::Filter();
+  auto run = [&](TimeMicros seconds, TimeMicros step) {
+    for (TimeMicros end = t + seconds * kSecond; t < end;) {
+      t = c.Run(t + step, std::min(end, t + 30 * kSecond), step, keep);
+      if (between) between();
+    }
+  };
+  for (int k = 0; k < lives; ++k) EXPECT_TRUE(GAdd(c[0], "k" + std::to_string(k), 1, t));
+  run(30, 5 * kSecond);
+  for (int life = 0; life < lives; ++life) {
+    Replicator& r = c.Replace(1, ReplicaId{5000u + static_cast<uint32_t>(life)}, Options());
+    members();
+    run(30, 5 * kSecond);  // it catches up
+    const std::string key = "k" + std::to_string(life);
+    EXPECT_TRUE(GLive(r, key)) << life;
+    EXPECT_TRUE(r.Delete(key, CrdtType::kGCounter, Consistency::kLocal, t).ok()) << life;
+    run(5, kSecond);  // it spreads before the life ends
+  }
+  // The deletes reach everyone and are collected; the lives that are gone retire.
+  run(400, 5 * kSecond);
+  return t;
+}
+
+// The digest-step bytes per round that `n` starts, over `seconds` of quiet.
+double DigestBytesPerRound(Cluster& c, NodeId n, TimeMicros& t, int seconds) {
+  const int k = static_cast<int>(FrameKind::kDigestStep);
+  const uint64_t bytes = c[n].metrics().bytes_sent[k];
+  const uint64_t rounds = c[n].metrics().antientropy_count;
+  t = c.Run(t + kSecond, t + seconds * kSecond, 5 * kSecond);
+  const uint64_t more = c[n].metrics().antientropy_count - rounds;
+  return more == 0 ? 0
+                   : static_cast<double>(c[n].metrics().bytes_sent[k] - bytes) /
+                         static_cast<double>(more);
+}
+
+// What a round costs a cluster of 3 that never deleted: the level-1 digests and empty adverts.
+double QuietBytesPerRound() {
+  Cluster c(3, Options());
+  c.SetMembers();
+  TimeMicros t = c.Run(kSecond, 30 * kSecond, 5 * kSecond);
+  return DigestBytesPerRound(c, 0, t, 200);
+}
+
+// At most the adverts of a few live replicas (about 10 bytes per entry) and the retired digest
+// more than a cluster that never deleted; every life gone would add about 18 bytes.
+constexpr double kLiveAdvertBytes = 64;
+
+double Retired(Replicator& r) {
+  return r.NamedMetrics().at("crdt.replicator.deletes.retired.replicas");
+}
+
+TEST(RetiredDeletesTest, AnAdvertLeavesOutWhatTheSetCoversAndTheSetPutsItBack) {
+  using internal::RetiredDeletes;
+  RetiredDeletes retired;
+  EXPECT_EQ(retired.digest(), 0u);
+  EXPECT_FALSE(retired.Join({}));
+  ASSERT_TRUE(retired.Join({{ReplicaId{3}, 5}, {ReplicaId{9}, 2}}));
+  EXPECT_FALSE(retired.Join({{ReplicaId{3}, 4}}));  // covered already
+  const uint64_t digest = retired.digest();
+  EXPECT_NE(digest, 0u);
+  const RetiredDeletes::Vector vv = {
+      {ReplicaId{1}, 7}, {ReplicaId{3}, 5}, {ReplicaId{9}, 3}, {ReplicaId{12}, 1}};
+  const RetiredDeletes::Vector sent = retired.Without(vv);
+  // (3, 5) is covered; (9, 3) is beyond the retired (9, 2): it stays.
+  EXPECT_EQ(sent,
+            (RetiredDeletes::Vector{{ReplicaId{1}, 7}, {ReplicaId{9}, 3}, {ReplicaId{12}, 1}}));
+  EXPECT_EQ(RetiredDeletes::With(sent, retired.entries()), vv);
+  ASSERT_TRUE(retired.Join({{ReplicaId{9}, 3}}));
+  EXPECT_NE(retired.digest(), digest);
+  EXPECT_EQ(RetiredDeletes::DigestOf(retired.entries()), retired.digest());
+  RetiredDeletes other;  // the same entries joined in another order name the same set
+  ASSERT_TRUE(other.Join({{ReplicaId{9}, 3}}));
+  ASSERT_TRUE(other.Join({{ReplicaId{3}, 5}}));
+  EXPECT_EQ(other.digest(), retired.digest());
+}
+
+TEST(TombstoneCollectionTest, AnAdvertDoesNotGrowWithTheReplicasThatDeletedAndAreGone) {
+  constexpr int kLives = 40;
+  Cluster c(3, Options());
+  c.SetMembers();
+  TimeMicros t = DeletingLives(c, kLives, 0);
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_EQ(c[i].tombstone_count(), 0u) << i;
+    EXPECT_TRUE(c[i].Keys().empty()) << i;
+    EXPECT_EQ(Retired(c[i]), kLives - 1) << i;  // every life but the last one
+  }
+  // One level-1 digest step per round: the tree's digests and the adverts of the live replicas
+  // (the 39 lives' entries would add about 700 bytes).
+  const double quiet = QuietBytesPerRound();
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_LT(DigestBytesPerRound(c, i, t, 200), quiet + kLiveAdvertBytes) << i;
+  }
+  EXPECT_EQ(c[0].StoreDigest(), c[2].StoreDigest());
+}
+
+TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeTheRetirementsStillLearnsWhatItMissed) {
+  constexpr int kLives = 12;
+  Cluster c(3, Options());
+  c.SetMembers();
+  c[2].TrackChanges();
+  ASSERT_TRUE(GAdd(c[0], "kept", 4, 0));
+  TimeMicros t = c.Run(kSecond, 30 * kSecond, 5 * kSecond);
+  // Node 2 holds every key the lives will delete when it stops.
+  for (int k = 0; k < kLives; ++k) ASSERT_TRUE(GAdd(c[0], "k" + std::to_string(k), 1, t));
+  t = c.Run(t + kSecond, t + 30 * kSecond, 5 * kSecond);
+  ASSERT_TRUE(GLive(c[2], "k0"));
+  c[2].Tick(t);
+  c[2].TakeOutgoing();
+  const std::vector<Replicator::SnapshotChange> snapshot = c[2].TakeChanges();
+
+  // Node 2 is away while node 1's lives delete them, and those lives retire.
+  t = c.Run(t + kSecond, t + 30 * kSecond, 5 * kSecond, Without(2));  // (keys written again)
+  t = DeletingLives(c, kLives, t, NodeId{2});
+  ASSERT_EQ(c[0].tombstone_count(), 0u);
+  ASSERT_EQ(Retired(c[0]), kLives - 1);
+
+  // It comes back from its old snapshot: it missed collected deletes, all of retired replicas.
+  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
+  ASSERT_TRUE(back.Restore(snapshot).ok());
+  ASSERT_TRUE(GLive(back, "k0"));
+  c.SetMembers();
+  // For a while it hears nothing: its rounds tell the others its deletes, which lack the
+  // retired ones, and they must find it stale and refuse its states (a write here).
+  const Cluster::Filter deaf = [](NodeId, NodeId to, FrameKind) { return to != 2; };
+  t = c.Run(t + kSecond, t + 30 * kSecond, 5 * kSecond, deaf);
+  ASSERT_GE(back.metrics().antientropy_count, 1u);
+  ASSERT_TRUE(GAdd(back, "kept", 1, t));
+  t = c.Run(t + kSecond, t + 10 * kSecond, 5 * kSecond, deaf);
+  EXPECT_EQ(GCount(c[0], "kept"), 4u);
+  EXPECT_EQ(GCount(c[1], "kept"), 4u);
+  EXPECT_GE(c[0].metrics().entries_from_stale, 1u);
+  EXPECT_GE(c[1].metrics().entries_from_stale, 1u);
+
+  t = c.Run(t + kSecond, t + 200 * kSecond, 5 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) {
+    for (int k = 0; k < kLives; ++k) EXPECT_FALSE(GLive(c[i], "k" + std::to_string(k))) << i;
+    EXPECT_EQ(GCount(c[i], "kept"), 5u) << i;  // written since: kept (docs/concepts.md)
+    EXPECT_EQ(Retired(c[i]), kLives - 1) << i;
+  }
+  EXPECT_EQ(back.metrics().stale_catch_ups, 1u);
+  EXPECT_EQ(c[0].StoreDigest(), back.StoreDigest());
+  EXPECT_LT(DigestBytesPerRound(c, 2, t, 200), QuietBytesPerRound() + kLiveAdvertBytes);
+}
+
+TEST(TombstoneCollectionTest, RetiredDeletesSurviveARestartAndANewNodeLearnsThem) {
+  constexpr int kLives = 10;
+  Cluster c(3, Options());
+  c.SetMembers();
+  c[0].TrackChanges();
+  std::map<std::string, std::string> disk;  // node 0's snapshot
+  auto write = [&] {
+    for (auto& [key, bytes] : c[0].TakeChanges()) {
+      if (bytes.empty()) {
+        disk.erase(key);
+      } else {
+        disk[key] = bytes;
+      }
+    }
+  };
+  TimeMicros t = DeletingLives(c, kLives, 0, std::nullopt, write);
+  ASSERT_EQ(Retired(c[0]), kLives - 1);
+  write();
+  const std::vector<Replicator::SnapshotChange> snapshot(disk.begin(), disk.end());
+
+  // Node 0 restarts from its snapshot with its retired set; node 2 is replaced by an empty one,
+  // which writes before it meets anyone.
+  Replicator& restarted = c.Replace(0, ReplicaId{7000}, Options());
+  ASSERT_TRUE(restarted.Restore(snapshot).ok());
+  EXPECT_EQ(Retired(restarted), kLives - 1);
+  Replicator& fresh = c.Replace(2, ReplicaId{7002}, Options());
+  fresh.Tick(t);
+  ASSERT_TRUE(GAdd(fresh, "new", 2, t));
+  c.SetMembers();
+  t = c.Run(t + kSecond, t + 200 * kSecond, 5 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_EQ(GCount(c[i], "new"), 2u) << i;
+    EXPECT_EQ(Retired(c[i]), kLives - 1) << i;  // node 1's last life is still a member
+  }
+  EXPECT_EQ(fresh.metrics().stale_catch_ups, 0u);
+  const double quiet = QuietBytesPerRound();
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_LT(DigestBytesPerRound(c, i, t, 200), quiet + kLiveAdvertBytes) << i;
+  }
 }
 
 }  // namespace

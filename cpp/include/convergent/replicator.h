@@ -135,6 +135,9 @@ struct ReplicatorMetrics {
   uint64_t keys_unquarantined = 0;
   uint64_t keys_dropped_stale = 0;
   uint64_t deletes_split_brain = 0;
+  // Delete adverts that left out retired entries of a set this replica does not have (ignored
+  // until the sets agree: replica/retired_deletes.h).
+  uint64_t delete_adverts_unreadable = 0;
   // Snapshots restored too old to trust as they were (replica/stale_restore.h, at most one per
   // replicator): their keys set aside, taken back against the peers' states, taken back whole
   // (no peer held them), and the replicas the copies forgot (once per key).

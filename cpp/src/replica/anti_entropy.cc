@@ -96,7 +96,7 @@ void AntiEntropy::KeepOnly(const std::vector<NodeId>& peers) {
 void AntiEntropy::StartRound(NodeId peer) {
   store_.RefreshDigests();
   ++metrics_.antientropy_count;
-  DigestStepMsg step{next_round_++, 1, {}, {}, host_.Advert()};
+  DigestStepMsg step{next_round_++, 1, {}, {}, host_.AdvertTo(peer)};
   for (uint32_t i = 0; i < store_.tree().Width(1); ++i) {
     step.nodes.push_back(i);
     step.digests.push_back(store_.tree().At(1, i));

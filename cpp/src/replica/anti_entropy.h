@@ -30,8 +30,8 @@ class AntiEntropyHost {
   virtual bool MergeRemote(const KeyedState& s, TimeMicros now) = 0;
   // Applies a peer's tombstone; false (and counted) when the key has another type.
   virtual bool ApplyRemoteTombstone(const Tombstone& t) = 0;
-  // What the rounds this replica starts tell the peer about its deletes.
-  virtual DeleteAdvert Advert() const = 0;
+  // What a round this replica starts tells the peer about its deletes.
+  virtual DeleteAdvert AdvertTo(NodeId peer) const = 0;
 };
 
 class AntiEntropy {

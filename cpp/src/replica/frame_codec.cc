@@ -82,6 +82,8 @@ void Put(const DigestStepMsg& d, v1::Frame* f) {
     PutVector(d.deletes->seen, m->mutable_deletes_seen());
     PutVector(d.deletes->collected, m->mutable_deletes_collected());
     m->set_deletes_members(d.deletes->members);
+    m->set_deletes_retired_digest(d.deletes->retired_digest);
+    if (d.deletes->retired) PutVector(*d.deletes->retired, m->mutable_deletes_retired());
   }
 }
 void Put(const KeyDigestsMsg& k, v1::Frame* f) {
@@ -223,7 +225,14 @@ Result<FrameBody> Get(v1::Frame* f) {
           return Status::Corruption("frame: a digest step with a bad delete vector");
         }
         step.deletes = DeleteAdvert{std::move(seen).value(), std::move(collected).value(),
-                                    m.deletes_members()};
+                                    m.deletes_members(), m.deletes_retired_digest(), std::nullopt};
+        if (m.has_deletes_retired()) {
+          auto retired = GetVector(m.deletes_retired());
+          if (!retired.ok()) {
+            return Status::Corruption("frame: a digest step with a bad retired delete vector");
+          }
+          step.deletes->retired = std::move(retired).value();
+        }
       }
       return FrameBody(std::move(step));
     }

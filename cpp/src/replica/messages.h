@@ -38,11 +38,16 @@ struct Tombstone {
 };
 
 // What a replica tells the peers it starts anti-entropy rounds with about deletes (see
-// replica/tombstone_collector.h): the deletes it has seen without gap, and its collection floor.
+// replica/tombstone_collector.h): the deletes it has seen without gap, and its collection floor;
+// both without the entries its retired set covers when the receiver has the same set
+// (replica/retired_deletes.h).
 struct DeleteAdvert {
   CausalContext::VersionVector seen;
   CausalContext::VersionVector collected;
-  uint64_t members = 0;  // a hash of the member replicas the sender knows (0: none known)
+  uint64_t members = 0;         // a hash of the member replicas the sender knows (0: none known)
+  uint64_t retired_digest = 0;  // the sender's retired set (0: empty)
+  // The retired set itself, sent with whole vectors to a peer whose last digest was another.
+  std::optional<CausalContext::VersionVector> retired;
 };
 
 struct DeltaBatchMsg {

@@ -229,7 +229,7 @@ bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
 
 void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
                                 const internal::DeleteAdvert& advert, TimeMicros now) {
-  switch (collector.OnAdvert(from_replica, advert, now)) {
+  switch (collector.OnAdvert(from, from_replica, advert, now)) {
     case internal::TombstoneCollector::Heard::kQuarantined:
       // This replica missed collected deletes and set its keys aside: a round with every peer
       // brings back the keys they hold and tells them it has caught up.
@@ -237,6 +237,9 @@ void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
       return;
     case internal::TombstoneCollector::Heard::kAdopted:
       anti_entropy.SyncWith(from);  // it hears that this replica caught up
+      return;
+    case internal::TombstoneCollector::Heard::kUnreadable:
+      anti_entropy.SyncWith(from);  // it hears this replica's retired deletes
       return;
     case internal::TombstoneCollector::Heard::kNothingNew:
       if (collector.IsStale(from_replica)) anti_entropy.SyncWith(from);  // it learns what it missed
@@ -589,6 +592,10 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "stale.keys.restored", static_cast<double>(metrics.keys_unquarantined)},
       {p + "stale.keys.dropped", static_cast<double>(metrics.keys_dropped_stale)},
       {p + "deletes.split_brain.count", static_cast<double>(metrics.deletes_split_brain)},
+      // Gauge: the replicas whose delete entries are left out of adverts.
+      {p + "deletes.retired.replicas", static_cast<double>(collector.retired_count())},
+      {p + "deletes.adverts.dropped.unreadable",
+       static_cast<double>(metrics.delete_adverts_unreadable)},
       {p + "stale_snapshot.keys.set_aside", static_cast<double>(metrics.stale_snapshot_keys)},
       {p + "stale_snapshot.keys.cleaned", static_cast<double>(metrics.stale_snapshot_keys_cleaned)},
       {p + "stale_snapshot.keys.whole", static_cast<double>(metrics.stale_snapshot_keys_whole)},

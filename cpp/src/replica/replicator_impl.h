@@ -79,7 +79,7 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
 
   // ---- internal::AntiEntropyHost (and MergeRemote, ApplyTombstone, SendTo) ----
   const std::vector<NodeId>& AntiEntropyPeers() const override { return peers; }
-  internal::DeleteAdvert Advert() const override { return collector.Advert(); }
+  internal::DeleteAdvert AdvertTo(NodeId peer) const override { return collector.AdvertTo(peer); }
   // A peer's advert at the start of its round (replica/tombstone_collector.h).
   void OnAdvert(NodeId from, ReplicaId from_replica, const internal::DeleteAdvert& advert,
                 TimeMicros now);

@@ -33,6 +33,7 @@ std::string EncodeDeletesRecord(const DeletesRecord& d) {
   PutDots(d.seen.dot_cloud(), r.mutable_seen_cloud_replicas(), r.mutable_seen_cloud_counters());
   PutVector(d.collected.version_vector(), r.mutable_collected());
   r.set_written_at_us(d.written_at_us);
+  if (!d.retired.empty()) PutVector(d.retired, r.mutable_retired());
   return r.SerializeAsString();
 }
 
@@ -46,7 +47,8 @@ Result<Record> DecodeDeletes(std::string_view bytes) {
   auto vv = GetVector(r.seen());
   auto cloud = GetDots(r.seen_cloud_replicas(), r.seen_cloud_counters());
   auto floor = GetVector(r.collected());
-  if (!vv.ok() || !cloud.ok() || !floor.ok()) {
+  auto retired = GetVector(r.retired());
+  if (!vv.ok() || !cloud.ok() || !floor.ok() || !retired.ok()) {
     return Status::Corruption("the snapshot's deletes record is malformed");
   }
   auto seen = CausalContext::FromParts(std::move(vv).value(), std::move(cloud).value());
@@ -54,8 +56,8 @@ Result<Record> DecodeDeletes(std::string_view bytes) {
   if (!seen.ok() || !collected.ok()) {
     return Status::Corruption("the snapshot's deletes record is not in compact form");
   }
-  return Record(
-      DeletesRecord{std::move(seen).value(), std::move(collected).value(), r.written_at_us()});
+  return Record(DeletesRecord{std::move(seen).value(), std::move(collected).value(),
+                              r.written_at_us(), std::move(retired).value()});
 }
 
 }  // namespace

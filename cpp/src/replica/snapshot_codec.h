@@ -21,12 +21,14 @@ std::string EncodeStateRecord(const AnyCrdt& value, const PruningMarkers* marker
 std::string EncodeTombstoneRecord(const Tombstone& t);  // its key is the record's name
 // The name of the deletes record.
 inline constexpr std::string_view kDeletesRecord = "";
-// The store's deletes (replica/tombstone_collector.h): those seen, and the collection floor;
-// and the wall time of the snapshot write that holds it (0: not known).
+// The store's deletes (replica/tombstone_collector.h): those seen, the collection floor and its
+// retired entries (replica/retired_deletes.h); and the wall time of the snapshot write that
+// holds it (0: not known).
 struct DeletesRecord {
   CausalContext seen;
   CausalContext collected;
   uint64_t written_at_us = 0;
+  CausalContext::VersionVector retired;
 };
 std::string EncodeDeletesRecord(const DeletesRecord& d);
 // A decoded state record: the value and its markers.

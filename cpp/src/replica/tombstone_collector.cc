@@ -37,8 +37,20 @@ CausalContext::VersionVector TombstoneCollector::AdvertisedSeen() const {
   return out.version_vector();
 }
 
-DeleteAdvert TombstoneCollector::Advert() const {
-  return DeleteAdvert{AdvertisedSeen(), floor_.version_vector(), members_hash_};
+DeleteAdvert TombstoneCollector::AdvertTo(NodeId peer) const {
+  DeleteAdvert advert{AdvertisedSeen(), floor_.version_vector(), members_hash_, retired_.digest(),
+                      std::nullopt};
+  if (retired_.empty()) return advert;
+  auto it = peer_retired_.find(peer);
+  if (it != peer_retired_.end() && it->second == retired_.digest()) {
+    // The peer has the same retired set: it puts the entries back itself.
+    advert.seen = retired_.Without(advert.seen);
+    advert.collected = retired_.Without(advert.collected);
+  } else {
+    // Whole vectors (a replica of an earlier version reads them as they are), and the set.
+    advert.retired = retired_.entries();
+  }
+  return advert;
 }
 
 bool TombstoneCollector::Covers(const CausalContext::VersionVector& vv, const CausalContext& ctx) {
@@ -68,9 +80,40 @@ bool TombstoneCollector::Adopt(const CausalContext::VersionVector& floor) {
   return true;
 }
 
-TombstoneCollector::Heard TombstoneCollector::OnAdvert(ReplicaId from, const DeleteAdvert& advert,
-                                                       TimeMicros now) {
-  const Heard heard = Hear(from, advert, now);
+TombstoneCollector::Heard TombstoneCollector::OnAdvert(NodeId from_node, ReplicaId from,
+                                                       const DeleteAdvert& advert, TimeMicros now) {
+  peer_retired_[from_node] = advert.retired_digest;
+  // The vectors the advert stands for: its entries and the sender's retired ones.
+  static const RetiredDeletes::Vector kNone;
+  const RetiredDeletes::Vector* retired = nullptr;
+  if (advert.retired) {
+    if (RetiredDeletes::DigestOf(*advert.retired) == advert.retired_digest) {
+      retired = &*advert.retired;
+    }
+  } else if (advert.retired_digest == 0) {
+    retired = &kNone;
+  } else if (advert.retired_digest == retired_.digest()) {
+    retired = &retired_.entries();
+  }
+  if (retired == nullptr) {
+    ++metrics_.delete_adverts_unreadable;
+    return Heard::kUnreadable;
+  }
+  const Heard heard = Hear(from,
+                           DeleteAdvert{RetiredDeletes::With(advert.seen, *retired),
+                                        RetiredDeletes::With(advert.collected, *retired),
+                                        advert.members, advert.retired_digest, std::nullopt},
+                           now);
+  // The sender's retired entries are within its floor, which this one adopted: they retire
+  // here too (unless the floor was refused), so that the two sets become one.
+  if (retired != &retired_.entries() &&
+      std::all_of(retired->begin(), retired->end(),
+                  [&](const auto& e) {
+                    return floor_.Contains(Dot{e.replica, e.counter});
+                  }) &&
+      retired_.Join(*retired)) {
+    record_dirty_ = true;
+  }
   // A store that started empty is new until it has heard every member: what it holds came from
   // its own writes and from members that had seen every delete their floors collected.
   if (fresh_ && !members_.empty() &&
@@ -147,7 +190,10 @@ void TombstoneCollector::Tick(TimeMicros now) {
   std::erase_if(heard_, [&](const auto& h) {
     return !std::binary_search(members_.begin(), members_.end(), h.first);
   });
-  if (!members_.empty()) RaiseFloor();
+  if (!members_.empty()) {
+    RaiseFloor();
+    Retire();
+  }
   const TimeMicros hold = MicrosOf(options_.tombstone_ttl);
   metrics_.tombstones_collected += store_.CollectTombstones([&](TombstoneEntry& t) {
     const bool under = !t.dots.empty() && std::all_of(t.dots.begin(), t.dots.end(),
@@ -179,17 +225,40 @@ void TombstoneCollector::RaiseFloor() {
   Adopt(common);
 }
 
+void TombstoneCollector::Retire() {
+  RetiredDeletes::Vector more;
+  for (const auto& e : floor_.version_vector()) {
+    if (e.replica == self_ || std::binary_search(members_.begin(), members_.end(), e.replica) ||
+        retired_.Covers(e.replica, e.counter)) {
+      continue;
+    }
+    // A delete of it beyond the floor is known here: its entry would move again.
+    if (seen_.Contains(Dot{e.replica, e.counter + 1}) ||
+        std::any_of(seen_.dot_cloud().begin(), seen_.dot_cloud().end(),
+                    [&](Dot d) { return d.replica == e.replica; })) {
+      continue;
+    }
+    more.push_back(e);
+  }
+  if (retired_.Join(more)) record_dirty_ = true;
+}
+
 std::optional<DeletesRecord> TombstoneCollector::TakeRecord(bool anyway) {
   if (!record_dirty_ && !anyway) return std::nullopt;
   record_dirty_ = false;
   durable_before_ = std::exchange(durable_, seen_.version_vector());
-  return DeletesRecord{seen_, floor_};
+  return DeletesRecord{seen_, floor_, 0, retired_.entries()};
 }
 
 void TombstoneCollector::Restore(const DeletesRecord& record) {
   seen_.Join(record.seen);
   floor_.Join(record.collected);
   seen_.Join(floor_);
+  RetiredDeletes::Vector retired;  // within the floor, as written
+  for (const auto& e : record.retired) {
+    if (floor_.Contains(Dot{e.replica, e.counter})) retired.push_back(e);
+  }
+  retired_.Join(retired);
   durable_ = seen_.version_vector();  // read from the snapshot: what a restart restores
 }
 

@@ -24,6 +24,9 @@
 //   every member: it adopts floors without quarantine. Two sides that each collected what the
 //   other missed (both removed each other: a split brain) adopt each other's floors and keep
 //   their keys; counted.
+// - An entry of a replica that is gone and whose deletes are all under the floor retires: it
+//   stays in the vectors but is left out of adverts (replica/retired_deletes.h), so that an
+//   advert does not grow with every restart.
 //
 // Thread safety: none; owned by one Replicator::Impl.
 #pragma once
@@ -38,6 +41,7 @@
 #include "convergent/replicator.h"
 #include "replica/key_store.h"
 #include "replica/messages.h"
+#include "replica/retired_deletes.h"
 #include "replica/snapshot_codec.h"
 
 namespace convergent::internal {
@@ -53,13 +57,16 @@ class TombstoneCollector {
   // dots as seen; false when all of them are under the floor (it was collected here: ignore it).
   bool Admit(const DeleteDots& dots);
 
-  // What this replica advertises in the rounds it starts.
-  DeleteAdvert Advert() const;
+  // What this replica advertises in a round it starts with `peer`: with its retired entries
+  // when the peer's last advert named another retired set (or none was heard).
+  DeleteAdvert AdvertTo(NodeId peer) const;
   // A peer replica's advert. kAdopted: this replica took (some of) the peer's floor, which the
   // peer should hear; kQuarantined: it also learned that it missed collected deletes and set its
-  // keys aside (every peer should hear, and send what it holds).
-  enum class Heard { kNothingNew, kAdopted, kQuarantined };
-  Heard OnAdvert(ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
+  // keys aside (every peer should hear, and send what it holds); kUnreadable: it left out
+  // retired entries of a set this replica does not have (ignored, counted: the peer should
+  // hear this replica's set).
+  enum class Heard { kNothingNew, kAdopted, kQuarantined, kUnreadable };
+  Heard OnAdvert(NodeId from_node, ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
   // Whether `r` advertised deletes that do not cover the floor here (its states are refused).
   bool IsStale(ReplicaId r) const;
   // The epoch of local writes: it moves at every advert heard (KeyEntry::written_epoch).
@@ -76,6 +83,7 @@ class TombstoneCollector {
   // A key set aside by a quarantine, taken back (nullopt: none).
   std::optional<AnyCrdt> TakeQuarantined(const std::string& name);
   size_t quarantined_count() const { return quarantine_.size(); }
+  size_t retired_count() const { return retired_.entries().size(); }
 
   // ---- snapshots: the seen deletes and the floor, as one record ----
   // The record (named "") when it changed since the last call or `anyway`, else nullopt.
@@ -94,6 +102,8 @@ class TombstoneCollector {
   // Joins a floor into this one (and into the seen deletes); true when either grew.
   bool Adopt(const CausalContext::VersionVector& floor);
   void RaiseFloor();
+  // Retires the floor's entries of replicas that are not members and deleted nothing beyond it.
+  void Retire();
   Heard Hear(ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
   CausalContext::VersionVector AdvertisedSeen() const;
   void Quarantine(TimeMicros now);
@@ -103,8 +113,10 @@ class TombstoneCollector {
   ReplicaId self_;
   ReplicatorMetrics& metrics_;
   uint64_t next_counter_ = 0;
-  CausalContext seen_;   // the deletes whose effects this store holds
-  CausalContext floor_;  // the deletes every member has seen (vector only), within seen_
+  CausalContext seen_;      // the deletes whose effects this store holds
+  CausalContext floor_;     // the deletes every member has seen (vector only), within seen_
+  RetiredDeletes retired_;  // within floor_: left out of adverts
+  std::map<NodeId, uint64_t> peer_retired_;  // the retired digest each peer last advertised
   std::map<ReplicaId, DeleteAdvert> heard_;  // members' last adverts
   uint64_t members_hash_ = 0;                // of the members at the last Tick
   // The store holds nothing from before: it started empty and has not heard every member yet.
