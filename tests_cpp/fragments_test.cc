@@ -6,8 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replica/frame_codec.h"
@@ -28,9 +32,13 @@ std::string Payload(size_t n, char seed) {
   return s;
 }
 
+std::shared_ptr<const std::string> Shared(std::string frame) {
+  return std::make_shared<const std::string>(std::move(frame));
+}
+
 // The pieces of `frame` as the Fragmenter sends them to peer 2, decoded.
 std::vector<FragmentMsg> Pieces(Fragmenter& f, const std::string& frame) {
-  f.Split(1, ReplicaId{11}, 2, frame);
+  f.Split(1, ReplicaId{11}, 2, Shared(frame));
   std::vector<OutgoingFrame> out;
   for (TimeMicros t = 0; t < 1000; ++t) f.Release(t, out);
   std::vector<FragmentMsg> pieces;
@@ -83,10 +91,10 @@ TEST(FragmentsTest, WhatIsHeldStaysWithinTheBoundAndBadPiecesAreDropped) {
   // A frame larger than the bound is refused outright, on both sides; so is a second large
   // frame to a peer while the first is queued.
   const uint64_t before = metrics.fragmented_dropped;
-  out.Split(1, ReplicaId{11}, 2, Payload(9000, 'c'));
+  out.Split(1, ReplicaId{11}, 2, Shared(Payload(9000, 'c')));
   EXPECT_EQ(metrics.fragmented_dropped, before + 1);
-  out.Split(1, ReplicaId{11}, 3, Payload(3000, 'd'));
-  out.Split(1, ReplicaId{11}, 3, Payload(3000, 'e'));
+  out.Split(1, ReplicaId{11}, 3, Shared(Payload(3000, 'd')));
+  out.Split(1, ReplicaId{11}, 3, Shared(Payload(3000, 'e')));
   EXPECT_EQ(metrics.fragmented_dropped, before + 2);
   FragmentMsg huge{99, 0, 10, 9000, "x"};
   EXPECT_FALSE(in.Add(1, ReplicaId{11}, huge, 0));
@@ -109,11 +117,43 @@ TEST(FragmentsTest, WhatIsHeldStaysWithinTheBoundAndBadPiecesAreDropped) {
   EXPECT_EQ(in.held_bytes(), 0u);
 }
 
+// A broadcast is one frame that every peer's queue shares, cut into pieces as they leave: no
+// copy per peer, and it is let go of once the last peer has had its last piece.
+TEST(FragmentsTest, PeersShareOneFrameAndLetGoOfItOnceSent) {
+  ReplicatorOptions o = Small();
+  ReplicatorMetrics metrics;
+  Fragmenter out(o, metrics);
+  std::shared_ptr<const std::string> frame = Shared(Payload(5000, 'f'));
+  out.Split(1, ReplicaId{11}, 2, frame);
+  out.Split(1, ReplicaId{11}, 3, frame);
+  EXPECT_EQ(frame.use_count(), 3);
+  std::map<NodeId, Reassembler> in;
+  std::map<NodeId, std::string> whole;
+  for (TimeMicros t = 0; t < 100; ++t) {
+    std::vector<OutgoingFrame> sent;
+    out.Release(t, sent);
+    for (const OutgoingFrame& o_frame : sent) {
+      EXPECT_LE(o_frame.bytes.size(), 1024u);
+      auto m = DecodeFrame(o_frame.bytes);
+      ASSERT_TRUE(m.ok());
+      auto [it, made] = in.try_emplace(*o_frame.to, o, metrics);
+      if (auto got = it->second.Add(1, ReplicaId{11}, std::get<FragmentMsg>(m->body), t)) {
+        whole[*o_frame.to] = std::move(*got);
+      }
+    }
+  }
+  EXPECT_EQ(whole[2], *frame);
+  EXPECT_EQ(whole[3], *frame);
+  EXPECT_EQ(frame.use_count(), 1);  // the queues let go of it
+  EXPECT_EQ(out.NextDeadline(), std::numeric_limits<TimeMicros>::max());
+  EXPECT_EQ(metrics.frames_fragmented, 2u);
+}
+
 TEST(FragmentsTest, ARefusedPieceGoesFirstAgainAfterAPause) {
   ReplicatorOptions o = Small();
   ReplicatorMetrics metrics;
   Fragmenter out(o, metrics);
-  out.Split(1, ReplicaId{11}, 2, Payload(3000, 'a'));
+  out.Split(1, ReplicaId{11}, 2, Shared(Payload(3000, 'a')));
   std::vector<OutgoingFrame> sent;
   out.Release(0, sent);
   ASSERT_EQ(sent.size(), 2u);

@@ -870,6 +870,66 @@ TEST(ReplicatorTest, KeyDigestsAreSplitAtTheFrameSizeLimit) {
   EXPECT_LE(largest, o.max_frame_size + 1024);
 }
 
+// A node restarted empty may be repaired by both peers at once: the second copy of a large key,
+// the same as the first, is not decoded (it is compared with the key's digest); a copy that
+// differs is.
+TEST(ReplicatorTest, ALargeFullStateTheKeyHoldsIsNotDecodedAgain) {
+  Cluster c(3);
+  auto fill = [&](Replicator& r, int from, int to) {
+    return r.Update(
+        "big", CrdtType::kORSet,
+        [&](AnyCrdt& v) -> Result<AnyCrdt> {
+          ORSet delta;
+          for (int i = from; i < to; ++i) {
+            delta.Join(v.get_if<ORSet>()->Add(r.replica_id(),
+                                              StringValue("element-" + std::to_string(i))));
+          }
+          return AnyCrdt(std::move(delta));
+        },
+        Consistency::kLocal, 0);
+  };
+  auto elements = [](Replicator& r) {
+    auto v = r.Get("big", CrdtType::kORSet);
+    return v.ok() && *v != nullptr ? (*v)->get_if<ORSet>()->Elements().size() : 0;
+  };
+  ASSERT_TRUE(fill(c[0], 0, 10000).ok());
+  TimeMicros t = c.Run(kSecond, 30 * kSecond, kSecond);
+  ASSERT_EQ(elements(c[2]), 10000u);
+  ASSERT_GT(EncodeAny(**c[0].Get("big", CrdtType::kORSet)).size(), 128u * 1024);
+
+  Replicator& fresh = c.Replace(2, ReplicaId{3002}, Cluster::Options());
+  std::string repair;  // the one that brought it the key
+  for (TimeMicros now = t + kSecond; now <= t + 60 * kSecond; now += kSecond) {
+    c.TickAll(now);
+    for (std::vector<Sent> batch = c.Take(); !batch.empty(); batch = c.Take()) {
+      for (const Sent& s : batch) {
+        if (s.frame.kind == FrameKind::kRepair && s.frame.to == NodeId{2} &&
+            s.frame.bytes.size() > 128 * 1024) {
+          repair = s.frame.bytes;
+        }
+        c.Deliver(s, now);
+      }
+    }
+  }
+  t += 60 * kSecond;
+  ASSERT_EQ(elements(fresh), 10000u);
+  ASSERT_FALSE(repair.empty());
+  EXPECT_EQ(fresh.metrics().states_held, 0u);
+  const uint64_t digest = fresh.StoreDigest();
+  fresh.Receive(repair, t);  // again, as a second peer's would
+  EXPECT_EQ(fresh.metrics().states_held, 1u);
+  EXPECT_EQ(elements(fresh), 10000u);
+  EXPECT_EQ(fresh.StoreDigest(), digest);
+
+  // Node 1 holds more than node 2 now (its delta is lost): its repair is decoded and joined.
+  ASSERT_TRUE(fill(c[1], 10000, 10001).ok());
+  c.TickAll(t + kSecond);
+  c.Take();
+  t = c.Run(t + 2 * kSecond, t + 60 * kSecond, kSecond);
+  EXPECT_EQ(elements(fresh), 10001u);
+  EXPECT_EQ(fresh.StoreDigest(), c[1].StoreDigest());
+}
+
 // ---- events ----------------------------------------------------------------------------------
 
 TEST(ReplicatorTest, EventsFireOnlyOnRealChanges) {

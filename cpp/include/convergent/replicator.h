@@ -121,6 +121,8 @@ struct ReplicatorMetrics {
   uint64_t frames_from_removed = 0;  // dropped: from a replica pruned or being pruned
   uint64_t prunings_started = 0;     // keys this node (the leader) started pruning a replica of
   uint64_t prunings_performed = 0;   // keys this node pruned a replica from
+  // Large full states not decoded: the key held the same already (a second peer's repair).
+  uint64_t states_held = 0;
   // Tombstones (replica/tombstone_collector.h): collected here; arriving after they were
   // collected here (ignored).
   uint64_t tombstones_collected = 0;

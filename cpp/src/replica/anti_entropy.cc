@@ -258,7 +258,7 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
 }
 
 void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
-  for (const KeyedState& s : m.entries) host_.MergeRemote(s, now);
+  for (KeyedState& s : m.entries) host_.MergeRemote(s, now);
   for (const Tombstone& t : m.tombstones) host_.ApplyRemoteTombstone(t);
   if (m.wanted.empty()) return;
   store_.RefreshDigests();

@@ -26,8 +26,9 @@ class AntiEntropyHost {
   virtual ~AntiEntropyHost() = default;
   virtual const std::vector<NodeId>& AntiEntropyPeers() const = 0;  // sorted
   virtual void SendTo(NodeId peer, FrameBody body) = 0;
-  // Joins a peer's state; false (and counted) when it is malformed or mistyped.
-  virtual bool MergeRemote(const KeyedState& s, TimeMicros now) = 0;
+  // Joins a peer's state; false (and counted) when it is malformed or mistyped. The state's
+  // bytes may be taken (a large one is released as soon as it is decoded).
+  virtual bool MergeRemote(KeyedState& s, TimeMicros now) = 0;
   // Applies a peer's tombstone; false (and counted) when the key has another type.
   virtual bool ApplyRemoteTombstone(const Tombstone& t) = 0;
   // What a round this replica starts tells the peer about its deletes.

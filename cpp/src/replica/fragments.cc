@@ -15,46 +15,62 @@ constexpr TimeMicros kFirstPause = 1'000;       // after a refusal: 1 ms, doubli
 constexpr TimeMicros kLongestPause = 50'000;    // up to 50 ms
 constexpr TimeMicros kStaleAfter = 30'000'000;  // a partial frame that has not grown
 
+size_t PieceSize(const ReplicatorOptions& options) {
+  return std::max<size_t>(options.max_frame_size - kPieceOverhead, 1);
+}
+
 }  // namespace
 
 Fragmenter::Fragmenter(const ReplicatorOptions& options, ReplicatorMetrics& metrics)
     : options_(options), metrics_(metrics) {}
 
-void Fragmenter::Split(NodeId self, ReplicaId replica, NodeId to, const std::string& frame) {
+void Fragmenter::Split(NodeId self, ReplicaId replica, NodeId to,
+                       std::shared_ptr<const std::string> frame) {
   Queue& q = queues_[to];
   // One large frame per peer at a time: anti-entropy, which sends the key again while its last
   // copy is still on its way, would otherwise queue copy after copy of it.
-  if (!q.pieces.empty() || frame.size() > options_.max_reassembly_bytes) {
+  if (!q.empty() || frame->size() > options_.max_reassembly_bytes) {
     ++metrics_.fragmented_dropped;
     return;
   }
-  const size_t piece = std::max<size_t>(options_.max_frame_size - kPieceOverhead, 1);
-  const auto count = static_cast<uint32_t>((frame.size() + piece - 1) / piece);
-  const uint64_t id = next_message_++;
-  for (uint32_t i = 0; i < count; ++i) {
-    FragmentMsg m{id, i, count, frame.size(), frame.substr(i * piece, piece)};
-    std::string bytes = EncodeFrame(FrameMsg{self, std::move(m), replica});
-    q.bytes += bytes.size();
-    q.pieces.push_back(std::move(bytes));
-  }
+  const size_t piece = PieceSize(options_);
+  q.count = static_cast<uint32_t>((frame->size() + piece - 1) / piece);
+  q.frame = std::move(frame);
+  q.self = self;
+  q.replica = replica;
+  q.message = next_message_++;
+  q.next = 0;
   ++metrics_.frames_fragmented;
+}
+
+std::string Fragmenter::Cut(Queue& q) const {
+  const size_t piece = PieceSize(options_);
+  const std::string& frame = *q.frame;
+  FragmentMsg m{q.message, q.next, q.count, frame.size(),
+                frame.substr(static_cast<size_t>(q.next) * piece, piece)};
+  if (++q.next == q.count) q.frame.reset();  // (the last peer to finish frees it)
+  return EncodeFrame(FrameMsg{q.self, std::move(m), q.replica});
 }
 
 void Fragmenter::Release(TimeMicros now, std::vector<OutgoingFrame>& out) {
   const int k = static_cast<int>(FrameKind::kFragment);
   for (auto& [to, q] : queues_) {
     if (now < q.paused_until) continue;
-    for (size_t n = 0; n < kPiecesPerRelease && !q.pieces.empty(); ++n) {
-      std::string bytes = std::move(q.pieces.front());
-      q.pieces.pop_front();
-      q.bytes -= bytes.size();
+    for (size_t n = 0; n < kPiecesPerRelease && !q.empty(); ++n) {
+      std::string bytes;
+      if (!q.refused.empty()) {
+        bytes = std::move(q.refused.front());
+        q.refused.pop_front();
+      } else {
+        bytes = Cut(q);
+      }
       metrics_.bytes_sent[k] += bytes.size();
       ++metrics_.frames_sent[k];
       out.push_back(OutgoingFrame{to, FrameKind::kFragment, std::move(bytes)});
     }
-    if (q.paused_until != 0 && q.pieces.empty()) q.pause = 0;  // the link kept up again
+    if (q.paused_until != 0 && q.empty()) q.pause = 0;  // the link kept up again
   }
-  std::erase_if(queues_, [](const auto& e) { return e.second.pieces.empty(); });
+  std::erase_if(queues_, [](const auto& e) { return e.second.empty(); });
 }
 
 void Fragmenter::Refused(OutgoingFrame piece, TimeMicros now) {
@@ -62,8 +78,7 @@ void Fragmenter::Refused(OutgoingFrame piece, TimeMicros now) {
   Queue& q = queues_[*piece.to];
   q.pause = q.pause == 0 ? kFirstPause : std::min(q.pause * 2, kLongestPause);
   q.paused_until = now + q.pause;
-  q.bytes += piece.bytes.size();
-  q.pieces.push_front(std::move(piece.bytes));
+  q.refused.push_front(std::move(piece.bytes));
 }
 
 void Fragmenter::KeepOnly(const std::vector<NodeId>& peers) {
@@ -75,7 +90,7 @@ void Fragmenter::KeepOnly(const std::vector<NodeId>& peers) {
 TimeMicros Fragmenter::NextDeadline() const {
   TimeMicros t = std::numeric_limits<TimeMicros>::max();
   for (const auto& [to, q] : queues_) {
-    if (!q.pieces.empty()) t = std::min(t, q.paused_until);
+    if (!q.empty()) t = std::min(t, q.paused_until);
   }
   return t;
 }

@@ -2,11 +2,13 @@
 // state, an anti-entropy repair, a read reply) is cut into pieces of at most max_frame_size, each a
 // frame of its own (FragmentMsg), and joined again by the receiver before it is read.
 //
-// - Fragmenter (sending side): pieces wait in a queue per peer (a broadcast goes to each peer)
-//   and leave a few per tick; a piece the transport refuses (its queue is full) goes back to the
-//   front of its queue and that peer pauses, 1 ms doubling to 50 ms: the transfer goes at the pace
-//   the link takes. A peer is sent one large frame at a time, of at most max_reassembly_bytes:
-//   another one meanwhile is dropped (counted; anti-entropy sends it again later).
+// - Fragmenter (sending side): a large frame waits in a queue per peer (a broadcast is one frame
+//   that every peer's queue shares) and leaves a few pieces per tick, each cut from it as it
+//   goes, so that a frame on its way costs its own size once, not once per peer and again in
+//   pieces. A piece the transport refuses (its queue is full) goes back to the front of its queue
+//   and that peer pauses, 1 ms doubling to 50 ms: the transfer goes at the pace the link takes.
+//   A peer is sent one large frame at a time, of at most max_reassembly_bytes: another one
+//   meanwhile is dropped (counted; anti-entropy sends it again later).
 // - Reassembler (receiving side): pieces may arrive in any order and twice; a frame is whole when
 //   every piece arrived. Partial frames hold at most max_reassembly_bytes in all (the oldest goes
 //   first), and one that has not grown for 30 s is dropped. Drops are counted: a lost piece loses
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -32,8 +35,8 @@ class Fragmenter {
  public:
   Fragmenter(const ReplicatorOptions& options, ReplicatorMetrics& metrics);
 
-  // Cuts an encoded frame for `to` into pieces, queued for `to`.
-  void Split(NodeId self, ReplicaId replica, NodeId to, const std::string& frame);
+  // Queues an encoded frame for `to`, to leave in pieces (several peers may share one frame).
+  void Split(NodeId self, ReplicaId replica, NodeId to, std::shared_ptr<const std::string> frame);
   // Moves the pieces due to the outgoing frames.
   void Release(TimeMicros now, std::vector<OutgoingFrame>& out);
   // A piece the transport refused: first again, after a pause of its peer.
@@ -44,11 +47,19 @@ class Fragmenter {
 
  private:
   struct Queue {
-    std::deque<std::string> pieces;
-    size_t bytes = 0;
+    std::shared_ptr<const std::string> frame;  // on its way (null: done)
+    NodeId self = 0;                           // its sender
+    ReplicaId replica;
+    uint64_t message = 0;
+    uint32_t next = 0;  // the next piece to cut
+    uint32_t count = 0;
+    std::deque<std::string> refused;  // pieces the transport refused: first again
     TimeMicros paused_until = 0;
     TimeMicros pause = 0;  // the next pause after a refusal
+    bool empty() const { return frame == nullptr && refused.empty(); }
   };
+  // The next piece of q's frame, encoded.
+  std::string Cut(Queue& q) const;
   const ReplicatorOptions& options_;
   ReplicatorMetrics& metrics_;
   std::map<NodeId, Queue> queues_;

@@ -18,9 +18,10 @@ constexpr uint32_t kMaxTreeLevel = 8;
 
 // ---- C++ -> protobuf ----
 
-void Put(const KeyedState& s, v1::KeyedState* m) {
+// (The frame is the encoder's: its states' bytes move into the encoding, not copied.)
+void Put(KeyedState& s, v1::KeyedState* m) {
   m->set_key(s.key);
-  m->set_state(s.state);
+  m->set_state(std::move(s.state));
   m->set_full(s.full);
   PutMarkers(s.pruning, m->mutable_pruning());
   m->set_last_active_us(s.last_active_us);
@@ -32,9 +33,9 @@ void Put(const Tombstone& t, v1::KeyTombstone* m) {
   PutDots(t.dots, m->mutable_dot_replicas(), m->mutable_dot_counters());
 }
 template <typename T, typename Repeated>
-void PutAll(const std::vector<T>& from, Repeated* to) {
+void PutAll(std::vector<T>& from, Repeated* to) {
   to->Reserve(static_cast<int>(from.size()));
-  for (const T& x : from) Put(x, to->Add());
+  for (T& x : from) Put(x, to->Add());
 }
 template <typename T, typename Repeated>
 void PutScalars(const std::vector<T>& from, Repeated* to) {
@@ -42,12 +43,12 @@ void PutScalars(const std::vector<T>& from, Repeated* to) {
   for (const T& x : from) to->Add(x);
 }
 
-void Put(const DeltaBatchMsg& b, v1::Frame* f) {
+void Put(DeltaBatchMsg& b, v1::Frame* f) {
   auto* m = f->mutable_delta_batch();
   PutAll(b.entries, m->mutable_entries());
   PutAll(b.tombstones, m->mutable_tombstones());
 }
-void Put(const WriteRequestMsg& w, v1::Frame* f) {
+void Put(WriteRequestMsg& w, v1::Frame* f) {
   auto* m = f->mutable_write();
   m->set_request_id(w.request_id);
   if (w.entry) Put(*w.entry, m->mutable_entry());
@@ -65,7 +66,7 @@ void Put(const ReadRequestMsg& r, v1::Frame* f) {
   m->set_key(r.key);
   m->set_type(static_cast<uint32_t>(r.type));
 }
-void Put(const ReadReplyMsg& r, v1::Frame* f) {
+void Put(ReadReplyMsg& r, v1::Frame* f) {
   auto* m = f->mutable_read_reply();
   m->set_request_id(r.request_id);
   if (r.entry) Put(*r.entry, m->mutable_entry());
@@ -94,15 +95,15 @@ void Put(const KeyDigestsMsg& k, v1::Frame* f) {
   PutScalars(k.key_hashes, m->mutable_key_hashes());
   PutScalars(k.key_digests, m->mutable_key_digests());
 }
-void Put(const FragmentMsg& x, v1::Frame* f) {
+void Put(FragmentMsg& x, v1::Frame* f) {
   auto* m = f->mutable_fragment();
   m->set_message_id(x.message_id);
   m->set_index(x.index);
   m->set_count(x.count);
   m->set_total_size(x.total_size);
-  m->set_payload(x.payload);
+  m->set_payload(std::move(x.payload));
 }
-void Put(const RepairMsg& r, v1::Frame* f) {
+void Put(RepairMsg& r, v1::Frame* f) {
   auto* m = f->mutable_repair();
   m->set_round(r.round);
   PutAll(r.entries, m->mutable_entries());
@@ -278,11 +279,11 @@ Result<FrameBody> Get(v1::Frame* f) {
 
 }  // namespace
 
-std::string EncodeFrame(const FrameMsg& frame) {
+std::string EncodeFrame(FrameMsg frame) {
   v1::Frame f;
   f.set_from_node(frame.from);
   f.set_from_replica(frame.from_replica.value);
-  std::visit([&](const auto& body) { Put(body, &f); }, frame.body);
+  std::visit([&](auto& body) { Put(body, &f); }, frame.body);
   std::string out;
   f.SerializeToString(&out);
   return out;

@@ -14,7 +14,8 @@
 
 namespace convergent::internal {
 
-std::string EncodeFrame(const FrameMsg& frame);
+// (By value: the key states' bytes, often the largest part, move into the encoding.)
+std::string EncodeFrame(FrameMsg frame);
 Result<FrameMsg> DecodeFrame(std::string_view bytes);
 // The kind of an encoded frame, read from its last body field without decoding it (for traces);
 // nullopt when it has none or is malformed.

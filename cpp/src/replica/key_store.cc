@@ -194,27 +194,49 @@ void KeyStore::Unsubscribe(const std::string& name) {
   if (it != subscriptions_.end() && --it->second <= 0) subscriptions_.erase(it);
 }
 
+namespace {
+
+// A key's digest: its encoded state, its markers and its activity.
+uint64_t KeyDigest(std::string_view bytes, uint64_t key_hash, const PruningMarkers* markers,
+                   TimeMicros active) {
+  uint64_t digest = XXH64(bytes.data(), bytes.size(), key_hash);
+  if (markers != nullptr) digest ^= MarkersDigest(*markers);
+  if (active != 0) {
+    digest ^= XXH64(&active, sizeof active, key_hash + 1);  // replicas agree on expiry too
+  }
+  return digest == 0 ? 1 : digest;  // 0 means "not in the tree"
+}
+
+}  // namespace
+
+bool KeyStore::Holds(const KeyedState& s) {
+  auto it = keys_.find(s.key);
+  if (it == keys_.end()) return false;
+  KeyEntry& e = it->second;
+  if (e.digest_dirty) RefreshDigest(it->first, e);  // (it stays listed: the refresh skips it)
+  return KeyDigest(s.state, e.key_hash, s.pruning.empty() ? nullptr : &s.pruning,
+                   static_cast<TimeMicros>(s.last_active_us)) == e.digest;
+}
+
+void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
+  const std::string bytes = EncodeAny(e.value);
+  if (bytes.size() > large_threshold_) {
+    large_[name] = bytes.size();
+  } else if (!large_.empty()) {
+    large_.erase(name);
+  }
+  const uint64_t digest = KeyDigest(bytes, e.key_hash, MarkersOf(name), ActivityOf(name));
+  if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
+  tree_.Toggle(e.key_hash, digest);
+  e.digest = digest;
+  e.digest_dirty = false;
+}
+
 void KeyStore::RefreshDigests() {
   for (const std::string& name : dirty_digests_) {
     auto it = keys_.find(name);
     if (it == keys_.end() || !it->second.digest_dirty) continue;
-    KeyEntry& e = it->second;
-    const std::string bytes = EncodeAny(e.value);
-    if (bytes.size() > large_threshold_) {
-      large_[name] = bytes.size();
-    } else if (!large_.empty()) {
-      large_.erase(name);
-    }
-    uint64_t digest = XXH64(bytes.data(), bytes.size(), e.key_hash);
-    if (const PruningMarkers* m = MarkersOf(name)) digest ^= MarkersDigest(*m);
-    if (const TimeMicros active = ActivityOf(name); active != 0) {
-      digest ^= XXH64(&active, sizeof active, e.key_hash + 1);  // replicas agree on expiry too
-    }
-    if (digest == 0) digest = 1;  // 0 means "not in the tree"
-    if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
-    tree_.Toggle(e.key_hash, digest);
-    e.digest = digest;
-    e.digest_dirty = false;
+    RefreshDigest(name, it->second);
   }
   ReleaseIfLarge(dirty_digests_);
 }

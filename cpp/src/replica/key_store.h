@@ -204,6 +204,9 @@ class KeyStore {
 
   // ---- digests (anti-entropy) ----
   void RefreshDigests();
+  // Whether a peer's full state is what the key holds, by the digest of its bytes, markers and
+  // activity (a key changed since its last digest is digested first).
+  bool Holds(const KeyedState& s);
   const DigestTree& tree() const { return tree_; }
   // The names of the keys and tombstones of a digest-tree leaf, sorted.
   const std::vector<const std::string*>& LeafMembers(uint32_t leaf) const {
@@ -223,6 +226,7 @@ class KeyStore {
  private:
   Tombstones::iterator EraseTombstone(Tombstones::iterator it);
   std::pair<std::string, AnyCrdt> TakeKey(Keys::iterator it);
+  void RefreshDigest(const std::string& name, KeyEntry& e);
   void LeafInsert(uint64_t key_hash, const std::string* name);
   void LeafErase(uint64_t key_hash, const std::string& name);
 

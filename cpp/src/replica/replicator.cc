@@ -24,6 +24,11 @@ using internal::Tombstone;
 
 namespace {
 
+// A peer's full state this large is compared with the key's digest before it is decoded (two
+// peers repairing the same key send it twice), and its bytes are released once decoded: the
+// decoded value is about 2.5 times their size, and both at once set the memory's peak.
+constexpr size_t kHeldCheckBytes = 64 * 1024;
+
 std::string TypeError(std::string_view key, CrdtType have, CrdtType want) {
   return "key '" + std::string(key) + "' holds " + CrdtTypeWithArticle(have) + ", not " +
          CrdtTypeWithArticle(want);
@@ -136,11 +141,16 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
   flush.SetInterval(std::max<TimeMicros>(1, MicrosOf(options.delta_flush_interval)));
 }
 
-bool Replicator::Impl::MergeRemote(const KeyedState& s, TimeMicros now) {
+bool Replicator::Impl::MergeRemote(KeyedState& s, TimeMicros now) {
   if (store.IsDeleted(s.key)) return true;  // deleted here: deltas of the key are ignored
   // (Each wall-clock read costs: only with expiry on.)
   if (expiry.enabled() && !expiry.Admit(s, WallTime(now))) return true;  // expired: stays gone
+  if (s.full && s.state.size() > kHeldCheckBytes && stale_restore.size() == 0 && store.Holds(s)) {
+    ++metrics.states_held;  // a second peer's repair of a key just caught up, say
+    return true;
+  }
   auto decoded = DecodeAny(s.state);
+  if (s.state.size() > kHeldCheckBytes) std::string().swap(s.state);  // decoded: not kept
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
@@ -259,10 +269,11 @@ void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) 
   metrics.bytes_sent[k] += bytes.size() * copies;
   metrics.frames_sent[k] += copies;
   if (bytes.size() > options.max_frame_size) {  // one key alone is larger: in pieces, per peer
+    auto frame = std::make_shared<const std::string>(std::move(bytes));
     if (to) {
-      fragmenter.Split(self, replica, *to, bytes);
+      fragmenter.Split(self, replica, *to, std::move(frame));
     } else {
-      for (NodeId p : peers) fragmenter.Split(self, replica, p, bytes);
+      for (NodeId p : peers) fragmenter.Split(self, replica, p, frame);
     }
     return;
   }
@@ -280,13 +291,20 @@ void Replicator::Impl::NoteLargeStates(const internal::FrameBody& body) {
   internal::ForEachState(body, note);
 }
 
-void Replicator::Impl::ReceiveJoined(const std::string& whole, TimeMicros now) {
+void Replicator::Impl::ReceiveJoined(std::string whole, TimeMicros now) {
   const std::optional<FrameKind> kind = internal::PeekFrameKind(whole);
   if (!kind || *kind == FrameKind::kFragment) {
     ++metrics.frames_malformed;  // fragments of fragments: not something this replicator sends
     return;
   }
-  Receive(whole, now);
+  auto decoded = internal::DecodeFrame(whole);
+  const size_t size = whole.size();
+  std::string().swap(whole);  // its key states are copies: released before they are decoded
+  if (!decoded.ok()) {
+    ++metrics.frames_malformed;
+    return;
+  }
+  Dispatch(decoded.value(), size, now);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,7 +459,10 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
     ++metrics.frames_malformed;
     return;
   }
-  FrameMsg& f = decoded.value();
+  Dispatch(decoded.value(), frame.size(), now);
+}
+
+void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
   if (f.from == self) return;  // our own broadcast
   if (std::find(peers.begin(), peers.end(), f.from) == peers.end()) {
     ++metrics.frames_foreign;  // another role's, or a node not (or no longer) a member
@@ -452,7 +473,7 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
     return;
   }
   const int k = static_cast<int>(internal::KindOf(f.body));
-  metrics.bytes_received[k] += frame.size();
+  metrics.bytes_received[k] += size;
   ++metrics.frames_received[k];
   const NodeId from = f.from;
   if (auto* step = std::get_if<internal::DigestStepMsg>(&f.body); step && step->deletes) {
@@ -466,7 +487,7 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, DeltaBatchMsg>) {
-          for (const KeyedState& e : m.entries) {
+          for (KeyedState& e : m.entries) {
             ++metrics.delta_receive_count;
             MergeRemote(e, now);
           }
@@ -495,7 +516,7 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
           anti_entropy.OnRepair(from, m, now);
         } else {
           if (std::optional<std::string> whole = reassembler.Add(from, f.from_replica, m, now)) {
-            ReceiveJoined(*whole, now);
+            ReceiveJoined(std::move(*whole), now);
           }
         }
       },
@@ -573,6 +594,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
       {p + "frames.dropped.foreign", static_cast<double>(metrics.frames_foreign)},
       {p + "entries.dropped.mistyped", static_cast<double>(metrics.entries_mistyped)},
+      {p + "entries.skipped.held", static_cast<double>(metrics.states_held)},
       {p + "frames.dropped.removed", static_cast<double>(metrics.frames_from_removed)},
       {p + "pruning.started.count", static_cast<double>(metrics.prunings_started)},
       {p + "pruning.performed.count", static_cast<double>(metrics.prunings_performed)},

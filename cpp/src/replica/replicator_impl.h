@@ -42,13 +42,17 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
                            std::optional<double> timeout);
   Result<const AnyCrdt*> Get(std::string_view key, CrdtType type) const;
   void Receive(std::string_view frame, TimeMicros now);
+  // A decoded frame of `size` bytes.
+  void Dispatch(internal::FrameMsg& f, size_t size, TimeMicros now);
   void Tick(TimeMicros now);
   TimeMicros NextDeadline() const;
   std::map<std::string, double> NamedMetrics() const;
   uint64_t StoreDigest();
 
-  // Joins a remote state or delta; false (and counted) when it is malformed or mistyped.
-  bool MergeRemote(const internal::KeyedState& s, TimeMicros now) override;
+  // Joins a remote state or delta; false (and counted) when it is malformed or mistyped. Its
+  // bytes are released once decoded; a large full state the key holds already (the same digest)
+  // is not decoded at all.
+  bool MergeRemote(internal::KeyedState& s, TimeMicros now) override;
   // Joins a value and its pruning markers into the key (see replica/pruning_marker.h); false
   // when mistyped. Ignored for a deleted key.
   bool MergeState(const std::string& name, AnyCrdt value, const internal::PruningMarkers& markers,
@@ -59,8 +63,9 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   // local delete goes to the store itself and is published by the DeltaFlush.
   bool ApplyRemoteTombstone(const internal::Tombstone& t) override;
   void Send(std::optional<NodeId> to, internal::FrameBody body);
-  // A frame joined from fragments: read as if it had come whole (never a fragment itself).
-  void ReceiveJoined(const std::string& whole, TimeMicros now);
+  // A frame joined from fragments: read as if it had come whole (never a fragment itself); its
+  // bytes are released once decoded.
+  void ReceiveJoined(std::string whole, TimeMicros now);
   // Notes the keys whose full states in `body` pass log_data_size_exceeding.
   void NoteLargeStates(const internal::FrameBody& body);
   // A key set aside by a quarantine joins back once a peer's state of it arrived.
