@@ -8,10 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "convergent/crdt/gcounter.h"
 #include "convergent/replicator.h"
+#include "replica/frame_codec.h"
 #include "replica/retired_deletes.h"
 #include "replication_test_support.h"
 
@@ -337,6 +339,41 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeTheRetirementsStillLearn
   EXPECT_EQ(back.metrics().stale_catch_ups, 1u);
   EXPECT_EQ(c[0].StoreDigest(), back.StoreDigest());
   EXPECT_LT(DigestBytesPerRound(c, 2, t, 200), QuietBytesPerRound() + kLiveAdvertBytes);
+}
+
+// An advert that left out the entries of a retired set this replica does not have cannot be
+// read: it is ignored (counted), and this replica answers with a round whose advert carries
+// its whole vectors and its set.
+TEST(TombstoneCollectionTest, AnAdvertOfAnotherRetiredSetIsIgnoredCountedAndAnswered) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  TimeMicros t = DeletingLives(c, 3, 0);
+  ASSERT_EQ(Retired(c[0]), 2);
+  const uint64_t digest_before = c[0].StoreDigest();
+  const uint64_t unreadable = c[0].metrics().delete_adverts_unreadable;  // (sets that grew)
+  internal::DigestStepMsg step{
+      99, 1, {}, {}, internal::DeleteAdvert{{}, {}, 0, 0x1234, std::nullopt}};
+  c[0].Receive(internal::EncodeFrame(internal::FrameMsg{1, step, c[1].replica_id()}), t);
+  EXPECT_EQ(c[0].metrics().delete_adverts_unreadable, unreadable + 1);
+  c[0].Tick(t + 1);
+  bool answered = false;
+  for (const OutgoingFrame& f : c[0].TakeOutgoing()) {
+    if (f.kind != FrameKind::kDigestStep || f.to != NodeId{1}) continue;
+    auto frame = internal::DecodeFrame(f.bytes);
+    ASSERT_TRUE(frame.ok());
+    const auto& answer = std::get<internal::DigestStepMsg>(frame->body);
+    if (!answer.deletes) continue;
+    answered = true;
+    ASSERT_TRUE(answer.deletes->retired.has_value());
+    EXPECT_EQ(answer.deletes->retired->size(), 2u);
+    EXPECT_GE(answer.deletes->collected.size(), 2u);  // whole: the retired entries too
+  }
+  EXPECT_TRUE(answered);
+  // Nothing was lost: the rounds go on, and collection with them.
+  t = c.Run(t + kSecond, t + 100 * kSecond, 5 * kSecond);
+  EXPECT_EQ(c[0].StoreDigest(), digest_before);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  EXPECT_EQ(Retired(c[1]), 2);
 }
 
 TEST(TombstoneCollectionTest, RetiredDeletesSurviveARestartAndANewNodeLearnsThem) {
