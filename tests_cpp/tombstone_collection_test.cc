@@ -376,6 +376,41 @@ TEST(TombstoneCollectionTest, AnAdvertOfAnotherRetiredSetIsIgnoredCountedAndAnsw
   EXPECT_EQ(Retired(c[1]), 2);
 }
 
+// The next advert node `from` sends `to` (its other frames are not delivered).
+internal::DeleteAdvert NextAdvert(Cluster& c, NodeId from, NodeId to, TimeMicros& t) {
+  for (int i = 0; i < 1000; ++i) {
+    t += kSecond;
+    c[from].Tick(t);
+    for (const OutgoingFrame& f : c[from].TakeOutgoing()) {
+      if (f.kind != FrameKind::kDigestStep || f.to != to) continue;
+      auto frame = internal::DecodeFrame(f.bytes);
+      const auto* step = frame.ok() ? std::get_if<internal::DigestStepMsg>(&frame->body) : nullptr;
+      if (step != nullptr && step->deletes) return *step->deletes;
+    }
+  }
+  ADD_FAILURE() << "no advert from " << from << " to " << to;
+  return {};
+}
+
+// Once the sets agree, adverts leave the retired entries out; a node that stops being a peer is
+// forgotten, and when it is one again (a new incarnation, perhaps without the set) it first
+// gets the whole vectors and the set.
+TEST(TombstoneCollectionTest, APeerThatLeftAndCameBackGetsTheWholeSetFirst) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  TimeMicros t = DeletingLives(c, 3, 0);
+  ASSERT_EQ(Retired(c[0]), 2);
+  internal::DeleteAdvert compact = NextAdvert(c, 0, 1, t);
+  EXPECT_FALSE(compact.retired.has_value());
+  EXPECT_NE(compact.retired_digest, 0u);
+  c[0].SetPeers({0, 2});
+  c[0].SetPeers({0, 1, 2});
+  internal::DeleteAdvert whole = NextAdvert(c, 0, 1, t);
+  ASSERT_TRUE(whole.retired.has_value());
+  EXPECT_EQ(whole.retired->size(), 2u);
+  EXPECT_EQ(whole.collected.size(), compact.collected.size() + 2);
+}
+
 TEST(TombstoneCollectionTest, RetiredDeletesSurviveARestartAndANewNodeLearnsThem) {
   constexpr int kLives = 10;
   Cluster c(3, Options());

@@ -17,7 +17,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "convergent/codec.h"
 #include "replica/frame_budget.h"
 
 namespace convergent::internal {
@@ -187,8 +186,7 @@ void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& rep
                               TimeMicros now) {
   if (const auto* k = store_.FindKey(name)) {
     if (store_.LargeSize(name) != 0 && SentRecently(to, name, k->digest, now)) return;
-    KeyedState s{name, EncodeAny(k->value), true, {}, 0};
-    if (const PruningMarkers* m = store_.MarkersOf(name)) s.pruning = *m;
+    KeyedState s = host_.FullState(name, *k);
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));
   } else if (const auto* t = store_.FindTombstone(name)) {

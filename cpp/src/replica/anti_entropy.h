@@ -33,6 +33,8 @@ class AntiEntropyHost {
   virtual bool ApplyRemoteTombstone(const Tombstone& t) = 0;
   // What a round this replica starts tells the peer about its deletes.
   virtual DeleteAdvert AdvertTo(NodeId peer) const = 0;
+  // A key's state as it goes to a peer: its full state with its markers.
+  virtual KeyedState FullState(const std::string& name, const KeyEntry& e) const = 0;
 };
 
 class AntiEntropy {

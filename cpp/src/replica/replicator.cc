@@ -657,6 +657,7 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
   std::erase(peers, impl_->self);
   impl_->anti_entropy.KeepOnly(peers);
   impl_->fragmenter.KeepOnly(peers);
+  impl_->collector.KeepPeers(peers);
   impl_->peers = std::move(peers);
   impl_->coordinator.OnMembershipChange();
 }

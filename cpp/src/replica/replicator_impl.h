@@ -58,7 +58,8 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   bool MergeState(const std::string& name, AnyCrdt value, const internal::PruningMarkers& markers,
                   TimeMicros now);
   // The key's state as it goes to a peer: its full state with its markers.
-  internal::KeyedState FullState(const std::string& name, const internal::KeyEntry& e) const;
+  internal::KeyedState FullState(const std::string& name,
+                                 const internal::KeyEntry& e) const override;
   // Applies a tombstone from a peer (or a snapshot); false when the key has another type. A
   // local delete goes to the store itself and is published by the DeltaFlush.
   bool ApplyRemoteTombstone(const internal::Tombstone& t) override;

@@ -176,6 +176,12 @@ std::optional<AnyCrdt> TombstoneCollector::TakeQuarantined(const std::string& na
   return value;
 }
 
+void TombstoneCollector::KeepPeers(const std::vector<NodeId>& peers) {
+  std::erase_if(peer_retired_, [&](const auto& e) {
+    return !std::binary_search(peers.begin(), peers.end(), e.first);
+  });
+}
+
 void TombstoneCollector::SetMembers(const std::vector<ReplicaId>& members) {
   members_ = members;
   members_hash_ = 0;

@@ -72,6 +72,8 @@ class TombstoneCollector {
   // The epoch of local writes: it moves at every advert heard (KeyEntry::written_epoch).
   uint16_t epoch() const { return epoch_; }
 
+  // Forgets what nodes that are no longer peers (sorted) last advertised of their retired sets.
+  void KeepPeers(const std::vector<NodeId>& peers);
   // The current members' replicas (ascending), whose hash the adverts carry.
   void SetMembers(const std::vector<ReplicaId>& members);
   // A collection pass over the tombstones, with the members of SetMembers (self included;
