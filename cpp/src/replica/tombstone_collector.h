@@ -57,8 +57,9 @@ class TombstoneCollector {
   // dots as seen; false when all of them are under the floor (it was collected here: ignore it).
   bool Admit(const DeleteDots& dots);
 
-  // What this replica advertises in a round it starts with `peer`: with its retired entries
-  // when the peer's last advert named another retired set (or none was heard).
+  // What this replica advertises in a round it starts with `peer`: its vectors without the
+  // retired entries when the peer's last advert named the same retired set, else whole and
+  // with the set (replica/retired_deletes.h).
   DeleteAdvert AdvertTo(NodeId peer) const;
   // A peer replica's advert. kAdopted: this replica took (some of) the peer's floor, which the
   // peer should hear; kQuarantined: it also learned that it missed collected deletes and set its
