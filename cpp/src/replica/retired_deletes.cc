@@ -20,22 +20,14 @@ uint64_t RetiredDeletes::DigestOf(const Vector& entries) {
 }
 
 RetiredDeletes::Vector RetiredDeletes::With(const Vector& vv, const Vector& retired) {
-  Vector out;
-  out.reserve(vv.size() + retired.size());
-  auto a = vv.begin();
-  auto b = retired.begin();
-  while (a != vv.end() || b != retired.end()) {
-    if (b == retired.end() || (a != vv.end() && a->replica < b->replica)) {
-      out.push_back(*a++);
-    } else if (a == vv.end() || b->replica < a->replica) {
-      out.push_back(*b++);
-    } else {
-      out.push_back({a->replica, std::max(a->counter, b->counter)});
-      ++a;
-      ++b;
-    }
-  }
-  return out;
+  if (retired.empty()) return vv;
+  // Both are compact vectors (decoded frames are checked, and the set is built from floors); were
+  // one not, the advert would stand for less than it says, which only makes its sender look stale.
+  auto joined = CausalContext::FromParts(vv, {});
+  auto more = CausalContext::FromParts(retired, {});
+  if (!joined.ok() || !more.ok()) return vv;
+  joined->Join(*more);
+  return joined->version_vector();
 }
 
 bool RetiredDeletes::Join(const Vector& more) {
