@@ -393,7 +393,7 @@ Result<ORMap> ORMap::FromParts(Store store, CausalContext ctx) {
     entry.ForEachDot([&](const Dot& d) { inside = inside && ctx.Contains(d); });
   }
   if (!inside) return Status::Corruption("ORMap: a dot outside the context");
-  if (!store.DotsAreUnique()) return Status::Corruption("ORMap: a dot used twice");
+  if (!store.DotsAreUnique(ctx)) return Status::Corruption("ORMap: a dot used twice");
   ORMap m;
   m.store_ = std::move(store);
   m.ctx_ = std::move(ctx);

@@ -63,7 +63,7 @@ Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   }
   // A DotSet holds each dot once, so only two or more elements can share one: a one-element
   // state (every add delta) skips building the dot index (~10% of the cost of decoding it).
-  if (store.size() > 1 && !store.DotsAreUnique()) {
+  if (store.size() > 1 && !store.DotsAreUnique(ctx)) {
     return Status::Corruption("ORSet: a dot under two elements");
   }
   Result<ORSet> out(std::in_place);  // filled in place: moving a whole set costs a delta ~10%

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "convergent/crdt/causal_context.h"
+#include "convergent/crdt/dot_marks.h"
 #include "convergent/ids.h"
 
 namespace convergent {
@@ -270,12 +271,13 @@ class DotMap {
     index_.reset();
     return true;
   }
-  // True when no dot appears under two keys.
-  bool DotsAreUnique() const {
-    std::vector<Dot> dots;
-    ForEachDot([&](const Dot& d) { dots.push_back(d); });
-    std::sort(dots.begin(), dots.end());
-    return std::adjacent_find(dots.begin(), dots.end()) == dots.end();
+  // True when no dot appears under two keys. ctx is the store's context (convergent/crdt/
+  // dot_marks.h: it only makes the check cheaper).
+  bool DotsAreUnique(const CausalContext& ctx) const {
+    DotMarks marks(ctx, size());
+    bool unique = true;
+    ForEachDot([&](const Dot& d) { unique = marks.Mark(d) && unique; });
+    return unique && marks.RestIsUnique();
   }
 
   // The causal join of (this, ctx) with (other, other_ctx). ctx is this side's context before
