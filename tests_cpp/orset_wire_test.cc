@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convergent/codec.h"
+#include "convergent/v1/crdt.pb.h"
 #include "crdt_test_support.h"
 #include "fuzz/orset_wire_check.h"
 
@@ -56,7 +57,7 @@ const std::string kElement = Delimited(3,
 const std::string kDots = Delimited(5, Varint(0)) + Delimited(6, Varint(3));
 
 bool Accepted(const std::string& bytes) {
-  internal::ORSetWire w;
+  internal::ORSetFields w;
   return internal::ParseORSetEnvelope(bytes, &w).ok();
 }
 
@@ -153,6 +154,52 @@ TEST(ORSetWireTest, EncodingsOfRandomStatesAgreeWithProtobuf) {
       ASSERT_EQ(WireDisagreement(bytes), "");
     }
   });
+}
+
+// A store with more values than the reader keeps in arrays (SetStoreFields::kMostHeld) is read
+// where it lies: in the canonical layout, and in one where every field comes unpacked, the
+// fields interleave element by element with unknown fields between, and the state is split in
+// two pieces. Both read as protobuf reads them and decode to the same set.
+TEST(ORSetWireTest, AStoreTooLargeForArraysIsReadInPlaceAsProtobufReadsIt) {
+  ORSet a, b;
+  for (uint64_t i = 0; i < 100; ++i) {
+    a.Add(test::TestReplica(0), test::UintValue(i));
+    if (i % 3 == 0) b.Add(test::TestReplica(1), test::UintValue(i));  // two dots
+  }
+  a.Join(b);
+  const std::string canonical = Encode(a);
+  v1::Crdt msg;
+  ASSERT_TRUE(msg.ParseFromString(canonical));
+  const v1::ORSetState& m = msg.or_set();
+  ASSERT_GT(m.dot_count_size(), 0);
+  std::string first = Delimited(1, "");
+  for (uint64_t r : m.replicas()) first += Key(1, 1) + Fixed64(r);
+  first += Delimited(2, m.context().SerializeAsString());
+  std::string second;
+  int dot = 0;
+  for (int i = 0; i < m.elements_size(); ++i) {
+    std::string& part = i < m.elements_size() / 2 ? first : second;
+    part += Delimited(3, m.elements(i)) + Key(4, 0) + Varint(m.dot_count(i));
+    if (i % 7 == 0) part += Key(50, 0) + Varint(1);  // unknown
+    for (uint32_t k = 0; k < m.dot_count(i); ++k, ++dot) {
+      part += Key(5, 0) + Varint(m.dot_replica(dot)) + Key(6, 0) + Varint(m.dot_counter(dot));
+    }
+  }
+  const std::string scattered = Envelope(first) + Envelope(second);
+  for (const std::string& bytes : {canonical, scattered}) {
+    EXPECT_EQ(WireDisagreement(bytes), "");
+    internal::ORSetFields fields;
+    ASSERT_TRUE(internal::ParseORSetEnvelope(bytes, &fields).ok());
+    EXPECT_FALSE(fields.store.held);
+    Result<ORSet> decoded = Decode<ORSet>(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(decoded.value(), a);
+  }
+  // A store within the limit is kept in arrays (and the check above compares them too).
+  internal::ORSetFields small;
+  ASSERT_TRUE(internal::ParseORSetEnvelope(Envelope(kReplicas + kContext + kElement + kDots),
+                                           &small).ok());
+  EXPECT_TRUE(small.store.held);
 }
 
 }  // namespace

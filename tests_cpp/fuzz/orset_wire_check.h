@@ -28,6 +28,7 @@ bool Same(const A& a, const B& b) {
 }
 
 inline bool SameFields(const internal::ORSetWire& w, const v1::ORSetState& m) {
+  // (w: the fields read, the store's collected from where they lie)
   const v1::CausalContext& c = m.context();
   return Same(w.replicas, m.replicas()) && Same(w.context.vv_replica, c.vv_replica()) &&
          Same(w.context.vv_counter, c.vv_counter()) &&
@@ -46,8 +47,8 @@ inline std::string WireDisagreement(std::string_view bytes) {
   v1::Crdt msg;
   const bool parsed = msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
                       msg.state_case() == v1::Crdt::kOrSet;
-  internal::ORSetWire w;
-  Result<uint32_t> state = internal::ParseORSetEnvelope(bytes, &w);
+  internal::ORSetFields fields;
+  Result<uint32_t> state = internal::ParseORSetEnvelope(bytes, &fields);
   Result<CrdtType> type = PeekType(bytes);
   if (state.ok() &&
       (state.value() == 0 ? type.ok()
@@ -60,6 +61,21 @@ inline std::string WireDisagreement(std::string_view bytes) {
                   : "the wire reader accepts what protobuf rejects";
   }
   if (!read) return "";
+  const internal::ORSetWire w{fields.replicas, fields.context, fields.store.Collect()};
+  if (fields.store.element_count != w.store.elements.size() ||
+      fields.store.dot_count_size != w.store.dot_count.size() ||
+      fields.store.dot_replica_size != w.store.dot_replica.size() ||
+      fields.store.dot_counter_size != w.store.dot_counter.size()) {
+    return "the wire reader's counts of the store's fields are not their sizes";
+  }
+  if (fields.store.held !=
+      (std::max({w.store.elements.size(), w.store.dot_count.size(), w.store.dot_replica.size(),
+                 w.store.dot_counter.size()}) <= internal::SetStoreFields::kMostHeld)) {
+    return "the wire reader holds a store in arrays past the limit, or not one within it";
+  }
+  if (fields.store.held && !(fields.store.values == w.store)) {
+    return "the wire reader's arrays of a small store are not the values read in place";
+  }
   if (!wire_check::SameFields(w, msg.or_set()))
     return "the wire reader reads other fields than protobuf";
   // What the writer writes: the ORSetState without unknown fields, and without its context

@@ -32,7 +32,7 @@ std::string EncodeORSet(const ORSet& v) {
 
 Result<ORSet> DecodeORSet(std::string_view bytes) {
   static constexpr char kType[] = "ORSet";
-  ORSetWire w;
+  ORSetFields w;
   Result<CrdtType> type = StateTypeOf(ParseORSetEnvelope(bytes, &w));
   if (!type.ok()) return type.status();
   if (Status s = CheckStateType(CrdtType::kORSet, type.value()); !s.ok()) return s;
@@ -45,9 +45,9 @@ Result<ORSet> DecodeORSet(std::string_view bytes) {
   }
   StoreDotReader dots(&table, &ctx);
   SetDotStore store;
-  if (Status s = ReadSetStore(SetStoreView::Of(w.store), &dots, &store); !s.ok()) {
-    return Corruption(kType, s);
-  }
+  const Status read = w.store.held ? ReadSetStore(SetStoreView::Of(w.store.values), &dots, &store)
+                                   : ReadSetStore(w.store, &dots, &store);
+  if (!read.ok()) return Corruption(kType, read);
   if (Status s = table.CheckAllUsed(); !s.ok()) return Corruption(kType, s);
   dots.AddBackTo(&ctx);
   return ORSet::FromParts(std::move(store), std::move(ctx));

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "codec/canonical_msgpack.h"
+#include "codec/orset_wire.h"
 
 namespace convergent::internal {
 namespace {
@@ -151,19 +152,22 @@ Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::stri
   return store;
 }
 
-Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* out) {
-  const size_t n = in.elements.size();
-  const size_t total = in.dot_replica.size();
-  if (total != in.dot_counter.size()) {
+template <typename Source>
+Status ReadSetStore(const Source& in, StoreDotReader* dots, SetDotStore* out) {
+  const size_t n = in.ElementCount();
+  const size_t total = in.DotReplicaSize();
+  if (total != in.DotCounterSize()) {
     return Status::Corruption("dot_replica and dot_counter differ in length");
   }
-  if (in.dot_count.empty()) {
+  const bool counted = in.DotCountSize() != 0;
+  if (!counted) {
     if (total != n) return Status::Corruption("not one dot per element, and no dot_count");
   } else {
-    if (in.dot_count.size() != n) return Status::Corruption("dot_count and elements differ");
+    if (in.DotCountSize() != n) return Status::Corruption("dot_count and elements differ");
     uint64_t sum = 0;
     bool all_one = true;
-    for (uint32_t c : in.dot_count) {
+    auto counts = in.DotCounts();
+    for (uint32_t c = 0; counts.Next(&c);) {
       if (c == 0) return Status::Corruption("an element with 0 dots");
       sum += c;
       all_one = all_one && c == 1;
@@ -175,35 +179,48 @@ Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* o
       return Status::Corruption("dot_count does not add up to the number of dots");
     }
   }
+  out->Reserve(n);  // n is bounded by the input: each element has bytes of its own
+  auto elements = in.Elements();
+  auto counts = in.DotCounts();
+  auto replicas = in.DotReplicas();
+  auto counters = in.DotCounters();
   std::string scratch;
+  std::string_view prev_element;
   for (size_t i = 0; i < n; ++i) {
-    if (i > 0 && !(in.elements[i - 1] < in.elements[i])) {
+    std::string_view element;
+    uint32_t count = 1;
+    if (!elements.Next(&element) || (counted && !counts.Next(&count))) {
+      return Status::Corruption("a set store shorter than it said");  // not from valid input
+    }
+    if (i > 0 && !(prev_element < element)) {
       return Status::Corruption("elements not strictly ascending");
     }
-    if (!IsCanonicalMsgpack(in.elements[i], &scratch)) {
+    if (!IsCanonicalMsgpack(element, &scratch)) {
       return Status::Corruption("an element not canonical msgpack");
     }
-  }
-  out->Reserve(n);  // n is bounded by the input: each element has bytes of its own
-  size_t next = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t count = in.dot_count.empty() ? 1 : in.dot_count[i];
+    prev_element = element;
     DotSet element_dots;
     Dot prev;
-    for (uint32_t k = 0; k < count; ++k, ++next) {
-      Dot d;
-      if (Status s = dots->Read(in.dot_replica[next], in.dot_counter[next], &d); !s.ok()) {
-        return s;
+    for (uint32_t k = 0; k < count; ++k) {
+      uint32_t replica = 0;
+      uint64_t counter = 0;
+      if (!replicas.Next(&replica) || !counters.Next(&counter)) {
+        return Status::Corruption("a set store shorter than it said");
       }
+      Dot d;
+      if (Status s = dots->Read(replica, counter, &d); !s.ok()) return s;
       if (k > 0 && !(prev < d)) return Status::Corruption("an element's dots not ascending");
       element_dots.Insert(d);
       prev = d;
     }
-    if (!out->InsertDecoded(Value::FromCanonical(in.elements[i]), std::move(element_dots))) {
+    if (!out->InsertDecoded(Value::FromCanonical(element), std::move(element_dots))) {
       return Status::Corruption("an element twice");
     }
   }
   return Status::Ok();
 }
+
+template Status ReadSetStore(const SetStoreView&, StoreDotReader*, SetDotStore*);
+template Status ReadSetStore(const SetStoreFields&, StoreDotReader*, SetDotStore*);
 
 }  // namespace convergent::internal

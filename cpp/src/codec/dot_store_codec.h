@@ -104,6 +104,22 @@ Result<DotFun<Value>> ReadValueDots(google::protobuf::RepeatedPtrField<std::stri
                                     std::span<const uint32_t> replica,
                                     std::span<const uint64_t> counter, StoreDotReader* dots);
 
+// A span read front to back: the cursor of SetStoreView's fields.
+template <typename T>
+class SpanCursor {
+ public:
+  explicit SpanCursor(std::span<const T> s) : s_(s) {}
+  bool Next(T* out) {
+    if (i_ == s_.size()) return false;
+    *out = s_[i_++];
+    return true;
+  }
+
+ private:
+  std::span<const T> s_;
+  size_t i_ = 0;
+};
+
 // The arrays a set store is read from, as views.
 struct SetStoreView {
   std::span<const std::string_view> elements;
@@ -117,9 +133,22 @@ struct SetStoreView {
             {p.dot_replica.data(), p.dot_replica.size()},
             {p.dot_counter.data(), p.dot_counter.size()}};
   }
+
+  // What ReadSetStore reads a source through: each field's size and a cursor over its values.
+  size_t ElementCount() const { return elements.size(); }
+  size_t DotCountSize() const { return dot_count.size(); }
+  size_t DotReplicaSize() const { return dot_replica.size(); }
+  size_t DotCounterSize() const { return dot_counter.size(); }
+  SpanCursor<std::string_view> Elements() const { return SpanCursor(elements); }
+  SpanCursor<uint32_t> DotCounts() const { return SpanCursor(dot_count); }
+  SpanCursor<uint32_t> DotReplicas() const { return SpanCursor(dot_replica); }
+  SpanCursor<uint64_t> DotCounters() const { return SpanCursor(dot_counter); }
 };
 
-// Reads into *out, which must be empty.
-Status ReadSetStore(const SetStoreView& in, StoreDotReader* dots, SetDotStore* out);
+// Reads a set store into *out, which must be empty, checking it (elements ascending and
+// canonical, dot counts adding up, each element's dots ascending). Source: a SetStoreView, or
+// an ORSet's SetStoreFields (orset_wire.h), read where they lie in the encoded bytes.
+template <typename Source>
+Status ReadSetStore(const Source& in, StoreDotReader* dots, SetDotStore* out);
 
 }  // namespace convergent::internal

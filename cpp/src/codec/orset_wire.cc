@@ -1,5 +1,6 @@
 #include "codec/orset_wire.h"
 
+#include <algorithm>
 #include <boost/container/small_vector.hpp>
 #include <span>
 #include <string>
@@ -82,9 +83,51 @@ bool ReadContextField(wire::WireReader* in, uint32_t tag, ContextParts* c) {
   }
 }
 
-bool ReadORSetField(wire::WireReader* in, uint32_t tag, ORSetWire* w) {
+// Notes where a store field starts, at its first occurrence: in the part being read, from `at`.
+void NoteStart(SetStoreFields* store, SetStoreFields::Start* start, std::string_view at) {
+  if (start->at.empty()) *start = {store->parts.size() - 1, at};
+}
+
+// Stops holding the store in arrays once a field has more values than SetStoreFields::kMostHeld.
+// True (a step of reading a field that succeeded).
+bool StopHoldingPastTheLimit(SetStoreFields* store) {
+  if (store->held && std::max({store->element_count, store->dot_count_size, store->dot_replica_size,
+                               store->dot_counter_size}) > SetStoreFields::kMostHeld) {
+    store->held = false;
+    store->values = SetStoreParts{};
+  }
+  return true;
+}
+
+// What ReadRepeatedVarint reads a store field's values into: their count, and the values while
+// the store is held in arrays.
+template <typename T, typename Vec>
+struct StoreValues {
+  size_t* count;
+  Vec* held;  // null once the store is not held
+  void push_back(uint64_t v) {
+    ++*count;
+    if (held != nullptr) held->push_back(static_cast<T>(v));
+  }
+};
+
+// Reads one occurrence of a store's repeated varint field: counts its values, keeps them in
+// *values while the store is held.
+template <typename T, typename Vec>
+bool ReadStoreVarints(wire::WireReader* in, uint32_t type, SetStoreFields* store, size_t* count,
+                      Vec* values) {
+  StoreValues<T, Vec> sink{count, store->held ? values : nullptr};
+  return wire::ReadRepeatedVarint<T>(in, type, &sink) && StopHoldingPastTheLimit(store);
+}
+
+// Reads one field of the ORSetState part read last; `at` is the field's bytes from its tag on.
+// The store's fields are checked and counted, and where they start is noted.
+bool ReadORSetField(wire::WireReader* in, uint32_t tag, std::string_view at, ORSetFields* w) {
   const uint32_t type = wire::WireFormatLite::GetTagWireType(tag);
   wire::WireReader sub("");
+  SetStoreFields& store = w->store;
+  SetStoreParts& values = store.values;
+  std::string_view element;
   switch (wire::WireFormatLite::GetTagFieldNumber(tag)) {
     case 1:
       if (type != wire::kFixed64 && type != wire::kLengthDelimited) break;
@@ -95,16 +138,25 @@ bool ReadORSetField(wire::WireReader* in, uint32_t tag, ORSetWire* w) {
              ReadFields(&sub, [&](uint32_t t) { return ReadContextField(&sub, t, &w->context); });
     case 3:
       if (type != wire::kLengthDelimited) break;
-      return in->Bytes(&w->store.elements.emplace_back());
+      NoteStart(&store, &store.elements, at);
+      ++store.element_count;
+      if (!in->Bytes(&element)) return false;
+      if (store.held) values.elements.push_back(element);
+      return StopHoldingPastTheLimit(&store);
     case 4:
       if (!IsVarintOrPacked(type)) break;
-      return wire::ReadRepeatedVarint<uint32_t>(in, type, &w->store.dot_count);
+      NoteStart(&store, &store.dot_count, at);
+      return ReadStoreVarints<uint32_t>(in, type, &store, &store.dot_count_size, &values.dot_count);
     case 5:
       if (!IsVarintOrPacked(type)) break;
-      return wire::ReadRepeatedVarint<uint32_t>(in, type, &w->store.dot_replica);
+      NoteStart(&store, &store.dot_replica, at);
+      return ReadStoreVarints<uint32_t>(in, type, &store, &store.dot_replica_size,
+                                        &values.dot_replica);
     case 6:
       if (!IsVarintOrPacked(type)) break;
-      return wire::ReadRepeatedVarint<uint64_t>(in, type, &w->store.dot_counter);
+      NoteStart(&store, &store.dot_counter, at);
+      return ReadStoreVarints<uint64_t>(in, type, &store, &store.dot_counter_size,
+                                        &values.dot_counter);
     default:
       break;
   }
@@ -145,8 +197,20 @@ std::string WriteORSetEnvelope(const ORSetWire& w) {
   return out;
 }
 
-Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetWire* out) {
-  out->clear();
+SetStoreParts SetStoreFields::Collect() const {
+  SetStoreParts p;
+  auto elements = Elements();
+  for (std::string_view e; elements.Next(&e);) p.elements.push_back(e);
+  auto counts = DotCounts();
+  for (uint32_t v = 0; counts.Next(&v);) p.dot_count.push_back(v);
+  auto replicas = DotReplicas();
+  for (uint32_t v = 0; replicas.Next(&v);) p.dot_replica.push_back(v);
+  auto counters = DotCounters();
+  for (uint64_t v = 0; counters.Next(&v);) p.dot_counter.push_back(v);
+  return p;
+}
+
+Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetFields* out) {
   // The ORSet fields since the oneof last switched to it (several merge, as in protobuf), read
   // once the envelope is: a later field of another state would drop them unchecked.
   boost::container::small_vector<wire::WireReader, 1> parts;
@@ -162,8 +226,13 @@ Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetWire* out) {
   });
   if (!state.ok() || state.value() != kOrSetField) return state;
   for (wire::WireReader& in : parts) {
-    if (!ReadFields(&in, [&](uint32_t t) { return ReadORSetField(&in, t, out); })) {
-      return Status::Corruption("ORSet: malformed protobuf");
+    out->store.parts.push_back(in.rest());
+    while (!in.AtEnd()) {
+      const std::string_view at = in.rest();
+      const uint32_t tag = in.Tag();
+      if (tag == 0 || !ReadORSetField(&in, tag, at, out)) {
+        return Status::Corruption("ORSet: malformed protobuf");
+      }
     }
   }
   // Another state before the ORSet is only valid if protobuf parses it: let protobuf check it

@@ -99,6 +99,10 @@ class WireReader {
         depth_(depth_budget) {}
 
   bool AtEnd() const { return p_ == end_; }
+  // What is left to read.
+  std::string_view rest() const {
+    return std::string_view(reinterpret_cast<const char*>(p_), static_cast<size_t>(end_ - p_));
+  }
 
   // The next tag; 0 (never a valid tag) when malformed.
   uint32_t Tag() {
@@ -222,6 +226,79 @@ bool ReadRepeatedVarint(WireReader* in, uint32_t wire_type, Vec* out) {
   }
   return true;
 }
+
+// A Vec for ReadRepeatedVarint that only counts the values (checking that they are well-formed).
+struct ValueCount {
+  size_t n = 0;
+  void push_back(uint64_t) { ++n; }
+};
+
+// Reads the values of one repeated field front to back where they lie, across its occurrences
+// (packed runs or one value per field, as protobuf accepts them) and across the parts of a
+// message given in several pieces (protobuf merges them: the repeated fields concatenate).
+// Fields of other numbers, and the field with a wire type protobuf would not read into it, are
+// skipped. Reading starts at `first` (the field's first occurrence, in parts[first_part]) and
+// goes on through the later parts; they must have been read through once before (malformed
+// bytes end the values early).
+class RepeatedFieldCursor {
+ public:
+  RepeatedFieldCursor(std::span<const std::string_view> parts, size_t first_part,
+                      std::string_view first, uint32_t field)
+      : parts_(parts), field_(field), part_(first_part), in_(first) {}
+
+  // The next value of a repeated varint field (T: uint32_t or uint64_t; wider varints are
+  // truncated, as protobuf does).
+  template <typename T>
+  bool NextVarint(T* out) {
+    uint64_t v = 0;
+    while (run_.AtEnd()) {
+      const uint32_t type = NextOccurrence(kVarint, kLengthDelimited);
+      if (type == kNone) return false;
+      if (type == kVarint) {
+        if (!in_.Varint(&v)) return false;
+        *out = static_cast<T>(v);
+        return true;
+      }
+      std::string_view run;
+      if (!in_.Bytes(&run)) return false;
+      run_ = WireReader(run);
+    }
+    if (!run_.Varint(&v)) return false;
+    *out = static_cast<T>(v);
+    return true;
+  }
+  // The next value of a repeated bytes field.
+  bool NextBytes(std::string_view* out) {
+    return NextOccurrence(kLengthDelimited, kLengthDelimited) != kNone && in_.Bytes(out);
+  }
+
+ private:
+  static constexpr uint32_t kNone = 8;  // no wire type
+  // Moves to the value of the next occurrence of the field with one of the two wire types, and
+  // gives its wire type; kNone after the last.
+  uint32_t NextOccurrence(uint32_t type_a, uint32_t type_b) {
+    for (;;) {
+      while (!in_.AtEnd()) {
+        const uint32_t tag = in_.Tag();
+        if (tag == 0) return kNone;
+        const uint32_t type = WireFormatLite::GetTagWireType(tag);
+        if (static_cast<uint32_t>(WireFormatLite::GetTagFieldNumber(tag)) == field_ &&
+            (type == type_a || type == type_b)) {
+          return type;
+        }
+        if (!in_.SkipField(tag)) return kNone;
+      }
+      if (++part_ >= parts_.size()) return kNone;
+      in_ = WireReader(parts_[part_]);
+    }
+  }
+
+  std::span<const std::string_view> parts_;
+  uint32_t field_;
+  size_t part_ = 0;
+  WireReader in_;       // the fields of the current part
+  WireReader run_{""};  // the rest of the packed run being read
+};
 
 // The same for a repeated fixed64 field (unpacked: wire type fixed64).
 template <typename Vec>
