@@ -21,13 +21,10 @@ namespace convergent::internal {
 std::string EncodeORSet(const ORSet& v) {
   const ReplicaTableBuilder table(v.context());
   HeldCloudDots held(v.context());
-  ORSetWire w;
-  std::string element_bytes;  // the element views of w.store point into it
-  SetStoreToParts(v.store(), table, &held, &element_bytes, &w.store);
-  const std::span<const uint64_t> ids = table.ids();
-  w.replicas.assign(ids.begin(), ids.end());
-  ContextToParts(v.context(), held.Finish(), table, &w.context);
-  return WriteORSetEnvelope(w);
+  const SortedSetStore store(v.store(), table, &held);
+  ContextParts context;
+  ContextToParts(v.context(), held.Finish(), table, &context);
+  return WriteORSetEnvelope(table.ids(), context, store, table);
 }
 
 Result<ORSet> DecodeORSet(std::string_view bytes) {

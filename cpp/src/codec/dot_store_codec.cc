@@ -1,128 +1,84 @@
 #include "codec/dot_store_codec.h"
 
 #include <algorithm>
-#include <array>
+#include <cstdint>
 #include <string_view>
 #include <utility>
 
 #include "codec/canonical_msgpack.h"
 #include "codec/orset_wire.h"
+#include "codec/wire_format.h"
 
 namespace convergent::internal {
 namespace {
 
-// A set store's elements and dots, copied out of the store in one pass and sorted by element
-// bytes. The store is a hash map whose nodes are scattered in memory, so each visit is a cache
-// miss: visiting them once, in whatever order, and sorting compact records instead of pointers
-// into the nodes halves the cost for large sets. A record keeps the first 8 bytes of its element
-// (big-endian, zero-padded: comparing them agrees with comparing the bytes), so most comparisons
-// are one integer comparison.
-class SortedElements {
- public:
-  struct Element {  // 32-bit offsets and sizes: an encoding is below protobuf's 2 GiB limit
-    uint64_t prefix;
-    uint32_t bytes_at, bytes_size;  // in bytes_
-    uint32_t dots_at, dots_size;    // in dots_
-  };
-
-  // The element bytes are copied into *bytes, which must outlive the views BytesOf gives.
-  SortedElements(const SetDotStore& store, HeldCloudDots* held, std::string* bytes)
-      : bytes_(*bytes) {
-    elements_.reserve(store.size());
-    dots_.reserve(store.size());
-    bytes_.reserve(store.size() * 8);
-    for (const auto& [value, dots] : store.entries()) {
-      const std::string_view b = value.bytes();
-      uint64_t prefix = 0;
-      for (size_t i = 0; i < 8; ++i) {
-        prefix = (prefix << 8) | (i < b.size() ? static_cast<unsigned char>(b[i]) : 0u);
-      }
-      elements_.push_back(
-          Element{prefix, static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(b.size()),
-                  static_cast<uint32_t>(dots_.size()), static_cast<uint32_t>(dots.size())});
-      bytes_.append(b);
-      for (const auto& e : dots) {
-        dots_.push_back(e.dot);
-        held->Collect(e.dot);
-      }
-    }
-    SortByPrefix();
-    // Equal prefixes (elements sharing their first 8 bytes) are ordered by their whole bytes.
-    for (auto run = elements_.begin(); run != elements_.end();) {
-      auto end = run + 1;
-      while (end != elements_.end() && end->prefix == run->prefix) ++end;
-      if (end - run > 1) {
-        std::sort(run, end,
-                  [this](const Element& x, const Element& y) { return BytesOf(x) < BytesOf(y); });
-      }
-      run = end;
-    }
+// The first 8 bytes of b from `from` on, big-endian and zero-padded.
+uint64_t PrefixOf(std::string_view b, size_t from) {
+  uint64_t prefix = 0;
+  for (size_t i = from; i < from + 8; ++i) {
+    prefix = (prefix << 8) | (i < b.size() ? static_cast<unsigned char>(b[i]) : 0u);
   }
-
-  const auto& elements() const { return elements_; }
-  size_t dot_count() const { return dots_.size(); }
-  std::string_view BytesOf(const Element& e) const {
-    return std::string_view(bytes_.data() + e.bytes_at, e.bytes_size);
-  }
-  const Dot& DotOf(const Element& e, uint32_t i) const { return dots_[e.dots_at + i]; }
-
- private:
-  // An LSD radix sort on the prefixes, a byte at a time; the bytes in which every prefix agrees
-  // (most of them, for elements of one shape) cost one histogram pass, not a scatter pass. For
-  // large sets it takes a fraction of a comparison sort's time.
-  void SortByPrefix() {
-    if (elements_.size() < 64) {
-      std::sort(elements_.begin(), elements_.end(),
-                [](const Element& x, const Element& y) { return x.prefix < y.prefix; });
-      return;
-    }
-    std::array<std::array<uint32_t, 256>, 8> counts{};
-    for (const Element& e : elements_) {
-      for (int b = 0; b < 8; ++b) ++counts[b][(e.prefix >> (8 * b)) & 0xff];
-    }
-    Elements scratch(elements_.size());
-    for (int b = 0; b < 8; ++b) {
-      auto& count = counts[b];
-      if (count[(elements_.front().prefix >> (8 * b)) & 0xff] == elements_.size()) continue;
-      uint32_t at = 0;
-      for (uint32_t& c : count) at += std::exchange(c, at);  // counts -> starting offsets
-      for (const Element& e : elements_) scratch[count[(e.prefix >> (8 * b)) & 0xff]++] = e;
-      elements_.swap(scratch);
-    }
-  }
-
-  // Inline room for one element: a one-element store (an add's delta) allocates nothing here.
-  using Elements = boost::container::small_vector<Element, 1>;
-  Elements elements_;
-  std::string& bytes_;
-  boost::container::small_vector<Dot, 1> dots_;
-};
+  return prefix;
+}
 
 }  // namespace
 
-void SetStoreToParts(const SetDotStore& store, const ReplicaTableBuilder& table,
-                     HeldCloudDots* held, std::string* bytes, SetStoreParts* out) {
-  const SortedElements sorted(store, held, bytes);
-  const auto& elements = sorted.elements();
-  out->elements.reserve(elements.size());
-  bool one_dot_each = true;
-  for (const auto& e : elements) {
-    out->elements.push_back(sorted.BytesOf(e));
-    one_dot_each = one_dot_each && e.dots_size == 1;
-  }
-  if (!one_dot_each) {
-    out->dot_count.reserve(elements.size());
-    for (const auto& e : elements) out->dot_count.push_back(e.dots_size);
-  }
-  out->dot_replica.reserve(sorted.dot_count());
-  out->dot_counter.reserve(sorted.dot_count());
-  for (const auto& e : elements) {
-    for (uint32_t i = 0; i < e.dots_size; ++i) {
-      const Dot& d = sorted.DotOf(e, i);
-      out->dot_replica.push_back(table.IndexOf(d.replica));
-      out->dot_counter.push_back(d.counter);
+// One pass over the store in memory order gathers the records, the sizes and the bytes every
+// element shares at its start (elements of one shape, "user-000123", share most of their first 8
+// bytes: the prefix compared is taken past them); the records are then sorted in place.
+SortedSetStore::SortedSetStore(const SetDotStore& store, const ReplicaTableBuilder& table,
+                               HeldCloudDots* held)
+    : store_(store) {
+  records_.reserve(store.size());
+  std::string_view first;
+  size_t shared = SIZE_MAX;
+  store.ForEachAt([&](uint32_t position, const Value& element, const DotSet& dots) {
+    const std::string_view b = element.bytes();
+    if (records_.empty()) first = b;
+    size_t common = 0;
+    const size_t most = std::min({shared, first.size(), b.size()});
+    while (common < most && first[common] == b[common]) ++common;
+    shared = common;
+    records_.push_back(Record{0, 0, position});
+    elements_payload_ += wire::VarintSize(b.size()) + b.size();
+    dot_count_payload_ += wire::VarintSize(dots.size());
+    one_dot_each_ = one_dot_each_ && dots.size() == 1;
+    for (const auto& e : dots) {
+      dot_replica_payload_ += wire::VarintSize(table.IndexOf(e.dot.replica));
+      dot_counter_payload_ += wire::VarintSize(e.dot.counter);
+      held->Collect(e.dot);
     }
+  });
+  if (one_dot_each_) dot_count_payload_ = 0;
+  if (records_.size() > 1) Sort(shared);
+}
+
+void SortedSetStore::Sort(size_t shared) {
+  for (Record& r : records_) {  // in memory order still
+    const uint64_t prefix = PrefixOf(store_.At(r.position).first.bytes(), shared);
+    r.prefix_high = static_cast<uint32_t>(prefix >> 32);
+    r.prefix_low = static_cast<uint32_t>(prefix);
   }
+  std::sort(records_.begin(), records_.end(), [this](const Record& x, const Record& y) {
+    if (x.prefix_high != y.prefix_high) return x.prefix_high < y.prefix_high;
+    if (x.prefix_low != y.prefix_low) return x.prefix_low < y.prefix_low;
+    return store_.At(x.position).first.bytes() < store_.At(y.position).first.bytes();
+  });
+}
+
+void SetStoreToParts(const SetDotStore& store, const ReplicaTableBuilder& table,
+                     HeldCloudDots* held, SetStoreParts* out) {
+  const SortedSetStore sorted(store, table, held);
+  out->elements.reserve(sorted.size());
+  if (!sorted.one_dot_each()) out->dot_count.reserve(sorted.size());
+  sorted.ForEach([&](std::string_view element, const DotSet& dots) {
+    out->elements.push_back(element);
+    if (!sorted.one_dot_each()) out->dot_count.push_back(static_cast<uint32_t>(dots.size()));
+    for (const auto& e : dots) {
+      out->dot_replica.push_back(table.IndexOf(e.dot.replica));
+      out->dot_counter.push_back(e.dot.counter);
+    }
+  });
 }
 
 Status StoreDotReader::Read(uint32_t replica_index, uint64_t counter, Dot* out) {

@@ -64,9 +64,8 @@ void WritePart(const MapEntry::Part& part, const ReplicaTableBuilder& table, Hel
           for (const auto& e : s) v->add_values(e.value.bytes().data(), e.value.bytes().size());
         } else if constexpr (std::is_same_v<S, SetStore>) {
           v1::SetPart* p = m->mutable_set();
-          std::string bytes;
           SetStoreParts parts;
-          SetStoreToParts(s, table, held, &bytes, &parts);
+          SetStoreToParts(s, table, held, &parts);
           p->mutable_elements()->Reserve(static_cast<int>(parts.elements.size()));
           for (std::string_view e : parts.elements) p->add_elements(e.data(), e.size());
           p->mutable_dot_count()->Add(parts.dot_count.begin(), parts.dot_count.end());

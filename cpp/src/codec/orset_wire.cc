@@ -165,36 +165,88 @@ bool ReadORSetField(wire::WireReader* in, uint32_t tag, std::string_view at, ORS
 
 }  // namespace
 
-std::string WriteORSetEnvelope(const ORSetWire& w) {
-  size_t elements = 0;
-  for (std::string_view e : w.store.elements) elements += wire::LengthDelimitedSize(3, e.size());
-  const size_t dot_count = wire::PackedVarintPayload(Span<uint32_t>(w.store.dot_count));
-  const size_t dot_replica = wire::PackedVarintPayload(Span<uint32_t>(w.store.dot_replica));
-  const size_t dot_counter = wire::PackedVarintPayload(Span<uint64_t>(w.store.dot_counter));
-  const ContextSizes ctx = SizesOf(w.context);
-  const size_t ctx_payload = ctx.Payload();
-  const size_t state = wire::PackedSize(1, w.replicas.size() * 8) +
-                       (ctx_payload == 0 ? 0 : wire::LengthDelimitedSize(2, ctx_payload)) +
-                       elements + wire::PackedSize(4, dot_count) +
-                       wire::PackedSize(5, dot_replica) + wire::PackedSize(6, dot_counter);
+namespace {
 
+// The payload sizes of a store's fields (elements: with their tags).
+struct StoreSizes {
+  size_t elements, dot_count, dot_replica, dot_counter;
+  size_t State() const {
+    return elements + wire::PackedSize(4, dot_count) + wire::PackedSize(5, dot_replica) +
+           wire::PackedSize(6, dot_counter);
+  }
+};
+
+// The envelope around an ORSetState: its replicas and context, then the store's fields, which
+// write_store(WireWriter*) writes in exactly `store.State()` bytes.
+template <typename WriteStore>
+std::string WriteEnvelope(std::span<const uint64_t> replicas, const ContextParts& c,
+                          const StoreSizes& store, WriteStore&& write_store) {
+  const ContextSizes ctx = SizesOf(c);
+  const size_t ctx_payload = ctx.Payload();
+  const size_t state = wire::PackedSize(1, replicas.size() * 8) +
+                       (ctx_payload == 0 ? 0 : wire::LengthDelimitedSize(2, ctx_payload)) +
+                       store.State();
   std::string out(wire::LengthDelimitedSize(kOrSetField, state), '\0');
   wire::WireWriter wr(reinterpret_cast<uint8_t*>(out.data()));
   wr.LengthDelimitedHeader(kOrSetField, state);
-  wr.PackedFixed64(1, Span<uint64_t>(w.replicas));
+  wr.PackedFixed64(1, replicas);
   if (ctx_payload != 0) {
-    const ContextParts& c = w.context;
     wr.LengthDelimitedHeader(2, ctx_payload);
     wr.PackedVarints(1, Span<uint32_t>(c.vv_replica), ctx.vv_replica);
     wr.PackedVarints(2, Span<uint64_t>(c.vv_counter), ctx.vv_counter);
     wr.PackedVarints(3, Span<uint32_t>(c.cloud_replica), ctx.cloud_replica);
     wr.PackedVarints(4, Span<uint64_t>(c.cloud_counter), ctx.cloud_counter);
   }
-  for (std::string_view e : w.store.elements) wr.Bytes(3, e);
-  wr.PackedVarints(4, Span<uint32_t>(w.store.dot_count), dot_count);
-  wr.PackedVarints(5, Span<uint32_t>(w.store.dot_replica), dot_replica);
-  wr.PackedVarints(6, Span<uint64_t>(w.store.dot_counter), dot_counter);
+  write_store(&wr);
   return out;
+}
+
+}  // namespace
+
+std::string WriteORSetEnvelope(const ORSetWire& w) {
+  const SetStoreParts& p = w.store;
+  size_t elements = 0;
+  for (std::string_view e : p.elements) elements += wire::LengthDelimitedSize(3, e.size());
+  const StoreSizes sizes{elements, wire::PackedVarintPayload(Span<uint32_t>(p.dot_count)),
+                         wire::PackedVarintPayload(Span<uint32_t>(p.dot_replica)),
+                         wire::PackedVarintPayload(Span<uint64_t>(p.dot_counter))};
+  return WriteEnvelope(Span<uint64_t>(w.replicas), w.context, sizes, [&](wire::WireWriter* wr) {
+    for (std::string_view e : p.elements) wr->Bytes(3, e);
+    wr->PackedVarints(4, Span<uint32_t>(p.dot_count), sizes.dot_count);
+    wr->PackedVarints(5, Span<uint32_t>(p.dot_replica), sizes.dot_replica);
+    wr->PackedVarints(6, Span<uint64_t>(p.dot_counter), sizes.dot_counter);
+  });
+}
+
+// The four store fields are written in one pass over the sorted entries, each from where it
+// starts (its size is known beforehand).
+std::string WriteORSetEnvelope(std::span<const uint64_t> replicas, const ContextParts& context,
+                               const SortedSetStore& store, const ReplicaTableBuilder& table) {
+  const StoreSizes sizes{store.size() * wire::VarintSize(wire::Tag(3, wire::kLengthDelimited)) +
+                             store.elements_payload(),
+                         store.dot_count_payload(), store.dot_replica_payload(),
+                         store.dot_counter_payload()};
+  return WriteEnvelope(replicas, context, sizes, [&](wire::WireWriter* wr) {
+    uint8_t* at = wr->position();
+    wire::WireWriter elements(at);
+    at += sizes.elements;
+    wire::WireWriter counts(at);
+    if (sizes.dot_count != 0) counts.LengthDelimitedHeader(4, sizes.dot_count);
+    at += wire::PackedSize(4, sizes.dot_count);
+    wire::WireWriter replica(at);
+    if (sizes.dot_replica != 0) replica.LengthDelimitedHeader(5, sizes.dot_replica);
+    at += wire::PackedSize(5, sizes.dot_replica);
+    wire::WireWriter counter(at);
+    if (sizes.dot_counter != 0) counter.LengthDelimitedHeader(6, sizes.dot_counter);
+    store.ForEach([&](std::string_view element, const DotSet& dots) {
+      elements.Bytes(3, element);
+      if (sizes.dot_count != 0) counts.Varint(dots.size());
+      for (const auto& e : dots) {
+        replica.Varint(table.IndexOf(e.dot.replica));
+        counter.Varint(e.dot.counter);
+      }
+    });
+  });
 }
 
 SetStoreParts SetStoreFields::Collect() const {

@@ -33,6 +33,9 @@ struct ORSetWire {
 };
 
 std::string WriteORSetEnvelope(const ORSetWire& w);
+// The same bytes, written straight from a sorted store (an encoder's: no arrays of its values).
+std::string WriteORSetEnvelope(std::span<const uint64_t> replicas, const ContextParts& context,
+                               const SortedSetStore& store, const ReplicaTableBuilder& table);
 
 // The set store's fields of a parsed ORSetState. A small store (a delta) is kept in arrays as it
 // is parsed, read once; a large one (a key's full state of millions of elements) is read where

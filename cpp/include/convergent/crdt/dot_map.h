@@ -187,6 +187,25 @@ class DotMap {
                   : const_iterator(nullptr, nullptr, nullptr);
   }
   Entries entries() const { return Entries(this); }
+  // The entries by position, for an encoder that sorts positions rather than copies of the
+  // entries: ForEachAt calls fn(position, key, store) for each entry, in memory order, and
+  // At(position) gives it back. Positions last until the next change.
+  template <typename Fn>
+  void ForEachAt(Fn&& fn) const {
+    if (one_) {
+      fn(uint32_t{0}, one_->first, one_->second);
+    } else if (table_) {
+      const auto& nodes = table_->nodes;
+      for (uint32_t i = 0; i < nodes.size(); ++i) {
+        if (!nodes[i].store.empty()) fn(i, nodes[i].key, nodes[i].store);
+      }
+    }
+  }
+  value_type At(uint32_t position) const {
+    if (one_) return value_type(one_->first, one_->second);
+    const Node& n = table_->nodes[position];
+    return value_type(n.key, n.store);
+  }
   bool has_dot_index() const { return index_ != nullptr; }  // for tests
   const S* Find(const K& k) const {
     if (one_) return one_->first == k ? &one_->second : nullptr;
