@@ -32,8 +32,8 @@ std::string Payload(size_t n, char seed) {
   return s;
 }
 
-std::shared_ptr<const std::string> Shared(std::string frame) {
-  return std::make_shared<const std::string>(std::move(frame));
+std::shared_ptr<const internal::FrameRope> Shared(std::string frame) {
+  return std::make_shared<const internal::FrameRope>(std::move(frame));
 }
 
 // The pieces of `frame` as the Fragmenter sends them to peer 2, decoded.
@@ -123,7 +123,7 @@ TEST(FragmentsTest, PeersShareOneFrameAndLetGoOfItOnceSent) {
   ReplicatorOptions o = Small();
   ReplicatorMetrics metrics;
   Fragmenter out(o, metrics);
-  std::shared_ptr<const std::string> frame = Shared(Payload(5000, 'f'));
+  std::shared_ptr<const internal::FrameRope> frame = Shared(Payload(5000, 'f'));
   out.Split(1, ReplicaId{11}, 2, frame);
   out.Split(1, ReplicaId{11}, 3, frame);
   EXPECT_EQ(frame.use_count(), 3);
@@ -142,8 +142,8 @@ TEST(FragmentsTest, PeersShareOneFrameAndLetGoOfItOnceSent) {
       }
     }
   }
-  EXPECT_EQ(whole[2], *frame);
-  EXPECT_EQ(whole[3], *frame);
+  EXPECT_EQ(whole[2], frame->Slice(0, frame->size()));
+  EXPECT_EQ(whole[3], frame->Slice(0, frame->size()));
   EXPECT_EQ(frame.use_count(), 1);  // the queues let go of it
   EXPECT_EQ(out.NextDeadline(), std::numeric_limits<TimeMicros>::max());
   EXPECT_EQ(metrics.frames_fragmented, 2u);

@@ -25,7 +25,7 @@ Fragmenter::Fragmenter(const ReplicatorOptions& options, ReplicatorMetrics& metr
     : options_(options), metrics_(metrics) {}
 
 void Fragmenter::Split(NodeId self, ReplicaId replica, NodeId to,
-                       std::shared_ptr<const std::string> frame) {
+                       std::shared_ptr<const FrameRope> frame) {
   Queue& q = queues_[to];
   // One large frame per peer at a time: anti-entropy, which sends the key again while its last
   // copy is still on its way, would otherwise queue copy after copy of it.
@@ -45,9 +45,9 @@ void Fragmenter::Split(NodeId self, ReplicaId replica, NodeId to,
 
 std::string Fragmenter::Cut(Queue& q) const {
   const size_t piece = PieceSize(options_);
-  const std::string& frame = *q.frame;
+  const FrameRope& frame = *q.frame;
   FragmentMsg m{q.message, q.next, q.count, frame.size(),
-                frame.substr(static_cast<size_t>(q.next) * piece, piece)};
+                frame.Slice(static_cast<size_t>(q.next) * piece, piece)};
   if (++q.next == q.count) q.frame.reset();  // (the last peer to finish frees it)
   return EncodeFrame(FrameMsg{q.self, std::move(m), q.replica});
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "convergent/replicator.h"
+#include "replica/frame_rope.h"
 #include "replica/messages.h"
 
 namespace convergent::internal {
@@ -36,7 +37,7 @@ class Fragmenter {
   Fragmenter(const ReplicatorOptions& options, ReplicatorMetrics& metrics);
 
   // Queues an encoded frame for `to`, to leave in pieces (several peers may share one frame).
-  void Split(NodeId self, ReplicaId replica, NodeId to, std::shared_ptr<const std::string> frame);
+  void Split(NodeId self, ReplicaId replica, NodeId to, std::shared_ptr<const FrameRope> frame);
   // Moves the pieces due to the outgoing frames.
   void Release(TimeMicros now, std::vector<OutgoingFrame>& out);
   // A piece the transport refused: first again, after a pause of its peer.
@@ -47,8 +48,8 @@ class Fragmenter {
 
  private:
   struct Queue {
-    std::shared_ptr<const std::string> frame;  // on its way (null: done)
-    NodeId self = 0;                           // its sender
+    std::shared_ptr<const FrameRope> frame;  // on its way (null: done)
+    NodeId self = 0;                         // its sender
     ReplicaId replica;
     uint64_t message = 0;
     uint32_t next = 0;  // the next piece to cut

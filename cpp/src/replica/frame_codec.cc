@@ -277,16 +277,34 @@ Result<FrameBody> Get(v1::Frame* f) {
   return Status::Corruption("frame: no body");
 }
 
+void Put(FrameMsg& frame, v1::Frame* f) {
+  f->set_from_node(frame.from);
+  f->set_from_replica(frame.from_replica.value);
+  std::visit([&](auto& body) { Put(body, f); }, frame.body);
+}
+
 }  // namespace
 
 std::string EncodeFrame(FrameMsg frame) {
   v1::Frame f;
-  f.set_from_node(frame.from);
-  f.set_from_replica(frame.from_replica.value);
-  std::visit([&](auto& body) { Put(body, &f); }, frame.body);
+  Put(frame, &f);
   std::string out;
   f.SerializeToString(&out);
   return out;
+}
+
+FrameRope EncodeFrameRope(FrameMsg frame, size_t contiguous_up_to) {
+  // Chunks of the rope: a key state longer than this is referred to, not copied.
+  constexpr size_t kChunk = 16 * 1024;
+  auto f = std::make_shared<v1::Frame>();
+  Put(frame, f.get());
+  if (f->ByteSizeLong() <= contiguous_up_to) {
+    std::string out;
+    f->SerializeToString(&out);
+    return FrameRope(std::move(out));
+  }
+  const v1::Frame& message = *f;
+  return FrameRope::Serialize(message, std::move(f), kChunk);
 }
 
 Result<FrameMsg> DecodeFrame(std::string_view bytes) {

@@ -5,17 +5,22 @@
 // Thread safety: reentrant.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "convergent/status.h"
+#include "replica/frame_rope.h"
 #include "replica/messages.h"
 
 namespace convergent::internal {
 
 // (By value: the key states' bytes, often the largest part, move into the encoding.)
 std::string EncodeFrame(FrameMsg frame);
+// The same bytes as a rope (replica/frame_rope.h): one string when they are at most
+// `contiguous_up_to` bytes, else segments in which the key states' bytes are not copied.
+FrameRope EncodeFrameRope(FrameMsg frame, size_t contiguous_up_to);
 Result<FrameMsg> DecodeFrame(std::string_view bytes);
 // The kind of an encoded frame, read from its last body field without decoding it (for traces);
 // nullopt when it has none or is malformed.

@@ -218,6 +218,11 @@ bool KeyStore::Holds(const KeyedState& s) {
                    static_cast<TimeMicros>(s.last_active_us)) == e.digest;
 }
 
+void KeyStore::RefreshDigestOf(const std::string& name) {
+  auto it = keys_.find(name);
+  if (it != keys_.end() && it->second.digest_dirty) RefreshDigest(it->first, it->second);
+}
+
 void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
   const std::string bytes = EncodeAny(e.value);
   if (bytes.size() > large_threshold_) {

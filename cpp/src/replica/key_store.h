@@ -207,6 +207,8 @@ class KeyStore {
   // Whether a peer's full state is what the key holds, by the digest of its bytes, markers and
   // activity (a key changed since its last digest is digested first).
   bool Holds(const KeyedState& s);
+  // Digests a key changed since its last digest now, rather than at the next round.
+  void RefreshDigestOf(const std::string& name);
   const DigestTree& tree() const { return tree_; }
   // The names of the keys and tombstones of a digest-tree leaf, sorted.
   const std::vector<const std::string*>& LeafMembers(uint32_t leaf) const {

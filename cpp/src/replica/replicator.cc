@@ -25,8 +25,9 @@ using internal::Tombstone;
 namespace {
 
 // A peer's full state this large is compared with the key's digest before it is decoded (two
-// peers repairing the same key send it twice), and its bytes are released once decoded: the
-// decoded value is about 2.5 times their size, and both at once set the memory's peak.
+// peers repairing the same key send it twice), its bytes are released once decoded (the decoded
+// value is about 2.5 times their size, and both at once set the memory's peak), and the key is
+// digested right after the merge.
 constexpr size_t kHeldCheckBytes = 64 * 1024;
 
 std::string TypeError(std::string_view key, CrdtType have, CrdtType want) {
@@ -150,13 +151,17 @@ bool Replicator::Impl::MergeRemote(KeyedState& s, TimeMicros now) {
     return true;
   }
   auto decoded = DecodeAny(s.state);
-  if (s.state.size() > kHeldCheckBytes) std::string().swap(s.state);  // decoded: not kept
+  const bool large = s.state.size() > kHeldCheckBytes;
+  if (large) std::string().swap(s.state);  // decoded: not kept
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
   }
   if (s.full && stale_restore.size() != 0) stale_restore.NoteShown(s.key, *decoded);
   if (!MergeState(s.key, std::move(decoded).value(), s.pruning, now)) return false;
+  // Digested now, while nothing else is held: a second peer's repair of the key is then
+  // compared by its bytes' digest alone, without encoding the key while that copy is held.
+  if (large && s.full) store.RefreshDigestOf(s.key);
   if (expiry.enabled()) {
     expiry.Touch(s.key, static_cast<TimeMicros>(s.last_active_us), WallTime(now));
   }
@@ -263,13 +268,14 @@ void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) 
   }
   if (options.log_data_size_exceeding != 0) NoteLargeStates(body);
   const FrameKind kind = internal::KindOf(body);
-  std::string bytes = internal::EncodeFrame(FrameMsg{self, std::move(body), replica});
+  internal::FrameRope bytes =
+      internal::EncodeFrameRope(FrameMsg{self, std::move(body), replica}, options.max_frame_size);
   const int k = static_cast<int>(kind);
   const uint64_t copies = to ? 1 : peers.size();
   metrics.bytes_sent[k] += bytes.size() * copies;
   metrics.frames_sent[k] += copies;
   if (bytes.size() > options.max_frame_size) {  // one key alone is larger: in pieces, per peer
-    auto frame = std::make_shared<const std::string>(std::move(bytes));
+    auto frame = std::make_shared<const internal::FrameRope>(std::move(bytes));
     if (to) {
       fragmenter.Split(self, replica, *to, std::move(frame));
     } else {
@@ -277,7 +283,7 @@ void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) 
     }
     return;
   }
-  outgoing.push_back(OutgoingFrame{to, kind, std::move(bytes)});
+  outgoing.push_back(OutgoingFrame{to, kind, std::move(bytes).Flatten()});
 }
 
 void Replicator::Impl::NoteLargeStates(const internal::FrameBody& body) {
