@@ -235,5 +235,52 @@ TEST(ORSetWireTest, AStoreTooLargeForArraysIsReadInPlaceAsProtobufReadsIt) {
   EXPECT_TRUE(small.store.held);
 }
 
+// EncodeAnyTo gives an ORSet's bytes in pieces of at most 64 KiB (an element longer than that
+// alone), written field after field, and they are Encode's bytes: on small random sets, and on
+// a large one with two-dot elements, removes and elements of 100 KiB. Other types come whole.
+TEST(ORSetWireTest, EncodingInPiecesGivesEncodesBytes) {
+  auto pieces_of = [](const AnyCrdt& v, size_t* largest, size_t* count) {
+    std::string joined;
+    *largest = 0;
+    *count = 0;
+    EncodeAnyTo(v, [&](std::string_view piece) {
+      joined.append(piece);
+      *largest = std::max(*largest, piece.size());
+      ++*count;
+    });
+    return joined;
+  };
+  size_t largest = 0, count = 0;
+  test::ForEachSeed(100, [&](test::Rng& rng, int) {
+    ORSet a, b;
+    for (int i = 0; i < 30; ++i) {
+      ORSet& to = test::Uniform(rng, 0, 2) == 0 ? b : a;
+      const Value v = test::UintValue(test::Uniform(rng, 0, 40));
+      to.Add(test::TestReplica(&to == &b ? 1 : 0), v);
+      if (test::Uniform(rng, 0, 5) == 0) to.Remove(v);
+    }
+    a.Join(b);
+    EXPECT_EQ(pieces_of(AnyCrdt(a), &largest, &count), Encode(a));
+  });
+  ORSet big, other;
+  for (int i = 0; i < 20000; ++i) {
+    big.Add(test::TestReplica(0), StringValue("element-" + std::to_string(i * 7919 % 20000)));
+    if (i % 5 == 0) other.Add(test::TestReplica(1), StringValue("element-" + std::to_string(i)));
+    if (i % 11 == 0) big.Remove(StringValue("element-" + std::to_string(i)));
+  }
+  big.Add(test::TestReplica(0), StringValue(std::string(100 * 1024, 'x')));
+  big.Add(test::TestReplica(0), StringValue(std::string(100 * 1024, 'y')));
+  big.Join(other);
+  const std::string whole = Encode(big);
+  ASSERT_GT(whole.size(), 500u * 1024);
+  EXPECT_EQ(pieces_of(AnyCrdt(big), &largest, &count), whole);
+  EXPECT_GT(count, 8u);
+  EXPECT_LT(largest, 101u * 1024);  // the 100 KiB elements alone; the rest in 64 KiB chunks
+  GCounter c;
+  c.Increment(test::TestReplica(0), 3);
+  EXPECT_EQ(pieces_of(AnyCrdt(c), &largest, &count), Encode(c));
+  EXPECT_EQ(count, 1u);
+}
+
 }  // namespace
 }  // namespace convergent

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,9 @@ Result<T> Decode(std::string_view bytes);  // defined for the types above
 
 // A value of any type (the same bytes as Encode of the held type), and back by its type.
 std::string EncodeAny(const AnyCrdt& v);
+// The bytes of EncodeAny(v), given to `sink` in order, in pieces: a large ORSet's are written a
+// piece at a time and never held whole (a digest of a large key costs no copy of its encoding).
+void EncodeAnyTo(const AnyCrdt& v, const std::function<void(std::string_view)>& sink);
 Result<AnyCrdt> DecodeAny(std::string_view bytes);
 
 }  // namespace convergent

@@ -2,6 +2,7 @@
 // the type an encoding names.
 #include <utility>
 
+#include "codec/state_codec.h"
 #include "convergent/codec.h"
 
 namespace convergent {
@@ -18,6 +19,11 @@ Result<AnyCrdt> DecodeAs(std::string_view bytes) {
 
 std::string EncodeAny(const AnyCrdt& v) {
   return v.Visit([](const auto& x) { return Encode(x); });
+}
+
+void EncodeAnyTo(const AnyCrdt& v, const std::function<void(std::string_view)>& sink) {
+  if (const ORSet* set = v.get_if<ORSet>()) return internal::EncodeORSetTo(*set, sink);
+  sink(EncodeAny(v));
 }
 
 Result<AnyCrdt> DecodeAny(std::string_view bytes) {

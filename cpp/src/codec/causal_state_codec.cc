@@ -27,6 +27,15 @@ std::string EncodeORSet(const ORSet& v) {
   return WriteORSetEnvelope(table.ids(), context, store, table);
 }
 
+void EncodeORSetTo(const ORSet& v, const std::function<void(std::string_view)>& sink) {
+  const ReplicaTableBuilder table(v.context());
+  HeldCloudDots held(v.context());
+  const SortedSetStore store(v.store(), table, &held);
+  ContextParts context;
+  ContextToParts(v.context(), held.Finish(), table, &context);
+  WriteORSetEnvelopeTo(table.ids(), context, store, table, sink);
+}
+
 Result<ORSet> DecodeORSet(std::string_view bytes) {
   static constexpr char kType[] = "ORSet";
   ORSetFields w;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <boost/container/small_vector.hpp>
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -176,30 +179,90 @@ struct StoreSizes {
   }
 };
 
-// The envelope around an ORSetState: its replicas and context, then the store's fields, which
+StoreSizes SizesOf(const SortedSetStore& store) {
+  return {store.size() * wire::VarintSize(wire::Tag(3, wire::kLengthDelimited)) +
+              store.elements_payload(),
+          store.dot_count_payload(), store.dot_replica_payload(), store.dot_counter_payload()};
+}
+
+// The envelope's header and the ORSetState's fields before its store (replicas, context).
+class EnvelopeHead {
+ public:
+  EnvelopeHead(std::span<const uint64_t> replicas, const ContextParts& c, const StoreSizes& store)
+      : replicas_(replicas),
+        c_(c),
+        ctx_(SizesOf(c)),
+        ctx_payload_(ctx_.Payload()),
+        store_(store.State()),
+        state_(wire::PackedSize(1, replicas.size() * 8) +
+               (ctx_payload_ == 0 ? 0 : wire::LengthDelimitedSize(2, ctx_payload_)) + store_) {}
+  size_t total() const { return wire::LengthDelimitedSize(kOrSetField, state_); }
+  size_t size() const { return total() - store_; }  // the head's own bytes
+  void Write(wire::WireWriter* wr) const {
+    wr->LengthDelimitedHeader(kOrSetField, state_);
+    wr->PackedFixed64(1, replicas_);
+    if (ctx_payload_ != 0) {
+      wr->LengthDelimitedHeader(2, ctx_payload_);
+      wr->PackedVarints(1, Span<uint32_t>(c_.vv_replica), ctx_.vv_replica);
+      wr->PackedVarints(2, Span<uint64_t>(c_.vv_counter), ctx_.vv_counter);
+      wr->PackedVarints(3, Span<uint32_t>(c_.cloud_replica), ctx_.cloud_replica);
+      wr->PackedVarints(4, Span<uint64_t>(c_.cloud_counter), ctx_.cloud_counter);
+    }
+  }
+
+ private:
+  std::span<const uint64_t> replicas_;
+  const ContextParts& c_;
+  ContextSizes ctx_;
+  size_t ctx_payload_;
+  size_t store_;  // the store's bytes
+  size_t state_;  // the ORSetState's bytes
+};
+
+// The envelope around an ORSetState: its head, then the store's fields, which
 // write_store(WireWriter*) writes in exactly `store.State()` bytes.
 template <typename WriteStore>
 std::string WriteEnvelope(std::span<const uint64_t> replicas, const ContextParts& c,
                           const StoreSizes& store, WriteStore&& write_store) {
-  const ContextSizes ctx = SizesOf(c);
-  const size_t ctx_payload = ctx.Payload();
-  const size_t state = wire::PackedSize(1, replicas.size() * 8) +
-                       (ctx_payload == 0 ? 0 : wire::LengthDelimitedSize(2, ctx_payload)) +
-                       store.State();
-  std::string out(wire::LengthDelimitedSize(kOrSetField, state), '\0');
+  const EnvelopeHead head(replicas, c, store);
+  std::string out(head.total(), '\0');
   wire::WireWriter wr(reinterpret_cast<uint8_t*>(out.data()));
-  wr.LengthDelimitedHeader(kOrSetField, state);
-  wr.PackedFixed64(1, replicas);
-  if (ctx_payload != 0) {
-    wr.LengthDelimitedHeader(2, ctx_payload);
-    wr.PackedVarints(1, Span<uint32_t>(c.vv_replica), ctx.vv_replica);
-    wr.PackedVarints(2, Span<uint64_t>(c.vv_counter), ctx.vv_counter);
-    wr.PackedVarints(3, Span<uint32_t>(c.cloud_replica), ctx.cloud_replica);
-    wr.PackedVarints(4, Span<uint64_t>(c.cloud_counter), ctx.cloud_counter);
-  }
+  head.Write(&wr);
   write_store(&wr);
   return out;
 }
+
+// Bytes written in chunks to a sink, through a WireWriter over the chunk at hand.
+class ChunkedWriter {
+ public:
+  static constexpr size_t kChunk = 64 * 1024;
+  explicit ChunkedWriter(const std::function<void(std::string_view)>& sink)
+      : sink_(sink), chunk_(new uint8_t[kChunk]), wr_(chunk_.get()) {}
+  // A writer with room for n <= kChunk bytes.
+  wire::WireWriter* Room(size_t n) {
+    if (kChunk - Used() < n) Flush();
+    return &wr_;
+  }
+  void Bytes(uint32_t field, std::string_view b) {
+    Room(2 * wire::kMaxVarintBytes)->LengthDelimitedHeader(field, b.size());
+    if (b.size() > kChunk - Used()) {
+      Flush();
+      if (b.size() > kChunk) return sink_(b);
+    }
+    std::memcpy(wr_.position(), b.data(), b.size());
+    wr_ = wire::WireWriter(wr_.position() + b.size());
+  }
+  void Flush() {
+    if (Used() != 0) sink_(std::string_view(reinterpret_cast<const char*>(chunk_.get()), Used()));
+    wr_ = wire::WireWriter(chunk_.get());
+  }
+
+ private:
+  size_t Used() const { return static_cast<size_t>(wr_.position() - chunk_.get()); }
+  const std::function<void(std::string_view)>& sink_;
+  std::unique_ptr<uint8_t[]> chunk_;
+  wire::WireWriter wr_;
+};
 
 }  // namespace
 
@@ -222,10 +285,7 @@ std::string WriteORSetEnvelope(const ORSetWire& w) {
 // starts (its size is known beforehand).
 std::string WriteORSetEnvelope(std::span<const uint64_t> replicas, const ContextParts& context,
                                const SortedSetStore& store, const ReplicaTableBuilder& table) {
-  const StoreSizes sizes{store.size() * wire::VarintSize(wire::Tag(3, wire::kLengthDelimited)) +
-                             store.elements_payload(),
-                         store.dot_count_payload(), store.dot_replica_payload(),
-                         store.dot_counter_payload()};
+  const StoreSizes sizes = SizesOf(store);
   return WriteEnvelope(replicas, context, sizes, [&](wire::WireWriter* wr) {
     uint8_t* at = wr->position();
     wire::WireWriter elements(at);
@@ -247,6 +307,41 @@ std::string WriteORSetEnvelope(std::span<const uint64_t> replicas, const Context
       }
     });
   });
+}
+
+// Field after field, each in a pass over the sorted entries.
+void WriteORSetEnvelopeTo(std::span<const uint64_t> replicas, const ContextParts& context,
+                          const SortedSetStore& store, const ReplicaTableBuilder& table,
+                          const std::function<void(std::string_view)>& sink) {
+  const StoreSizes sizes = SizesOf(store);
+  const EnvelopeHead head(replicas, context, sizes);
+  ChunkedWriter out(sink);
+  {
+    std::string bytes(head.size(), '\0');
+    wire::WireWriter wr(reinterpret_cast<uint8_t*>(bytes.data()));
+    head.Write(&wr);
+    sink(bytes);
+  }
+  store.ForEach([&](std::string_view element, const DotSet&) { out.Bytes(3, element); });
+  constexpr size_t kVarint = wire::kMaxVarintBytes;
+  if (sizes.dot_count != 0) {
+    out.Room(2 * kVarint)->LengthDelimitedHeader(4, sizes.dot_count);
+    store.ForEach(
+        [&](std::string_view, const DotSet& dots) { out.Room(kVarint)->Varint(dots.size()); });
+  }
+  if (sizes.dot_replica != 0) {
+    out.Room(2 * kVarint)->LengthDelimitedHeader(5, sizes.dot_replica);
+    store.ForEach([&](std::string_view, const DotSet& dots) {
+      for (const auto& e : dots) out.Room(kVarint)->Varint(table.IndexOf(e.dot.replica));
+    });
+  }
+  if (sizes.dot_counter != 0) {
+    out.Room(2 * kVarint)->LengthDelimitedHeader(6, sizes.dot_counter);
+    store.ForEach([&](std::string_view, const DotSet& dots) {
+      for (const auto& e : dots) out.Room(kVarint)->Varint(e.dot.counter);
+    });
+  }
+  out.Flush();
 }
 
 SetStoreParts SetStoreFields::Collect() const {

@@ -12,6 +12,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +37,11 @@ std::string WriteORSetEnvelope(const ORSetWire& w);
 // The same bytes, written straight from a sorted store (an encoder's: no arrays of its values).
 std::string WriteORSetEnvelope(std::span<const uint64_t> replicas, const ContextParts& context,
                                const SortedSetStore& store, const ReplicaTableBuilder& table);
+// The same bytes, given to `sink` in order a chunk of at most 64 KiB at a time (an element
+// longer than that on its own), never held whole (a large key's digest).
+void WriteORSetEnvelopeTo(std::span<const uint64_t> replicas, const ContextParts& context,
+                          const SortedSetStore& store, const ReplicaTableBuilder& table,
+                          const std::function<void(std::string_view)>& sink);
 
 // The set store's fields of a parsed ORSetState. A small store (a delta) is kept in arrays as it
 // is parsed, read once; a large one (a key's full state of millions of elements) is read where

@@ -7,6 +7,7 @@
 // Thread safety: reentrant.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -41,6 +42,8 @@ Result<GSet> ReadState(v1::Crdt* msg, std::type_identity<GSet>);
 // causal_state_codec.cc. ORSet, the hot one, bypasses the message objects: it encodes the whole
 // envelope, and decodes it from the bytes, checking their type itself.
 std::string EncodeORSet(const ORSet& v);
+// The same bytes, given to `sink` in pieces, never held whole.
+void EncodeORSetTo(const ORSet& v, const std::function<void(std::string_view)>& sink);
 Result<ORSet> DecodeORSet(std::string_view bytes);
 void WriteState(const MVRegister& v, v1::Crdt* msg);
 Result<MVRegister> ReadState(v1::Crdt* msg, std::type_identity<MVRegister>);

@@ -28,6 +28,7 @@ constexpr uint32_t kFixed64 = WireFormatLite::WIRETYPE_FIXED64;
 constexpr uint32_t kLengthDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
 
 constexpr uint32_t Tag(uint32_t field, uint32_t wire_type) { return (field << 3) | wire_type; }
+constexpr size_t kMaxVarintBytes = 10;
 
 // ---- Sizes ----
 

@@ -196,10 +196,11 @@ void KeyStore::Unsubscribe(const std::string& name) {
 
 namespace {
 
-// A key's digest: its encoded state, its markers and its activity.
-uint64_t KeyDigest(std::string_view bytes, uint64_t key_hash, const PruningMarkers* markers,
+// A key's digest: its encoded state (state_digest: their XXH64, seeded with the key's hash), its
+// markers and its activity.
+uint64_t KeyDigest(uint64_t state_digest, uint64_t key_hash, const PruningMarkers* markers,
                    TimeMicros active) {
-  uint64_t digest = XXH64(bytes.data(), bytes.size(), key_hash);
+  uint64_t digest = state_digest;
   if (markers != nullptr) digest ^= MarkersDigest(*markers);
   if (active != 0) {
     digest ^= XXH64(&active, sizeof active, key_hash + 1);  // replicas agree on expiry too
@@ -214,7 +215,8 @@ bool KeyStore::Holds(const KeyedState& s) {
   if (it == keys_.end()) return false;
   KeyEntry& e = it->second;
   if (e.digest_dirty) RefreshDigest(it->first, e);  // (it stays listed: the refresh skips it)
-  return KeyDigest(s.state, e.key_hash, s.pruning.empty() ? nullptr : &s.pruning,
+  return KeyDigest(XXH64(s.state.data(), s.state.size(), e.key_hash), e.key_hash,
+                   s.pruning.empty() ? nullptr : &s.pruning,
                    static_cast<TimeMicros>(s.last_active_us)) == e.digest;
 }
 
@@ -224,13 +226,21 @@ void KeyStore::RefreshDigestOf(const std::string& name) {
 }
 
 void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
-  const std::string bytes = EncodeAny(e.value);
-  if (bytes.size() > large_threshold_) {
-    large_[name] = bytes.size();
+  // The encoding is hashed a piece at a time: a large key's is never held whole here.
+  XXH64_state_t hash;
+  XXH64_reset(&hash, e.key_hash);
+  size_t size = 0;
+  EncodeAnyTo(e.value, [&](std::string_view piece) {
+    XXH64_update(&hash, piece.data(), piece.size());
+    size += piece.size();
+  });
+  if (size > large_threshold_) {
+    large_[name] = size;
   } else if (!large_.empty()) {
     large_.erase(name);
   }
-  const uint64_t digest = KeyDigest(bytes, e.key_hash, MarkersOf(name), ActivityOf(name));
+  const uint64_t digest =
+      KeyDigest(XXH64_digest(&hash), e.key_hash, MarkersOf(name), ActivityOf(name));
   if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
   tree_.Toggle(e.key_hash, digest);
   e.digest = digest;
