@@ -296,15 +296,17 @@ std::string EncodeFrame(FrameMsg frame) {
 FrameRope EncodeFrameRope(FrameMsg frame, size_t contiguous_up_to) {
   // Chunks of the rope: a key state longer than this is referred to, not copied.
   constexpr size_t kChunk = 16 * 1024;
-  auto f = std::make_shared<v1::Frame>();
-  Put(frame, f.get());
-  if (f->ByteSizeLong() <= contiguous_up_to) {
-    std::string out;
-    f->SerializeToString(&out);
+  v1::Frame f;
+  Put(frame, &f);
+  const size_t size = f.ByteSizeLong();
+  if (size <= contiguous_up_to) {
+    std::string out(size, '\0');
+    f.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data()));
     return FrameRope(std::move(out));
   }
-  const v1::Frame& message = *f;
-  return FrameRope::Serialize(message, std::move(f), kChunk);
+  auto owner = std::make_shared<v1::Frame>(std::move(f));  // (a move: the states stay put)
+  const v1::Frame& message = *owner;
+  return FrameRope::Serialize(message, std::move(owner), kChunk);
 }
 
 Result<FrameMsg> DecodeFrame(std::string_view bytes) {

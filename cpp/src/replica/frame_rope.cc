@@ -69,6 +69,7 @@ FrameRope FrameRope::Serialize(const google::protobuf::MessageLite& message,
   {
     google::protobuf::io::CodedOutputStream out(&stream);
     out.EnableAliasing(true);
+    message.ByteSizeLong();  // caches the sizes the serializer writes
     message.SerializeWithCachedSizes(&out);
   }  // (the stream is trimmed here)
   stream.Seal();
