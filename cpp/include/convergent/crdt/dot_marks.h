@@ -34,8 +34,8 @@ class DotMarks {
     }
   }
 
-  // Marks d; false when it was marked before (a repeat found later, by Unique, is not told
-  // here).
+  // Marks d; false when it was marked before in a bitmap (a repeat among the other dots shows
+  // in RestIsUnique).
   bool Mark(const Dot& d) {
     Range* range = RangeOf(d.replica);
     if (range == nullptr || d.counter == 0 || d.counter > range->counter) {
