@@ -1,6 +1,7 @@
 // Protobuf wire format without message objects, internal to the codec, for the hot encodings
 // (ORSet states and deltas): WireWriter writes fields straight into a buffer sized beforehand
-// (the *Size functions compute the sizes), and WireReader reads fields into plain vectors. Both
+// (the *Size functions compute the sizes), WireReader reads fields into plain vectors, and
+// RepeatedFieldCursor reads one repeated field where it lies (a large state's). All
 // follow protobuf's rules: writing gives the bytes of a deterministic serialization (fields by
 // number, repeated scalars packed, empty fields left out); reading accepts what protobuf's
 // parser accepts (packed or unpacked repeated scalars, fields repeated or in any order, unknown
@@ -227,12 +228,6 @@ bool ReadRepeatedVarint(WireReader* in, uint32_t wire_type, Vec* out) {
   }
   return true;
 }
-
-// A Vec for ReadRepeatedVarint that only counts the values (checking that they are well-formed).
-struct ValueCount {
-  size_t n = 0;
-  void push_back(uint64_t) { ++n; }
-};
 
 // Reads the values of one repeated field front to back where they lie, across its occurrences
 // (packed runs or one value per field, as protobuf accepts them) and across the parts of a
