@@ -18,22 +18,34 @@ namespace convergent::internal {
 // ---- ORSet ----
 // The set store (dot_store_codec.h) and the context, written and read without protobuf messages
 // (orset_wire.h): the bytes are those of the ORSetState message.
-std::string EncodeORSet(const ORSet& v) {
-  const ReplicaTableBuilder table(v.context());
-  HeldCloudDots held(v.context());
-  const SortedSetStore store(v.store(), table, &held);
-  ContextParts context;
-  ContextToParts(v.context(), held.Finish(), table, &context);
-  return WriteORSetEnvelope(table.ids(), context, store, table);
-}
+namespace {
+
+// What both ORSet writers take: the replica table, the sorted store, and the context without the
+// cloud dots the store holds (collected while the store is sorted).
+class ORSetEncoding {
+ public:
+  explicit ORSetEncoding(const ORSet& v)
+      : table_(v.context()), held_(v.context()), store_(v.store(), table_, &held_) {
+    ContextToParts(v.context(), held_.Finish(), table_, &context_);
+  }
+  std::string Write() const { return WriteORSetEnvelope(table_.ids(), context_, store_, table_); }
+  void WriteTo(const std::function<void(std::string_view)>& sink) const {
+    WriteORSetEnvelopeTo(table_.ids(), context_, store_, table_, sink);
+  }
+
+ private:
+  const ReplicaTableBuilder table_;
+  HeldCloudDots held_;
+  const SortedSetStore store_;
+  ContextParts context_;
+};
+
+}  // namespace
+
+std::string EncodeORSet(const ORSet& v) { return ORSetEncoding(v).Write(); }
 
 void EncodeORSetTo(const ORSet& v, const std::function<void(std::string_view)>& sink) {
-  const ReplicaTableBuilder table(v.context());
-  HeldCloudDots held(v.context());
-  const SortedSetStore store(v.store(), table, &held);
-  ContextParts context;
-  ContextToParts(v.context(), held.Finish(), table, &context);
-  WriteORSetEnvelopeTo(table.ids(), context, store, table, sink);
+  ORSetEncoding(v).WriteTo(sink);
 }
 
 Result<ORSet> DecodeORSet(std::string_view bytes) {
