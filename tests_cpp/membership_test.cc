@@ -21,11 +21,12 @@ MemberRecord Member(NodeId id, uint64_t incarnation = 1) {
                       "inproc://p2p-" + std::to_string(id),
                       "",
                       false,
-                      id * 1000 + incarnation};
+                      id * 1000 + incarnation,
+                      ""};
 }
 
 HeartbeatMsg From(const MemberRecord& sender, std::vector<MemberRecord> known = {}) {
-  return HeartbeatMsg{sender, std::move(known), {}, {}};
+  return HeartbeatMsg{sender, std::move(known), {}, {}, {}, {}};
 }
 
 // A node (id 1) with failures after 3 s and downing after 10 s.

@@ -95,7 +95,7 @@ TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
   const std::string hex =
       "48  0a 0d 0802 120161 1803 220162 2a0163  1a 0d 09 0400000000000000 1005 1806";
   HeartbeatMsg h;
-  h.sender = MemberRecord{2, "a", 3, "b", "c", "", false, 0};
+  h.sender = MemberRecord{2, "a", 3, "b", "c", "", false, 0, ""};
   h.losses.push_back(LossReport{4, 5, 6});
   EXPECT_EQ(Hex(EncodeHeartbeatFrame(h)), Hex(Unhex(hex)));
   auto back = DecodeHeartbeat(Unhex(hex).substr(1));

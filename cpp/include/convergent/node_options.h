@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ struct NodeOptions {
   // from it counts as one replica toward N of Majority/All (see min_members), and the node is
   // not ready.
   std::vector<std::string> seeds;
+  // Multiple datacenters (docs/concepts.md): this node's datacenter (empty: none), and bus URLs
+  // of members of the other datacenters, by datacenter (DNS names as for `seeds`). Inside a
+  // datacenter nodes form a cluster as without datacenters (`seeds` name members of this one);
+  // between datacenters only each datacenter's gateway talks.
+  std::string datacenter;
+  std::map<std::string, std::vector<std::string>> remote_seeds;
   // Majority/All count N = max(min_members, 1 + the members known + the seeds not heard from
   // yet) replicas (Akka's minCap); the node is ready once it has met every seed and
   // min_members replicas (itself included) are reachable.
@@ -87,6 +94,7 @@ struct MemberView {
   std::string role;
   bool reachable = false;
   bool self = false;
+  std::string datacenter;  // empty: no datacenters
 };
 
 }  // namespace convergent

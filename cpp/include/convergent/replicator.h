@@ -79,8 +79,10 @@ enum class FrameKind : int {
   kKeyDigests,
   kRepair,
   kFragment,  // a piece of a frame larger than max_frame_size
+  kDcBatch,   // a gateway's batch of its datacenter's changes, to another datacenter
+  kDcAck,
 };
-inline constexpr int kFrameKinds = 9;
+inline constexpr int kFrameKinds = 11;
 const char* FrameKindName(FrameKind k);
 
 struct OutgoingFrame {
@@ -160,10 +162,21 @@ struct ReplicatorMetrics {
   uint64_t keys_large = 0;
   uint64_t large_repairs_deferred = 0;  // a large key not repaired: its last copy is on its way
   uint64_t largest_state = 0;
+  // Multiple datacenters: batches sent (the gateway) and received, and queues dropped.
+  uint64_t dc_batches_sent = 0;
+  uint64_t dc_batches_received = 0;
+  uint64_t dc_buffers_dropped = 0;
   uint64_t bytes_sent[kFrameKinds] = {};
   uint64_t bytes_received[kFrameKinds] = {};
   uint64_t frames_sent[kFrameKinds] = {};
   uint64_t frames_received[kFrameKinds] = {};
+};
+
+// Another datacenter as the node core sees it (replica/dc_replication.h).
+struct RemoteDatacenter {
+  std::string name;
+  std::vector<NodeId> members;   // its members of this replica's role: their frames are taken
+  std::optional<NodeId> target;  // the member this datacenter sends to now (nullopt: none)
 };
 
 class Replicator {
@@ -195,6 +208,18 @@ class Replicator {
   void SetPruningLeader(bool leader);
   void RemoveReplica(ReplicaId removed, TimeMicros now);
   size_t replica_count() const;
+  // Multiple datacenters (replica/dc_replication.h): this replica's datacenter (empty: none),
+  // the other datacenters, and whether this replica is its datacenter's gateway (it sends the
+  // batches and runs the anti-entropy rounds with the other datacenters).
+  void SetDatacenters(std::string self, std::vector<RemoteDatacenter> remotes, bool gateway,
+                      TimeMicros now);
+  const std::string& datacenter() const;
+  // The gateway's word to its datacenter: per other datacenter, how long ago (microseconds of
+  // its clock) the newest change reached its buffer that the datacenter holds; the others trim
+  // their standby batches with it. Empty on a replica that is not the gateway.
+  std::vector<std::pair<std::string, TimeMicros>> DatacenterAckedAges(TimeMicros now) const;
+  void TrimDatacenterBuffers(const std::vector<std::pair<std::string, TimeMicros>>& acked,
+                             TimeMicros now);
   // Whether this replica expects peers (a node with seeds; the default). The keys of a snapshot
   // restored too old to trust wait for a peer (replica/stale_restore.h); a replica that
   // expects none waits max_pruning_dissemination at most, then takes them back whole.

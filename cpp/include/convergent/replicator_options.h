@@ -58,6 +58,15 @@ struct ReplicatorOptions {
   // Bytes: a key whose full state is sent larger than this is reported (a warning in the node's
   // log, once per key, and crdt.replicator.keys.large); Akka's log-data-size-exceeding. 0: never.
   size_t log_data_size_exceeding = size_t{1} << 20;
+  // Multiple datacenters (replica/dc_replication.h): seconds between the batches of a
+  // datacenter's changes its gateway sends to each other datacenter; seconds between
+  // anti-entropy rounds with each other datacenter; seconds one attempt to send a batch lasts
+  // before it is sent again; bytes a replica buffers for one other datacenter (its queue is
+  // dropped past it, and anti-entropy repairs instead).
+  double dc_replication_interval = 5.0;
+  double dc_anti_entropy_interval = 120.0;
+  double dc_send_timeout = 10.0;
+  size_t max_dc_buffer_bytes = size_t{64} << 20;
 
   Status Validate() const;
 };

@@ -19,8 +19,12 @@
 // frame (see TraceHash()).
 //
 // Nodes are NodeId 0..n-1, each with every other member as a seed; added nodes take the next id
-// and ids are never reused. A node knows the others only once heartbeats have crossed (a few
-// tens of virtual milliseconds after the start); until then Majority/All count its unheard
+// and ids are never reused. With datacenters (SimulationOptions::datacenters) the nodes are
+// numbered datacenter by datacenter; each has the members of its own datacenter as seeds and
+// those of the others as remote seeds (docs/concepts.md, "Multiple datacenters"), and the
+// latency between two datacenters can be set apart (SetDatacenterLatency) and their traffic
+// counted apart (NetworkStatsBetween). A node knows the others only once heartbeats have crossed (a
+// few tens of virtual milliseconds after the start); until then Majority/All count its unheard
 // seeds (see NodeOptions::seeds). A crashed node stays a member (its peers keep counting it for
 // Majority/All) until it restarts as a new incarnation with a fresh ReplicaId (and its snapshot,
 // when configured); a removed node says goodbye and leaves the membership.
@@ -60,8 +64,10 @@ class SimSnapshotStore;
 }
 
 struct SimulationOptions {
-  // Nodes at the start (ids 0..nodes-1).
+  // Nodes at the start (ids 0..nodes-1); ignored with datacenters.
   int nodes = 3;
+  // Datacenters: names and node counts, in order (empty: one cluster without datacenters).
+  std::vector<std::pair<std::string, int>> datacenters;
   // Seeds the one random source of the simulation.
   uint64_t seed = 0;
   // The options of every node's Replicator.
@@ -126,8 +132,21 @@ class Simulation {
   // Starts a new incarnation (fresh ReplicaId; its snapshot restored when the nodes have
   // snapshots, else an empty store) of a member node; a live node is crashed first.
   Replicator& Restart(NodeId id);
-  // A new live member with the next id.
+  // A new live member with the next id (in the first datacenter, when there are datacenters).
   NodeId AddNode();
+  // A new live member of `datacenter` (InvalidArgument for an unknown one).
+  Result<NodeId> AddNode(const std::string& datacenter);
+
+  // ---- datacenters ----
+  // The names, in order (empty without datacenters).
+  std::vector<std::string> Datacenters() const;
+  // A node's datacenter ("" without datacenters, or for an unknown node).
+  std::string DatacenterOf(NodeId id) const;
+  // The members (up or crashed) of a datacenter, ascending; empty for an unknown one.
+  std::vector<NodeId> MembersOf(const std::string& datacenter) const;
+  // The latency of every link between the two datacenters' nodes (per-link settings still win).
+  Status SetDatacenterLatency(const std::string& a, const std::string& b, double mean,
+                              double jitter = 0.0);
   // The node leaves the membership for good: it says goodbye (its peers drop it when that frame
   // arrives) and its Replicator is destroyed.
   void RemoveNode(NodeId id);
@@ -230,6 +249,9 @@ class Simulation {
     uint64_t connections_refused = 0;  // dial attempts that failed (down, cut off)
   };
   const NetworkStats& network_stats() const;
+  // The same counters for the frames between two datacenters (both ways); zeros for unknown
+  // names or a datacenter with itself.
+  NetworkStats NetworkStatsBetween(const std::string& a, const std::string& b) const;
 
  private:
   class Impl;

@@ -41,7 +41,7 @@ bool Membership::Departed(const MemberRecord& m) const {
 
 bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct) {
   bool changed = false;
-  if (h.sender.id != self_.id) {
+  if (h.sender.id != self_.id && h.sender.datacenter == self_.datacenter) {
     if (h.sender.leaving) {
       changed = members_.erase(h.sender.id) > 0;
       Depart(h.sender.id, h.sender.incarnation);
@@ -79,6 +79,7 @@ bool Membership::OnHeartbeat(const HeartbeatMsg& h, TimeMicros now, bool direct)
   for (uint64_t r : h.removed_replicas) NoteRemoved(r, now);
   for (const MemberRecord& k : h.known) {  // gossip: only discovery, never reachability
     if (k.id == self_.id || k.leaving || members_.count(k.id) != 0) continue;
+    if (k.datacenter != self_.datacenter) continue;  // another datacenter's
     if (k.bus_url.empty()) continue;
     if (Departed(k)) continue;  // gone; the others have not seen it go yet
     departed_.erase(k.id);      // a new life, if it had departed

@@ -6,6 +6,9 @@
 // a lower one heard straight from a member whose known life is silent (unreachable) is a new
 // life too, started after the member's wall clock stepped back.
 //
+// With datacenters, a node's members are those of its own datacenter: gossip of members of
+// another is ignored (node/datacenters.h knows those).
+//
 // Members leave by a goodbye (a graceful stop) or, when silent for `down_after`, are downed (as
 // Akka's auto-downing): no longer members, so no longer peers nor counted by Majority/All. Gossip
 // about a departed member's same incarnation does not bring it back (the others may not have
@@ -34,7 +37,16 @@ struct MemberRecord {
   std::string p2p_url;
   std::string role;
   bool leaving = false;
-  uint64_t replica = 0;  // the ReplicaId of this incarnation (0: not told)
+  uint64_t replica = 0;    // the ReplicaId of this incarnation (0: not told)
+  std::string datacenter;  // empty: no datacenters
+};
+
+// Another datacenter as a gateway tells its own (node/datacenters.h).
+struct RemoteDcInfo {
+  std::string name;
+  std::vector<MemberRecord> members;
+  std::optional<NodeId> gateway;
+  bool reachable = false;
 };
 
 struct HeartbeatMsg {
@@ -42,6 +54,10 @@ struct HeartbeatMsg {
   std::vector<MemberRecord> known;
   std::vector<LossReport> losses;          // bus frames of other members the sender found lost
   std::vector<uint64_t> removed_replicas;  // incarnations the sender recently learned are gone
+  // From a datacenter's gateway: the other datacenters, and per other datacenter the age of the
+  // newest change it holds (see DcReplication::AckedAges).
+  std::vector<RemoteDcInfo> datacenters;
+  std::vector<std::pair<std::string, TimeMicros>> dc_acked;
 };
 
 // What a node knows of one member.

@@ -8,6 +8,7 @@ namespace {
 
 constexpr size_t kMaxKnown = 10000;  // members in one heartbeat
 constexpr size_t kMaxField = 4096;   // bytes of a name, URL or role
+constexpr size_t kMaxDatacenters = 1000;
 
 void ToProto(const MemberRecord& m, v1::MemberInfo* p) {
   p->set_id(m.id);
@@ -18,15 +19,26 @@ void ToProto(const MemberRecord& m, v1::MemberInfo* p) {
   p->set_role(m.role);
   p->set_leaving(m.leaving);
   p->set_replica(m.replica);
+  p->set_datacenter(m.datacenter);
 }
 
 Result<MemberRecord> FromProto(const v1::MemberInfo& p) {
-  for (const std::string* s : {&p.name(), &p.bus_url(), &p.p2p_url(), &p.role()}) {
+  for (const std::string* s : {&p.name(), &p.bus_url(), &p.p2p_url(), &p.role(), &p.datacenter()}) {
     if (s->size() > kMaxField) return Status::Corruption("heartbeat: a field is too long");
     if (!IsValidUtf8(*s)) return Status::Corruption("heartbeat: a field is not valid UTF-8");
   }
-  return MemberRecord{p.id(),      p.name(), p.incarnation(), p.bus_url(),
-                      p.p2p_url(), p.role(), p.leaving(),     p.replica()};
+  return MemberRecord{p.id(),   p.name(),    p.incarnation(), p.bus_url(),   p.p2p_url(),
+                      p.role(), p.leaving(), p.replica(),     p.datacenter()};
+}
+
+template <typename Repeated>
+Status GetMembers(const Repeated& from, std::vector<MemberRecord>* to) {
+  for (const v1::MemberInfo& k : from) {
+    auto m = FromProto(k);
+    if (!m.ok()) return m.status();
+    to->push_back(std::move(m).value());
+  }
+  return Status::Ok();
 }
 
 void PutWord(uint64_t v, std::string* out) {
@@ -68,6 +80,18 @@ std::string EncodeHeartbeatFrame(const HeartbeatMsg& h) {
     r->set_frames_lost(l.frames_lost);
   }
   for (uint64_t r : h.removed_replicas) p.add_removed_replicas(r);
+  for (const RemoteDcInfo& d : h.datacenters) {
+    v1::RemoteDatacenter* r = p.add_datacenters();
+    r->set_name(d.name);
+    for (const MemberRecord& m : d.members) ToProto(m, r->add_members());
+    if (d.gateway) r->set_gateway(*d.gateway);
+    r->set_reachable(d.reachable);
+  }
+  for (const auto& [name, age] : h.dc_acked) {
+    v1::DatacenterAck* a = p.add_dc_acked();
+    a->set_name(name);
+    a->set_acked_age_us(static_cast<uint64_t>(age));
+  }
   std::string out(1, kHeartbeatTag);
   p.AppendToString(&out);
   return out;
@@ -87,15 +111,62 @@ Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes) {
   auto sender = FromProto(p.sender());
   if (!sender.ok()) return sender.status();
   h.sender = std::move(sender).value();
-  for (const v1::MemberInfo& k : p.known()) {
-    auto m = FromProto(k);
-    if (!m.ok()) return m.status();
-    h.known.push_back(std::move(m).value());
+  if (Status s = GetMembers(p.known(), &h.known); !s.ok()) return s;
+  if (static_cast<size_t>(p.datacenters_size()) > kMaxDatacenters ||
+      static_cast<size_t>(p.dc_acked_size()) > kMaxDatacenters) {
+    return Status::Corruption("heartbeat: too many datacenters");
+  }
+  for (const v1::RemoteDatacenter& d : p.datacenters()) {
+    if (d.name().size() > kMaxField || !IsValidUtf8(d.name()) ||
+        static_cast<size_t>(d.members_size()) > kMaxKnown) {
+      return Status::Corruption("heartbeat: a bad datacenter");
+    }
+    RemoteDcInfo info{d.name(), {}, std::nullopt, d.reachable()};
+    if (d.has_gateway()) info.gateway = d.gateway();
+    if (Status s = GetMembers(d.members(), &info.members); !s.ok()) return s;
+    h.datacenters.push_back(std::move(info));
+  }
+  for (const v1::DatacenterAck& a : p.dc_acked()) {
+    if (a.name().size() > kMaxField || !IsValidUtf8(a.name()) ||
+        a.acked_age_us() > (uint64_t{1} << 62)) {
+      return Status::Corruption("heartbeat: a bad datacenter ack");
+    }
+    h.dc_acked.emplace_back(a.name(), static_cast<TimeMicros>(a.acked_age_us()));
   }
   for (const v1::LossReport& l : p.losses()) {
     h.losses.push_back(LossReport{l.sender(), l.incarnation(), l.frames_lost()});
   }
   h.removed_replicas.assign(p.removed_replicas().begin(), p.removed_replicas().end());
+  return h;
+}
+
+std::string EncodeDatacenterHelloFrame(const DatacenterHelloMsg& h) {
+  v1::DatacenterHello p;
+  ToProto(h.sender, p.mutable_sender());
+  for (const MemberRecord& m : h.members) ToProto(m, p.add_members());
+  if (h.gateway) p.set_gateway(*h.gateway);
+  p.set_reply(h.reply);
+  std::string out(1, kDatacenterHelloTag);
+  p.AppendToString(&out);
+  return out;
+}
+
+Result<DatacenterHelloMsg> DecodeDatacenterHello(std::string_view bytes) {
+  v1::DatacenterHello p;
+  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !p.has_sender()) {
+    return Status::Corruption("datacenter hello: does not decode");
+  }
+  if (static_cast<size_t>(p.members_size()) > kMaxKnown) {
+    return Status::Corruption("datacenter hello: too many members");
+  }
+  DatacenterHelloMsg h;
+  auto sender = FromProto(p.sender());
+  if (!sender.ok()) return sender.status();
+  h.sender = std::move(sender).value();
+  if (h.sender.datacenter.empty()) return Status::Corruption("datacenter hello: no datacenter");
+  if (Status s = GetMembers(p.members(), &h.members); !s.ok()) return s;
+  if (p.has_gateway()) h.gateway = p.gateway();
+  h.reply = p.reply();
   return h;
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "convergent/status.h"
+#include "node/datacenters.h"
 #include "node/membership.h"
 
 namespace convergent::internal {
@@ -16,6 +17,7 @@ namespace convergent::internal {
 inline constexpr char kHeartbeatTag = 'H';
 inline constexpr char kReplicationTag = 'R';
 inline constexpr char kBusTag = 'B';
+inline constexpr char kDatacenterHelloTag = 'D';
 
 // The header of a bus frame: who sent it, in which incarnation, and its number (1, 2, ... per
 // incarnation; see LossDetector).
@@ -36,5 +38,9 @@ Result<BusHeader> DecodeBusHeader(std::string_view frame, std::string_view* rest
 std::string EncodeHeartbeatFrame(const HeartbeatMsg& h);
 // The heartbeat of a frame without its tag byte.
 Result<HeartbeatMsg> DecodeHeartbeat(std::string_view bytes);
+
+// 'D' + the encoded hello; the hello of a frame without its tag byte.
+std::string EncodeDatacenterHelloFrame(const DatacenterHelloMsg& h);
+Result<DatacenterHelloMsg> DecodeDatacenterHello(std::string_view bytes);
 
 }  // namespace convergent::internal

@@ -37,6 +37,7 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   self.bus_url = transport_->bus_url();
   self.p2p_url = transport_->p2p_url();
   self.role = options_.replicator.role.value_or("");
+  self.datacenter = options_.datacenter;
   ReplicaId replica{env_.Random()};
   while (replica.value == 0) replica.value = env_.Random();
   self.replica = replica.value;
@@ -44,6 +45,8 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   next_heartbeat_ = now;
   membership_ = std::make_unique<Membership>(self, MicrosOf(options_.failure_timeout),
                                              MicrosOf(options_.down_after));
+  dcs_ = std::make_unique<Datacenters>(options_.datacenter, options_.remote_seeds,
+                                       MicrosOf(options_.failure_timeout));
   formation_ = std::make_unique<Formation>(self.bus_url, options_.min_members);
   formation_->SetSeeds(options_.seeds);
   links_ = std::make_unique<BusLinks>(self.id, MicrosOf(options_.failure_timeout));
@@ -155,6 +158,12 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
       }
       return;
     }
+    if (dcs_->IsRemote(h->sender)) {
+      // Another datacenter's member over a probing connection: not numbered for this node.
+      if (!frame.empty() && frame[0] == kHeartbeatTag)
+        OnHeartbeat(frame.substr(1), true, pipe, now);
+      return;
+    }
     uint64_t lost = 0;
     const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost,
                                        !membership_->IsReachable(h->sender));
@@ -170,6 +179,8 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
     replicator_->Receive(body, now);  // it drops and counts what does not decode
   } else if (frame[0] == kHeartbeatTag) {
     OnHeartbeat(body, from_bus, pipe, now);
+  } else if (frame[0] == kDatacenterHelloTag && !from_bus) {
+    OnDatacenterHello(body, now);
   } else {
     ++malformed_;
   }
@@ -182,6 +193,10 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
     return;
   }
   const MemberRecord& self = membership_->self();
+  if (h->sender.datacenter != self.datacenter) {
+    if (from_bus) OnRemoteHeartbeat(*h, pipe, now);
+    return;
+  }
   for (const LossReport& l : h->losses) {
     if (l.sender == self.id && l.incarnation == self.incarnation &&
         pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, bus_seq_, now)) {
@@ -196,6 +211,116 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
   } else if (membership_->has_removed_replicas()) {
     UpdatePruning();  // a removal heard without a change of members (a retired writer)
   }
+  if (dcs_->enabled() && from_bus && h->sender.id != self.id &&
+      h->sender.id == membership_->Leader()) {
+    // The gateway's word: the other datacenters, and what they acknowledged.
+    if (dcs_->Adopt(h->datacenters)) UpdateDatacenters(now);
+    replicator_->TrimDatacenterBuffers(h->dc_acked, now);
+  }
+}
+
+// ---- datacenters ----
+
+void NodeCore::OnRemoteHeartbeat(const HeartbeatMsg& h, uint32_t pipe, TimeMicros now) {
+  if (!dcs_->enabled()) {
+    ++foreign_heartbeats_;  // a node of a datacenter, while this one has none: misconfigured
+    return;
+  }
+  DatacenterHelloMsg hello{h.sender, h.known, std::nullopt, false};
+  hello.members.push_back(h.sender);
+  ++hellos_received_;
+  dcs_->OnHello(hello, now);
+  const std::string dialed = transport_->DialedUrl(pipe);
+  if (!dialed.empty()) {
+    // This node's probe reached a member of that datacenter: from now on, point to point.
+    transport_->HangUpBus(dialed);
+    probing_.erase(dialed);
+    formation_->Reached(dialed, h.sender.id);
+  }
+  UpdateDatacenters(now);
+  if (dialed.empty()) SendHello(h.sender, /*reply=*/true);  // its probe: it learns of this one
+}
+
+void NodeCore::OnDatacenterHello(std::string_view body, TimeMicros now) {
+  Result<DatacenterHelloMsg> h = DecodeDatacenterHello(body);
+  if (!h.ok() || !dcs_->enabled() || h->sender.datacenter == membership_->self().datacenter) {
+    ++malformed_;
+    return;
+  }
+  ++hellos_received_;
+  const bool changed = dcs_->OnHello(*h, now);
+  if (changed) UpdateDatacenters(now);
+  if (!h->reply) {
+    if (remote_peers_.count(h->sender.id) == 0) UpdateDatacenters(now);
+    SendHello(h->sender, /*reply=*/true);
+  }
+}
+
+void NodeCore::SendHello(const MemberRecord& to, bool reply) {
+  if (to.p2p_url.empty()) return;
+  auto known = remote_peers_.find(to.id);
+  if (known == remote_peers_.end() || known->second != to.p2p_url) {
+    transport_->SetPeer(to.id, to.p2p_url);
+    remote_peers_[to.id] = to.p2p_url;
+  }
+  DatacenterHelloMsg hello;
+  hello.sender = membership_->self();
+  hello.members.push_back(hello.sender);
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.reachable) hello.members.push_back(m.info);
+  }
+  hello.gateway = membership_->Leader();
+  hello.reply = reply;
+  ++hellos_sent_;
+  transport_->Send(to.id, EncodeDatacenterHelloFrame(hello));
+}
+
+void NodeCore::GreetDatacenters(TimeMicros now) {
+  const bool is_gateway = gateway();
+  std::set<std::string> wanted;
+  if (is_gateway) {
+    for (const MemberRecord& m : dcs_->ToGreet(membership_->self().role, now)) {
+      SendHello(m, /*reply=*/false);
+    }
+    for (const std::string& url : dcs_->ToProbe()) wanted.insert(url);
+  }
+  for (auto it = probing_.begin(); it != probing_.end();) {
+    if (wanted.count(*it) != 0) {
+      ++it;
+      continue;
+    }
+    transport_->HangUpBus(*it);
+    it = probing_.erase(it);
+  }
+  for (const std::string& url : wanted) {
+    if (url != membership_->self().bus_url && probing_.insert(url).second) {
+      transport_->DialBus(url);
+    }
+  }
+  UpdateDatacenters(now);
+}
+
+void NodeCore::UpdateDatacenters(TimeMicros now) {
+  if (!dcs_->enabled()) return;
+  std::map<NodeId, std::string> now_remote;
+  for (const MemberRecord& m : dcs_->AllMembers()) {
+    if (m.p2p_url.empty()) continue;
+    now_remote[m.id] = m.p2p_url;
+    auto known = remote_peers_.find(m.id);
+    if (known == remote_peers_.end() || known->second != m.p2p_url) {
+      transport_->SetPeer(m.id, m.p2p_url);
+    }
+  }
+  for (const auto& [id, url] : remote_peers_) {
+    if (now_remote.count(id) == 0 && membership_->members().count(id) == 0) {
+      transport_->RemovePeer(id);
+    }
+  }
+  remote_peers_ = std::move(now_remote);
+  const bool is_gateway = gateway();
+  replicator_->SetDatacenters(dcs_->self(),
+                              dcs_->ForReplicator(membership_->self().role, is_gateway, now),
+                              is_gateway, now);
 }
 
 // ---- membership ----
@@ -206,9 +331,15 @@ void NodeCore::Heartbeat(TimeMicros now) {
   const bool forming = !ready() && now - started_at_ < MicrosOf(10 * options_.heartbeat_interval);
   const double interval = options_.heartbeat_interval / (forming ? 5 : 1);
   next_heartbeat_ = now + MicrosOf(interval);
-  BroadcastHeartbeat(membership_->MakeHeartbeat(), now);
+  HeartbeatMsg h = membership_->MakeHeartbeat();
+  if (dcs_->enabled() && gateway()) {
+    h.datacenters = dcs_->Gossip(now);
+    h.dc_acked = replicator_->DatacenterAckedAges(now);
+  }
+  BroadcastHeartbeat(std::move(h), now);
   if (pacer_->Advance(now)) SetFlushIntervalFromPacer();
   DialMembersAndSeeds(now);
+  if (dcs_->enabled()) GreetDatacenters(now);
 }
 
 // Connects the bus: to members (and seeds) not heard from. The node with the smaller URL dials;
@@ -274,6 +405,7 @@ void NodeCore::UpdatePeers() {
   formation_->Observe(*membership_);
   replicator_->SetPeers(membership_->Peers());
   replicator_->SetReplicaCount(formation_->ReplicaCount(*membership_));
+  UpdateDatacenters(Now());  // the leader, so the gateway, may have changed
   UpdatePruning();
   // What either side wrote before they were connected (or while they were apart) crosses now,
   // not at the next anti-entropy round: no gap in frame numbers reveals it.
@@ -288,7 +420,9 @@ void NodeCore::UpdatePruning() {
   const MemberRecord& self = membership_->self();
   std::vector<ReplicaId> replicas = {ReplicaId{self.replica}};
   seeds_heard_ = formation_->UnheardSeeds() == 0;
-  if (!seeds_heard_) replicas.clear();
+  // With datacenters, not yet: the replicas of the other datacenters would have to hold every
+  // pruning marker and delete too, and only their gateways talk (docs/concepts.md).
+  if (!seeds_heard_ || dcs_->enabled()) replicas.clear();
   for (const auto& [id, m] : membership_->members()) {
     if (replicas.empty()) break;
     if (m.info.role != self.role) continue;
@@ -365,9 +499,16 @@ void NodeCore::BroadcastFrame(std::string_view frame, TimeMicros now) {
 std::vector<MemberView> NodeCore::Members() const {
   std::vector<MemberView> out;
   const MemberRecord& self = membership_->self();
-  out.push_back(MemberView{self.id, self.name, self.bus_url, self.role, true, true});
+  out.push_back(
+      MemberView{self.id, self.name, self.bus_url, self.role, true, true, self.datacenter});
   for (const auto& [id, m] : membership_->members()) {
-    out.push_back(MemberView{id, m.info.name, m.info.bus_url, m.info.role, m.reachable, false});
+    out.push_back(MemberView{id, m.info.name, m.info.bus_url, m.info.role, m.reachable, false,
+                             m.info.datacenter});
+  }
+  for (const Datacenters::View& v : dcs_->Views(gateway(), Now())) {
+    for (const MemberRecord& m : v.members) {
+      out.push_back(MemberView{m.id, m.name, m.bus_url, m.role, v.reachable, false, v.name});
+    }
   }
   return out;
 }
@@ -399,6 +540,17 @@ std::map<std::string, double> NodeCore::Metrics() const {
   m["convergent.membership.replicas.counted"] = static_cast<double>(replicator_->replica_count());
   m["convergent.membership.seeds.unheard"] = static_cast<double>(formation_->UnheardSeeds());
   m["convergent.node.ready"] = ready() ? 1 : 0;
+  if (dcs_->enabled()) {
+    size_t reachable_dcs = 0;
+    const std::vector<Datacenters::View> views = dcs_->Views(gateway(), Now());
+    for (const Datacenters::View& v : views) reachable_dcs += v.reachable ? 1 : 0;
+    m["convergent.datacenters.remote"] = static_cast<double>(views.size());
+    m["convergent.datacenters.reachable"] = static_cast<double>(reachable_dcs);
+    m["convergent.datacenters.hellos.sent"] = static_cast<double>(hellos_sent_);
+    m["convergent.datacenters.hellos.received"] = static_cast<double>(hellos_received_);
+    m["convergent.datacenters.probes"] = static_cast<double>(probing_.size());
+  }
+  m["convergent.node.heartbeats.foreign"] = static_cast<double>(foreign_heartbeats_);
   return m;
 }
 

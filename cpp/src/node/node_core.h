@@ -8,6 +8,12 @@
 // exactly this code on virtual time and a simulated network, and Node (convergent/node.h) runs
 // it on NNG, LevelDB and the real clocks.
 //
+// With datacenters (NodeOptions::datacenter), membership is per datacenter and the node core also
+// runs the datacenter directory (node/datacenters.h): the gateway (the datacenter's leader)
+// greets the other datacenters, probes their seeds, and tells its members what it learned and
+// what the other datacenters acknowledged; every node hands the replicator the other
+// datacenters (Replicator::SetDatacenters), whose gateway sends the batches.
+//
 // Timers (heartbeats, flushes, anti-entropy, snapshots, failure detection) run on the Env's
 // monotonic clock; the wall clock gives LWW timestamps, tombstone ages and incarnation numbers.
 //
@@ -28,6 +34,7 @@
 #include "convergent/node_options.h"
 #include "convergent/replicator.h"
 #include "node/bus_links.h"
+#include "node/datacenters.h"
 #include "node/flush_pacer.h"
 #include "node/formation.h"
 #include "node/loss_detector.h"
@@ -99,6 +106,16 @@ class NodeCore {
 
   void Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, TimeMicros now);
   void OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, TimeMicros now);
+  // A heartbeat from a member of another datacenter: over a connection this node dialed to
+  // probe a seed, or dialed by such a gateway to probe this node.
+  void OnRemoteHeartbeat(const HeartbeatMsg& h, uint32_t pipe, TimeMicros now);
+  void OnDatacenterHello(std::string_view body, TimeMicros now);
+  void SendHello(const MemberRecord& to, bool reply);
+  // The gateway greets the other datacenters and probes the seeds of those it knows no member of.
+  void GreetDatacenters(TimeMicros now);
+  // The directory or the leader changed: addresses, and the replicator's view.
+  void UpdateDatacenters(TimeMicros now);
+  bool gateway() const { return membership_->Leader() == membership_->self().id; }
   void Heartbeat(TimeMicros now);
   void DialMembersAndSeeds(TimeMicros now);
   void KeepOneBusLink(NodeId member, uint32_t pipe, TimeMicros now);
@@ -117,10 +134,16 @@ class NodeCore {
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Formation> formation_;
-  std::unique_ptr<BusLinks> links_;            // one bus connection per pair
-  std::unique_ptr<FlushPacer> pacer_;          // back-pressure: the delta flush interval
-  std::unique_ptr<SnapshotKeeper> snapshots_;  // null: no snapshots
-  LossDetector loss_;                          // bus frames of the peers lost on the way
+  std::unique_ptr<BusLinks> links_;             // one bus connection per pair
+  std::unique_ptr<FlushPacer> pacer_;           // back-pressure: the delta flush interval
+  std::unique_ptr<SnapshotKeeper> snapshots_;   // null: no snapshots
+  std::unique_ptr<Datacenters> dcs_;            // the other datacenters (inert without)
+  std::set<std::string> probing_;               // seeds of other datacenters dialed to probe
+  std::map<NodeId, std::string> remote_peers_;  // members of other datacenters -> p2p URL set
+  uint64_t hellos_sent_ = 0;
+  uint64_t hellos_received_ = 0;
+  uint64_t foreign_heartbeats_ = 0;  // from another datacenter, while this node has none
+  LossDetector loss_;                // bus frames of the peers lost on the way
   TimeMicros started_at_ = 0;
   TimeMicros next_heartbeat_ = 0;
   uint64_t bus_seq_ = 0;  // the number of this node's last bus frame

@@ -30,6 +30,19 @@ Status NodeOptions::Validate() const {
     return Status::InvalidArgument(
         "the transport's max_frame_size must be at least the replicator's max_frame_size");
   }
+  if (datacenter.empty() && !remote_seeds.empty()) {
+    return Status::InvalidArgument("remote_seeds need a datacenter for this node");
+  }
+  for (const auto& [name, urls] : remote_seeds) {
+    if (name.empty()) return Status::InvalidArgument("remote_seeds: a datacenter name is empty");
+    if (name == datacenter) {
+      return Status::InvalidArgument("remote_seeds: '" + name +
+                                     "' is this node's own datacenter (its seeds go in seeds)");
+    }
+    if (urls.empty()) {
+      return Status::InvalidArgument("remote_seeds: datacenter '" + name + "' has no URL");
+    }
+  }
   return replicator.Validate();
 }
 

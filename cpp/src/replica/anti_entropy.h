@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,7 +33,8 @@ class AntiEntropyHost {
   // Applies a peer's tombstone; false (and counted) when the key has another type.
   virtual bool ApplyRemoteTombstone(const Tombstone& t) = 0;
   // What a round this replica starts tells the peer about its deletes.
-  virtual DeleteAdvert AdvertTo(NodeId peer) const = 0;
+  // (nullopt: none, to a replica of another datacenter.)
+  virtual std::optional<DeleteAdvert> AdvertTo(NodeId peer) const = 0;
   // A key's state as it goes to a peer: its full state with its markers.
   virtual KeyedState FullState(const std::string& name, const KeyEntry& e) const = 0;
 };
@@ -51,6 +53,8 @@ class AntiEntropy {
   // Frames from `peer` were lost: a round with it soon. A peer just met: a round at once.
   void RepairFrom(NodeId peer);
   void SyncWith(NodeId peer);
+  // A round with a node that is not a peer (another datacenter's), now.
+  void StartRoundWith(NodeId node) { StartRound(node); }
   // The peers changed: forgets what it waited for from the others.
   void KeepOnly(const std::vector<NodeId>& peers);
 

@@ -7,42 +7,6 @@
 #include "replica/frame_budget.h"
 
 namespace convergent::internal {
-namespace {
-
-// Builds the delta batches of the pending keys, frame by frame.
-// Splits a flush into delta batches that each encode within max_frame_size (with room for the
-// frame's and the node's headers, kFrameOverhead): a batch is sent before an entry that would
-// take it over. Only an entry that alone is larger makes a larger frame.
-class BatchBuilder {
- public:
-  BatchBuilder(size_t max_frame, std::function<void(DeltaBatchMsg)> emit)
-      : budget_(FrameBudget(max_frame)), emit_(std::move(emit)) {}
-  void Add(KeyedState s) {
-    MakeRoom(EntryBound(s));
-    batch_.entries.push_back(std::move(s));
-  }
-  void Add(Tombstone t) {
-    MakeRoom(TombstoneBound(t));
-    batch_.tombstones.push_back(std::move(t));
-  }
-  void Finish() {
-    if (!batch_.entries.empty() || !batch_.tombstones.empty()) emit_(std::move(batch_));
-    batch_ = {};
-    bytes_ = 0;
-  }
-
- private:
-  void MakeRoom(size_t entry) {
-    if (bytes_ > 0 && bytes_ + entry > budget_) Finish();
-    bytes_ += entry;
-  }
-  size_t budget_;
-  std::function<void(DeltaBatchMsg)> emit_;
-  DeltaBatchMsg batch_;
-  size_t bytes_ = 0;
-};
-
-}  // namespace
 
 DeltaFlush::DeltaFlush(KeyStore& store, const ReplicatorOptions& options,
                        ReplicatorMetrics& metrics)
@@ -69,7 +33,7 @@ void DeltaFlush::Tick(TimeMicros now, bool have_peers,
                       const std::function<void(DeltaBatchMsg)>& send) {
   if (now < next_flush_) return;
   next_flush_ = now + interval_;
-  BatchBuilder batches(options_.max_frame_size, send);
+  BatchBuilder<DeltaBatchMsg> batches(options_.max_frame_size, send);
   for (uint32_t i = 0; i < pending_.size(); ++i) {
     const std::string& name = pending_[i].name;
     if (KeyEntry* e = store_.FindKey(name); pending_[i].delta && e != nullptr && e->pending == i) {

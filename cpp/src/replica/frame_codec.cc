@@ -47,6 +47,18 @@ void Put(DeltaBatchMsg& b, v1::Frame* f) {
   auto* m = f->mutable_delta_batch();
   PutAll(b.entries, m->mutable_entries());
   PutAll(b.tombstones, m->mutable_tombstones());
+  m->set_relayed(b.relayed);
+}
+void Put(DcBatchMsg& b, v1::Frame* f) {
+  auto* m = f->mutable_dc_batch();
+  m->set_seq(b.seq);
+  m->set_datacenter(b.datacenter);
+  PutAll(b.entries, m->mutable_entries());
+  PutAll(b.tombstones, m->mutable_tombstones());
+  m->set_since_wall_us(b.since_wall_us);
+}
+void Put(const DcAckMsg& a, v1::Frame* f) {
+  PutScalars(a.seqs, f->mutable_dc_ack()->mutable_seqs());
 }
 void Put(WriteRequestMsg& w, v1::Frame* f) {
   auto* m = f->mutable_write();
@@ -159,8 +171,22 @@ Result<FrameBody> Get(v1::Frame* f) {
       auto* m = f->mutable_delta_batch();
       if (Status s = GetAll(m->mutable_entries(), &b.entries); !s.ok()) return s;
       if (Status s = GetAll(m->mutable_tombstones(), &b.tombstones); !s.ok()) return s;
+      b.relayed = m->relayed();
       return FrameBody(std::move(b));
     }
+    case v1::Frame::kDcBatch: {
+      auto* m = f->mutable_dc_batch();
+      if (Status s = CheckText(m->datacenter(), "a datacenter"); !s.ok()) return s;
+      DcBatchMsg b;
+      b.seq = m->seq();
+      b.datacenter = std::move(*m->mutable_datacenter());
+      if (Status s = GetAll(m->mutable_entries(), &b.entries); !s.ok()) return s;
+      if (Status s = GetAll(m->mutable_tombstones(), &b.tombstones); !s.ok()) return s;
+      b.since_wall_us = m->since_wall_us();
+      return FrameBody(std::move(b));
+    }
+    case v1::Frame::kDcAck:
+      return FrameBody(DcAckMsg{{f->dc_ack().seqs().begin(), f->dc_ack().seqs().end()}});
     case v1::Frame::kWrite: {
       auto* m = f->mutable_write();
       WriteRequestMsg w;
@@ -328,6 +354,8 @@ std::optional<FrameKind> PeekFrameKind(std::string_view bytes) {
     const uint32_t field = tag >> 3;
     if (field >= 2 && field <= 9) kind = static_cast<FrameKind>(field - 2);  // Frame's bodies
     if (field == 11) kind = FrameKind::kFragment;
+    if (field == 12) kind = FrameKind::kDcBatch;
+    if (field == 13) kind = FrameKind::kDcAck;
     if (tag == 0 || !in.SkipField(tag)) return std::nullopt;
   }
   return kind;

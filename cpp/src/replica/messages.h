@@ -53,6 +53,7 @@ struct DeleteAdvert {
 struct DeltaBatchMsg {
   std::vector<KeyedState> entries;
   std::vector<Tombstone> tombstones;
+  bool relayed = false;  // changes from another datacenter (not sent to other datacenters again)
 };
 
 struct WriteRequestMsg {
@@ -111,8 +112,22 @@ struct FragmentMsg {
   std::string payload;
 };
 
-using FrameBody = std::variant<DeltaBatchMsg, WriteRequestMsg, WriteAckMsg, ReadRequestMsg,
-                               ReadReplyMsg, DigestStepMsg, KeyDigestsMsg, RepairMsg, FragmentMsg>;
+// A gateway's batch of its datacenter's changes to another datacenter, and the answer.
+struct DcBatchMsg {
+  uint64_t seq = 0;
+  std::string datacenter;
+  std::vector<KeyedState> entries;
+  std::vector<Tombstone> tombstones;
+  uint64_t since_wall_us = 0;
+};
+
+struct DcAckMsg {
+  std::vector<uint64_t> seqs;
+};
+
+using FrameBody =
+    std::variant<DeltaBatchMsg, WriteRequestMsg, WriteAckMsg, ReadRequestMsg, ReadReplyMsg,
+                 DigestStepMsg, KeyDigestsMsg, RepairMsg, FragmentMsg, DcBatchMsg, DcAckMsg>;
 
 struct FrameMsg {
   NodeId from = 0;
@@ -126,7 +141,8 @@ void ForEachState(Body& body, Fn&& fn) {
   std::visit(
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<M, DeltaBatchMsg> || std::is_same_v<M, RepairMsg>) {
+        if constexpr (std::is_same_v<M, DeltaBatchMsg> || std::is_same_v<M, RepairMsg> ||
+                      std::is_same_v<M, DcBatchMsg>) {
           for (auto& s : m.entries) fn(s);
         } else if constexpr (std::is_same_v<M, WriteRequestMsg> ||
                              std::is_same_v<M, ReadReplyMsg>) {
@@ -134,6 +150,15 @@ void ForEachState(Body& body, Fn&& fn) {
         }
       },
       body);
+}
+
+// Whether a frame of this kind may come from another datacenter: its batches and their acks,
+// anti-entropy rounds, and the pieces of large frames. (Delta batches, coordinated requests of
+// the single-datacenter levels: only between peers.)
+inline bool CrossesDatacenters(const FrameBody& b) {
+  return std::holds_alternative<DcBatchMsg>(b) || std::holds_alternative<DcAckMsg>(b) ||
+         std::holds_alternative<DigestStepMsg>(b) || std::holds_alternative<KeyDigestsMsg>(b) ||
+         std::holds_alternative<RepairMsg>(b) || std::holds_alternative<FragmentMsg>(b);
 }
 
 // The FrameKind of a body (its index in FrameBody, in the same order as FrameKind).

@@ -69,6 +69,10 @@ const char* FrameKindName(FrameKind k) {
       return "repair";
     case FrameKind::kFragment:
       return "fragment";
+    case FrameKind::kDcBatch:
+      return "dc_batch";
+    case FrameKind::kDcAck:
+      return "dc_ack";
   }
   return "unknown";
 }
@@ -117,6 +121,16 @@ Status ReplicatorOptions::Validate() const {
     return Status::InvalidArgument("digest_tree_depth must be 1..5");
   }
   if (role && role->empty()) return Status::InvalidArgument("role must not be empty");
+  if (!positive(dc_replication_interval)) {
+    return Status::InvalidArgument("dc_replication_interval must be > 0 seconds");
+  }
+  if (!positive(dc_anti_entropy_interval)) {
+    return Status::InvalidArgument("dc_anti_entropy_interval must be > 0 seconds");
+  }
+  if (!positive(dc_send_timeout)) return Status::InvalidArgument("dc_send_timeout must be > 0");
+  if (max_dc_buffer_bytes < max_frame_size) {
+    return Status::InvalidArgument("max_dc_buffer_bytes must be >= max_frame_size");
+  }
   return Status::Ok();
 }
 
@@ -134,6 +148,7 @@ Replicator::Impl::Impl(NodeId self_id, ReplicaId replica_id, ReplicatorOptions o
       flush(store, options, metrics),
       pruner(store, options, replica, metrics),
       collector(store, options, replica, metrics),
+      dc(*this, store, options, metrics),
       stale_restore(metrics),
       fragmenter(options, metrics),
       reassembler(options, metrics),
@@ -150,18 +165,29 @@ bool Replicator::Impl::MergeRemote(KeyedState& s, TimeMicros now) {
     ++metrics.states_held;  // a second peer's repair of a key just caught up, say
     return true;
   }
-  auto decoded = DecodeAny(s.state);
   const bool large = s.state.size() > kHeldCheckBytes;
+  const size_t size = s.state.size();
+  if (origin == Origin::kRemote && !large) dc.Relay(s);  // (a large one: its state once merged)
+  auto decoded = DecodeAny(s.state);
   if (large) std::string().swap(s.state);  // decoded: not kept
   if (!decoded.ok()) {
     ++metrics.frames_malformed;
     return false;
+  }
+  if (origin == Origin::kPeer && dc.enabled()) {
+    // A change made in this datacenter, for the others (a full state: as it is at the cut).
+    if (s.full) {
+      dc.AddWhole(s.key, size, WallTime(now));
+    } else {
+      dc.Add(s.key, *decoded, size, WallTime(now));
+    }
   }
   if (s.full && stale_restore.size() != 0) stale_restore.NoteShown(s.key, *decoded);
   if (!MergeState(s.key, std::move(decoded).value(), s.pruning, now)) return false;
   // Digested now, while nothing else is held: a second peer's repair of the key is then
   // compared by its bytes' digest alone, without encoding the key while that copy is held.
   if (large && s.full) store.RefreshDigestOf(s.key);
+  if (large && origin == Origin::kRemote) dc.RelayWhole(s.key);
   if (expiry.enabled()) {
     expiry.Touch(s.key, static_cast<TimeMicros>(s.last_active_us), WallTime(now));
   }
@@ -239,7 +265,12 @@ bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
     return ApplyRemoteTombstone(dotted);
   }
   if (!collector.Admit(t.dots)) return true;  // collected here already: stays collected
-  return store.ApplyTombstone(t, /*publish=*/false) != internal::KeyStore::Deletion::kMistyped;
+  if (store.ApplyTombstone(t, /*publish=*/false) == internal::KeyStore::Deletion::kMistyped) {
+    return false;
+  }
+  if (origin == Origin::kPeer) dc.AddTombstone(t.key, WallTime(0));
+  if (origin == Origin::kRemote) dc.Relay(t);
+  return true;
 }
 
 void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
@@ -284,6 +315,14 @@ void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) 
     return;
   }
   outgoing.push_back(OutgoingFrame{to, kind, std::move(bytes).Flatten()});
+}
+
+std::vector<NodeId> Replicator::Impl::Correspondents() const {
+  std::vector<NodeId> out = peers;
+  out.insert(out.end(), dc.remote_members().begin(), dc.remote_members().end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 void Replicator::Impl::NoteLargeStates(const internal::FrameBody& body) {
@@ -349,6 +388,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
                                 CrdtTypeWithArticle(delta->type()) + " delta");
   }
   flush.AddDelta(name, e, *delta, now);
+  if (dc.enabled()) dc.Add(name, *delta, 0, WallTime(now));
   e.written_epoch = collector.epoch();
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
   if (expiry.enabled()) {
@@ -382,6 +422,7 @@ Result<RequestId> Replicator::Impl::Delete(std::string_view key, CrdtType type, 
       return Status::TypeMismatch("key '" + name + "' is deleted as another type");
     case internal::KeyStore::Deletion::kAdded:
       flush.AddTombstone(name, now);
+      dc.AddTombstone(name, WallTime(now));
       break;
     case internal::KeyStore::Deletion::kKnown:
       break;
@@ -470,7 +511,8 @@ void Replicator::Impl::Receive(std::string_view frame, TimeMicros now) {
 
 void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
   if (f.from == self) return;  // our own broadcast
-  if (std::find(peers.begin(), peers.end(), f.from) == peers.end()) {
+  const bool remote = std::find(peers.begin(), peers.end(), f.from) == peers.end();
+  if (remote && !(dc.IsRemoteMember(f.from) && internal::CrossesDatacenters(f.body))) {
     ++metrics.frames_foreign;  // another role's, or a node not (or no longer) a member
     return;
   }
@@ -482,9 +524,12 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
   metrics.bytes_received[k] += size;
   ++metrics.frames_received[k];
   const NodeId from = f.from;
-  if (auto* step = std::get_if<internal::DigestStepMsg>(&f.body); step && step->deletes) {
+  if (auto* step = std::get_if<internal::DigestStepMsg>(&f.body);
+      step && step->deletes && !remote) {
     OnAdvert(from, f.from_replica, *step->deletes, now);
   }
+  const auto* batch = std::get_if<DeltaBatchMsg>(&f.body);
+  origin = remote ? Origin::kRemote : batch && batch->relayed ? Origin::kRelayed : Origin::kPeer;
   // A replica that missed collected deletes may hold keys deleted here: its states are refused
   // until it has caught up (its tombstones are fine).
   const bool stale = collector.IsStale(f.from_replica);
@@ -520,6 +565,12 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
           anti_entropy.OnKeyDigests(from, m, now);
         } else if constexpr (std::is_same_v<M, internal::RepairMsg>) {
           anti_entropy.OnRepair(from, m, now);
+        } else if constexpr (std::is_same_v<M, internal::DcBatchMsg>) {
+          for (KeyedState& e : m.entries) MergeRemote(e, now);
+          for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
+          dc.Applied(from, m, size, WallTime(now));
+        } else if constexpr (std::is_same_v<M, internal::DcAckMsg>) {
+          dc.OnAck(from, m);
         } else {
           if (std::optional<std::string> whole = reassembler.Add(from, f.from_replica, m, now)) {
             ReceiveJoined(std::move(*whole), now);
@@ -527,6 +578,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
         }
       },
       f.body);
+  origin = Origin::kHere;
 }
 
 void Replicator::Impl::RefuseStates(internal::FrameBody& body) {
@@ -567,6 +619,8 @@ void Replicator::Impl::Tick(TimeMicros now) {
   }
   coordinator.Expire(now);
   reassembler.Expire(now);
+  dc.Tick(now);
+  for (NodeId target : dc.TakeSyncs(now)) anti_entropy.StartRoundWith(target);
   fragmenter.Release(now, outgoing);
 }
 
@@ -575,7 +629,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
   TimeMicros t = std::min(
       {next_prune, anti_entropy.NextDeadline(), coordinator.NextDeadline(), pruner.NextDeadline()});
   t = std::min({t, flush.NextDeadline(), expiry.NextDeadline(), fragmenter.NextDeadline(),
-                stale_restore.NextDeadline()});
+                stale_restore.NextDeadline(), dc.NextDeadline()});
   return t;
 }
 
@@ -637,6 +691,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "fragments.held_bytes", static_cast<double>(reassembler.held_bytes())},
       {p + "entries.dropped.expired", static_cast<double>(metrics.entries_expired)},
   };
+  if (dc.enabled() || !dc.datacenter().empty()) dc.AddMetrics(m, wall_clock ? wall_clock() : 0);
   for (int k = 0; k < kFrameKinds; ++k) {
     const std::string kind = FrameKindName(static_cast<FrameKind>(k));
     m[p + "bytes.sent." + kind] = static_cast<double>(metrics.bytes_sent[k]);
@@ -662,9 +717,9 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
   peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
   std::erase(peers, impl_->self);
   impl_->anti_entropy.KeepOnly(peers);
-  impl_->fragmenter.KeepOnly(peers);
   impl_->collector.KeepPeers(peers);
   impl_->peers = std::move(peers);
+  impl_->fragmenter.KeepOnly(impl_->Correspondents());
   impl_->coordinator.OnMembershipChange();
 }
 void Replicator::SetReplicaCount(size_t n) {
@@ -679,6 +734,20 @@ void Replicator::SetMemberReplicas(std::vector<ReplicaId> replicas) {
   impl_->collector.SetMembers(impl_->pruner.members());
 }
 void Replicator::ExpectPeers(bool expect) { impl_->expect_peers = expect; }
+void Replicator::SetDatacenters(std::string self, std::vector<RemoteDatacenter> remotes,
+                                bool gateway, TimeMicros now) {
+  impl_->dc.Configure(std::move(self), std::move(remotes), gateway, now);
+  impl_->fragmenter.KeepOnly(impl_->Correspondents());
+}
+const std::string& Replicator::datacenter() const { return impl_->dc.datacenter(); }
+std::vector<std::pair<std::string, TimeMicros>> Replicator::DatacenterAckedAges(
+    TimeMicros now) const {
+  return impl_->dc.AckedAges(now);
+}
+void Replicator::TrimDatacenterBuffers(const std::vector<std::pair<std::string, TimeMicros>>& acked,
+                                       TimeMicros now) {
+  impl_->dc.Trim(acked, now);
+}
 void Replicator::SetPruningLeader(bool leader) { impl_->pruner.SetLeader(leader); }
 void Replicator::RemoveReplica(ReplicaId removed, TimeMicros now) {
   impl_->pruner.Remove(removed, now);

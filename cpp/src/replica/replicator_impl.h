@@ -20,6 +20,7 @@
 #include "convergent/replicator.h"
 #include "replica/anti_entropy.h"
 #include "replica/coordinator.h"
+#include "replica/dc_replication.h"
 #include "replica/delta_flush.h"
 #include "replica/fragments.h"
 #include "replica/key_expiry.h"
@@ -31,7 +32,9 @@
 
 namespace convergent {
 
-class Replicator::Impl final : public internal::CoordinatorHost, public internal::AntiEntropyHost {
+class Replicator::Impl final : public internal::CoordinatorHost,
+                               public internal::AntiEntropyHost,
+                               public internal::DcHost {
  public:
   Impl(NodeId self, ReplicaId replica, ReplicatorOptions options, uint64_t seed);
 
@@ -85,7 +88,10 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
 
   // ---- internal::AntiEntropyHost (and MergeRemote, ApplyTombstone, SendTo) ----
   const std::vector<NodeId>& AntiEntropyPeers() const override { return peers; }
-  internal::DeleteAdvert AdvertTo(NodeId peer) const override { return collector.AdvertTo(peer); }
+  std::optional<internal::DeleteAdvert> AdvertTo(NodeId peer) const override {
+    if (dc.IsRemoteMember(peer)) return std::nullopt;
+    return collector.AdvertTo(peer);
+  }
   // A peer's advert at the start of its round (replica/tombstone_collector.h).
   void OnAdvert(NodeId from, ReplicaId from_replica, const internal::DeleteAdvert& advert,
                 TimeMicros now);
@@ -94,6 +100,11 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   const std::vector<NodeId>& CoordinationPeers() const override { return peers; }
   size_t CoordinationN() const override { return std::max(replica_count, peers.size() + 1); }
   void SendTo(NodeId peer, internal::FrameBody body) override { Send(peer, std::move(body)); }
+  void BroadcastToPeers(internal::FrameBody body) override {
+    if (!peers.empty()) Send(std::nullopt, std::move(body));
+  }
+  // The peers and the members of other datacenters (whom frames may go to).
+  std::vector<NodeId> Correspondents() const;
   void CompleteRead(const std::string& key, CrdtType type,
                     std::optional<internal::Tombstone> tombstone, std::optional<AnyCrdt> merged,
                     const internal::PruningMarkers& merged_pruning,
@@ -125,13 +136,19 @@ class Replicator::Impl final : public internal::CoordinatorHost, public internal
   internal::DeltaFlush flush;              // the local changes it publishes (after the store)
   internal::Pruner pruner;                 // removed replicas and their pruning (after the store)
   internal::TombstoneCollector collector;  // deletes and tombstone collection (after the store)
-  internal::StaleRestore stale_restore;    // keys of a stale snapshot, set aside
-  bool restoring_stale = false;            // Restore: the snapshot is stale
-  bool expect_peers = true;                // ExpectPeers
-  uint64_t snapshot_stamp = 0;             // the stamp of the snapshot as last read or written
-  internal::Fragmenter fragmenter;         // frames larger than max_frame_size, going out
-  internal::Reassembler reassembler;       // and coming in
-  std::set<std::string> large_reported;    // keys reported large (at most 10,000 kept)
+  internal::DcReplication dc;              // other datacenters (after the store)
+  // Where the frame being dispatched came from: this replica (none), a peer, a peer relaying
+  // another datacenter's changes, or another datacenter. Changes from a peer are buffered for
+  // the other datacenters; changes from another datacenter are relayed to the peers.
+  enum class Origin { kHere, kPeer, kRelayed, kRemote };
+  Origin origin = Origin::kHere;
+  internal::StaleRestore stale_restore;  // keys of a stale snapshot, set aside
+  bool restoring_stale = false;          // Restore: the snapshot is stale
+  bool expect_peers = true;              // ExpectPeers
+  uint64_t snapshot_stamp = 0;           // the stamp of the snapshot as last read or written
+  internal::Fragmenter fragmenter;       // frames larger than max_frame_size, going out
+  internal::Reassembler reassembler;     // and coming in
+  std::set<std::string> large_reported;  // keys reported large (at most 10,000 kept)
   std::vector<std::pair<std::string, size_t>> large_keys;  // reported, not taken yet
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;

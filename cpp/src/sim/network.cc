@@ -69,6 +69,20 @@ Status SimNetwork::SetLinkLatency(NodeId a, NodeId b, double mean, double jitter
   return Status::Ok();
 }
 
+Status SimNetwork::SetDatacenterLatency(int a, int b, double mean, double jitter) {
+  if (Status s = CheckLatency(mean, jitter); !s.ok()) return s;
+  between_[std::minmax(a, b)] = std::make_pair(mean, jitter);
+  return Status::Ok();
+}
+
+const std::pair<double, double>* SimNetwork::Between(NodeId a, NodeId b) const {
+  if (between_.empty()) return nullptr;
+  const int x = DatacenterOf(a), y = DatacenterOf(b);
+  if (x < 0 || y < 0 || x == y) return nullptr;
+  auto it = between_.find(std::minmax(x, y));
+  return it == between_.end() ? nullptr : &it->second;
+}
+
 int SimNetwork::GroupOf(NodeId n) const {
   if (group_of_.empty()) return 0;
   auto it = group_of_.find(n);
@@ -83,6 +97,7 @@ TimeMicros SimNetwork::Delay(double mean, double jitter, std::mt19937_64& rng) c
 
 TimeMicros SimNetwork::MeanDelay(NodeId a, NodeId b) const {
   double mean = latency_;
+  if (const auto* between = Between(a, b)) mean = between->first;
   if (auto it = links_.find(Key(a, b)); it != links_.end() && it->second.latency) {
     mean = it->second.latency->first;
   }
@@ -91,6 +106,7 @@ TimeMicros SimNetwork::MeanDelay(NodeId a, NodeId b) const {
 
 FrameFate SimNetwork::Decide(NodeId from, NodeId to, std::mt19937_64& rng) const {
   double loss = loss_, mean = latency_, jitter = jitter_;
+  if (const auto* between = Between(from, to)) std::tie(mean, jitter) = *between;
   if (!links_.empty()) {
     if (auto it = links_.find(Key(from, to)); it != links_.end()) {
       if (it->second.loss) loss = *it->second.loss;

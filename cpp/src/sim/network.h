@@ -1,5 +1,6 @@
 // SimNetwork: the links of the simulated network: loss, latency with jitter and duplication
-// (defaults, with per-link overrides in both directions, and one-way loss in one direction) and
+// (defaults, with per-link overrides in both directions, and one-way loss in one direction),
+// latency between datacenters (for every link between their nodes, below per-link overrides) and
 // partition groups. It decides the
 // fate of each frame copy with the simulation's random source; it does not hold frames.
 //
@@ -50,9 +51,17 @@ class SimNetwork {
   // `one_way`: only frames from a to b (overrides the link's loss in that direction).
   Status SetLinkLoss(NodeId a, NodeId b, double p, bool one_way = false);
   Status SetLinkLatency(NodeId a, NodeId b, double mean, double jitter);
+  // Datacenters: node -> datacenter index, and the latency between two datacenters.
+  void SetDatacenterOf(NodeId n, int dc) { dc_of_[n] = dc; }
+  int DatacenterOf(NodeId n) const {
+    auto it = dc_of_.find(n);
+    return it == dc_of_.end() ? -1 : it->second;
+  }
+  Status SetDatacenterLatency(int a, int b, double mean, double jitter);
   void ResetLinks() {
     links_.clear();
     one_way_loss_.clear();
+    between_.clear();
   }
 
   // Groups as in Simulation::Partition; `known` tells which ids may be listed.
@@ -79,6 +88,10 @@ class SimNetwork {
   double latency_, jitter_, loss_, duplication_;
   std::map<std::pair<NodeId, NodeId>, Link> links_;
   std::map<std::pair<NodeId, NodeId>, double> one_way_loss_;  // (from, to) -> loss
+  std::unordered_map<NodeId, int> dc_of_;
+  std::map<std::pair<int, int>, std::pair<double, double>> between_;  // datacenters -> latency
+  // The latency of a link between datacenters, if one is set.
+  const std::pair<double, double>* Between(NodeId a, NodeId b) const;
   std::unordered_map<NodeId, int> group_of_;
 };
 

@@ -37,7 +37,23 @@ NodeOptions SimulationOptions::DefaultNodeOptions() {
 }
 
 Status SimulationOptions::Validate() const {
-  if (nodes < 1 || nodes > 10000) return Status::InvalidArgument("nodes must be in [1, 10000]");
+  if (datacenters.empty()) {
+    if (nodes < 1 || nodes > 10000) return Status::InvalidArgument("nodes must be in [1, 10000]");
+  } else {
+    int total = 0;
+    std::set<std::string> names;
+    for (const auto& [name, count] : datacenters) {
+      if (name.empty()) return Status::InvalidArgument("datacenters: a name is empty");
+      if (!names.insert(name).second) {
+        return Status::InvalidArgument("datacenters: '" + name + "' is listed twice");
+      }
+      if (count < 1 || count > 10000) {
+        return Status::InvalidArgument("datacenters: '" + name + "' needs 1 to 10000 nodes");
+      }
+      total += count;
+    }
+    if (total > 10000) return Status::InvalidArgument("datacenters: at most 10000 nodes in all");
+  }
   if (Status s = sim::SimNetwork::CheckLatency(latency, jitter); !s.ok()) return s;
   if (Status s = sim::SimNetwork::CheckProbability(loss, "loss"); !s.ok()) return s;
   if (Status s = sim::SimNetwork::CheckProbability(duplication, "duplication"); !s.ok()) return s;
@@ -123,7 +139,16 @@ class Simulation::Impl final : public sim::SimWorld {
       : options_(std::move(o)),
         rng_(options_.seed),
         net_(options_.latency, options_.jitter, options_.loss, options_.duplication) {
-    for (int i = 0; i < options_.nodes; ++i) nodes_.emplace_back();
+    if (options_.datacenters.empty()) {
+      for (int i = 0; i < options_.nodes; ++i) nodes_.emplace_back();
+    }
+    for (int dc = 0; dc < static_cast<int>(options_.datacenters.size()); ++dc) {
+      for (int i = 0; i < options_.datacenters[dc].second; ++i) {
+        net_.SetDatacenterOf(nodes_.size(), dc);
+        nodes_.emplace_back();
+        nodes_.back().datacenter = dc;
+      }
+    }
     for (NodeId id = 0; id < nodes_.size(); ++id) StartIncarnation(id);
     for (NodeId id = 0; id < nodes_.size(); ++id) Collect(id);
   }
@@ -146,7 +171,27 @@ class Simulation::Impl final : public sim::SimWorld {
     std::vector<RequestId> pending;       // requests of this incarnation still running
     std::set<std::string> dials;          // bus URLs this incarnation dials
     TransportStats stats;
+    int datacenter = -1;  // index into options_.datacenters (-1: none)
   };
+
+  const std::string& DatacenterName(NodeId id) const {
+    static const std::string kNone;
+    const int dc = id < nodes_.size() ? nodes_[id].datacenter : -1;
+    return dc < 0 ? kNone : options_.datacenters[dc].first;
+  }
+  int DatacenterIndex(const std::string& name) const {
+    for (size_t i = 0; i < options_.datacenters.size(); ++i) {
+      if (options_.datacenters[i].first == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // Counts a frame's fate in the totals and, between datacenters, in theirs.
+  void Count(NodeId from, NodeId to, uint64_t NetworkStats::*field, uint64_t n = 1) {
+    stats_.*field += n;
+    const int a = net_.DatacenterOf(from), b = net_.DatacenterOf(to);
+    if (a >= 0 && b >= 0 && a != b) between_[std::minmax(a, b)].*field += n;
+  }
 
   bool IsLive(NodeId id) const { return id < nodes_.size() && nodes_[id].core != nullptr; }
   bool IsMember(NodeId id) const { return id < nodes_.size() && nodes_[id].member; }
@@ -177,8 +222,15 @@ class Simulation::Impl final : public sim::SimWorld {
     o.name = "node-" + std::to_string(id);
     o.transport.listen = sim::BusUrl(id);
     o.seeds.clear();
+    o.remote_seeds.clear();
+    o.datacenter = DatacenterName(id);
     for (NodeId m : Members(false)) {
-      if (m != id) o.seeds.push_back(sim::BusUrl(m));
+      if (m == id) continue;
+      if (nodes_[m].datacenter == n.datacenter) {
+        o.seeds.push_back(sim::BusUrl(m));
+      } else {
+        o.remote_seeds[DatacenterName(m)].push_back(sim::BusUrl(m));
+      }
     }
     if (!o.snapshot_dir.empty() && !n.store) n.store = std::make_unique<sim::SimSnapshotStore>();
     n.dials.clear();
@@ -209,9 +261,12 @@ class Simulation::Impl final : public sim::SimWorld {
     return n.core->replicator();
   }
 
-  NodeId AddNode() {
+  NodeId AddNode(int datacenter = -1) {
     const NodeId id = nodes_.size();
+    if (datacenter < 0 && !options_.datacenters.empty()) datacenter = 0;
     nodes_.emplace_back();
+    nodes_.back().datacenter = datacenter;
+    if (datacenter >= 0) net_.SetDatacenterOf(id, datacenter);
     StartIncarnation(id);
     Collect(id);
     return id;
@@ -284,7 +339,7 @@ class Simulation::Impl final : public sim::SimWorld {
       ++nodes_[node].stats.frames_sent;
       nodes_[node].stats.bytes_sent += frame.size();
       if (q.size() >= capacity) {
-        ++stats_.queue_dropped;
+        Count(node, to, &NetworkStats::queue_dropped);
         continue;
       }
       const TimeMicros departure = std::max(now_, c.last_departure[dir]) + cost;
@@ -351,21 +406,21 @@ class Simulation::Impl final : public sim::SimWorld {
   // A frame copy from `from` to `to`, leaving after `queued` (its connection's queue).
   void Transmit(NodeId from, NodeId to, const std::shared_ptr<const std::string>& bytes,
                 uint64_t kind, bool bus, uint32_t pipe, TimeMicros queued) {
-    ++stats_.sent;
+    Count(from, to, &NetworkStats::sent);
     if (!IsLive(to)) {
-      ++stats_.to_down;
+      Count(from, to, &NetworkStats::to_down);
       return;
     }
     if (!net_.Connected(from, to)) {
-      ++stats_.cut;
+      Count(from, to, &NetworkStats::cut);
       return;
     }
     const sim::FrameFate fate = net_.Decide(from, to, rng_);
     if (fate.lost) {
-      ++stats_.lost;
+      Count(from, to, &NetworkStats::lost);
       return;
     }
-    if (fate.copies > 1) ++stats_.duplicated;
+    if (fate.copies > 1) Count(from, to, &NetworkStats::duplicated);
     for (int c = 0; c < fate.copies; ++c) {
       Schedule(now_ + queued + fate.delays[c], Event{Event::What::kFrame,
                                                      to,
@@ -444,16 +499,16 @@ class Simulation::Impl final : public sim::SimWorld {
     switch (e.what) {
       case Event::What::kFrame: {
         if (!current) {
-          ++stats_.to_down;
+          Count(e.from, e.node, &NetworkStats::to_down);
           return;
         }
         if (!net_.Connected(e.from, e.node)) {
-          ++stats_.cut;
+          Count(e.from, e.node, &NetworkStats::cut);
           return;
         }
         Node& n = nodes_[e.node];
         if (e.bytes->size() > options_.node.transport.max_frame_size) {
-          ++stats_.oversized;
+          Count(e.from, e.node, &NetworkStats::oversized);
           ++n.stats.frames_oversized;
           return;
         }
@@ -607,8 +662,8 @@ class Simulation::Impl final : public sim::SimWorld {
 
   // ---- trace ----
   void Trace(const Event& d) {
-    ++stats_.delivered;
-    stats_.bytes_delivered += d.bytes->size();
+    Count(d.from, d.node, &NetworkStats::delivered);
+    Count(d.from, d.node, &NetworkStats::bytes_delivered, d.bytes->size());
     const uint64_t record[6] = {static_cast<uint64_t>(now_),
                                 d.from,
                                 d.node,
@@ -636,6 +691,7 @@ class Simulation::Impl final : public sim::SimWorld {
   std::vector<std::string> trace_;
   std::vector<std::string> log_;
   NetworkStats stats_;
+  std::map<std::pair<int, int>, NetworkStats> between_;  // by datacenter indexes (ascending)
   std::function<void(NodeId, const Completion&)> observer_;
 };
 
@@ -677,6 +733,41 @@ bool Simulation::RunUntilFormed(double timeout_seconds) {
 void Simulation::Crash(NodeId id) { impl_->Crash(id); }
 Replicator& Simulation::Restart(NodeId id) { return impl_->Restart(id); }
 NodeId Simulation::AddNode() { return impl_->AddNode(); }
+Result<NodeId> Simulation::AddNode(const std::string& datacenter) {
+  const int dc = impl_->DatacenterIndex(datacenter);
+  if (dc < 0) return Status::InvalidArgument("no datacenter '" + datacenter + "'");
+  return impl_->AddNode(dc);
+}
+
+std::vector<std::string> Simulation::Datacenters() const {
+  std::vector<std::string> out;
+  for (const auto& [name, count] : impl_->options_.datacenters) out.push_back(name);
+  return out;
+}
+std::string Simulation::DatacenterOf(NodeId id) const { return impl_->DatacenterName(id); }
+std::vector<NodeId> Simulation::MembersOf(const std::string& datacenter) const {
+  const int dc = impl_->DatacenterIndex(datacenter);
+  std::vector<NodeId> out;
+  if (dc < 0) return out;
+  for (NodeId id : impl_->Members(false)) {
+    if (impl_->nodes_[id].datacenter == dc) out.push_back(id);
+  }
+  return out;
+}
+Status Simulation::SetDatacenterLatency(const std::string& a, const std::string& b, double mean,
+                                        double jitter) {
+  const int x = impl_->DatacenterIndex(a), y = impl_->DatacenterIndex(b);
+  if (x < 0 || y < 0) return Status::InvalidArgument("unknown datacenter");
+  if (x == y) return Status::InvalidArgument("a datacenter's latency with itself: use SetLatency");
+  return impl_->net_.SetDatacenterLatency(x, y, mean, jitter);
+}
+Simulation::NetworkStats Simulation::NetworkStatsBetween(const std::string& a,
+                                                         const std::string& b) const {
+  const int x = impl_->DatacenterIndex(a), y = impl_->DatacenterIndex(b);
+  if (x < 0 || y < 0 || x == y) return {};
+  auto it = impl_->between_.find(std::minmax(x, y));
+  return it == impl_->between_.end() ? NetworkStats{} : it->second;
+}
 void Simulation::RemoveNode(NodeId id) { impl_->RemoveNode(id); }
 
 Status Simulation::RetireWriter(NodeId id, ReplicaId writer) {
