@@ -36,13 +36,19 @@ using RequestId = uint64_t;  // a coordinated request; 0 means "already complete
 
 // How many replicas (self included) a write must be applied on, or a read answered by, before
 // it completes: this one only (kLocal), floor(N/2)+1 of the N replicas (kMajority), all N
-// (kAll), or exactly n (To(n); n > N times out). A value type: compare with ==.
+// (kAll), or exactly n (To(n); n > N times out). N counts the replicas of this node's
+// datacenter. With datacenters, kDcMajority is a majority of this datacenter's replicas and a
+// majority of the replicas of each of a majority of all datacenters (this one counted), and
+// kDcAll a majority of the replicas of every datacenter; without, both are kMajority. A value
+// type: compare with ==.
 class Consistency {
  public:
-  enum class Kind : uint8_t { kLocal, kMajority, kAll, kCount };
+  enum class Kind : uint8_t { kLocal, kMajority, kAll, kCount, kDcMajority, kDcAll };
   static const Consistency kLocal;
   static const Consistency kMajority;
   static const Consistency kAll;
+  static const Consistency kDcMajority;
+  static const Consistency kDcAll;
   // n replicas, self included (n >= 1; To(1) is kLocal).
   static constexpr Consistency To(uint32_t n) { return Consistency(Kind::kCount, n); }
   // A majority of at least `min_cap` replicas, plus `plus` more, never more than N (Akka's
@@ -68,6 +74,8 @@ class Consistency {
 inline constexpr Consistency Consistency::kLocal{Kind::kLocal, 0};
 inline constexpr Consistency Consistency::kMajority{Kind::kMajority, 0};
 inline constexpr Consistency Consistency::kAll{Kind::kAll, 0};
+inline constexpr Consistency Consistency::kDcMajority{Kind::kDcMajority, 0};
+inline constexpr Consistency Consistency::kDcAll{Kind::kDcAll, 0};
 
 enum class FrameKind : int {
   kDeltaBatch,

@@ -33,13 +33,39 @@ size_t Coordinator::Needed(Consistency level) const {
       return n - 1;
     case Consistency::Kind::kCount:
       return level.count() > 0 ? level.count() - 1 : 0;
+    case Consistency::Kind::kDcMajority:
+    case Consistency::Kind::kDcAll:
+      return n / 2;  // a majority here
   }
   return 0;
 }
 
+size_t Coordinator::DatacentersNeeded(Consistency level) const {
+  const size_t others = host_.CoordinationDatacenters().size();
+  if (level.kind() == Consistency::Kind::kDcAll) return others;
+  if (level.kind() == Consistency::Kind::kDcMajority) return (others + 1) / 2;  // this one counts
+  return 0;
+}
+
+void Coordinator::AskDatacenters(Pending& r, bool again) {
+  if (r.dc_needed == 0) return;
+  FrameBody message = r.message;
+  if (auto* w = std::get_if<WriteRequestMsg>(&message)) w->datacenter = true;
+  if (auto* q = std::get_if<ReadRequestMsg>(&message)) q->datacenter = true;
+  for (const auto& [dc, target] : host_.CoordinationDatacenters()) {
+    if (!target || r.dc_answered.count(dc) != 0 || r.dc_failed.count(dc) != 0) continue;
+    std::vector<NodeId>& asked = r.dc_asked[dc];
+    const bool new_target = std::find(asked.begin(), asked.end(), *target) == asked.end();
+    if (!new_target && !again) continue;
+    if (new_target) asked.push_back(*target);
+    host_.SendTo(*target, message);
+  }
+}
+
 RequestId Coordinator::Start(Pending r, TimeMicros now, std::optional<double> timeout) {
   r.needed = Needed(r.level);
-  if (r.needed == 0) return 0;
+  r.dc_needed = DatacentersNeeded(r.level);
+  if (r.needed == 0 && r.dc_needed == 0) return 0;
   const RequestId id = next_request_++;
   if (auto* w = std::get_if<WriteRequestMsg>(&r.message)) w->request_id = id;
   if (auto* q = std::get_if<ReadRequestMsg>(&r.message)) q->request_id = id;
@@ -49,6 +75,7 @@ RequestId Coordinator::Start(Pending r, TimeMicros now, std::optional<double> ti
   r.resend_interval = MicrosOf(options_.coordination_resend_interval);
   r.next_resend = now + r.resend_interval;
   for (NodeId peer : r.asked) host_.SendTo(peer, r.message);
+  AskDatacenters(r, /*again=*/false);
   requests_.emplace(id, std::move(r));
   return id;
 }
@@ -90,33 +117,55 @@ void Coordinator::Complete(RequestId id, Status status) {
   requests_.erase(it);
 }
 
-Coordinator::Pending* Coordinator::TakeAnswer(NodeId from, RequestId id, bool is_read) {
+Coordinator::Pending* Coordinator::TakeAnswer(NodeId from, RequestId id, bool is_read,
+                                              std::string* dc) {
   auto it = requests_.find(id);
   if (it == requests_.end() || it->second.is_read != is_read) return nullptr;  // late, not ours
-  std::vector<NodeId>& waiting = it->second.waiting;
+  Pending& r = it->second;
+  std::vector<NodeId>& waiting = r.waiting;
   auto peer = std::find(waiting.begin(), waiting.end(), from);
-  if (peer == waiting.end()) return nullptr;  // a duplicate, or a node we did not ask
-  waiting.erase(peer);
-  return &it->second;
+  if (peer != waiting.end()) {
+    waiting.erase(peer);
+    return &r;
+  }
+  // Another datacenter's answer, through any node it was asked through, once.
+  *dc = host_.DatacenterOfMember(from);
+  auto asked = r.dc_asked.find(*dc);
+  if (dc->empty() || asked == r.dc_asked.end() || r.dc_answered.count(*dc) != 0 ||
+      r.dc_failed.count(*dc) != 0 ||
+      std::find(asked->second.begin(), asked->second.end(), from) == asked->second.end()) {
+    return nullptr;  // a duplicate, or a node we did not ask
+  }
+  return &r;
 }
 
-void Coordinator::CountAnswer(NodeId from, RequestId id, Pending& r, bool ok, std::string error,
-                              bool deleted) {
-  if (ok) {
+void Coordinator::CountAnswer(NodeId from, const std::string& dc, RequestId id, Pending& r,
+                              bool ok, std::string error, bool deleted) {
+  if (ok && !dc.empty()) {
+    r.dc_answered.insert(dc);
+  } else if (ok) {
     ++r.answers;
     r.answered.push_back(from);
   } else {
-    ++r.failures;
+    if (dc.empty()) {
+      ++r.failures;
+    } else {
+      r.dc_failed.insert(dc);
+    }
     r.last_error = std::move(error);
     r.last_error_deleted = deleted;
   }
   // Replicas that may still answer: every peer counted in N (known or not yet) but those that
-  // failed. The level is out of reach only when they are too few.
+  // failed. The level is out of reach only when they are too few (or too few datacenters are
+  // left).
   const size_t others = host_.CoordinationN() - 1;
   const size_t possible = others > r.failures ? others - r.failures : 0;
-  if (r.answers >= r.needed) {
+  const size_t dcs = host_.CoordinationDatacenters().size();
+  const size_t dcs_possible = dcs > r.dc_failed.size() ? dcs - r.dc_failed.size() : 0;
+  if (r.answers >= r.needed && r.dc_answered.size() >= r.dc_needed) {
     Complete(id, Status::Ok());
-  } else if (r.failures > 0 && possible < r.needed) {
+  } else if ((r.failures > 0 && possible < r.needed) ||
+             (!r.dc_failed.empty() && dcs_possible < r.dc_needed)) {
     std::string message =
         std::string(r.is_read ? "a peer could not answer: " : "a peer rejected the write: ") +
         r.last_error;
@@ -145,18 +194,22 @@ void Coordinator::OnMembershipChange() {
     // needs (or a write and a read made while the cluster grows, each counting the old N, could
     // reach majorities that do not intersect); one that left lowers it.
     r.needed = Needed(r.level);
-    if (r.answers >= r.needed) enough.push_back(id);
+    r.dc_needed = DatacentersNeeded(r.level);
+    AskDatacenters(r, /*again=*/false);  // a datacenter reachable now
+    if (r.answers >= r.needed && r.dc_answered.size() >= r.dc_needed) enough.push_back(id);
   }
   for (RequestId id : enough) Complete(id, Status::Ok());
 }
 
 void Coordinator::OnWriteAck(NodeId from, const WriteAckMsg& m) {
-  Pending* r = TakeAnswer(from, m.request_id, /*is_read=*/false);
-  if (r != nullptr) CountAnswer(from, m.request_id, *r, m.error.empty(), m.error, m.deleted);
+  std::string dc;
+  Pending* r = TakeAnswer(from, m.request_id, /*is_read=*/false, &dc);
+  if (r != nullptr) CountAnswer(from, dc, m.request_id, *r, m.error.empty(), m.error, m.deleted);
 }
 
 void Coordinator::OnReadReply(NodeId from, ReadReplyMsg& m) {
-  Pending* r = TakeAnswer(from, m.request_id, /*is_read=*/true);
+  std::string dc;
+  Pending* r = TakeAnswer(from, m.request_id, /*is_read=*/true, &dc);
   if (r == nullptr) return;
   bool usable = m.error.empty();
   if (usable && m.tombstone && m.tombstone->type == r->type) {
@@ -174,7 +227,7 @@ void Coordinator::OnReadReply(NodeId from, ReadReplyMsg& m) {
       r->merged_pruning = std::move(m.entry->pruning);
     }
   }
-  CountAnswer(from, m.request_id, *r, usable, std::move(m.error));
+  CountAnswer(from, dc, m.request_id, *r, usable, std::move(m.error));
 }
 
 void Coordinator::Expire(TimeMicros now) {
@@ -184,13 +237,19 @@ void Coordinator::Expire(TimeMicros now) {
   }
   for (RequestId id : expired) {
     const Pending& r = requests_.at(id);
+    std::string reached = "reached " + std::to_string(r.answers + 1) + " of " +
+                          std::to_string(r.needed + 1) + " replicas";
+    if (r.dc_needed > 0) {
+      reached += " here and " + std::to_string(r.dc_answered.size()) + " of " +
+                 std::to_string(r.dc_needed) + " other datacenters";
+    }
     Complete(id, Status::Timeout(std::string(r.is_read ? "read" : "write") + " of key '" + r.key +
-                                 "' reached " + std::to_string(r.answers + 1) + " of " +
-                                 std::to_string(r.needed + 1) + " replicas in time"));
+                                 "' " + reached + " in time"));
   }
   for (auto& [id, r] : requests_) {
     if (r.next_resend > now) continue;
     for (NodeId peer : r.waiting) host_.SendTo(peer, r.message);
+    AskDatacenters(r, /*again=*/true);
     r.resend_interval *= 2;
     r.next_resend = now + r.resend_interval;
   }

@@ -6,13 +6,21 @@
 // request with a timeout; peers that have not answered are asked again, less and less often.
 // The answering side (a peer's request applied here) is the replicator's.
 //
+// The datacenter levels (DcMajority, DcAll) need a majority of this datacenter's replicas as above
+// and, from each other datacenter they count, one answer: the request goes to that datacenter's
+// target (the node its gateway talks to), which coordinates a Majority there and answers once
+// it is reached (its answer counts for its whole datacenter, once). Unanswered datacenters are
+// asked again with the peers, through their target of the moment.
+//
 // Thread safety: none; owned by one Replicator::Impl.
 #pragma once
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "convergent/replicator.h"
@@ -28,6 +36,11 @@ class CoordinatorHost {
   virtual const std::vector<NodeId>& CoordinationPeers() const = 0;
   virtual size_t CoordinationN() const = 0;
   virtual void SendTo(NodeId peer, FrameBody body) = 0;
+  // The other datacenters: each one's name and the node to ask there now (nullopt: none).
+  virtual std::vector<std::pair<std::string, std::optional<NodeId>>> CoordinationDatacenters()
+      const = 0;
+  // The datacenter of a member of another datacenter ("" for any other node).
+  virtual std::string DatacenterOfMember(NodeId node) const = 0;
   // A coordinated read of `key` completed well: joins what the peers answered into the store
   // (a tombstone, or their merged value and its pruning markers) and fills in the completion's
   // value and deleted flag.
@@ -60,6 +73,8 @@ class Coordinator {
   TimeMicros NextDeadline() const;
   // Answers needed from peers for `level` (self already counted).
   size_t Needed(Consistency level) const;
+  // Answers needed from other datacenters for `level` (this one already counted).
+  size_t DatacentersNeeded(Consistency level) const;
 
  private:
   struct Pending {
@@ -88,16 +103,25 @@ class Coordinator {
     std::optional<AnyCrdt> merged;  // reads: what the peers answered
     PruningMarkers merged_pruning;  // and its pruning markers
     std::optional<Tombstone> tombstone;
+    // The datacenter levels: answers needed from other datacenters; whom each was asked
+    // through; those that answered, and those that failed.
+    size_t dc_needed = 0;
+    std::map<std::string, std::vector<NodeId>> dc_asked;
+    std::set<std::string> dc_answered;
+    std::set<std::string> dc_failed;
   };
 
   RequestId Start(Pending r, TimeMicros now, std::optional<double> timeout);
-  // Counts a peer's answer to a pending request; nullptr when the request is gone or the peer
-  // already answered.
-  Pending* TakeAnswer(NodeId from, RequestId id, bool is_read);
-  // Counts the answer of peer `from` and completes the request when the level is reached (or
-  // can no longer be); a failure (ok false) records `error`, a peer's tombstone when `deleted`.
-  void CountAnswer(NodeId from, RequestId id, Pending& r, bool ok, std::string error,
-                   bool deleted = false);
+  // Takes a peer's answer to a pending request (or, setting `*dc`, a datacenter's); nullptr
+  // when the request is gone or the peer (the datacenter) already answered.
+  Pending* TakeAnswer(NodeId from, RequestId id, bool is_read, std::string* dc);
+  // Counts the answer of peer `from` (of datacenter `dc`, when not empty) and completes the
+  // request when the level is reached (or can no longer be); a failure (ok false) records
+  // `error`, a peer's tombstone when `deleted`.
+  void CountAnswer(NodeId from, const std::string& dc, RequestId id, Pending& r, bool ok,
+                   std::string error, bool deleted = false);
+  // Asks the datacenters that have not answered through their target, unless asked through it.
+  void AskDatacenters(Pending& r, bool again);
   void Complete(RequestId id, Status status);
 
   CoordinatorHost& host_;

@@ -59,6 +59,23 @@ void DcReplication::Configure(std::string self, std::vector<RemoteDatacenter> re
   }
 }
 
+std::vector<std::pair<std::string, std::optional<NodeId>>> DcReplication::Targets() const {
+  std::vector<std::pair<std::string, std::optional<NodeId>>> out;
+  for (const auto& [name, r] : remotes_) out.emplace_back(name, r.target);
+  return out;
+}
+
+std::string DcReplication::DatacenterOfMember(NodeId node) const {
+  if (remote_members_.count(node) == 0) return "";
+  for (const auto& [name, r] : remotes_) {
+    if (r.target == node ||
+        std::find(r.members.begin(), r.members.end(), node) != r.members.end()) {
+      return name;
+    }
+  }
+  return "";
+}
+
 // ---- changes ----
 
 void DcReplication::Add(const std::string& name, const AnyCrdt& delta, size_t encoded_size,
@@ -104,8 +121,11 @@ void DcReplication::Relay(const Tombstone& t) { relay_tombstones_.push_back(t); 
 void DcReplication::Tick(TimeMicros now) {
   FlushRelay();
   if (!enabled()) return;
-  if (next_cut_ == 0) next_cut_ = now + MicrosOf(options_.dc_replication_interval);
-  if (now >= next_cut_) {
+  // The cut is due an interval after the previous one, or (after a quiet time) after the first
+  // change since.
+  if (pending_.empty() && now >= next_cut_) {
+    next_cut_ = now + MicrosOf(options_.dc_replication_interval);
+  } else if (now >= next_cut_) {
     next_cut_ = now + MicrosOf(options_.dc_replication_interval);
     Cut(now);
   }
@@ -181,7 +201,7 @@ void DcReplication::Send(Remote& r, TimeMicros now) {
   if (!r.target) {
     for (Queued& q : r.queue) {
       if (q.sent == 0) {
-        ++stale_skips_;  // due, and nobody to send it to
+        ++stale_skips_;  // due, and nobody to send it to (sent once there is a target)
         q.sent = now;
       }
     }
@@ -232,12 +252,18 @@ TimeMicros DcReplication::NextDeadline() const {
     return std::numeric_limits<TimeMicros>::min();
   }
   if (!enabled()) return std::numeric_limits<TimeMicros>::max();
-  TimeMicros t = next_cut_ == 0 ? std::numeric_limits<TimeMicros>::min() : next_cut_;
+  TimeMicros t = pending_.empty() ? std::numeric_limits<TimeMicros>::max() : next_cut_;
+  const TimeMicros give_up = MicrosOf(options_.dc_anti_entropy_interval);
+  for (const auto& [name, r] : remotes_) {
+    if (r.unreachable_since != 0 && !r.queue.empty())
+      t = std::min(t, r.unreachable_since + give_up);
+  }
   if (!gateway_) return t;
   const TimeMicros timeout = MicrosOf(options_.dc_send_timeout);
   for (const auto& [name, r] : remotes_) {
-    if (r.target && r.needs_sync) return std::numeric_limits<TimeMicros>::min();
-    if (r.target) t = std::min(t, r.next_sync);
+    if (!r.target) continue;  // (Configure brings a target)
+    if (r.needs_sync) return std::numeric_limits<TimeMicros>::min();
+    t = std::min(t, r.next_sync == 0 ? std::numeric_limits<TimeMicros>::min() : r.next_sync);
     for (const Queued& q : r.queue) {
       t = std::min(t, q.sent == 0 ? std::numeric_limits<TimeMicros>::min() : q.sent + timeout);
     }

@@ -65,6 +65,9 @@ class DcReplication {
   // A member of another datacenter (of this replica's role): its datacenter frames are taken.
   bool IsRemoteMember(NodeId node) const { return remote_members_.count(node) != 0; }
   const std::set<NodeId>& remote_members() const { return remote_members_; }
+  // Each other datacenter and its target now; the datacenter of a member of another ("" else).
+  std::vector<std::pair<std::string, std::optional<NodeId>>> Targets() const;
+  std::string DatacenterOfMember(NodeId node) const;
 
   // ---- changes made in this datacenter ----
   // A delta of key `name` (joined into the key's buffered delta; `encoded_size` 0: unknown),

@@ -65,6 +65,7 @@ void Put(WriteRequestMsg& w, v1::Frame* f) {
   m->set_request_id(w.request_id);
   if (w.entry) Put(*w.entry, m->mutable_entry());
   if (w.tombstone) Put(*w.tombstone, m->mutable_tombstone());
+  m->set_datacenter(w.datacenter);
 }
 void Put(const WriteAckMsg& a, v1::Frame* f) {
   auto* m = f->mutable_write_ack();
@@ -77,6 +78,7 @@ void Put(const ReadRequestMsg& r, v1::Frame* f) {
   m->set_request_id(r.request_id);
   m->set_key(r.key);
   m->set_type(static_cast<uint32_t>(r.type));
+  m->set_datacenter(r.datacenter);
 }
 void Put(ReadReplyMsg& r, v1::Frame* f) {
   auto* m = f->mutable_read_reply();
@@ -201,6 +203,7 @@ Result<FrameBody> Get(v1::Frame* f) {
         if (!t.ok()) return t.status();
         w.tombstone = std::move(t).value();
       }
+      w.datacenter = m->datacenter();
       if (w.entry.has_value() == w.tombstone.has_value()) {
         return Status::Corruption("frame: a write needs exactly one of entry and tombstone");
       }
@@ -215,7 +218,8 @@ Result<FrameBody> Get(v1::Frame* f) {
       if (Status s = CheckText(m->key(), "a key"); !s.ok()) return s;
       auto type = TypeNumber(m->type());
       if (!type.ok()) return type.status();
-      return FrameBody(ReadRequestMsg{m->request_id(), std::move(*m->mutable_key()), *type});
+      return FrameBody(
+          ReadRequestMsg{m->request_id(), std::move(*m->mutable_key()), *type, m->datacenter()});
     }
     case v1::Frame::kReadReply: {
       auto* m = f->mutable_read_reply();

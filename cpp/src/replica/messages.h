@@ -60,6 +60,8 @@ struct WriteRequestMsg {
   RequestId request_id = 0;
   std::optional<KeyedState> entry;
   std::optional<Tombstone> tombstone;
+  // To another datacenter (DcMajority, DcAll): acknowledged once a majority there applied it.
+  bool datacenter = false;
 };
 
 struct WriteAckMsg {
@@ -72,6 +74,8 @@ struct ReadRequestMsg {
   RequestId request_id = 0;
   std::string key;
   CrdtType type = CrdtType::kGCounter;
+  // To another datacenter: answered once a majority there answered (with what they hold).
+  bool datacenter = false;
 };
 
 struct ReadReplyMsg {
@@ -153,10 +157,13 @@ void ForEachState(Body& body, Fn&& fn) {
 }
 
 // Whether a frame of this kind may come from another datacenter: its batches and their acks,
-// anti-entropy rounds, and the pieces of large frames. (Delta batches, coordinated requests of
-// the single-datacenter levels: only between peers.)
+// anti-entropy rounds, the requests of the datacenter levels and their answers, and the pieces of
+// large frames. (Delta batches and the other coordinated requests: only between peers.)
 inline bool CrossesDatacenters(const FrameBody& b) {
+  if (const auto* w = std::get_if<WriteRequestMsg>(&b)) return w->datacenter;
+  if (const auto* r = std::get_if<ReadRequestMsg>(&b)) return r->datacenter;
   return std::holds_alternative<DcBatchMsg>(b) || std::holds_alternative<DcAckMsg>(b) ||
+         std::holds_alternative<WriteAckMsg>(b) || std::holds_alternative<ReadReplyMsg>(b) ||
          std::holds_alternative<DigestStepMsg>(b) || std::holds_alternative<KeyDigestsMsg>(b) ||
          std::holds_alternative<RepairMsg>(b) || std::holds_alternative<FragmentMsg>(b);
 }

@@ -465,6 +465,67 @@ void Replicator::Impl::OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMi
   Send(from, internal::WriteAckMsg{m.request_id, std::move(error), deleted});
 }
 
+void Replicator::Impl::OnDatacenterWrite(NodeId from, internal::WriteRequestMsg& m,
+                                         TimeMicros now) {
+  internal::WriteRequestMsg here = m;  // (before MergeRemote may take its state's bytes)
+  here.datacenter = false;
+  std::string error;
+  bool deleted = false;
+  if (m.entry && store.IsDeleted(m.entry->key)) {
+    error = "key '" + m.entry->key + "' is deleted";
+    deleted = true;
+  } else if (m.entry ? !MergeRemote(*m.entry, now) : !ApplyRemoteTombstone(*m.tombstone)) {
+    error = "key '" + (m.entry ? m.entry->key : m.tombstone->key) + "' has another type here";
+  }
+  RequestId id = 0;
+  if (error.empty()) {
+    id = coordinator.StartWrite(std::move(here), Consistency::kMajority, now, std::nullopt);
+  }
+  if (id == 0) {
+    Send(from, internal::WriteAckMsg{m.request_id, std::move(error), deleted});
+    return;
+  }
+  for_datacenters[id] = ForDatacenter{from, m.request_id, false, {}};
+}
+
+void Replicator::Impl::OnDatacenterRead(NodeId from, const internal::ReadRequestMsg& m,
+                                        TimeMicros now) {
+  const RequestId id =
+      coordinator.StartRead(m.key, m.type, Consistency::kMajority, now, std::nullopt);
+  if (id == 0) {
+    OnRead(from, m);
+    return;
+  }
+  for_datacenters[id] = ForDatacenter{from, m.request_id, true, m.key};
+}
+
+void Replicator::Impl::ForwardDcCompletions() {
+  if (for_datacenters.empty()) return;
+  std::erase_if(completions, [&](Completion& c) {
+    auto it = for_datacenters.find(c.id);
+    if (it == for_datacenters.end()) return false;
+    const ForDatacenter f = std::move(it->second);
+    for_datacenters.erase(it);
+    if (c.status.code() == StatusCode::kTimeout) return true;
+    if (f.is_read) {
+      internal::ReadRequestMsg q{f.request, f.key, CrdtType::kGCounter, true};
+      if (const auto* k = store.FindKey(f.key)) q.type = k->type;
+      if (c.status.ok()) {
+        OnRead(f.from, q);
+      } else {
+        internal::ReadReplyMsg reply;
+        reply.request_id = f.request;
+        reply.error = c.status.message();
+        Send(f.from, std::move(reply));
+      }
+    } else {
+      Send(f.from, internal::WriteAckMsg{f.request, c.status.ok() ? "" : c.status.message(),
+                                         c.status.code() == StatusCode::kKeyDeleted});
+    }
+    return true;
+  });
+}
+
 // A peer's coordinated read: what this replica holds of the key.
 void Replicator::Impl::OnRead(NodeId from, const internal::ReadRequestMsg& m) {
   internal::ReadReplyMsg reply;
@@ -544,7 +605,9 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
           }
           for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
-          if (stale && m.entry) {
+          if (m.datacenter && remote) {
+            OnDatacenterWrite(from, m, now);
+          } else if (stale && m.entry) {
             // Not acknowledged: the writer resends until it has caught up (or times out).
             ++metrics.entries_from_stale;
           } else {
@@ -553,7 +616,11 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
           coordinator.OnWriteAck(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
-          OnRead(from, m);
+          if (m.datacenter && remote) {
+            OnDatacenterRead(from, m, now);
+          } else {
+            OnRead(from, m);
+          }
         } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
           coordinator.OnReadReply(from, m);
         } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
@@ -579,6 +646,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
       },
       f.body);
   origin = Origin::kHere;
+  ForwardDcCompletions();
 }
 
 void Replicator::Impl::RefuseStates(internal::FrameBody& body) {
@@ -619,6 +687,7 @@ void Replicator::Impl::Tick(TimeMicros now) {
   }
   coordinator.Expire(now);
   reassembler.Expire(now);
+  ForwardDcCompletions();
   dc.Tick(now);
   for (NodeId target : dc.TakeSyncs(now)) anti_entropy.StartRoundWith(target);
   fragmenter.Release(now, outgoing);
@@ -721,10 +790,12 @@ void Replicator::SetPeers(std::vector<NodeId> peers) {
   impl_->peers = std::move(peers);
   impl_->fragmenter.KeepOnly(impl_->Correspondents());
   impl_->coordinator.OnMembershipChange();
+  impl_->ForwardDcCompletions();
 }
 void Replicator::SetReplicaCount(size_t n) {
   impl_->replica_count = std::max<size_t>(n, 1);
   impl_->coordinator.OnMembershipChange();
+  impl_->ForwardDcCompletions();
 }
 size_t Replicator::replica_count() const {
   return std::max(impl_->replica_count, impl_->peers.size() + 1);
@@ -738,6 +809,8 @@ void Replicator::SetDatacenters(std::string self, std::vector<RemoteDatacenter> 
                                 bool gateway, TimeMicros now) {
   impl_->dc.Configure(std::move(self), std::move(remotes), gateway, now);
   impl_->fragmenter.KeepOnly(impl_->Correspondents());
+  impl_->coordinator.OnMembershipChange();  // a datacenter reachable now is asked
+  impl_->ForwardDcCompletions();
 }
 const std::string& Replicator::datacenter() const { return impl_->dc.datacenter(); }
 std::vector<std::pair<std::string, TimeMicros>> Replicator::DatacenterAckedAges(

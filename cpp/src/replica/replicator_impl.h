@@ -85,6 +85,14 @@ class Replicator::Impl final : public internal::CoordinatorHost,
   // ---- answers to the peers' coordinated requests (replicator.cc) ----
   void OnWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
   void OnRead(NodeId from, const internal::ReadRequestMsg& m);
+  // Another datacenter's DcMajority/DcAll request: applied (a write) here, then a Majority of
+  // this datacenter coordinated from here, answered when it completes (ForwardDcCompletions).
+  void OnDatacenterWrite(NodeId from, internal::WriteRequestMsg& m, TimeMicros now);
+  void OnDatacenterRead(NodeId from, const internal::ReadRequestMsg& m, TimeMicros now);
+  // Answers the other datacenters' requests whose Majority here completed (their completions
+  // are not this node's: they leave `completions`). A timeout is not answered: the asking node
+  // asks again, or times out itself.
+  void ForwardDcCompletions();
 
   // ---- internal::AntiEntropyHost (and MergeRemote, ApplyTombstone, SendTo) ----
   const std::vector<NodeId>& AntiEntropyPeers() const override { return peers; }
@@ -99,6 +107,11 @@ class Replicator::Impl final : public internal::CoordinatorHost,
   // ---- internal::CoordinatorHost ----
   const std::vector<NodeId>& CoordinationPeers() const override { return peers; }
   size_t CoordinationN() const override { return std::max(replica_count, peers.size() + 1); }
+  std::vector<std::pair<std::string, std::optional<NodeId>>> CoordinationDatacenters()
+      const override {
+    return dc.Targets();
+  }
+  std::string DatacenterOfMember(NodeId node) const override { return dc.DatacenterOfMember(node); }
   void SendTo(NodeId peer, internal::FrameBody body) override { Send(peer, std::move(body)); }
   void BroadcastToPeers(internal::FrameBody body) override {
     if (!peers.empty()) Send(std::nullopt, std::move(body));
@@ -152,6 +165,15 @@ class Replicator::Impl final : public internal::CoordinatorHost,
   std::vector<std::pair<std::string, size_t>> large_keys;  // reported, not taken yet
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
+  // Requests coordinated here for another datacenter: this node's request id -> who asked,
+  // with its request id, and what (a read of `key`, or a write).
+  struct ForDatacenter {
+    NodeId from = 0;
+    RequestId request = 0;
+    bool is_read = false;
+    std::string key;
+  };
+  std::map<RequestId, ForDatacenter> for_datacenters;
 };
 
 }  // namespace convergent
