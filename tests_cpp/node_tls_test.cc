@@ -6,8 +6,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "convergent/node.h"
 #include "node_test_support.h"
@@ -92,6 +94,38 @@ TEST(NodeTlsTest, MembersOfTheCaJoinAndANodeOfAnotherCaIsRefused) {
   EXPECT_FALSE(WaitFor([&] { return GValue(**a, "k") != 1 || Reachable(**a) != 2; }, 1.5));
   EXPECT_EQ(Reachable(**intruder), 1u);
   EXPECT_EQ(GValue(**b, "k"), 1u);
+}
+
+// Between datacenters the gateways talk point to point, over the same mutual TLS: members of the
+// CA replicate across; a datacenter whose node has another CA's certificate learns nothing.
+TEST(NodeTlsTest, DatacentersTalkOverMutualTlsAndAnotherCasDatacenterIsRefused) {
+  Pki pki;
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl";
+  ASSERT_TRUE(pki.MakeCa("cluster-ca") && pki.MakeCa("rogue-ca"));
+  ASSERT_TRUE(pki.MakeCert("eu", "cluster-ca") && pki.MakeCert("us", "cluster-ca") &&
+              pki.MakeCert("rogue", "rogue-ca"));
+  auto in_datacenter = [&](const std::string& name, const std::string& dc,
+                           std::map<std::string, std::vector<std::string>> remote) {
+    NodeOptions o = TlsOptions(pki, name, "cluster-ca", {});
+    o.datacenter = dc;
+    o.remote_seeds = std::move(remote);
+    o.replicator.dc_replication_interval = 0.05;
+    return o;
+  };
+  auto eu = Node::Start(in_datacenter("eu", "eu", {}));
+  ASSERT_TRUE(eu.ok()) << eu.status().ToString();
+  auto us = Node::Start(in_datacenter("us", "us", {{"eu", {(*eu)->bus_url()}}}));
+  ASSERT_TRUE(us.ok()) << us.status().ToString();
+  auto rogue = Node::Start(in_datacenter("rogue", "ap", {{"eu", {(*eu)->bus_url()}}}));
+  ASSERT_TRUE(rogue.ok()) << rogue.status().ToString();
+  Increment(**eu, "k", 3);
+  Increment(**rogue, "k", 1000);
+  ASSERT_TRUE(WaitFor([&] { return GValue(**us, "k") == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return (*eu)->Metrics()["convergent.datacenters.reachable"] == 1; }));
+  EXPECT_FALSE(
+      WaitFor([&] { return GValue(**eu, "k") != 3 || GValue(**rogue, "k") != 1000; }, 1.5));
+  EXPECT_EQ((*eu)->Metrics()["convergent.datacenters.remote"], 1.0);  // us only
+  EXPECT_EQ((*rogue)->Metrics()["convergent.datacenters.reachable"], 0.0);
 }
 
 }  // namespace

@@ -117,6 +117,7 @@ def test_coordination_timeout_is_the_default_timeout() -> None:
 
 
 def test_consistency_levels() -> None:
-    assert [c.name for c in cv.Consistency] == ["LOCAL", "MAJORITY", "ALL"]
+    assert [c.name for c in cv.Consistency] == ["LOCAL", "MAJORITY", "ALL", "DC_MAJORITY", "DC_ALL"]
     assert cv.LOCAL is cv.Consistency.LOCAL and cv.MAJORITY is cv.Consistency.MAJORITY
     assert cv.ALL is cv.Consistency.ALL
+    assert cv.DC_MAJORITY is cv.Consistency.DC_MAJORITY and cv.DC_ALL is cv.Consistency.DC_ALL

@@ -251,7 +251,9 @@ def test_bad_arguments_raise_clear_errors() -> None:
         a.update("hits", lambda v: None)  # type: ignore[call-overload, arg-type]
     with pytest.raises(TypeError, match="callable"):
         a.update(HITS, 5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="cv.LOCAL, cv.MAJORITY, cv.ALL, cv.To"):
+    with pytest.raises(
+        ValueError, match="cv.LOCAL, cv.MAJORITY, cv.ALL, cv.DC_MAJORITY, cv.DC_ALL, cv.To"
+    ):
         a.update(HITS, lambda v: None, write=7)
     with pytest.raises(ValueError, match="timeout"):
         a.get(HITS, read=cv.MAJORITY, timeout=-1)
@@ -506,7 +508,7 @@ def test_to_n_waits_for_n_replicas() -> None:
     with pytest.raises(TypeError):
         cv.To(1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"cv.To\(n\) or cv.Majority"):
-        a.update(HITS, lambda v: v.increment(), write=3)  # type: ignore[arg-type]
+        a.update(HITS, lambda v: v.increment(), write=5)  # type: ignore[arg-type]
 
 
 def test_majority_plus_and_min_cap() -> None:

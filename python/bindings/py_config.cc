@@ -60,6 +60,10 @@ ReplicatorOptions OptionsFrom(py::handle config) {
   o.pruning_marker_ttl = Seconds(config, "pruning_marker_ttl");
   py::object expire = config.attr("expire_keys_after_inactivity");
   o.expire_keys_after_inactivity = expire.is_none() ? 0.0 : expire.cast<double>();  // None: never
+  o.dc_replication_interval = Seconds(config, "dc_replication_interval");
+  o.dc_anti_entropy_interval = Seconds(config, "dc_anti_entropy_interval");
+  o.dc_send_timeout = Seconds(config, "dc_send_timeout");
+  o.max_dc_buffer_bytes = Bytes(config, "max_dc_buffer_bytes");
   if (Status s = o.Validate(); !s.ok()) throw py::value_error("Config." + s.message());
   return o;
 }

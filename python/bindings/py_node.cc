@@ -4,6 +4,7 @@
 // whenever they wait (Await, dispatch_events).
 #include <pybind11/stl.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,7 +32,8 @@ auto NoGil(F&& f) {
 
 class NodeHost : public ReplicaHost {
  public:
-  explicit NodeHost(std::unique_ptr<Node> node) : node_(std::move(node)) {}
+  NodeHost(std::unique_ptr<Node> node, std::string datacenter)
+      : node_(std::move(node)), datacenter_(std::move(datacenter)) {}
   ~NodeHost() override {
     py::gil_scoped_release nogil;  // the loop may be waiting for nothing from Python, but be safe
     node_->Stop(true);
@@ -82,6 +84,7 @@ class NodeHost : public ReplicaHost {
   }
 
   std::string Describe(NodeId) const override { return "node " + node_->name(); }
+  std::string DatacenterOf(NodeId) const override { return datacenter_; }
 
   void DispatchEvents() override {
     if (!node_->has_events()) return;  // the common case after a call: no lock, GIL kept
@@ -107,6 +110,7 @@ class NodeHost : public ReplicaHost {
   }
 
   std::unique_ptr<Node> node_;
+  std::string datacenter_;
 };
 
 struct PyNode {
@@ -125,7 +129,9 @@ void RegisterNode(py::module_& m) {
       .def(py::init([](const std::string& listen, std::vector<std::string> seeds, py::handle name,
                        py::handle config, py::handle p2p_listen, double heartbeat_interval,
                        double failure_timeout, py::handle tls_cert_file, py::handle tls_key_file,
-                       py::handle tls_ca_file, size_t max_frame_size, py::handle metrics_listen) {
+                       py::handle tls_ca_file, size_t max_frame_size, py::handle metrics_listen,
+                       py::handle datacenter,
+                       std::map<std::string, std::vector<std::string>> remote_seeds) {
              NodeOptions o;
              o.name = OptionalString(name);
              o.transport.listen = listen;
@@ -136,21 +142,25 @@ void RegisterNode(py::module_& m) {
              o.transport.max_frame_size = max_frame_size;
              o.metrics_listen = OptionalString(metrics_listen);
              o.seeds = std::move(seeds);
+             o.datacenter = OptionalString(datacenter);
+             o.remote_seeds = std::move(remote_seeds);
              NodeOptionsFrom(config, &o);
              o.heartbeat_interval = heartbeat_interval;
              o.failure_timeout = failure_timeout;
+             const std::string o_datacenter = o.datacenter;
              Result<std::unique_ptr<Node>> node = Status::InvalidArgument("");
              {
                py::gil_scoped_release nogil;
                node = Node::Start(std::move(o));
              }
              if (!node.ok()) throw py::value_error(node.status().message());
-             return PyNode{std::make_shared<NodeHost>(std::move(node).value())};
+             return PyNode{std::make_shared<NodeHost>(std::move(node).value(), o_datacenter)};
            }),
            py::arg("listen"), py::kw_only(), py::arg("seeds"), py::arg("name"), py::arg("config"),
            py::arg("p2p_listen"), py::arg("heartbeat_interval"), py::arg("failure_timeout"),
            py::arg("tls_cert_file"), py::arg("tls_key_file"), py::arg("tls_ca_file"),
-           py::arg("max_frame_size"), py::arg("metrics_listen"))
+           py::arg("max_frame_size"), py::arg("metrics_listen"), py::arg("datacenter") = py::none(),
+           py::arg("remote_seeds") = std::map<std::string, std::vector<std::string>>{})
       .def_property_readonly("replicator",
                              [](PyNode& self) {
                                Node& n = self.host->node();
@@ -186,6 +196,8 @@ void RegisterNode(py::module_& m) {
                d["url"] = v.bus_url;
                d["role"] = v.role.empty() ? py::object(py::none()) : py::object(py::str(v.role));
                d["reachable"] = v.reachable;
+               d["datacenter"] = v.datacenter.empty() ? py::object(py::none())
+                                                      : py::object(py::str(v.datacenter));
                d["self"] = v.self;
                out.append(d);
              }

@@ -76,6 +76,8 @@ Consistency ParseLevel(py::handle level, const char* param) {
     if (v == 0) return Consistency::kLocal;
     if (v == 1) return Consistency::kMajority;
     if (v == 2) return Consistency::kAll;
+    if (v == 3) return Consistency::kDcMajority;
+    if (v == 4) return Consistency::kDcAll;
     if (v == -1 && PyErr_Occurred()) PyErr_Clear();
   }
   static PyObject* to_class = nullptr;  // cv.To (the GIL guards it)
@@ -97,7 +99,8 @@ Consistency ParseLevel(py::handle level, const char* param) {
   }
   throw py::value_error(
       std::string(param) +
-      " must be cv.LOCAL, cv.MAJORITY, cv.ALL, cv.To(n) or cv.Majority(...), got " +
+      " must be cv.LOCAL, cv.MAJORITY, cv.ALL, cv.DC_MAJORITY, cv.DC_ALL, cv.To(n) or "
+      "cv.Majority(...), got " +
       py::repr(level).cast<std::string>());
 }
 
@@ -407,6 +410,13 @@ void RegisterReplicator(py::module_& m) {
       .def_property_readonly(
           "id", [](const ReplicatorHandle& h) { return h.replica.value; },
           "The replica id (unique per incarnation: a restarted node has a new one).")
+      .def_property_readonly(
+          "datacenter",
+          [](const ReplicatorHandle& h) -> py::object {
+            const std::string dc = h.host->DatacenterOf(h.node);
+            return dc.empty() ? py::object(py::none()) : py::object(py::str(dc));
+          },
+          "The node's datacenter (None when the cluster has no datacenters).")
       .def_property_readonly(
           "node", [](const ReplicatorHandle& h) { return h.node; },
           "The node's id in its cluster (stable across restarts).")

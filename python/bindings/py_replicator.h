@@ -48,6 +48,8 @@ class ReplicaHost {
   virtual std::string Describe(NodeId id) const = 0;
   // Hands the change events the engine produced to the subscribers' callbacks.
   virtual void DispatchEvents() = 0;
+  // The node's datacenter ("" without datacenters).
+  virtual std::string DatacenterOf(NodeId id) const = 0;
 
   // ---- subscriptions ----
   struct Subscriber {

@@ -65,6 +65,8 @@ class SimHost : public ReplicaHost {
     return sim_->IsLive(id) && sim_->incarnation(id) == incarnation;
   }
 
+  std::string DatacenterOf(NodeId id) const override { return sim_->DatacenterOf(id); }
+
   std::string Describe(NodeId id) const override {
     return "node " + std::to_string(id) + " of Simulation(seed=" + std::to_string(seed_) + ")";
   }
@@ -100,6 +102,10 @@ class SimHost : public ReplicaHost {
   uint64_t seed_;
   std::map<NodeId, ReplicaId> replicas_;  // of each node's latest incarnation
 };
+
+struct PySimulation;
+std::pair<std::vector<NodeId>, std::vector<NodeId>> NodeGroupsArg(const PySimulation& self,
+                                                                  py::handle between);
 
 struct PySimulation {
   std::shared_ptr<SimHost> host;
@@ -145,6 +151,15 @@ struct PySimulation {
   }
 };
 
+std::pair<std::vector<NodeId>, std::vector<NodeId>> NodeGroupsArg(const PySimulation& self,
+                                                                  py::handle between) {
+  py::tuple pair = py::reinterpret_borrow<py::object>(between).cast<py::tuple>();
+  std::pair<std::vector<NodeId>, std::vector<NodeId>> out;
+  for (py::handle n : pair[0]) out.first.push_back(self.NodeArg(n));
+  for (py::handle n : pair[1]) out.second.push_back(self.NodeArg(n));
+  return out;
+}
+
 void CheckOk(const Status& s) {
   if (!s.ok()) ThrowStatus(s);
 }
@@ -153,6 +168,49 @@ template <typename T>
 T CheckResult(Result<T> r) {
   CheckOk(r.status());
   return std::move(*r);
+}
+
+// The datacenters of Simulation(datacenters=...): a dict (or pairs) of name -> node count.
+std::vector<std::pair<std::string, int>> DatacentersArg(py::handle dcs) {
+  std::vector<std::pair<std::string, int>> out;
+  py::object items =
+      py::isinstance<py::dict>(dcs) ? dcs.attr("items")() : py::reinterpret_borrow<py::object>(dcs);
+  for (py::handle item : items) {
+    py::tuple pair = py::reinterpret_borrow<py::object>(item).cast<py::tuple>();
+    if (pair.size() != 2 || !py::isinstance<py::str>(pair[0]) || !PyLong_Check(pair[1].ptr()) ||
+        PyBool_Check(pair[1].ptr())) {
+      throw py::type_error("datacenters must map names (str) to node counts (int)");
+    }
+    const long long n = pair[1].cast<long long>();
+    if (n < 1 || n > 10000) throw py::value_error("datacenters: each needs 1 to 10000 nodes");
+    out.emplace_back(pair[0].cast<std::string>(), static_cast<int>(n));
+  }
+  if (out.empty()) throw py::value_error("datacenters: give at least one");
+  return out;
+}
+
+// A pair of datacenter names (between=("eu", "us")); ValueError for unknown ones.
+std::pair<std::string, std::string> BetweenArg(const PySimulation& self, py::handle between) {
+  py::tuple pair = py::reinterpret_borrow<py::object>(between).cast<py::tuple>();
+  if (pair.size() != 2 || !py::isinstance<py::str>(pair[0]) || !py::isinstance<py::str>(pair[1])) {
+    throw py::type_error("between must be a pair of datacenter names");
+  }
+  std::pair<std::string, std::string> out{pair[0].cast<std::string>(), pair[1].cast<std::string>()};
+  const std::vector<std::string> names = self.sim().Datacenters();
+  for (const std::string& n : {out.first, out.second}) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) {
+      throw py::value_error("no datacenter '" + n + "' in this simulation");
+    }
+  }
+  if (out.first == out.second) throw py::value_error("between needs two different datacenters");
+  return out;
+}
+
+// between=(group, group) of nodes rather than of datacenter names.
+bool GroupsArg(py::handle between) {
+  py::tuple pair = py::reinterpret_borrow<py::object>(between).cast<py::tuple>();
+  return pair.size() == 2 && !py::isinstance<py::str>(pair[0]) &&
+         py::isinstance<py::iterable>(pair[0]);
 }
 
 double CheckSeconds(double s, const char* what) {
@@ -201,15 +259,25 @@ void RegisterSimulation(py::module_& m) {
       "seed and script give the same run. Nodes are Replicator handles (sim.nodes); the network "
       "loses, duplicates, delays and reorders frames as configured, and is partitioned and "
       "healed, and nodes crash, restart and join, from the script.")
-      .def(py::init([](int nodes, uint64_t seed, py::handle config, double latency, double jitter,
-                       double loss, double duplication) {
+      .def(py::init([](py::handle nodes, uint64_t seed, py::handle config, double latency,
+                       double jitter, double loss, double duplication, py::handle datacenters) {
              if (WantsSnapshots(config) && !config.attr("snapshot_dir").is_none()) {
                throw py::value_error(
                    "the Simulation keeps its snapshots in memory: give Config.snapshot_interval "
                    "and leave snapshot_dir None");
              }
              SimulationOptions o;
-             o.nodes = nodes;
+             if (!datacenters.is_none()) {
+               if (!nodes.is_none()) {
+                 throw py::value_error("give nodes or datacenters, not both");
+               }
+               o.datacenters = DatacentersArg(datacenters);
+             } else if (!nodes.is_none()) {
+               if (!PyLong_Check(nodes.ptr()) || PyBool_Check(nodes.ptr())) {
+                 throw py::type_error("nodes must be an int, got " + PyTypeName(nodes));
+               }
+               o.nodes = nodes.cast<int>();
+             }
              o.seed = seed;
              NodeOptionsFrom(config, &o.node);
              // A snapshot interval turns on each node's simulated (in-memory) snapshot store.
@@ -223,9 +291,9 @@ void RegisterSimulation(py::module_& m) {
              if (!sim.ok()) throw py::value_error(sim.status().message());
              return PySimulation{std::make_shared<SimHost>(std::move(sim).value(), seed)};
            }),
-           py::arg("nodes") = 3, py::arg("seed") = 0, py::arg("config") = py::none(), py::kw_only(),
-           py::arg("latency") = 0.001, py::arg("jitter") = 0.0, py::arg("loss") = 0.0,
-           py::arg("duplication") = 0.0)
+           py::arg("nodes") = py::none(), py::arg("seed") = 0, py::arg("config") = py::none(),
+           py::kw_only(), py::arg("latency") = 0.001, py::arg("jitter") = 0.0,
+           py::arg("loss") = 0.0, py::arg("duplication") = 0.0, py::arg("datacenters") = py::none())
       .def_property_readonly(
           "nodes",
           [](const PySimulation& self) {
@@ -235,6 +303,21 @@ void RegisterSimulation(py::module_& m) {
           },
           "The Replicator handles of the members, by node id (a crashed node's handle raises "
           "NodeDownError until it restarts).")
+      .def_property_readonly(
+          "datacenters", [](const PySimulation& self) { return self.sim().Datacenters(); },
+          "The names of the datacenters, in order (empty without datacenters).")
+      .def(
+          "datacenter",
+          [](const PySimulation& self, const std::string& name) {
+            const std::vector<std::string> names = self.sim().Datacenters();
+            if (std::find(names.begin(), names.end(), name) == names.end()) {
+              throw py::value_error("no datacenter '" + name + "' in this simulation");
+            }
+            py::list out;
+            for (NodeId id : self.sim().MembersOf(name)) out.append(self.Handle(id));
+            return out;
+          },
+          py::arg("name"), "The Replicator handles of one datacenter's members, by node id.")
       .def_property_readonly(
           "now", [](const PySimulation& self) { return self.sim().now_seconds(); },
           "Virtual time in seconds.")
@@ -355,8 +438,14 @@ void RegisterSimulation(py::module_& m) {
       .def(
           "set_latency",
           [](PySimulation& self, double mean, double jitter,
-             std::optional<std::pair<py::object, py::object>> link) {
-            if (link) {
+             std::optional<std::pair<py::object, py::object>> link, py::handle between) {
+            if (link && !between.is_none()) {
+              throw py::value_error("give link or between, not both");
+            }
+            if (!between.is_none()) {
+              const auto [a, b] = BetweenArg(self, between);
+              CheckOk(self.sim().SetDatacenterLatency(a, b, mean, jitter));
+            } else if (link) {
               CheckOk(self.sim().SetLinkLatency(self.NodeArg(link->first),
                                                 self.NodeArg(link->second), mean, jitter));
             } else {
@@ -364,8 +453,10 @@ void RegisterSimulation(py::module_& m) {
             }
           },
           py::arg("mean"), py::arg("jitter") = 0.0, py::kw_only(), py::arg("link") = py::none(),
+          py::arg("between") = py::none(),
           "The one-way delay of a frame: mean plus a uniform draw in [-jitter, +jitter] seconds "
-          "(so frames overtake each other); with link=(a, b) for that link only.")
+          "(so frames overtake each other); with link=(a, b) for that link only; with "
+          "between=(dc1, dc2) for every link between the two datacenters (the WAN).")
       .def(
           "set_duplication",
           [](PySimulation& self, double p) { CheckOk(self.sim().SetDuplication(p)); }, py::arg("p"),
@@ -393,12 +484,21 @@ void RegisterSimulation(py::module_& m) {
           "and a new replica id; it catches up by anti-entropy. Returns its new handle.")
       .def(
           "add_node",
-          [](PySimulation& self) {
-            const NodeId id = self.sim().AddNode();
+          [](PySimulation& self, std::optional<std::string> datacenter) {
+            NodeId id = 0;
+            if (datacenter) {
+              Result<NodeId> added = self.sim().AddNode(*datacenter);
+              if (!added.ok()) throw py::value_error(added.status().message());
+              id = *added;
+            } else {
+              id = self.sim().AddNode();
+            }
             self.host->Remember(id);
             return self.Handle(id);
           },
-          "A new node (the next id) that joins the cluster; returns its handle.")
+          py::kw_only(), py::arg("datacenter") = py::none(),
+          "A new node (the next id) that joins the cluster (with datacenters: the first one, or "
+          "`datacenter`); returns its handle.")
       .def(
           "remove_node",
           [](PySimulation& self, py::handle node) {
@@ -411,8 +511,15 @@ void RegisterSimulation(py::module_& m) {
           "script.")
       .def(
           "network_stats",
-          [](const PySimulation& self) {
-            const Simulation::NetworkStats& s = self.sim().network_stats();
+          [](const PySimulation& self, py::handle between) {
+            Simulation::NetworkStats s = self.sim().network_stats();
+            if (!between.is_none() && GroupsArg(between)) {
+              const auto [a, b] = NodeGroupsArg(self, between);
+              s = self.sim().NetworkStatsBetween(a, b);
+            } else if (!between.is_none()) {
+              const auto [a, b] = BetweenArg(self, between);
+              s = self.sim().NetworkStatsBetween(a, b);
+            }
             py::dict d;
             d["sent"] = s.sent;
             d["delivered"] = s.delivered;
@@ -427,8 +534,11 @@ void RegisterSimulation(py::module_& m) {
             d["connections_refused"] = s.connections_refused;
             return d;
           },
+          py::kw_only(), py::arg("between") = py::none(),
           "Frame counts of the simulated network: sent, delivered, lost, cut (by a partition), "
-          "to_down (to a crashed node), duplicated, and bytes_delivered.")
+          "to_down (to a crashed node), duplicated, and bytes_delivered; with between=(dc1, dc2) "
+          "only for the frames between the two datacenters (both ways), and with between=(nodes, "
+          "nodes) between two groups of nodes (e.g. the halves of a cluster).")
       .def("__repr__", [](const PySimulation& self) {
         char buf[160];
         std::snprintf(buf, sizeof buf, "<Simulation nodes=%zu live=%zu now=%.3fs>",

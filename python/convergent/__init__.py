@@ -44,7 +44,7 @@ from ._core import (
 )
 from ._core import version as _core_version  # noqa: F401
 from .cluster import LocalCluster
-from .config import ALL, LOCAL, MAJORITY, Config, Consistency, Majority, To
+from .config import ALL, DC_ALL, DC_MAJORITY, LOCAL, MAJORITY, Config, Consistency, Majority, To
 from .errors import (
     DecodeError,
     Error,
@@ -84,6 +84,8 @@ __all__ = [
     "Changed",
     "Config",
     "Consistency",
+    "DC_ALL",
+    "DC_MAJORITY",
     "DecodeError",
     "Deleted",
     "Expired",

@@ -133,7 +133,13 @@ class ControlServer:
 
     def _op_info(self) -> dict[str, Any]:
         n = self._node
-        return {"id": n.id, "name": n.name, "url": n.url, "replica": n.replicator.id}
+        return {
+            "id": n.id,
+            "name": n.name,
+            "url": n.url,
+            "replica": n.replicator.id,
+            "datacenter": n.replicator.datacenter,
+        }
 
     def _op_update(self, t: str, name: str, delta: bytes, write: Any, timeout: Any) -> None:
         key = key_of_type(t, name)
@@ -289,6 +295,7 @@ class RemoteNode:
         self.id: int = info["id"]
         self.name: str = info["name"]
         self.url: str = info["url"]
+        self.datacenter: str | None = info.get("datacenter")
         self.replicator = RemoteReplicator(self._channel, self)
 
     @property
@@ -326,6 +333,7 @@ class RemoteReplicator:
         self._node = node
         self.id = random.getrandbits(64)  # this handle's own writer replica
         self.node = node.id
+        self.datacenter = node.datacenter
         # Retired by the node process when this handle's connection closes (and by the next
         # process of a LocalCluster node, if this one dies first).
         channel.call("writer", self.id)

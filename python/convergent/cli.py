@@ -8,6 +8,8 @@ Example TOML::
 
     listen = "tcp://10.0.0.5:7000"
     seeds = ["tcp://10.0.0.6:7000", "tcp://10.0.0.7:7000"]
+    datacenter = "eu"                                  # with datacenters: this node's
+    remote_seeds = { us = ["tcp://10.1.0.5:7000"] }    # and members of the others
     role = "cache"
     snapshot_dir = "/var/lib/convergent"
     anti_entropy_interval = 10.0
@@ -54,6 +56,8 @@ _NODE_OPTIONS: dict[str, type] = {
     "control": str,
     "exit_with_parent": bool,
     "metrics_listen": str,
+    "datacenter": str,
+    "remote_seeds": dict,
 }
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
@@ -75,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a member's URL (repeat); a tcp:// host name stands for all its addresses",
     )
     node.add_argument("--name", help="the node's name (default: its URL)")
+    node.add_argument("--datacenter", help="this node's datacenter (default: none)")
+    node.add_argument(
+        "--dc-seed",
+        dest="dc_seeds",
+        action="append",
+        metavar="NAME=URL",
+        help="a member of another datacenter, e.g. us=tcp://10.1.0.5:7000 (repeat)",
+    )
     node.add_argument("--p2p-listen", help="URL of the point-to-point listener (default: derived)")
     node.add_argument("--heartbeat-interval", type=float)
     node.add_argument("--failure-timeout", type=float)
@@ -114,15 +126,33 @@ def resolve_options(argv: Sequence[str] | None = None) -> tuple[dict[str, Any], 
     args = _parser().parse_args(argv)
     merged: dict[str, Any] = _load_toml(args.config) if args.config else {}
     for key, value in vars(args).items():
-        if key in ("command", "config", "log_level") or value is None:
+        if key in ("command", "config", "log_level", "dc_seeds") or value is None:
             continue
         merged[key] = value
+    if args.dc_seeds:  # flags win over the file's remote_seeds, datacenter by datacenter
+        remote = dict(merged.get("remote_seeds") or {})
+        from_flags: dict[str, list[str]] = {}
+        for item in args.dc_seeds:
+            name, sep, url = item.partition("=")
+            if not sep or not name or not url:
+                raise ConfigError(f"--dc-seed takes NAME=URL, got {item!r}")
+            from_flags.setdefault(name, []).append(url)
+        remote.update(from_flags)
+        merged["remote_seeds"] = remote
     if not merged.get("listen"):
         raise ConfigError("a listen URL is required (--listen or listen = ... in the TOML file)")
     node_kwargs = {k: v for k, v in merged.items() if k in _NODE_OPTIONS}
     seeds = node_kwargs.get("seeds", [])
     if not isinstance(seeds, list) or not all(isinstance(s, str) for s in seeds):
         raise ConfigError("seeds must be a list of URL strings")
+    remote_seeds = node_kwargs.get("remote_seeds", {})
+    if not isinstance(remote_seeds, dict) or not all(
+        isinstance(dc, str) and isinstance(urls, list) and all(isinstance(u, str) for u in urls)
+        for dc, urls in remote_seeds.items()
+    ):
+        raise ConfigError("remote_seeds must map datacenter names to lists of URL strings")
+    if remote_seeds and not node_kwargs.get("datacenter"):
+        raise ConfigError("remote seeds (--dc-seed) need this node's datacenter (--datacenter)")
     try:
         config = Config(**{k: v for k, v in merged.items() if k in _CONFIG_FIELDS})
     except (TypeError, ValueError) as e:

@@ -8,6 +8,10 @@ control socket; ``kill(i)`` is then a real kill -9. Without it the nodes run in 
 the same URL as a new incarnation, which catches up from its peers. With ``snapshots=True`` every
 node keeps a LevelDB snapshot in a temporary directory and restores it when it starts again.
 
+With ``datacenters={"eu": 2, "us": 2}`` (instead of ``nodes``) the nodes form datacenters, numbered
+datacenter by datacenter: each has the nodes of its own as seeds and those of the others as remote
+seeds, and ``datacenter(name)`` gives one datacenter's handles.
+
 The constructor (and ``start(i)``) returns only once every running node is ready and reaches every
 other one, so a MAJORITY write issued at once counts the whole cluster; a node that does not get
 there within ``start_timeout`` seconds raises ``TimeoutError`` (a node process that does not even
@@ -32,7 +36,7 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._control import AUTH_ENV, RemoteNode
@@ -87,8 +91,9 @@ class LocalCluster:
 
     def __init__(
         self,
-        nodes: int = 3,
+        nodes: int | None = None,
         *,
+        datacenters: Mapping[str, int] | None = None,
         transport: str = "inproc",
         processes: bool = False,
         config: Config | None = None,
@@ -100,8 +105,23 @@ class LocalCluster:
         if transport not in _TRANSPORTS:
             names = ", ".join(_TRANSPORTS)
             raise ValueError(f"transport must be one of {names}; got {transport!r}")
+        self._dc_of: list[str | None] = []
+        if datacenters is not None:
+            if nodes is not None:
+                raise ValueError("give nodes or datacenters, not both")
+            for name, count in dict(datacenters).items():
+                if not isinstance(name, str) or not name:
+                    raise ValueError("datacenters: names must be non-empty strings")
+                if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                    raise ValueError(f"datacenters: {name!r} needs an int count >= 1")
+                self._dc_of += [name] * count
+            nodes = len(self._dc_of)
+        elif nodes is None:
+            nodes = 3
         if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
             raise ValueError("nodes must be an int in [1, 64]")
+        if not self._dc_of:
+            self._dc_of = [None] * nodes
         if processes and transport == "inproc":
             raise ValueError("inproc:// reaches only this process: use ipc or tcp with processes")
         if config is not None and not isinstance(config, Config):
@@ -139,6 +159,17 @@ class LocalCluster:
     def nodes(self) -> list[Any]:
         """The Replicator handles of the nodes (a killed node's handle raises NodeDownError)."""
         return [self.node(i).replicator for i in range(len(self._nodes))]
+
+    @property
+    def datacenters(self) -> list[str]:
+        """The names of the datacenters, in order (empty without datacenters)."""
+        return list(dict.fromkeys(dc for dc in self._dc_of if dc is not None))
+
+    def datacenter(self, name: str) -> list[Any]:
+        """The Replicator handles of one datacenter's nodes."""
+        if name not in self._dc_of:
+            raise ValueError(f"no datacenter {name!r} in this cluster")
+        return [self.node(i).replicator for i, dc in enumerate(self._dc_of) if dc == name]
 
     def node(self, i: int) -> Any:
         """Node ``i`` (its latest incarnation): a :class:`Node`, or the view of its process."""
@@ -179,15 +210,24 @@ class LocalCluster:
         old = self._nodes[i]
         if old is not None and old.running:
             raise RuntimeError(f"node {i} is running; kill(i) or stop it first")
-        seeds = [u for j, u in enumerate(self._urls) if j != i and not u.endswith(":0")]
+        known = [(j, u) for j, u in enumerate(self._urls) if j != i and not u.endswith(":0")]
+        dc = self._dc_of[i]
+        seeds = [u for j, u in known if self._dc_of[j] == dc]
+        remote_seeds: dict[str, list[str]] = {}
+        for j, u in known:
+            other = self._dc_of[j]
+            if other is not None and other != dc:
+                remote_seeds.setdefault(other, []).append(u)
         config = self._config_for(i)
         node: Node | RemoteNode
         if self._processes:
-            node = self._spawn(i, seeds, config)
+            node = self._spawn(i, seeds, remote_seeds, config)
         else:
             node = Node(
                 self._urls[i],
                 seeds=seeds,
+                datacenter=dc,
+                remote_seeds=remote_seeds,
                 config=config,
                 heartbeat_interval=self._heartbeat_interval,
                 failure_timeout=self._failure_timeout,
@@ -200,7 +240,9 @@ class LocalCluster:
         self._nodes[i] = node
         return node.replicator
 
-    def _spawn(self, i: int, seeds: list[str], config: Config | None) -> RemoteNode:
+    def _spawn(
+        self, i: int, seeds: list[str], remote_seeds: dict[str, list[str]], config: Config | None
+    ) -> RemoteNode:
         control = os.path.join(self._tmp, f"control-{i}")
         if os.path.exists(control):
             os.unlink(control)
@@ -214,6 +256,11 @@ class LocalCluster:
         args += ["--failure-timeout", str(self._failure_timeout)]
         for seed in seeds:
             args += ["--seed", seed]
+        if self._dc_of[i] is not None:
+            args += ["--datacenter", str(self._dc_of[i])]
+        for dc, urls in remote_seeds.items():
+            for url in urls:
+                args += ["--dc-seed", f"{dc}={url}"]
         if config is not None:
             for field in dataclasses.fields(config):
                 value = getattr(config, field.name)

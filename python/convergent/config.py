@@ -13,7 +13,7 @@ import os
 
 from . import _core
 
-__all__ = ["ALL", "LOCAL", "MAJORITY", "Config", "Consistency", "To"]
+__all__ = ["ALL", "DC_ALL", "DC_MAJORITY", "LOCAL", "MAJORITY", "Config", "Consistency", "To"]
 
 
 class Consistency(enum.IntEnum):
@@ -25,11 +25,18 @@ class Consistency(enum.IntEnum):
     MAJORITY = 1
     #: Every replica.
     ALL = 2
+    #: A majority of the replicas of this node's datacenter, and of each of a majority of all
+    #: datacenters (this one counted). Without datacenters: MAJORITY.
+    DC_MAJORITY = 3
+    #: A majority of the replicas of every datacenter. Without datacenters: MAJORITY.
+    DC_ALL = 4
 
 
 LOCAL = Consistency.LOCAL
 MAJORITY = Consistency.MAJORITY
 ALL = Consistency.ALL
+DC_MAJORITY = Consistency.DC_MAJORITY
+DC_ALL = Consistency.DC_ALL
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +160,15 @@ class Config:
     #: Bytes: a key whose full state is sent larger than this is reported once (a warning in the
     #: node's log, ``crdt.replicator.keys.large.count``); Akka's log-data-size-exceeding. 0: never.
     log_data_size_exceeding: int = 1 << 20
+    #: Multiple datacenters: seconds between the batches of a datacenter's changes its gateway
+    #: sends to each other datacenter; seconds between anti-entropy rounds with each other
+    #: datacenter; seconds one attempt to send a batch lasts before it is sent again; bytes a node
+    #: buffers for one other datacenter (past it the buffer is dropped, counted, and anti-entropy
+    #: repairs instead).
+    dc_replication_interval: _Seconds = 5.0
+    dc_anti_entropy_interval: _Seconds = 120.0
+    dc_send_timeout: _Seconds = 10.0
+    max_dc_buffer_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
         for name in (
@@ -167,6 +183,9 @@ class Config:
             "pruning_interval",
             "max_pruning_dissemination",
             "pruning_marker_ttl",
+            "dc_replication_interval",
+            "dc_anti_entropy_interval",
+            "dc_send_timeout",
         ):
             _check_number(name, getattr(self, name))
         for name in (
@@ -176,6 +195,7 @@ class Config:
             "min_members",
             "max_reassembly_bytes",
             "log_data_size_exceeding",
+            "max_dc_buffer_bytes",
         ):
             _check_number(name, getattr(self, name), integer=True)
         if self.role is not None and not isinstance(self.role, str):

@@ -14,7 +14,7 @@ import atexit
 import os
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import _core
@@ -51,12 +51,22 @@ class Node:
         tls_ca_file: _PathLike | None = None,
         max_frame_size: int = 4 << 20,
         metrics_listen: str | None = None,
+        datacenter: str | None = None,
+        remote_seeds: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         if not isinstance(listen, str):
             raise TypeError(f"listen must be a URL string, got {type(listen).__name__}")
         seed_list = [seeds] if isinstance(seeds, str) else list(seeds)
         if not all(isinstance(s, str) for s in seed_list):
             raise TypeError("seeds must be URL strings")
+        if datacenter is not None and not isinstance(datacenter, str):
+            raise TypeError(f"datacenter must be a str or None, got {type(datacenter).__name__}")
+        remote: dict[str, list[str]] = {}
+        for dc, urls in (remote_seeds or {}).items():
+            url_list = [urls] if isinstance(urls, str) else list(urls)
+            if not isinstance(dc, str) or not all(isinstance(u, str) for u in url_list):
+                raise TypeError("remote_seeds must map datacenter names to URL strings")
+            remote[dc] = url_list
         if config is not None and not isinstance(config, Config):
             raise TypeError(f"config must be a cv.Config, got {type(config).__name__}")
         self._core = _core._Node(
@@ -72,6 +82,8 @@ class Node:
             tls_ca_file=None if tls_ca_file is None else os.fspath(tls_ca_file),
             max_frame_size=max_frame_size,
             metrics_listen=metrics_listen,
+            datacenter=datacenter,
+            remote_seeds=remote,
         )
         self.replicator: _core.Replicator = self._core.replicator
         self._stopping = threading.Event()
@@ -123,7 +135,9 @@ class Node:
         self._core.wait_ready(float(timeout))
 
     def members(self) -> list[dict[str, Any]]:
-        """Every member this node knows (itself included): id, name, url, role, reachable."""
+        """Every member this node knows (itself included): id, name, url, role, reachable and
+        datacenter (None without datacenters); with datacenters, the other datacenters' members
+        too (reachable when their datacenter is)."""
         return list(self._core.members())
 
     def leader(self) -> int:

@@ -252,6 +252,10 @@ class Simulation {
   // The same counters for the frames between two datacenters (both ways); zeros for unknown
   // names or a datacenter with itself.
   NetworkStats NetworkStatsBetween(const std::string& a, const std::string& b) const;
+  // The same counters for the frames between two groups of nodes (both ways), for instance the
+  // two halves of a cluster without datacenters.
+  NetworkStats NetworkStatsBetween(const std::vector<NodeId>& a,
+                                   const std::vector<NodeId>& b) const;
 
  private:
   class Impl;

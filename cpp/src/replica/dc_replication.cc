@@ -188,7 +188,10 @@ void DcReplication::Cut(TimeMicros now) {
   pending_.clear();
   pending_bytes_ = 0;
   pending_since_wall_ = 0;
+  const TimeMicros give_up = MicrosOf(options_.dc_anti_entropy_interval);
   for (auto& [name, r] : remotes_) {
+    // A datacenter unreachable for long gets no queue: anti-entropy repairs it once it is back.
+    if (r.unreachable_since != 0 && now - r.unreachable_since > give_up) continue;
     for (const auto& b : cut) {
       r.queue.push_back(Queued{b, 0});
       r.bytes += b->bytes;

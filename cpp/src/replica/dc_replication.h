@@ -12,8 +12,8 @@
 // inside the datacenter); a replica that becomes the gateway sends what it still holds.
 //
 // A datacenter's queue is bounded by max_dc_buffer_bytes; past it, or when the datacenter has had
-// no target for dc_anti_entropy_interval, the queue is dropped (counted) and an anti-entropy round
-// with that datacenter repairs instead. The gateway also starts such a round with each datacenter
+// no target for dc_anti_entropy_interval, the queue is dropped (counted once) and an anti-entropy
+// round with that datacenter repairs instead (nothing is queued for it until it has a target). The gateway also starts such a round with each datacenter
 // every dc_anti_entropy_interval, as soon as a datacenter is reachable again, and when it becomes
 // the gateway (TakeSyncs).
 //

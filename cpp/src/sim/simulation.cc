@@ -186,11 +186,28 @@ class Simulation::Impl final : public sim::SimWorld {
     return -1;
   }
 
-  // Counts a frame's fate in the totals and, between datacenters, in theirs.
+  // Counts a frame's fate in the totals and in its link's.
   void Count(NodeId from, NodeId to, uint64_t NetworkStats::*field, uint64_t n = 1) {
     stats_.*field += n;
-    const int a = net_.DatacenterOf(from), b = net_.DatacenterOf(to);
-    if (a >= 0 && b >= 0 && a != b) between_[std::minmax(a, b)].*field += n;
+    per_link_[std::minmax(from, to)].*field += n;
+  }
+
+  // The counters of the links between two sets of nodes.
+  NetworkStats Between(const std::set<NodeId>& a, const std::set<NodeId>& b) const {
+    NetworkStats out;
+    for (const auto& [link, s] : per_link_) {
+      if (!((a.count(link.first) && b.count(link.second)) ||
+            (b.count(link.first) && a.count(link.second)))) {
+        continue;
+      }
+      for (uint64_t NetworkStats::*f :
+           {&NetworkStats::sent, &NetworkStats::delivered, &NetworkStats::lost, &NetworkStats::cut,
+            &NetworkStats::to_down, &NetworkStats::duplicated, &NetworkStats::bytes_delivered,
+            &NetworkStats::queue_dropped, &NetworkStats::oversized}) {
+        out.*f += s.*f;
+      }
+    }
+    return out;
   }
 
   bool IsLive(NodeId id) const { return id < nodes_.size() && nodes_[id].core != nullptr; }
@@ -691,7 +708,7 @@ class Simulation::Impl final : public sim::SimWorld {
   std::vector<std::string> trace_;
   std::vector<std::string> log_;
   NetworkStats stats_;
-  std::map<std::pair<int, int>, NetworkStats> between_;  // by datacenter indexes (ascending)
+  std::map<std::pair<NodeId, NodeId>, NetworkStats> per_link_;  // (smaller id, larger id)
   std::function<void(NodeId, const Completion&)> observer_;
 };
 
@@ -765,8 +782,16 @@ Simulation::NetworkStats Simulation::NetworkStatsBetween(const std::string& a,
                                                          const std::string& b) const {
   const int x = impl_->DatacenterIndex(a), y = impl_->DatacenterIndex(b);
   if (x < 0 || y < 0 || x == y) return {};
-  auto it = impl_->between_.find(std::minmax(x, y));
-  return it == impl_->between_.end() ? NetworkStats{} : it->second;
+  std::set<NodeId> in_a, in_b;
+  for (NodeId id = 0; id < impl_->nodes_.size(); ++id) {
+    if (impl_->nodes_[id].datacenter == x) in_a.insert(id);
+    if (impl_->nodes_[id].datacenter == y) in_b.insert(id);
+  }
+  return impl_->Between(in_a, in_b);
+}
+Simulation::NetworkStats Simulation::NetworkStatsBetween(const std::vector<NodeId>& a,
+                                                         const std::vector<NodeId>& b) const {
+  return impl_->Between({a.begin(), a.end()}, {b.begin(), b.end()});
 }
 void Simulation::RemoveNode(NodeId id) { impl_->RemoveNode(id); }
 
