@@ -110,8 +110,8 @@ void Coordinator::Complete(RequestId id, Status status) {
   Completion c{id, std::move(status), std::nullopt, false};
   Pending& r = it->second;
   if (r.is_read && c.status.ok()) {
-    host_.CompleteRead(r.key, r.type, std::move(r.tombstone), std::move(r.merged),
-                       r.merged_pruning, c);
+    host_.CompleteRead(r.key, r.type, std::move(r.tombstone), std::move(r.merged), r.merged_pruning,
+                       c);
   }
   completions_.push_back(std::move(c));
   requests_.erase(it);
@@ -139,8 +139,8 @@ Coordinator::Pending* Coordinator::TakeAnswer(NodeId from, RequestId id, bool is
   return &r;
 }
 
-void Coordinator::CountAnswer(NodeId from, const std::string& dc, RequestId id, Pending& r,
-                              bool ok, std::string error, bool deleted) {
+void Coordinator::CountAnswer(NodeId from, const std::string& dc, RequestId id, Pending& r, bool ok,
+                              std::string error, bool deleted) {
   if (ok && !dc.empty()) {
     r.dc_answered.insert(dc);
   } else if (ok) {
