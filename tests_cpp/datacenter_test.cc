@@ -45,6 +45,11 @@ double Metric(Simulation& sim, NodeId n, const std::string& name) {
   return it == m.end() ? -1 : it->second;
 }
 
+void Increment(Simulation& sim, NodeId n, const std::string& key, uint64_t by = 1) {
+  ASSERT_TRUE(
+      sim.Update(n, key, CrdtType::kGCounter, GIncrement(sim.node(n).replica_id(), by)).ok());
+}
+
 TEST(DatacenterTest, NodesKnowTheirDatacenterAndTheOthersThroughSeeds) {
   auto sim = std::make_unique<Simulation>(DcOptions({{"eu", 3}, {"us", 2}}, 1));
   EXPECT_EQ(sim->Datacenters(), (std::vector<std::string>{"eu", "us"}));
@@ -64,6 +69,25 @@ TEST(DatacenterTest, NodesKnowTheirDatacenterAndTheOthersThroughSeeds) {
   EXPECT_EQ(Metric(*sim, 1, "crdt.replicator.crossdc.gateway"), 0.0);
   EXPECT_EQ(Metric(*sim, 3, "crdt.replicator.crossdc.gateway"), 1.0);
   EXPECT_EQ(Metric(*sim, 4, "crdt.replicator.crossdc.gateway"), 0.0);
+}
+
+// Regression (LocalCluster over tcp, one run in ten): the first datacenter's nodes started with no
+// remote seeds, and the second's named some of them; a member of eu that was probed learned of us,
+// but the gateway of eu never did (only the gateway greets, and only the gateway's word was
+// gossiped), so eu saw us as unreachable for good. Every member now tells what it met.
+TEST(DatacenterTest, AGatewayLearnsOfADatacenterThatOnlyAnotherMemberWasProbedBy) {
+  SimulationOptions so = DcOptions({{"eu", 3}, {"us", 2}}, 11);
+  // eu knows nobody of us; us knows only node 2 of eu (node 0 is eu's gateway).
+  so.remote_seed = [](NodeId node, NodeId member) { return node >= 3 && member == 2; };
+  auto sim = std::make_unique<Simulation>(so);
+  ASSERT_TRUE(sim->RunUntilFormed(30.0));
+  EXPECT_EQ(Metric(*sim, 0, "crdt.replicator.crossdc.gateway"), 1.0);
+  for (NodeId n = 0; n < 5; ++n) {
+    EXPECT_EQ(Metric(*sim, n, "convergent.datacenters.reachable"), 1.0) << n;
+  }
+  Increment(*sim, 1, "k", 5);
+  sim->RunFor(2.0);
+  EXPECT_EQ(CountOn(*sim, 4, "k"), 5u);
 }
 
 TEST(DatacenterTest, AnUpdateOnAnyNodeReachesEveryNodeOfTheOtherDatacenter) {
@@ -188,11 +212,6 @@ TEST(DatacenterTest, ADcAllReadSeesAWriteNotYetBatched) {
   ASSERT_TRUE(done->value.has_value());
   EXPECT_EQ(done->value->get_if<GCounter>()->value(), 7u);
   EXPECT_EQ(CountOn(*sim, 1, "k"), 7u);  // and the reader holds it now
-}
-
-void Increment(Simulation& sim, NodeId n, const std::string& key, uint64_t by = 1) {
-  ASSERT_TRUE(
-      sim.Update(n, key, CrdtType::kGCounter, GIncrement(sim.node(n).replica_id(), by)).ok());
 }
 
 TEST(DatacenterTest, BothSidesOfAWanPartitionConvergeAfterItHeals) {

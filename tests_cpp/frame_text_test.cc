@@ -77,6 +77,7 @@ TEST(FrameTextTest, InvalidUtf8InAHeartbeatIsMalformedAndLogsNothing) {
       [](v1::MemberInfo* m, const std::string& t) { m->set_bus_url(t); },
       [](v1::MemberInfo* m, const std::string& t) { m->set_p2p_url(t); },
       [](v1::MemberInfo* m, const std::string& t) { m->set_role(t); },
+      [](v1::MemberInfo* m, const std::string& t) { m->set_datacenter(t); },
   };
   for (size_t i = 0; i < fields.size(); ++i) {
     for (bool in_known : {false, true}) {

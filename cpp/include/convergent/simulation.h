@@ -68,6 +68,9 @@ struct SimulationOptions {
   int nodes = 3;
   // Datacenters: names and node counts, in order (empty: one cluster without datacenters).
   std::vector<std::pair<std::string, int>> datacenters;
+  // Which members of the other datacenters a node has as remote seeds (empty: all of them), as a
+  // deployment that names only some: remote_seed(node, member).
+  std::function<bool(NodeId, NodeId)> remote_seed;
   // Seeds the one random source of the simulation.
   uint64_t seed = 0;
   // The options of every node's Replicator.

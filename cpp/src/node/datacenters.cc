@@ -18,6 +18,7 @@ Datacenters::Datacenters(std::string self, std::map<std::string, std::vector<std
 bool Datacenters::OnHello(const DatacenterHelloMsg& hello, TimeMicros now) {
   const std::string& dc = hello.sender.datacenter;
   if (!enabled() || dc.empty() || dc == self_) return false;
+  if (remotes_.count(dc) == 0 && remotes_.size() >= kMaxDatacenters) return false;
   Remote& r = remotes_[dc];
   const auto before = r.members;
   const std::optional<NodeId> gateway_before = r.gateway;
@@ -61,6 +62,7 @@ bool Datacenters::Adopt(const std::vector<RemoteDcInfo>& told) {
   bool changed = false;
   for (const RemoteDcInfo& d : told) {
     if (d.name.empty() || d.name == self_) continue;
+    if (remotes_.count(d.name) == 0 && remotes_.size() >= kMaxDatacenters) continue;
     Remote& r = remotes_[d.name];
     std::map<NodeId, MemberRecord> members;
     for (const MemberRecord& m : d.members) {
@@ -81,6 +83,24 @@ bool Datacenters::Adopt(const std::vector<RemoteDcInfo>& told) {
     }
   }
   return changed;
+}
+
+bool Datacenters::Learn(const std::vector<RemoteDcInfo>& told) {
+  if (!enabled()) return false;
+  bool learned = false;
+  for (const RemoteDcInfo& d : told) {
+    if (d.name.empty() || d.name == self_) continue;
+    if (remotes_.count(d.name) == 0 && remotes_.size() >= kMaxDatacenters) continue;
+    Remote& r = remotes_[d.name];
+    for (const MemberRecord& m : d.members) {
+      if (m.datacenter != d.name || r.members.count(m.id) != 0) continue;
+      r.members[m.id] = m;
+      remote_ids_.insert(m.id);
+      learned = true;
+    }
+    if (!r.gateway && d.gateway) r.gateway = d.gateway;
+  }
+  return learned;
 }
 
 std::vector<RemoteDcInfo> Datacenters::Gossip(TimeMicros now) const {

@@ -7,14 +7,17 @@
 // it knows of that datacenter until one answers). A datacenter whose members are not known yet is
 // found through its seeds (bus URLs): the gateway dials one, reads the heartbeat that comes over
 // that connection (it carries the member's point-to-point URL and datacenter), and hangs up.
-// The gateway tells the other members of its datacenter what it knows in its heartbeats (they
-// adopt it), so any of them can take over.
+// Every member tells the others what it knows of the other datacenters in its heartbeats: the
+// others adopt the gateway's word, and the gateway learns the members of other datacenters that a
+// member heard of (another datacenter's gateway may have probed or greeted that member first), so
+// any of them can take over, and the gateway greets whom its members met.
 //
 // Pure logic: hellos, heartbeats and `now` come in; the node core sends and connects.
 //
 // Thread safety: none; the node core owns it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -42,6 +45,9 @@ class Datacenters {
   Datacenters(std::string self, std::map<std::string, std::vector<std::string>> seeds,
               TimeMicros failure_timeout);
 
+  // Other datacenters a node keeps track of at most (hellos naming more are ignored).
+  static constexpr size_t kMaxDatacenters = 64;
+
   bool enabled() const { return !self_.empty(); }
   const std::string& self() const { return self_; }
 
@@ -51,7 +57,10 @@ class Datacenters {
   // The gateway's word, from its heartbeat (a member that is not the gateway). Returns true when
   // it changed anything.
   bool Adopt(const std::vector<RemoteDcInfo>& told);
-  // What this node tells its datacenter when it is the gateway.
+  // A member's word (not the gateway's), heard by the gateway: members of other datacenters it
+  // does not know yet are learned (whom to greet). Returns true when it learned any.
+  bool Learn(const std::vector<RemoteDcInfo>& told);
+  // What this node tells its datacenter in its heartbeats.
   std::vector<RemoteDcInfo> Gossip(TimeMicros now) const;
   // Whether `node` is a member of another datacenter as far as this node knows.
   bool IsRemote(NodeId node) const;

@@ -211,11 +211,14 @@ void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, 
   } else if (membership_->has_removed_replicas()) {
     UpdatePruning();  // a removal heard without a change of members (a retired writer)
   }
-  if (dcs_->enabled() && from_bus && h->sender.id != self.id &&
-      h->sender.id == membership_->Leader()) {
-    // The gateway's word: the other datacenters, and what they acknowledged.
-    if (dcs_->Adopt(h->datacenters)) UpdateDatacenters(now);
-    replicator_->TrimDatacenterBuffers(h->dc_acked, now);
+  if (dcs_->enabled() && from_bus && h->sender.id != self.id) {
+    if (h->sender.id == membership_->Leader()) {
+      // The gateway's word: the other datacenters, and what they acknowledged.
+      if (dcs_->Adopt(h->datacenters)) UpdateDatacenters(now);
+      replicator_->TrimDatacenterBuffers(h->dc_acked, now);
+    } else if (gateway() && dcs_->Learn(h->datacenters)) {
+      UpdateDatacenters(now);  // members of other datacenters that member met: greeted next
+    }
   }
 }
 
@@ -250,10 +253,7 @@ void NodeCore::OnDatacenterHello(std::string_view body, TimeMicros now) {
   ++hellos_received_;
   const bool changed = dcs_->OnHello(*h, now);
   if (changed) UpdateDatacenters(now);
-  if (!h->reply) {
-    if (remote_peers_.count(h->sender.id) == 0) UpdateDatacenters(now);
-    SendHello(h->sender, /*reply=*/true);
-  }
+  if (!h->reply) SendHello(h->sender, /*reply=*/true);
 }
 
 void NodeCore::SendHello(const MemberRecord& to, bool reply) {
@@ -332,9 +332,9 @@ void NodeCore::Heartbeat(TimeMicros now) {
   const double interval = options_.heartbeat_interval / (forming ? 5 : 1);
   next_heartbeat_ = now + MicrosOf(interval);
   HeartbeatMsg h = membership_->MakeHeartbeat();
-  if (dcs_->enabled() && gateway()) {
+  if (dcs_->enabled()) {
     h.datacenters = dcs_->Gossip(now);
-    h.dc_acked = replicator_->DatacenterAckedAges(now);
+    if (gateway()) h.dc_acked = replicator_->DatacenterAckedAges(now);
   }
   BroadcastHeartbeat(std::move(h), now);
   if (pacer_->Advance(now)) SetFlushIntervalFromPacer();

@@ -237,7 +237,7 @@ void Coordinator::Expire(TimeMicros now) {
   }
   for (RequestId id : expired) {
     const Pending& r = requests_.at(id);
-    std::string reached = "reached " + std::to_string(r.answers + 1) + " of " +
+    std::string reached = "reached " + std::to_string(std::min(r.answers, r.needed) + 1) + " of " +
                           std::to_string(r.needed + 1) + " replicas";
     if (r.dc_needed > 0) {
       reached += " here and " + std::to_string(r.dc_answered.size()) + " of " +

@@ -294,7 +294,7 @@ std::vector<NodeId> DcReplication::TakeSyncs(TimeMicros now) {
 void DcReplication::Applied(NodeId from, const DcBatchMsg& m, size_t size, TimeMicros wall) {
   host_.SendTo(from, DcAckMsg{{m.seq}});
   ++metrics_.dc_batches_received;
-  auto it = remotes_.find(m.datacenter);
+  auto it = remotes_.find(DatacenterOfMember(from));  // (not the name the batch says)
   if (it == remotes_.end()) return;
   Remote& r = it->second;
   ++r.batches_received;

@@ -245,7 +245,7 @@ class Simulation::Impl final : public sim::SimWorld {
       if (m == id) continue;
       if (nodes_[m].datacenter == n.datacenter) {
         o.seeds.push_back(sim::BusUrl(m));
-      } else {
+      } else if (!options_.remote_seed || options_.remote_seed(id, m)) {
         o.remote_seeds[DatacenterName(m)].push_back(sim::BusUrl(m));
       }
     }
