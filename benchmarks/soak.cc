@@ -1,10 +1,13 @@
 // convergent_soak: the chaos runs of the simulation tests (tests_cpp/chaos_workload.h: the whole
 // node core under loss, duplication, partitions, crashes and restarts from damaged snapshots,
 // wall-clock steps) over many seeds, for long soaks outside the unit tests. Prints every violation,
-// a progress line every 500 seeds and a summary; exits 1 when any seed failed.
+// a progress line every 500 seeds and a summary; exits 1 when any seed failed. With
+// --datacenters, the chaos runs of datacenters instead (tests_cpp/datacenter_chaos.h: WAN cuts and
+// loss, crashes of gateways and others, DC-level writes checked at their acknowledgement).
 //
-// Usage: convergent_soak [--seeds N] [--start S] [--ops K]
-//   N seeds from S (default 2000 from 0), K operations per run (default 400, as the tests).
+// Usage: convergent_soak [--datacenters] [--seeds N] [--start S] [--ops K]
+//   N seeds from S (default 2000 from 0), K operations per run (default 400, as the tests; 300
+//   with --datacenters).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,23 +16,63 @@
 #include <string>
 
 #include "chaos_workload.h"
+#include "datacenter_chaos.h"
+
+namespace {
+
+// The datacenter runs: failures, acknowledgements checked.
+int SoakDatacenters(uint64_t start, uint64_t seeds, int ops) {
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t failed = 0, acks_checked = 0;
+  for (uint64_t seed = start; seed < start + seeds; ++seed) {
+    convergent::test::DatacenterChaos run(seed);
+    run.Run(ops);
+    acks_checked += run.acks_checked();
+    if (!run.failures().empty()) {
+      ++failed;
+      for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
+    }
+    if ((seed - start + 1) % 500 == 0) {
+      std::printf("... %llu seeds, %llu failed\n",
+                  static_cast<unsigned long long>(seed - start + 1),
+                  static_cast<unsigned long long>(failed));
+      std::fflush(stdout);
+    }
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "soak --datacenters: seeds %llu..%llu, %d ops each: %llu failed; %llu DC-level "
+      "acknowledgements checked against the replicas; %.1f s wall\n",
+      static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + seeds - 1),
+      ops, static_cast<unsigned long long>(failed), static_cast<unsigned long long>(acks_checked),
+      wall);
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   uint64_t seeds = 2000, start = 0;
-  int ops = 400;
+  int ops = 0;  // the default of the mode
+  bool datacenters = false;
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
-    if (std::strcmp(argv[i], "--seeds") == 0 && has_value) {
+    if (std::strcmp(argv[i], "--datacenters") == 0) {
+      datacenters = true;
+    } else if (std::strcmp(argv[i], "--seeds") == 0 && has_value) {
       seeds = std::strtoull(argv[++i], nullptr, 10);
     } else if (std::strcmp(argv[i], "--start") == 0 && has_value) {
       start = std::strtoull(argv[++i], nullptr, 10);
     } else if (std::strcmp(argv[i], "--ops") == 0 && has_value) {
       ops = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: %s [--seeds N] [--start S] [--ops K]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--datacenters] [--seeds N] [--start S] [--ops K]\n",
+                   argv[0]);
       return 2;
     }
   }
+  if (datacenters) return SoakDatacenters(start, seeds, ops > 0 ? ops : 300);
+  if (ops == 0) ops = 400;
   const auto t0 = std::chrono::steady_clock::now();
   uint64_t failed = 0, acks_checked = 0, reads_checked = 0, majority_down = 0;
   double worst_heal = 0;
