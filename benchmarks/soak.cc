@@ -14,11 +14,26 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "chaos_workload.h"
 #include "datacenter_chaos.h"
 
 namespace {
+
+// Prints a run's failures (counting the run as failed when it has any) and, every 500 runs, the
+// progress.
+void Tally(const std::vector<std::string>& failures, uint64_t done, uint64_t& failed) {
+  if (!failures.empty()) {
+    ++failed;
+    for (const std::string& f : failures) std::printf("FAIL %s\n", f.c_str());
+  }
+  if (done % 500 == 0) {
+    std::printf("... %llu seeds, %llu failed\n", static_cast<unsigned long long>(done),
+                static_cast<unsigned long long>(failed));
+    std::fflush(stdout);
+  }
+}
 
 // The datacenter runs: failures, acknowledgements checked.
 int SoakDatacenters(uint64_t start, uint64_t seeds, int ops) {
@@ -28,16 +43,7 @@ int SoakDatacenters(uint64_t start, uint64_t seeds, int ops) {
     convergent::test::DatacenterChaos run(seed);
     run.Run(ops);
     acks_checked += run.acks_checked();
-    if (!run.failures().empty()) {
-      ++failed;
-      for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
-    }
-    if ((seed - start + 1) % 500 == 0) {
-      std::printf("... %llu seeds, %llu failed\n",
-                  static_cast<unsigned long long>(seed - start + 1),
-                  static_cast<unsigned long long>(failed));
-      std::fflush(stdout);
-    }
+    Tally(run.failures(), seed - start + 1, failed);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
@@ -85,16 +91,7 @@ int main(int argc, char** argv) {
     acks_checked += run.acks_checked();
     reads_checked += run.reads_checked();
     majority_down += run.majority_down();
-    if (!run.failures().empty()) {
-      ++failed;
-      for (const std::string& f : run.failures()) std::printf("FAIL %s\n", f.c_str());
-    }
-    if ((seed - start + 1) % 500 == 0) {
-      std::printf("... %llu seeds, %llu failed\n",
-                  static_cast<unsigned long long>(seed - start + 1),
-                  static_cast<unsigned long long>(failed));
-      std::fflush(stdout);
-    }
+    Tally(run.failures(), seed - start + 1, failed);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
