@@ -13,9 +13,12 @@
 //
 // A datacenter's queue is bounded by max_dc_buffer_bytes; past it, or when the datacenter has had
 // no target for dc_anti_entropy_interval, the queue is dropped (counted once) and an anti-entropy
-// round with that datacenter repairs instead (nothing is queued for it until it has a target). The gateway also starts such a round with each datacenter
-// every dc_anti_entropy_interval, as soon as a datacenter is reachable again, and when it becomes
-// the gateway (TakeSyncs).
+// round with that datacenter repairs instead (nothing is queued for it until it has a target).
+// The gateway also starts such a round with each datacenter every dc_anti_entropy_interval, as
+// soon as a datacenter is reachable again, and when it becomes the gateway (TakeSyncs).
+//
+// A key a peer's anti-entropy repair changed here goes into the next batch whole: this replica
+// cannot tell its datacenter's changes (a lost delta) from another datacenter's (a lost relay).
 //
 // Changes that come from another datacenter (its batches, its repairs) are not buffered: the node
 // that received them relays them to its own peers (Relay, then a DeltaBatch marked relayed), and
