@@ -4,6 +4,35 @@
 #include <utility>
 
 namespace convergent::internal {
+namespace {
+
+// Whether two member lists name the same members at the same addresses, lives and roles.
+bool SameMembers(const std::map<NodeId, MemberRecord>& a, const std::map<NodeId, MemberRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [id, m] : a) {
+    auto it = b.find(id);
+    if (it == b.end() || it->second.p2p_url != m.p2p_url ||
+        it->second.incarnation != m.incarnation || it->second.role != m.role) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Datacenters::Remote* Datacenters::Slot(const std::string& name) {
+  if (!enabled() || name.empty() || name == self_) return nullptr;
+  if (remotes_.count(name) == 0 && remotes_.size() >= kMaxDatacenters) return nullptr;
+  return &remotes_[name];
+}
+
+void Datacenters::IndexMembers() {
+  remote_ids_.clear();
+  for (const auto& [name, r] : remotes_) {
+    for (const auto& [id, m] : r.members) remote_ids_.insert(id);
+  }
+}
 
 Datacenters::Datacenters(std::string self, std::map<std::string, std::vector<std::string>> seeds,
                          TimeMicros failure_timeout)
@@ -17,9 +46,9 @@ Datacenters::Datacenters(std::string self, std::map<std::string, std::vector<std
 
 bool Datacenters::OnHello(const DatacenterHelloMsg& hello, TimeMicros now) {
   const std::string& dc = hello.sender.datacenter;
-  if (!enabled() || dc.empty() || dc == self_) return false;
-  if (remotes_.count(dc) == 0 && remotes_.size() >= kMaxDatacenters) return false;
-  Remote& r = remotes_[dc];
+  Remote* slot = Slot(dc);
+  if (slot == nullptr) return false;
+  Remote& r = *slot;
   const auto before = r.members;
   const std::optional<NodeId> gateway_before = r.gateway;
   const bool was_heard =
@@ -39,66 +68,43 @@ bool Datacenters::OnHello(const DatacenterHelloMsg& hello, TimeMicros now) {
   });
   std::erase_if(r.heard, [&](const auto& e) { return r.members.count(e.first) == 0; });
   r.heard[sender.id] = now;
-  remote_ids_.clear();
-  for (const auto& [name, x] : remotes_) {
-    for (const auto& [id, m] : x.members) remote_ids_.insert(id);
-  }
-  auto same = [](const std::map<NodeId, MemberRecord>& a, const std::map<NodeId, MemberRecord>& b) {
-    if (a.size() != b.size()) return false;
-    for (const auto& [id, m] : a) {
-      auto it = b.find(id);
-      if (it == b.end() || it->second.p2p_url != m.p2p_url ||
-          it->second.incarnation != m.incarnation || it->second.role != m.role) {
-        return false;
-      }
-    }
-    return true;
-  };
-  return !was_heard || !same(before, r.members) || gateway_before != r.gateway;
+  IndexMembers();
+  return !was_heard || !SameMembers(before, r.members) || gateway_before != r.gateway;
 }
 
 bool Datacenters::Adopt(const std::vector<RemoteDcInfo>& told) {
-  if (!enabled()) return false;
   bool changed = false;
   for (const RemoteDcInfo& d : told) {
-    if (d.name.empty() || d.name == self_) continue;
-    if (remotes_.count(d.name) == 0 && remotes_.size() >= kMaxDatacenters) continue;
-    Remote& r = remotes_[d.name];
+    Remote* r = Slot(d.name);
+    if (r == nullptr) continue;
     std::map<NodeId, MemberRecord> members;
     for (const MemberRecord& m : d.members) {
       if (m.datacenter == d.name) members[m.id] = m;
     }
-    if (members.size() != r.members.size() || r.gateway != d.gateway ||
-        r.told_reachable != d.reachable) {
+    if (!SameMembers(members, r->members) || r->gateway != d.gateway ||
+        r->told_reachable != d.reachable) {
       changed = true;
     }
-    r.members = std::move(members);
-    r.gateway = d.gateway;
-    r.told_reachable = d.reachable;
+    r->members = std::move(members);
+    r->gateway = d.gateway;
+    r->told_reachable = d.reachable;
   }
-  if (changed) {
-    remote_ids_.clear();
-    for (const auto& [name, x] : remotes_) {
-      for (const auto& [id, m] : x.members) remote_ids_.insert(id);
-    }
-  }
+  if (changed) IndexMembers();
   return changed;
 }
 
 bool Datacenters::Learn(const std::vector<RemoteDcInfo>& told) {
-  if (!enabled()) return false;
   bool learned = false;
   for (const RemoteDcInfo& d : told) {
-    if (d.name.empty() || d.name == self_) continue;
-    if (remotes_.count(d.name) == 0 && remotes_.size() >= kMaxDatacenters) continue;
-    Remote& r = remotes_[d.name];
+    Remote* r = Slot(d.name);
+    if (r == nullptr) continue;
     for (const MemberRecord& m : d.members) {
-      if (m.datacenter != d.name || r.members.count(m.id) != 0) continue;
-      r.members[m.id] = m;
+      if (m.datacenter != d.name || r->members.count(m.id) != 0) continue;
+      r->members[m.id] = m;
       remote_ids_.insert(m.id);
       learned = true;
     }
-    if (!r.gateway && d.gateway) r.gateway = d.gateway;
+    if (!r->gateway && d.gateway) r->gateway = d.gateway;
   }
   return learned;
 }

@@ -95,6 +95,11 @@ class Datacenters {
   // the member of `role` with the smallest id heard from lately.
   std::optional<NodeId> TargetOf(const Remote& r, const std::string& role, TimeMicros now) const;
   bool Reachable(const Remote& r, bool gateway, TimeMicros now) const;
+  // The record of another datacenter `name` (made if new); nullptr for this one, an empty name,
+  // or a new one past kMaxDatacenters.
+  Remote* Slot(const std::string& name);
+  // remote_ids_ from the members.
+  void IndexMembers();
 
   std::string self_;
   std::map<std::string, std::vector<std::string>> seeds_;
