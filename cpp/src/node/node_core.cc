@@ -276,25 +276,17 @@ void NodeCore::SendHello(const MemberRecord& to, bool reply) {
 }
 
 void NodeCore::GreetDatacenters(TimeMicros now) {
-  const bool is_gateway = gateway();
-  std::set<std::string> wanted;
-  if (is_gateway) {
+  if (gateway()) {
     for (const MemberRecord& m : dcs_->ToGreet(membership_->self().role, now)) {
       SendHello(m, /*reply=*/false);
     }
-    for (const std::string& url : dcs_->ToProbe()) wanted.insert(url);
-  }
-  for (auto it = probing_.begin(); it != probing_.end();) {
-    if (wanted.count(*it) != 0) {
-      ++it;
-      continue;
-    }
-    transport_->HangUpBus(*it);
-    it = probing_.erase(it);
-  }
-  for (const std::string& url : wanted) {
-    if (url != membership_->self().bus_url && probing_.insert(url).second) {
-      transport_->DialBus(url);
+    // A probe is hung up only once its connection carried a heartbeat (OnRemoteHeartbeat): a
+    // dialer closed while it connects can panic Debian 12's NNG 1.5.2 ("appending node already
+    // on a list"). A seed that never answers keeps being redialed, by NNG, at its pace.
+    for (const std::string& url : dcs_->ToProbe()) {
+      if (url != membership_->self().bus_url && probing_.insert(url).second) {
+        transport_->DialBus(url);
+      }
     }
   }
   UpdateDatacenters(now);
@@ -302,21 +294,18 @@ void NodeCore::GreetDatacenters(TimeMicros now) {
 
 void NodeCore::UpdateDatacenters(TimeMicros now) {
   if (!dcs_->enabled()) return;
-  std::map<NodeId, std::string> now_remote;
+  // Addresses of the other datacenters' members are set, and changed, but never removed: a
+  // member that a hello leaves out (unreachable for now) is often back at once, and closing and
+  // reopening its socket over and over closes dialers while they connect (see GreetDatacenters).
+  // They are bounded by the members of at most kMaxDatacenters datacenters (ids are stable).
   for (const MemberRecord& m : dcs_->AllMembers()) {
     if (m.p2p_url.empty()) continue;
-    now_remote[m.id] = m.p2p_url;
     auto known = remote_peers_.find(m.id);
     if (known == remote_peers_.end() || known->second != m.p2p_url) {
       transport_->SetPeer(m.id, m.p2p_url);
+      remote_peers_[m.id] = m.p2p_url;
     }
   }
-  for (const auto& [id, url] : remote_peers_) {
-    if (now_remote.count(id) == 0 && membership_->members().count(id) == 0) {
-      transport_->RemovePeer(id);
-    }
-  }
-  remote_peers_ = std::move(now_remote);
   const bool is_gateway = gateway();
   replicator_->SetDatacenters(dcs_->self(),
                               dcs_->ForReplicator(membership_->self().role, is_gateway, now),
