@@ -23,13 +23,6 @@
 
 namespace convergent::test {
 
-// The GCounter `key` on a live node of `sim` (0 when absent).
-inline uint64_t GCountOn(Simulation& sim, NodeId n, const std::string& key) {
-  auto v = sim.node(n).Get(key, CrdtType::kGCounter);
-  if (!v.ok() || *v == nullptr) return 0;
-  return (*v)->get_if<GCounter>()->value();
-}
-
 // Chaos across datacenters: random LOCAL and DC-level writes, removes and deletes from random
 // nodes while WAN links lose frames and are cut between datacenters, and nodes crash and restart
 // (gateways included: every node but the last of each datacenter, one at a time per
@@ -195,7 +188,7 @@ class DatacenterChaos {
 
   std::map<NodeId, uint64_t> CountAt(const std::string& key) {
     std::map<NodeId, uint64_t> out;
-    for (NodeId n : sim_->live_nodes()) out[n] = GCountOn(*sim_, n, key);
+    for (NodeId n : sim_->live_nodes()) out[n] = GCount(sim_->node(n), key);
     return out;
   }
 
@@ -211,7 +204,7 @@ class DatacenterChaos {
     std::vector<size_t> holders(dcs_.size(), 0);
     for (NodeId m : sim_->live_nodes()) {
       auto before = p.before.find(m);
-      if (before != p.before.end() && GCountOn(*sim_, m, p.key) > before->second) {
+      if (before != p.before.end() && GCount(sim_->node(m), p.key) > before->second) {
         ++holders[DcOf(m)];
       }
     }
@@ -249,7 +242,7 @@ class DatacenterChaos {
           must += count;
         }
       }
-      const uint64_t have = GCountOn(*sim_, any, key);
+      const uint64_t have = GCount(sim_->node(any), key);
       if (have < must || have > all) {
         failures_.push_back("seed " + std::to_string(seed_) + ": " + key + " is " +
                             std::to_string(have) + ", not in [" + std::to_string(must) + ", " +

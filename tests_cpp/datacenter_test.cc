@@ -33,12 +33,6 @@ SimulationOptions DcOptions(std::vector<std::pair<std::string, int>> dcs, uint64
   return so;
 }
 
-uint64_t CountOn(Simulation& sim, NodeId n, const std::string& key) {
-  auto v = sim.node(n).Get(key, CrdtType::kGCounter);
-  if (!v.ok() || *v == nullptr) return 0;
-  return (*v)->get_if<GCounter>()->value();
-}
-
 double Metric(Simulation& sim, NodeId n, const std::string& name) {
   auto m = sim.NodeMetrics(n);
   auto it = m.find(name);
@@ -87,7 +81,7 @@ TEST(DatacenterTest, AGatewayLearnsOfADatacenterThatOnlyAnotherMemberWasProbedBy
   }
   Increment(*sim, 1, "k", 5);
   sim->RunFor(2.0);
-  EXPECT_EQ(CountOn(*sim, 4, "k"), 5u);
+  EXPECT_EQ(GCount(sim->node(4), "k"), 5u);
 }
 
 TEST(DatacenterTest, AnUpdateOnAnyNodeReachesEveryNodeOfTheOtherDatacenter) {
@@ -99,7 +93,7 @@ TEST(DatacenterTest, AnUpdateOnAnyNodeReachesEveryNodeOfTheOtherDatacenter) {
             .ok());
   }
   sim->RunFor(2.0);  // well under an anti-entropy interval: batches and relays did it
-  for (NodeId n = 0; n < 6; ++n) EXPECT_EQ(CountOn(*sim, n, "k"), 21u) << n;
+  for (NodeId n = 0; n < 6; ++n) EXPECT_EQ(GCount(sim->node(n), "k"), 21u) << n;
   ASSERT_TRUE(sim->RunUntilConverged(10.0).has_value());
   // Only the gateways sent batches.
   for (NodeId n = 0; n < 6; ++n) {
@@ -118,7 +112,7 @@ TEST(DatacenterTest, DeletesCrossToo) {
   ASSERT_TRUE(
       sim->Update(1, "gone", CrdtType::kGCounter, GIncrement(sim->node(1).replica_id())).ok());
   sim->RunFor(2.0);
-  EXPECT_EQ(CountOn(*sim, 3, "gone"), 1u);
+  EXPECT_EQ(GCount(sim->node(3), "gone"), 1u);
   ASSERT_TRUE(sim->Delete(1, "gone", CrdtType::kGCounter).ok());
   sim->RunFor(2.0);
   for (NodeId n = 0; n < 4; ++n) EXPECT_TRUE(sim->node(n).IsDeleted("gone")) << n;
@@ -129,7 +123,7 @@ std::map<std::string, int> HoldersByDatacenter(Simulation& sim, const std::strin
                                                uint64_t at_least) {
   std::map<std::string, int> out;
   for (NodeId n : sim.live_nodes()) {
-    if (CountOn(sim, n, key) >= at_least) ++out[sim.DatacenterOf(n)];
+    if (GCount(sim.node(n), key) >= at_least) ++out[sim.DatacenterOf(n)];
   }
   return out;
 }
@@ -203,7 +197,7 @@ TEST(DatacenterTest, ADcAllReadSeesAWriteNotYetBatched) {
   ASSERT_TRUE(
       sim->Update(4, "k", CrdtType::kGCounter, GIncrement(sim->node(4).replica_id(), 7)).ok());
   sim->RunFor(0.5);
-  EXPECT_EQ(CountOn(*sim, 1, "k"), 0u);  // not crossed yet
+  EXPECT_EQ(GCount(sim->node(1), "k"), 0u);  // not crossed yet
   auto id = sim->Read(1, "k", CrdtType::kGCounter, Consistency::kDcAll);
   ASSERT_TRUE(id.ok());
   auto done = sim->Await(1, *id);
@@ -211,7 +205,7 @@ TEST(DatacenterTest, ADcAllReadSeesAWriteNotYetBatched) {
   ASSERT_TRUE(done->status.ok()) << done->status.ToString();
   ASSERT_TRUE(done->value.has_value());
   EXPECT_EQ(done->value->get_if<GCounter>()->value(), 7u);
-  EXPECT_EQ(CountOn(*sim, 1, "k"), 7u);  // and the reader holds it now
+  EXPECT_EQ(GCount(sim->node(1), "k"), 7u);  // and the reader holds it now
 }
 
 TEST(DatacenterTest, BothSidesOfAWanPartitionConvergeAfterItHeals) {
@@ -237,7 +231,8 @@ TEST(DatacenterTest, BothSidesOfAWanPartitionConvergeAfterItHeals) {
   const auto took = sim->RunUntilConverged(2 * so.replicator.dc_anti_entropy_interval);
   ASSERT_TRUE(took.has_value());
   for (NodeId n = 0; n < 6; ++n) {
-    for (const auto& [key, count] : expected) ASSERT_EQ(CountOn(*sim, n, key), count) << n << key;
+    for (const auto& [key, count] : expected)
+      ASSERT_EQ(GCount(sim->node(n), key), count) << n << key;
   }
 }
 
@@ -257,7 +252,7 @@ TEST(DatacenterTest, BatchesAreSentAgainUntilAcknowledgedOnALossyWan) {
   sim->RunFor(15.0);
   for (int i = 0; i < 50; ++i) {
     for (NodeId n : sim->MembersOf("us")) {
-      EXPECT_EQ(CountOn(*sim, n, "k" + std::to_string(i)), 1u) << n << " k" << i;
+      EXPECT_EQ(GCount(sim->node(n), "k" + std::to_string(i)), 1u) << n << " k" << i;
     }
   }
 }
@@ -288,7 +283,8 @@ TEST(DatacenterTest, AGatewayCrashLosesNothingALiveNodeHeld) {
     for (NodeId n : sim->MembersOf("us")) {
       for (const auto& [key, count] : by_live) {
         // Counts include the crashed gateway's increments that reached the others first.
-        ASSERT_GE(CountOn(*sim, n, key), count) << "seed " << seed << " node " << n << " " << key;
+        ASSERT_GE(GCount(sim->node(n), key), count)
+            << "seed " << seed << " node " << n << " " << key;
       }
     }
     // Both ways: the crashed gateway's last batch may have reached the other datacenter before

@@ -238,7 +238,6 @@ void NodeCore::OnRemoteHeartbeat(const HeartbeatMsg& h, uint32_t pipe, TimeMicro
     // This node's probe reached a member of that datacenter: from now on, point to point.
     transport_->HangUpBus(dialed);
     probing_.erase(dialed);
-    formation_->Reached(dialed, h.sender.id);
   }
   UpdateDatacenters(now);
   if (dialed.empty()) SendHello(h.sender, /*reply=*/true);  // its probe: it learns of this one

@@ -134,13 +134,13 @@ void DcReplication::Tick(TimeMicros now) {
     pending_.clear();
     pending_bytes_ = 0;
     pending_since_wall_ = 0;
-    for (auto& [name, r] : remotes_) Drop(r, now);
+    for (auto& [name, r] : remotes_) Drop(r);
   }
   const TimeMicros give_up = MicrosOf(options_.dc_anti_entropy_interval);
   for (auto& [name, r] : remotes_) {
     if (r.bytes > options_.max_dc_buffer_bytes ||
         (r.unreachable_since != 0 && now - r.unreachable_since > give_up && !r.queue.empty())) {
-      Drop(r, now);
+      Drop(r);
     }
     if (gateway_) Send(r, now);
   }
@@ -221,7 +221,7 @@ void DcReplication::Send(Remote& r, TimeMicros now) {
   }
 }
 
-void DcReplication::Drop(Remote& r, TimeMicros) {
+void DcReplication::Drop(Remote& r) {
   if (r.queue.empty()) return;
   ++r.dropped;
   ++metrics_.dc_buffers_dropped;

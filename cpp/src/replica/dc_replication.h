@@ -144,7 +144,7 @@ class DcReplication {
 
   void Cut(TimeMicros now);
   void Send(Remote& r, TimeMicros now);
-  void Drop(Remote& r, TimeMicros now);
+  void Drop(Remote& r);
   void FlushRelay();
 
   DcHost& host_;

@@ -485,7 +485,7 @@ void Replicator::Impl::OnDatacenterWrite(NodeId from, internal::WriteRequestMsg&
     Send(from, internal::WriteAckMsg{m.request_id, std::move(error), deleted});
     return;
   }
-  for_datacenters[id] = ForDatacenter{from, m.request_id, false, {}};
+  for_datacenters[id] = ForDatacenter{from, m.request_id, false, {}, CrdtType::kGCounter};
 }
 
 void Replicator::Impl::OnDatacenterRead(NodeId from, const internal::ReadRequestMsg& m,
@@ -496,7 +496,7 @@ void Replicator::Impl::OnDatacenterRead(NodeId from, const internal::ReadRequest
     OnRead(from, m);
     return;
   }
-  for_datacenters[id] = ForDatacenter{from, m.request_id, true, m.key};
+  for_datacenters[id] = ForDatacenter{from, m.request_id, true, m.key, m.type};
 }
 
 void Replicator::Impl::ForwardDcCompletions() {
@@ -508,10 +508,8 @@ void Replicator::Impl::ForwardDcCompletions() {
     for_datacenters.erase(it);
     if (c.status.code() == StatusCode::kTimeout) return true;
     if (f.is_read) {
-      internal::ReadRequestMsg q{f.request, f.key, CrdtType::kGCounter, true};
-      if (const auto* k = store.FindKey(f.key)) q.type = k->type;
       if (c.status.ok()) {
-        OnRead(f.from, q);
+        OnRead(f.from, internal::ReadRequestMsg{f.request, f.key, f.type, true});
       } else {
         internal::ReadReplyMsg reply;
         reply.request_id = f.request;

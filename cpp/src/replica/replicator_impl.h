@@ -166,12 +166,13 @@ class Replicator::Impl final : public internal::CoordinatorHost,
   // Majority/All/To(n) requests in flight (after what it refers to).
   internal::Coordinator coordinator;
   // Requests coordinated here for another datacenter: this node's request id -> who asked,
-  // with its request id, and what (a read of `key`, or a write).
+  // with its request id, and what (a read of `key` as `type`, or a write).
   struct ForDatacenter {
     NodeId from = 0;
     RequestId request = 0;
     bool is_read = false;
     std::string key;
+    CrdtType type = CrdtType::kGCounter;
   };
   std::map<RequestId, ForDatacenter> for_datacenters;
 };
