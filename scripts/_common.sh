@@ -8,7 +8,7 @@ export PATH="$VENV/bin:$PATH"  # tools installed into the venv (cmake if the mac
 
 DEBIAN_PACKAGES=(libnng-dev libprotobuf-dev protobuf-compiler libmsgpack-cxx-dev libleveldb-dev
   libsnappy-dev libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
-  ninja-build libboost-dev libabsl-dev libxxhash-dev openssl)
+  ninja-build libboost-dev libabsl-dev libxxhash-dev openssl iproute2)
 
 log() { echo "[convergent] $*"; }
 die() { echo "[convergent] error: $*" >&2; exit 1; }

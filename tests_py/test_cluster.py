@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import socket
 import subprocess
 import sys
 import threading
@@ -457,3 +459,62 @@ def test_a_key_larger_than_the_transports_frames_reaches_a_restarted_node() -> N
         assert metrics["crdt.replicator.frames.fragmented.count"] > 0
         assert metrics["crdt.replicator.keys.large.count"] == 1
         cluster.wait_converged(timeout=30.0)
+
+
+def test_the_control_socket_refuses_a_wrong_key_and_a_silent_peer_without_stalling() -> None:
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client
+
+    from convergent._control import AUTH_TIMEOUT
+
+    with cv.LocalCluster(1, transport="ipc", processes=True) as c:
+        node = c.node(0)
+        address = node._channel.address
+        with pytest.raises(AuthenticationError):
+            Client(address, family="AF_UNIX", authkey=b"not the key")
+        silent = socket.socket(socket.AF_UNIX)  # connects, never answers the challenge
+        silent.connect(address)
+        r = c.nodes[0]
+        served = threading.Thread(
+            target=lambda: r.update(cv.GCounterKey("k"), lambda g: g.increment(1))
+        )
+        served.start()  # served at once, beside them
+        served.join(AUTH_TIMEOUT / 2)
+        assert not served.is_alive(), "the control socket stalled behind a refused connection"
+        assert r.get(cv.GCounterKey("k")).value == 1
+        deadline = time.monotonic() + AUTH_TIMEOUT + 5
+        while node.metrics()["convergent.control.refused"] < 2:
+            assert time.monotonic() < deadline, "the silent connection was never cut off"
+            time.sleep(0.1)
+        silent.settimeout(5)
+        while silent.recv(4096):  # the challenge, then the end: the node closed it
+            pass
+        silent.close()
+        with open(f"{c._tmp}/node-0.log") as f:
+            log = f.read()
+        assert "refused a connection (digest received was wrong)" in log
+        assert "no answer to the challenge" in log
+        assert c.nodes[0].get(cv.GCounterKey("k")).value == 1
+
+
+def test_a_control_socket_without_a_key_is_refused_at_start(tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CONVERGENT_CONTROL_KEY"}
+    url = f"ipc://{tmp_path}/n"
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convergent",
+            "node",
+            "--listen",
+            url,
+            "--control",
+            str(tmp_path / "control"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert p.returncode == 2
+    assert "needs the driver's key in $CONVERGENT_CONTROL_KEY" in p.stderr

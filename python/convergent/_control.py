@@ -13,13 +13,22 @@ events thread) until the driver cancels or goes away. Private: not part of the p
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import random
+import socket
 import threading
 import traceback
 from collections.abc import Callable
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import (
+    Client,
+    Connection,
+    Listener,
+    answer_challenge,
+    deliver_challenge,
+)
 from typing import Any
 
 from . import _core
@@ -32,16 +41,33 @@ from .watch import Watch
 __all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
 
 AUTH_ENV = "CONVERGENT_CONTROL_KEY"
+AUTH_TIMEOUT = 5.0  # seconds a new connection has to answer the key's challenge
+log = logging.getLogger("convergent")
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class ControlServer:
-    """Serves the requests of a driver to one node (in the node process)."""
+    """Serves the requests of a driver to one node (in the node process).
+
+    Every connection must answer the challenge of the key in ``$CONVERGENT_CONTROL_KEY`` (there
+    is no control socket without one) within AUTH_TIMEOUT seconds; a connection that does not is
+    closed, logged and counted (``convergent.control.refused`` in the metrics the driver reads),
+    and never holds up the others: the challenge runs on the connection's own thread.
+    """
 
     def __init__(self, address: str, node: Any) -> None:
         self._node = node
-        key = os.environ.get(AUTH_ENV, "").encode()
-        self._listener = Listener(address, family="AF_UNIX", authkey=key or None)
+        self._key = os.environ.get(AUTH_ENV, "").encode()
+        if not self._key:
+            raise ValueError(f"a control socket needs the driver's key in ${AUTH_ENV}")
+        self._listener = Listener(address, family="AF_UNIX")
+        os.chmod(address, 0o600)
         self._thread = threading.Thread(target=self._serve, name="convergent-control", daemon=True)
+        self.refused = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -57,7 +83,30 @@ class ControlServer:
                 return
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
+    def _authenticate(self, conn: Connection) -> bool:
+        # A peer that never answers is cut off (shutdown wakes the blocked receive).
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        timer = threading.Timer(AUTH_TIMEOUT, lambda: _shutdown(sock))
+        timer.start()
+        try:
+            deliver_challenge(conn, self._key)
+            answer_challenge(conn, self._key)
+            return True
+        except (AuthenticationError, EOFError, OSError) as e:
+            self.refused += 1
+            reason = str(e) or type(e).__name__
+            if isinstance(e, EOFError | OSError):
+                reason = f"no answer to the challenge within {AUTH_TIMEOUT:g} s, or it hung up"
+            log.warning("control socket: refused a connection (%s)", reason)
+            conn.close()
+            return False
+        finally:
+            timer.cancel()
+            sock.close()
+
     def _session(self, conn: Connection) -> None:
+        if not self._authenticate(conn):
+            return
         # The writer replicas of the driver's handles on this connection: when it closes they
         # never write again, and are retired so that the cluster prunes them.
         writers: set[int] = set()
@@ -164,7 +213,7 @@ class ControlServer:
         return bool(self._node.replicator.deleted(key_of_type(t, name)))
 
     def _op_metrics(self) -> dict[str, float]:
-        return dict(self._node.metrics())
+        return {**self._node.metrics(), "convergent.control.refused": float(self.refused)}
 
     def _op_digest(self) -> int:
         return int(self._node.digest())

@@ -200,7 +200,11 @@ def run_node(node_kwargs: dict[str, Any], config: Config) -> int:
     if control is not None:
         from ._control import ControlServer
 
-        server = ControlServer(control, node)
+        try:
+            server = ControlServer(control, node)
+        except ValueError as e:
+            node.stop()
+            raise ConfigError(str(e)) from None
         server.start()
     if node.metrics_url:
         log.info("metrics at %s", node.metrics_url)

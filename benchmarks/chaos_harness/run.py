@@ -1,0 +1,309 @@
+"""One chaos run, start to verdict: hosts and nodes up, clients and faults for ``duration``
+seconds, the final heal, convergence, the checker, and what each process holds.
+
+The nemesis (this module's ``_Nemesis``) applies the schedule's faults at their times on its own
+thread; the final heal ends every fault: links back, paused nodes resumed, killed ones restarted
+with their snapshots. Convergence is timed from there: the moment every node's digest is the same.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import schedule
+from .checker import DELETED, Anomaly, check
+from .clients import Client, key_types, make_key, plain
+from .history import Fault, History
+from .network import Network
+from .nodes import ANTI_ENTROPY_INTERVAL, ChaosNode, Usage, new_authkey, wait_formed
+from .relay import Relay
+
+CONVERGENCE_LIMIT = 60.0  # seconds after the final heal before a run is called divergent
+_LOG_ALARMS = ("panic", "Traceback", "Segmentation", "AddressSanitizer", "terminate called")
+
+
+@dataclass
+class Result:
+    seed: int
+    nodes: int
+    duration: float
+    faults: collections.Counter[str]
+    outcomes: collections.Counter[str]
+    anomalies: list[Anomaly]
+    convergence: float | None  # seconds after the final heal; None: not within the limit
+    usage: list[Usage | None]
+    history: History
+    heal_at: float
+    workdir: str | None = None  # kept when something went wrong
+    notes: list[str] = field(default_factory=list)
+
+
+class _Nemesis(threading.Thread):
+    def __init__(
+        self,
+        faults: list[Fault],
+        net: Network,
+        relay: Relay,
+        nodes: list[ChaosNode],
+        history: History,
+        t0: float,
+        seed: int,
+    ) -> None:
+        super().__init__(name="chaos-nemesis", daemon=True)
+        self._events = sorted(
+            [(f.start, 0, i, f) for i, f in enumerate(faults)]
+            + [(f.end, 1, i, f) for i, f in enumerate(faults)],
+            key=lambda e: (e[0], -e[1], e[2]),  # at one instant, ends before begins
+        )
+        self._net, self._relay, self._nodes = net, relay, nodes
+        self._history, self._t0 = history, t0
+        self._rng = random.Random(seed ^ 0x5EED)
+        self.stop = threading.Event()
+        self.crashes: list[str] = []
+        self.failure: BaseException | None = None
+
+    def _now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def run(self) -> None:
+        try:
+            for when, is_end, _, fault in self._events:
+                if self.stop.wait(max(0.0, when - self._now())):
+                    return
+                self._watch_crashes()
+                (self._end if is_end else self._begin)(fault)
+                if not is_end:
+                    self._history.fault(fault)
+        except BaseException as e:  # reported by the run, which then fails
+            self.failure = e
+
+    def _watch_crashes(self) -> None:
+        for node in self._nodes:
+            if node.crashed():
+                self.crashes.append(f"n{node.i} exited by itself:\n{node.log_tail()}")
+                self._history.kill(self._now(), node.i)
+                node.start()
+
+    def _links(self, i: int) -> list[tuple[int, int]]:
+        others = [j for j in range(len(self._nodes)) if j != i]
+        return [(i, j) for j in others] + [(j, i) for j in others]
+
+    def _begin(self, f: Fault) -> None:
+        kind, p = f.kind, f.params
+        if "pairs" in p:
+            self._net.cut(p["pairs"])
+        elif kind == "link-down":
+            self._net.link_down(f.nodes[0])
+        elif kind in ("stall", "latency", "loss"):
+            for a, b in self._links(f.nodes[0]):
+                self._relay.set(a, b, **p)
+                self._net.relay(a, b, True)
+        elif kind == "reset":
+            self._net.reset(f.nodes[0])
+        elif kind == "kill":
+            self._history.kill(self._now(), f.nodes[0])
+            self._nodes[f.nodes[0]].kill()
+        elif kind == "pause":
+            self._nodes[f.nodes[0]].pause()
+
+    def _end(self, f: Fault) -> None:
+        kind, p = f.kind, f.params
+        if "pairs" in p:
+            self._net.heal(p["pairs"])
+        elif kind == "link-down":
+            self._net.link_up(f.nodes[0])
+        elif kind in ("stall", "latency", "loss"):
+            for a, b in self._links(f.nodes[0]):
+                self._relay.set(a, b)  # a stall's held packets go on first
+                self._net.relay(a, b, False)
+        elif kind == "kill":
+            node = self._nodes[f.nodes[0]]
+            if p["snapshot"] == "wipe":
+                node.wipe_snapshot()
+            elif p["snapshot"] == "corrupt":
+                f.detail += f" ({node.corrupt_snapshot(self._rng)})"
+            node.start()
+        elif kind == "pause":
+            self._nodes[f.nodes[0]].resume()
+
+    def heal_all(self) -> None:
+        """Ends every fault still in force (after stop)."""
+        self._net.heal_all()
+        for node in self._nodes:
+            node.resume()
+        self._watch_crashes()
+        for node in self._nodes:
+            if not node.alive:
+                node.start()
+
+
+def _digests(nodes: list[ChaosNode]) -> set[int] | None:
+    try:
+        out = set()
+        for node in nodes:
+            assert node.admin is not None
+            out.add(node.admin.digest())
+        return out
+    except Exception:
+        return None
+
+
+def _finals(nodes: list[ChaosNode]) -> list[dict[str, Any]]:
+    types = key_types()
+    finals = []
+    for node in nodes:
+        assert node.admin is not None
+        r = node.admin.replicator
+        values: dict[str, Any] = {}
+        for name, t in types.items():
+            key = make_key(t, name)
+            values[name] = DELETED if r.deleted(key) else plain(t, r.get(key))
+        finals.append(values)
+    return finals
+
+
+def _scan_logs(nodes: list[ChaosNode]) -> list[Anomaly]:
+    out = []
+    for node in nodes:
+        tail = node.log_tail(10_000_000)
+        for alarm in _LOG_ALARMS:
+            if alarm in tail:
+                line = next(ln for ln in tail.splitlines() if alarm in ln)
+                out.append(Anomaly("crash", f"n{node.i}", f"log: {line.strip()[:200]}"))
+    return out
+
+
+def _leaks(before: Usage | None, after: Usage | None, n: int, incarnation: int) -> bool:
+    """Whether a node holds clearly more threads or descriptors than once formed (a restarted
+    node's first sample was of another process: not compared)."""
+    if before is None or after is None or incarnation > 1:
+        return False
+    return after.threads > before.threads + 4 or after.fds > before.fds + 4 * n
+
+
+def _settled_usage(
+    nodes: list[ChaosNode], baseline: list[Usage | None], n: int, wait: float = 5.0
+) -> list[Usage | None]:
+    """The nodes' usage once connections torn down by the faults are gone (at most ``wait``
+    seconds later), so that a descriptor still closing is not called a leak."""
+    deadline = time.monotonic() + wait
+    while True:
+        usage = [node.usage() for node in nodes]
+        over = any(
+            _leaks(b, u, n, node.incarnation)
+            for b, u, node in zip(baseline, usage, nodes, strict=True)
+        )
+        if not over or time.monotonic() > deadline:
+            return usage
+        time.sleep(0.25)
+
+
+def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int = 2) -> Result:
+    """One schedule; the working directory (logs, snapshots) is kept when anything is wrong."""
+    workdir = tempfile.mkdtemp(prefix=f"convergent-chaos-{seed}-")
+    faults, crashable = schedule.generate(seed, n, duration)
+    history = History(n)
+    authkey = new_authkey()
+    notes = ["crashable: " + ", ".join(f"n{i}" for i in crashable)]
+    anomalies: list[Anomaly] = []
+    nodes: list[ChaosNode] = []
+    with Network(n) as net:
+        relay = Relay(net.namespaces, seed)
+        try:
+            nodes = [ChaosNode(net, i, workdir, authkey) for i in range(n)]
+            for node in nodes:
+                node.start()
+            notes.append(f"formed in {wait_formed(nodes, 30.0):.1f} s")
+            baseline = [node.usage() for node in nodes]
+            t0 = time.monotonic()
+            stop = threading.Event()
+            clients = [
+                Client(c, nodes[c % n], history, t0, duration, seed * 1000 + c, stop)
+                for c in range(n * clients_per_node)
+            ]
+            nemesis = _Nemesis(faults, net, relay, nodes, history, t0, seed)
+            nemesis.start()
+            for c in clients:
+                c.start()
+            time.sleep(max(0.0, duration - (time.monotonic() - t0)))
+            nemesis.stop.set()
+            nemesis.join()
+            if nemesis.failure is not None:
+                raise nemesis.failure
+            stop.set()
+            nemesis.heal_all()
+            heal_at = time.monotonic() - t0
+            for c in clients:
+                c.join(timeout=2 * 5.0 + 5.0)
+                if c.is_alive():
+                    anomalies.append(Anomaly("stuck", f"client {c.cid}", "still in a call"))
+                for error in sorted(set(c.errors)):
+                    anomalies.append(Anomaly("client-error", f"client {c.cid}", error))
+            convergence = None
+            while time.monotonic() - t0 - heal_at < CONVERGENCE_LIMIT:
+                digests = _digests(nodes)
+                if digests is not None and len(digests) == 1:
+                    convergence = time.monotonic() - t0 - heal_at
+                    break
+                time.sleep(0.05)
+            if convergence is None:
+                anomalies.append(
+                    Anomaly(
+                        "divergence", "*", f"digests differ {CONVERGENCE_LIMIT:.0f} s after heal"
+                    )
+                )
+            elif convergence > 2 * ANTI_ENTROPY_INTERVAL:
+                anomalies.append(
+                    Anomaly(
+                        "slow-convergence",
+                        "*",
+                        f"{convergence:.1f} s after the heal (2 anti-entropy intervals: "
+                        f"{2 * ANTI_ENTROPY_INTERVAL:.0f} s)",
+                    )
+                )
+            anomalies += check(history, _finals(nodes), key_types())
+            anomalies += [Anomaly("crash", "*", c[:2000]) for c in nemesis.crashes]
+            usage = _settled_usage(nodes, baseline, n)
+            for i, (before, after) in enumerate(zip(baseline, usage, strict=True)):
+                if _leaks(before, after, n, nodes[i].incarnation):
+                    assert before is not None and after is not None
+                    detail = f"threads {before.threads} -> {after.threads}, "
+                    detail += f"fds {before.fds} -> {after.fds}"
+                    anomalies.append(Anomaly("leak", f"n{i}", detail))
+                    with open(os.path.join(workdir, f"fds-{i}.txt"), "w") as f:
+                        f.write(nodes[i].describe_fds())
+        finally:
+            for node in nodes:
+                node.stop()
+            relay.close()
+    anomalies += _scan_logs(nodes)
+    kept = None
+    if anomalies:
+        kept = workdir
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return Result(
+        seed=seed,
+        nodes=n,
+        duration=duration,
+        faults=collections.Counter(f.kind for f in history.faults),
+        outcomes=collections.Counter(
+            f"{op.kind if op.kind == 'read' else 'write'} {op.level} {op.outcome}"
+            for op in history.ops
+        ),
+        anomalies=anomalies,
+        convergence=convergence,
+        usage=usage,
+        history=history,
+        heal_at=heal_at,
+        workdir=kept,
+        notes=notes,
+    )
