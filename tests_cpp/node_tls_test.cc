@@ -94,6 +94,10 @@ TEST(NodeTlsTest, MembersOfTheCaJoinAndANodeOfAnotherCaIsRefused) {
   EXPECT_FALSE(WaitFor([&] { return GValue(**a, "k") != 1 || Reachable(**a) != 2; }, 1.5));
   EXPECT_EQ(Reachable(**intruder), 1u);
   EXPECT_EQ(GValue(**b, "k"), 1u);
+  // Refused, and counted on both sides (NNG retries the dial silently otherwise).
+  EXPECT_GT((*a)->Metrics().at("convergent.transport.handshakes.refused"), 0);
+  EXPECT_GT((*intruder)->Metrics().at("convergent.transport.dials.refused"), 0);
+  EXPECT_EQ((*b)->Metrics().at("convergent.transport.dials.refused"), 0);
 }
 
 // Between datacenters the gateways talk point to point, over the same mutual TLS: members of the

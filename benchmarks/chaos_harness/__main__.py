@@ -52,6 +52,7 @@ def main() -> int:
         print(f"chaos: skipped: {why}")
         return 0 if args.skip_if_not_permitted else 2
     results: list[Result] = []
+    failed: list[int] = []
     start = time.monotonic()
     seed = args.seed
     while True:
@@ -60,7 +61,13 @@ def main() -> int:
                 break
         elif len(results) >= args.schedules:
             break
-        r = run(seed, args.nodes, args.seconds)
+        try:
+            r = run(seed, args.nodes, args.seconds)
+        except Exception as e:  # the harness itself failed: counted, and the next seed runs
+            print(f"seed {seed}: the run failed: {type(e).__name__}: {e}", flush=True)
+            failed.append(seed)
+            seed += 1
+            continue
         conv = "never" if r.convergence is None else f"{r.convergence:.2f} s"
         print(
             f"seed {seed}: {len(r.history.ops)} calls, {sum(r.faults.values())} faults, "
@@ -73,9 +80,11 @@ def main() -> int:
         seed += 1
     print()
     print(table(results))
-    if args.plot:
-        print(f"timeline of seed {args.seed}: {args.plot}")
-    return 1 if any(r.anomalies for r in results) else 0
+    if failed:
+        print(f"runs that failed to complete (not checked): seeds {failed}")
+    if args.plot and results:
+        print(f"timeline of seed {results[0].seed}: {args.plot}")
+    return 1 if failed or any(r.anomalies for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -288,6 +288,12 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
     kept = None
     if anomalies:
         kept = workdir
+        with open(os.path.join(workdir, "anomalies.txt"), "w") as f:
+            f.writelines(f"{a.kind} {a.key}: {a.detail}\n" for a in anomalies)
+        with open(os.path.join(workdir, "history.txt"), "w") as f:
+            f.writelines(f"{x}\n" for x in sorted(history.faults, key=lambda x: x.start))
+            f.writelines(f"kill {t:.3f} n{i}\n" for t, i in history.kills)
+            f.writelines(f"{x}\n" for x in sorted(history.ops, key=lambda x: x.start))
     else:
         shutil.rmtree(workdir, ignore_errors=True)
     return Result(

@@ -61,6 +61,13 @@ struct TransportStats {
   uint64_t send_dropped = 0;      // could not be queued (a full queue or no connection)
   uint64_t frames_oversized = 0;  // received larger than max_frame_size, dropped
   uint64_t bus_peers = 0;         // bus connections up now
+  // Connections that failed their handshake (the NNG transport: on tls+tcp://, a certificate one
+  // side refused, as not signed by its CA, expired or missing, or a peer not speaking TLS; on any
+  // URL, a peer not speaking this protocol): made to this node, and made by it (the latest to
+  // `refused_dial_url`).
+  uint64_t handshakes_refused = 0;
+  uint64_t dials_refused = 0;
+  std::string refused_dial_url;
 };
 
 // Where a peer listens.

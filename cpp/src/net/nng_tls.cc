@@ -31,6 +31,15 @@ Status TlsConfig::Init(nng_tls_mode mode, const TransportOptions& o) {
     return NngError("TLS CA file '" + o.tls_ca_file + "'", rv);
   }
   if (o.tls_key_file.empty()) {  // one PEM file holds the certificate and its key
+    std::string pem;
+    if (!ReadFile(o.tls_cert_file, &pem)) {
+      return Status::InvalidArgument("cannot read the TLS certificate '" + o.tls_cert_file + "'");
+    }
+    if (pem.find("PRIVATE KEY-----") == std::string::npos) {
+      return Status::InvalidArgument("the TLS certificate file '" + o.tls_cert_file +
+                                     "' holds no private key: give its key file too "
+                                     "(tls_key_file, --tls-key-file)");
+    }
     if (int rv = nng_tls_config_cert_key_file(cfg_, o.tls_cert_file.c_str(), nullptr); rv != 0) {
       return NngError("TLS certificate and key file '" + o.tls_cert_file + "'", rv);
     }
@@ -41,6 +50,10 @@ Status TlsConfig::Init(nng_tls_mode mode, const TransportOptions& o) {
     }
     if (!ReadFile(o.tls_key_file, &key)) {
       return Status::InvalidArgument("cannot read the TLS key '" + o.tls_key_file + "'");
+    }
+    if (key.find("PRIVATE KEY-----") == std::string::npos) {
+      return Status::InvalidArgument("the TLS key file '" + o.tls_key_file +
+                                     "' holds no private key (PEM)");
     }
     if (int rv = nng_tls_config_own_cert(cfg_, cert.c_str(), key.c_str(), nullptr); rv != 0) {
       return NngError("TLS certificate '" + o.tls_cert_file + "' with key '" + o.tls_key_file + "'",

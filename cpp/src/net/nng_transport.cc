@@ -56,6 +56,7 @@
 
 #include "convergent/transport.h"
 #include "net/nng_close.h"
+#include "net/nng_handshakes.h"
 #include "net/nng_pipe_tracker.h"
 #include "net/nng_tls.h"
 
@@ -64,6 +65,7 @@ namespace {
 
 using internal::Clock;
 using internal::DialerOpen;
+using internal::HandshakeFailures;
 using internal::KeepForever;
 using internal::kFirstDialGrace;
 using internal::kQuietAfterBye;
@@ -340,6 +342,18 @@ class NngTransport final : public Transport {
     s.bytes_received = bytes_received_;
     s.send_dropped = send_dropped_;
     s.frames_oversized = frames_oversized_;
+    std::vector<uint32_t> sockets;
+    {
+      std::lock_guard lock(mu_);
+      if (bus_open_) sockets.push_back(nng_socket_id(bus_));
+      if (pull_open_) sockets.push_back(nng_socket_id(pull_));
+      for (const auto& [peer, push] : peers_) sockets.push_back(nng_socket_id(push->sock));
+      for (const auto& push : retired_) sockets.push_back(nng_socket_id(push->sock));
+    }
+    const HandshakeFailures::Counts h = handshakes_.Poll(sockets);
+    s.handshakes_refused = h.refused_in;
+    s.dials_refused = h.refused_out;
+    s.refused_dial_url = h.last_out_url;
     std::lock_guard lock(tracker_->mu);
     for (const auto& [pipe, started] : tracker_->bus) s.bus_peers += started ? 1 : 0;
     return s;
@@ -747,6 +761,7 @@ class NngTransport final : public Transport {
   mutable std::mutex mu_;      // guards the maps and closed_ transitions
   std::atomic<bool> closed_{false};
   std::map<std::string, nng_dialer> dialers_;
+  mutable HandshakeFailures handshakes_;
   std::vector<nng_listener> listeners_;
   std::map<NodeId, std::shared_ptr<PushSocket>> peers_;
   std::vector<std::shared_ptr<PushSocket>> retired_;  // closed once nothing negotiates

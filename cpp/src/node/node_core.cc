@@ -50,6 +50,8 @@ Status NodeCore::Open(Transport::FrameHandler deliver) {
   formation_ = std::make_unique<Formation>(self.bus_url, options_.min_members);
   formation_->SetSeeds(options_.seeds);
   links_ = std::make_unique<BusLinks>(self.id, MicrosOf(options_.failure_timeout));
+  handshakes_ = std::make_unique<HandshakeReport>(
+      env_, self.name, options_.transport.listen.rfind("tls+tcp://", 0) == 0);
   pacer_ = std::make_unique<FlushPacer>(MicrosOf(options_.replicator.delta_flush_interval),
                                         MicrosOf(options_.max_delta_flush_interval),
                                         MicrosOf(options_.heartbeat_interval));
@@ -325,6 +327,7 @@ void NodeCore::Heartbeat(TimeMicros now) {
     if (gateway()) h.dc_acked = replicator_->DatacenterAckedAges(now);
   }
   BroadcastHeartbeat(std::move(h), now);
+  if (handshakes_->Due(now)) handshakes_->Check(transport_->stats(), now);
   if (pacer_->Advance(now)) SetFlushIntervalFromPacer();
   DialMembersAndSeeds(now);
   if (dcs_->enabled()) GreetDatacenters(now);
@@ -513,6 +516,8 @@ std::map<std::string, double> NodeCore::Metrics() const {
   m["convergent.transport.send.dropped"] = static_cast<double>(t.send_dropped);
   m["convergent.transport.frames.oversized"] = static_cast<double>(t.frames_oversized);
   m["convergent.transport.bus.connections"] = static_cast<double>(t.bus_peers);
+  m["convergent.transport.handshakes.refused"] = static_cast<double>(t.handshakes_refused);
+  m["convergent.transport.dials.refused"] = static_cast<double>(t.dials_refused);
   m["convergent.transport.bus.duplicates.closed"] = static_cast<double>(duplicate_links_closed_);
   m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
   m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());

@@ -37,6 +37,7 @@
 #include "node/datacenters.h"
 #include "node/flush_pacer.h"
 #include "node/formation.h"
+#include "node/handshake_report.h"
 #include "node/loss_detector.h"
 #include "node/membership.h"
 #include "node/snapshot_keeper.h"
@@ -134,10 +135,11 @@ class NodeCore {
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Formation> formation_;
-  std::unique_ptr<BusLinks> links_;            // one bus connection per pair
-  std::unique_ptr<FlushPacer> pacer_;          // back-pressure: the delta flush interval
-  std::unique_ptr<SnapshotKeeper> snapshots_;  // null: no snapshots
-  std::unique_ptr<Datacenters> dcs_;           // the other datacenters (inert without)
+  std::unique_ptr<BusLinks> links_;              // one bus connection per pair
+  std::unique_ptr<FlushPacer> pacer_;            // back-pressure: the delta flush interval
+  std::unique_ptr<SnapshotKeeper> snapshots_;    // null: no snapshots
+  std::unique_ptr<Datacenters> dcs_;             // the other datacenters (inert without)
+  std::unique_ptr<HandshakeReport> handshakes_;  // logs connections refused in the handshake
   std::set<std::string> probing_;  // seeds of other datacenters dialed to probe, until answered
   std::map<NodeId, std::string> remote_peers_;  // members of other datacenters -> p2p URL set
   uint64_t hellos_sent_ = 0;
