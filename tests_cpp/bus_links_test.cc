@@ -48,5 +48,22 @@ TEST(BusLinksTest, AConnectionNotHeardForLongIsGoneAndForgetClearsAMember) {
   EXPECT_EQ(l.Heard(1, 11, true, 800 * kMs), std::nullopt);
 }
 
+// A connection belongs to the member whose heartbeats it carried; it is forgotten with the
+// member, or after ten stale intervals of silence.
+TEST(BusLinksTest, AConnectionIsOwnedByTheMemberHeardOnIt) {
+  BusLinks l(1, 500 * kMs);
+  EXPECT_EQ(l.OwnerOf(7), std::nullopt);
+  l.Heard(2, 7, true, 0);
+  l.Heard(3, 9, false, 0);
+  EXPECT_EQ(l.OwnerOf(7), std::optional<NodeId>(2));
+  EXPECT_EQ(l.OwnerOf(9), std::optional<NodeId>(3));
+  l.Forget(3);
+  EXPECT_EQ(l.OwnerOf(9), std::nullopt);
+  l.Heard(4, 11, false, 4'000 * kMs);
+  EXPECT_EQ(l.OwnerOf(7), std::optional<NodeId>(2));  // 4 s silent: 8 intervals
+  l.Heard(4, 11, false, 5'001 * kMs);
+  EXPECT_EQ(l.OwnerOf(7), std::nullopt);
+}
+
 }  // namespace
 }  // namespace convergent::internal

@@ -288,6 +288,87 @@ TEST(NodeTest, MalformedFramesAreDroppedAndCountedWhileTheNodeServes) {
   ASSERT_TRUE(WaitFor([&] { return GValue(c[1], "still") == 1; }));
 }
 
+// Well-formed frames that lie about their sender, on the bus and point to point: a goodbye of a
+// member on a connection that never carried its heartbeats, a heartbeat (a new life) and a
+// numbered frame claiming a member on a connection another member's heartbeats own, a
+// heartbeat whose header names someone else, a heartbeat point to point. Each is dropped and
+// counted; the member stays, and its next frames are not taken for duplicates of forged ones.
+TEST(NodeTest, FramesForgingAnotherMembersIdentityAreDroppedAndCounted) {
+  Cluster c("ipc", 2);
+  ASSERT_TRUE(WaitFor([&] { return c.AllSee(2); }));
+  const NodeId victim = c[1].id();
+  const uint64_t kNewLife = ~uint64_t{0};  // a higher incarnation than any: a new life
+  auto heartbeat = [&](NodeId id, uint64_t incarnation, bool leaving, NodeId header_id,
+                       uint64_t seq) {
+    internal::HeartbeatMsg h;
+    h.sender = internal::MemberRecord{
+        id, "m", incarnation, "ipc:///nowhere", "ipc:///nowhere.p2p", "", leaving, 77, ""};
+    std::string frame;
+    internal::AppendBusHeader(internal::BusHeader{header_id, incarnation, seq}, &frame);
+    return frame + internal::EncodeHeartbeatFrame(h);
+  };
+  auto forged = [&] { return c[0].Metrics().at("convergent.node.frames.forged"); };
+  auto duplicates = [&] { return c[0].Metrics().at("convergent.transport.bus.frames.duplicate"); };
+  const double duplicates_before = duplicates();
+  nng_socket raw;
+  ASSERT_EQ(nng_bus0_open(&raw), 0);
+  ASSERT_EQ(nng_dial(raw, c[0].bus_url().c_str(), nullptr, 0), 0);
+  auto send = [&](std::string frame) { nng_send(raw, frame.data(), frame.size(), 0); };
+  // 0. A numbered frame of the victim's "new life", first thing on a new connection: delivered
+  // (its content is a replication frame like any), but it does not renumber the victim.
+  std::string renumber;
+  internal::AppendBusHeader(internal::BusHeader{victim, kNewLife, 1}, &renumber);
+  const double received = c[0].Metrics().at("crdt.replicator.frames.dropped.malformed");
+  ASSERT_TRUE(WaitFor([&] {
+    send(renumber + "Rjunk");
+    return c[0].Metrics().at("crdt.replicator.frames.dropped.malformed") > received;
+  }));
+  // 1. The victim's goodbye, first thing on a new connection.
+  ASSERT_TRUE(WaitFor([&] {
+    send(heartbeat(victim, kNewLife, true, victim, 1));
+    return forged() >= 1;
+  }));
+  // 2. The connection now carries the heartbeats of an impostor of its own...
+  const NodeId impostor = 0x1234567;
+  ASSERT_TRUE(WaitFor([&] {
+    send(heartbeat(impostor, 1, false, impostor, 1));
+    return c[0].Metrics().at("convergent.membership.members") == 3;
+  }));
+  // ... and claims the victim: a new life, a goodbye, a numbered frame far ahead.
+  const double before = forged();
+  send(heartbeat(victim, kNewLife, false, victim, 1ull << 40));
+  send(heartbeat(victim, kNewLife, true, victim, (1ull << 40) + 1));
+  std::string numbered;
+  internal::AppendBusHeader(internal::BusHeader{victim, kNewLife, 1ull << 41}, &numbered);
+  send(numbered + "Rjunk");
+  ASSERT_TRUE(WaitFor([&] { return forged() >= before + 3; }));
+  // 3. A heartbeat whose header names another sender than its body: malformed.
+  const double malformed = c[0].Metrics().at("convergent.node.frames.malformed");
+  ASSERT_TRUE(WaitFor([&] {
+    send(heartbeat(victim, 1, false, impostor, 2));
+    return c[0].Metrics().at("convergent.node.frames.malformed") > malformed;
+  }));
+  internal::CloseGuarded(raw);
+  // 4. A heartbeat point to point, where none is ever sent.
+  nng_socket push;
+  ASSERT_EQ(nng_push0_open(&push), 0);
+  ASSERT_EQ(nng_dial(push, c[0].p2p_url().c_str(), nullptr, 0), 0);
+  const double before_p2p = forged();
+  ASSERT_TRUE(WaitFor([&] {
+    internal::HeartbeatMsg h;
+    h.sender = internal::MemberRecord{victim, "m", kNewLife, "", "", "", true, 77, ""};
+    std::string frame = internal::EncodeHeartbeatFrame(h);
+    nng_send(push, frame.data(), frame.size(), NNG_FLAG_NONBLOCK);
+    return forged() > before_p2p;
+  }));
+  internal::CloseGuarded(push);
+  // The victim is still a reachable member, and its frames were never renumbered by forged
+  // ones (they would all be dropped as duplicates of an older life).
+  Increment(c[1], "after", 1);
+  EXPECT_TRUE(WaitFor([&] { return GValue(c[0], "after") == 1; }, 1.0));
+  EXPECT_LT(duplicates() - duplicates_before, 3);
+}
+
 TEST(NodeTest, OversizedFramesAreCountedAndRefusedWhileTheNodeServes) {
   Cluster c("ipc", 2);
   ASSERT_TRUE(WaitFor([&] { return c.AllSee(2); }));

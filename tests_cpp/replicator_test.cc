@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "convergent/codec.h"
+#include "replica/digest_tree.h"
 #include "replica/frame_codec.h"
 #include "replica/messages.h"
 #include "replication_test_support.h"
@@ -100,6 +101,35 @@ TEST(ReplicatorTest, DeltasOfManyUpdatesTravelInOneBatchPerFlush) {
   // Nothing more to send until the next update.
   c[0].Tick(kSecond);
   EXPECT_TRUE(TakeDeltas(c[0]).empty());
+}
+
+// A digest step that names one tree node a thousand times (a peer's bug, or forged) is answered
+// once per node, not a thousand times over; one that names a node outside the tree is dropped
+// and counted.
+TEST(ReplicatorTest, ADigestStepNamingANodeManyTimesIsAnsweredOncePerNode) {
+  Cluster c(2);
+  ASSERT_TRUE(c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id()),
+                          Consistency::kLocal, 1000)
+                  .ok());
+  c[0].Tick(kSecond);
+  c[0].TakeOutgoing();
+  auto step_from_1 = [&](std::vector<uint32_t> nodes) {
+    internal::DigestStepMsg step{7, 1, nodes, std::vector<uint64_t>(nodes.size(), 1), {}};
+    c[0].Receive(internal::EncodeFrame(internal::FrameMsg{1, step, c[1].replica_id()}), kSecond);
+    c[0].Tick(kSecond + 1);
+    size_t answered = 0;
+    for (const OutgoingFrame& f : c[0].TakeOutgoing()) {
+      if (f.kind != FrameKind::kDigestStep) continue;
+      auto frame = internal::DecodeFrame(f.bytes);
+      answered += std::get<internal::DigestStepMsg>(frame->body).nodes.size();
+    }
+    return answered;
+  };
+  const uint32_t node = 3;  // any level-1 node: a digest of 1 differs from its real one
+  EXPECT_EQ(step_from_1(std::vector<uint32_t>(1000, node)), internal::DigestTree::kFanout);
+  const uint64_t malformed = c[0].metrics().frames_malformed;
+  EXPECT_EQ(step_from_1({node, 1u << 30}), 0u);
+  EXPECT_EQ(c[0].metrics().frames_malformed, malformed + 1);
 }
 
 TEST(ReplicatorTest, BatchesAreSplitAtTheFrameSizeLimit) {

@@ -7,6 +7,10 @@ namespace convergent::internal {
 BusLinks::BusLinks(NodeId self, TimeMicros stale_after) : self_(self), stale_after_(stale_after) {}
 
 std::optional<uint32_t> BusLinks::Heard(NodeId member, uint32_t pipe, bool dialed, TimeMicros now) {
+  std::erase_if(owners_, [&](const auto& o) {
+    return now - o.second.last_heard > kOwnerMemory * stale_after_;
+  });
+  owners_[pipe] = Owner{member, now};
   std::vector<Link>& links = links_[member];
   std::erase_if(links, [&](const Link& l) { return now - l.last_heard > stale_after_; });
   auto it = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.pipe == pipe; });
@@ -35,6 +39,15 @@ std::optional<uint32_t> BusLinks::Heard(NodeId member, uint32_t pipe, bool diale
   return std::nullopt;  // the redundant ones are the other node's to hang up
 }
 
-void BusLinks::Forget(NodeId member) { links_.erase(member); }
+void BusLinks::Forget(NodeId member) {
+  links_.erase(member);
+  std::erase_if(owners_, [&](const auto& o) { return o.second.member == member; });
+}
+
+std::optional<NodeId> BusLinks::OwnerOf(uint32_t pipe) const {
+  auto it = owners_.find(pipe);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second.member;
+}
 
 }  // namespace convergent::internal

@@ -7,6 +7,9 @@
 // for good (a connection closed by the listening end is dialed again at once). Pure logic: the
 // node feeds it the heartbeats it receives and acts on the answers.
 //
+// It also knows whose each connection is: a bus connection joins two nodes, so once it carried a
+// member's heartbeats, a frame on it that claims another sender is forged (OwnerOf).
+//
 // Thread safety: none; the node's loop owns it.
 #pragma once
 
@@ -28,8 +31,16 @@ class BusLinks {
   // `dialed`. Returns a connection this node dialed and should hang up (a redundant one).
   std::optional<uint32_t> Heard(NodeId member, uint32_t pipe, bool dialed, TimeMicros now);
   void Forget(NodeId member);
+  // The member whose heartbeats bus connection `pipe` carried (nothing: none yet, or none for
+  // kOwnerMemory stale intervals).
+  std::optional<NodeId> OwnerOf(uint32_t pipe) const;
 
  private:
+  static constexpr int kOwnerMemory = 10;
+  struct Owner {
+    NodeId member = 0;
+    TimeMicros last_heard = 0;
+  };
   struct Link {
     uint32_t pipe = 0;
     bool dialed = false;
@@ -39,6 +50,7 @@ class BusLinks {
   NodeId self_;
   TimeMicros stale_after_;
   std::map<NodeId, std::vector<Link>> links_;
+  std::map<uint32_t, Owner> owners_;  // by pipe
 };
 
 }  // namespace convergent::internal

@@ -144,81 +144,118 @@ std::string NodeCore::WaitingFor() const {
 // ---- frames ----
 
 void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, TimeMicros now) {
-  if (from_bus) {  // numbered: find what was lost on the way, drop duplicates
-    Result<BusHeader> h = DecodeBusHeader(frame, &frame);
-    if (!h.ok()) {
+  if (!from_bus) {
+    if (frame.empty()) {
       ++malformed_;
+    } else if (frame[0] == kReplicationTag) {
+      replicator_->Receive(frame.substr(1), now);  // it drops and counts what does not decode
+    } else if (frame[0] == kDatacenterHelloTag) {
+      OnDatacenterHello(frame.substr(1), now);
+    } else if (frame[0] == kHeartbeatTag) {
+      NoteForged("a heartbeat sent point to point, where none is ever sent", now);
+    } else {
+      ++malformed_;
+    }
+    return;
+  }
+  // The bus: numbered frames (find what was lost on the way, drop duplicates) of the member
+  // whose connection it is.
+  Result<BusHeader> h = DecodeBusHeader(frame, &frame);
+  if (!h.ok() || frame.empty()) {
+    ++malformed_;
+    return;
+  }
+  const std::optional<NodeId> owner = links_->OwnerOf(pipe);
+  if (owner && *owner != h->sender) {
+    NoteForged("a frame claiming member " + ReplicaId{h->sender}.ToString() +
+                   " on the bus connection of member " + ReplicaId{*owner}.ToString(),
+               now);
+    return;
+  }
+  std::optional<HeartbeatMsg> heartbeat;
+  if (frame[0] == kHeartbeatTag) {
+    Result<HeartbeatMsg> hb = DecodeHeartbeat(frame.substr(1));
+    if (!hb.ok() || hb->sender.id != h->sender) {
+      ++malformed_;  // garbled, or its header and its body name two senders
       return;
     }
-    if (h->sender == membership_->self().id) {
-      // Our own frame: a seed that is this node under another name. It is heard.
-      const std::string dialed = transport_->DialedUrl(pipe);
-      if (!dialed.empty()) {
-        formation_->Reached(dialed, h->sender);
-        formation_->Observe(*membership_);
-        transport_->HangUpBus(dialed);
-      }
+    if (hb->sender.leaving && owner != h->sender) {
+      NoteForged("a goodbye of member " + ReplicaId{h->sender}.ToString() +
+                     " on a bus connection that never carried its heartbeats",
+                 now);
       return;
     }
-    if (dcs_->IsRemote(h->sender)) {
-      // Another datacenter's member over a probing connection: not numbered for this node.
-      if (!frame.empty() && frame[0] == kHeartbeatTag)
-        OnHeartbeat(frame.substr(1), true, pipe, now);
-      return;
+    heartbeat = std::move(hb).value();
+  } else if (frame[0] != kReplicationTag) {
+    ++malformed_;
+    return;
+  }
+  if (h->sender == membership_->self().id) {
+    // Our own frame: a seed that is this node under another name. It is heard.
+    const std::string dialed = transport_->DialedUrl(pipe);
+    if (!dialed.empty()) {
+      formation_->Reached(dialed, h->sender);
+      formation_->Observe(*membership_);
+      transport_->HangUpBus(dialed);
     }
+    return;
+  }
+  if (dcs_->IsRemote(h->sender)) {
+    // Another datacenter's member over a probing connection: not numbered for this node.
+    if (heartbeat) OnHeartbeat(*heartbeat, pipe, now);
+    return;
+  }
+  // A connection no heartbeat has named yet does not renumber a member heard elsewhere (a
+  // frame there may be forged; the member's own frames on a new connection are delivered, and
+  // numbered once its heartbeat names the connection).
+  if (owner || !membership_->IsReachable(h->sender)) {
     uint64_t lost = 0;
     const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost,
                                        !membership_->IsReachable(h->sender));
     if (verdict == LossDetector::Verdict::kDuplicate) return;
     if (lost > 0) replicator_->RepairFrom(h->sender, now);
   }
-  if (frame.empty()) {
-    ++malformed_;
-    return;
-  }
-  const std::string_view body = frame.substr(1);
-  if (frame[0] == kReplicationTag) {
-    replicator_->Receive(body, now);  // it drops and counts what does not decode
-  } else if (frame[0] == kHeartbeatTag) {
-    OnHeartbeat(body, from_bus, pipe, now);
-  } else if (frame[0] == kDatacenterHelloTag && !from_bus) {
-    OnDatacenterHello(body, now);
+  if (heartbeat) {
+    OnHeartbeat(*heartbeat, pipe, now);
   } else {
-    ++malformed_;
+    replicator_->Receive(frame.substr(1), now);
   }
 }
 
-void NodeCore::OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, TimeMicros now) {
-  Result<HeartbeatMsg> h = DecodeHeartbeat(body);
-  if (!h.ok()) {
-    ++malformed_;
-    return;
-  }
+void NodeCore::NoteForged(const std::string& what, TimeMicros now) {
+  ++forged_;
+  if (now < next_forged_log_) return;
+  next_forged_log_ = now + 10'000'000;
+  env_.Log(LogLevel::kWarning, membership_->self().name,
+           "dropped " + what + " (forged frames so far: " + std::to_string(forged_) + ")");
+}
+
+void NodeCore::OnHeartbeat(const HeartbeatMsg& h, uint32_t pipe, TimeMicros now) {
   const MemberRecord& self = membership_->self();
-  if (h->sender.datacenter != self.datacenter) {
-    if (from_bus) OnRemoteHeartbeat(*h, pipe, now);
+  if (h.sender.datacenter != self.datacenter) {
+    OnRemoteHeartbeat(h, pipe, now);
     return;
   }
-  for (const LossReport& l : h->losses) {
+  for (const LossReport& l : h.losses) {
     if (l.sender == self.id && l.incarnation == self.incarnation &&
-        pacer_->OnLossReport(h->sender.id, h->sender.incarnation, l.frames_lost, bus_seq_, now)) {
+        pacer_->OnLossReport(h.sender.id, h.sender.incarnation, l.frames_lost, bus_seq_, now)) {
       SetFlushIntervalFromPacer();
     }
   }
-  if (from_bus && h->sender.id != self.id && !h->sender.leaving) {
-    KeepOneBusLink(h->sender.id, pipe, now);
+  if (h.sender.id != self.id && !h.sender.leaving) {
+    KeepOneBusLink(h.sender.id, pipe, now);
   }
-  if (membership_->OnHeartbeat(*h, now, from_bus)) {
+  if (membership_->OnHeartbeat(h, now, /*direct=*/true)) {
     UpdatePeers();
   } else if (membership_->has_removed_replicas()) {
     UpdatePruning();  // a removal heard without a change of members (a retired writer)
   }
-  if (dcs_->enabled() && from_bus && h->sender.id != self.id) {
-    if (h->sender.id == membership_->Leader()) {
+  if (dcs_->enabled() && h.sender.id != self.id) {
+    if (h.sender.id == membership_->Leader()) {
       // The gateway's word: the other datacenters, and what they acknowledged.
-      if (dcs_->Adopt(h->datacenters)) UpdateDatacenters(now);
-      replicator_->TrimDatacenterBuffers(h->dc_acked, now);
-    } else if (gateway() && dcs_->Learn(h->datacenters)) {
+      if (dcs_->Adopt(h.datacenters)) UpdateDatacenters(now);
+      replicator_->TrimDatacenterBuffers(h.dc_acked, now);
+    } else if (gateway() && dcs_->Learn(h.datacenters)) {
       UpdateDatacenters(now);  // members of other datacenters that member met: greeted next
     }
   }
@@ -520,6 +557,7 @@ std::map<std::string, double> NodeCore::Metrics() const {
   m["convergent.transport.dials.refused"] = static_cast<double>(t.dials_refused);
   m["convergent.transport.bus.duplicates.closed"] = static_cast<double>(duplicate_links_closed_);
   m["convergent.node.frames.malformed"] = static_cast<double>(malformed_);
+  m["convergent.node.frames.forged"] = static_cast<double>(forged_);
   m["convergent.transport.bus.frames.lost"] = static_cast<double>(loss_.total_lost());
   m["convergent.transport.bus.frames.duplicate"] = static_cast<double>(loss_.total_duplicates());
   m["convergent.backpressure.congestion.count"] = static_cast<double>(pacer_->congestion_signals());

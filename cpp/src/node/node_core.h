@@ -106,7 +106,12 @@ class NodeCore {
   Status Open(Transport::FrameHandler deliver);
 
   void Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, TimeMicros now);
-  void OnHeartbeat(std::string_view body, bool from_bus, uint32_t pipe, TimeMicros now);
+  // A heartbeat that came on bus connection `pipe` (only the bus carries heartbeats), checked
+  // by Dispatch: a connection carries one member's frames, and a goodbye only on a connection
+  // that carried that member's heartbeats.
+  void OnHeartbeat(const HeartbeatMsg& h, uint32_t pipe, TimeMicros now);
+  // Counts a forged frame; logs it, with the count so far, at most every 10 s.
+  void NoteForged(const std::string& what, TimeMicros now);
   // A heartbeat from a member of another datacenter: over a connection this node dialed to
   // probe a seed, or dialed by such a gateway to probe this node.
   void OnRemoteHeartbeat(const HeartbeatMsg& h, uint32_t pipe, TimeMicros now);
@@ -150,6 +155,8 @@ class NodeCore {
   TimeMicros next_heartbeat_ = 0;
   uint64_t bus_seq_ = 0;  // the number of this node's last bus frame
   uint64_t malformed_ = 0;
+  uint64_t forged_ = 0;  // frames claiming a sender they cannot be from (see Dispatch)
+  TimeMicros next_forged_log_ = 0;
   bool seeds_heard_ = false;  // as of the last UpdatePruning
   uint64_t duplicate_links_closed_ = 0;
   std::set<NodeId> known_;                       // the members as of the last UpdatePeers

@@ -119,6 +119,9 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
     if (store_.tree().At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
   }
   if (differing.empty()) return;  // in agreement: the round ends here
+  // A step that names a node twice (a peer's bug, or forged) is answered once per node.
+  std::sort(differing.begin(), differing.end());
+  differing.erase(std::unique(differing.begin(), differing.end()), differing.end());
   // Each step (and each key list) stands on its own, so large ones are split into frames of at
   // most max_frame_size (about 12 bytes per tree node, 16 per key).
   if (level < store_.tree().depth()) {
