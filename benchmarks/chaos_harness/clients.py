@@ -168,7 +168,7 @@ class Client(threading.Thread):
             )
 
     def _update(self, r: Any, t: str, name: str, kind: str, arg: Any, level: str) -> str:
-        op = Op(self.cid, self._node.i, kind, t, name, arg, level, self._now())
+        op = Op(self.cid, self._node.i, kind, t, name, arg, level, self._now(), writer=r.id)
         noop = False
 
         def mutate(v: Any) -> None:
@@ -189,7 +189,7 @@ class Client(threading.Thread):
             r.update(make_key(t, name), mutate, write=_LEVELS[level], timeout=CALL_TIMEOUT)
 
         outcome = self._call(op, call)
-        if noop and outcome == "ok":
+        if noop:  # the element was not there: nothing was sent, whatever the call's outcome
             op.outcome = outcome = "noop"
         return outcome
 

@@ -35,6 +35,7 @@ class Op:
     end: float = 0.0
     outcome: str = "unknown"
     error: str = ""
+    writer: int = 0  # the writer replica of the client's handle (its dots' replica)
 
 
 @dataclass

@@ -13,6 +13,7 @@ removes or corrupts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -169,24 +170,53 @@ class ChaosNode:
         return usage(proc.pid) if proc is not None and proc.poll() is None else None
 
     def describe_fds(self) -> str:
-        """What the process's descriptors are (by kind), and its TCP connections, for a report."""
+        """What the process's descriptors are: each socket by protocol and state (from the
+        tables of its own network namespace), the rest by kind; and its TCP connections."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return "not running"
+        pid = proc.pid
+        sockets: dict[str, str] = {}  # inode -> description
+        tcp_states = {
+            "01": "established",
+            "06": "time-wait",
+            "07": "closed",
+            "08": "close-wait",
+            "0A": "listen",
+            "04": "fin-wait1",
+            "05": "fin-wait2",
+            "09": "last-ack",
+        }
+        for table in ("tcp", "tcp6"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as f:
+                for line in list(f)[1:]:
+                    cols = line.split()
+                    sockets[cols[9]] = f"tcp {tcp_states.get(cols[3], cols[3])}"
+        for table, column in (("udp", 9), ("udp6", 9), ("netlink", 9)):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as f:
+                for line in list(f)[1:]:
+                    cols = line.split()
+                    if len(cols) > column:
+                        sockets[cols[column]] = table
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/net/unix") as f:
+            for line in list(f)[1:]:
+                cols = line.split()
+                sockets[cols[6]] = "unix " + (os.path.basename(cols[7]) if len(cols) > 7 else "")
         kinds: dict[str, int] = {}
-        for fd in os.listdir(f"/proc/{proc.pid}/fd"):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
             try:
-                target = os.readlink(f"/proc/{proc.pid}/fd/{fd}")
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
             except OSError:
                 continue
-            kind = target.split(":")[0] if ":" in target else os.path.dirname(target)
+            if target.startswith("socket:["):
+                kind = sockets.get(target[8:-1], "socket in no table (closed)")
+            else:
+                kind = target.split(":")[0] if ":" in target else os.path.dirname(target)
             kinds[kind] = kinds.get(kind, 0) + 1
         ss = subprocess.run(
             [*self._net.exec_prefix(self.i), "ss", "-tanp"], capture_output=True, text=True
         ).stdout
-        unix = subprocess.run(["ss", "-xp"], capture_output=True, text=True).stdout
-        unix = "\n".join(line for line in unix.splitlines() if f"pid={proc.pid}," in line)
-        return f"{sorted(kinds.items())}\n{ss}\n{unix}"
+        return "\n".join(f"{v:4} {k}" for k, v in sorted(kinds.items())) + "\n\n" + ss
 
     def log_tail(self, chars: int = 3000) -> str:
         try:

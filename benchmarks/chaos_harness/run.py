@@ -280,6 +280,12 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
                     anomalies.append(Anomaly("leak", f"n{i}", detail))
                     with open(os.path.join(workdir, f"fds-{i}.txt"), "w") as f:
                         f.write(nodes[i].describe_fds())
+            if anomalies:  # what each node counted, beside the logs
+                with open(os.path.join(workdir, "metrics.txt"), "w") as f:
+                    for node in nodes:
+                        if node.admin is not None and node.alive:
+                            metrics = node.admin.metrics().items()
+                            f.writelines(f"n{node.i} {k} {v}\n" for k, v in metrics)
         finally:
             for node in nodes:
                 node.stop()
