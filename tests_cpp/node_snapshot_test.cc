@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -154,6 +155,65 @@ TEST(NodeSnapshotTest, AnUnusableSnapshotDirectoryIsAStartError) {
   NodeOptions o = Options("inproc://snapshot-bad-interval", dir.path());
   o.snapshot_interval = 0;
   EXPECT_EQ(Node::Start(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The real world, except that opening a snapshot store fails while `full` is set (as on a full
+// disk, where LevelDB cannot write its log).
+class FullDiskEnv : public Env {
+ public:
+  std::atomic<bool> full{true};
+  TimeMicros MonotonicMicros() override { return Env::Default().MonotonicMicros(); }
+  TimeMicros WallMicros() override { return Env::Default().WallMicros(); }
+  void Log(LogLevel level, std::string_view source, std::string_view message) override {
+    Env::Default().Log(level, source, message);
+  }
+  uint64_t Random() override { return Env::Default().Random(); }
+  Result<std::unique_ptr<Transport>> NewTransport(const TransportOptions& o,
+                                                  Transport::FrameHandler on_frame) override {
+    return Env::Default().NewTransport(o, std::move(on_frame));
+  }
+  Result<std::unique_ptr<SnapshotStore>> OpenSnapshotStore(const std::string& path,
+                                                           std::string* damage) override {
+    if (full) return Status::InvalidArgument("IO error: " + path + ": No space left on device");
+    return Env::Default().OpenSnapshotStore(path, damage);
+  }
+};
+
+// A store that cannot be opened in a usable directory does not stop the node: it starts empty,
+// takes its keys from its peer, and writes them all once the store opens; a restart then
+// restores them without the peer.
+TEST(NodeSnapshotTest, AStoreThatCannotBeOpenedLeavesTheNodeRunningAndIsRetried) {
+  TempDir dir;
+  auto peer = Start(test::FastOptions("inproc://snapshot-full-peer"));
+  ASSERT_NE(peer, nullptr);
+  Increment(*peer, "k", 5);
+  FullDiskEnv env;
+  auto node = Node::Start(Options("inproc://snapshot-full", dir.path(), {peer->bus_url()}), env);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return GValue(**node, "k") == 5; }));
+  auto metrics = (*node)->Metrics();
+  EXPECT_EQ(metrics.at("convergent.snapshot.available"), 0);
+  EXPECT_GT(metrics.at("convergent.snapshot.failures"), 0);
+  env.full = false;
+  ASSERT_TRUE(WaitFor([&] {
+    auto m = (*node)->Metrics();
+    return m.at("convergent.snapshot.available") == 1 && m.at("convergent.snapshot.count") > 0;
+  }));
+  (*node)->Stop(false);
+  node->reset();
+  peer->Stop(false);
+  auto again = Start(Options("inproc://snapshot-full-again", dir.path()));
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(GValue(*again, "k"), 5u);  // restored, with no peer to ask
+}
+
+// Two nodes on one snapshot directory is a configuration error, not a full disk.
+TEST(NodeSnapshotTest, ASnapshotDirectoryInUseByAnotherNodeIsAStartError) {
+  TempDir dir;
+  auto first = Start(Options("inproc://snapshot-shared-1", dir.path()));
+  ASSERT_NE(first, nullptr);
+  auto second = Node::Start(Options("inproc://snapshot-shared-2", dir.path()));
+  EXPECT_EQ(second.status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

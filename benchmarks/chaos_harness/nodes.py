@@ -1,11 +1,11 @@
 """The `convergent node` processes of a chaos run, one per network host.
 
-A node listens on ``tcp://<its address>:7000`` and is seeded with every other host, by address
-or (every other node) by the name ``seeds.chaos``, which resolves to all of them. The harness
-drives it through the control socket LocalCluster(processes=True) uses (a Unix socket: reachable
-from every network namespace); each client thread opens a handle of its own, so calls to one node
-run side by side. A node keeps a LevelDB snapshot in its own directory, which a restart keeps,
-removes or corrupts.
+A node listens on ``tcp://<its address>:7000`` and is seeded with every other host, by address or
+(every other node) by the name ``seeds.chaos``, which resolves to all of them. The harness drives
+it through the control socket LocalCluster(processes=True) uses (a Unix socket: reachable from
+every network namespace); each client thread opens a handle of its own, so calls to one node run
+side by side. A node keeps a LevelDB snapshot in its own directory (on a tmpfs of its own, which a
+fault fills up), which a restart keeps, removes or corrupts.
 
 ``crashed()`` tells a process that ended without the harness killing it. Not thread-safe except
 ``handle()`` and ``alive``, which client threads call.
@@ -75,6 +75,8 @@ class ChaosNode:
         self.baseline: Usage | None = None
         self._killed = False  # by the harness, since its start
         self._lock = threading.Lock()
+        self._mounted = False
+        self._filler = os.path.join(self.snapshot_dir, "filler")  # fill_disk() writes it
 
     def start(self, timeout: float = 30.0) -> None:
         net, i = self._net, self.i
@@ -141,6 +143,40 @@ class ChaosNode:
     def resume(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGCONT)
+
+    def mount_disk(self, size: str = "64m") -> None:
+        """Puts the snapshot directory on a tmpfs of its own, which fill_disk() can fill."""
+        os.makedirs(self.snapshot_dir, exist_ok=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", self.snapshot_dir], check=True
+        )
+        self._mounted = True
+
+    def fill_disk(self) -> int:
+        """Fills the snapshot's tmpfs to the last byte; returns the bytes it took."""
+        filled = 0
+        chunk = b"\0" * (1 << 20)
+        with open(self._filler, "wb", buffering=0) as f:
+            for size in (1 << 20, 4096, 1):
+                while True:
+                    try:
+                        filled += f.write(chunk[:size])
+                    except OSError:
+                        break
+        return filled
+
+    def free_disk(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self._filler)
+
+    def unmount_disk(self) -> None:
+        """Unmounts the tmpfs, keeping a copy of the snapshot beside it (<dir>-kept)."""
+        if self._mounted:
+            self.free_disk()
+            with contextlib.suppress(OSError):
+                shutil.copytree(self.snapshot_dir, self.snapshot_dir + "-kept")
+            subprocess.run(["umount", "-l", self.snapshot_dir], check=False)
+            self._mounted = False
 
     def wipe_snapshot(self) -> None:
         shutil.rmtree(self.snapshot_dir, ignore_errors=True)

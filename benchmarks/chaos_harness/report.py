@@ -20,6 +20,7 @@ _COLORS = {
     "reset": "#e7ba52",
     "kill": "#000000",
     "pause": "#2ca02c",
+    "disk-full": "#9edae5",
 }
 
 

@@ -113,6 +113,8 @@ class _Nemesis(threading.Thread):
             self._nodes[f.nodes[0]].kill()
         elif kind == "pause":
             self._nodes[f.nodes[0]].pause()
+        elif kind == "disk-full":
+            self._nodes[f.nodes[0]].fill_disk()
 
     def _end(self, f: Fault) -> None:
         kind, p = f.kind, f.params
@@ -133,12 +135,15 @@ class _Nemesis(threading.Thread):
             node.start()
         elif kind == "pause":
             self._nodes[f.nodes[0]].resume()
+        elif kind == "disk-full":
+            self._nodes[f.nodes[0]].free_disk()
 
     def heal_all(self) -> None:
         """Ends every fault still in force (after stop)."""
         self._net.heal_all()
         for node in self._nodes:
             node.resume()
+            node.free_disk()
         self._watch_crashes()
         for node in self._nodes:
             if not node.alive:
@@ -220,6 +225,7 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
         try:
             nodes = [ChaosNode(net, i, workdir, authkey) for i in range(n)]
             for node in nodes:
+                node.mount_disk()
                 node.start()
             notes.append(f"formed in {wait_formed(nodes, 30.0):.1f} s")
             baseline = [node.usage() for node in nodes]
@@ -289,6 +295,7 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
         finally:
             for node in nodes:
                 node.stop()
+                node.unmount_disk()
             relay.close()
     anomalies += _scan_logs(nodes)
     kept = None

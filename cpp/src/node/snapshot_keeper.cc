@@ -1,6 +1,10 @@
 #include "node/snapshot_keeper.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -9,22 +13,39 @@ namespace convergent::internal {
 Result<std::unique_ptr<SnapshotKeeper>> SnapshotKeeper::Open(Env& env, std::string dir,
                                                              std::string node_name,
                                                              TimeMicros interval) {
-  std::string damage;
-  auto store = env.OpenSnapshotStore(dir, &damage);
-  if (!store.ok()) return store.status();
-  std::unique_ptr<SnapshotKeeper> k(new SnapshotKeeper(env, std::move(dir), std::move(node_name),
-                                                       interval, std::move(store).value()));
-  if (!damage.empty()) k->ReportDamage(damage);
+  std::unique_ptr<SnapshotKeeper> k(
+      new SnapshotKeeper(env, std::move(dir), std::move(node_name), interval));
+  if (k->OpenStore()) return k;
+  // A directory this process cannot use, or another process's store, is a configuration error;
+  // anything else (a full disk, an I/O error) may pass, and the node runs without the store
+  // meanwhile.
+  std::error_code ec;
+  std::filesystem::create_directories(k->dir_, ec);
+  if (!std::filesystem::is_directory(k->dir_, ec) || access(k->dir_.c_str(), W_OK) != 0 ||
+      k->unavailable_reason_.find("/LOCK") != std::string::npos) {
+    return Status::InvalidArgument("snapshot directory " + k->dir_ +
+                                   " cannot be used: " + k->unavailable_reason_);
+  }
   return k;
 }
 
 SnapshotKeeper::SnapshotKeeper(Env& env, std::string dir, std::string node_name,
-                               TimeMicros interval, std::unique_ptr<SnapshotStore> store)
-    : env_(env),
-      dir_(std::move(dir)),
-      node_name_(std::move(node_name)),
-      interval_(interval),
-      store_(std::move(store)) {}
+                               TimeMicros interval)
+    : env_(env), dir_(std::move(dir)), node_name_(std::move(node_name)), interval_(interval) {}
+
+bool SnapshotKeeper::OpenStore() {
+  std::string damage;
+  auto store = env_.OpenSnapshotStore(dir_, &damage);
+  if (!store.ok()) {
+    ++failures_;
+    unavailable_reason_ = store.status().message();
+    return false;
+  }
+  store_ = std::move(store).value();
+  unavailable_reason_.clear();
+  if (!damage.empty()) ReportDamage(damage);
+  return true;
+}
 
 void SnapshotKeeper::ReportDamage(const std::string& what) {
   ++corrupt_;
@@ -34,6 +55,15 @@ void SnapshotKeeper::ReportDamage(const std::string& what) {
 }
 
 void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
+  next_due_ = now + interval_;
+  if (store_ == nullptr) {
+    env_.Log(LogLevel::kError, node_name_,
+             "the snapshot store in " + dir_ + " cannot be opened (" + unavailable_reason_ +
+                 "): the node starts empty and takes its keys from its peers; opening is "
+                 "retried every snapshot interval");
+    r.TrackChanges();
+    return;
+  }
   auto records = store_->ReadAll();
   if (!records.ok()) {
     ReportDamage(records.status().message() +
@@ -84,12 +114,17 @@ void SnapshotKeeper::Restore(Replicator& r, TimeMicros now) {
                  "(docs/concepts.md, \"Removed replicas\")");
   }
   r.TrackChanges();
-  next_due_ = now + interval_;
 }
 
 void SnapshotKeeper::MaybeWrite(Replicator& r, TimeMicros now, bool now_anyway) {
-  if (store_ == nullptr || (!now_anyway && now < next_due_)) return;
+  if (closed_ || (!now_anyway && now < next_due_)) return;
   next_due_ = now + interval_;
+  if (store_ == nullptr) {
+    // The changes since the start (everything: the node started empty) wait for the store.
+    if (!OpenStore()) return;
+    env_.Log(LogLevel::kInfo, node_name_,
+             "the snapshot store in " + dir_ + " opened: writing every key this node holds");
+  }
   std::vector<SnapshotStore::Record> changes = r.TakeChanges();
   if (changes.empty()) return;
   if (Status s = store_->Write(changes); !s.ok()) {
@@ -107,6 +142,7 @@ void SnapshotKeeper::MaybeWrite(Replicator& r, TimeMicros now, bool now_anyway) 
 
 void SnapshotKeeper::AddMetrics(std::map<std::string, double>& m) const {
   m["convergent.snapshot.count"] = static_cast<double>(writes_);
+  m["convergent.snapshot.available"] = store_ != nullptr ? 1.0 : 0.0;
   m["convergent.snapshot.records.written"] = static_cast<double>(records_written_);
   m["convergent.snapshot.failures"] = static_cast<double>(failures_);
   m["convergent.snapshot.corrupt"] = static_cast<double>(corrupt_);

@@ -5,7 +5,10 @@
 // (convergent.snapshot.corrupt) and logged once with the path and what was lost; the node's
 // peers repair the rest through anti-entropy. A failed write gives its records back to the
 // Replicator, is counted and logged, and is retried at the next interval; replication never
-// waits for it.
+// waits for it. A store that cannot be opened in a directory that exists and is writable (a
+// full disk, an I/O error) does not stop the node: it starts empty and takes its keys from its
+// peers (logged, convergent.snapshot.available 0), and opening is retried every interval; once
+// open, every key changed since the start (all it holds) is written.
 //
 // Thread safety: none; the node core owns it.
 #pragma once
@@ -23,7 +26,8 @@ namespace convergent::internal {
 
 class SnapshotKeeper {
  public:
-  // Opens (creating) the store in `dir`; errors: a directory that cannot be opened at all.
+  // Opens (creating) the store in `dir`; errors: a directory that does not exist and cannot be
+  // made, or that this process may not write (a configuration error).
   static Result<std::unique_ptr<SnapshotKeeper>> Open(Env& env, std::string dir,
                                                       std::string node_name, TimeMicros interval);
 
@@ -35,18 +39,24 @@ class SnapshotKeeper {
   void MaybeWrite(Replicator& r, TimeMicros now, bool now_anyway = false);
   void AddMetrics(std::map<std::string, double>& m) const;
   // Releases the store (its directory may be opened again). Idempotent.
-  void Close() { store_.reset(); }
+  void Close() {
+    store_.reset();
+    closed_ = true;
+  }
 
  private:
-  SnapshotKeeper(Env& env, std::string dir, std::string node_name, TimeMicros interval,
-                 std::unique_ptr<SnapshotStore> store);
+  SnapshotKeeper(Env& env, std::string dir, std::string node_name, TimeMicros interval);
   void ReportDamage(const std::string& what);
+  // Opens the store (at start, or again while it was unavailable); false on failure (logged).
+  bool OpenStore();
 
   Env& env_;
   std::string dir_;
   std::string node_name_;
   TimeMicros interval_;
-  std::unique_ptr<SnapshotStore> store_;
+  std::unique_ptr<SnapshotStore> store_;  // null: unavailable (or closed)
+  bool closed_ = false;
+  std::string unavailable_reason_;  // why the store could not be opened (empty: it is open)
   TimeMicros next_due_ = 0;
   uint64_t writes_ = 0;
   uint64_t records_written_ = 0;
