@@ -518,3 +518,15 @@ def test_a_control_socket_without_a_key_is_refused_at_start(tmp_path: Any) -> No
     )
     assert p.returncode == 2
     assert "needs the driver's key in $CONVERGENT_CONTROL_KEY" in p.stderr
+
+
+def test_a_stepped_wall_clock_stamps_the_nodes_writes() -> None:
+    with cv.LocalCluster(2) as c:
+        a, b = c.nodes
+        c.node(1)._step_wall_clock(-3600)
+        b.update(cv.LWWRegisterKey("r"), lambda v: v.set("b"), write=cv.ALL, timeout=5)
+        a.update(cv.LWWRegisterKey("s"), lambda v: v.set("a"), write=cv.ALL, timeout=5)
+        behind = a.get(cv.LWWRegisterKey("r")).timestamp / 1e6
+        on_time = b.get(cv.LWWRegisterKey("s")).timestamp / 1e6
+        assert abs(behind - (time.time() - 3600)) < 60
+        assert abs(on_time - time.time()) < 60

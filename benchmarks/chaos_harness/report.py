@@ -21,6 +21,7 @@ _COLORS = {
     "kill": "#000000",
     "pause": "#2ca02c",
     "disk-full": "#9edae5",
+    "clock-step": "#c49c94",
 }
 
 

@@ -115,6 +115,11 @@ class _Nemesis(threading.Thread):
             self._nodes[f.nodes[0]].pause()
         elif kind == "disk-full":
             self._nodes[f.nodes[0]].fill_disk()
+        elif kind == "clock-step":
+            node = self._nodes[f.nodes[0]]
+            if node.admin is not None and node.alive:
+                node.admin.step_wall_clock(p["seconds"])
+                p["incarnation"] = node.incarnation
 
     def _end(self, f: Fault) -> None:
         kind, p = f.kind, f.params
@@ -137,6 +142,10 @@ class _Nemesis(threading.Thread):
             self._nodes[f.nodes[0]].resume()
         elif kind == "disk-full":
             self._nodes[f.nodes[0]].free_disk()
+        elif kind == "clock-step":  # back, as NTP would (not on a process started since)
+            node = self._nodes[f.nodes[0]]
+            if node.admin is not None and node.alive and p.get("incarnation") == node.incarnation:
+                node.admin.step_wall_clock(-p["seconds"])
 
     def heal_all(self) -> None:
         """Ends every fault still in force (after stop)."""

@@ -3,9 +3,10 @@
 Two tracks run side by side, each one fault at a time with short quiet gaps: the network's
 (partitions of every shape, a link taken down, stalls, latency, loss, connection resets) and the
 processes' (kill -9 and a restart that keeps, removes or corrupts the snapshot; SIGSTOP for longer
-than the failure timeout, then SIGCONT; the snapshot's disk filled up, then freed). Only ``(n - 1)
-// 2`` nodes, chosen by the seed, are ever killed, so a majority always keeps what it acknowledged;
-the checker does not rely on it (it counts kills), but the run then proves more.
+than the failure timeout, then SIGCONT; the snapshot's disk filled up, then freed; the wall clock
+stepped, then stepped back). Only ``(n - 1) // 2`` nodes, chosen by the seed, are ever killed, so a
+majority always keeps what it acknowledged; the checker does not rely on it (it counts kills), but
+the run then proves more.
 
 Pure: the same seed gives the same schedule.
 """
@@ -28,7 +29,7 @@ NETWORK_KINDS = (
     "loss",
     "reset",
 )
-PROCESS_KINDS = ("kill", "pause", "disk-full")
+PROCESS_KINDS = ("kill", "pause", "disk-full", "clock-step")
 
 
 def _split(rng: random.Random, nodes: list[int]) -> tuple[list[int], list[int]]:
@@ -106,6 +107,12 @@ def _process_fault(
         mode = rng.choice(["keep", "keep", "wipe", "corrupt"])
         end = min(until, t + rng.uniform(0.2, 5.0))
         return [Fault(kind, t, end, (i,), f"n{i} -9, restart {mode}", {"snapshot": mode})]
+    if kind == "clock-step":
+        i = rng.randrange(n)
+        step = rng.choice([-1, 1]) * rng.uniform(10.0, 3600.0)
+        end = min(until, t + rng.uniform(2.0, 10.0))
+        detail = f"n{i}'s wall clock {step:+.0f} s, then back"
+        return [Fault(kind, t, end, (i,), detail, {"seconds": step})]
     if kind == "disk-full":
         i = rng.randrange(n)
         end = min(until, t + rng.uniform(2.0, 8.0))

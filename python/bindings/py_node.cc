@@ -210,6 +210,10 @@ void RegisterNode(py::module_& m) {
             NoGil([&] { self.host->node().RetireWriter(convergent::ReplicaId{writer}); });
           },
           py::arg("writer"))
+      .def(
+          "_step_wall_clock",
+          [](PyNode& self, double seconds) { self.host->node().StepWallClock(seconds); },
+          py::arg("seconds"))
       .def("metrics",
            [](PyNode& self) {
              py::dict out;

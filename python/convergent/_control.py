@@ -132,6 +132,9 @@ class ControlServer:
             for writer in writers:
                 self._node._retire_writer(writer)
 
+    def _op_step_wall_clock(self, seconds: float) -> None:
+        self._node._step_wall_clock(float(seconds))
+
     def _op_retire_writer(self, replica: int) -> None:
         """A writer replica of an earlier handle, whose node process is gone."""
         self._node._retire_writer(int(replica))
@@ -363,6 +366,10 @@ class RemoteNode:
 
     def leader(self) -> int:
         return int(self._channel.call("leader"))
+
+    def step_wall_clock(self, seconds: float) -> None:
+        """Steps the node process's wall clock (see Node._step_wall_clock)."""
+        self._channel.call("step_wall_clock", float(seconds))
 
     def metrics(self) -> dict[str, float]:
         return dict(self._channel.call("metrics"))

@@ -149,6 +149,11 @@ class Node:
         write again: removed on every member, so that it is pruned."""
         self._core._retire_writer(replica)
 
+    def _step_wall_clock(self, seconds: float) -> None:
+        """For tests and chaos runs: steps this node's wall clock (LWW timestamps, tombstone
+        ages, key expiry) by ``seconds``, either way, as NTP stepping the machine's would."""
+        self._core._step_wall_clock(float(seconds))
+
     def metrics(self) -> dict[str, float]:
         """The replicator's metrics plus the transport's and the membership's."""
         return dict(self._core.metrics())

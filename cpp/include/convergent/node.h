@@ -52,6 +52,10 @@ class Node {
   // Stops the loop and closes the transport. `graceful`: first tells the peers it is leaving
   // and flushes pending deltas. Idempotent.
   void Stop(bool graceful = true);
+  // For tests and chaos runs: steps this node's wall clock (LWW timestamps, tombstone ages, key
+  // expiry) by `seconds`, either way, as an operator or NTP stepping the machine's clock would.
+  // Timers run on the monotonic clock and are not affected. Thread-safe.
+  void StepWallClock(double seconds);
   bool running() const;  // lock-free
 
   NodeId id() const;

@@ -21,9 +21,41 @@ namespace convergent {
 
 using internal::NodeCore;
 
+namespace {
+
+// The node's Env: the one it was given, its wall clock shifted by what StepWallClock added.
+class ShiftedEnv final : public Env {
+ public:
+  explicit ShiftedEnv(Env& base) : base_(base) {}
+  void Step(TimeMicros by) { offset_ += by; }
+
+  TimeMicros MonotonicMicros() override { return base_.MonotonicMicros(); }
+  TimeMicros WallMicros() override { return base_.WallMicros() + offset_.load(); }
+  void Log(LogLevel level, std::string_view source, std::string_view message) override {
+    base_.Log(level, source, message);
+  }
+  uint64_t Random() override { return base_.Random(); }
+  Result<std::unique_ptr<Transport>> NewTransport(const TransportOptions& options,
+                                                  Transport::FrameHandler on_frame) override {
+    return base_.NewTransport(options, std::move(on_frame));
+  }
+  Result<std::unique_ptr<SnapshotStore>> OpenSnapshotStore(const std::string& path,
+                                                           std::string* damage) override {
+    return base_.OpenSnapshotStore(path, damage);
+  }
+
+ private:
+  Env& base_;
+  std::atomic<TimeMicros> offset_{0};
+};
+
+}  // namespace
+
 class Node::Impl {
  public:
   Impl(NodeOptions options, Env& env) : options_(std::move(options)), env_(env) {}
+
+  void StepWallClock(TimeMicros by) { env_.Step(by); }
 
   Status Start() {
     auto core = NodeCore::Start(options_, env_, [this](std::string frame, bool bus, uint32_t pipe) {
@@ -257,7 +289,7 @@ class Node::Impl {
   bool LoopMustWakeLocked() const { return core_->NextDeadline() < loop_due_; }
 
   NodeOptions options_;
-  Env& env_;
+  ShiftedEnv env_;
   std::string name_;
 
   mutable std::mutex mu_;                // the core and the outputs below
@@ -293,6 +325,9 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, Env& env) {
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Node::~Node() = default;
 void Node::Stop(bool graceful) { impl_->Stop(graceful); }
+void Node::StepWallClock(double seconds) {
+  impl_->StepWallClock(static_cast<TimeMicros>(seconds * 1e6));
+}
 bool Node::running() const { return impl_->running(); }
 NodeId Node::id() const { return impl_->id(); }
 ReplicaId Node::replica_id() const { return impl_->replica_id(); }
