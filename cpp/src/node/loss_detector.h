@@ -43,6 +43,11 @@ class LossDetector {
                   bool any_other_life_is_new = false);
   // Forgets a sender (a member that left).
   void Forget(NodeId sender);
+  // Whether frames of `sender` in `incarnation` are numbered here already (its known life).
+  bool Numbers(NodeId sender, uint64_t incarnation) const {
+    auto it = senders_.find(sender);
+    return it != senders_.end() && it->second.incarnation == incarnation;
+  }
   // For the heartbeats: the senders (current incarnations) with frames lost so far.
   std::vector<LossReport> Reports() const;
 

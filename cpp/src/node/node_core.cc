@@ -205,10 +205,10 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
     if (heartbeat) OnHeartbeat(*heartbeat, pipe, now);
     return;
   }
-  // A connection no heartbeat has named yet does not renumber a member heard elsewhere (a
-  // frame there may be forged; the member's own frames on a new connection are delivered, and
-  // numbered once its heartbeat names the connection).
-  if (owner || !membership_->IsReachable(h->sender)) {
+  // A connection no heartbeat has named yet does not start a new life of a member heard
+  // elsewhere (a frame there may be forged): such a frame is delivered, unnumbered. The member's
+  // own frames on a new connection, of its known life, are numbered as any.
+  if (owner || !membership_->IsReachable(h->sender) || loss_.Numbers(h->sender, h->incarnation)) {
     uint64_t lost = 0;
     const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost,
                                        !membership_->IsReachable(h->sender));
