@@ -530,3 +530,32 @@ def test_a_stepped_wall_clock_stamps_the_nodes_writes() -> None:
         on_time = b.get(cv.LWWRegisterKey("s")).timestamp / 1e6
         assert abs(behind - (time.time() - 3600)) < 60
         assert abs(on_time - time.time()) < 60
+
+
+def test_a_node_process_stopped_while_calls_are_in_flight_exits_cleanly() -> None:
+    # The driver's calls were daemon threads of the node process blocked in the node when it
+    # stopped; taking the GIL back at the interpreter's exit aborted the process.
+    with cv.LocalCluster(2, transport="ipc", processes=True) as c:
+        r = c.nodes[0]
+        done = threading.Event()
+
+        def hammer() -> None:
+            key = cv.GCounterKey("k")
+            while not done.is_set():
+                try:
+                    r.update(key, lambda g: g.increment(1), write=cv.MAJORITY, timeout=1)
+                except cv.Error:
+                    return
+
+        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        proc = c._procs[0]
+        assert proc is not None
+        c.stop(0)
+        done.set()
+        with open(f"{c._tmp}/node-0.log") as f:
+            log = f.read()
+        assert proc.returncode == 0, log[-2000:]
+        assert "terminate called" not in log

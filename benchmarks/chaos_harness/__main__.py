@@ -59,7 +59,7 @@ def main() -> int:
         if args.minutes is not None:
             if time.monotonic() - start > args.minutes * 60:
                 break
-        elif len(results) >= args.schedules:
+        elif len(results) + len(failed) >= args.schedules:
             break
         try:
             r = run(seed, args.nodes, args.seconds)

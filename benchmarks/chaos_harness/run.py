@@ -159,6 +159,20 @@ class _Nemesis(threading.Thread):
                 node.start()
 
 
+def _sample_usage(
+    nodes: list[ChaosNode],
+    t0: float,
+    stop: threading.Event,
+    out: list[tuple[float, int, int, Usage]],
+) -> None:
+    """Every second until the clients stop: what each node process holds."""
+    while not stop.wait(1.0):
+        for node in nodes:
+            u = node.usage()
+            if u is not None:
+                out.append((time.monotonic() - t0, node.i, node.incarnation, u))
+
+
 def _digests(nodes: list[ChaosNode]) -> set[int] | None:
     try:
         out = set()
@@ -229,6 +243,7 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
     notes = ["crashable: " + ", ".join(f"n{i}" for i in crashable)]
     anomalies: list[Anomaly] = []
     nodes: list[ChaosNode] = []
+    samples: list[tuple[float, int, int, Usage]] = []  # (time, node, incarnation, usage)
     with Network(n) as net:
         relay = Relay(net.namespaces, seed)
         try:
@@ -245,6 +260,10 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
                 for c in range(n * clients_per_node)
             ]
             nemesis = _Nemesis(faults, net, relay, nodes, history, t0, seed)
+            sampler = threading.Thread(
+                target=_sample_usage, args=(nodes, t0, stop, samples), daemon=True
+            )
+            sampler.start()
             nemesis.start()
             for c in clients:
                 c.start()
@@ -295,7 +314,13 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
                     anomalies.append(Anomaly("leak", f"n{i}", detail))
                     with open(os.path.join(workdir, f"fds-{i}.txt"), "w") as f:
                         f.write(nodes[i].describe_fds())
-            if anomalies:  # what each node counted, beside the logs
+            if anomalies:  # what each node counted and held, beside the logs
+                with open(os.path.join(workdir, "usage.txt"), "w") as f:
+                    f.writelines(
+                        f"{t:7.2f} n{i} incarnation {inc}: threads {u.threads} fds {u.fds} "
+                        f"rss {u.rss_bytes >> 20} MiB\n"
+                        for t, i, inc, u in samples
+                    )
                 with open(os.path.join(workdir, "metrics.txt"), "w") as f:
                     for node in nodes:
                         if node.admin is not None and node.alive:

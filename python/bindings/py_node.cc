@@ -21,12 +21,29 @@ namespace py = pybind11;
 namespace convergent::bindings {
 namespace {
 
+// Releases the GIL for its scope, as py::gil_scoped_release, except that taking it back may end
+// the thread: Python ends a daemon thread that takes the GIL back while the interpreter is
+// finalizing (pthread_exit, which unwinds the thread's stack). pybind11's destructor is
+// noexcept, so that unwinding aborted the process ("terminate called without an active
+// exception", a node process stopped while a driver's calls were in flight); this one lets it
+// through, and the thread ends quietly.
+class GilReleased {
+ public:
+  GilReleased() : state_(PyEval_SaveThread()) {}
+  ~GilReleased() noexcept(false) { PyEval_RestoreThread(state_); }
+  GilReleased(const GilReleased&) = delete;
+  GilReleased& operator=(const GilReleased&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
+
 // Runs f with the GIL released. Every call that takes the node's lock goes through it: a Python
 // thread must never wait for that lock while holding the GIL, because the holder may be running
 // Python code (an update function) and need the GIL back.
 template <typename F>
 auto NoGil(F&& f) {
-  py::gil_scoped_release nogil;
+  GilReleased nogil;
   return f();
 }
 
@@ -69,7 +86,7 @@ class NodeHost : public ReplicaHost {
     CheckLive(id, incarnation);
     Result<Completion> c = Status::InvalidArgument("");
     {
-      py::gil_scoped_release nogil;
+      GilReleased nogil;
       c = node_->Await(request);
     }
     if (!c.ok()) {
@@ -95,7 +112,7 @@ class NodeHost : public ReplicaHost {
   void WaitAndDispatch(double timeout) {
     std::vector<ReplicaEvent> events;
     {
-      py::gil_scoped_release nogil;
+      GilReleased nogil;
       events = node_->WaitEvents(timeout);
     }
     Deliver(node_->id(), events);
@@ -150,7 +167,7 @@ void RegisterNode(py::module_& m) {
              const std::string o_datacenter = o.datacenter;
              Result<std::unique_ptr<Node>> node = Status::InvalidArgument("");
              {
-               py::gil_scoped_release nogil;
+               GilReleased nogil;
                node = Node::Start(std::move(o));
              }
              if (!node.ok()) throw py::value_error(node.status().message());
@@ -223,14 +240,14 @@ void RegisterNode(py::module_& m) {
            })
       .def("digest",
            [](PyNode& self) {
-             py::gil_scoped_release nogil;
+             GilReleased nogil;
              return self.host->node().StoreDigest();
            })
       .def(
           "stop",
           [](PyNode& self, bool graceful) {
             {
-              py::gil_scoped_release nogil;
+              GilReleased nogil;
               self.host->node().Stop(graceful);
             }
             self.host->DispatchEvents();
