@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Sequence
 
+from .nodes import ANTI_ENTROPY_INTERVAL
 from .run import Result
 
 _COLORS = {
@@ -63,9 +64,13 @@ def table(results: Sequence[Result]) -> str:
         + (", ".join(f"{k} {v}" for k, v in sorted(anomalies.items())) if anomalies else "none")
     )
     never = sum(1 for r in results if r.convergence is None)
+    target = 2 * ANTI_ENTROPY_INTERVAL
+    slow = sum(1 for r in results if r.convergence is not None and r.convergence >= target)
     lines.append(
         f"worst convergence after the final heal: {worst:.2f} s"
         + (f" ({never} never converged)" if never else "")
+        + f"; target under 2 anti-entropy intervals ({target:.0f} s): "
+        + (f"missed in {slow} of {len(results)} runs" if slow else "met")
     )
     for r in results:
         for a in r.anomalies:
