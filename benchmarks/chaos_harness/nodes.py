@@ -252,7 +252,13 @@ class ChaosNode:
         ss = subprocess.run(
             [*self._net.exec_prefix(self.i), "ss", "-tanp"], capture_output=True, text=True
         ).stdout
-        return "\n".join(f"{v:4} {k}" for k, v in sorted(kinds.items())) + "\n\n" + ss
+        # The control socket's accepted connections belong to the drivers' namespace (this
+        # one's), so they are in no table above: ss here finds them.
+        unix = subprocess.run(["ss", "-xanp"], capture_output=True, text=True).stdout
+        unix_lines = [line for line in unix.splitlines() if f"pid={pid}," in line]
+        counts = "\n".join(f"{v:4} {k}" for k, v in sorted(kinds.items()))
+        counts += f"\n{len(unix_lines):4} of them Unix sockets (ss -xanp)"
+        return counts + "\n\n" + ss + "\n" + "\n".join(unix_lines)
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
