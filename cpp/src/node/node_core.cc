@@ -179,7 +179,10 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
       ++malformed_;  // garbled, or its header and its body name two senders
       return;
     }
-    if (hb->sender.leaving && owner != h->sender) {
+    // (A member of another datacenter speaks on a probing connection, which no heartbeat of
+    // this datacenter names: its goodbye is its own business, see OnRemoteHeartbeat.)
+    const bool local = hb->sender.datacenter == membership_->self().datacenter;
+    if (hb->sender.leaving && local && owner != h->sender) {
       NoteForged("a goodbye of member " + ReplicaId{h->sender}.ToString() +
                      " on a bus connection that never carried its heartbeats",
                  now);
