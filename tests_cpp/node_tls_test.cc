@@ -90,8 +90,10 @@ TEST(NodeTlsTest, MembersOfTheCaJoinAndANodeOfAnotherCaIsRefused) {
   Increment(**intruder, "k", 1000);
   Increment(**b, "k", 1);
   ASSERT_TRUE(WaitFor([&] { return GValue(**a, "k") == 1; }));
-  // Long enough for several heartbeats, dials and anti-entropy rounds of the intruder.
-  EXPECT_FALSE(WaitFor([&] { return GValue(**a, "k") != 1 || Reachable(**a) != 2; }, 1.5));
+  // Long enough for several heartbeats, dials and anti-entropy rounds of the intruder: it never
+  // counts as a member nor writes. (b may drop out of sight for a moment on a loaded machine:
+  // it did once under TSan beside two chaos runs; that is not what this test is about.)
+  EXPECT_FALSE(WaitFor([&] { return GValue(**a, "k") != 1 || Reachable(**a) > 2; }, 1.5));
   EXPECT_EQ(Reachable(**intruder), 1u);
   EXPECT_EQ(GValue(**b, "k"), 1u);
   // Refused, and counted on both sides (NNG retries the dial silently otherwise).
