@@ -187,10 +187,6 @@ class Network:
         )
         return len([line for line in r.stdout.splitlines() if line.strip()])
 
-    @property
-    def faulty(self) -> bool:
-        return bool(self._cuts or self._down or self._relayed)
-
     def heal_all(self) -> None:
         self.heal()
         for i in list(self._down):

@@ -32,13 +32,13 @@ from convergent.cluster import _wait_for_ready_line
 from .network import Network
 
 # The options every node runs with: failures noticed within a second, anti-entropy every 5 s.
+ANTI_ENTROPY_INTERVAL = 5.0
 NODE_OPTIONS = {
     "heartbeat-interval": "0.1",
     "failure-timeout": "1.0",
-    "anti-entropy-interval": "5",
+    "anti-entropy-interval": str(ANTI_ENTROPY_INTERVAL),
     "snapshot-interval": "0.5",
 }
-ANTI_ENTROPY_INTERVAL = 5.0
 
 
 @dataclass
@@ -119,7 +119,8 @@ class ChaosNode:
         return proc is not None and proc.poll() is None
 
     def handle(self) -> RemoteNode:
-        """A handle of its own on the running incarnation (NodeDownError-raising if gone)."""
+        """A handle of its own on the running incarnation (ConnectionError if it is down; its
+        calls raise NodeDownError once it goes)."""
         with self._lock:
             proc = self.proc
         if proc is None or proc.poll() is not None:

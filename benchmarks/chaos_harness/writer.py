@@ -10,6 +10,7 @@ closes.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -38,7 +39,7 @@ def main() -> None:
     start = time.monotonic()
     written = 0
     next_report = 0.0
-    pid = __import__("os").getpid()
+    pid = os.getpid()
     while not stop.is_set():
         now = time.monotonic() - start
         if now < seconds:
