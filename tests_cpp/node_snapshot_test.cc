@@ -174,7 +174,7 @@ class FullDiskEnv : public Env {
   }
   Result<std::unique_ptr<SnapshotStore>> OpenSnapshotStore(const std::string& path,
                                                            std::string* damage) override {
-    if (full) return Status::InvalidArgument("IO error: " + path + ": No space left on device");
+    if (full) return Status::Unavailable("IO error: " + path + ": No space left on device");
     return Env::Default().OpenSnapshotStore(path, damage);
   }
 };
@@ -214,6 +214,25 @@ TEST(NodeSnapshotTest, ASnapshotDirectoryInUseByAnotherNodeIsAStartError) {
   ASSERT_NE(first, nullptr);
   auto second = Node::Start(Options("inproc://snapshot-shared-2", dir.path()));
   EXPECT_EQ(second.status().code(), StatusCode::kInvalidArgument);
+}
+
+// The store tells a directory another store holds (a configuration error) from a failure that
+// may pass, by its status code, not by the words of its message.
+TEST(NodeSnapshotTest, TheStoreTellsADirectoryInUseFromAFailureThatMayPass) {
+  TempDir dir;
+  std::string damage;
+  auto first = OpenLevelDbSnapshotStore(dir.path(), &damage);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = OpenLevelDbSnapshotStore(dir.path(), &damage);
+  EXPECT_EQ(second.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(second.status().message().find("in use by another node"), std::string::npos)
+      << second.status().message();
+  // Any other I/O error (here a file where the directory should be) may pass; the node checks
+  // its directory itself.
+  const std::string blocked = dir.path() + "/file";
+  { std::ofstream(blocked) << "x"; }
+  auto third = OpenLevelDbSnapshotStore(blocked + "/store", &damage);
+  EXPECT_EQ(third.status().code(), StatusCode::kUnavailable) << third.status().ToString();
 }
 
 }  // namespace

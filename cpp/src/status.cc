@@ -16,6 +16,8 @@ std::string Status::ToString() const {
       return "key deleted: " + message_;
     case StatusCode::kTimeout:
       return "timeout: " + message_;
+    case StatusCode::kUnavailable:
+      return "unavailable: " + message_;
   }
   return message_;
 }

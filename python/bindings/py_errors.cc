@@ -41,6 +41,9 @@ void ThrowStatus(const Status& s) {
     case StatusCode::kTimeout:
       PyErr_SetString(PyExc_TimeoutError, s.message().c_str());
       throw py::error_already_set();
+    case StatusCode::kUnavailable:
+      PyErr_SetString(PyExc_OSError, s.message().c_str());
+      throw py::error_already_set();
     case StatusCode::kOk:
       break;
   }

@@ -33,7 +33,8 @@ class SnapshotStore {
 // Opens (creating if needed) the LevelDB store in `dir`, checksums verified (paranoid checks).
 // A store that LevelDB reports damaged is opened again skipping the log records whose checksums
 // fail (or, when that fails too, created empty), and `*damage` says what was wrong (empty:
-// nothing); the caller reports it. Other failures (no permission, a file in the way) are errors.
+// nothing); the caller reports it. Other failures are errors: Unavailable for an I/O error that
+// may pass (a full disk), InvalidArgument for a store another node holds (its lock).
 Result<std::unique_ptr<SnapshotStore>> OpenLevelDbSnapshotStore(const std::string& dir,
                                                                 std::string* damage);
 std::unique_ptr<SnapshotStore> NewMemorySnapshotStore();

@@ -18,6 +18,8 @@ enum class StatusCode {
   kTypeMismatch,     // a key or payload of another CRDT type than expected
   kKeyDeleted,       // an update of a key whose tombstone still lives
   kTimeout,          // a coordinated write or read did not reach its level in time
+  kUnavailable,      // a resource outside the library failed (a full disk, an I/O error): a
+                     // later attempt may succeed
 };
 
 class Status {
@@ -37,6 +39,9 @@ class Status {
     return Status(StatusCode::kKeyDeleted, std::move(msg));
   }
   static Status Timeout(std::string msg) { return Status(StatusCode::kTimeout, std::move(msg)); }
+  static Status Unavailable(std::string msg) {
+    return Status(StatusCode::kUnavailable, std::move(msg));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -15,16 +15,17 @@ Result<std::unique_ptr<SnapshotKeeper>> SnapshotKeeper::Open(Env& env, std::stri
                                                              TimeMicros interval) {
   std::unique_ptr<SnapshotKeeper> k(
       new SnapshotKeeper(env, std::move(dir), std::move(node_name), interval));
-  if (k->OpenStore()) return k;
-  // A directory this process cannot use, or another process's store, is a configuration error;
-  // anything else (a full disk, an I/O error) may pass, and the node runs without the store
+  const Status s = k->OpenStore();
+  if (s.ok()) return k;
+  // A directory this process cannot use, or another node's store, is a configuration error;
+  // a failure that may pass (a full disk, an I/O error) lets the node run without the store
   // meanwhile.
   std::error_code ec;
   std::filesystem::create_directories(k->dir_, ec);
-  if (!std::filesystem::is_directory(k->dir_, ec) || access(k->dir_.c_str(), W_OK) != 0 ||
-      k->unavailable_reason_.find("/LOCK") != std::string::npos) {
+  if (s.code() != StatusCode::kUnavailable || !std::filesystem::is_directory(k->dir_, ec) ||
+      access(k->dir_.c_str(), W_OK) != 0) {
     return Status::InvalidArgument("snapshot directory " + k->dir_ +
-                                   " cannot be used: " + k->unavailable_reason_);
+                                   " cannot be used: " + s.message());
   }
   return k;
 }
@@ -33,18 +34,18 @@ SnapshotKeeper::SnapshotKeeper(Env& env, std::string dir, std::string node_name,
                                TimeMicros interval)
     : env_(env), dir_(std::move(dir)), node_name_(std::move(node_name)), interval_(interval) {}
 
-bool SnapshotKeeper::OpenStore() {
+Status SnapshotKeeper::OpenStore() {
   std::string damage;
   auto store = env_.OpenSnapshotStore(dir_, &damage);
   if (!store.ok()) {
     ++failures_;
     unavailable_reason_ = store.status().message();
-    return false;
+    return store.status();
   }
   store_ = std::move(store).value();
   unavailable_reason_.clear();
   if (!damage.empty()) ReportDamage(damage);
-  return true;
+  return Status::Ok();
 }
 
 void SnapshotKeeper::ReportDamage(const std::string& what) {
@@ -121,7 +122,7 @@ void SnapshotKeeper::MaybeWrite(Replicator& r, TimeMicros now, bool now_anyway) 
   next_due_ = now + interval_;
   if (store_ == nullptr) {
     // The changes since the start (everything: the node started empty) wait for the store.
-    if (!OpenStore()) return;
+    if (!OpenStore().ok()) return;
     env_.Log(LogLevel::kInfo, node_name_,
              "the snapshot store in " + dir_ + " opened: writing every key this node holds");
   }

@@ -47,8 +47,9 @@ class SnapshotKeeper {
  private:
   SnapshotKeeper(Env& env, std::string dir, std::string node_name, TimeMicros interval);
   void ReportDamage(const std::string& what);
-  // Opens the store (at start, or again while it was unavailable); false on failure (logged).
-  bool OpenStore();
+  // Opens the store (at start, or again while it was unavailable); the failure, if any (its
+  // reason kept for the log).
+  Status OpenStore();
 
   Env& env_;
   std::string dir_;

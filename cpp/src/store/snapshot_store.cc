@@ -11,10 +11,19 @@
 namespace convergent {
 namespace {
 
+// LevelDB's I/O errors (a full disk, a failing device) may pass; the rest are the caller's.
 Status FromLevelDb(const leveldb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
   if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  if (s.IsIOError()) return Status::Unavailable(what + ": " + s.ToString());
   return Status::InvalidArgument(what + ": " + s.ToString());
+}
+
+// Whether an open failed on the directory's lock, which another process (or another store of
+// this one) holds. LevelDB reports it as an I/O error that names the lock, "lock <dir>/LOCK"
+// (env_posix.cc), and says nothing else that would tell it from a full disk.
+bool HeldByAnother(const leveldb::Status& s, const std::string& dir) {
+  return s.IsIOError() && s.ToString().find("lock " + dir + "/LOCK") != std::string::npos;
 }
 
 // `paranoid`: any damage fails the open. Without it LevelDB skips log records whose checksums
@@ -25,6 +34,10 @@ Result<std::unique_ptr<leveldb::DB>> Open(const std::string& dir, bool paranoid 
   options.paranoid_checks = paranoid;
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &db);
+  if (HeldByAnother(s, dir)) {
+    return Status::InvalidArgument("snapshot store " + dir + " is in use by another node (" +
+                                   s.ToString() + ")");
+  }
   if (!s.ok()) return FromLevelDb(s, "snapshot store " + dir);
   return std::unique_ptr<leveldb::DB>(db);
 }
