@@ -6,9 +6,9 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 export PATH="$VENV/bin:$PATH"  # tools installed into the venv (cmake if the machine lacks one)
 
-DEBIAN_PACKAGES=(libnng-dev libprotobuf-dev protobuf-compiler libmsgpack-cxx-dev libleveldb-dev
+DEBIAN_PACKAGES=(libmbedtls-dev libprotobuf-dev protobuf-compiler libmsgpack-cxx-dev libleveldb-dev
   libsnappy-dev libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
-  ninja-build libboost-dev libabsl-dev libxxhash-dev openssl iproute2)
+  ninja-build libboost-dev libabsl-dev libxxhash-dev openssl iproute2 patch xz-utils)
 
 log() { echo "[convergent] $*"; }
 die() { echo "[convergent] error: $*" >&2; exit 1; }
@@ -25,6 +25,62 @@ ensure_debian_packages() {
   [[ $(id -u) -ne 0 ]] && sudo=(sudo)
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# NNG is built from Debian's source of the version bookworm packages, with Debian's patches and
+# ours (cmake/nng/*.patch), into .deps/nng, where CMake finds it (cmake/nng.cmake).
+NNG_VERSION=1.5.2
+NNG_DEBIAN_REVISION=2
+NNG_ORIG_SHA256=f8b25ab86738864b1f2e3128e8badab581510fa8085ff5ca9bb980d317334c46
+NNG_DEBIAN_SHA256=ecf0bcd3b5645b95aa1f1f58519547bcfaaab81a863f88a59178d72fdfdffd72
+NNG_SOURCE="$ROOT/.deps/nng"
+
+# The Debian archive apt uses here (the machine's sources name it; nothing in the project does).
+_debian_archive() {
+  local codename
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  apt-cache policy 2>/dev/null | awk -v s="$codename/main" '$3 == s {print $2; exit}'
+}
+
+# _download URL SHA256 FILE: fetches URL into FILE and checks its digest.
+_download() {
+  python3 - "$@" <<'PY'
+import hashlib, sys, urllib.request
+url, digest, path = sys.argv[1:]
+with urllib.request.urlopen(url, timeout=120) as response:
+    data = response.read()
+if hashlib.sha256(data).hexdigest() != digest:
+    sys.exit(f"{url}: sha256 {hashlib.sha256(data).hexdigest()}, expected {digest}")
+with open(path, "wb") as f:
+    f.write(data)
+PY
+}
+
+# Prepares .deps/nng, again only when the version or our patches changed.
+ensure_nng_source() {
+  local stamp="$NNG_SOURCE/.convergent-stamp" want archive tmp patch
+  want="$NNG_VERSION-$NNG_DEBIAN_REVISION $(cat cmake/nng/*.patch | sha256sum | cut -d' ' -f1)"
+  [[ -f $stamp && "$(cat "$stamp")" == "$want" ]] && return 0
+  archive=$(_debian_archive)
+  [[ -n $archive ]] || die "apt knows no Debian archive to take NNG $NNG_VERSION's source from;" \
+    "build with -DCONVERGENT_NNG_SOURCE_DIR=<an NNG source tree> or an installed NNG >= 1.6"
+  log "preparing NNG $NNG_VERSION from Debian's source, its patches and ours, in .deps/nng"
+  tmp=$(mktemp -d)
+  _download "$archive/pool/main/n/nng/nng_$NNG_VERSION.orig.tar.gz" "$NNG_ORIG_SHA256" \
+    "$tmp/orig.tar.gz"
+  _download "$archive/pool/main/n/nng/nng_$NNG_VERSION-$NNG_DEBIAN_REVISION.debian.tar.xz" \
+    "$NNG_DEBIAN_SHA256" "$tmp/debian.tar.xz"
+  rm -rf "$NNG_SOURCE"
+  mkdir -p "$NNG_SOURCE"
+  tar xzf "$tmp/orig.tar.gz" --strip-components=1 -C "$NNG_SOURCE"
+  tar xJf "$tmp/debian.tar.xz" -C "$tmp"
+  while read -r patch; do
+    [[ -z $patch || $patch == \#* ]] && continue
+    patch -s -p1 -d "$NNG_SOURCE" <"$tmp/debian/patches/$patch"
+  done <"$tmp/debian/patches/series"
+  for patch in cmake/nng/*.patch; do patch -s -p1 -d "$NNG_SOURCE" <"$patch"; done
+  rm -rf "$tmp"
+  echo "$want" >"$stamp"
 }
 
 # Prints the build requirements, runtime dependencies and the `test` and `notebooks` extras (the
@@ -73,6 +129,7 @@ sys.exit(tuple(map(int, version("pip").split(".")[:2])) < (23, 1))'; then
 
 # Builds the wheel in build/py-<tag> (incremental) and installs it into .venv.
 install_package() {
+  ensure_nng_source
   log "installing the convergent Python package into .venv"
   "$VENV/bin/pip" install --no-build-isolation --no-deps -q .
 }
@@ -82,7 +139,7 @@ ensure_python_package() {
   ensure_venv
   local so
   so=$("$VENV/bin/python" -c 'import convergent._core as c; print(c.__file__)' 2>/dev/null || true)
-  if [[ -z $so ]] || [[ -n $(find cpp python proto CMakeLists.txt pyproject.toml \
+  if [[ -z $so ]] || [[ -n $(find cpp python proto cmake CMakeLists.txt pyproject.toml \
                                -newer "$so" -type f -print -quit) ]]; then
     install_package
   fi
@@ -92,6 +149,7 @@ ensure_python_package() {
 build_cpp() {
   local dir="${1:-build/cpp}"
   [[ $# -gt 0 ]] && shift
+  ensure_nng_source
   log "building C++ in $dir"
   cmake -G Ninja -S . -B "$dir" --log-level=WARNING -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCONVERGENT_BUILD_TESTS=ON -DCONVERGENT_WERROR=ON "$@"

@@ -171,3 +171,20 @@ def test_schedules_are_seeded_and_spare_a_majority() -> None:
     for seed in range(30):
         faults, _ = schedule.generate(seed, 3, 60.0)
         assert all(0 <= f.start <= f.end <= 60.0 for f in faults)
+
+
+def test_a_wedged_nng_in_a_nodes_log_is_an_anomaly() -> None:
+    from chaos_harness.run import _scan_logs
+
+    class Logged:
+        def __init__(self, i: int, text: str) -> None:
+            self.i, self._text = i, text
+
+        def log_tail(self, chars: int) -> str:
+            return self._text[-chars:]
+
+    quiet = Logged(0, "INFO stopping (final snapshot, goodbye to the peers)\n")
+    wedged = Logged(1, "convergent: an NNG socket did not close within 2 s; left behind\n")
+    crashed = Logged(2, "terminate called without an active exception\n")
+    found = _scan_logs([quiet, wedged, crashed])  # type: ignore[list-item]
+    assert [(a.kind, a.key) for a in found] == [("wedge", "n1"), ("crash", "n2")]

@@ -248,7 +248,7 @@ class ChaosNode:
             except OSError:
                 continue
             if target.startswith("socket:["):
-                kind = sockets.get(target[8:-1]) or "socket in no table: " + _probe_socket(pid, int(fd))
+                kind = sockets.get(target[8:-1]) or "no table: " + _probe_socket(pid, int(fd))
             else:
                 kind = target.split(":")[0] if ":" in target else os.path.dirname(target)
             kinds[kind] = kinds.get(kind, 0) + 1

@@ -27,7 +27,15 @@ from .nodes import ChaosNode, Usage, new_authkey, wait_formed
 from .relay import Relay
 
 CONVERGENCE_LIMIT = 60.0  # seconds after the final heal before a run is called divergent
-_LOG_ALARMS = ("panic", "Traceback", "Segmentation", "AddressSanitizer", "terminate called")
+# Log lines that are anomalies, by kind: a crash, or NNG wedged (its sockets could not close).
+_LOG_ALARMS = {
+    "panic": "crash",
+    "Traceback": "crash",
+    "Segmentation": "crash",
+    "AddressSanitizer": "crash",
+    "terminate called": "crash",
+    "did not close within": "wedge",
+}
 
 
 @dataclass
@@ -208,10 +216,10 @@ def _scan_logs(nodes: list[ChaosNode]) -> list[Anomaly]:
     out = []
     for node in nodes:
         tail = node.log_tail(10_000_000)
-        for alarm in _LOG_ALARMS:
+        for alarm, kind in _LOG_ALARMS.items():
             if alarm in tail:
                 line = next(ln for ln in tail.splitlines() if alarm in ln)
-                out.append(Anomaly("crash", f"n{node.i}", f"log: {line.strip()[:200]}"))
+                out.append(Anomaly(kind, f"n{node.i}", f"log: {line.strip()[:200]}"))
     return out
 
 

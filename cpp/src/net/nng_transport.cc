@@ -2,15 +2,18 @@
 // point is a pull0 listener plus one push0 socket per peer. Receives run as aio callbacks on
 // NNG's threads and only hand the bytes to the FrameHandler.
 //
-// Closing works around three defects of NNG 1.5.2 (Debian 12's):
+// Closing works around three defects of NNG 1.5.2 (Debian 12's, which the project builds):
 //  - A TCP connection (IPC and TLS alike) closed from this side while a frame arrives on it
-//    wedges NNG for good. When the read of the frame's length header has completed but its
+//    wedged NNG for good. When the read of the frame's length header has completed but its
 //    callback has not run yet, the callback asks for the body on the closed read, NNG refuses
 //    that without a callback, and the protocol's receive never completes. NNG's single reaper
 //    thread then waits for it forever (pipe_destroy -> bus0_pipe_stop -> nni_aio_stop), no
 //    connection in the process is torn down again, and every later nng_close() hangs (upstream
 //    issues 1543 and 1813; fixed for TCP in 1.6.0, "Finish receive aio on close", #1636). A
-//    connection the peer closes is safe: the read fails.
+//    connection the peer closes is safe: the read fails. But NNG closes a connection itself when
+//    a send on it fails (bus0 does), so a peer that resets its connections mid-frame (a node
+//    killed, connections aborted) wedged it all the same: the project's NNG carries the fix for
+//    TCP, TLS and IPC (cmake/nng/finish-receive-on-close.patch). What follows still holds.
 //  - A connection still negotiating when its dialer or listener closes is leaked (its socket, and
 //    a listener's own socket with it).
 //  - A dialer whose connection drops redials at once half of the time, whatever
