@@ -35,11 +35,34 @@ NNG_ORIG_SHA256=f8b25ab86738864b1f2e3128e8badab581510fa8085ff5ca9bb980d317334c46
 NNG_DEBIAN_SHA256=ecf0bcd3b5645b95aa1f1f58519547bcfaaab81a863f88a59178d72fdfdffd72
 NNG_SOURCE="$ROOT/.deps/nng"
 
-# The Debian archive apt uses here (the machine's sources name it; nothing in the project does).
+# The Debian archive apt uses here (the machine's sources name it; nothing in the project does):
+# the one that serves this release's main component, from apt's sources (one-line or deb822).
 _debian_archive() {
-  local codename
-  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-  apt-cache policy 2>/dev/null | awk -v s="$codename/main" '$3 == s {print $2; exit}'
+  python3 - <<'PY'
+import glob, re
+codename = dict(
+    line.rstrip().split("=", 1) for line in open("/etc/os-release") if "=" in line
+).get("VERSION_CODENAME", "").strip('"')
+for path in ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d/*"))]:
+    try:
+        text = open(path).read()
+    except OSError:
+        continue
+    if path.endswith(".sources"):  # deb822 stanzas
+        for stanza in re.split(r"\n\s*\n", text):
+            fields = dict(re.findall(r"^([\w-]+):\s*(.*)$", stanza, re.M))
+            if ("deb" in fields.get("Types", "").split()
+                    and codename in fields.get("Suites", "").split()
+                    and "main" in fields.get("Components", "").split()):
+                print(fields["URIs"].split()[0])
+                raise SystemExit
+    else:
+        for line in text.splitlines():
+            words = re.sub(r"\[[^]]*\]", "", line.split("#")[0]).split()
+            if len(words) >= 4 and words[0] == "deb" and words[2] == codename and "main" in words[3:]:
+                print(words[1])
+                raise SystemExit
+PY
 }
 
 # _download URL SHA256 FILE: fetches URL into FILE and checks its digest.
