@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import os
 import random
+import resource
 import secrets
 import shutil
 import signal
@@ -71,6 +72,8 @@ class ChaosNode:
         self.control = os.path.join(workdir, f"control-{i}")
         self.snapshot_dir = os.path.join(workdir, f"snapshot-{i}")
         self.log_path = os.path.join(workdir, f"node-{i}.log")
+        self.core_dir = os.path.join(workdir, f"cores-{i}")  # the process's working directory
+        os.makedirs(self.core_dir, exist_ok=True)
         self.proc: subprocess.Popen[str] | None = None
         self.admin: RemoteNode | None = None
         self.incarnation = 0
@@ -105,6 +108,8 @@ class ChaosNode:
                 stderr=log,
                 text=True,
                 env={**os.environ, AUTH_ENV: self._authkey},
+                cwd=self.core_dir,  # a crash leaves its core dump here
+                preexec_fn=_allow_core_dumps,
             )
         if not _wait_for_ready_line(proc, time.monotonic() + timeout):
             proc.kill()
@@ -203,6 +208,13 @@ class ChaosNode:
         """Whether the process ended without the harness killing it."""
         proc = self.proc
         return proc is not None and proc.poll() is not None and not self._killed
+
+    def exit_status(self) -> str:
+        """How the process ended: its exit code, or the signal that ended it."""
+        code = self.proc.returncode if self.proc is not None else None
+        if code is None:
+            return "running"
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
 
     def usage(self) -> Usage | None:
         proc = self.proc
@@ -349,3 +361,8 @@ def _probe_socket(pid: int, fd: int) -> str:
 
 _SYS_PIDFD_GETFD = 438  # x86-64 and arm64 alike
 _TCP_STATES = {1: "established", 7: "closed", 8: "close-wait", 10: "listen", 2: "syn-sent"}
+
+
+def _allow_core_dumps() -> None:
+    """In the node's process before it runs: no limit on the size of its core dump."""
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))

@@ -97,7 +97,10 @@ class _Nemesis(threading.Thread):
     def _watch_crashes(self) -> None:
         for node in self._nodes:
             if node.crashed():
-                self.crashes.append(f"n{node.i} exited by itself:\n{node.log_tail()}")
+                self.crashes.append(
+                    f"n{node.i} exited by itself ({node.exit_status()}; a core dump, if any, is in"
+                    f" {node.core_dir}):\n{node.log_tail()}"
+                )
                 self._history.kill(self._now(), node.i)
                 node.start()
 
