@@ -1,8 +1,10 @@
 # NNG, the transport's library: built here, static and position-independent (the Python module
 # links it), from the source scripts/_common.sh prepares in .deps/nng: Debian's NNG 1.5.2 with
 # Debian's patches and ours (cmake/nng/*.patch; the system's libnng 1.5.2 wedges for good when a
-# connection closes mid-frame). Another source tree may be given with -DCONVERGENT_NNG_SOURCE_DIR;
-# without one, an installed NNG 1.6 or newer (which has that fix) is used.
+# connection closes mid-frame, and uses a push connection it freed when one resets as it sends).
+# Another source tree may be given with -DCONVERGENT_NNG_SOURCE_DIR; without one, an installed
+# NNG 1.6 or newer is used (upstream fixed the wedge in 1.6.0; the chaos runs have not been run
+# on it).
 #
 # Included before the sanitizer flags are set: NNG is not instrumented (its defects are not ours
 # to report), as it was when it came from Debian's package.
