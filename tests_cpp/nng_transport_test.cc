@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -154,6 +156,83 @@ void ConnectAndResetMidFrame(uint16_t port) {
   linger reset{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   close(fd);
+}
+
+// A raw pull peer: accepts connections, answers the SP header as pull0, and reads everything.
+void AcceptAndDrain(int listener, const std::atomic<bool>* stop) {
+  std::vector<std::thread> readers;
+  while (!stop->load()) {
+    const int fd = accept(listener, nullptr, nullptr);
+    if (fd < 0) break;
+    readers.emplace_back([fd] {
+      const unsigned char sp[8] = {0, 'S', 'P', 0, 0, 0x51, 0, 0};  // SP, protocol pull0
+      char buf[65536];
+      if (write(fd, sp, sizeof sp) == 8) {
+        while (read(fd, buf, sizeof buf) > 0) {
+        }
+      }
+      close(fd);
+    });
+  }
+  for (std::thread& t : readers) t.join();
+}
+
+// NNG's push0 with its connections closed while sends on them complete: a send that completed as
+// its connection closed put the connection back on push0's list of ready ones after the close had
+// taken it off, and the next send used it freed (found by the chaos runs: a node killed by SIGSEGV
+// in push0_sock_send). The project's NNG carries the fix
+// (cmake/nng/closed-pipes-stay-off-ready-lists.patch).
+TEST(NngTransportTest, PushConnectionsClosedWhileSendingAreNotUsedAfterwards) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 128), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<bool> stop{false};
+  std::thread peer(AcceptAndDrain, listener, &stop);
+  nng_socket push;
+  ASSERT_EQ(nng_push0_open(&push), 0);
+  std::atomic<uint32_t> pipe{0};
+  nng_pipe_notify(
+      push, NNG_PIPE_EV_ADD_POST,
+      [](nng_pipe p, nng_pipe_ev, void* arg) {
+        static_cast<std::atomic<uint32_t>*>(arg)->store(static_cast<uint32_t>(nng_pipe_id(p)));
+      },
+      &pipe);
+  nng_dialer d;
+  const std::string url = "tcp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ASSERT_EQ(nng_dialer_create(&d, push, url.c_str()), 0);
+  nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 1);
+  nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 1);
+  ASSERT_EQ(nng_dialer_start(d, NNG_FLAG_NONBLOCK), 0);
+  std::vector<std::thread> senders;
+  for (int k = 0; k < 2; ++k) {
+    senders.emplace_back([&] {
+      char frame[512] = {};
+      while (!stop.load()) nng_send(push, frame, sizeof frame, NNG_FLAG_NONBLOCK);
+    });
+  }
+  int closed = 0;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < end) {
+    const uint32_t id = pipe.exchange(0);
+    if (id == 0) continue;
+    std::this_thread::sleep_for(std::chrono::microseconds(50 * (closed % 8)));
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = id;
+    if (nng_pipe_close(p) == 0) ++closed;
+  }
+  stop = true;
+  for (std::thread& t : senders) t.join();
+  EXPECT_GT(closed, 100) << "too few connections closed to test anything";
+  shutdown(listener, SHUT_RDWR);
+  close(listener);
+  internal::CloseGuarded(push);
+  peer.join();
 }
 
 // Peers that reset their connections mid-frame while this side sends (a peer killed, or its
