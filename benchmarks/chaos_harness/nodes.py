@@ -228,21 +228,12 @@ class ChaosNode:
             return "not running"
         pid = proc.pid
         sockets: dict[str, str] = {}  # inode -> description
-        tcp_states = {
-            "01": "established",
-            "06": "time-wait",
-            "07": "closed",
-            "08": "close-wait",
-            "0A": "listen",
-            "04": "fin-wait1",
-            "05": "fin-wait2",
-            "09": "last-ack",
-        }
         for table in ("tcp", "tcp6"):
             with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as f:
                 for line in list(f)[1:]:
                     cols = line.split()
-                    sockets[cols[9]] = f"tcp {tcp_states.get(cols[3], cols[3])}"
+                    state = int(cols[3], 16)
+                    sockets[cols[9]] = f"tcp {_TCP_STATES.get(state, state)}"
         for table, column in (("udp", 9), ("udp6", 9), ("netlink", 9)):
             with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as f:
                 for line in list(f)[1:]:
@@ -360,7 +351,20 @@ def _probe_socket(pid: int, fd: int) -> str:
 
 
 _SYS_PIDFD_GETFD = 438  # x86-64 and arm64 alike
-_TCP_STATES = {1: "established", 7: "closed", 8: "close-wait", 10: "listen", 2: "syn-sent"}
+# The kernel's TCP states (include/net/tcp_states.h), as /proc/net/tcp and TCP_INFO number them.
+_TCP_STATES = {
+    1: "established",
+    2: "syn-sent",
+    3: "syn-recv",
+    4: "fin-wait1",
+    5: "fin-wait2",
+    6: "time-wait",
+    7: "closed",
+    8: "close-wait",
+    9: "last-ack",
+    10: "listen",
+    11: "closing",
+}
 
 
 def _allow_core_dumps() -> None:
