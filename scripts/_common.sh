@@ -8,7 +8,7 @@ export PATH="$VENV/bin:$PATH"  # tools installed into the venv (cmake if the mac
 
 DEBIAN_PACKAGES=(libmbedtls-dev libprotobuf-dev protobuf-compiler libmsgpack-cxx-dev libleveldb-dev
   libsnappy-dev libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
-  ninja-build libboost-dev libabsl-dev libxxhash-dev openssl iproute2 patch xz-utils)
+  ninja-build libboost-dev libabsl-dev libxxhash-dev openssl iproute2 patch xz-utils prometheus)
 
 log() { echo "[convergent] $*"; }
 die() { echo "[convergent] error: $*" >&2; exit 1; }
@@ -24,7 +24,18 @@ ensure_debian_packages() {
   local sudo=()
   [[ $(id -u) -ne 0 ]] && sudo=(sudo)
   "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  # No package's service starts at its install (prometheus ships a daemon; the tests run their
+  # own): Debian's policy-rc.d refuses them while apt runs, unless the machine has a policy.
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod +x "$policy"
+    own_policy=1
+  fi
+  local rc=0
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || rc=$?
+  [[ $own_policy == 1 ]] && "${sudo[@]}" rm -f "$policy"
+  return $rc
 }
 
 # NNG is built from Debian's source of the version bookworm packages, with Debian's patches and

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "net/nng_close.h"
-#include "node/metrics_http.h"
 #include "node/node_codec.h"
 #include "node/seed_resolver.h"
 #include "node_test_support.h"
@@ -427,21 +426,6 @@ TEST(NodeTest, BadOptionsAreRejectedAtStart) {
 
 }  // namespace
 }  // namespace convergent
-
-namespace convergent::internal {
-namespace {
-
-TEST(PrometheusTextTest, NamesAreSanitizedAndLabelsEscaped) {
-  const std::string text = PrometheusText(
-      {{"crdt.replicator.merge.count", 3}, {"convergent.transport.bytes.sent", 1.5e10}},
-      "tcp://a:1 \"x\"\\");
-  EXPECT_EQ(text,
-            "convergent_transport_bytes_sent{node=\"tcp://a:1 \\\"x\\\"\\\\\"} 15000000000\n"
-            "crdt_replicator_merge_count{node=\"tcp://a:1 \\\"x\\\"\\\\\"} 3\n");
-}
-
-}  // namespace
-}  // namespace convergent::internal
 
 namespace convergent::internal {
 namespace {

@@ -23,10 +23,13 @@ from .checker import DELETED, Anomaly, check
 from .clients import Client, key_types, make_key, plain
 from .history import Fault, History
 from .network import Network
-from .nodes import ChaosNode, Usage, new_authkey, wait_formed
+from .nodes import ANTI_ENTROPY_INTERVAL, ChaosNode, Usage, new_authkey, wait_formed
 from .relay import Relay
 
 CONVERGENCE_LIMIT = 60.0  # seconds after the final heal before a run is called divergent
+# The target: converged within two anti-entropy rounds of the final heal. A slower run is not an
+# anomaly (nothing is lost), but its working directory is kept with a trace of the convergence.
+SLOW_CONVERGENCE = 2 * ANTI_ENTROPY_INTERVAL
 # Log lines that are anomalies, by kind: a crash, or NNG wedged (its sockets could not close).
 _LOG_ALARMS = {
     "panic": "crash",
@@ -190,15 +193,35 @@ def _sample_usage(
                 out.append((time.monotonic() - t0, node.i, node.incarnation, u))
 
 
-def _digests(nodes: list[ChaosNode]) -> set[int] | None:
-    try:
-        out = set()
-        for node in nodes:
+def _digests(nodes: list[ChaosNode]) -> list[int | None]:
+    """Each node's store digest (None: the node did not answer)."""
+    out: list[int | None] = []
+    for node in nodes:
+        try:
             assert node.admin is not None
-            out.add(node.admin.digest())
-        return out
-    except Exception:
-        return None
+            out.append(node.admin.digest())
+        except Exception:
+            out.append(None)
+    return out
+
+
+def _converge(nodes: list[ChaosNode], since: float, trace: list[str]) -> float | None:
+    """Seconds from ``since`` (monotonic) until every node's digest is the same; None when not
+    within CONVERGENCE_LIMIT. Each change of the nodes' digests is noted in ``trace``."""
+    last: list[int | None] | None = None
+    while (elapsed := time.monotonic() - since) < CONVERGENCE_LIMIT:
+        digests = _digests(nodes)
+        if digests != last:
+            names = {d: chr(ord("A") + i) for i, d in enumerate(dict.fromkeys(digests))}
+            trace.append(
+                f"+{elapsed:6.2f} s  "
+                + " ".join(f"n{i}:{'-' if d is None else names[d]}" for i, d in enumerate(digests))
+            )
+            last = digests
+        if None not in digests and len(set(digests)) == 1:
+            return elapsed
+        time.sleep(0.05)
+    return None
 
 
 def _finals(nodes: list[ChaosNode]) -> list[dict[str, Any]]:
@@ -298,13 +321,11 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
                     anomalies.append(Anomaly("stuck", f"client {c.cid}", "still in a call"))
                 for error in sorted(set(c.errors)):
                     anomalies.append(Anomaly("client-error", f"client {c.cid}", error))
-            convergence = None
-            while time.monotonic() - t0 - heal_at < CONVERGENCE_LIMIT:
-                digests = _digests(nodes)
-                if digests is not None and len(digests) == 1:
-                    convergence = time.monotonic() - t0 - heal_at
-                    break
-                time.sleep(0.05)
+            trace = [f"+{time.monotonic() - t0 - heal_at:6.2f} s  the clients' last calls ended"]
+            convergence = _converge(nodes, t0 + heal_at, trace)
+            slow = convergence is None or convergence > SLOW_CONVERGENCE
+            if slow:
+                notes.append(f"converged slower than {SLOW_CONVERGENCE:.0f} s: convergence.txt")
             if convergence is None:
                 anomalies.append(
                     Anomaly(
@@ -322,7 +343,10 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
                     anomalies.append(Anomaly("leak", f"n{i}", detail))
                     with open(os.path.join(workdir, f"fds-{i}.txt"), "w") as f:
                         f.write(nodes[i].describe_fds())
-            if anomalies:  # what each node counted and held, beside the logs
+            if anomalies or slow:  # what each node counted and held, beside the logs
+                with open(os.path.join(workdir, "convergence.txt"), "w") as f:
+                    f.write("seconds after the final heal; digests by letter\n")
+                    f.writelines(f"{line}\n" for line in trace)
                 with open(os.path.join(workdir, "usage.txt"), "w") as f:
                     f.writelines(
                         f"{t:7.2f} n{i} incarnation {inc}: threads {u.threads} fds {u.fds} "
@@ -341,7 +365,7 @@ def run(seed: int, n: int = 3, duration: float = 60.0, *, clients_per_node: int 
             relay.close()
     anomalies += _scan_logs(nodes)
     kept = None
-    if anomalies:
+    if anomalies or slow:
         kept = workdir
         with open(os.path.join(workdir, "anomalies.txt"), "w") as f:
             f.writelines(f"{a.kind} {a.key}: {a.detail}\n" for a in anomalies)

@@ -1,8 +1,10 @@
-// MetricsServer: serves a node's metrics over HTTP (NNG's HTTP server) in the Prometheus text
-// format, at GET /metrics. The render function runs on NNG's HTTP threads: it must only read
-// (Node::Metrics takes the node's lock briefly).
+// MetricsServer: a node's HTTP endpoint (NNG's HTTP server) for monitoring and orchestration:
+// GET /metrics (the Prometheus text exposition), /ready and /live (the probes of a Kubernetes
+// pod: 200 when ready or alive, 503 with the reason when not). Each path answers with what its
+// Route returns; routes run on NNG's HTTP threads, so they must only read (the node's routes take
+// its lock briefly).
 //
-// Thread safety: Start and Stop from one owner; rendering happens on NNG's threads.
+// Thread safety: Start and the destructor from one owner; routes run on NNG's threads.
 #pragma once
 
 #include <functional>
@@ -14,20 +16,24 @@
 
 namespace convergent::internal {
 
-// "crdt.replicator.merge.count" -> "crdt_replicator_merge_count"; one line per metric, each
-// labelled {node="<name>"}.
-std::string PrometheusText(const std::map<std::string, double>& metrics, const std::string& node);
+struct HttpAnswer {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
 
 class MetricsServer {
  public:
-  using Render = std::function<std::string()>;
-  // Listens on `url` (http://host:port; port 0 picks a free one). InvalidArgument when it cannot.
-  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& url, Render render);
+  using Route = std::function<HttpAnswer()>;
+  // Listens on `url` (http://host:port; port 0 picks a free one) and answers GET on each path of
+  // `routes` ("/metrics", ...). InvalidArgument when it cannot listen.
+  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& url,
+                                                      std::map<std::string, Route> routes);
   ~MetricsServer();  // stops serving
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  // The URL of the endpoint, with the bound port: http://host:port/metrics.
+  // The URL of the metrics endpoint, with the bound port: http://host:port/metrics.
   const std::string& url() const { return url_; }
 
  private:

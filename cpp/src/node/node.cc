@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "convergent/metrics.h"
 #include "node/metrics_http.h"
 #include "node/node_core.h"
 #include "node/seed_resolver.h"
@@ -76,8 +77,7 @@ class Node::Impl {
     running_ = true;
     loop_ = std::thread([this] { Loop(); });
     if (!options_.metrics_listen.empty()) {
-      auto server = internal::MetricsServer::Start(
-          options_.metrics_listen, [this] { return internal::PrometheusText(Metrics(), name_); });
+      auto server = internal::MetricsServer::Start(options_.metrics_listen, HttpRoutes());
       if (!server.ok()) {
         Stop(false);
         return server.status();
@@ -89,6 +89,31 @@ class Node::Impl {
   }
 
   ~Impl() { Stop(true); }
+
+  // The metrics endpoint's paths: the exposition, and the probes an orchestrator asks (each takes
+  // the node's lock, so a node whose loop is stuck holding it does not answer them at all).
+  std::map<std::string, internal::MetricsServer::Route> HttpRoutes() {
+    using internal::HttpAnswer;
+    return {
+        {"/metrics",
+         [this] {
+           return HttpAnswer{200, PrometheusText(Metrics(), name_),
+                             "text/plain; version=0.0.4; charset=utf-8"};
+         }},
+        {"/ready",
+         [this] {
+           std::lock_guard lock(mu_);
+           if (!running_) return HttpAnswer{503, "stopped\n"};
+           if (core_->ready()) return HttpAnswer{200, "ready\n"};
+           return HttpAnswer{503, "not ready: " + core_->WaitingFor() + "\n"};
+         }},
+        {"/live",
+         [this] {
+           std::lock_guard lock(mu_);
+           return running_ ? HttpAnswer{200, "live\n"} : HttpAnswer{503, "stopped\n"};
+         }},
+    };
+  }
 
   void Stop(bool graceful) {
     metrics_server_.reset();  // no more renders while the node goes down
