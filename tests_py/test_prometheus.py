@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import convergent as cv
+from deploy_support import dashboard_queries
 
 
 def _binary(name: str) -> str:
@@ -130,6 +131,11 @@ def test_a_prometheus_server_scrapes_the_cluster_and_answers_promql(
         assert len(deltas) == 1 and float(deltas[0]["value"][1]) >= 1  # type: ignore[index]
         up = query("up")
         assert sorted(float(r["value"][1]) for r in up) == [1.0, 1.0, 1.0]  # type: ignore[index]
+        # Every query of the Grafana dashboard runs (query() asserts success); those over
+        # metrics every node has answer with data.
+        time.sleep(2)  # rate() needs two scrapes in its window
+        answered = [q for q in dashboard_queries() if query(q)]
+        assert len(answered) >= 15, answered
     finally:
         server.terminate()
         server.wait(timeout=30)
