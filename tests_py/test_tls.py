@@ -5,12 +5,12 @@ rejected at start. The certificates are made with the openssl command."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -174,8 +174,9 @@ def _intruder(pki: Pki, kind: str, a: cv.Node) -> cv.Node:
     "kind", ["plaintext client", "certificate of another CA", "expired certificate"]
 )
 def test_a_peer_the_cluster_must_refuse_is_refused_counted_and_logged(
-    pki: Pki, kind: str, capfd: Any
+    pki: Pki, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="convergent.node")
     a = tls_node(pki, "a")
     member = tls_node(pki, "member", [a.url])
     intruder = _intruder(pki, kind, a)
@@ -187,15 +188,18 @@ def test_a_peer_the_cluster_must_refuse_is_refused_counted_and_logged(
         assert wait(lambda: a.metrics()[refused] > 0), "the refusal was not counted"
         if kind != "plaintext client":  # a plaintext dialer sees a dropped connection only
             assert intruder.metrics()["convergent.transport.dials.refused"] > 0
-        log = ""
 
-        def warned() -> bool:
-            nonlocal log
-            log += capfd.readouterr().err
-            return f"{a.name}: warning:" in log
+        def warnings() -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if r.name == "convergent.node"
+                and r.levelno == logging.WARNING
+                and getattr(r, "node", None) == a.name
+            ]
 
-        assert wait(warned), "nothing in the log"
-        line = next(ln for ln in log.splitlines() if f"{a.name}: warning:" in ln)
+        assert wait(lambda: bool(warnings())), "nothing in the log"
+        (line,) = warnings()
         assert "connection(s) to this node failed the handshake" in line
         assert "refused the other's certificate" in line and "does not speak TLS" in line
         assert member.metrics()["convergent.transport.dials.refused"] == 0

@@ -21,5 +21,9 @@ void RegisterReplicator(pybind11::module_& m);
 void RegisterSimulation(pybind11::module_& m);
 // _Node (py_node.cc): a real cluster member.
 void RegisterNode(pybind11::module_& m);
+// metric_catalog, find_metric (py_metrics.cc): what each metric is.
+void RegisterMetrics(pybind11::module_& m);
+// _log_capture, _log_wait (py_log.cc): the library's log lines, queued for Python's logging.
+void RegisterLog(pybind11::module_& m);
 
 }  // namespace convergent::bindings

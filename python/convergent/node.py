@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import _core
+from . import _core, _logging
 from .config import Config
 
 __all__ = ["Node"]
@@ -69,6 +69,7 @@ class Node:
             remote[dc] = url_list
         if config is not None and not isinstance(config, Config):
             raise TypeError(f"config must be a cv.Config, got {type(config).__name__}")
+        _logging.capture()
         self._core = _core._Node(
             listen,
             seeds=seed_list,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,8 +44,20 @@ class Env {
   virtual Result<std::unique_ptr<SnapshotStore>> OpenSnapshotStore(const std::string& path,
                                                                    std::string* damage) = 0;
 
-  // The real world: steady_clock, system_clock, stderr, std::random_device, NNG and LevelDB.
+  // The real world: steady_clock, system_clock, stderr (or the log sink), std::random_device,
+  // NNG and LevelDB.
   static Env& Default();
 };
+
+// Where Env::Default() and the transport's process-wide warnings send their log lines: stderr
+// ("convergent node <source>: <level>: <message>", one line each) while no sink is set. The sink
+// runs on the nodes' threads, possibly while they hold their locks: it must return soon and must
+// not call into a node (queue the line; the Python package hands it to Python's logging).
+// Process-wide; thread-safe. An empty function restores stderr.
+using LogSink =
+    std::function<void(LogLevel level, std::string_view source, std::string_view message)>;
+void SetLogSink(LogSink sink);
+// Writes one line through the sink (or to stderr): what Env::Default().Log does.
+void LogLine(LogLevel level, std::string_view source, std::string_view message);
 
 }  // namespace convergent

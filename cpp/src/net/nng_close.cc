@@ -2,10 +2,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <future>
 #include <memory>
 #include <thread>
+
+#include "convergent/env.h"
 
 namespace convergent::internal {
 namespace {
@@ -28,7 +29,7 @@ bool CloseGuarded(nng_socket s) {
   }
   closer.detach();
   ++left_behind;
-  std::fprintf(stderr, "convergent: an NNG socket did not close within 2 s; left behind\n");
+  LogLine(LogLevel::kError, "nng", "an NNG socket did not close within 2 s; left behind");
   return false;
 }
 

@@ -1,6 +1,7 @@
 // Env::Default(): the real world for a node (see convergent/env.h).
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -23,11 +24,7 @@ class DefaultEnv final : public Env {
         .count();
   }
   void Log(LogLevel level, std::string_view source, std::string_view message) override {
-    const char* what = level == LogLevel::kError     ? "error"
-                       : level == LogLevel::kWarning ? "warning"
-                                                     : "info";
-    std::fprintf(stderr, "convergent node %.*s: %s: %.*s\n", static_cast<int>(source.size()),
-                 source.data(), what, static_cast<int>(message.size()), message.data());
+    LogLine(level, source, message);
   }
   uint64_t Random() override {
     std::lock_guard lock(mu_);
@@ -48,7 +45,32 @@ class DefaultEnv final : public Env {
   std::random_device device_;
 };
 
+std::mutex sink_mu;
+std::shared_ptr<const LogSink> sink;  // null: stderr
+
 }  // namespace
+
+void SetLogSink(LogSink s) {
+  std::lock_guard lock(sink_mu);
+  sink = s ? std::make_shared<const LogSink>(std::move(s)) : nullptr;
+}
+
+void LogLine(LogLevel level, std::string_view source, std::string_view message) {
+  std::shared_ptr<const LogSink> to;
+  {
+    std::lock_guard lock(sink_mu);
+    to = sink;
+  }
+  if (to != nullptr) {
+    (*to)(level, source, message);
+    return;
+  }
+  const char* what = level == LogLevel::kError     ? "error"
+                     : level == LogLevel::kWarning ? "warning"
+                                                   : "info";
+  std::fprintf(stderr, "convergent node %.*s: %s: %.*s\n", static_cast<int>(source.size()),
+               source.data(), what, static_cast<int>(message.size()), message.data());
+}
 
 Env& Env::Default() {
   static DefaultEnv* env = new DefaultEnv();  // never destroyed: nodes may outlive statics
