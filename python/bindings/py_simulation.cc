@@ -218,30 +218,64 @@ double CheckSeconds(double s, const char* what) {
   return s;
 }
 
+// A convergent._progress.Reporter for `progress` (None: report nothing), and its ending.
+class ProgressReport {
+ public:
+  ProgressReport(const py::object& progress, double total, const char* desc) {
+    report_ = py::module_::import("convergent._progress")
+                  .attr("reporter")(progress, total, "virtual s", desc);
+  }
+  ~ProgressReport() {
+    if (report_.is_none()) return;
+    try {
+      report_.attr("close")(note_.empty() ? py::none() : py::cast(note_));
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable(__func__);
+    }
+  }
+  void operator()(double done) {
+    if (!report_.is_none()) report_(done);
+  }
+  void Note(std::string note) { note_ = std::move(note); }
+
+ private:
+  py::object report_;
+  std::string note_;
+};
+
 // Runs `seconds` of virtual time in slices, delivering events and checking for Ctrl-C between.
-void RunFor(PySimulation& self, double seconds) {
+void RunFor(PySimulation& self, double seconds, const py::object& progress) {
   CheckSeconds(seconds, "seconds");
+  ProgressReport report(progress, seconds, "run_for");
   double left = seconds;
   while (left > 0) {
     const double slice = std::min(left, kSliceSeconds);
     self.sim().RunFor(slice);
     left -= slice;
     self.host->DispatchEvents();
+    report(seconds - std::max(left, 0.0));
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
 }
 
-double RunUntilConverged(PySimulation& self, double timeout) {
+double RunUntilConverged(PySimulation& self, double timeout, const py::object& progress) {
   if (!(timeout > 0 && timeout < 1e9)) throw py::value_error("timeout must be > 0 seconds");
+  ProgressReport report(progress, timeout, "run_until_converged");
   double elapsed = 0;
   while (elapsed < timeout) {
     const double slice = std::min(timeout - elapsed, kSliceSeconds);
     std::optional<double> took = self.sim().RunUntilConverged(slice);
     self.host->DispatchEvents();
-    if (took) return elapsed + *took;
+    if (took) {
+      report(elapsed + *took);
+      report.Note("converged");
+      return elapsed + *took;
+    }
     elapsed += slice;
+    report(elapsed);
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
+  report.Note("not converged");
   char msg[160];
   std::snprintf(msg, sizeof msg,
                 "the simulation did not converge within %g virtual seconds (now %.3f s); a loss "
@@ -324,8 +358,9 @@ void RegisterSimulation(py::module_& m) {
       .def_property_readonly(
           "seed", [](const PySimulation& self) { return self.host->seed(); },
           "The seed of the run.")
-      .def("run_for", &RunFor, py::arg("seconds"),
-           "Processes every event due in the next `seconds` of virtual time.")
+      .def("run_for", &RunFor, py::arg("seconds"), py::kw_only(), py::arg("progress") = py::none(),
+           "Processes every event due in the next `seconds` of virtual time. progress: None, "
+           "True (a tqdm bar) or a callable(done, total), in virtual seconds.")
       .def(
           "run_until_formed",
           [](PySimulation& self, double timeout) {
@@ -391,9 +426,11 @@ void RegisterSimulation(py::module_& m) {
           py::arg("node"),
           "Undoes the node's last snapshot write, as a crash before it reached the disk would "
           "(call it between crash() and restart()).")
-      .def("run_until_converged", &RunUntilConverged, py::arg("timeout") = 60.0,
+      .def("run_until_converged", &RunUntilConverged, py::arg("timeout") = 60.0, py::kw_only(),
+           py::arg("progress") = py::none(),
            "Runs until converged(); returns the virtual seconds it took (0.0 if already "
-           "converged). NotConverged after `timeout` virtual seconds.")
+           "converged). NotConverged after `timeout` virtual seconds. progress: None, True (a "
+           "tqdm bar) or a callable(done, total), in virtual seconds.")
       .def(
           "converged", [](PySimulation& self) { return self.sim().Converged(); },
           "True when every group of live nodes that reach each other holds identical state for "

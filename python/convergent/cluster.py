@@ -25,6 +25,7 @@ process held to its standard input close, and stops within a second or so.
 from __future__ import annotations
 
 import atexit
+import collections
 import dataclasses
 import itertools
 import os
@@ -40,6 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._control import AUTH_ENV, RemoteNode
+from ._progress import Progress, reporter
 from .config import Config
 from .errors import NotConverged
 from .node import Node
@@ -318,28 +320,52 @@ class LocalCluster:
 
     def converged(self) -> bool:
         """Whether every running node holds the same state for every key."""
-        digests = {n.digest() for n in self._nodes if n is not None and n.running}
-        return len(digests) <= 1
+        agreeing, running = self._agreeing()
+        return agreeing == running
+
+    def _agreeing(self) -> tuple[int, int]:
+        """(running nodes holding the state most of them hold, running nodes)."""
+        digests = [n.digest() for n in self._nodes if n is not None and n.running]
+        most = max(collections.Counter(digests).values(), default=0)
+        return most, len(digests)
 
     def wait_converged(
-        self, timeout: float = 10.0, *, poll: Callable[[], object] | None = None
+        self,
+        timeout: float = 10.0,
+        *,
+        poll: Callable[[], object] | None = None,
+        progress: Progress = None,
     ) -> float:
         """Waits until converged(); returns the seconds it took. NotConverged after timeout.
 
         ``poll``, if given, is called between the checks (every 10 ms) and once at the end, for
-        instance to sample the nodes' values for a plot.
+        instance to sample the nodes' values for a plot. ``progress`` (None, True for a tqdm bar,
+        or a callable(done, total)) follows the running nodes that hold the state most of them
+        hold: a node catching up after a restart counts once it has caught up.
         """
         start = time.monotonic()
-        while True:
-            if self.converged():
+        report = reporter(progress, self._agreeing()[1], "nodes", "converged")
+        try:
+            while True:
+                agreeing, running = self._agreeing()
+                if report:
+                    report(agreeing)
+                if agreeing == running:
+                    if poll is not None:
+                        poll()
+                    if report:
+                        report.close("converged")
+                    return time.monotonic() - start
+                if time.monotonic() - start > timeout:
+                    if report:
+                        report.close("not converged")
+                    raise NotConverged(f"the cluster did not converge within {timeout} s")
                 if poll is not None:
                     poll()
-                return time.monotonic() - start
-            if time.monotonic() - start > timeout:
-                raise NotConverged(f"the cluster did not converge within {timeout} s")
-            if poll is not None:
-                poll()
-            time.sleep(0.01)
+                time.sleep(0.01)
+        finally:
+            if report:
+                report.close()
 
     def wait_members(self, timeout: float = 10.0) -> None:
         """Waits until every running node sees every running node as reachable."""
