@@ -20,6 +20,18 @@ if(EXISTS "${CONVERGENT_NNG_SOURCE_DIR}/CMakeLists.txt")
     set(BUILD_SHARED_LIBS OFF)
     set(CMAKE_POSITION_INDEPENDENT_CODE ON)
     set(CMAKE_C_VISIBILITY_PRESET hidden)
+    if(CONVERGENT_STATIC_DEPS)
+      # getrandom (glibc 2.25) rather than arc4random (2.36): the wheels' manylinux tag is then
+      # set by glibc 2.34 (libpthread merged into libc), not by NNG.
+      set(NNG_HAVE_ARC4RANDOM "" CACHE INTERNAL "" FORCE)
+      # NNG's FindmbedTLS takes these as found.
+      foreach(part TLS X509 CRYPTO)
+        string(TOLOWER "${part}" lib)
+        find_library(_archive NAMES libmbed${lib}.a NO_CACHE REQUIRED)
+        set(MBEDTLS_${part}_LIBRARY "${_archive}" CACHE FILEPATH "" FORCE)
+        unset(_archive)
+      endforeach()
+    endif()
     add_subdirectory("${CONVERGENT_NNG_SOURCE_DIR}" "${PROJECT_BINARY_DIR}/nng" SYSTEM)
   endfunction()
   _convergent_add_nng()

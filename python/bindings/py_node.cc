@@ -148,11 +148,13 @@ void RegisterNode(py::module_& m) {
                        double failure_timeout, py::handle tls_cert_file, py::handle tls_key_file,
                        py::handle tls_ca_file, size_t max_frame_size, py::handle metrics_listen,
                        py::handle datacenter,
-                       std::map<std::string, std::vector<std::string>> remote_seeds) {
+                       std::map<std::string, std::vector<std::string>> remote_seeds,
+                       py::handle advertise_host) {
              NodeOptions o;
              o.name = OptionalString(name);
              o.transport.listen = listen;
              o.transport.p2p_listen = OptionalString(p2p_listen);
+             o.transport.advertise_host = OptionalString(advertise_host);
              o.transport.tls_cert_file = OptionalString(tls_cert_file);
              o.transport.tls_key_file = OptionalString(tls_key_file);
              o.transport.tls_ca_file = OptionalString(tls_ca_file);
@@ -177,7 +179,8 @@ void RegisterNode(py::module_& m) {
            py::arg("p2p_listen"), py::arg("heartbeat_interval"), py::arg("failure_timeout"),
            py::arg("tls_cert_file"), py::arg("tls_key_file"), py::arg("tls_ca_file"),
            py::arg("max_frame_size"), py::arg("metrics_listen"), py::arg("datacenter") = py::none(),
-           py::arg("remote_seeds") = std::map<std::string, std::vector<std::string>>{})
+           py::arg("remote_seeds") = std::map<std::string, std::vector<std::string>>{},
+           py::arg("advertise_host") = py::none())
       .def_property_readonly("replicator",
                              [](PyNode& self) {
                                Node& n = self.host->node();

@@ -573,6 +573,7 @@ class _Node:
         metrics_listen: str | None,
         datacenter: str | None = None,
         remote_seeds: dict[str, list[str]] = ...,
+        advertise_host: str | None = None,
     ) -> None: ...
     @property
     def replicator(self) -> Replicator: ...

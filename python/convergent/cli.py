@@ -48,6 +48,7 @@ _NODE_OPTIONS: dict[str, type] = {
     "seeds": list,
     "name": str,
     "p2p_listen": str,
+    "advertise_host": str,
     "heartbeat_interval": float,
     "failure_timeout": float,
     "tls_cert_file": str,
@@ -71,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     node = sub.add_parser("node", help="run one cluster member until stopped")
     node.add_argument("--config", type=Path, help="a TOML file of options (flags override it)")
-    node.add_argument("--listen", help="URL to listen on, e.g. tcp://0.0.0.0:7000")
+    node.add_argument("--listen", help="URL to listen on, e.g. tcp://10.0.0.5:7000")
+    node.add_argument(
+        "--advertise-host",
+        help="the host peers reach this node at, when --listen is on every interface "
+        "(tcp://0.0.0.0:7000)",
+    )
     node.add_argument(
         "--seed",
         dest="seeds",

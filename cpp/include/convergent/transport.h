@@ -34,6 +34,11 @@ struct TransportOptions {
   // The URL of the point-to-point listener; empty: derived from `listen` (ipc and inproc: the
   // same name plus ".p2p"; tcp and tls+tcp: the same host on a port the system picks).
   std::string p2p_listen;
+  // The host peers reach this node at, for a listener on every interface (host 0.0.0.0, [::] or
+  // *): the node tells its peers its bus and point-to-point URLs with this host (and their bound
+  // ports). Empty: the listen URL's host, which may then not be such a wildcard (peers would dial
+  // themselves), refused at start.
+  std::string advertise_host;
   // Bytes: frames larger than this are dropped on receipt and counted (frames_oversized). NNG
   // reads frames up to twice this (NNG_OPT_RECVMAXSZ) so that they can be counted; a peer that
   // sends a larger one has its connection closed by NNG, uncounted here (its dialer reconnects,

@@ -134,6 +134,20 @@ bool IsTcp(const std::string& url) {
 }
 bool IsTls(const std::string& url) { return url.rfind("tls+tcp://", 0) == 0; }
 
+// A tcp or tls+tcp URL's host, without brackets ("" when it has none or is not such a URL).
+std::string_view TcpHost(std::string_view url) {
+  const size_t start = url.find("://");
+  const size_t colon = url.rfind(':');
+  if (start == std::string_view::npos || colon == std::string_view::npos || colon < start + 3) {
+    return {};
+  }
+  return url.substr(start + 3, colon - start - 3);
+}
+
+bool IsWildcardHost(std::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "*" || host == "[::]" || host == "::";
+}
+
 // tcp://host:port -> tcp://host:0 (the system picks the port); other schemes: name + ".p2p".
 std::string DeriveP2p(const std::string& bus) {
   if (IsTcp(bus)) {
@@ -153,6 +167,16 @@ class NngTransport final : public Transport {
   ~NngTransport() override { Close(); }
 
   Status Start() {
+    const std::string p2p =
+        options_.p2p_listen.empty() ? DeriveP2p(options_.listen) : options_.p2p_listen;
+    for (const std::string& url : {options_.listen, p2p}) {
+      if (IsTcp(url) && IsWildcardHost(TcpHost(url)) && options_.advertise_host.empty()) {
+        return Status::InvalidArgument(
+            "'" + url +
+            "' listens on every interface: give the host peers reach this node at "
+            "(advertise_host, --advertise-host), or listen on that address");
+      }
+    }
     // Raw: a broadcast can skip one connection (the one being hung up, see HangUpBus).
     if (int rv = nng_bus0_open_raw(&bus_); rv != 0) return NngError("bus socket", rv);
     nng_socket_set_int(bus_, NNG_OPT_SENDBUF, static_cast<int>(options_.send_buffer));
@@ -173,8 +197,6 @@ class NngTransport final : public Transport {
       if (Status s = client_tls_.Init(NNG_TLS_MODE_CLIENT, options_); !s.ok()) return s;
     }
     if (Status s = Listen(bus_, options_.listen, &bus_url_); !s.ok()) return s;
-    const std::string p2p =
-        options_.p2p_listen.empty() ? DeriveP2p(options_.listen) : options_.p2p_listen;
     if (Status s = Listen(pull_, p2p, &p2p_url_); !s.ok()) return s;
     if (Status s = bus_rx_.Start(this, bus_, true); !s.ok()) return s;
     return pull_rx_.Start(this, pull_, false);
@@ -727,6 +749,12 @@ class NngTransport final : public Transport {
       if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
         *bound = url.substr(0, url.size() - 1) + std::to_string(port);
       }
+    }
+    // What peers are told: the advertised host in place of a wildcard (or of the listen host).
+    if (IsTcp(url) && !options_.advertise_host.empty()) {
+      const size_t start = bound->find("://") + 3;
+      const size_t colon = bound->rfind(':');
+      *bound = bound->substr(0, start) + options_.advertise_host + bound->substr(colon);
     }
     return Status::Ok();
   }
