@@ -1,5 +1,6 @@
 # Shared helpers for scripts/*: source it, don't run it.
 set -euo pipefail
+shopt -s inherit_errexit  # a failure inside $(...) stops the script too
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -196,6 +197,20 @@ build_cpp() {
 # import with all of them invisible (run_masked).
 MASKED_LIBRARIES=(protobuf protobuf-lite leveldb snappy mbedtls mbedx509 mbedcrypto nng absl_)
 
+# find_python VERSION: the path of a working CPython VERSION (3.12): python3.12 on PATH, or one
+# that pyenv installed (its shims answer only for the versions it has activated).
+find_python() {
+  local version="$1" candidate
+  for candidate in "$(command -v "python$version" || true)" \
+      "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$version".*/bin/"python$version"; do
+    if [[ -n $candidate && -x $candidate ]] && "$candidate" -c 'pass' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+  die "no CPython $version here (python$version on PATH, or pyenv install $version)"
+}
+
 # build_venv VERSION: a venv of CPython VERSION with the build requirements and the wheel tools;
 # its path. .venv for its own version (the test extras have the tools; the wheel's build dir is
 # then the one install_package keeps up to date), else build/venvs/cp<VERSION> with
@@ -208,7 +223,7 @@ build_venv() {
     return
   fi
   dir="$ROOT/build/venvs/cp${version/./}"
-  py=$(command -v "python$version") || die "no python$version on PATH"
+  py=$(find_python "$version")
   stamp="$dir/.convergent-stamp"
   want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [[ ! -x "$dir/bin/python" || ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
