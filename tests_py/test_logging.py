@@ -48,3 +48,25 @@ def test_without_logging_configured_the_line_goes_to_stderr_as_before() -> None:
     assert len(lines) == 1 and lines[0].startswith(
         "convergent node inproc://log-a: warning: key 'big' holds a state of "
     ), done.stderr
+
+
+def test_the_log_thread_ends_quietly_when_it_wakes_during_the_interpreters_exit() -> None:
+    """The thread that hands log lines to logging waits with the GIL released; woken while the
+    interpreter finalizes, Python ends it by unwinding its stack. It aborted the process
+    ("terminate called without an active exception", exit 134) at the end of a pytest run."""
+    script = """
+import time
+import convergent as cv
+cv.Node("inproc://exit-log").stop()
+mono = time.monotonic
+class Slow:
+    def __del__(self):
+        t = mono()
+        while mono() - t < 0.002:
+            pass
+junk = [Slow() for _ in range(600)]  # finalizing these takes over a second, GIL held
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr

@@ -17,6 +17,7 @@
 
 #include "convergent/env.h"
 #include "module.h"
+#include "py_gil.h"
 
 namespace py = pybind11;
 
@@ -73,7 +74,7 @@ void RegisterLog(py::module_& m) {
         std::vector<std::tuple<int, std::string, std::string>> out;
         uint64_t dropped = 0;
         {
-          py::gil_scoped_release release;
+          GilReleased nogil;  // the pump is a daemon thread: it may be ended right here at exit
           LogQueue& q = Queue();
           std::unique_lock lock(q.mu);
           q.cv.wait_for(lock, std::chrono::duration<double>(std::max(timeout, 0.0)),

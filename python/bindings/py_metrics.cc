@@ -39,6 +39,7 @@ void RegisterMetrics(py::module_& m) {
         return std::make_pair(static_cast<size_t>(found->info - MetricCatalog().data()),
                               found->label_value);
       },
+      py::arg("name"),
       "A reported metric's index in metric_catalog() and its label's value, or None.");
 }
 
