@@ -27,15 +27,19 @@ ensure_debian_packages() {
   "${sudo[@]}" apt-get update -q
   # No package's service starts at its install (prometheus ships a daemon; the tests run their
   # own): Debian's policy-rc.d refuses them while apt runs, unless the machine has a policy.
-  local policy=/usr/sbin/policy-rc.d own_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-    "${sudo[@]}" chmod +x "$policy"
-    own_policy=1
+  local policy=/usr/sbin/policy-rc.d rc=0
+  if [[ -e $policy ]]; then
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    return
   fi
-  local rc=0
+  # Removed however apt ends (an interrupt included): left behind, it would keep every service
+  # of the machine from starting.
+  trap '"${sudo[@]}" rm -f '"$policy"'; trap - INT TERM; kill -INT $$' INT TERM
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod +x "$policy"
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || rc=$?
-  [[ $own_policy == 1 ]] && "${sudo[@]}" rm -f "$policy"
+  "${sudo[@]}" rm -f "$policy"
+  trap - INT TERM
   return $rc
 }
 
@@ -213,8 +217,8 @@ find_python() {
 
 # build_venv VERSION: a venv of CPython VERSION with the build requirements and the wheel tools;
 # its path. .venv for its own version (the test extras have the tools; the wheel's build dir is
-# then the one install_package keeps up to date), else build/venvs/cp<VERSION> with
-# python<VERSION> from PATH (pyenv's shims provide them).
+# then the one install_package keeps up to date), else build/venvs/cp<VERSION> made with
+# find_python's interpreter.
 build_venv() {
   local version="$1" dir py stamp want
   ensure_venv >&2
@@ -237,9 +241,9 @@ build_venv() {
 }
 
 # build_wheel VENV OUT: the wheel of VENV's Python (built in build/py-<tag>, incremental),
-# repaired by auditwheel (a manylinux tag; it would vendor any shared library the module needs
-# beyond the C and C++ runtimes: there are none, the dependencies are linked statically) into OUT.
-# Prints the repaired wheel's path.
+# repaired by auditwheel into OUT: a manylinux tag, and the shared libraries the module needs
+# beyond the C and C++ runtimes (protobuf's and Abseil's; the others are linked statically, see
+# cmake/static_deps.cmake) copied into the wheel. Prints the repaired wheel's path.
 build_wheel() {
   local venv="$1" out="$2" raw wheel
   ensure_nng_source

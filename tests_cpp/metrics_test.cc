@@ -189,5 +189,22 @@ TEST(NodeMetricsTest, TheProbesSayWhetherTheNodeIsReadyAndAlive) {
   EXPECT_EQ(HttpGet(port, "/nothing-here").first, 404);
 }
 
+// NNG shares one HTTP server among the holders of a host and port. A second node given the same
+// metrics address fails to start, and must leave the first one's endpoint serving (its failed
+// start used to stop the shared server).
+TEST(NodeMetricsTest, ASecondNodeOnTheSameMetricsAddressFailsAndLeavesTheFirstServing) {
+  NodeOptions a = test::FastOptions("inproc://shared-metrics-a");
+  a.metrics_listen = "http://127.0.0.1:0";
+  auto first = Node::Start(a);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const int port = PortOf((*first)->metrics_url());
+  NodeOptions b = test::FastOptions("inproc://shared-metrics-b");
+  b.metrics_listen = "http://127.0.0.1:" + std::to_string(port);
+  auto second = Node::Start(b);
+  EXPECT_FALSE(second.ok());
+  EXPECT_EQ(HttpGet(port, "/live"), std::make_pair(200, std::string("live\n")));
+  EXPECT_EQ(HttpGet(port, "/metrics").first, 200);
+}
+
 }  // namespace
 }  // namespace convergent

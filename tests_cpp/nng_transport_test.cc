@@ -114,6 +114,23 @@ TEST(NngTransportTest, AWildcardListenerAdvertisesTheHostPeersReachItAt) {
     EXPECT_NE(refused.status().message().find("advertise_host"), std::string::npos)
         << refused.status().message();
   }
+  for (const char* host : {"0.0.0.0", "*", "10.0.0.5:7000", "tcp://10.0.0.5"}) {
+    TransportOptions o;
+    o.listen = "tcp://0.0.0.0:0";
+    o.advertise_host = host;
+    auto refused = MakeNngTransport(o, [](std::string, bool, uint32_t) {});
+    ASSERT_FALSE(refused.ok()) << host;
+    EXPECT_NE(refused.status().message().find("is not a host peers can dial"), std::string::npos)
+        << refused.status().message();
+  }
+  {  // an IPv6 address goes into the URL in brackets
+    TransportOptions o;
+    o.listen = "tcp://0.0.0.0:0";
+    o.advertise_host = "fd00::5";
+    auto t = MakeNngTransport(o, [](std::string, bool, uint32_t) {});
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_TRUE((*t)->bus_url().starts_with("tcp://[fd00::5]:")) << (*t)->bus_url();
+  }
   TransportOptions a, b;
   a.listen = "tcp://0.0.0.0:0";
   a.advertise_host = "127.0.0.1";

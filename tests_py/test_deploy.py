@@ -46,7 +46,8 @@ def test_a_manifest_that_is_wrong_is_refused() -> None:
     """The validator is not a formality: a misspelled field fails it."""
     statefulset = _manifests()["StatefulSet"]
     bad = json.loads(json.dumps(statefulset))
-    bad["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {"httpGet": {"path": "/"}}
+    container = bad["spec"]["template"]["spec"]["containers"][0]
+    container["readinesProbe"] = container.pop("readinessProbe")  # a valid probe, misspelled
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(bad, KUBERNETES_VERSION, strict=True)
 

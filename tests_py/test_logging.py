@@ -70,3 +70,17 @@ junk = [Slow() for _ in range(600)]  # finalizing these takes over a second, GIL
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr
+
+
+def test_without_logging_configured_info_lines_are_written_too() -> None:
+    script = """
+from convergent import _logging
+_logging._emit([(20, "n1", "the snapshot store opened"), (40, "", "a process line")], 0)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.stderr.splitlines() == [
+        "convergent node n1: info: the snapshot store opened",
+        "convergent: error: a process line",
+    ], done.stderr

@@ -12,7 +12,9 @@ output, not the kernel's terminal.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import sys
 import threading
 
@@ -36,18 +38,36 @@ def capture() -> None:
 
 def _pump() -> None:
     while True:
-        _emit(*_core._log_wait(0.5))
+        # A handler that fails loses its line, not the thread: the next lines are still logged.
+        with contextlib.suppress(Exception):
+            _emit(*_core._log_wait(0.5))
 
 
 def _emit(lines: list[tuple[int, str, str]], dropped: int) -> None:
     for level, source, message in lines:
         if logger.hasHandlers():
-            logger.log(level, "%s: %s", source, message, extra={"node": source})
-        elif logger.isEnabledFor(level):
+            if source:
+                logger.log(level, "%s: %s", source, message, extra={"node": source})
+            else:  # the process's own line, not a node's
+                logger.log(level, "%s", message, extra={"node": None})
+        elif logger.level == logging.NOTSET or logger.isEnabledFor(level):
+            # No logging configured: every line, as the library writes them.
             name = logging.getLevelName(level).lower()
-            print(f"convergent node {source}: {name}: {message}", file=sys.stderr, flush=True)
+            who = f"convergent node {source}" if source else "convergent"
+            print(f"{who}: {name}: {message}", file=sys.stderr, flush=True)
     if dropped:
         logger.warning("%d log lines dropped: they came faster than they could be logged", dropped)
+
+
+def _after_fork_in_child() -> None:
+    """The child has no pump thread: the lines go to stderr until a node of its own captures
+    them again."""
+    global _thread
+    _thread = None
+    _core._log_capture(False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

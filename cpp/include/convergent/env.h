@@ -50,7 +50,8 @@ class Env {
 };
 
 // Where Env::Default() and the transport's process-wide warnings send their log lines: stderr
-// ("convergent node <source>: <level>: <message>", one line each) while no sink is set. The sink
+// ("convergent node <source>: <level>: <message>", one line each; "convergent: <level>: ..." for
+// an empty source, the process's own) while no sink is set. The sink
 // runs on the nodes' threads, possibly while they hold their locks: it must return soon and must
 // not call into a node (queue the line; the Python package hands it to Python's logging).
 // Process-wide; thread-safe. An empty function restores stderr.

@@ -29,7 +29,7 @@ bool CloseGuarded(nng_socket s) {
   }
   closer.detach();
   ++left_behind;
-  LogLine(LogLevel::kError, "nng", "an NNG socket did not close within 2 s; left behind");
+  LogLine(LogLevel::kError, "", "an NNG socket did not close within 2 s; left behind");
   return false;
 }
 

@@ -167,6 +167,16 @@ class NngTransport final : public Transport {
   ~NngTransport() override { Close(); }
 
   Status Start() {
+    if (const std::string& host = options_.advertise_host; !host.empty()) {
+      const bool ipv6 = std::count(host.begin(), host.end(), ':') > 1;
+      if (IsWildcardHost(host) || host.find('/') != std::string::npos ||
+          (!ipv6 && host.find(':') != std::string::npos)) {
+        return Status::InvalidArgument("advertise_host '" + host +
+                                       "' is not a host peers can dial (a name or an address, "
+                                       "without a port)");
+      }
+      if (ipv6 && host.front() != '[') options_.advertise_host = "[" + host + "]";
+    }
     const std::string p2p =
         options_.p2p_listen.empty() ? DeriveP2p(options_.listen) : options_.p2p_listen;
     for (const std::string& url : {options_.listen, p2p}) {

@@ -45,21 +45,30 @@ class DefaultEnv final : public Env {
   std::random_device device_;
 };
 
-std::mutex sink_mu;
-std::shared_ptr<const LogSink> sink;  // null: stderr
+struct SinkState {
+  std::mutex mu;
+  std::shared_ptr<const LogSink> sink;  // null: stderr
+};
+
+SinkState& Sink() {
+  static auto* state = new SinkState();  // never destroyed: threads may log during exit
+  return *state;
+}
 
 }  // namespace
 
 void SetLogSink(LogSink s) {
-  std::lock_guard lock(sink_mu);
-  sink = s ? std::make_shared<const LogSink>(std::move(s)) : nullptr;
+  SinkState& state = Sink();
+  std::lock_guard lock(state.mu);
+  state.sink = s ? std::make_shared<const LogSink>(std::move(s)) : nullptr;
 }
 
 void LogLine(LogLevel level, std::string_view source, std::string_view message) {
   std::shared_ptr<const LogSink> to;
   {
-    std::lock_guard lock(sink_mu);
-    to = sink;
+    SinkState& state = Sink();
+    std::lock_guard lock(state.mu);
+    to = state.sink;
   }
   if (to != nullptr) {
     (*to)(level, source, message);
@@ -68,6 +77,11 @@ void LogLine(LogLevel level, std::string_view source, std::string_view message) 
   const char* what = level == LogLevel::kError     ? "error"
                      : level == LogLevel::kWarning ? "warning"
                                                    : "info";
+  if (source.empty()) {  // the process's, not a node's
+    std::fprintf(stderr, "convergent: %s: %.*s\n", what, static_cast<int>(message.size()),
+                 message.data());
+    return;
+  }
   std::fprintf(stderr, "convergent node %.*s: %s: %.*s\n", static_cast<int>(source.size()),
                source.data(), what, static_cast<int>(message.size()), message.data());
 }

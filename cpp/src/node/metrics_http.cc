@@ -11,7 +11,11 @@
 namespace convergent::internal {
 
 struct MetricsServer::State {
+  // NNG shares one server among the holders of a host and port: this one stops it only if it
+  // started it, and takes back only the handlers it added.
   nng_http_server* server = nullptr;
+  bool started = false;
+  std::vector<nng_http_handler*> handlers;
   std::map<std::string, Route> routes;  // never changes once serving: handlers point into it
 };
 
@@ -60,8 +64,10 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& u
       nng_http_handler_free(handler);
       return Error(url, rv);
     }
+    s.handlers.push_back(handler);
   }
   if ((rv = nng_http_server_start(s.server)) != 0) return Error(url, rv);
+  s.started = true;
   nng_sockaddr addr;
   int port = 0;
   if (nng_http_server_get_addr(s.server, &addr) == 0 && addr.s_family == NNG_AF_INET) {
@@ -73,7 +79,10 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& u
 
 MetricsServer::~MetricsServer() {
   if (state_ == nullptr || state_->server == nullptr) return;
-  nng_http_server_stop(state_->server);
+  if (state_->started) nng_http_server_stop(state_->server);
+  for (nng_http_handler* h : state_->handlers) {
+    if (nng_http_server_del_handler(state_->server, h) == 0) nng_http_handler_free(h);
+  }
   nng_http_server_release(state_->server);
 }
 
