@@ -345,6 +345,7 @@ class LocalCluster:
         """
         start = time.monotonic()
         report = reporter(progress, self._agreeing()[1], "nodes", "converged")
+        outcome = "not converged"
         try:
             while True:
                 agreeing, running = self._agreeing()
@@ -353,19 +354,16 @@ class LocalCluster:
                 if agreeing == running:
                     if poll is not None:
                         poll()
-                    if report:
-                        report.close("converged")
+                    outcome = "converged"
                     return time.monotonic() - start
                 if time.monotonic() - start > timeout:
-                    if report:
-                        report.close("not converged")
                     raise NotConverged(f"the cluster did not converge within {timeout} s")
                 if poll is not None:
                     poll()
                 time.sleep(0.01)
         finally:
             if report:
-                report.close()
+                report.close(outcome)
 
     def wait_members(self, timeout: float = 10.0) -> None:
         """Waits until every running node sees every running node as reachable."""

@@ -28,8 +28,8 @@ from typing import Any, Protocol
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
 
-from . import __version__, _core
-from .metrics import MetricInfo, catalog
+from . import __version__
+from .metrics import MetricInfo, catalog, find
 
 __all__ = ["Registration", "register_metrics"]
 
@@ -56,10 +56,10 @@ class Registration:
         self._max_age = max_age
         self._lock = threading.Lock()
         self._read_at = float("-inf")
-        self._groups: dict[int, list[tuple[dict[str, str], float]]] = {}
+        self._groups: dict[MetricInfo, list[tuple[dict[str, str], float]]] = {}
         self._closed = False
         self.instruments: list[Any] = []
-        for index, info in enumerate(catalog()):
+        for info in catalog():
             make = (
                 meter.create_observable_counter
                 if info.kind == "counter"
@@ -68,7 +68,7 @@ class Registration:
             self.instruments.append(
                 make(
                     info.name,
-                    callbacks=[self._callback(index, info)],
+                    callbacks=[self._callback(info)],
                     unit=_UNITS.get(info.unit, info.unit),
                     description=info.help,
                 )
@@ -79,30 +79,28 @@ class Registration:
             self._closed = True
             self._groups = {}
 
-    def _callback(self, index: int, info: MetricInfo) -> Any:
+    def _callback(self, info: MetricInfo) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
             return [
                 Observation(value * info.scale, {**self._attributes, **labels})
-                for labels, value in self._read().get(index, [])
+                for labels, value in self._read().get(info, [])
             ]
 
         return observe
 
-    def _read(self) -> dict[int, list[tuple[dict[str, str], float]]]:
+    def _read(self) -> dict[MetricInfo, list[tuple[dict[str, str], float]]]:
         """The source's metrics grouped by catalogue entry, read again when older than max_age
         (all the callbacks of one collection share one read)."""
         with self._lock:
             if self._closed:
                 return {}
             if time.monotonic() - self._read_at > self._max_age:
-                groups: dict[int, list[tuple[dict[str, str], float]]] = {}
-                entries = catalog()
+                groups: dict[MetricInfo, list[tuple[dict[str, str], float]]] = {}
                 for name, value in self._source.metrics().items():
-                    found = _core.find_metric(name)
+                    found = find(name)
                     if found is not None:
-                        index, label = found
-                        labels = {entries[index].label: label} if label else {}
-                        groups.setdefault(index, []).append((labels, float(value)))
+                        info, labels = found
+                        groups.setdefault(info, []).append((labels, float(value)))
                 self._groups = groups
                 self._read_at = time.monotonic()
             return self._groups
