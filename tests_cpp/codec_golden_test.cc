@@ -7,7 +7,8 @@
 // holding the values back to back. Fields with default values (0, empty) are not written.
 // Every state is wrapped in the Crdt envelope, whose field number is the type: g_counter = 1
 // (tag 0a), pn_counter = 2 (12), lww_register = 3 (1a), or_set = 4 (22), flag = 6 (32),
-// mv_register = 7 (3a), g_set = 8 (42), or_map = 5 (2a), pn_counter_map = 10 (52). Replica ids here
+// mv_register = 7 (3a), g_set = 8 (42), or_map = 5 (2a), pn_counter_map = 10 (52), and an ORSet
+// of one element under one dot in its one-dot form, or_set_dot = 12 (62). Replica ids here
 // are 1 and 2, written as fixed64: 01 00 00 00 00 00 00 00. Values are canonical msgpack: the
 // integer 7 is 07, "a" is a1 61.
 #include <gtest/gtest.h>
@@ -87,31 +88,52 @@ TEST(CodecGoldenTest, GSet) {
   ExpectGolden(s, "42 07  0a 01 01  0a 02 a161");
 }
 
-TEST(CodecGoldenTest, ORSetFirstAdd) {
-  // Replica 1's first add of "a": store {"a": {(1,1)}}, context vv {1: 1}.
-  //   replicas (1):         0a 08 <id 1>                              10 bytes
-  //   context (2):          12 06 [vv_replica (1): 0a 01 00 (index 0)
-  //                                vv_counter (2): 12 01 01]          8 bytes
-  //   elements (3):         1a 02 a1 61                               4 bytes
-  //   dot_count (4):        left out: every element has one dot
-  //   dot_replica (5):      2a 01 00                                  3 bytes
-  //   dot_counter (6):      32 01 01                                  3 bytes
-  // 28 = 0x1c bytes; 30 with the envelope.
+TEST(CodecGoldenTest, ORSetFirstAddIsItsOneDotForm) {
+  // Replica 1's first add of "a": store {"a": {(1,1)}}, context {(1,1)}: one element under one
+  // dot, and the context only that dot. The envelope's or_set_dot (field 12, tag 62) holds the
+  // dot's replica (8 bytes, little-endian), its counter minus 1 (the varint 00) and the element:
+  // 8 + 1 + 2 = 11 = 0x0b bytes.
   ORSet s;
   s.Add(kR1, StringValue("a"));
-  ExpectGolden(s,
-               "22 1c  0a 08 0100000000000000  12 06 0a0100 120101  1a 02 a161  2a 01 00"
-               "  32 01 01");
+  ExpectGolden(s, "62 0b  0100000000000000 00 a161");
 }
 
-TEST(CodecGoldenTest, ORSetAddDeltaLeavesItsDotOutOfTheCloud) {
-  // The delta of replica 1's second add ("b"): store {"b": {(1,2)}}, context {(1,2)}, a cloud
-  // dot (not contiguous from 1) that the store holds: left out, so no context field at all.
-  // 10 + 4 + 3 + 3 = 20 = 0x14 bytes.
+TEST(CodecGoldenTest, ORSetAddDeltaIsItsOneDotForm) {
+  // The delta of replica 1's second add ("b"): store {"b": {(1,2)}}, context {(1,2)} (a cloud
+  // dot): the one-dot form, counter 2 written as 01.
   ORSet s;
   s.Add(kR1, StringValue("a"));
   const ORSet delta = s.Add(kR1, StringValue("b"));
-  ExpectGolden(delta, "22 14  0a 08 0100000000000000  1a 02 a162  2a 01 00  32 01 02");
+  ExpectGolden(delta, "62 0b  0100000000000000 01 a162");
+}
+
+TEST(CodecGoldenTest, ORSetOfTwoAdds) {
+  // Replica 1 adds "a" then "b": store {"a": {(1,1)}, "b": {(1,2)}}, context vv {1: 2}.
+  //   replicas (1):         0a 08 <id 1>                              10 bytes
+  //   context (2):          12 06 [vv_replica (1): 0a 01 00 (index 0)
+  //                                vv_counter (2): 12 01 02]          8 bytes
+  //   elements (3):         1a 02 a1 61  1a 02 a1 62                  8 bytes
+  //   dot_count (4):        left out: every element has one dot
+  //   dot_replica (5):      2a 02 00 00                               4 bytes
+  //   dot_counter (6):      32 02 01 02                               4 bytes
+  // 34 = 0x22 bytes; 36 with the envelope.
+  ORSet s;
+  s.Add(kR1, StringValue("a"));
+  s.Add(kR1, StringValue("b"));
+  ExpectGolden(s,
+               "22 22  0a 08 0100000000000000  12 06 0a0100 120102  1a 02 a161  1a 02 a162"
+               "  2a 02 0000  32 02 0102");
+}
+
+TEST(CodecGoldenTest, AOneDotSetInTheGeneralFormIsReadToo) {
+  // What protobuf's or_set field says of replica 1's first add of "a" (as encoders before the
+  // one-dot form wrote it) decodes to the same set, which encodes in its one-dot form.
+  ORSet s;
+  s.Add(kR1, StringValue("a"));
+  Result<ORSet> back = Decode<ORSet>(
+      Unhex("22 1c  0a 08 0100000000000000  12 06 0a0100 120101  1a 02 a161  2a 01 00  32 01 01"));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back.value() == s);
 }
 
 TEST(CodecGoldenTest, ORSetElementWithTwoDots) {

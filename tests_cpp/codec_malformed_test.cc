@@ -195,6 +195,51 @@ TEST(CodecMalformedTest, TheLastStateOfAnEnvelopeDecides) {
   EXPECT_THAT(Decode<ORSet>(Unhex("7801")).status().message(), HasSubstr("no CRDT state"));
 }
 
+TEST(CodecMalformedTest, ORSetOneDotForm) {
+  // or_set_dot (field 12): the replica (8 bytes), counter - 1 (varint), the element to the end.
+  const auto decode = [](std::string_view hex) { return Decode<ORSet>(Unhex(hex)); };
+  ASSERT_TRUE(decode("62 0b 0100000000000000 00 a161").ok());
+  EXPECT_EQ(PeekType(Unhex("62 0b 0100000000000000 00 a161")).value(), CrdtType::kORSet);
+  const struct {
+    const char* hex;
+    const char* what;
+  } cases[] = {
+      {"62 00", "shorter than its dot"},
+      {"62 07 01000000000000", "shorter than its dot"},
+      {"62 08 0100000000000000", "shorter than its dot"},     // no counter
+      {"62 09 0100000000000000 80", "shorter than its dot"},  // a counter cut short
+      {"62 14 0100000000000000 ffffffffffffffffff01 a161", "counter past 2^64"},
+      {"62 09 0100000000000000 00", "not canonical msgpack"},          // no element
+      {"62 0c 0100000000000000 00 a161 00", "not canonical msgpack"},  // bytes after it
+      {"62 0b 0100000000000000 00 d900", "not canonical msgpack"},     // str8 for a short str
+  };
+  for (const auto& c : cases) {
+    Result<ORSet> r = decode(c.hex);
+    ASSERT_FALSE(r.ok()) << c.hex;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << c.hex;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.what)) << c.hex;
+  }
+  // The counter's largest value: 2^64 - 1.
+  Result<ORSet> top = decode("62 14 0100000000000000 feffffffffffffffff01 a161");
+  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  EXPECT_EQ((*top->store().entries().begin()).second.begin()->dot.counter, UINT64_MAX);
+  // Another type reading it: a type mismatch naming the ORSet.
+  Result<GCounter> other = Decode<GCounter>(Unhex("62 0b 0100000000000000 00 a161"));
+  EXPECT_EQ(other.status().code(), StatusCode::kTypeMismatch);
+  EXPECT_THAT(other.status().message(), HasSubstr("ORSet"));
+  // The last state field decides between the forms too.
+  ORSet two;
+  two.Add(kR1, StringValue("a"));
+  two.Add(kR1, StringValue("b"));
+  const std::string general = Encode(two);
+  const std::string one = Unhex("62 0b 0100000000000000 00 a161");
+  ASSERT_TRUE(Decode<ORSet>(one + general).ok());
+  EXPECT_EQ(Decode<ORSet>(one + general).value(), two);
+  ASSERT_TRUE(Decode<ORSet>(general + one).ok());
+  EXPECT_EQ(Decode<ORSet>(general + one).value().size(), 1u);
+  EXPECT_EQ(Decode<ORSet>(one + Encode(GCounter())).status().code(), StatusCode::kTypeMismatch);
+}
+
 TEST(CodecMalformedTest, MapTypesArePeeked) {
   // The envelope fields 5, 9, 10, 11 are the map types (empty maps here).
   EXPECT_EQ(PeekType(Unhex("2a00")).value(), CrdtType::kORMap);

@@ -1,7 +1,8 @@
 // The differential check of the ORSet wire reader and writer (codec/orset_wire.h) against
 // protobuf: on bytes whose envelope names an ORSet, the reader must accept exactly what
-// protobuf's parser accepts and read the same fields, and the writer must give back protobuf's
-// deterministic serialization of them. Used by orset_state_fuzzer.cc and orset_wire_test.cc.
+// protobuf's parser accepts and read the same fields (or the same bytes of the one-dot form), and
+// the writer must give back protobuf's deterministic serialization of them. Used by
+// orset_state_fuzzer.cc and orset_wire_test.cc.
 //
 // Thread safety: reentrant.
 #pragma once
@@ -45,8 +46,9 @@ inline bool SameFields(const internal::ORSetWire& w, const v1::ORSetState& m) {
 // the same state as PeekType; else what differs.
 inline std::string WireDisagreement(std::string_view bytes) {
   v1::Crdt msg;
-  const bool parsed = msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
-                      msg.state_case() == v1::Crdt::kOrSet;
+  const bool parsed =
+      msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) &&
+      (msg.state_case() == v1::Crdt::kOrSet || msg.state_case() == v1::Crdt::kOrSetDot);
   internal::ORSetFields fields;
   Result<uint32_t> state = internal::ParseORSetEnvelope(bytes, &fields);
   Result<CrdtType> type = PeekType(bytes);
@@ -61,6 +63,30 @@ inline std::string WireDisagreement(std::string_view bytes) {
                   : "the wire reader accepts what protobuf rejects";
   }
   if (!read) return "";
+  if (msg.state_case() == v1::Crdt::kOrSetDot) {
+    // The one-dot form: the same bytes, and nothing of the other form's fields.
+    if (!fields.dot_form || *fields.dot_form != msg.or_set_dot()) {
+      return "the wire reader reads another one-dot form than protobuf";
+    }
+    if (!fields.replicas.empty() || fields.store.element_count != 0 ||
+        !fields.store.parts.empty()) {
+      return "the wire reader reads set fields beside the one-dot form";
+    }
+    // The writer gives protobuf's serialization of the form it read (shorter where the counter's
+    // varint was overlong).
+    Result<internal::ORSetDot> one = internal::ReadORSetDot(*fields.dot_form);
+    if (!one.ok()) return "";
+    v1::Crdt only_form;
+    only_form.set_or_set_dot(msg.or_set_dot());
+    const std::string expected = only_form.SerializeAsString();
+    const std::string written = internal::WriteORSetDotEnvelope(one.value());
+    if (written.size() == expected.size() ? written != expected
+                                          : written.size() > expected.size()) {
+      return "the one-dot writer does not write protobuf's serialization of what it read";
+    }
+    return "";
+  }
+  if (fields.dot_form) return "the wire reader reads a one-dot form protobuf does not";
   const internal::ORSetWire w{fields.replicas, fields.context, fields.store.Collect()};
   if (fields.store.element_count != w.store.elements.size() ||
       fields.store.dot_count_size != w.store.dot_count.size() ||

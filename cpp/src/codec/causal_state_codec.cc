@@ -1,12 +1,14 @@
 // The states with a causal context: ORSet and MVRegister. Both list their replicas once (the
 // replica table, ascending) and name dots by table index; their context's cloud leaves out the
 // dots their store holds (see context_codec.h and dot_store_codec.h).
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "codec/canonical_msgpack.h"
 #include "codec/context_codec.h"
 #include "codec/dot_store_codec.h"
 #include "codec/envelope_fields.h"
@@ -40,13 +42,42 @@ class ORSetEncoding {
   ContextParts context_;
 };
 
+// The set as its one-dot form (orset_wire.h) when it is one: one element under one dot, and a
+// context of that dot alone.
+std::optional<ORSetDot> OneDot(const ORSet& v) {
+  if (v.store().size() != 1) return std::nullopt;
+  const auto& [element, dots] = *v.store().entries().begin();
+  if (dots.size() != 1) return std::nullopt;
+  const Dot d = dots.begin()->dot;
+  if (v.context().SingleDot() != d) return std::nullopt;
+  return ORSetDot{d, element.bytes()};
+}
+
 }  // namespace
 
-std::string EncodeORSet(const ORSet& v) { return ORSetEncoding(v).Write(); }
+std::string EncodeORSet(const ORSet& v) {
+  if (const std::optional<ORSetDot> one = OneDot(v)) return WriteORSetDotEnvelope(*one);
+  return ORSetEncoding(v).Write();
+}
 
 void EncodeORSetTo(const ORSet& v, const std::function<void(std::string_view)>& sink) {
+  if (const std::optional<ORSetDot> one = OneDot(v)) return sink(WriteORSetDotEnvelope(*one));
   ORSetEncoding(v).WriteTo(sink);
 }
+
+namespace {
+
+Result<ORSet> DecodeORSetDot(std::string_view bytes) {
+  Result<ORSetDot> one = ReadORSetDot(bytes);
+  if (!one.ok()) return one.status();
+  std::string scratch;
+  if (!IsCanonicalMsgpack(one->element, &scratch)) {
+    return Status::Corruption("ORSet: an element not canonical msgpack");
+  }
+  return ORSet::OfDot(Value::FromCanonical(one->element), one->dot);
+}
+
+}  // namespace
 
 Result<ORSet> DecodeORSet(std::string_view bytes) {
   static constexpr char kType[] = "ORSet";
@@ -54,6 +85,7 @@ Result<ORSet> DecodeORSet(std::string_view bytes) {
   Result<CrdtType> type = StateTypeOf(ParseORSetEnvelope(bytes, &w));
   if (!type.ok()) return type.status();
   if (Status s = CheckStateType(CrdtType::kORSet, type.value()); !s.ok()) return s;
+  if (w.dot_form) return DecodeORSetDot(*w.dot_form);
   ReplicaTableReader table;
   CausalContext ctx;  // as on the wire: without the store's dots
   if (Status s = ReadTableAndContext({w.replicas.data(), w.replicas.size()},

@@ -30,6 +30,7 @@ static_assert(v1::Crdt::kOrMapFieldNumber == static_cast<int>(CrdtType::kORMap))
 static_assert(v1::Crdt::kLwwMapFieldNumber == static_cast<int>(CrdtType::kLWWMap));
 static_assert(v1::Crdt::kPnCounterMapFieldNumber == static_cast<int>(CrdtType::kPNCounterMap));
 static_assert(v1::Crdt::kOrMultiMapFieldNumber == static_cast<int>(CrdtType::kORMultiMap));
+static_assert(v1::Crdt::kOrSetDotFieldNumber == internal::kORSetDotField);
 
 // The protobuf messages of one Encode or Decode call live in an arena: one bump allocator
 // instead of a malloc and a free per element string. Small states (deltas) fit in its first

@@ -1,8 +1,8 @@
 // The top level of the Crdt envelope (proto/convergent/v1/crdt.proto) read with the wire reader
 // (wire_format.h), as protobuf's parser reads it: the state is a oneof whose field numbers are the
-// CrdtType values, and the last state field wins; other fields, and a state field of another wire
-// type, are unknown fields and skipped. PeekType and the ORSet decoder share it, so they always
-// agree on what state an envelope holds.
+// CrdtType values (and kORSetDotField, an ORSet in its one-dot form), and the last state field
+// wins; other fields, and a state field of another wire type, are unknown fields and skipped.
+// PeekType and the ORSet decoder share it, so they always agree on what state an envelope holds.
 //
 // Thread safety: plain functions.
 #pragma once
@@ -18,10 +18,13 @@
 namespace convergent::internal {
 
 constexpr uint32_t kFirstStateField = static_cast<uint32_t>(CrdtType::kGCounter);
-constexpr uint32_t kLastStateField = static_cast<uint32_t>(CrdtType::kORMultiMap);
+// The ORSet's one-dot form (Crdt.or_set_dot): bytes, not a message.
+constexpr uint32_t kORSetDotField = 12;
+constexpr uint32_t kLastStateField = kORSetDotField;
 
 // Reads every top-level field of an envelope. For each state field, calls
-// read_state(field, wire::WireReader* state), a reader over the state message one level deep;
+// read_state(field, wire::WireReader* state), a reader over the state message one level deep
+// (over the bytes of kORSetDotField);
 // it returns false when the state is malformed. Returns the number of the last state field read,
 // 0 when there is none, or Corruption when the envelope (or a state read_state read) is malformed.
 template <typename ReadState>
@@ -51,6 +54,7 @@ Result<uint32_t> ReadEnvelope(std::string_view bytes, ReadState&& read_state) {
 inline Result<CrdtType> StateTypeOf(const Result<uint32_t>& field) {
   if (!field.ok()) return field.status();
   if (field.value() == 0) return Status::Corruption("state: no CRDT state in the message");
+  if (field.value() == kORSetDotField) return CrdtType::kORSet;
   return static_cast<CrdtType>(field.value());
 }
 

@@ -266,6 +266,33 @@ class ChunkedWriter {
 
 }  // namespace
 
+std::string WriteORSetDotEnvelope(const ORSetDot& d) {
+  const std::string_view e = d.element;
+  const size_t payload = 8 + wire::VarintSize(d.dot.counter - 1) + e.size();
+  std::string out(wire::LengthDelimitedSize(kORSetDotField, payload), '\0');
+  wire::WireWriter wr(reinterpret_cast<uint8_t*>(out.data()));
+  wr.LengthDelimitedHeader(kORSetDotField, payload);
+  uint8_t* at = wr.position();
+  for (int i = 0; i < 8; ++i) at[i] = static_cast<uint8_t>(d.dot.replica.value >> (8 * i));
+  wr = wire::WireWriter(at + 8);
+  wr.Varint(d.dot.counter - 1);
+  std::memcpy(wr.position(), e.data(), e.size());
+  return out;
+}
+
+Result<ORSetDot> ReadORSetDot(std::string_view bytes) {
+  wire::WireReader in(bytes);
+  ORSetDot d;
+  uint64_t counter_minus_1 = 0;
+  if (!in.Fixed64(&d.dot.replica.value) || !in.Varint(&counter_minus_1)) {
+    return Status::Corruption("ORSet: a one-dot form shorter than its dot");
+  }
+  if (counter_minus_1 == UINT64_MAX) return Status::Corruption("ORSet: a dot counter past 2^64");
+  d.dot.counter = counter_minus_1 + 1;
+  d.element = in.rest();
+  return d;
+}
+
 std::string WriteORSetEnvelope(const ORSetWire& w) {
   const SetStoreParts& p = w.store;
   size_t elements = 0;
@@ -361,17 +388,27 @@ Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetFields* out) {
   // The ORSet fields since the oneof last switched to it (several merge, as in protobuf), read
   // once the envelope is: a later field of another state would drop them unchecked.
   boost::container::small_vector<wire::WireReader, 1> parts;
-  bool other_state = false;  // another field of the oneof came first
+  bool other_state = false;  // another field of the oneof (a message) came first
   Result<uint32_t> state = ReadEnvelope(bytes, [&](uint32_t field, wire::WireReader* in) {
-    if (field != kOrSetField) {
-      other_state = true;
-      parts.clear();
-    } else {
+    if (field == kOrSetField) {
       parts.push_back(*in);
+    } else {
+      if (field == kORSetDotField) {
+        out->dot_form = in->rest();  // bytes: protobuf takes any, the last occurrence wins
+      } else {
+        other_state = true;
+      }
+      parts.clear();
     }
     return true;
   });
-  if (!state.ok() || state.value() != kOrSetField) return state;
+  if (!state.ok()) return state;
+  if (state.value() == kORSetDotField) {
+    state = kOrSetField;
+  } else {
+    out->dot_form.reset();
+    if (state.value() != kOrSetField) return state;
+  }
   for (wire::WireReader& in : parts) {
     out->store.parts.push_back(in.rest());
     while (!in.AtEnd()) {

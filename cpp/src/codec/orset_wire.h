@@ -13,6 +13,7 @@
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include "codec/context_codec.h"
 #include "codec/dot_store_codec.h"
 #include "codec/wire_format.h"
+#include "convergent/ids.h"
 #include "convergent/status.h"
 
 namespace convergent::internal {
@@ -102,17 +104,35 @@ struct SetStoreFields {
 };
 
 // The fields of a parsed ORSetState: the replicas and the context in arrays, the store where it
-// lies.
+// lies; or the bytes of the one-dot form.
 struct ORSetFields {
   boost::container::small_vector<uint64_t, 2> replicas;
   ContextParts context;
   SetStoreFields store;
+  // Set when the envelope holds the ORSet in its one-dot form (Crdt.or_set_dot): its bytes. The
+  // fields above are then empty.
+  std::optional<std::string_view> dot_form;
 };
 
 // Parses a Crdt envelope (envelope_fields.h) and the ORSetState in it. Returns the field number of
-// the envelope's state (0: none), or Corruption when protobuf would not parse the bytes; *out
-// holds the ORSetState's fields when that number is the ORSet's (its store's views point into
-// `bytes`); it must be newly constructed. The content of another state is not checked.
+// the envelope's state (0: none; the ORSet's for either form), or Corruption when protobuf would
+// not parse the bytes; *out holds the ORSet's fields when that number is the ORSet's (its
+// store's views point into `bytes`); it must be newly constructed. The content of another state
+// is not checked.
 Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetFields* out);
+
+// ---- The one-dot form (Crdt.or_set_dot, proto/convergent/v1/crdt.proto) ----
+// An ORSet holding one element under one dot, whose context is that dot alone (an element's first
+// add), written as the dot's replica (8 bytes, little-endian), its counter minus 1 (varint) and
+// the element's canonical msgpack, in a bytes field of the envelope.
+struct ORSetDot {
+  Dot dot;
+  std::string_view element;  // canonical msgpack
+};
+// The envelope's bytes.
+std::string WriteORSetDotEnvelope(const ORSetDot& d);
+// Reads the form's bytes (the field's payload); Corruption names what is wrong. The element is a
+// view into `bytes`, not checked here.
+Result<ORSetDot> ReadORSetDot(std::string_view bytes);
 
 }  // namespace convergent::internal

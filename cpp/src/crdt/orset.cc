@@ -55,6 +55,13 @@ std::optional<PruningRecord> ORSet::Prune(ReplicaId removed, ReplicaId into) {
 
 void ORSet::PruningCleanup(const PruningRecord& p) { pruning::CleanStore(store_, ctx_, p); }
 
+ORSet ORSet::OfDot(Value element, const Dot& d) {
+  ORSet s;
+  s.store_.Mutate(std::move(element), [&](DotSet& dots, Store::Tracker&) { dots.Insert(d); });
+  s.ctx_ = CausalContext::OfDot(d);
+  return s;
+}
+
 Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   for (const auto& [v, dots] : store.entries()) {
     for (const auto& e : dots) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,22 @@ class CausalContext {
   static Result<CausalContext> FromParts(VersionVector vv, DotCloud cloud);
 
   bool empty() const { return vv_.empty() && cloud_.empty(); }
+  // The context of the one dot d (counter > 0): an add's delta's.
+  static CausalContext OfDot(const Dot& d) {
+    CausalContext c;
+    if (d.counter == 1) {
+      c.vv_.push_back({d.replica, 1});
+    } else {
+      c.cloud_.push_back(d);
+    }
+    return c;
+  }
+  // The context's dot when it holds exactly one (as an add's delta does), else nullopt.
+  std::optional<Dot> SingleDot() const {
+    if (vv_.empty()) return cloud_.size() == 1 ? std::optional<Dot>(cloud_[0]) : std::nullopt;
+    if (cloud_.empty() && vv_.size() == 1 && vv_[0].counter == 1) return Dot{vv_[0].replica, 1};
+    return std::nullopt;
+  }
   const VersionVector& version_vector() const { return vv_; }
   const DotCloud& dot_cloud() const { return cloud_; }
 

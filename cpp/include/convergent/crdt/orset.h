@@ -41,6 +41,9 @@ class ORSet {
   // Builds a set from decoded parts, which it consumes, checking the invariants (every dot in
   // the context, no dot under two elements).
   static Result<ORSet> FromParts(Store&& store, CausalContext&& ctx);
+  // The set of `element` under the dot d (counter > 0) alone, its context d alone: the delta of
+  // an element's first add, built without checks.
+  static ORSet OfDot(Value element, const Dot& d);
 
   // Removed-replica pruning (convergent/crdt/pruning.h).
   bool NeedsPruningFrom(ReplicaId removed) const { return ctx_.HasDotsOf(removed); }
