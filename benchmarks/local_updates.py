@@ -1,9 +1,15 @@
 """The Python half of the Python overhead benchmark (benchmarks/python_overhead).
 
-One cv.Node (inproc, no peers) applies N local updates, one ``update`` call per update, round robin
-over K PNCounter keys, as benchmarks/local_updates.cc does in C++. Prints the median rate of RUNS
-runs: ``local_updates py <updates/s>``. Environment: N (default 200000), K (default 10000),
-RUNS (default 5).
+N local updates, round robin over K PNCounter keys, as benchmarks/local_updates.cc does in C++,
+four ways; prints the median rate of RUNS runs of each, one line each:
+
+  local_updates py <updates/s>               one cv.Node (inproc), one update() call per update
+  local_updates py_many <updates/s>          the same node, update_many() of all N pairs
+  local_updates py_process <updates/s>       a node process (LocalCluster(processes=True)), one
+                                             update() per update (LOCAL: pipelined), then flush()
+  local_updates py_process_many <updates/s>  the node process, update_many(), then flush()
+
+Environment: N (default 200000), K (default 10000), RUNS (default 5).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import convergent as cv
 
@@ -20,28 +28,47 @@ def increment(c: cv.PNCounter) -> None:
     c.increment()
 
 
+def one_by_one(r: Any, keys: list[Any], n: int) -> None:
+    k = len(keys)
+    for i in range(n):
+        r.update(keys[i % k], increment)
+
+
+def many(r: Any, keys: list[Any], n: int) -> None:
+    k = len(keys)
+    r.update_many((keys[i % k], increment) for i in range(n))
+
+
+def timed(r: Any, keys: list[Any], n: int, write: Callable[[Any, list[Any], int], None]) -> float:
+    """The rate of n updates through `write`, checked: the counters add up to n."""
+    base = sum(v.value for v in (r.get(key) for key in keys) if v is not None)
+    t0 = time.perf_counter()
+    write(r, keys, n)
+    r.flush()
+    t1 = time.perf_counter()
+    total = sum(v.value for v in (r.get(key) for key in keys) if v is not None)
+    if total - base != n:
+        raise SystemExit(f"VALIDATION FAILED: {total - base} updates counted, want {n}")
+    return n / (t1 - t0)
+
+
 def main() -> int:
     n = int(os.environ.get("N", "200000"))
     k = int(os.environ.get("K", "10000"))
     runs = int(os.environ.get("RUNS", "5"))
     keys = [cv.PNCounterKey(f"k{i}") for i in range(k)]
-    rates = []
+    ways = ("py", "py_many", "py_process", "py_process_many")
+    rates: dict[str, list[float]] = {way: [] for way in ways}
     for run in range(runs):
         with cv.Node(f"inproc://local-updates-py-{run}") as node:
-            r = node.replicator
-            t0 = time.perf_counter()
-            for i in range(n):
-                r.update(keys[i % k], increment)
-            t1 = time.perf_counter()
-            total = 0
-            for key in keys:
-                v = r.get(key)
-                total += v.value if v is not None else 0
-            if total != n:
-                print(f"VALIDATION FAILED: total {total}, want {n}", file=sys.stderr)
-                return 1
-            rates.append(n / (t1 - t0))
-    print(f"local_updates py {statistics.median(rates):.0f}")
+            rates["py"].append(timed(node.replicator, keys, n, one_by_one))
+            rates["py_many"].append(timed(node.replicator, keys, n, many))
+    with cv.LocalCluster(1, transport="ipc", processes=True) as cluster:
+        for _ in range(runs):
+            rates["py_process"].append(timed(cluster.nodes[0], keys, n, one_by_one))
+            rates["py_process_many"].append(timed(cluster.nodes[0], keys, n, many))
+    for name, rs in rates.items():
+        print(f"local_updates {name} {statistics.median(rs):.0f}")
     return 0
 
 

@@ -10,19 +10,29 @@
 //      throughput_processes: the same with 3 node processes (the writer is this process; the
 //      others are this program re-executed as child nodes, driven over pipes), and the raw bus0
 //      rate measured between two processes too.
+//      writers: 3 node processes, each writing unique updates at full speed from a C++ thread of
+//      its own (every process writes; this one only watches): unique elements added to 1,000
+//      ORSet keys per writer, then one new ORSet key per update. Updates per second applied on
+//      every replica, bytes and frames on the wire per update, CPU seconds per update, against
+//      the raw bus0 rate and the codec's rate (encode + decode of a one-add delta) measured in
+//      the same run (target: 1,000,000 unique updates/s applied everywhere). Anti-entropy runs
+//      every second, as in the other scenarios; WRITERS_AE_INTERVAL=SECONDS sets another interval
+//      for the writer processes (30 is the default of a deployment).
 //   2. latency: 10,000 updates/s from one node; time until each is visible on the others
 //      (targets: p50 < 1 ms, p99 < 5 ms).
 //   3. catch-up: a node joining a 3-node cluster that holds 100,000 keys (target < 5 s).
 //   4. memory: resident bytes per PNCounter key at 1,000,000 keys (target < 200 B).
 //
-// Usage: node_bench [--only throughput|throughput_processes|latency|catchup|memory] [--updates N]
-// (--child-node SEED and --child-raw are the modes of the child processes.)
+// Usage: node_bench [--only throughput|throughput_processes|writers|latency|catchup|memory]
+//                   [--updates N]
+// (--child-node SEED, --child-writer W SEED and --child-raw are the modes of the child processes.)
 #include <fcntl.h>
 #include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/bus0/bus.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,12 +42,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "convergent/codec.h"
 #include "convergent/node.h"
 
 namespace convergent {
@@ -383,28 +395,33 @@ class Child {
   FILE* from_ = nullptr;
 };
 
-// --child-node SEED: a node that joins SEED and answers "total", "reachable", "metric NAME".
-int ChildNode(const std::string& seed) {
-  auto node = Node::Start(Options({seed}, 0.005));
+// A child's node: started with `options`, its bus URL printed as "ready URL"; null on failure.
+std::unique_ptr<Node> StartChildNode(const NodeOptions& options) {
+  auto node = Node::Start(options);
   if (!node.ok()) {
     std::fprintf(stderr, "node_bench child: %s\n", node.status().ToString().c_str());
-    return 1;
+    return nullptr;
   }
   std::printf("ready %s\n", (*node)->bus_url().c_str());
   std::fflush(stdout);
+  return std::move(node).value();
+}
+
+// Answers a child's commands, one line each, until "quit" or the end of its input: those
+// `answer` prints (it returns true), else "reachable" (members reachable), "metric NAME".
+void ServeCommands(Node& node, const std::function<bool(const std::string&)>& answer) {
   char buf[4096];
   while (std::fgets(buf, sizeof buf, stdin) != nullptr) {
     std::string command(buf);
     while (!command.empty() && command.back() == '\n') command.pop_back();
     if (command == "quit") break;
-    if (command == "total") {
-      std::printf("%lld\n", static_cast<long long>(Total(**node)));
+    if (answer(command)) {
     } else if (command == "reachable") {
       size_t reachable = 0;
-      for (const MemberView& m : (*node)->Members()) reachable += m.reachable ? 1 : 0;
+      for (const MemberView& m : node.Members()) reachable += m.reachable ? 1 : 0;
       std::printf("%zu\n", reachable);
     } else if (command.rfind("metric ", 0) == 0) {
-      const auto m = (*node)->Metrics();
+      const auto m = node.Metrics();
       auto it = m.find(command.substr(7));
       std::printf("%.17g\n", it == m.end() ? -1.0 : it->second);
     } else {
@@ -412,8 +429,220 @@ int ChildNode(const std::string& seed) {
     }
     std::fflush(stdout);
   }
-  (*node)->Stop(false);
+}
+
+// --child-node SEED: a node that joins SEED and answers "total" besides ServeCommands'.
+int ChildNode(const std::string& seed) {
+  std::unique_ptr<Node> node = StartChildNode(Options({seed}, 0.005));
+  if (!node) return 1;
+  ServeCommands(*node, [&](const std::string& command) {
+    if (command != "total") return false;
+    std::printf("%lld\n", static_cast<long long>(Total(*node)));
+    return true;
+  });
+  node->Stop(false);
   return 0;
+}
+
+// ---- many writers, unique updates ----
+
+double RawBusRateBetweenProcesses(double seconds);
+
+// The ORSet keys writer w writes in the "elements" mode ("w<w>-s<j>"), and the one key of its
+// i-th update in the "keys" mode ("w<w>-k<i>").
+constexpr int kWriterSetKeys = 1000;
+
+// Adds `element` to the ORSet as the node's replica.
+Replicator::Mutation AddElement(ReplicaId r, const std::string& element) {
+  return [r, element](AnyCrdt& v) -> Result<AnyCrdt> {
+    return AnyCrdt(v.get_if<ORSet>()->Add(r, StringValue(element)));
+  };
+}
+
+// Writes `updates` unique updates as writer w, 1,000 per Request: elements "<w>-<i>" added to
+// writer w's set keys round robin ("elements"), or each to a key of its own ("keys").
+void WriteUnique(Node& node, int w, int64_t updates, bool new_keys) {
+  constexpr int kBatch = 1000;
+  const std::string prefix = "w" + std::to_string(w);
+  for (int64_t i = 0; i < updates; i += kBatch) {
+    node.Request([&](Replicator& r, TimeMicros now) {
+      for (int64_t j = i; j < std::min<int64_t>(i + kBatch, updates); ++j) {
+        const std::string key = new_keys ? prefix + "-k" + std::to_string(j)
+                                         : prefix + "-s" + std::to_string(j % kWriterSetKeys);
+        r.Update(key, CrdtType::kORSet,
+                 AddElement(node.replica_id(), prefix + "-" + std::to_string(j)),
+                 Consistency::kLocal, now);
+      }
+      return Result<RequestId>(RequestId{0});
+    });
+  }
+}
+
+// The elements of every ORSet a node holds.
+int64_t Elements(Node& node) {
+  int64_t total = 0;
+  node.Run([&](Replicator& r, TimeMicros) {
+    for (const auto& [key, type] : r.Keys()) {
+      auto v = r.Get(key, type);
+      if (v.ok() && *v != nullptr) total += static_cast<int64_t>((*v)->get_if<ORSet>()->size());
+    }
+  });
+  return total;
+}
+
+// CPU seconds this process used (user + system).
+double CpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// --child-writer W SEED: writer W's node ("-": no seed) that answers, besides ServeCommands',
+// "elements", "keys", "cpu", "write N elements|keys" (starts writing; "ok") and "written" (the
+// seconds the writing took once it is done, else -1).
+int ChildWriter(int w, const std::string& seed) {
+  NodeOptions options =
+      Options(seed == "-" ? std::vector<std::string>{} : std::vector{seed}, 0.005);
+  if (const char* ae = std::getenv("WRITERS_AE_INTERVAL")) {
+    options.replicator.anti_entropy_interval = std::atof(ae);
+  }
+  std::unique_ptr<Node> node = StartChildNode(options);
+  if (!node) return 1;
+  std::thread writer;
+  std::atomic<double> written{-1};
+  ServeCommands(*node, [&](const std::string& command) {
+    if (command == "elements") {
+      std::printf("%lld\n", static_cast<long long>(Elements(*node)));
+    } else if (command == "keys") {
+      std::printf("%.17g\n", node->Metrics().at("crdt.replicator.store.size"));
+    } else if (command == "cpu") {
+      std::printf("%.17g\n", CpuSeconds());
+    } else if (command.rfind("write ", 0) == 0) {
+      const int64_t n = std::atoll(command.c_str() + 6);
+      const bool new_keys = command.find(" keys") != std::string::npos;
+      if (writer.joinable()) writer.join();
+      written = -1;
+      writer = std::thread([&, n, new_keys] {
+        const auto t0 = Clock::now();
+        WriteUnique(*node, w, n, new_keys);
+        written = Seconds(t0, Clock::now());
+      });
+      std::printf("ok\n");
+    } else if (command == "written") {
+      std::printf("%.17g\n", written.load());
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (writer.joinable()) writer.join();
+  node->Stop(false);
+  return 0;
+}
+
+// Encodes and decodes one-add ORSet deltas (the unique updates' deltas) for `seconds`: per second.
+double CodecRate(double seconds) {
+  ORSet set;
+  const ReplicaId me = ReplicaId::FromName("codec");
+  int64_t n = 0;
+  const auto t0 = Clock::now();
+  while (Seconds(t0, Clock::now()) < seconds) {
+    for (int i = 0; i < 1000; ++i, ++n) {
+      const std::string bytes = Encode(set.Add(me, StringValue("w0-" + std::to_string(n))));
+      if (!Decode<ORSet>(bytes).ok()) std::exit(1);
+    }
+  }
+  return static_cast<double>(n) / Seconds(t0, Clock::now());
+}
+
+// One run of the writers scenario: each of `writers` writes `per_writer` updates at once.
+// The counters of the writer processes a writers run reports the growth of (summed over them).
+constexpr const char* kWritersCounters[] = {
+    "convergent.transport.bytes.sent",
+    "convergent.transport.frames.sent",
+    "convergent.transport.bus.frames.lost",
+    "crdt.replicator.antientropy.count",
+    "crdt.replicator.antientropy.loss_repair.count",
+};
+
+void WritersRun(std::vector<std::unique_ptr<Child>>& writers, int64_t per_writer, bool new_keys,
+                const std::string& name) {
+  const std::string mode = new_keys ? "keys" : "elements";
+  const double total = static_cast<double>(per_writer) * static_cast<double>(writers.size());
+  const auto counters = [&] {
+    std::map<std::string, double> sum{{"cpu", 0}};
+    for (auto& c : writers) {
+      sum["cpu"] += c->AskNumber("cpu");
+      for (const char* m : kWritersCounters) sum[m] += c->AskNumber(std::string("metric ") + m);
+    }
+    return sum;
+  };
+  std::vector<double> have0;
+  for (auto& c : writers) have0.push_back(c->AskNumber(mode));
+  std::map<std::string, double> growth = counters();
+  const auto t0 = Clock::now();
+  for (auto& c : writers) c->Ask("write " + std::to_string(per_writer) + " " + mode);
+  const bool ok = WaitFor(
+      [&] {
+        for (size_t i = 0; i < writers.size(); ++i) {
+          if (writers[i]->AskNumber(mode) - have0[i] < total) return false;
+        }
+        return true;
+      },
+      300);
+  const double seconds = Seconds(t0, Clock::now());
+  for (const auto& [m, v] : counters()) growth[m] = v - growth[m];
+  double written = 0;
+  for (auto& c : writers) written = std::max(written, c->AskNumber("written"));
+  const double frames = growth["convergent.transport.frames.sent"];
+  const auto report = [&](const char* what, double value, const char* unit) {
+    Report((name + "." + what).c_str(), value, unit);
+  };
+  report("updates", total, "unique updates (all writers)");
+  report("written_per_s", total / written, "updates/s (the writers' own rate)");
+  report("applied_everywhere_per_s", total / seconds,
+         ok ? "updates/s (target >= 1000000)" : "updates/s (NOT all applied)");
+  report("wire_bytes_per_update", growth["convergent.transport.bytes.sent"] / total,
+         "B sent per update (all nodes)");
+  report("frames_per_s", frames / seconds, "frames sent/s (all nodes)");
+  report("updates_per_frame", frames > 0 ? total / frames : 0, "updates per frame sent");
+  report("cpu_us_per_update", growth["cpu"] / total * 1e6,
+         "us CPU (all processes) per update applied on all 3");
+  report("bus_frames_lost", growth["convergent.transport.bus.frames.lost"], "frames (all nodes)");
+  report("antientropy_rounds", growth["crdt.replicator.antientropy.count"], "rounds (all nodes)");
+  report("loss_repair_rounds", growth["crdt.replicator.antientropy.loss_repair.count"],
+         "rounds after lost frames (all nodes)");
+}
+
+void Writers(int64_t updates) {
+  const double raw = RawBusRateBetweenProcesses(1.0);
+  Report("writers.raw_bus_messages_per_s", raw,
+         "msg/s (bus0, tcp loopback, 16 B, process to process)");
+  Report("writers.codec_one_add_deltas_per_s", CodecRate(1.0),
+         "encode + decode of a one-add ORSet delta, one thread");
+  std::vector<std::unique_ptr<Child>> writers;
+  std::string seed = "-";
+  for (int w = 0; w < 3; ++w) {
+    writers.push_back(std::make_unique<Child>(
+        std::vector<std::string>{"--child-writer", std::to_string(w), seed}));
+    const std::string url = writers.back()->ReadLine().substr(6);  // "ready URL"
+    if (w == 0) seed = url;
+  }
+  const bool formed = WaitFor(
+      [&] {
+        for (auto& c : writers) {
+          if (c->AskNumber("reachable") != 3) return false;
+        }
+        return true;
+      },
+      30);
+  if (!formed) {
+    std::fprintf(stderr, "node_bench: the writer processes did not find each other\n");
+    std::exit(1);
+  }
+  const int64_t per_writer = updates / 3;
+  WritersRun(writers, per_writer, false, "writers.elements");
+  WritersRun(writers, per_writer, true, "writers.keys");
 }
 
 // --child-raw: a RawReceiver that answers every line with the count of messages so far.
@@ -534,6 +763,9 @@ void Memory(int keys) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--child-node") == 0) return convergent::ChildNode(argv[2]);
   if (argc == 2 && std::strcmp(argv[1], "--child-raw") == 0) return convergent::ChildRaw();
+  if (argc == 4 && std::strcmp(argv[1], "--child-writer") == 0) {
+    return convergent::ChildWriter(std::atoi(argv[2]), argv[3]);
+  }
   std::string only;
   int64_t updates = 2000000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -544,6 +776,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "memory") convergent::Memory(1000000);
   if (only.empty() || only == "throughput") convergent::Throughput(updates);
   if (only.empty() || only == "throughput_processes") convergent::ThroughputProcesses(updates);
+  if (only.empty() || only == "writers") convergent::Writers(updates);
   if (only.empty() || only == "latency") convergent::Latency(3.0);
   if (only.empty() || only == "catchup") convergent::CatchUp(100000);
   return 0;

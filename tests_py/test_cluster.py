@@ -314,7 +314,7 @@ def test_restarted_nodes_are_pruned_from_the_values_they_wrote() -> None:
     lives = 5
     with cv.LocalCluster(3, transport="tcp", config=config) as cluster:
         for life in range(lives):
-            cluster.nodes[2].update(key, lambda v: v.increment(5), write=cv.ALL)
+            cluster.nodes[2].update(key, as_the_handle(5), write=cv.ALL)
             if life < lives - 1:
                 cluster.kill(2)
                 cluster.start(2)
@@ -337,11 +337,23 @@ def size_with_slots(n: int) -> int:
     return len(g.to_bytes())
 
 
+def as_the_handle(n: int) -> Any:
+    """An increment by n that reads the value first: a node process's handle cannot record it
+    (convergent._recording), so it runs on the fetched value as the handle's own writer replica
+    rather than being applied by the node."""
+
+    def increment(v: Any) -> None:
+        assert v.value >= 0
+        v.increment(n)
+
+    return increment
+
+
 def test_the_writer_replicas_of_closed_process_handles_are_pruned() -> None:
-    # A handle of a node process writes as a replica of its own. When its connection closes, the
-    # node process retires that replica; when the process dies first, LocalCluster has the next
-    # process of that node retire it. Either way the cluster prunes it like a removed
-    # incarnation, and the count stays exact.
+    # A handle of a node process writes as a replica of its own (a function it cannot record,
+    # as_the_handle). When its connection closes, the node process retires that replica; when the
+    # process dies first, LocalCluster has the next process of that node retire it. Either way the
+    # cluster prunes it like a removed incarnation, and the count stays exact.
     from convergent._control import RemoteNode
 
     config = dataclasses.replace(FAST, pruning_interval=0.2, max_pruning_dissemination=0.5)
@@ -349,14 +361,14 @@ def test_the_writer_replicas_of_closed_process_handles_are_pruned() -> None:
     lives = 4
     with cv.LocalCluster(3, transport="tcp", processes=True, config=config) as cluster:
         for life in range(lives):
-            cluster.nodes[2].update(key, lambda v: v.increment(5), write=cv.ALL)
+            cluster.nodes[2].update(key, as_the_handle(5), write=cv.ALL)
             if life < lives - 1:
                 cluster.kill(2)
                 cluster.start(2)
         # A second handle of node 0, on a connection of its own, which it then closes.
         node0 = cluster.node(0)
         extra = RemoteNode(node0._channel.address, node0._channel.authkey, cluster._procs[0])
-        extra.replicator.update(key, lambda v: v.increment(7), write=cv.ALL)
+        extra.replicator.update(key, as_the_handle(7), write=cv.ALL)
         extra._channel.close()
 
         def sizes() -> list[int]:
@@ -390,7 +402,7 @@ def test_a_snapshot_older_than_the_pruning_markers_does_not_count_a_pruned_write
     ) as cluster:
         node0 = cluster.node(0)
         writer = RemoteNode(node0._channel.address, node0._channel.authkey, cluster._procs[0])
-        writer.replicator.update(key, lambda v: v.increment(5), write=cv.ALL)
+        writer.replicator.update(key, as_the_handle(5), write=cv.ALL)
         time.sleep(0.3)  # node 1 snapshots it
         cluster.kill(1)
         writer._channel.close()

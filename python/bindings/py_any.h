@@ -40,6 +40,7 @@ class PythonMutation {
   PythonMutation(pybind11::handle fn, ReplicaId replica) : fn_(fn), replica_(replica) {}
   Result<AnyCrdt> operator()(AnyCrdt& value, std::optional<uint64_t> clock = std::nullopt);
   void RethrowIfRaised();
+  bool raised() const { return raised_.has_value(); }
 
  private:
   pybind11::handle fn_;

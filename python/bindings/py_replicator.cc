@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -167,6 +168,84 @@ void Update(ReplicatorHandle& h, py::handle key, py::handle fn, py::handle write
   const Completion c = h.host->Await(h.node, h.incarnation, *request);
   h.host->DispatchEvents();
   RaiseCompletion(c, true);
+}
+
+// update_many: the (key, fn) pairs of `updates` applied in order, a chunk of them under one
+// request (one take of the node's lock, one release of the GIL); a coordinated write waits once
+// for all of them. The first fn that raises, update the node refuses, or item that is not a pair
+// ends it: the updates before it stay applied (and replicate), the later ones are not applied.
+constexpr size_t kUpdateChunk = 1024;
+
+struct UpdateItem {
+  KeyArg key;
+  py::object fn;
+};
+
+// The next (key, fn) pair of the iteration; TypeError naming what is wrong.
+UpdateItem ParseUpdateItem(py::handle item) {
+  if (!PyTuple_Check(item.ptr()) || PyTuple_GET_SIZE(item.ptr()) != 2) {
+    throw py::type_error(
+        "Replicator.update_many(): each update must be a (key, fn) pair, got " +
+        PyTypeName(item));
+  }
+  py::handle fn = PyTuple_GET_ITEM(item.ptr(), 1);
+  if (!PyCallable_Check(fn.ptr())) {
+    throw py::type_error("Replicator.update_many(): fn must be callable, got " + PyTypeName(fn));
+  }
+  return {ParseKey(PyTuple_GET_ITEM(item.ptr(), 0), "update_many"),
+          py::reinterpret_borrow<py::object>(fn)};
+}
+
+void UpdateMany(ReplicatorHandle& h, py::handle updates, py::handle write, py::handle timeout) {
+  const Consistency level = ParseLevel(write, "write");
+  const std::optional<double> t = ParseTimeout(timeout);
+  py::iterator it = py::iter(updates);
+  // A node tracks one coordinated write per request: those go one by one.
+  const size_t per_request = level == Consistency::kLocal ? kUpdateChunk : 1;
+  std::vector<UpdateItem> chunk;
+  std::vector<RequestId> waiting;
+  chunk.reserve(per_request);
+  std::exception_ptr bad_item;  // a pair that is not one, or the iteration raised: after the
+                                // pairs before it are applied
+  for (bool more = true; more && !bad_item;) {
+    chunk.clear();
+    try {
+      for (; chunk.size() < per_request && it != py::iterator::sentinel(); ++it) {
+        chunk.push_back(ParseUpdateItem(*it));
+      }
+    } catch (...) {
+      bad_item = std::current_exception();
+    }
+    more = chunk.size() == per_request;
+    if (chunk.empty()) break;
+    std::optional<PythonMutation> mutation;  // the one that raised stays to rethrow
+    const Result<RequestId> request =
+        h.host->Request(h.node, h.incarnation, [&](Replicator& r, TimeMicros now) {
+          const auto clock = static_cast<uint64_t>(std::max<TimeMicros>(r.WallTime(now), 0));
+          Result<RequestId> id = RequestId{0};
+          for (const UpdateItem& u : chunk) {
+            mutation.emplace(u.fn, h.replica);
+            id = r.Update(
+                u.key.name, u.key.type,
+                [&](AnyCrdt& value) { return (*mutation)(value, clock); }, level, now, t);
+            if (mutation->raised()) return Result<RequestId>(RequestId{0});
+            if (!id.ok()) return id;
+          }
+          return id;  // 0 at LOCAL; the one update's otherwise
+        });
+    h.host->DispatchEvents();
+    if (mutation) mutation->RethrowIfRaised();
+    if (!request.ok()) ThrowStatus(request.status());
+    if (*request != 0) waiting.push_back(*request);
+  }
+  if (bad_item) std::rethrow_exception(bad_item);
+  std::optional<Completion> failed;
+  for (RequestId id : waiting) {
+    const Completion c = h.host->Await(h.node, h.incarnation, id);
+    if (!c.status.ok() && !failed) failed = c;
+  }
+  h.host->DispatchEvents();
+  if (failed) RaiseCompletion(*failed, true);
 }
 
 void Delete(ReplicatorHandle& h, py::handle key, py::handle write, py::handle timeout) {
@@ -365,6 +444,24 @@ void RegisterReplicator(py::module_& m) {
           "Config.coordination_timeout). KeyTypeError when the key is stored with another "
           "type, KeyDeletedError while its tombstone lives. If fn raises, the mutations it made "
           "before stay applied and the exception propagates.")
+      .def(
+          "update_many",
+          [](ReplicatorHandle& h, py::handle updates, py::handle write, py::handle timeout) {
+            UpdateMany(h, updates, write, timeout);
+          },
+          py::arg("updates"), py::kw_only(), py::arg("write") = 0,
+          py::arg("timeout") = py::none(),
+          "Applies an iterable of (key, fn) pairs in order, each as update(key, fn) would, "
+          "taking the node's lock once per 1,024 of them: the fast way to make many updates. "
+          "write=cv.MAJORITY or cv.ALL waits once, until that many replicas applied every one "
+          "(WriteTimeout after `timeout`). The first fn that raises, or update that fails "
+          "(KeyTypeError, KeyDeletedError), or item that is not a (key, fn) pair (TypeError), "
+          "ends it: the updates before it stay applied, later ones are not applied, and the "
+          "error propagates.")
+      .def(
+          "flush", [](ReplicatorHandle&) {},
+          "Nothing to wait for here: every update is applied when update() returns. (A node "
+          "process's handle sends LOCAL updates without waiting; its flush() waits for them.)")
       .def(
           "get",
           [](ReplicatorHandle& h, py::handle key, py::handle read, py::handle timeout) {

@@ -3,11 +3,15 @@
 
 The node process serves requests on a Unix socket (multiprocessing.connection, authenticated
 with a per-cluster key). The driver's RemoteReplicator runs the user's update function in the
-driver: it reads the key's state from the node, runs fn on it as its own writer replica (a fresh
-replica id per handle, so no dot is ever reused), and sends the resulting delta, which the node
-merges as a local update and replicates. A subscription is a connection of its own: the node
-streams the key's events over it (from a sender thread, so a slow driver never blocks the node's
-events thread) until the driver cancels or goes away. Private: not part of the public API.
+driver on a recording handle (convergent._recording) and sends what it did, which the node
+applies as a local update of its own and replicates; a LOCAL update is sent without waiting for
+the answer (the node answers only a failure, raised by the driver's next call; at most
+PIPELINE_DEPTH go unanswered). A function that reads the value runs on the key's state fetched
+from the node instead, as the handle's own writer replica (a fresh replica id per handle, so no
+dot is ever reused), and the node merges the resulting delta. A subscription is a connection of
+its own: the node streams the key's events over it (from a sender thread, so a slow driver never
+blocks the node's events thread) until the driver cancels or goes away. Private: not part of the
+public API.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import random
 import socket
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import (
     Client,
@@ -32,6 +36,7 @@ from multiprocessing.connection import (
 from typing import Any
 
 from . import _core
+from ._recording import NeedsState, Op, record, replay
 from .config import LOCAL, Consistency, Majority, To
 from .errors import NodeDownError
 from .events import Changed, Deleted, Event, Expired
@@ -124,6 +129,12 @@ class ControlServer:
                         writers.add(int(args[0]))
                         conn.send(("ok", None))
                         continue
+                    if op in _PIPELINED:  # no answer unless it fails
+                        try:
+                            getattr(self, "_op_" + _PIPELINED[op])(*args)
+                        except Exception as e:  # raised by the driver's next call
+                            conn.send(("failed", e))
+                        continue
                     try:
                         conn.send(("ok", getattr(self, "_op_" + op)(*args)))
                     except Exception as e:  # the driver re-raises it
@@ -198,6 +209,23 @@ class ControlServer:
         value = key.type.from_bytes(delta)
         self._node.replicator.update(key, lambda v: v.merge(value), write=write, timeout=timeout)
 
+    def _op_apply(self, t: str, name: str, ops: list[Op], write: Any, timeout: Any) -> None:
+        self._node.replicator.update(
+            key_of_type(t, name), lambda v: replay(v, ops), write=write, timeout=timeout
+        )
+
+    def _op_apply_many(
+        self, updates: list[tuple[str, str, list[Op]]], write: Any, timeout: Any
+    ) -> None:
+        self._node.replicator.update_many(
+            ((key_of_type(t, name), lambda v, ops=ops: replay(v, ops)) for t, name, ops in updates),
+            write=write,
+            timeout=timeout,
+        )
+
+    def _op_ping(self) -> None:
+        pass
+
     def _op_get(self, t: str, name: str, read: Any, timeout: Any) -> bytes | None:
         v = self._node.replicator.get(key_of_type(t, name), read=read, timeout=timeout)
         return None if v is None else bytes(v.to_bytes())
@@ -228,10 +256,27 @@ class ControlServer:
         return int(self._node.leader())
 
 
+def _check_key(key: object, where: str) -> None:
+    if not isinstance(key, Key):
+        raise TypeError(
+            f"Replicator.{where}(): key must be a convergent key such as cv.ORSetKey('cart'), "
+            f"got {type(key).__name__}"
+        )
+
+
 def _level(level: Any) -> Any:
     """A consistency level as it crosses to the node process: an int, or a cv.To or cv.Majority
     (picklable)."""
     return level if isinstance(level, (To, Majority)) else int(level)
+
+
+# Operations the driver sends without waiting for an answer (LOCAL updates): the node answers
+# only a failure, ("failed", error), which the driver raises from its next call. Their name on
+# the wire -> the operation run.
+_PIPELINED = {"apply_nowait": "apply", "apply_many_nowait": "apply_many"}
+# After this many operations sent without an answer the driver waits for the node to catch up
+# (a ping), so at most this many are in flight and their failures are heard of soon.
+PIPELINE_DEPTH = 256
 
 
 class _Channel:
@@ -240,17 +285,50 @@ class _Channel:
         self.authkey = authkey
         self._conn = Client(address, family="AF_UNIX", authkey=authkey)
         self._lock = threading.Lock()
+        self._unanswered = 0  # operations sent without waiting since the last answer
+        self._failure: BaseException | None = None  # of one of them, not raised yet
 
     def call(self, op: str, *args: Any) -> Any:
         with self._lock:
-            try:
-                self._conn.send((op, args))
-                status, value = self._conn.recv()
-            except (EOFError, OSError):
-                raise NodeDownError("the node process is gone") from None
+            status, value = self._exchange(op, args)
+            failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
         if status == "error":
             raise value
         return value
+
+    def send_nowait(self, op: str, *args: Any) -> None:
+        """Sends an operation of _PIPELINED without waiting; raises what an earlier one raised."""
+        with self._lock:
+            failure, self._failure = self._failure, None
+            if failure is None:
+                try:
+                    self._conn.send((op, args))
+                except (EOFError, OSError):
+                    raise NodeDownError("the node process is gone") from None
+                self._unanswered += 1
+                if self._unanswered >= PIPELINE_DEPTH:
+                    self._exchange("ping", ())
+                    failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    def _exchange(self, op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+        """Sends a call and reads up to its answer (the lock held), keeping the first failure of
+        the operations sent before it."""
+        try:
+            self._conn.send((op, args))
+            while True:
+                status, value = self._conn.recv()
+                if status != "failed":
+                    break
+                if self._failure is None:
+                    self._failure = value
+        except (EOFError, OSError):
+            raise NodeDownError("the node process is gone") from None
+        self._unanswered = 0
+        return status, value
 
     def close(self) -> None:
         self._conn.close()
@@ -406,6 +484,83 @@ class RemoteReplicator:
         write: Consistency | To | Majority = LOCAL,
         timeout: Any = None,
     ) -> None:
+        """As Replicator.update. fn runs here on a recording handle (convergent._recording) and
+        the node applies what it did; at cv.LOCAL without waiting for it: an error of that update
+        (another type under the key, a deleted key) is raised by a later call of this handle
+        (flush() waits for every one). A fn that reads the value runs again on the value fetched
+        from the node."""
+        _check_key(key, "update")
+        if not callable(fn):
+            raise TypeError("Replicator.update(): fn must be callable, got " + type(fn).__name__)
+        t, name = key.type_name, key.name
+        try:
+            ops, raised = record(t, fn)
+        except NeedsState:
+            self._update_with_state(key, fn, write, timeout)
+            return
+        level = _level(write)
+        if raised is None:
+            if level == 0:
+                self._channel.send_nowait("apply_nowait", t, name, ops, 0, timeout)
+            else:
+                self._channel.call("apply", t, name, ops, level, timeout)
+            return
+        if ops:  # what fn did before it raised stays applied, as in update()
+            self._channel.call("apply", t, name, ops, level, timeout)
+        raise raised
+
+    def update_many(
+        self,
+        updates: Iterable[tuple[Key[Any], Callable[[Any], object]]],
+        *,
+        write: Consistency | To | Majority = LOCAL,
+        timeout: Any = None,
+    ) -> None:
+        """As Replicator.update_many: the functions recorded here, applied by the node a message
+        of up to 1,024 at a time (at cv.LOCAL without waiting, as update())."""
+        level = _level(write)
+        batch: list[tuple[str, str, list[Op]]] = []
+
+        def send(wait: bool) -> None:
+            if batch:
+                if level == 0 and not wait:
+                    self._channel.send_nowait("apply_many_nowait", batch[:], 0, timeout)
+                else:
+                    self._channel.call("apply_many", batch[:], level, timeout)
+                batch.clear()
+
+        for item in updates:
+            if not isinstance(item, tuple) or len(item) != 2:
+                send(True)
+                raise TypeError(
+                    "Replicator.update_many(): each update must be a (key, fn) pair, got "
+                    + type(item).__name__
+                )
+            key, fn = item
+            _check_key(key, "update_many")
+            try:
+                ops, raised = record(key.type_name, fn)
+            except NeedsState:
+                send(True)
+                self._update_with_state(key, fn, write, timeout)
+                continue
+            batch.append((key.type_name, key.name, ops))
+            if raised is not None:
+                send(True)
+                raise raised
+            if len(batch) >= 1024:
+                send(False)
+        send(False)
+
+    def flush(self) -> None:
+        """Waits until the node applied every update this handle sent without waiting, raising
+        the first error among them."""
+        self._channel.call("ping")
+
+    def _update_with_state(
+        self, key: Key[Any], fn: Callable[[Any], object], write: Any, timeout: Any
+    ) -> None:
+        """fn on the key's value fetched from the node, as this handle's writer replica."""
         t, name = key.type_name, key.name
         state = self._channel.call("get", t, name, 0, None)
         delta = _core._mutate(key.type, state, fn, self.id)

@@ -460,6 +460,14 @@ class Replicator:
         write: Consistency | To | Majority = ...,
         timeout: float | None = None,
     ) -> None: ...
+    def update_many(
+        self,
+        updates: Iterable[tuple[Key[Any], Callable[[Any], object]]],
+        *,
+        write: Consistency | To | Majority = ...,
+        timeout: float | None = None,
+    ) -> None: ...
+    def flush(self) -> None: ...
     def get(
         self, key: Key[_V], *, read: Consistency | To | Majority = ..., timeout: float | None = None
     ) -> _V | None: ...

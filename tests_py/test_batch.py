@@ -1,0 +1,242 @@
+"""Many updates at once: Replicator.update_many, and the recorded, pipelined updates of node
+processes (convergent._recording, RemoteReplicator)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import convergent as cv
+from convergent._recording import NeedsState, record, replay
+from every_type import EVERY_TYPE_UPDATES
+
+
+def inc(c: Any) -> None:
+    c.increment()
+
+
+# ---- update_many on in-process nodes ----
+
+
+def test_update_many_applies_every_pair_in_order_with_its_events() -> None:
+    keys = [cv.PNCounterKey(f"k{i}") for i in range(10)]
+    seen: list[Any] = []
+    with cv.Node("inproc://update-many-order") as node:
+        r = node.replicator
+        sub = r.subscribe(cv.ORSetKey("log"), seen.append)
+        # 3,000 pairs: three chunks, the last one short.
+        r.update_many((keys[i % 10], inc) for i in range(3000))
+        r.update_many(
+            [
+                (cv.ORSetKey("log"), lambda s: s.add("a")),
+                (cv.ORSetKey("log"), lambda s: s.remove("a")),
+            ]
+            + [(cv.ORSetKey("log"), lambda s: s.add("b"))]
+        )
+        sub.cancel()
+        assert [r.get(k).value for k in keys] == [300] * 10
+        assert r.get(cv.ORSetKey("log")).elements() == ["b"]
+        assert [sorted(e.value.elements()) for e in seen] == [["a"], [], ["b"]]
+        r.update_many([])  # nothing to do
+
+
+@pytest.mark.parametrize("bad_at", [5, 1500])
+def test_update_many_stops_at_the_first_failure_keeping_what_came_before(bad_at: int) -> None:
+    key = cv.PNCounterKey("c")
+
+    def boom(c: Any) -> None:
+        c.increment(100)  # applied: mutations before a raise stay, as in update()
+        raise RuntimeError("boom")
+
+    failures: list[tuple[Any, type[BaseException]]] = [
+        ((key, boom), RuntimeError),
+        ((cv.ORSetKey("c"), inc), cv.KeyTypeError),
+        ("not a pair", TypeError),
+        ((key, "not callable"), TypeError),
+        (("not a key", inc), TypeError),
+    ]
+    for i, (bad, error) in enumerate(failures):
+        with cv.Node(f"inproc://update-many-fail-{bad_at}-{i}") as node:
+            r = node.replicator
+            pairs = [(key, inc)] * bad_at + [bad] + [(key, inc)] * 10
+            with pytest.raises(error):
+                r.update_many(pairs)
+            assert r.get(key).value == bad_at + (100 if error is RuntimeError else 0), bad
+
+
+def test_update_many_of_a_generator_that_raises_keeps_what_it_gave() -> None:
+    key = cv.GCounterKey("g")
+
+    def pairs() -> Iterator[tuple[Any, Any]]:
+        for _ in range(1100):
+            yield key, inc
+        raise ValueError("the source failed")
+
+    with cv.Node("inproc://update-many-generator") as node:
+        with pytest.raises(ValueError, match="the source failed"):
+            node.replicator.update_many(pairs())
+        assert node.replicator.get(key).value == 1100
+
+
+def test_update_many_at_majority_waits_once_and_times_out_alone() -> None:
+    sim = cv.Simulation(nodes=3, seed=7)
+    a, b, c = sim.nodes
+    sim.run_until_formed()
+    keys = [cv.GCounterKey(f"g{i}") for i in range(50)]
+    a.update_many(((k, inc) for k in keys), write=cv.MAJORITY)
+    on_majority = [sum(1 for n in sim.nodes if n.get(k) is not None) for k in keys]
+    assert min(on_majority) >= 2, on_majority
+    sim.partition([a], [b, c])
+    with pytest.raises(cv.WriteTimeout):
+        a.update_many(((k, inc) for k in keys), write=cv.MAJORITY, timeout=0.5)
+    assert all(a.get(k).value == 2 for k in keys)  # applied locally all the same
+    sim.heal()
+    sim.run_until_converged()
+    assert all(n.get(k).value == 2 for n in sim.nodes for k in keys)
+
+
+def test_update_many_equals_updates_one_by_one_for_every_type() -> None:
+    sim = cv.Simulation(nodes=1, seed=1)
+    (one_by_one,) = sim.nodes
+    for key, fn in EVERY_TYPE_UPDATES:
+        one_by_one.update(key, fn)
+    sim2 = cv.Simulation(nodes=1, seed=1)
+    (many,) = sim2.nodes
+    many.update_many(EVERY_TYPE_UPDATES)
+    for key, _ in EVERY_TYPE_UPDATES:
+        assert one_by_one.get(key) == many.get(key), key
+
+
+# ---- recording ----
+
+
+def test_recording_keeps_the_mutators_and_refuses_reads() -> None:
+    ops, raised = record("ORSet", lambda s: (s.add("a"), s.remove("b"), s.clear()))
+    assert raised is None
+    assert ops == [("add", ("a",), {}), ("remove", ("b",), {}), ("clear", (), {})]
+    nested, _ = record(
+        "ORMap", lambda m: m.update("k", cv.LWWRegister, lambda r: r.set(1, timestamp=5))
+    )
+    assert nested == [("update", ("k", "LWWRegister", [("set", (1,), {"timestamp": 5})]), {})]
+    reads = [
+        lambda s: len(s),
+        lambda s: "a" in s,
+        lambda s: list(s),
+        lambda s: s.elements(),
+        lambda s: bool(s),
+        lambda s: s == s,
+        lambda s: repr(s),
+        lambda s: s.add("a", replica="w"),
+    ]
+    for fn in reads:
+        with pytest.raises(NeedsState):
+            record("ORSet", fn)
+    with pytest.raises(NeedsState):
+        record("GCounter", lambda c: c.value)
+    ops, raised = record("ORSet", lambda s: s.add(object()))  # raised by the caller, at once
+    assert ops == [] and isinstance(raised, TypeError) and "msgpack" in str(raised)
+    ops, raised = record("GCounter", lambda c: (c.increment(2), 1 / 0))
+    assert ops == [("increment", (2,), {})] and isinstance(raised, ZeroDivisionError)
+
+
+def test_a_replayed_recording_equals_the_update_itself_for_every_type() -> None:
+    for key, fn in EVERY_TYPE_UPDATES:
+        ops, raised = record(key.type_name, fn)
+        assert raised is None
+        direct, replayed = key.type(replica="w"), key.type(replica="w")
+        fn(direct)
+        replay(replayed, ops)
+        if key.type is cv.LWWRegister:  # stamped with the clock of each write
+            assert direct.value == replayed.value
+        elif key.type is cv.LWWMap:
+            assert dict(direct.items()) == dict(replayed.items())
+        else:
+            assert direct == replayed, key
+
+
+# ---- node processes ----
+
+
+@pytest.fixture(scope="module")
+def process_node() -> Iterator[Any]:
+    with cv.LocalCluster(1, transport="ipc", processes=True) as cluster:
+        yield cluster.nodes[0]
+
+
+def test_local_updates_of_a_node_process_are_pipelined_and_all_applied(process_node: Any) -> None:
+    r = process_node
+    key = cv.ORSetKey("pipelined")
+    for i in range(2000):  # several times the pipeline's depth
+        r.update(key, lambda s, i=i: s.add(i))
+    r.flush()
+    assert sorted(r.get(key)) == list(range(2000))
+    counters = [cv.PNCounterKey(f"pipelined-{i}") for i in range(7)]
+    r.update_many((counters[i % 7], inc) for i in range(3000))
+    assert [r.get(k).value for k in counters] == [429] * 4 + [428] * 3
+
+
+def test_a_pipelined_update_that_fails_is_raised_by_the_next_call(process_node: Any) -> None:
+    r = process_node
+    r.update(cv.ORSetKey("typed"), lambda s: s.add(1), write=cv.ALL)
+    r.update(cv.PNCounterKey("typed"), inc)  # refused by the node: another type
+    with pytest.raises(cv.KeyTypeError, match="holds an ORSet"):
+        r.flush()
+    r.flush()  # raised once
+    r.update(cv.PNCounterKey("typed"), inc)
+    with pytest.raises(cv.KeyTypeError):
+        r.get(cv.ORSetKey("typed"))
+    assert r.get(cv.ORSetKey("typed")).elements() == [1]
+    with pytest.raises(ValueError):  # a bad count: the node's error, at once at ALL
+        r.update(cv.GCounterKey("typed-g"), lambda c: c.increment(-1), write=cv.ALL)
+    with pytest.raises(TypeError, match="msgpack"):  # not a value: here, at once
+        r.update(cv.ORSetKey("typed"), lambda s: s.add(object()))
+
+
+def test_a_function_that_reads_runs_on_the_nodes_value(process_node: Any) -> None:
+    r = process_node
+    key = cv.ORSetKey("reads")
+    for _ in range(3):
+        r.update(key, lambda s: s.add(len(s)))
+    r.update(key, lambda s: s.remove(0) if 0 in s else None)
+    r.update_many([(key, lambda s: s.add("x")), (key, lambda s: s.add(len(s)))])
+    assert sorted(map(str, r.get(key))) == ["1", "2", "3", "x"]
+
+
+def test_every_type_updated_in_a_node_process_equals_in_process(process_node: Any) -> None:
+    sim = cv.Simulation(nodes=1, seed=3)
+    (local,) = sim.nodes
+    for key, fn in EVERY_TYPE_UPDATES:
+        local.update(key, fn)
+        local.update(key, fn)
+    process_node.update_many(EVERY_TYPE_UPDATES)
+    for key, fn in EVERY_TYPE_UPDATES:
+        process_node.update(key, fn)
+    for key, _ in EVERY_TYPE_UPDATES:
+        got, want = process_node.get(key), local.get(key)
+        if key.type is cv.LWWRegister or key.type is cv.LWWMap:
+            assert (
+                got.value == want.value if key.type is cv.LWWRegister else dict(got) == dict(want)
+            )
+        elif key.type in (cv.ORSet, cv.GSet):
+            assert got.elements() == want.elements()
+        elif key.type is cv.MVRegister:
+            assert got.values == want.values
+        elif key.type is cv.Flag:
+            assert got.enabled == want.enabled
+        elif key.type in (cv.GCounter, cv.PNCounter):
+            assert got.value == want.value
+        elif key.type is cv.ORMap:
+            assert got["n"].value == want["n"].value == 8
+        else:
+            assert dict(got.items()) == dict(want.items()), key
+
+
+def test_update_many_at_all_in_a_cluster_of_processes() -> None:
+    keys = [cv.GCounterKey(f"all-{i}") for i in range(300)]
+    with cv.LocalCluster(3, transport="ipc", processes=True) as cluster:
+        a = cluster.nodes[0]
+        a.update_many(((k, inc) for k in keys), write=cv.ALL)
+        for n in cluster.nodes:
+            assert all(n.get(k).value == 1 for k in keys)
