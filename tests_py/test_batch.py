@@ -97,6 +97,18 @@ def test_update_many_at_majority_waits_once_and_times_out_alone() -> None:
     assert all(n.get(k).value == 2 for n in sim.nodes for k in keys)
 
 
+def test_many_coordinated_writes_at_once_do_not_overflow_the_transport() -> None:
+    # Each coordinated write sends frames of its own; 300 at once overflowed NNG's send queue
+    # (788 dropped sends, resent after 0.1 s, 0.2 s, ...: some timed out). update_many keeps 16
+    # in flight.
+    keys = [cv.GCounterKey(f"w{i}") for i in range(300)]
+    with cv.LocalCluster(3, transport="tcp") as cluster:
+        a = cluster.nodes[0]
+        a.update_many(((k, inc) for k in keys), write=cv.ALL, timeout=10.0)
+        assert all(n.get(k).value == 1 for n in cluster.nodes for k in keys)
+        assert cluster.node(0).metrics()["convergent.transport.send.dropped"] == 0
+
+
 def test_update_many_equals_updates_one_by_one_for_every_type() -> None:
     sim = cv.Simulation(nodes=1, seed=1)
     (one_by_one,) = sim.nodes
@@ -188,6 +200,13 @@ def test_a_pipelined_update_that_fails_is_raised_by_the_next_call(process_node: 
     with pytest.raises(cv.KeyTypeError):
         r.get(cv.ORSetKey("typed"))
     assert r.get(cv.ORSetKey("typed")).elements() == [1]
+    # Sent in one message: the one that fails keeps none of the others from being applied.
+    for _ in range(3):
+        r.update(cv.GCounterKey("around"), inc)
+        r.update(cv.PNCounterKey("typed"), inc)  # fails
+    with pytest.raises(cv.KeyTypeError):
+        r.flush()
+    assert r.get(cv.GCounterKey("around")).value == 3
     with pytest.raises(ValueError):  # a bad count: the node's error, at once at ALL
         r.update(cv.GCounterKey("typed-g"), lambda c: c.increment(-1), write=cv.ALL)
     with pytest.raises(TypeError, match="msgpack"):  # not a value: here, at once

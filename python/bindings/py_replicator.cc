@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -171,10 +171,14 @@ void Update(ReplicatorHandle& h, py::handle key, py::handle fn, py::handle write
 }
 
 // update_many: the (key, fn) pairs of `updates` applied in order, a chunk of them under one
-// request (one take of the node's lock, one release of the GIL); a coordinated write waits once
-// for all of them. The first fn that raises, update the node refuses, or item that is not a pair
-// ends it: the updates before it stay applied (and replicate), the later ones are not applied.
+// request (one take of the node's lock, one release of the GIL); coordinated writes go one
+// request each, at most kCoordinatedInFlight waiting at a time. The first fn that raises, update
+// the node refuses, or item that is not a pair ends it: the updates before it stay applied (and
+// replicate), the later ones are not applied.
 constexpr size_t kUpdateChunk = 1024;
+// Coordinated writes in flight at once: each sends frames of its own to the peers, and many at
+// once overflow a transport's send queue (dropped sends wait for the resend interval).
+constexpr size_t kCoordinatedInFlight = 16;
 
 struct UpdateItem {
   KeyArg key;
@@ -184,9 +188,8 @@ struct UpdateItem {
 // The next (key, fn) pair of the iteration; TypeError naming what is wrong.
 UpdateItem ParseUpdateItem(py::handle item) {
   if (!PyTuple_Check(item.ptr()) || PyTuple_GET_SIZE(item.ptr()) != 2) {
-    throw py::type_error(
-        "Replicator.update_many(): each update must be a (key, fn) pair, got " +
-        PyTypeName(item));
+    throw py::type_error("Replicator.update_many(): each update must be a (key, fn) pair, got " +
+                         PyTypeName(item));
   }
   py::handle fn = PyTuple_GET_ITEM(item.ptr(), 1);
   if (!PyCallable_Check(fn.ptr())) {
@@ -205,6 +208,14 @@ void UpdateMany(ReplicatorHandle& h, py::handle updates, py::handle write, py::h
   std::vector<UpdateItem> chunk;
   std::vector<RequestId> waiting;
   chunk.reserve(per_request);
+  std::optional<Completion> failed;  // the first coordinated write that failed
+  const auto await_first = [&](size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      const Completion c = h.host->Await(h.node, h.incarnation, waiting[i]);
+      if (!c.status.ok() && !failed) failed = c;
+    }
+    waiting.erase(waiting.begin(), waiting.begin() + static_cast<std::ptrdiff_t>(n));
+  };
   std::exception_ptr bad_item;  // a pair that is not one, or the iteration raised: after the
                                 // pairs before it are applied
   for (bool more = true; more && !bad_item;) {
@@ -226,8 +237,8 @@ void UpdateMany(ReplicatorHandle& h, py::handle updates, py::handle write, py::h
           for (const UpdateItem& u : chunk) {
             mutation.emplace(u.fn, h.replica);
             id = r.Update(
-                u.key.name, u.key.type,
-                [&](AnyCrdt& value) { return (*mutation)(value, clock); }, level, now, t);
+                u.key.name, u.key.type, [&](AnyCrdt& value) { return (*mutation)(value, clock); },
+                level, now, t);
             if (mutation->raised()) return Result<RequestId>(RequestId{0});
             if (!id.ok()) return id;
           }
@@ -237,14 +248,11 @@ void UpdateMany(ReplicatorHandle& h, py::handle updates, py::handle write, py::h
     if (mutation) mutation->RethrowIfRaised();
     if (!request.ok()) ThrowStatus(request.status());
     if (*request != 0) waiting.push_back(*request);
+    if (waiting.size() >= kCoordinatedInFlight) await_first(waiting.size() / 2);
   }
-  if (bad_item) std::rethrow_exception(bad_item);
-  std::optional<Completion> failed;
-  for (RequestId id : waiting) {
-    const Completion c = h.host->Await(h.node, h.incarnation, id);
-    if (!c.status.ok() && !failed) failed = c;
-  }
+  await_first(waiting.size());
   h.host->DispatchEvents();
+  if (bad_item) std::rethrow_exception(bad_item);
   if (failed) RaiseCompletion(*failed, true);
 }
 
@@ -449,15 +457,14 @@ void RegisterReplicator(py::module_& m) {
           [](ReplicatorHandle& h, py::handle updates, py::handle write, py::handle timeout) {
             UpdateMany(h, updates, write, timeout);
           },
-          py::arg("updates"), py::kw_only(), py::arg("write") = 0,
-          py::arg("timeout") = py::none(),
+          py::arg("updates"), py::kw_only(), py::arg("write") = 0, py::arg("timeout") = py::none(),
           "Applies an iterable of (key, fn) pairs in order, each as update(key, fn) would, "
           "taking the node's lock once per 1,024 of them: the fast way to make many updates. "
-          "write=cv.MAJORITY or cv.ALL waits once, until that many replicas applied every one "
-          "(WriteTimeout after `timeout`). The first fn that raises, or update that fails "
-          "(KeyTypeError, KeyDeletedError), or item that is not a (key, fn) pair (TypeError), "
-          "ends it: the updates before it stay applied, later ones are not applied, and the "
-          "error propagates.")
+          "write=cv.MAJORITY or cv.ALL waits until that many replicas applied every one (16 "
+          "such writes in flight at a time; WriteTimeout after `timeout`). The first fn that "
+          "raises, or update that fails (KeyTypeError, KeyDeletedError), or item that is not a "
+          "(key, fn) pair (TypeError), ends it: the updates before it stay applied, later ones "
+          "are not applied, and the error propagates.")
       .def(
           "flush", [](ReplicatorHandle&) {},
           "Nothing to wait for here: every update is applied when update() returns. (A node "

@@ -4,14 +4,14 @@
 The node process serves requests on a Unix socket (multiprocessing.connection, authenticated
 with a per-cluster key). The driver's RemoteReplicator runs the user's update function in the
 driver on a recording handle (convergent._recording) and sends what it did, which the node
-applies as a local update of its own and replicates; a LOCAL update is sent without waiting for
-the answer (the node answers only a failure, raised by the driver's next call; at most
-PIPELINE_DEPTH go unanswered). A function that reads the value runs on the key's state fetched
-from the node instead, as the handle's own writer replica (a fresh replica id per handle, so no
-dot is ever reused), and the node merges the resulting delta. A subscription is a connection of
-its own: the node streams the key's events over it (from a sender thread, so a slow driver never
-blocks the node's events thread) until the driver cancels or goes away. Private: not part of the
-public API.
+applies as a local update of its own and replicates; LOCAL updates are sent without waiting for
+an answer, several to a message (the node answers only a failure, raised by the driver's next
+call; at most PIPELINE_DEPTH messages go unanswered). A function that reads the value runs on the
+key's state fetched from the node instead, as the handle's own writer replica (a fresh replica
+id per handle, so no dot is ever reused), and the node merges the resulting delta. A
+subscription is a connection of its own: the node streams the key's events over it (from a
+sender thread, so a slow driver never blocks the node's events thread) until the driver cancels
+or goes away. Private: not part of the public API.
 """
 
 from __future__ import annotations
@@ -129,11 +129,9 @@ class ControlServer:
                         writers.add(int(args[0]))
                         conn.send(("ok", None))
                         continue
-                    if op in _PIPELINED:  # no answer unless it fails
-                        try:
-                            getattr(self, "_op_" + _PIPELINED[op])(*args)
-                        except Exception as e:  # raised by the driver's next call
-                            conn.send(("failed", e))
+                    if op == "apply_each":  # LOCAL updates: no answer unless one fails
+                        for failure in self._apply_each(*args):  # raised by the driver's next call
+                            conn.send(("failed", failure))
                         continue
                     try:
                         conn.send(("ok", getattr(self, "_op_" + op)(*args)))
@@ -223,6 +221,39 @@ class ControlServer:
             timeout=timeout,
         )
 
+    def _apply_each(self, updates: list[tuple[str, str, list[Op]]]) -> list[Exception]:
+        """Applies every update at LOCAL, each on its own: one that fails does not keep the others
+        from being applied. What the failures raised."""
+        failures: list[Exception] = []
+        start = 0
+        while start < len(updates):
+            called = start - 1  # the last update whose fn was called
+            raised_in_fn = False
+
+            def fn_for(i: int, ops: list[Op]) -> Callable[[Any], None]:
+                def run(v: Any) -> None:
+                    nonlocal called, raised_in_fn
+                    called = i
+                    try:
+                        replay(v, ops)
+                    except Exception:
+                        raised_in_fn = True
+                        raise
+
+                return run
+
+            pairs = (
+                (key_of_type(t, name), fn_for(i, ops))
+                for i, (t, name, ops) in enumerate(updates[start:], start)
+            )
+            try:
+                self._node.replicator.update_many(pairs)
+                break
+            except Exception as e:
+                failures.append(e)
+                start = (called if raised_in_fn else called + 1) + 1
+        return failures
+
     def _op_ping(self) -> None:
         pass
 
@@ -270,13 +301,14 @@ def _level(level: Any) -> Any:
     return level if isinstance(level, (To, Majority)) else int(level)
 
 
-# Operations the driver sends without waiting for an answer (LOCAL updates): the node answers
-# only a failure, ("failed", error), which the driver raises from its next call. Their name on
-# the wire -> the operation run.
-_PIPELINED = {"apply_nowait": "apply", "apply_many_nowait": "apply_many"}
-# After this many operations sent without an answer the driver waits for the node to catch up
-# (a ping), so at most this many are in flight and their failures are heard of soon.
-PIPELINE_DEPTH = 256
+# LOCAL updates are sent without waiting for an answer, PIPELINE_BATCH to a message ("apply_each")
+# or whatever is waiting PIPELINE_DELAY seconds after the first of them: the node answers only a
+# failure, ("failed", error), which the driver raises from its next call. After PIPELINE_DEPTH
+# such messages the driver waits for the node to catch up (a ping), so that few are in flight and
+# their failures are heard of soon.
+PIPELINE_BATCH = 64
+PIPELINE_DELAY = 0.002
+PIPELINE_DEPTH = 64
 
 
 class _Channel:
@@ -285,38 +317,77 @@ class _Channel:
         self.authkey = authkey
         self._conn = Client(address, family="AF_UNIX", authkey=authkey)
         self._lock = threading.Lock()
-        self._unanswered = 0  # operations sent without waiting since the last answer
+        self._waiting = threading.Condition(self._lock)  # the sender thread waits on it
+        self._batch: list[tuple[str, str, list[Op]]] = []  # LOCAL updates not sent yet
+        self._unanswered = 0  # messages sent without waiting since the last answer
         self._failure: BaseException | None = None  # of one of them, not raised yet
+        self._closed = False
+        self._sender: threading.Thread | None = None
 
     def call(self, op: str, *args: Any) -> Any:
         with self._lock:
+            self._send_batch()
             status, value = self._exchange(op, args)
-            failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
+        self._raise_failure()
         if status == "error":
             raise value
         return value
 
-    def send_nowait(self, op: str, *args: Any) -> None:
-        """Sends an operation of _PIPELINED without waiting; raises what an earlier one raised."""
+    def apply_nowait(self, updates: list[tuple[str, str, list[Op]]]) -> None:
+        """Sends LOCAL updates without waiting (several updates to a message); then raises what
+        an earlier one raised, if one failed."""
+        with self._lock:
+            first = not self._batch
+            self._batch.extend(updates)
+            if len(self._batch) >= PIPELINE_BATCH:
+                self._send_batch()
+            elif first and self._batch:  # the sender thread sends it if nothing else does
+                self._start_sender()
+                self._waiting.notify()
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
         with self._lock:
             failure, self._failure = self._failure, None
-            if failure is None:
-                try:
-                    self._conn.send((op, args))
-                except (EOFError, OSError):
-                    raise NodeDownError("the node process is gone") from None
-                self._unanswered += 1
-                if self._unanswered >= PIPELINE_DEPTH:
-                    self._exchange("ping", ())
-                    failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
 
+    def _start_sender(self) -> None:
+        if self._sender is None:
+            self._sender = threading.Thread(
+                target=self._send_late, name="convergent-control-sender", daemon=True
+            )
+            self._sender.start()
+
+    def _send_late(self) -> None:
+        """Sends what waits PIPELINE_DELAY after it was batched."""
+        with self._lock:
+            while not self._closed:
+                if not self._batch:
+                    self._waiting.wait()
+                    continue
+                self._waiting.wait(PIPELINE_DELAY)
+                try:
+                    self._send_batch()
+                except NodeDownError:
+                    self._batch.clear()  # the next call says so
+
+    def _send_batch(self) -> None:
+        """Sends the batched updates (the lock held)."""
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        try:
+            self._conn.send(("apply_each", (batch,)))
+        except (EOFError, OSError):
+            raise NodeDownError("the node process is gone") from None
+        self._unanswered += 1
+        if self._unanswered >= PIPELINE_DEPTH:
+            self._exchange("ping", ())
+
     def _exchange(self, op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
         """Sends a call and reads up to its answer (the lock held), keeping the first failure of
-        the operations sent before it."""
+        the updates sent before it."""
         try:
             self._conn.send((op, args))
             while True:
@@ -331,6 +402,11 @@ class _Channel:
         return status, value
 
     def close(self) -> None:
+        with self._lock:
+            with contextlib.suppress(NodeDownError):
+                self._send_batch()
+            self._closed = True
+            self._waiting.notify_all()
         self._conn.close()
 
 
@@ -501,7 +577,7 @@ class RemoteReplicator:
         level = _level(write)
         if raised is None:
             if level == 0:
-                self._channel.send_nowait("apply_nowait", t, name, ops, 0, timeout)
+                self._channel.apply_nowait([(t, name, ops)])
             else:
                 self._channel.call("apply", t, name, ops, level, timeout)
             return
@@ -524,7 +600,7 @@ class RemoteReplicator:
         def send(wait: bool) -> None:
             if batch:
                 if level == 0 and not wait:
-                    self._channel.send_nowait("apply_many_nowait", batch[:], 0, timeout)
+                    self._channel.apply_nowait(batch[:])
                 else:
                     self._channel.call("apply_many", batch[:], level, timeout)
                 batch.clear()
