@@ -103,6 +103,51 @@ TEST(ReplicatorTest, DeltasOfManyUpdatesTravelInOneBatchPerFlush) {
   EXPECT_TRUE(TakeDeltas(c[0]).empty());
 }
 
+// A key's delta larger than max_delta_size goes as the full state only when that is no larger.
+// A large key's writes went as its whole state each flush: 1,403 bytes per add to a set of a
+// million elements (benchmarks/scaling), 15 as deltas.
+TEST(ReplicatorTest, ALargeKeysLargeDeltaGoesAsADelta) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  TimeMicros now = 1000;
+  // The entries of the flushed delta batches, delivered to c[1] on the way.
+  const auto flush = [&] {
+    now += kSecond;
+    c[0].Tick(now);
+    std::vector<internal::KeyedState> entries;
+    for (const OutgoingFrame& f : TakeDeltas(c[0])) {
+      auto frame = internal::DecodeFrame(f.bytes);
+      EXPECT_TRUE(frame.ok());
+      if (!frame.ok()) continue;
+      for (const auto& e : std::get<internal::DeltaBatchMsg>(frame->body).entries) {
+        entries.push_back(e);
+      }
+      c[1].Receive(f.bytes, now);
+    }
+    return entries;
+  };
+  const auto add = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      ASSERT_TRUE(
+          c[0].Update("big", CrdtType::kORSet, SetAdd(a, IntValue(i)), Consistency::kLocal, now)
+              .ok());
+    }
+  };
+  add(0, 20000);  // the first delta is the whole state: either may go
+  std::vector<internal::KeyedState> first = flush();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_GT(first[0].state.size(), 65536u);
+  add(20000, 30000);  // a delta of ~90 KB on a state of ~270 KB
+  std::vector<internal::KeyedState> second = flush();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_FALSE(second[0].full);
+  EXPECT_GT(second[0].state.size(), 65536u);
+  auto state = c[0].Get("big", CrdtType::kORSet);
+  ASSERT_TRUE(state.ok() && *state != nullptr);
+  EXPECT_LT(second[0].state.size(), EncodeAny(**state).size() / 2);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+}
+
 // A digest step that names one tree node a thousand times (a peer's bug, or forged) is answered
 // once per node, not a thousand times over; one that names a node outside the tree is dropped
 // and counted.

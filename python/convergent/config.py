@@ -104,7 +104,8 @@ class Config:
 
     #: Seconds between anti-entropy rounds (a digest exchange with one random peer).
     anti_entropy_interval: _Seconds = 30.0
-    #: A key's buffered delta that encodes larger than this is sent as its full state.
+    #: A key's buffered delta that encodes larger than this is sent as its full state when that
+    #: encodes no larger.
     max_delta_size: int = 65536
     #: Seconds between tombstone collection passes.
     prune_interval: _Seconds = 300.0

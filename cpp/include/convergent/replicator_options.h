@@ -15,7 +15,8 @@ namespace convergent {
 struct ReplicatorOptions {
   // Seconds between anti-entropy rounds (digest exchange with one random peer of the role).
   double anti_entropy_interval = 30.0;
-  // Bytes: a key's buffered delta that encodes larger than this is sent as its full state.
+  // Bytes: a key's buffered delta that encodes larger than this is sent as its full state when
+  // that encodes no larger (else as the delta: a large key's writes do not cost its whole size).
   size_t max_delta_size = 65536;
   // Seconds between tombstone collection passes.
   double prune_interval = 300.0;

@@ -40,8 +40,21 @@ void DeltaFlush::Tick(TimeMicros now, bool have_peers,
       if (have_peers) {
         const bool with_markers = whole(name);
         std::string bytes = with_markers ? std::string() : EncodeAny(*pending_[i].delta);
-        const bool full = with_markers || bytes.size() > options_.max_delta_size;
-        if (full) bytes = EncodeAny(e->value);
+        bool full = with_markers;
+        if (full) {
+          bytes = EncodeAny(e->value);
+        } else if (bytes.size() > options_.max_delta_size &&
+                   store_.LargeSize(name) < bytes.size()) {
+          // A large delta goes as the full state when that is not larger (removes can outweigh
+          // a small state). A key's state known to be larger is not encoded again: sending it
+          // instead of each large delta made a large key's writes cost its whole size.
+          std::string state = EncodeAny(e->value);
+          store_.NoteEncodedSize(name, state.size());
+          if (state.size() <= bytes.size()) {
+            bytes = std::move(state);
+            full = true;
+          }
+        }
         ++metrics_.delta_publish_count;
         KeyedState s{name, std::move(bytes), full, {}, 0};
         if (const PruningMarkers* m = store_.MarkersOf(name); m != nullptr && full) s.pruning = *m;

@@ -225,6 +225,14 @@ void KeyStore::RefreshDigestOf(const std::string& name) {
   if (it != keys_.end() && it->second.digest_dirty) RefreshDigest(it->first, it->second);
 }
 
+void KeyStore::NoteEncodedSize(const std::string& name, size_t size) {
+  if (size > large_threshold_) {
+    large_[name] = size;
+  } else if (!large_.empty()) {
+    large_.erase(name);
+  }
+}
+
 void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
   // The encoding is hashed a piece at a time: a large key's is never held whole here.
   XXH64_state_t hash;
@@ -234,11 +242,7 @@ void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
     XXH64_update(&hash, piece.data(), piece.size());
     size += piece.size();
   });
-  if (size > large_threshold_) {
-    large_[name] = size;
-  } else if (!large_.empty()) {
-    large_.erase(name);
-  }
+  NoteEncodedSize(name, size);
   const uint64_t digest =
       KeyDigest(XXH64_digest(&hash), e.key_hash, MarkersOf(name), ActivityOf(name));
   if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);

@@ -195,7 +195,10 @@ class KeyStore {
   // Removes a live key that expired (no tombstone) and tells its subscribers.
   void ExpireKey(const std::string& name);
 
-  // The encoded size of a live key larger than `large` as of its last digest (0: not large).
+  // Notes the encoded size of a live key's state (LargeSize).
+  void NoteEncodedSize(const std::string& name, size_t size);
+  // The encoded size of a live key larger than `large` as of its last digest or
+  // NoteEncodedSize (0: not large).
   size_t LargeSize(const std::string& name) const {
     if (large_.empty()) return 0;
     auto it = large_.find(name);

@@ -88,7 +88,8 @@ void Pruner::Tick(TimeMicros now) {
   }
   // Forget removed replicas once no marker could still name them, and retired records after
   // as long again.
-  const TimeMicros keep = MicrosOf(options_.max_pruning_dissemination + options_.pruning_marker_ttl);
+  const TimeMicros keep =
+      MicrosOf(options_.max_pruning_dissemination + options_.pruning_marker_ttl);
   std::erase_if(removed_, [&](const auto& r) { return now - r.second > 2 * keep; });
   std::erase_if(retired_, [&](const auto& r) { return now - r.second > 2 * keep; });
   if (!leader_ || members_.empty()) return;

@@ -8,8 +8,7 @@ namespace {
 
 template <typename R>
 bool StrictlyAscending(const R& r) {
-  return std::adjacent_find(r.begin(), r.end(), [](auto a, auto b) { return !(a < b); }) ==
-         r.end();
+  return std::adjacent_find(r.begin(), r.end(), [](auto a, auto b) { return !(a < b); }) == r.end();
 }
 
 }  // namespace
@@ -64,8 +63,11 @@ Result<PruningMarkers> GetMarkers(const google::protobuf::RepeatedPtrField<v1::P
       if (p.moved_size() > 0 && (p.first() == 0 || p.first() - 1 > UINT64_MAX - p.moved_size())) {
         return bad("moved dots beyond the counter range");
       }
-      PruningRecord rec{ReplicaId{p.removed()}, ReplicaId{p.into()}, p.first(),
-                        {p.moved().begin(), p.moved().end()}, {}};
+      PruningRecord rec{ReplicaId{p.removed()},
+                        ReplicaId{p.into()},
+                        p.first(),
+                        {p.moved().begin(), p.moved().end()},
+                        {}};
       for (int i = 0; i < p.fold_removed_size(); ++i) {
         if (p.fold_removed(i) == 0 || p.fold_counter(i) == 0) return bad("a fold of dot 0");
         rec.folds.push_back({p.fold_removed(i), p.fold_target(i), p.fold_counter(i)});
