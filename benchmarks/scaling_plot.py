@@ -1,7 +1,7 @@
 """Plots the results of benchmarks/scaling (lines "dimension x metric value") into one PNG: a
 column per dimension (keys, elements per key, value size, nodes), a row per metric (updates/s,
-bytes sent per update, resident bytes per item), both axes logarithmic, and prints them as a
-table.
+bytes sent per update, resident bytes per item), x logarithmic, y too where it spans more than
+a factor of 10, and prints them as a table.
 
     python benchmarks/scaling_plot.py RESULTS.tsv OUT.png
 """
@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
 
 DIMENSIONS = [
     ("keys", "keys in the store"),
@@ -49,9 +50,12 @@ def main() -> int:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o")
             ax.set_xscale("log")
-            ax.set_yscale("log")
             ax.set_xticks(xs, [f"{x:g}" for x in xs], rotation=45)
-            ax.minorticks_off()
+            ax.xaxis.set_minor_locator(NullLocator())
+            if max(ys) > 10 * min(ys):
+                ax.set_yscale("log")
+            else:  # a narrow range: linear from 0, so that a small change looks small
+                ax.set_ylim(0, max(ys) * 1.1)
             ax.grid(True, which="both", alpha=0.3)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
