@@ -6,8 +6,8 @@ four ways; prints the median rate of RUNS runs of each, one line each:
   local_updates py <updates/s>               one cv.Node (inproc), one update() call per update
   local_updates py_many <updates/s>          the same node, update_many() of all N pairs
   local_updates py_process <updates/s>       a node process (LocalCluster(processes=True)), one
-                                             update() per update (LOCAL: pipelined), then flush()
-  local_updates py_process_many <updates/s>  the node process, update_many(), then flush()
+                                             update() per update
+  local_updates py_process_many <updates/s>  the node process, update_many()
 
 Environment: N (default 200000), K (default 10000), RUNS (default 5).
 """
@@ -44,7 +44,6 @@ def timed(r: Any, keys: list[Any], n: int, write: Callable[[Any, list[Any], int]
     base = sum(v.value for v in (r.get(key) for key in keys) if v is not None)
     t0 = time.perf_counter()
     write(r, keys, n)
-    r.flush()
     t1 = time.perf_counter()
     total = sum(v.value for v in (r.get(key) for key in keys) if v is not None)
     if total - base != n:

@@ -1,5 +1,5 @@
-"""Many updates at once: Replicator.update_many, and the recorded, pipelined updates of node
-processes (convergent._recording, RemoteReplicator)."""
+"""Many updates at once: Replicator.update_many, and the recorded updates of node processes
+(convergent._recording, RemoteReplicator)."""
 
 from __future__ import annotations
 
@@ -177,39 +177,30 @@ def process_node() -> Iterator[Any]:
         yield cluster.nodes[0]
 
 
-def test_local_updates_of_a_node_process_are_pipelined_and_all_applied(process_node: Any) -> None:
+def test_updates_of_a_node_process_are_recorded_and_applied_by_it(process_node: Any) -> None:
     r = process_node
-    key = cv.ORSetKey("pipelined")
-    for i in range(2000):  # several times the pipeline's depth
+    key = cv.ORSetKey("recorded")
+    for i in range(2000):
         r.update(key, lambda s, i=i: s.add(i))
-    r.flush()
-    assert sorted(r.get(key)) == list(range(2000))
-    counters = [cv.PNCounterKey(f"pipelined-{i}") for i in range(7)]
+    assert sorted(r.get(key)) == list(range(2000))  # each applied when update() returned
+    counters = [cv.PNCounterKey(f"recorded-{i}") for i in range(7)]
     r.update_many((counters[i % 7], inc) for i in range(3000))
     assert [r.get(k).value for k in counters] == [429] * 4 + [428] * 3
 
 
-def test_a_pipelined_update_that_fails_is_raised_by_the_next_call(process_node: Any) -> None:
+def test_a_node_processes_refusal_is_raised_by_its_own_call(process_node: Any) -> None:
     r = process_node
-    r.update(cv.ORSetKey("typed"), lambda s: s.add(1), write=cv.ALL)
-    r.update(cv.PNCounterKey("typed"), inc)  # refused by the node: another type
+    r.update(cv.ORSetKey("typed"), lambda s: s.add(1))
     with pytest.raises(cv.KeyTypeError, match="holds an ORSet"):
-        r.flush()
-    r.flush()  # raised once
-    r.update(cv.PNCounterKey("typed"), inc)
-    with pytest.raises(cv.KeyTypeError):
-        r.get(cv.ORSetKey("typed"))
+        r.update(cv.PNCounterKey("typed"), inc)
+    around = cv.GCounterKey("around")
+    with pytest.raises(cv.KeyTypeError):  # update_many stops there, keeping what came before
+        r.update_many([(around, inc), (cv.PNCounterKey("typed"), inc), (around, inc)])
+    assert r.get(around).value == 1
     assert r.get(cv.ORSetKey("typed")).elements() == [1]
-    # Sent in one message: the one that fails keeps none of the others from being applied.
-    for _ in range(3):
-        r.update(cv.GCounterKey("around"), inc)
-        r.update(cv.PNCounterKey("typed"), inc)  # fails
-    with pytest.raises(cv.KeyTypeError):
-        r.flush()
-    assert r.get(cv.GCounterKey("around")).value == 3
-    with pytest.raises(ValueError):  # a bad count: the node's error, at once at ALL
-        r.update(cv.GCounterKey("typed-g"), lambda c: c.increment(-1), write=cv.ALL)
-    with pytest.raises(TypeError, match="msgpack"):  # not a value: here, at once
+    with pytest.raises(ValueError):  # a bad count: the node's error
+        r.update(cv.GCounterKey("typed-g"), lambda c: c.increment(-1))
+    with pytest.raises(TypeError, match="msgpack"):  # not a value: here, before sending
         r.update(cv.ORSetKey("typed"), lambda s: s.add(object()))
 
 

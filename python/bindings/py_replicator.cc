@@ -466,10 +466,6 @@ void RegisterReplicator(py::module_& m) {
           "(key, fn) pair (TypeError), ends it: the updates before it stay applied, later ones "
           "are not applied, and the error propagates.")
       .def(
-          "flush", [](ReplicatorHandle&) {},
-          "Nothing to wait for here: every update is applied when update() returns. (A node "
-          "process's handle sends LOCAL updates without waiting; its flush() waits for them.)")
-      .def(
           "get",
           [](ReplicatorHandle& h, py::handle key, py::handle read, py::handle timeout) {
             return Get(h, key, read, timeout);

@@ -4,11 +4,10 @@
 The node process serves requests on a Unix socket (multiprocessing.connection, authenticated
 with a per-cluster key). The driver's RemoteReplicator runs the user's update function in the
 driver on a recording handle (convergent._recording) and sends what it did, which the node
-applies as a local update of its own and replicates; LOCAL updates are sent without waiting for
-an answer, several to a message (the node answers only a failure, raised by the driver's next
-call; at most PIPELINE_DEPTH messages go unanswered). A function that reads the value runs on the
-key's state fetched from the node instead, as the handle's own writer replica (a fresh replica
-id per handle, so no dot is ever reused), and the node merges the resulting delta. A
+applies as a local update of its own and replicates before it answers: a call returns once its
+update is applied, as on a node in the caller's process. A function that reads the value runs on
+the key's state fetched from the node instead, as the handle's own writer replica (a fresh
+replica id per handle, so no dot is ever reused), and the node merges the resulting delta. A
 subscription is a connection of its own: the node streams the key's events over it (from a
 sender thread, so a slow driver never blocks the node's events thread) until the driver cancels
 or goes away. Private: not part of the public API.
@@ -129,10 +128,6 @@ class ControlServer:
                         writers.add(int(args[0]))
                         conn.send(("ok", None))
                         continue
-                    if op == "apply_each":  # LOCAL updates: no answer unless one fails
-                        for failure in self._apply_each(*args):  # raised by the driver's next call
-                            conn.send(("failed", failure))
-                        continue
                     try:
                         conn.send(("ok", getattr(self, "_op_" + op)(*args)))
                     except Exception as e:  # the driver re-raises it
@@ -221,39 +216,6 @@ class ControlServer:
             timeout=timeout,
         )
 
-    def _apply_each(self, updates: list[tuple[str, str, list[Op]]]) -> list[Exception]:
-        """Applies every update at LOCAL, each on its own: one that fails does not keep the others
-        from being applied. What the failures raised."""
-        failures: list[Exception] = []
-        start = 0
-        while start < len(updates):
-            called = start - 1  # the last update whose fn was called
-            raised_in_fn = False
-
-            def fn_for(i: int, ops: list[Op]) -> Callable[[Any], None]:
-                def run(v: Any) -> None:
-                    nonlocal called, raised_in_fn
-                    called = i
-                    try:
-                        replay(v, ops)
-                    except Exception:
-                        raised_in_fn = True
-                        raise
-
-                return run
-
-            pairs = (
-                (key_of_type(t, name), fn_for(i, ops))
-                for i, (t, name, ops) in enumerate(updates[start:], start)
-            )
-            try:
-                self._node.replicator.update_many(pairs)
-                break
-            except Exception as e:
-                failures.append(e)
-                start = (called if raised_in_fn else called + 1) + 1
-        return failures
-
     def _op_ping(self) -> None:
         pass
 
@@ -301,112 +263,25 @@ def _level(level: Any) -> Any:
     return level if isinstance(level, (To, Majority)) else int(level)
 
 
-# LOCAL updates are sent without waiting for an answer, PIPELINE_BATCH to a message ("apply_each")
-# or whatever is waiting PIPELINE_DELAY seconds after the first of them: the node answers only a
-# failure, ("failed", error), which the driver raises from its next call. After PIPELINE_DEPTH
-# such messages the driver waits for the node to catch up (a ping), so that few are in flight and
-# their failures are heard of soon.
-PIPELINE_BATCH = 64
-PIPELINE_DELAY = 0.002
-PIPELINE_DEPTH = 64
-
-
 class _Channel:
     def __init__(self, address: str, authkey: bytes) -> None:
         self.address = address
         self.authkey = authkey
         self._conn = Client(address, family="AF_UNIX", authkey=authkey)
         self._lock = threading.Lock()
-        self._waiting = threading.Condition(self._lock)  # the sender thread waits on it
-        self._batch: list[tuple[str, str, list[Op]]] = []  # LOCAL updates not sent yet
-        self._unanswered = 0  # messages sent without waiting since the last answer
-        self._failure: BaseException | None = None  # of one of them, not raised yet
-        self._closed = False
-        self._sender: threading.Thread | None = None
 
     def call(self, op: str, *args: Any) -> Any:
         with self._lock:
-            self._send_batch()
-            status, value = self._exchange(op, args)
-        self._raise_failure()
+            try:
+                self._conn.send((op, args))
+                status, value = self._conn.recv()
+            except (EOFError, OSError):
+                raise NodeDownError("the node process is gone") from None
         if status == "error":
             raise value
         return value
 
-    def apply_nowait(self, updates: list[tuple[str, str, list[Op]]]) -> None:
-        """Sends LOCAL updates without waiting (several updates to a message); then raises what
-        an earlier one raised, if one failed."""
-        with self._lock:
-            first = not self._batch
-            self._batch.extend(updates)
-            if len(self._batch) >= PIPELINE_BATCH:
-                self._send_batch()
-            elif first and self._batch:  # the sender thread sends it if nothing else does
-                self._start_sender()
-                self._waiting.notify()
-        self._raise_failure()
-
-    def _raise_failure(self) -> None:
-        with self._lock:
-            failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
-
-    def _start_sender(self) -> None:
-        if self._sender is None:
-            self._sender = threading.Thread(
-                target=self._send_late, name="convergent-control-sender", daemon=True
-            )
-            self._sender.start()
-
-    def _send_late(self) -> None:
-        """Sends what waits PIPELINE_DELAY after it was batched."""
-        with self._lock:
-            while not self._closed:
-                if not self._batch:
-                    self._waiting.wait()
-                    continue
-                self._waiting.wait(PIPELINE_DELAY)
-                try:
-                    self._send_batch()
-                except NodeDownError:
-                    self._batch.clear()  # the next call says so
-
-    def _send_batch(self) -> None:
-        """Sends the batched updates (the lock held)."""
-        if not self._batch:
-            return
-        batch, self._batch = self._batch, []
-        try:
-            self._conn.send(("apply_each", (batch,)))
-        except (EOFError, OSError):
-            raise NodeDownError("the node process is gone") from None
-        self._unanswered += 1
-        if self._unanswered >= PIPELINE_DEPTH:
-            self._exchange("ping", ())
-
-    def _exchange(self, op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
-        """Sends a call and reads up to its answer (the lock held), keeping the first failure of
-        the updates sent before it."""
-        try:
-            self._conn.send((op, args))
-            while True:
-                status, value = self._conn.recv()
-                if status != "failed":
-                    break
-                if self._failure is None:
-                    self._failure = value
-        except (EOFError, OSError):
-            raise NodeDownError("the node process is gone") from None
-        self._unanswered = 0
-        return status, value
-
     def close(self) -> None:
-        with self._lock:
-            with contextlib.suppress(NodeDownError):
-                self._send_batch()
-            self._closed = True
-            self._waiting.notify_all()
         self._conn.close()
 
 
@@ -561,10 +436,8 @@ class RemoteReplicator:
         timeout: Any = None,
     ) -> None:
         """As Replicator.update. fn runs here on a recording handle (convergent._recording) and
-        the node applies what it did; at cv.LOCAL without waiting for it: an error of that update
-        (another type under the key, a deleted key) is raised by a later call of this handle
-        (flush() waits for every one). A fn that reads the value runs again on the value fetched
-        from the node."""
+        the node applies what it did before it answers. A fn that reads the value runs again on
+        the value fetched from the node."""
         _check_key(key, "update")
         if not callable(fn):
             raise TypeError("Replicator.update(): fn must be callable, got " + type(fn).__name__)
@@ -574,16 +447,10 @@ class RemoteReplicator:
         except NeedsState:
             self._update_with_state(key, fn, write, timeout)
             return
-        level = _level(write)
-        if raised is None:
-            if level == 0:
-                self._channel.apply_nowait([(t, name, ops)])
-            else:
-                self._channel.call("apply", t, name, ops, level, timeout)
-            return
-        if ops:  # what fn did before it raised stays applied, as in update()
-            self._channel.call("apply", t, name, ops, level, timeout)
-        raise raised
+        if raised is None or ops:  # what fn did before it raised stays applied, as in update()
+            self._channel.call("apply", t, name, ops, _level(write), timeout)
+        if raised is not None:
+            raise raised
 
     def update_many(
         self,
@@ -593,21 +460,18 @@ class RemoteReplicator:
         timeout: Any = None,
     ) -> None:
         """As Replicator.update_many: the functions recorded here, applied by the node a message
-        of up to 1,024 at a time (at cv.LOCAL without waiting, as update())."""
+        of up to 1,024 at a time."""
         level = _level(write)
         batch: list[tuple[str, str, list[Op]]] = []
 
-        def send(wait: bool) -> None:
+        def send() -> None:
             if batch:
-                if level == 0 and not wait:
-                    self._channel.apply_nowait(batch[:])
-                else:
-                    self._channel.call("apply_many", batch[:], level, timeout)
+                self._channel.call("apply_many", batch[:], level, timeout)
                 batch.clear()
 
         for item in updates:
             if not isinstance(item, tuple) or len(item) != 2:
-                send(True)
+                send()
                 raise TypeError(
                     "Replicator.update_many(): each update must be a (key, fn) pair, got "
                     + type(item).__name__
@@ -617,21 +481,16 @@ class RemoteReplicator:
             try:
                 ops, raised = record(key.type_name, fn)
             except NeedsState:
-                send(True)
+                send()
                 self._update_with_state(key, fn, write, timeout)
                 continue
             batch.append((key.type_name, key.name, ops))
             if raised is not None:
-                send(True)
+                send()
                 raise raised
             if len(batch) >= 1024:
-                send(False)
-        send(False)
-
-    def flush(self) -> None:
-        """Waits until the node applied every update this handle sent without waiting, raising
-        the first error among them."""
-        self._channel.call("ping")
+                send()
+        send()
 
     def _update_with_state(
         self, key: Key[Any], fn: Callable[[Any], object], write: Any, timeout: Any
