@@ -388,15 +388,18 @@ Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetFields* out) {
   // The ORSet fields since the oneof last switched to it (several merge, as in protobuf), read
   // once the envelope is: a later field of another state would drop them unchecked.
   boost::container::small_vector<wire::WireReader, 1> parts;
-  bool other_state = false;  // another field of the oneof (a message) came first
+  // A state message came before the last state field, which this reader drops unread: protobuf
+  // parses it all the same, and rejects the envelope when it is malformed.
+  bool unchecked = false;
   Result<uint32_t> state = ReadEnvelope(bytes, [&](uint32_t field, wire::WireReader* in) {
     if (field == kOrSetField) {
       parts.push_back(*in);
     } else {
       if (field == kORSetDotField) {
         out->dot_form = in->rest();  // bytes: protobuf takes any, the last occurrence wins
+        unchecked = unchecked || !parts.empty();
       } else {
-        other_state = true;
+        unchecked = true;
       }
       parts.clear();
     }
@@ -419,9 +422,8 @@ Result<uint32_t> ParseORSetEnvelope(std::string_view bytes, ORSetFields* out) {
       }
     }
   }
-  // Another state before the ORSet is only valid if protobuf parses it: let protobuf check it
-  // (rare: an encoder writes one state).
-  if (other_state) {
+  // (Rare: an encoder writes one state.)
+  if (unchecked) {
     v1::Crdt msg;
     if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return Status::Corruption("state: malformed protobuf");
