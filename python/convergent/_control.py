@@ -216,9 +216,6 @@ class ControlServer:
             timeout=timeout,
         )
 
-    def _op_ping(self) -> None:
-        pass
-
     def _op_get(self, t: str, name: str, read: Any, timeout: Any) -> bytes | None:
         v = self._node.replicator.get(key_of_type(t, name), read=read, timeout=timeout)
         return None if v is None else bytes(v.to_bytes())
