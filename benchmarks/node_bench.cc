@@ -563,6 +563,10 @@ constexpr const char* kWritersCounters[] = {
     "convergent.transport.bus.frames.lost",
     "crdt.replicator.antientropy.count",
     "crdt.replicator.antientropy.loss_repair.count",
+    "crdt.replicator.bytes.sent.delta",
+    "crdt.replicator.bytes.sent.digest",
+    "crdt.replicator.bytes.sent.key_digests",
+    "crdt.replicator.bytes.sent.repair",
 };
 
 void WritersRun(std::vector<std::unique_ptr<Child>>& writers, int64_t per_writer, bool new_keys,
@@ -604,6 +608,11 @@ void WritersRun(std::vector<std::unique_ptr<Child>>& writers, int64_t per_writer
          ok ? "updates/s (target >= 1000000)" : "updates/s (NOT all applied)");
   report("wire_bytes_per_update", growth["convergent.transport.bytes.sent"] / total,
          "B sent per update (all nodes)");
+  for (const char* kind : {"delta", "digest", "key_digests", "repair"}) {
+    const double sent = growth[std::string("crdt.replicator.bytes.sent.") + kind];
+    Report((name + ".bytes_per_update." + kind).c_str(), sent / total,
+           "B per update in frames of this kind (all nodes)");
+  }
   report("frames_per_s", frames / seconds, "frames sent/s (all nodes)");
   report("updates_per_frame", frames > 0 ? total / frames : 0, "updates per frame sent");
   report("cpu_us_per_update", growth["cpu"] / total * 1e6,

@@ -916,10 +916,105 @@ TEST(ReplicatorTest, AntiEntropyRepairCostsInProportionToTheDifference) {
   EXPECT_LT(bytes, store_bytes / 10) << "store " << store_bytes;
 }
 
+double TreeDepth(const Replicator& r) {
+  return r.NamedMetrics().at("crdt.replicator.antientropy.tree_depth");
+}
+
+// The digest tree deepens as the store grows, so that a round lists about the keys that differ
+// whatever the store's size: the same 20 differing keys cost about as much in a store 16 times
+// larger (one level more: 16 digests per differing node). A tree that stayed at its first depth
+// (16 leaves) listed every key of the store in both rounds.
+TEST(ReplicatorTest, ARoundCostsWhatDiffersNotWhatTheStoreHolds) {
+  auto round_bytes = [](int keys, double expected_depth) {
+    ReplicatorOptions o = Cluster::Options();
+    o.digest_tree_depth = 1;
+    Cluster c(2, o);
+    for (int i = 0; i < keys; ++i) {
+      EXPECT_TRUE(c[0].Update("k" + std::to_string(i), CrdtType::kGCounter,
+                              GIncrement(c[0].replica_id(), 1), Consistency::kLocal, 0)
+                      .ok());
+    }
+    c.TickAll(kSecond);
+    c.Pump(kSecond);
+    for (int i = 0; i < 20; ++i) {  // changed on node 0 only
+      EXPECT_TRUE(c[0].Update("k" + std::to_string(i * (keys / 20)), CrdtType::kGCounter,
+                              GIncrement(c[0].replica_id(), 1), Consistency::kLocal, kSecond)
+                      .ok());
+    }
+    c.TickAll(2 * kSecond);
+    c.Take();  // the deltas are lost
+    EXPECT_EQ(TreeDepth(c[0]), expected_depth);
+    EXPECT_EQ(TreeDepth(c[1]), expected_depth);
+    const size_t bytes = AntiEntropyRound(c, 11 * kSecond);
+    EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+    EXPECT_EQ(GValue(c[1], "k0"), 2u);
+    return bytes;
+  };
+  // 16 leaves hold up to 512 keys, 256 up to 8,192, 4,096 up to 131,072: ~16 keys per leaf each.
+  const size_t small = round_bytes(4000, 2), large = round_bytes(64000, 3);
+  EXPECT_LT(large, 2 * small) << small;
+}
+
+// Peers whose trees have different depths (one store far larger) compare down to the shallower
+// tree's leaves and repair both sides, whichever starts the round; the smaller store deepens as
+// the repair fills it.
+TEST(ReplicatorTest, TreesOfDifferentDepthsRepairEachOther) {
+  for (NodeId starter : {NodeId{0}, NodeId{1}}) {
+    ReplicatorOptions o = Cluster::Options();
+    o.digest_tree_depth = 1;
+    o.anti_entropy_interval = 1000.0;  // only the round started here
+    Cluster c(2, o);
+    for (int i = 0; i < 10000; ++i) {
+      ASSERT_TRUE(c[0].Update("a" + std::to_string(i), CrdtType::kGCounter,
+                              GIncrement(c[0].replica_id(), 1), Consistency::kLocal, 0)
+                      .ok());
+    }
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(c[1].Update("b" + std::to_string(i), CrdtType::kGCounter,
+                              GIncrement(c[1].replica_id(), 2), Consistency::kLocal, 0)
+                      .ok());
+    }
+    for (NodeId n : {NodeId{0}, NodeId{1}}) {
+      ASSERT_TRUE(c[n].Update("both", CrdtType::kGCounter, GIncrement(c[n].replica_id(), 1),
+                              Consistency::kLocal, 0)
+                      .ok());
+    }
+    c.TickAll(kSecond);
+    c.Take();  // every delta is lost
+    ASSERT_EQ(TreeDepth(c[0]), 3);
+    ASSERT_EQ(TreeDepth(c[1]), 1);
+    c[starter].RepairFrom(1 - starter, kSecond);
+    c[starter].Tick(kSecond);
+    c.Pump(kSecond, [](NodeId, NodeId, FrameKind k) { return k != FrameKind::kDeltaBatch; });
+    EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest()) << "started by " << starter;
+    EXPECT_EQ(c[1].Keys().size(), 10101u);
+    EXPECT_EQ(GValue(c[0], "b99"), 2u);
+    EXPECT_EQ(GValue(c[1], "both"), 2u);
+    EXPECT_EQ(TreeDepth(c[1]), 3);
+    EXPECT_EQ(c[0].metrics().frames_malformed + c[1].metrics().frames_malformed, 0u);
+  }
+}
+
+// A step below the leaves of either tree, or key lists of nodes below our leaves, are a peer's
+// bug (or forged): dropped and counted.
+TEST(ReplicatorTest, AStepBelowTheShallowerTreeIsMalformed) {
+  Cluster c(2);  // depth 3: 4,096 leaves
+  const uint64_t before = c[1].metrics().frames_malformed;
+  auto send = [&](internal::FrameBody body) {
+    c[1].Receive(internal::EncodeFrame(internal::FrameMsg{0, std::move(body), {}}), kSecond);
+  };
+  send(internal::DigestStepMsg{1, 3, {0}, {1}, {}, 2});  // the sender's tree has depth 2
+  send(internal::DigestStepMsg{1, 4, {0}, {1}, {}, 4});  // below our leaves
+  send(internal::KeyDigestsMsg{1, {0}, {0}, {}, {}, 4});
+  EXPECT_EQ(c[1].metrics().frames_malformed, before + 3);
+  send(internal::KeyDigestsMsg{1, {0}, {0}, {}, {}, 2});  // an inner node: fine
+  EXPECT_EQ(c[1].metrics().frames_malformed, before + 3);
+}
+
 TEST(ReplicatorTest, KeyDigestsAreSplitAtTheFrameSizeLimit) {
   ReplicatorOptions o = Cluster::Options();
   o.max_frame_size = 4096;
-  o.digest_tree_depth = 1;  // 16 leaves: thousands of keys per leaf
+  o.digest_tree_depth = 1;  // 16 leaves to begin with: 3,000 keys deepen it to 256
   Cluster c(2, o);
   for (int i = 0; i < 3000; ++i) {
     ASSERT_TRUE(c[i % 2]

@@ -88,6 +88,33 @@ TEST(WireGoldenTest, ADigestStepWithADeleteAdvertAndItsRetiredEntries) {
   EXPECT_FALSE(DecodeFrame(Unhex(two + "0400000000000000 0300000000000000 12020301")).ok());
 }
 
+TEST(WireGoldenTest, ADigestStepWithItsDepthAndKeyDigestsWithTheirLevel) {
+  // DigestStep (7) 3a 13 { round (1) 08 02, level (2) 10 03, nodes (3, packed) 1a 01 05,
+  // digests (4, packed fixed64) 22 08 + 9, depth (10) 50 04 }.
+  const std::string step_hex =
+      "09 0300000000000000  3a 13 0802 1003 1a0105 2208 0900000000000000 5004";
+  DigestStepMsg step{2, 3, {5}, {9}, std::nullopt, 4};
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{3, step, {}})), Hex(Unhex(step_hex)));
+  auto back = DecodeFrame(Unhex(step_hex));
+  ASSERT_TRUE(back.ok());
+  ASSERT_NE(std::get_if<DigestStepMsg>(&back->body), nullptr);
+  EXPECT_EQ(std::get<DigestStepMsg>(back->body).depth, 4u);
+  // KeyDigests (8) 42 1e { round (1) 08 02, leaves (2, packed) 12 01 07, key_count (3) 1a 01 01,
+  // key_hashes (4, packed fixed64) 22 08 + 10, key_digests (5) 2a 08 + 11, level (6) 30 02 }.
+  const std::string keys_hex =
+      "09 0300000000000000  42 1e 0802 120107 1a0101 2208 0a00000000000000"
+      "  2a08 0b00000000000000 3002";
+  KeyDigestsMsg keys{2, {7}, {1}, {10}, {11}, 2};
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{3, keys, {}})), Hex(Unhex(keys_hex)));
+  back = DecodeFrame(Unhex(keys_hex));
+  ASSERT_TRUE(back.ok());
+  ASSERT_NE(std::get_if<KeyDigestsMsg>(&back->body), nullptr);
+  EXPECT_EQ(std::get<KeyDigestsMsg>(back->body).level, 2u);
+  // A depth or level past any tree's is refused with the frame.
+  EXPECT_FALSE(DecodeFrame(Unhex("09 0300000000000000  3a 04 0801 5009")).ok());
+  EXPECT_FALSE(DecodeFrame(Unhex("09 0300000000000000  42 04 0801 3009")).ok());
+}
+
 TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
   // 'H' (48), then Heartbeat { sender (1) 0a 0d MemberInfo { id (1) 08 02, name (2) 12 01 "a",
   // incarnation (3) 18 03, bus_url (4) 22 01 "b", p2p_url (5) 2a 01 "c" }, losses (3) 1a 0d

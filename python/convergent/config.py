@@ -127,7 +127,7 @@ class Config:
     delta_flush_interval: _Seconds = 0.2
     #: The largest frame a replicator builds; bigger batches and repairs are split.
     max_frame_size: int = 1 << 20
-    #: Depth of the anti-entropy digest tree (fan-out 16).
+    #: First depth of the anti-entropy digest tree (fan-out 16); it deepens as the store grows.
     digest_tree_depth: int = 3
     #: Seconds: when frames of a peer were lost on the way (a gap in its numbered bus frames), an
     #: anti-entropy round with it repairs them at once, then at most once per this interval.

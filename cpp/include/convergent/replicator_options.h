@@ -34,7 +34,8 @@ struct ReplicatorOptions {
   double delta_flush_interval = 0.2;
   // Bytes: the largest frame the replicator builds; bigger batches and repairs are split.
   size_t max_frame_size = 1 << 20;
-  // Depth of the anti-entropy digest tree (fan-out 16): 16^depth leaf buckets of keys.
+  // First depth of the anti-entropy digest tree (fan-out 16): 16^depth leaf buckets of keys. It
+  // deepens as the store grows (replica/key_store.h), to at most 5.
   int digest_tree_depth = 3;
   // Seconds: when frames from a peer were lost on the way (a node finds gaps in each peer's
   // numbered bus frames), an anti-entropy round with that peer starts at once to repair them,

@@ -42,6 +42,8 @@ constexpr auto kCatalog = std::to_array<MetricInfo>({
     {"crdt.replicator.antientropy.meeting.count",
      "convergent_replicator_antientropy_meetings_total", kC, "",
      "Anti-entropy rounds started because the peer was just met."},
+    {"crdt.replicator.antientropy.tree_depth", "convergent_replicator_digest_tree_depth", kG, "",
+     "Depth of the anti-entropy digest tree (16^depth leaves); it deepens as the store grows."},
     // ---- frames and key states dropped or set aside ----
     {"crdt.replicator.frames.dropped.malformed", "convergent_replicator_frames_malformed_total", kC,
      "", "Frames dropped because they did not decode."},

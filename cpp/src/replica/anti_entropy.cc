@@ -10,6 +10,10 @@
 //                            <-     KeyDigests(differing leaves: key hash + digest per key)
 //   Repair(states + wanted)  ->
 //                            <-     Repair(the wanted states)
+//
+// Each store's tree deepens as it grows (replica/key_store.h), so two trees may differ in depth:
+// steps carry their sender's depth, a round descends to the shallower tree's leaves, and the
+// deeper side lists (or compares) the keys of all its leaves below such a node.
 #include "replica/anti_entropy.h"
 
 #include <algorithm>
@@ -20,6 +24,15 @@
 #include "replica/frame_budget.h"
 
 namespace convergent::internal {
+namespace {
+
+// The level a round between trees of depths `own` and `theirs` (0: unknown, as ours) descends to:
+// the shallower tree's leaves, which the deeper one holds as inner nodes.
+int CommonDepth(int own, uint32_t theirs) {
+  return theirs == 0 ? own : std::min(own, static_cast<int>(theirs));
+}
+
+}  // namespace
 
 AntiEntropy::AntiEntropy(AntiEntropyHost& host, KeyStore& store, const ReplicatorOptions& options,
                          ReplicatorMetrics& metrics, std::mt19937_64& rng)
@@ -95,7 +108,8 @@ void AntiEntropy::KeepOnly(const std::vector<NodeId>& peers) {
 void AntiEntropy::StartRound(NodeId peer) {
   store_.RefreshDigests();
   ++metrics_.antientropy_count;
-  DigestStepMsg step{next_round_++, 1, {}, {}, host_.AdvertTo(peer)};
+  DigestStepMsg step{
+      next_round_++, 1, {}, {}, host_.AdvertTo(peer), static_cast<uint32_t>(store_.tree().depth())};
   for (uint32_t i = 0; i < store_.tree().Width(1); ++i) {
     step.nodes.push_back(i);
     step.digests.push_back(store_.tree().At(1, i));
@@ -105,18 +119,20 @@ void AntiEntropy::StartRound(NodeId peer) {
 
 void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
   store_.RefreshDigests();
+  const DigestTree& tree = store_.tree();
   const int level = static_cast<int>(m.level);
-  if (level > store_.tree().depth()) {
-    ++metrics_.frames_malformed;  // a peer with another tree depth: configuration error
+  const int common = CommonDepth(tree.depth(), m.depth);
+  if (level > common) {
+    ++metrics_.frames_malformed;  // below the leaves of one of the two trees
     return;
   }
   std::vector<uint32_t> differing;
   for (size_t i = 0; i < m.nodes.size(); ++i) {
-    if (m.nodes[i] >= store_.tree().Width(level)) {
+    if (m.nodes[i] >= tree.Width(level)) {
       ++metrics_.frames_malformed;
       return;
     }
-    if (store_.tree().At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
+    if (tree.At(level, m.nodes[i]) != m.digests[i]) differing.push_back(m.nodes[i]);
   }
   if (differing.empty()) return;  // in agreement: the round ends here
   // A step that names a node twice (a peer's bug, or forged) is answered once per node.
@@ -124,47 +140,62 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
   differing.erase(std::unique(differing.begin(), differing.end()), differing.end());
   // Each step (and each key list) stands on its own, so large ones are split into frames of at
   // most max_frame_size (about 12 bytes per tree node, 16 per key).
-  if (level < store_.tree().depth()) {
+  if (level < common) {
     const size_t per_frame = std::max<size_t>(1, options_.max_frame_size / 12);
-    DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}, {}};
+    auto next_step = [&] {
+      DigestStepMsg next{m.round, static_cast<uint32_t>(level + 1), {}, {}, {}};
+      next.depth = static_cast<uint32_t>(tree.depth());
+      return next;
+    };
+    DigestStepMsg next = next_step();
     for (uint32_t node : differing) {
-      for (uint32_t c = 0; c < internal::DigestTree::kFanout; ++c) {
-        const uint32_t child = node * internal::DigestTree::kFanout + c;
+      for (uint32_t c = 0; c < DigestTree::kFanout; ++c) {
+        const uint32_t child = node * DigestTree::kFanout + c;
         next.nodes.push_back(child);
-        next.digests.push_back(store_.tree().At(level + 1, child));
+        next.digests.push_back(tree.At(level + 1, child));
       }
-      if (next.nodes.size() + internal::DigestTree::kFanout > per_frame) {
-        host_.SendTo(from, std::exchange(next, DigestStepMsg{m.round, next.level, {}, {}, {}}));
+      if (next.nodes.size() + DigestTree::kFanout > per_frame) {
+        host_.SendTo(from, std::exchange(next, next_step()));
       }
     }
     if (!next.nodes.empty()) host_.SendTo(from, std::move(next));
     return;
   }
-  // Differing leaves: list our keys there.
+  // Differing nodes at the shallower tree's leaves: list our keys below them.
   const size_t per_frame = std::max<size_t>(1, options_.max_frame_size / 16);
-  KeyDigestsMsg keys_msg{m.round, {}, {}, {}, {}};
-  for (uint32_t leaf : differing) {
+  auto next_list = [&] {
+    KeyDigestsMsg list{m.round, {}, {}, {}, {}};
+    list.level = static_cast<uint32_t>(level);
+    return list;
+  };
+  KeyDigestsMsg keys_msg = next_list();
+  for (uint32_t node : differing) {
+    const auto leaves = store_.MembersUnder(level, node);
+    size_t members = 0;
+    for (const auto& leaf : leaves) members += leaf.size();
     const size_t listed = keys_msg.key_hashes.size() + keys_msg.leaves.size();
-    if (listed > 0 && listed + store_.LeafMembers(leaf).size() + 1 > per_frame) {
-      host_.SendTo(from, std::exchange(keys_msg, KeyDigestsMsg{m.round, {}, {}, {}, {}}));
+    if (listed > 0 && listed + members + 1 > per_frame) {
+      host_.SendTo(from, std::exchange(keys_msg, next_list()));
     }
     uint32_t count = 0;
-    for (const std::string* member : store_.LeafMembers(leaf)) {
-      const std::string& name = *member;
-      uint64_t digest = 0, hash = 0;
-      if (const auto* k = store_.FindKey(name)) {
-        hash = k->key_hash;
-        digest = k->digest;
-      } else if (const auto* t = store_.FindTombstone(name)) {
-        hash = t->key_hash;
-        digest = t->digest;
+    for (const auto& leaf : leaves) {
+      for (const std::string* member : leaf) {
+        const std::string& name = *member;
+        uint64_t digest = 0, hash = 0;
+        if (const auto* k = store_.FindKey(name)) {
+          hash = k->key_hash;
+          digest = k->digest;
+        } else if (const auto* t = store_.FindTombstone(name)) {
+          hash = t->key_hash;
+          digest = t->digest;
+        }
+        if (digest == 0) continue;
+        keys_msg.key_hashes.push_back(hash);
+        keys_msg.key_digests.push_back(digest);
+        ++count;
       }
-      if (digest == 0) continue;
-      keys_msg.key_hashes.push_back(hash);
-      keys_msg.key_digests.push_back(digest);
-      ++count;
     }
-    keys_msg.leaves.push_back(leaf);
+    keys_msg.leaves.push_back(node);
     keys_msg.key_count.push_back(count);
   }
   if (!keys_msg.leaves.empty()) host_.SendTo(from, std::move(keys_msg));
@@ -224,9 +255,15 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
   RepairMsg repair{m.round, {}, {}, {}};
   size_t bytes = 0;
   size_t offset = 0;
+  // The level of the listed nodes: our leaves, or inner nodes when our tree is the deeper.
+  const int level = m.level == 0 ? store_.tree().depth() : static_cast<int>(m.level);
+  if (level > store_.tree().depth()) {
+    ++metrics_.frames_malformed;
+    return;
+  }
   for (size_t l = 0; l < m.leaves.size(); ++l) {
-    const uint32_t leaf = m.leaves[l];
-    if (leaf >= store_.leaf_count()) {
+    const uint32_t node = m.leaves[l];
+    if (node >= store_.tree().Width(level)) {
       ++metrics_.frames_malformed;
       return;
     }
@@ -234,22 +271,24 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
     for (uint32_t i = 0; i < m.key_count[l]; ++i, ++offset) {
       theirs[m.key_hashes[offset]] = m.key_digests[offset];
     }
-    for (const std::string* member : store_.LeafMembers(leaf)) {
-      const std::string& name = *member;
-      uint64_t hash = KeyStore::KeyHash(name), digest = 0;
-      if (const auto* k = store_.FindKey(name)) digest = k->digest;
-      if (const auto* t = store_.FindTombstone(name)) digest = t->digest;
-      if (digest == 0) continue;
-      auto it = theirs.find(hash);
-      if (it != theirs.end() && it->second == digest) {
-        theirs.erase(it);
-        continue;
+    for (const auto& leaf : store_.MembersUnder(level, node)) {
+      for (const std::string* member : leaf) {
+        const std::string& name = *member;
+        uint64_t hash = KeyStore::KeyHash(name), digest = 0;
+        if (const auto* k = store_.FindKey(name)) digest = k->digest;
+        if (const auto* t = store_.FindTombstone(name)) digest = t->digest;
+        if (digest == 0) continue;
+        auto it = theirs.find(hash);
+        if (it != theirs.end() && it->second == digest) {
+          theirs.erase(it);
+          continue;
+        }
+        if (it != theirs.end()) {  // both hold it, differently: both sides send theirs
+          WantInRepair(from, hash, repair, bytes);
+          theirs.erase(it);
+        }
+        AddToRepair(from, name, repair, bytes, now);
       }
-      if (it != theirs.end()) {  // both hold it, differently: both sides send theirs
-        WantInRepair(from, hash, repair, bytes);
-        theirs.erase(it);
-      }
-      AddToRepair(from, name, repair, bytes, now);
     }
     for (const auto& [hash, digest] : theirs) WantInRepair(from, hash, repair, bytes);  // theirs
   }

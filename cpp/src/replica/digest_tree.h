@@ -2,11 +2,14 @@
 // a hash of their name; every tree node holds the XOR of the digests of the keys below it, so
 // adding, removing or changing a key costs depth+1 XORs, and two stores that agree compare one
 // level and stop. Node (level, i) has children (level+1, 16*i .. 16*i+15); level 0 is the root.
+// A node's bucket is a prefix of the key hash (4 bits per level), so trees of different depths
+// hold the same digests at the levels they share.
 //
 // Thread safety: none; owned by one Replicator.
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace convergent::internal {
@@ -24,6 +27,11 @@ class DigestTree {
   uint64_t At(int level, uint32_t index) const { return levels_[level][index]; }
   uint32_t Width(int level) const { return static_cast<uint32_t>(levels_[level].size()); }
   uint64_t root() const { return levels_[0][0]; }
+  // The leaves below node (level, index): [first, first + count).
+  std::pair<uint32_t, uint32_t> LeavesUnder(int level, uint32_t index) const {
+    const int shift = 4 * (depth() - level);
+    return {index << shift, uint32_t{1} << shift};
+  }
 
  private:
   std::vector<std::vector<uint64_t>> levels_;

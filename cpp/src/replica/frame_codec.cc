@@ -91,6 +91,7 @@ void Put(const DigestStepMsg& d, v1::Frame* f) {
   auto* m = f->mutable_digest_step();
   m->set_round(d.round);
   m->set_level(d.level);
+  m->set_depth(d.depth);
   PutScalars(d.nodes, m->mutable_nodes());
   PutScalars(d.digests, m->mutable_digests());
   if (d.deletes) {
@@ -108,6 +109,7 @@ void Put(const KeyDigestsMsg& k, v1::Frame* f) {
   PutScalars(k.key_count, m->mutable_key_count());
   PutScalars(k.key_hashes, m->mutable_key_hashes());
   PutScalars(k.key_digests, m->mutable_key_digests());
+  m->set_level(k.level);
 }
 void Put(FragmentMsg& x, v1::Frame* f) {
   auto* m = f->mutable_fragment();
@@ -241,14 +243,16 @@ Result<FrameBody> Get(v1::Frame* f) {
     }
     case v1::Frame::kDigestStep: {
       const auto& m = f->digest_step();
-      if (m.level() == 0 || m.level() > kMaxTreeLevel || m.nodes_size() != m.digests_size()) {
-        return Status::Corruption("frame: a digest step with a bad level or counts");
+      if (m.level() == 0 || m.level() > kMaxTreeLevel || m.depth() > kMaxTreeLevel ||
+          m.nodes_size() != m.digests_size()) {
+        return Status::Corruption("frame: a digest step with a bad level, depth or counts");
       }
       DigestStepMsg step{m.round(),
                          m.level(),
                          {m.nodes().begin(), m.nodes().end()},
                          {m.digests().begin(), m.digests().end()},
-                         std::nullopt};
+                         std::nullopt,
+                         m.depth()};
       if (m.has_deletes_seen() || m.has_deletes_collected()) {
         auto seen = GetVector(m.deletes_seen());
         auto collected = GetVector(m.deletes_collected());
@@ -272,6 +276,7 @@ Result<FrameBody> Get(v1::Frame* f) {
       if (m.leaves_size() != m.key_count_size() || m.key_hashes_size() != m.key_digests_size()) {
         return Status::Corruption("frame: key digests with mismatched counts");
       }
+      if (m.level() > kMaxTreeLevel) return Status::Corruption("frame: key digests' bad level");
       uint64_t total = 0;
       for (uint32_t c : m.key_count()) total += c;
       if (total != static_cast<uint64_t>(m.key_hashes_size())) {
@@ -281,7 +286,8 @@ Result<FrameBody> Get(v1::Frame* f) {
                                      {m.leaves().begin(), m.leaves().end()},
                                      {m.key_count().begin(), m.key_count().end()},
                                      {m.key_hashes().begin(), m.key_hashes().end()},
-                                     {m.key_digests().begin(), m.key_digests().end()}});
+                                     {m.key_digests().begin(), m.key_digests().end()},
+                                     m.level()});
     }
     case v1::Frame::kRepair: {
       auto* m = f->mutable_repair();

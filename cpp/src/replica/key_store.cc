@@ -59,15 +59,39 @@ void KeyStore::LeafInsert(uint64_t key_hash, const std::string* name) {
   auto at = std::lower_bound(leaf.begin(), leaf.end(), *name, NameLess);
   if (at != leaf.end() && **at == *name) {
     *at = name;  // the same name, now held by another map
-  } else {
-    leaf.insert(at, name);
+    return;
   }
+  leaf.insert(at, name);
+  if (++member_count_ > kMaxLeafAverage * leaf_members_.size() && tree_.depth() < kMaxTreeDepth) {
+    DeepenTree();
+  }
+}
+
+void KeyStore::DeepenTree() {
+  // Every key and tombstone in the maps is in the tree with its `digest` (0: not in it), so the
+  // deeper tree is those digests again; each leaf's sorted list splits in order into its 16.
+  DigestTree deeper(tree_.depth() + 1);
+  for (const auto& [name, e] : keys_) {
+    if (e.digest != 0) deeper.Toggle(e.key_hash, e.digest);
+  }
+  for (const auto& [name, t] : tombstones_) {
+    if (t.digest != 0) deeper.Toggle(t.key_hash, t.digest);
+  }
+  std::vector<std::vector<const std::string*>> members(leaf_members_.size() * DigestTree::kFanout);
+  for (const std::vector<const std::string*>& leaf : leaf_members_) {
+    for (const std::string* name : leaf) members[deeper.LeafOf(KeyHash(*name))].push_back(name);
+  }
+  tree_ = std::move(deeper);
+  leaf_members_ = std::move(members);
 }
 
 void KeyStore::LeafErase(uint64_t key_hash, const std::string& name) {
   std::vector<const std::string*>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
   auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
-  if (at != leaf.end() && **at == name) leaf.erase(at);
+  if (at != leaf.end() && **at == name) {
+    leaf.erase(at);
+    --member_count_;
+  }
 }
 
 std::pair<const std::string*, KeyEntry*> KeyStore::AddKey(std::string name, AnyCrdt value) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -77,9 +78,16 @@ class KeyStore {
   // `metrics`: merges and mistyped entries are counted there; `events`: where the change events
   // of subscribed keys go.
   // `large`: keys whose encoded state is larger are noted (LargeSize) when their digest is
-  // computed.
+  // computed. `digest_tree_depth`: the tree's first depth; it deepens as the store grows.
   KeyStore(int digest_tree_depth, size_t large, ReplicatorMetrics& metrics,
            std::vector<ReplicaEvent>& events);
+
+  // The digest tree deepens (16 times the leaves) when its leaves hold more than
+  // kMaxLeafAverage keys and tombstones on average, up to kMaxTreeDepth (a million leaves), so
+  // that what a round lists of the keys of a differing leaf stays small whatever the store's
+  // size, and a leaf's sorted list is cheap to insert into. It does not shrink.
+  static constexpr size_t kMaxLeafAverage = 32;
+  static constexpr int kMaxTreeDepth = 5;
 
   static uint64_t KeyHash(std::string_view key);
 
@@ -217,7 +225,11 @@ class KeyStore {
   const std::vector<const std::string*>& LeafMembers(uint32_t leaf) const {
     return leaf_members_[leaf];
   }
-  size_t leaf_count() const { return leaf_members_.size(); }
+  // The member lists of the leaves below tree node (level, index), in leaf order.
+  std::span<const std::vector<const std::string*>> MembersUnder(int level, uint32_t index) const {
+    const auto [first, count] = tree_.LeavesUnder(level, index);
+    return {leaf_members_.data() + first, count};
+  }
 
   // ---- snapshots ----
   void TrackChanges() { track_changes_ = true; }
@@ -234,6 +246,8 @@ class KeyStore {
   void RefreshDigest(const std::string& name, KeyEntry& e);
   void LeafInsert(uint64_t key_hash, const std::string* name);
   void LeafErase(uint64_t key_hash, const std::string& name);
+  // Rebuilds the tree and the leaf lists one level deeper.
+  void DeepenTree();
 
   ReplicatorMetrics& metrics_;
   std::vector<ReplicaEvent>& events_;
@@ -247,6 +261,7 @@ class KeyStore {
   // names held by keys_ and tombstones_ (node-based maps: the pointers stay valid until the entry
   // is erased, which also removes it here). 8 bytes per key instead of a set node.
   std::vector<std::vector<const std::string*>> leaf_members_;
+  size_t member_count_ = 0;  // in all leaves
   DigestTree tree_;
   std::vector<std::string> dirty_digests_;  // keys whose digest must be recomputed
   std::unordered_map<std::string, int> subscriptions_;

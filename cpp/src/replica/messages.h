@@ -91,6 +91,7 @@ struct DigestStepMsg {
   std::vector<uint32_t> nodes;
   std::vector<uint64_t> digests;
   std::optional<DeleteAdvert> deletes;  // level 1 only
+  uint32_t depth = 0;                   // the sender's tree depth (0: the receiver's)
 };
 
 struct KeyDigestsMsg {
@@ -99,6 +100,7 @@ struct KeyDigestsMsg {
   std::vector<uint32_t> key_count;
   std::vector<uint64_t> key_hashes;
   std::vector<uint64_t> key_digests;
+  uint32_t level = 0;  // the tree level of `leaves` (0: the receiver's leaves)
 };
 
 struct RepairMsg {
