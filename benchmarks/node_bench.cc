@@ -18,12 +18,15 @@
 //      the same run (target: 1,000,000 unique updates/s applied everywhere). Anti-entropy runs
 //      every second, as in the other scenarios; WRITERS_AE_INTERVAL=SECONDS sets another interval
 //      for the writer processes (30 is the default of a deployment).
+//      nodes (only when asked for: minutes): the writers' unique elements on 3, 5, 10 and 20
+//      node processes (MAX_NODES caps it), every one writing; per cluster size the same figures
+//      and the resident bytes per node process.
 //   2. latency: 10,000 updates/s from one node; time until each is visible on the others
 //      (targets: p50 < 1 ms, p99 < 5 ms).
 //   3. catch-up: a node joining a 3-node cluster that holds 100,000 keys (target < 5 s).
 //   4. memory: resident bytes per PNCounter key at 1,000,000 keys (target < 200 B).
 //
-// Usage: node_bench [--only throughput|throughput_processes|writers|latency|catchup|memory]
+// Usage: node_bench [--only throughput|throughput_processes|writers|nodes|latency|catchup|memory]
 //                   [--updates N]
 // (--child-node SEED, --child-writer W SEED and --child-raw are the modes of the child processes.)
 #include <fcntl.h>
@@ -497,9 +500,11 @@ double CpuSeconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
+size_t ResidentBytes();
+
 // --child-writer W SEED: writer W's node ("-": no seed) that answers, besides ServeCommands',
-// "elements", "keys", "cpu", "write N elements|keys" (starts writing; "ok") and "written" (the
-// seconds the writing took once it is done, else -1).
+// "elements", "keys", "cpu", "rss", "write N elements|keys" (starts writing; "ok") and "written"
+// (the seconds the writing took once it is done, else -1).
 int ChildWriter(int w, const std::string& seed) {
   NodeOptions options =
       Options(seed == "-" ? std::vector<std::string>{} : std::vector{seed}, 0.005);
@@ -517,6 +522,8 @@ int ChildWriter(int w, const std::string& seed) {
       std::printf("%.17g\n", node->Metrics().at("crdt.replicator.store.size"));
     } else if (command == "cpu") {
       std::printf("%.17g\n", CpuSeconds());
+    } else if (command == "rss") {
+      std::printf("%.17g\n", static_cast<double>(ResidentBytes()));
     } else if (command.rfind("write ", 0) == 0) {
       const int64_t n = std::atoll(command.c_str() + 6);
       const bool new_keys = command.find(" keys") != std::string::npos;
@@ -607,12 +614,17 @@ void WritersRun(std::vector<std::unique_ptr<Child>>& writers, int64_t per_writer
   report("applied_everywhere_per_s", total / seconds,
          ok ? "updates/s (target >= 1000000)" : "updates/s (NOT all applied)");
   report("wire_bytes_per_update", growth["convergent.transport.bytes.sent"] / total,
-         "B sent per update (all nodes)");
+         "B handed to NNG per update (all nodes; a broadcast counted once)");
+  // The replicator counts a broadcast once per peer: the bytes that cross the network.
+  double to_peers = 0;
   for (const char* kind : {"delta", "digest", "key_digests", "repair"}) {
     const double sent = growth[std::string("crdt.replicator.bytes.sent.") + kind];
+    to_peers += sent;
     Report((name + ".bytes_per_update." + kind).c_str(), sent / total,
-           "B per update in frames of this kind (all nodes)");
+           "B per update to peers in frames of this kind (all nodes)");
   }
+  report("bytes_to_peers_per_update", to_peers / total,
+         "B per update to peers (all nodes; a broadcast counted per peer)");
   report("frames_per_s", frames / seconds, "frames sent/s (all nodes)");
   report("updates_per_frame", frames > 0 ? total / frames : 0, "updates per frame sent");
   report("cpu_us_per_update", growth["cpu"] / total * 1e6,
@@ -623,15 +635,12 @@ void WritersRun(std::vector<std::unique_ptr<Child>>& writers, int64_t per_writer
          "rounds after lost frames (all nodes)");
 }
 
-void Writers(int64_t updates) {
-  const double raw = RawBusRateBetweenProcesses(1.0);
-  Report("writers.raw_bus_messages_per_s", raw,
-         "msg/s (bus0, tcp loopback, 16 B, process to process)");
-  Report("writers.codec_one_add_deltas_per_s", CodecRate(1.0),
-         "encode + decode of a one-add ORSet delta, one thread");
+// `n` writer processes (--child-writer), formed into one cluster (the program exits if they do
+// not form within a minute).
+std::vector<std::unique_ptr<Child>> StartWriters(int n) {
   std::vector<std::unique_ptr<Child>> writers;
   std::string seed = "-";
-  for (int w = 0; w < 3; ++w) {
+  for (int w = 0; w < n; ++w) {
     writers.push_back(std::make_unique<Child>(
         std::vector<std::string>{"--child-writer", std::to_string(w), seed}));
     const std::string url = writers.back()->ReadLine().substr(6);  // "ready URL"
@@ -640,18 +649,47 @@ void Writers(int64_t updates) {
   const bool formed = WaitFor(
       [&] {
         for (auto& c : writers) {
-          if (c->AskNumber("reachable") != 3) return false;
+          if (c->AskNumber("reachable") != n) return false;
         }
         return true;
       },
-      30);
+      60);
   if (!formed) {
     std::fprintf(stderr, "node_bench: the writer processes did not find each other\n");
     std::exit(1);
   }
+  return writers;
+}
+
+void Writers(int64_t updates) {
+  const double raw = RawBusRateBetweenProcesses(1.0);
+  Report("writers.raw_bus_messages_per_s", raw,
+         "msg/s (bus0, tcp loopback, 16 B, process to process)");
+  Report("writers.codec_one_add_deltas_per_s", CodecRate(1.0),
+         "encode + decode of a one-add ORSet delta, one thread");
+  std::vector<std::unique_ptr<Child>> writers = StartWriters(3);
   const int64_t per_writer = updates / 3;
   WritersRun(writers, per_writer, false, "writers.elements");
   WritersRun(writers, per_writer, true, "writers.keys");
+}
+
+// The writers scenario's unique elements over clusters of 3 to MAX_NODES (20) node processes,
+// every one writing: the rate applied everywhere, bytes, CPU and resident memory per node as
+// the cluster grows (each update reaches every other node: bytes and CPU per update should grow
+// with the nodes, not faster).
+void Nodes(int64_t updates) {
+  const char* max_env = std::getenv("MAX_NODES");
+  const int max_nodes = max_env != nullptr ? std::atoi(max_env) : 20;
+  for (int n : {3, 5, 10, 20}) {
+    if (n > max_nodes) break;
+    std::vector<std::unique_ptr<Child>> writers = StartWriters(n);
+    const std::string name = "nodes." + std::to_string(n);
+    WritersRun(writers, updates / n, false, name);
+    double rss = 0;
+    for (auto& c : writers) rss += c->AskNumber("rss");
+    Report((name + ".resident_bytes_per_node").c_str(), rss / n,
+           "B resident per node process (mean)");
+  }
 }
 
 // --child-raw: a RawReceiver that answers every line with the count of messages so far.
@@ -786,6 +824,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "throughput") convergent::Throughput(updates);
   if (only.empty() || only == "throughput_processes") convergent::ThroughputProcesses(updates);
   if (only.empty() || only == "writers") convergent::Writers(updates);
+  if (only == "nodes") convergent::Nodes(updates);  // (minutes: not part of a full run)
   if (only.empty() || only == "latency") convergent::Latency(3.0);
   if (only.empty() || only == "catchup") convergent::CatchUp(100000);
   return 0;
