@@ -40,6 +40,7 @@ from .config import LOCAL, Consistency, Majority, To
 from .errors import NodeDownError
 from .events import Changed, Deleted, Event, Expired
 from .keys import Key, key_of_type
+from .pipeline import Pipeline, apply_counted
 from .watch import Watch
 
 __all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
@@ -52,6 +53,11 @@ log = logging.getLogger("convergent")
 def _shutdown(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+def _replayer(ops: list[Op]) -> Callable[[Any], object]:
+    """A function that replays `ops` on a value."""
+    return lambda value: replay(value, ops)
 
 
 class ControlServer:
@@ -214,6 +220,15 @@ class ControlServer:
             ((key_of_type(t, name), lambda v, ops=ops: replay(v, ops)) for t, name, ops in updates),
             write=write,
             timeout=timeout,
+        )
+
+    def _op_apply_pipelined(
+        self, updates: list[tuple[str, str, list[Op]]]
+    ) -> tuple[int, BaseException] | None:
+        """A pipeline's updates at LOCAL: None, or the index of the one that failed and why."""
+        return apply_counted(
+            self._node.replicator.update_many,
+            [(key_of_type(t, name), _replayer(ops)) for t, name, ops in updates],
         )
 
     def _op_get(self, t: str, name: str, read: Any, timeout: Any) -> bytes | None:
@@ -488,6 +503,47 @@ class RemoteReplicator:
             if len(batch) >= 1024:
                 send()
         send()
+
+    def pipeline(self) -> Pipeline:
+        """As Replicator.pipeline: the functions recorded here as they are given, sent to the
+        node 1,024 to a message."""
+        return Pipeline(self._apply_pipelined)
+
+    def _apply_pipelined(
+        self, pairs: list[tuple[Key[Any], Callable[[Any], object]]]
+    ) -> tuple[int, BaseException] | None:
+        batch: list[tuple[str, str, list[Op]]] = []
+        start = 0  # the index in pairs of batch[0]
+
+        def send() -> tuple[int, BaseException] | None:
+            nonlocal start
+            failed = self._channel.call("apply_pipelined", batch[:]) if batch else None
+            if failed is not None:
+                return start + failed[0], failed[1]
+            start += len(batch)
+            batch.clear()
+            return None
+
+        for i, (key, fn) in enumerate(pairs):
+            try:
+                ops, raised = record(key.type_name, fn)
+            except NeedsState:  # fn reads the value: it runs on the node's, after the batch
+                failed = send()
+                if failed is not None:
+                    return failed
+                try:
+                    self._update_with_state(key, fn, LOCAL, None)
+                except Exception as e:  # the update's own error
+                    return i, e
+                start = i + 1
+                continue
+            if raised is not None:  # what fn did before it raised is applied, as in update()
+                if ops:
+                    batch.append((key.type_name, key.name, ops))
+                failed = send()
+                return failed if failed is not None else (i, raised)
+            batch.append((key.type_name, key.name, ops))
+        return send()
 
     def _update_with_state(
         self, key: Key[Any], fn: Callable[[Any], object], write: Any, timeout: Any

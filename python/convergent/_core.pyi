@@ -6,6 +6,7 @@ from typing import Any, ClassVar, TypeAlias, TypeVar, final, overload
 from .config import Config, Consistency, Majority, To
 from .events import Event
 from .keys import Key
+from .pipeline import Pipeline
 from .watch import Watch
 
 # A replica: a name (hashed to a stable 64-bit id), an int id in [0, 2**64), or None for the
@@ -481,6 +482,8 @@ class Replicator:
     # Pure Python (convergent.watch), attached to the class by convergent/__init__.py: an
     # AsyncIterator[Changed | Deleted | Expired] built on subscribe().
     def watch(self, key: Key[Any], *, maxsize: int = 0) -> Watch: ...
+    # Pure Python too (convergent.pipeline), attached by convergent/__init__.py.
+    def pipeline(self) -> Pipeline: ...
     def keys(self) -> list[Key[Any]]: ...
     def deleted(self, key: Key[Any]) -> bool: ...
     def metrics(self) -> dict[str, int | float]: ...

@@ -13,6 +13,7 @@ __all__ = [
     "KeyTypeError",
     "NodeDownError",
     "NotConverged",
+    "PipelineError",
     "ReadTimeout",
     "WriteTimeout",
 ]
@@ -40,6 +41,17 @@ class ReadTimeout(Error, TimeoutError):
 
 class NodeDownError(Error):
     """A call on a node that is crashed or removed, or on the handle of an earlier incarnation."""
+
+
+class PipelineError(Error):
+    """An update of a pipeline (Replicator.pipeline) failed: ``index`` is its place among the
+    pipeline's updates (0-based; the ones before it are applied, none after it), ``key`` its key,
+    and ``__cause__`` the update's own error."""
+
+    def __init__(self, message: str, *, index: int, key: object) -> None:
+        super().__init__(message)
+        self.index = index
+        self.key = key
 
 
 class NotConverged(Error):
