@@ -72,7 +72,7 @@ from .keys import (
     PNCounterMapKey,
 )
 from .node import Node
-from .pipeline import Pipeline, apply_counted
+from .pipeline import Pipeline
 from .watch import Watch
 from .watch import watch as _watch
 
@@ -81,9 +81,8 @@ setattr(Replicator, "watch", _watch)  # noqa: B010 (mypy: a method assignment; t
 
 
 def _pipeline(self: Replicator) -> Pipeline:
-    """LOCAL updates applied 1,024 per take of the node's lock; the block's end waits for them
-    (convergent.pipeline)."""
-    return Pipeline(lambda pairs: apply_counted(self.update_many, pairs))
+    """LOCAL updates; here each is applied at once (convergent.pipeline)."""
+    return Pipeline(each=self.update)
 
 
 setattr(Replicator, "pipeline", _pipeline)  # noqa: B010 (as watch)
