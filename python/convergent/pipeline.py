@@ -3,11 +3,12 @@
 Inside ``with r.pipeline() as p:`` each ``p.update(key, fn)`` returns at once; the updates go to
 a node process 1,024 to a message, and the block's end waits until every one is applied. (A node
 in this process applies each at once, as update() does: a take of its lock costs less than
-queueing the call.) Nothing made in a pipeline is acknowledged before then. The
-first update that fails ends the pipeline: the updates before it stay applied, the later ones are
-not, and :class:`convergent.PipelineError` names the call (``index``, ``key``; the update's own
-exception is its ``__cause__``), raised by the call that sent it, by ``flush()`` or at the block's
-end, and again by every call after.
+queueing the call.) Nothing made in a pipeline is acknowledged before then.
+
+The first update that fails ends the pipeline: the updates before it stay applied, the later
+ones are not, and :class:`convergent.PipelineError` names the call (``index``, ``key``; the
+update's own exception is its ``__cause__``), raised by the call that sent it, by ``flush()`` or
+at the block's end, and again by every call after.
 
 Thread safety: a Pipeline belongs to the thread that uses it; its replicator may be shared.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import PipelineError
 from .keys import Key
@@ -82,7 +83,7 @@ class Pipeline:
             return
         self._fail(failed[0], failed[1], queue[failed[0]][0])
 
-    def _fail(self, i: int, cause: BaseException, key: Key[Any]) -> None:
+    def _fail(self, i: int, cause: BaseException, key: Key[Any]) -> NoReturn:
         """Update i of what was sent failed: the pipeline ends with its error."""
         self._applied += i
         self._error = PipelineError(
