@@ -32,6 +32,13 @@ int CommonDepth(int own, uint32_t theirs) {
   return theirs == 0 ? own : std::min(own, static_cast<int>(theirs));
 }
 
+// A key's or tombstone's place in the digest tree: its key hash and digest (0: not in the tree).
+std::pair<uint64_t, uint64_t> HashAndDigest(const KeyStore& store, const std::string& name) {
+  if (const auto* k = store.FindKey(name)) return {k->key_hash, k->digest};
+  if (const auto* t = store.FindTombstone(name)) return {t->key_hash, t->digest};
+  return {0, 0};
+}
+
 }  // namespace
 
 AntiEntropy::AntiEntropy(AntiEntropyHost& host, KeyStore& store, const ReplicatorOptions& options,
@@ -180,15 +187,7 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
     uint32_t count = 0;
     for (const auto& leaf : leaves) {
       for (const std::string* member : leaf) {
-        const std::string& name = *member;
-        uint64_t digest = 0, hash = 0;
-        if (const auto* k = store_.FindKey(name)) {
-          hash = k->key_hash;
-          digest = k->digest;
-        } else if (const auto* t = store_.FindTombstone(name)) {
-          hash = t->key_hash;
-          digest = t->digest;
-        }
+        const auto [hash, digest] = HashAndDigest(store_, *member);
         if (digest == 0) continue;
         keys_msg.key_hashes.push_back(hash);
         keys_msg.key_digests.push_back(digest);
@@ -274,9 +273,7 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
     for (const auto& leaf : store_.MembersUnder(level, node)) {
       for (const std::string* member : leaf) {
         const std::string& name = *member;
-        uint64_t hash = KeyStore::KeyHash(name), digest = 0;
-        if (const auto* k = store_.FindKey(name)) digest = k->digest;
-        if (const auto* t = store_.FindTombstone(name)) digest = t->digest;
+        const auto [hash, digest] = HashAndDigest(store_, name);
         if (digest == 0) continue;
         auto it = theirs.find(hash);
         if (it != theirs.end() && it->second == digest) {
