@@ -40,7 +40,7 @@ from .config import LOCAL, Consistency, Majority, To
 from .errors import NodeDownError
 from .events import Changed, Deleted, Event, Expired
 from .keys import Key, key_of_type
-from .pipeline import Pipeline, apply_counted
+from .pipeline import CHUNK, Pipeline, apply_counted
 from .watch import Watch
 
 __all__ = ["ControlServer", "RemoteNode", "RemoteReplicator"]
@@ -213,21 +213,13 @@ class ControlServer:
             key_of_type(t, name), lambda v: replay(v, ops), write=write, timeout=timeout
         )
 
-    def _op_apply_many(
+    def _op_apply_recorded(
         self, updates: list[tuple[str, str, list[Op]]], write: Any, timeout: Any
-    ) -> None:
-        self._node.replicator.update_many(
-            ((key_of_type(t, name), lambda v, ops=ops: replay(v, ops)) for t, name, ops in updates),
-            write=write,
-            timeout=timeout,
-        )
-
-    def _op_apply_pipelined(
-        self, updates: list[tuple[str, str, list[Op]]]
     ) -> tuple[int, BaseException] | None:
-        """A pipeline's updates at LOCAL: None, or the index of the one that failed and why."""
+        """Recorded updates, in order (update_many): None, or where the first failure came and
+        what it raised (at LOCAL, the index of the failed update)."""
         return apply_counted(
-            self._node.replicator.update_many,
+            lambda pairs: self._node.replicator.update_many(pairs, write=write, timeout=timeout),
             [(key_of_type(t, name), _replayer(ops)) for t, name, ops in updates],
         )
 
@@ -473,51 +465,48 @@ class RemoteReplicator:
     ) -> None:
         """As Replicator.update_many: the functions recorded here, applied by the node a message
         of up to 1,024 at a time."""
-        level = _level(write)
-        batch: list[tuple[str, str, list[Op]]] = []
+        chunk: list[tuple[Key[Any], Callable[[Any], object]]] = []
 
-        def send() -> None:
-            if batch:
-                self._channel.call("apply_many", batch[:], level, timeout)
-                batch.clear()
+        def apply() -> None:
+            failed = self._apply_recorded(chunk, write, timeout)
+            chunk.clear()
+            if failed is not None:
+                raise failed[1]
 
         for item in updates:
             if not isinstance(item, tuple) or len(item) != 2:
-                send()
+                apply()
                 raise TypeError(
                     "Replicator.update_many(): each update must be a (key, fn) pair, got "
                     + type(item).__name__
                 )
-            key, fn = item
-            _check_key(key, "update_many")
-            try:
-                ops, raised = record(key.type_name, fn)
-            except NeedsState:
-                send()
-                self._update_with_state(key, fn, write, timeout)
-                continue
-            batch.append((key.type_name, key.name, ops))
-            if raised is not None:
-                send()
-                raise raised
-            if len(batch) >= 1024:
-                send()
-        send()
+            _check_key(item[0], "update_many")
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                apply()
+        apply()
 
     def pipeline(self) -> Pipeline:
         """As Replicator.pipeline: the functions recorded here as they are given, sent to the
         node 1,024 to a message."""
-        return Pipeline(self._apply_pipelined)
+        return Pipeline(lambda pairs: self._apply_recorded(pairs, LOCAL, None))
 
-    def _apply_pipelined(
-        self, pairs: list[tuple[Key[Any], Callable[[Any], object]]]
+    def _apply_recorded(
+        self, pairs: list[tuple[Key[Any], Callable[[Any], object]]], write: Any, timeout: Any
     ) -> tuple[int, BaseException] | None:
+        """Records each fn here and has the node apply them in order, one message for all (a fn
+        that reads runs on the node's value, after those before it). None, or the index of the
+        first update that failed (that fn's own, or the node's refusal) and its error."""
         batch: list[tuple[str, str, list[Op]]] = []
         start = 0  # the index in pairs of batch[0]
 
         def send() -> tuple[int, BaseException] | None:
             nonlocal start
-            failed = self._channel.call("apply_pipelined", batch[:]) if batch else None
+            failed = (
+                self._channel.call("apply_recorded", batch[:], _level(write), timeout)
+                if batch
+                else None
+            )
             if failed is not None:
                 return start + failed[0], failed[1]
             start += len(batch)
@@ -527,12 +516,12 @@ class RemoteReplicator:
         for i, (key, fn) in enumerate(pairs):
             try:
                 ops, raised = record(key.type_name, fn)
-            except NeedsState:  # fn reads the value: it runs on the node's, after the batch
+            except NeedsState:
                 failed = send()
                 if failed is not None:
                     return failed
                 try:
-                    self._update_with_state(key, fn, LOCAL, None)
+                    self._update_with_state(key, fn, write, timeout)
                 except Exception as e:  # the update's own error
                     return i, e
                 start = i + 1

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 from .errors import PipelineError
 from .keys import Key
 
-__all__ = ["Pipeline", "apply_counted"]
+__all__ = ["CHUNK", "Pipeline", "apply_counted"]
 
 #: Updates per send: what update_many takes per lock, and a node process per message.
 CHUNK = 1024
@@ -121,7 +121,8 @@ def apply_counted(
     update_many: Callable[..., None], pairs: Pairs
 ) -> tuple[int, BaseException] | None:
     """Applies pairs with update_many (in order, once each, stopping at the first failure) and
-    finds the failed one: the functions that returned came before it."""
+    finds the failed one: the functions that returned came before it. (A coordinated write that
+    times out fails after every function returned: the index is then len(pairs).)"""
     done = 0
 
     def counted(fn: Callable[[Any], object]) -> Callable[[Any], object]:
