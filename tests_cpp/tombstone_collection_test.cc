@@ -154,6 +154,154 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeACollectionDoesNotBringT
   EXPECT_EQ(c[1].StoreDigest(), back.StoreDigest());
 }
 
+// The outcomes of node `n`'s requests completed so far.
+std::map<RequestId, StatusCode> Outcomes(Replicator& n) {
+  std::map<RequestId, StatusCode> out;
+  for (const Completion& done : n.TakeCompletions()) out[done.id] = done.status.code();
+  return out;
+}
+
+// A node restored from a snapshot older than a collection it missed learns that it is stale
+// from the first member with the floor it hears, and then sets aside the keys it did not write.
+// Had it answered coordinated requests before: a Majority write it acknowledged goes into the
+// quarantine (here the writer then dies and the one other member never held the key: gone after
+// one crash, N = 3), and a Majority read it answered brings the collected key back to the
+// reader. It answers none until it has heard every member, and then does.
+TEST(TombstoneCollectionTest, ARestoredReplicaAnswersNoCoordinatedRequestUntilItHeardEveryMember) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  c[2].TrackChanges();
+  ASSERT_TRUE(GAdd(c[0], "gone", 3, 0));
+  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
+  c[2].Tick(t);
+  c[2].TakeOutgoing();
+  const std::vector<Replicator::SnapshotChange> snapshot = c[2].TakeChanges();
+  OnlyTwoMembers(c);  // node 2 leaves; the others delete "gone" and collect it
+  ASSERT_TRUE(c[0].Delete("gone", CrdtType::kGCounter, Consistency::kLocal, t).ok());
+  t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
+  ASSERT_EQ(c[0].tombstone_count(), 0u);
+
+  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
+  ASSERT_TRUE(back.Restore(snapshot).ok());
+  c.SetMembers();
+  back.Tick(t);
+  // Node 1 is cut off: only node 2 can make node 0's Majority write and read.
+  auto write = c[0].Update("new", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 5),
+                           Consistency::kMajority, t);
+  ASSERT_TRUE(write.ok() && *write != 0);
+  auto read = c[0].Read("gone", CrdtType::kGCounter, Consistency::kMajority, t);
+  ASSERT_TRUE(read.ok() && *read != 0);
+  c.Pump(t, Without(1));
+  // Node 0 dies; node 2 hears node 1 and learns that it missed the collection.
+  t = c.Run(t + kSecond / 10, t + 60 * kSecond, kSecond, Without(0));
+  std::map<RequestId, StatusCode> outcomes = Outcomes(c[0]);
+  EXPECT_EQ(outcomes[*write], StatusCode::kTimeout);
+  EXPECT_EQ(outcomes[*read], StatusCode::kTimeout);
+  EXPECT_FALSE(GLive(c[0], "gone"));
+  EXPECT_GE(back.metrics().coordinated_deferred, 2u);
+  EXPECT_EQ(back.metrics().stale_catch_ups, 1u);
+  EXPECT_FALSE(GLive(back, "gone"));
+
+  // Once it has heard every member, it answers: node 1 cut off again, node 2 makes the Majority.
+  t = c.Run(t + kSecond, t + 60 * kSecond, kSecond);
+  const uint64_t deferred = back.metrics().coordinated_deferred;
+  write = c[0].Update("again", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 2),
+                      Consistency::kMajority, t);
+  ASSERT_TRUE(write.ok() && *write != 0);
+  c.Pump(t, Without(1));
+  outcomes = Outcomes(c[0]);
+  EXPECT_EQ(outcomes[*write], StatusCode::kOk);
+  EXPECT_EQ(GCount(back, "again"), 2u);
+  EXPECT_EQ(back.metrics().coordinated_deferred, deferred);
+  for (NodeId i = 0; i < 3; ++i) EXPECT_FALSE(GLive(c[i], "gone")) << i;
+}
+
+// A replica deletes "a" and then "b"; the tombstone of "a" never leaves it (its frames are lost,
+// then it crashes). No member will see its first delete, and without more every later delete of
+// that replica would stay above the floor for good: "b"'s tombstone would never go. Once every
+// member has been past nothing but the gap for tombstone_ttl, each marks the lost delete seen:
+// "b"'s tombstone is collected, "a" stays (its delete is lost), and the lost tombstone, should it
+// still arrive, is ignored.
+TEST(TombstoneCollectionTest, ADeleteLostWithItsReplicaDoesNotHoldBackTheLaterOnes) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  ASSERT_TRUE(GAdd(c[0], "a", 1, 0));
+  ASSERT_TRUE(GAdd(c[0], "b", 2, 0));
+  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
+  ASSERT_EQ(GCount(c[2], "a"), 1u);
+  ASSERT_TRUE(c[2].Delete("a", CrdtType::kGCounter, Consistency::kLocal, t).ok());
+  c[2].Tick(t + kSecond);
+  const std::vector<test::Sent> lost = c.Take();
+  ASSERT_FALSE(lost.empty());
+  ASSERT_TRUE(c[2].Delete("b", CrdtType::kGCounter, Consistency::kLocal, t).ok());
+  c[2].Tick(t + 2 * kSecond);
+  for (const test::Sent& s : c.Take()) c.Deliver(s, t + 2 * kSecond);  // the tombstone of "b"
+  ASSERT_TRUE(c[0].IsDeleted("b"));
+  ASSERT_FALSE(c[0].IsDeleted("a"));
+
+  c.Replace(2, ReplicaId{2002}, Options());  // it crashes and comes back empty
+  c.SetMembers();
+  t = c.Run(t + kSecond, t + 400 * kSecond, 5 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_EQ(c[i].tombstone_count(), 0u) << i;
+    EXPECT_EQ(c[i].metrics().deletes_lost, 1u) << i;
+    EXPECT_EQ(GCount(c[i], "a"), 1u) << i;
+    EXPECT_FALSE(GLive(c[i], "b")) << i;
+  }
+
+  for (const test::Sent& s : lost) c.Deliver(s, t);
+  t = c.Run(t + kSecond, t + 100 * kSecond, 5 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) EXPECT_EQ(GCount(c[i], "a"), 1u) << i;
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  EXPECT_EQ(c[0].StoreDigest(), c[2].StoreDigest());
+}
+
+// Node 0 takes a floor from node 2 that covers a delete of node 1 while its last advert from
+// node 1 is older than that delete: until node 1 advertises again, node 0 judges it stale and
+// refuses its states. A read reply so refused is no answer: counted as one (holding nothing), it
+// would complete a Majority read without node 1's acknowledged write.
+TEST(TombstoneCollectionTest, AReadReplyRefusedFromAStalePeerIsNoAnswer) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  TimeMicros t = c.Run(kSecond, 60 * kSecond, 5 * kSecond);  // every advert heard, all empty
+  // From now on node 0 hears no advert of node 1, and no state but the delete.
+  const Cluster::Filter no_advert_1_to_0 = [](NodeId from, NodeId to, FrameKind kind) {
+    return from != 1 || to != 0 || kind != FrameKind::kDigestStep;
+  };
+  const Cluster::Filter quiet_1_to_0 = [&](NodeId from, NodeId to, FrameKind kind) {
+    if (to == 0 && (kind == FrameKind::kRepair || kind == FrameKind::kDeltaBatch)) return false;
+    return no_advert_1_to_0(from, to, kind);
+  };
+  ASSERT_TRUE(c[1].Delete("x", CrdtType::kGCounter, Consistency::kLocal, t).ok());
+  c[1].Tick(t += kSecond);
+  c.Pump(t, no_advert_1_to_0);  // every node has the delete
+  auto write = c[1].Update("k", CrdtType::kGCounter, GIncrement(c[1].replica_id(), 2),
+                           Consistency::kMajority, t);
+  ASSERT_TRUE(write.ok() && *write != 0);
+  c.Pump(t, Without(0));
+  ASSERT_EQ(Outcomes(c[1])[*write], StatusCode::kOk);  // node 2 has it
+  // Node 2 hears nodes 0 and 1 advertise the delete, raises its floor, and node 0 takes it.
+  c[0].SyncWith(2);
+  c[1].SyncWith(2);
+  t = c.Run(t + kSecond, t + 45 * kSecond, kSecond, quiet_1_to_0);
+  c[2].SyncWith(0);
+  t = c.Run(t + kSecond, t + 2 * kSecond, kSecond, quiet_1_to_0);
+  ASSERT_FALSE(GLive(c[0], "k"));
+
+  // Node 0 reads "k" at Majority; node 2 is cut off, node 1 answers.
+  auto read = c[0].Read("k", CrdtType::kGCounter, Consistency::kMajority, t);
+  ASSERT_TRUE(read.ok() && *read != 0);
+  const Cluster::Filter no_2 = [&](NodeId from, NodeId to, FrameKind kind) {
+    return from != 2 && to != 2 && quiet_1_to_0(from, to, kind);
+  };
+  c.Pump(t, no_2);
+  EXPECT_GE(c[0].metrics().entries_from_stale, 1u);
+  t = c.Run(t + kSecond / 10, t + 2 * kSecond, kSecond / 10, no_2);
+  const std::map<RequestId, StatusCode> outcomes = Outcomes(c[0]);
+  ASSERT_EQ(outcomes.count(*read), 1u);
+  EXPECT_EQ(outcomes.at(*read), StatusCode::kTimeout);
+}
+
 TEST(TombstoneCollectionTest, ANewNodesOwnWritesSurviveItsFirstContact) {
   Cluster c(3, Options());
   c.SetMembers();

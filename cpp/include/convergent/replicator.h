@@ -139,6 +139,10 @@ struct ReplicatorMetrics {
   uint64_t tombstones_collected_ignored = 0;
   // Key states refused from a replica that missed collected deletes.
   uint64_t entries_from_stale = 0;
+  // Peers' coordinated writes and reads left unanswered (the peer resends) while this replica,
+  // restored from a snapshot, had not yet heard every member: it may have missed collected
+  // deletes and set keys aside once it learns it.
+  uint64_t coordinated_deferred = 0;
   // This replica missed collected deletes: catch-ups, keys set aside, taken back because a
   // peer still held them, dropped because none did; and floors adopted from a peer that also
   // missed this replica's collected deletes (a split brain: keys kept).
@@ -147,6 +151,9 @@ struct ReplicatorMetrics {
   uint64_t keys_unquarantined = 0;
   uint64_t keys_dropped_stale = 0;
   uint64_t deletes_split_brain = 0;
+  // Deletes of gone replicas that no member had seen (lost with their replica), passed over so
+  // that the replica's later deletes can be collected.
+  uint64_t deletes_lost = 0;
   // Delete adverts that left out retired entries of a set this replica does not have (ignored
   // until the sets agree: replica/retired_deletes.h).
   uint64_t delete_adverts_unreadable = 0;

@@ -64,6 +64,10 @@ constexpr auto kCatalog = std::to_array<MetricInfo>({
      "Large full states not decoded because this replica held the same already."},
     {"crdt.replicator.entries.dropped.stale", "convergent_replicator_entries_from_stale_total", kC,
      "", "Key states refused from a replica that missed collected deletes."},
+    {"crdt.replicator.coordinated.deferred", "convergent_replicator_coordinated_deferred_total", kC,
+     "",
+     "Peers' coordinated requests left unanswered while this replica, restored from a snapshot, "
+     "had not yet heard every member."},
     {"crdt.replicator.entries.dropped.expired", "convergent_replicator_entries_expired_total", kC,
      "", "States of keys not held here that arrived already expired."},
     // ---- deletes and tombstones ----
@@ -82,6 +86,8 @@ constexpr auto kCatalog = std::to_array<MetricInfo>({
     {"crdt.replicator.deletes.split_brain.count", "convergent_replicator_deletes_split_brain_total",
      kC, "",
      "Collected-delete floors adopted from a peer that also missed this replica's (keys kept)."},
+    {"crdt.replicator.deletes.lost.count", "convergent_replicator_deletes_lost_total", kC, "",
+     "Deletes of gone replicas that no member had seen, passed over so later ones can go."},
     {"crdt.replicator.deletes.retired.replicas", "convergent_replicator_deletes_retired_replicas",
      kG, "", "Replicas whose delete entries are left out of adverts."},
     {"crdt.replicator.deletes.adverts.dropped.unreadable",

@@ -603,7 +603,9 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
           }
           for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
-          if (m.datacenter && remote) {
+          if (collector.unsure() && m.entry) {
+            ++metrics.coordinated_deferred;  // the writer resends until this replica is sure
+          } else if (m.datacenter && remote) {
             OnDatacenterWrite(from, m, now);
           } else if (stale && m.entry) {
             // Not acknowledged: the writer resends until it has caught up (or times out).
@@ -614,13 +616,21 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
           coordinator.OnWriteAck(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
-          if (m.datacenter && remote) {
+          if (collector.unsure()) {
+            ++metrics.coordinated_deferred;  // the reader resends until this replica is sure
+          } else if (m.datacenter && remote) {
             OnDatacenterRead(from, m, now);
           } else {
             OnRead(from, m);
           }
         } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
-          coordinator.OnReadReply(from, m);
+          if (stale && m.entry) {
+            // Not counted (an empty answer would pass for one that holds nothing): the reader
+            // resends until the peer has caught up (or times out).
+            ++metrics.entries_from_stale;
+          } else {
+            coordinator.OnReadReply(from, m);
+          }
         } else if constexpr (std::is_same_v<M, internal::DigestStepMsg>) {
           if (stale_restore.size() != 0) {
             stale_restore.HeardFrom(now, 2 * MicrosOf(options.anti_entropy_interval));
@@ -654,10 +664,6 @@ void Replicator::Impl::RefuseStates(internal::FrameBody& body) {
   };
   if (auto* b = std::get_if<DeltaBatchMsg>(&body)) refuse(b->entries);
   if (auto* r = std::get_if<internal::RepairMsg>(&body)) refuse(r->entries);
-  if (auto* r = std::get_if<internal::ReadReplyMsg>(&body); r && r->entry) {
-    ++metrics.entries_from_stale;
-    r->entry.reset();
-  }
 }
 
 void Replicator::Impl::Tick(TimeMicros now) {
@@ -737,11 +743,13 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "tombstones.dropped.collected",
        static_cast<double>(metrics.tombstones_collected_ignored)},
       {p + "entries.dropped.stale", static_cast<double>(metrics.entries_from_stale)},
+      {p + "coordinated.deferred", static_cast<double>(metrics.coordinated_deferred)},
       {p + "stale.catch_up.count", static_cast<double>(metrics.stale_catch_ups)},
       {p + "stale.keys.quarantined", static_cast<double>(metrics.keys_quarantined)},
       {p + "stale.keys.restored", static_cast<double>(metrics.keys_unquarantined)},
       {p + "stale.keys.dropped", static_cast<double>(metrics.keys_dropped_stale)},
       {p + "deletes.split_brain.count", static_cast<double>(metrics.deletes_split_brain)},
+      {p + "deletes.lost.count", static_cast<double>(metrics.deletes_lost)},
       // Gauge: the replicas whose delete entries are left out of adverts.
       {p + "deletes.retired.replicas", static_cast<double>(collector.retired_count())},
       {p + "deletes.adverts.dropped.unreadable",

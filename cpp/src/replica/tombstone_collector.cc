@@ -5,6 +5,16 @@
 #include <utility>
 
 namespace convergent::internal {
+namespace {
+
+// r's counter in a version vector (0: none).
+uint64_t CounterOf(const CausalContext::VersionVector& vv, ReplicaId r) {
+  auto at = std::lower_bound(vv.begin(), vv.end(), r,
+                             [](const auto& x, ReplicaId id) { return x.replica < id; });
+  return at != vv.end() && at->replica == r ? at->counter : 0;
+}
+
+}  // namespace
 
 TombstoneCollector::TombstoneCollector(KeyStore& store, const ReplicatorOptions& options,
                                        ReplicaId self, ReplicatorMetrics& metrics)
@@ -55,12 +65,8 @@ DeleteAdvert TombstoneCollector::AdvertTo(NodeId peer) const {
 
 bool TombstoneCollector::Covers(const CausalContext::VersionVector& vv, const CausalContext& ctx) {
   // Every (r, 1..n) of ctx's vector is within vv.
-  for (const auto& e : ctx.version_vector()) {
-    auto at = std::lower_bound(vv.begin(), vv.end(), e.replica,
-                               [](const auto& x, ReplicaId r) { return x.replica < r; });
-    if (at == vv.end() || at->replica != e.replica || at->counter < e.counter) return false;
-  }
-  return true;
+  return std::all_of(ctx.version_vector().begin(), ctx.version_vector().end(),
+                     [&](const auto& e) { return CounterOf(vv, e.replica) >= e.counter; });
 }
 
 bool TombstoneCollector::IsStale(ReplicaId r) const {
@@ -116,11 +122,8 @@ TombstoneCollector::Heard TombstoneCollector::OnAdvert(NodeId from_node, Replica
   }
   // A store that started empty is new until it has heard every member: what it holds came from
   // its own writes and from members that had seen every delete their floors collected.
-  if (fresh_ && !members_.empty() &&
-      std::all_of(members_.begin(), members_.end(),
-                  [&](ReplicaId m) { return m == self_ || heard_.count(m) != 0; })) {
-    fresh_ = false;
-  }
+  if (fresh_ && HeardEveryMember(false)) fresh_ = false;
+  if (unsure_ && HeardEveryMember(true)) unsure_ = false;
   epoch_ = epoch_ == 0xffff ? 1 : epoch_ + 1;  // the writes so far are before this advert
   return heard;
 }
@@ -153,6 +156,17 @@ TombstoneCollector::Heard TombstoneCollector::Hear(ReplicaId from, const DeleteA
   }
   Adopt(advert.collected);
   return heard;
+}
+
+bool TombstoneCollector::HeardEveryMember(bool same_view) const {
+  return !members_.empty() && std::all_of(members_.begin(), members_.end(), [&](ReplicaId m) {
+    return m == self_ || (same_view ? HeardInThisView(m) != nullptr : heard_.count(m) != 0);
+  });
+}
+
+const DeleteAdvert* TombstoneCollector::HeardInThisView(ReplicaId m) const {
+  auto it = heard_.find(m);
+  return it != heard_.end() && it->second.members == members_hash_ ? &it->second : nullptr;
 }
 
 void TombstoneCollector::Quarantine(TimeMicros now) {
@@ -197,6 +211,7 @@ void TombstoneCollector::Tick(TimeMicros now) {
     return !std::binary_search(members_.begin(), members_.end(), h.first);
   });
   if (!members_.empty()) {
+    SkipLostDeletes(now);
     RaiseFloor();
     Retire();
   }
@@ -215,20 +230,59 @@ void TombstoneCollector::RaiseFloor() {
   CausalContext::VersionVector common = AdvertisedSeen();
   for (ReplicaId m : members_) {
     if (m == self_) continue;
-    auto it = heard_.find(m);
     // Not heard yet, or with another view of the members: the floor stays.
-    if (it == heard_.end() || it->second.members != members_hash_) return;
-    const CausalContext::VersionVector& theirs = it->second.seen;
+    const DeleteAdvert* theirs = HeardInThisView(m);
+    if (theirs == nullptr) return;
     CausalContext::VersionVector next;
     for (const auto& e : common) {
-      auto at = std::lower_bound(theirs.begin(), theirs.end(), e.replica,
-                                 [](const auto& x, ReplicaId r) { return x.replica < r; });
-      if (at == theirs.end() || at->replica != e.replica) continue;
-      next.push_back({e.replica, std::min(e.counter, at->counter)});
+      const uint64_t n = std::min(e.counter, CounterOf(theirs->seen, e.replica));
+      if (n != 0) next.push_back({e.replica, n});
     }
     common = std::move(next);
   }
   Adopt(common);
+}
+
+std::optional<uint64_t> TombstoneCollector::LowestSeenOf(ReplicaId r) const {
+  uint64_t lowest = std::numeric_limits<uint64_t>::max();
+  for (ReplicaId m : members_) {
+    if (m == self_) continue;
+    const DeleteAdvert* theirs = HeardInThisView(m);
+    if (theirs == nullptr) return std::nullopt;
+    lowest = std::min(lowest, CounterOf(theirs->seen, r));
+  }
+  return lowest;
+}
+
+void TombstoneCollector::SkipLostDeletes(TimeMicros now) {
+  // A gone replica with a delete seen here beyond a gap (a cloud dot), and no member short of
+  // the gap. A member past it either passed over it already or holds its tombstone, which
+  // anti-entropy brings here well within tombstone_ttl (the gap then closes and the wait ends).
+  std::map<ReplicaId, Gap> gaps;
+  for (const Dot& d : seen_.dot_cloud()) {
+    if (gaps.count(d.replica) != 0 ||
+        std::binary_search(members_.begin(), members_.end(), d.replica)) {
+      continue;
+    }
+    const uint64_t after = seen_.Contiguous(d.replica);
+    const auto lowest = LowestSeenOf(d.replica);
+    if (!lowest || *lowest < after) continue;
+    auto before = gaps_.find(d.replica);
+    const bool same = before != gaps_.end() && before->second.after == after;
+    gaps[d.replica] = Gap{after, same ? before->second.since : now};
+  }
+  gaps_ = std::move(gaps);
+  const TimeMicros hold = MicrosOf(options_.tombstone_ttl);
+  for (auto it = gaps_.begin(); it != gaps_.end();) {
+    if (now - it->second.since < hold) {
+      ++it;
+      continue;
+    }
+    seen_.Insert(Dot{it->first, it->second.after + 1});
+    record_dirty_ = true;
+    ++metrics_.deletes_lost;
+    it = gaps_.erase(it);
+  }
 }
 
 void TombstoneCollector::Retire() {

@@ -16,14 +16,22 @@
 //   arriving under the floor was collected here already and is ignored. A member that is silent
 //   (partitioned, crashed) blocks collection until it is heard again or leaves.
 // - A replica whose deletes do not cover a peer's floor missed deletes whose tombstones are gone.
-//   The peer refuses its states while it stays so (and starts a round with it, so that it
-//   learns). The stale replica, on learning it, sets aside its live keys not written since the
-//   last advert (quarantine) and adopts the floor; a key set aside comes back when a peer shows
-//   it still holds the key (a state of it arrives), and is dropped after the quarantine (two
-//   anti-entropy intervals) otherwise. A store that started empty is new until it has heard
-//   every member: it adopts floors without quarantine. Two sides that each collected what the
-//   other missed (both removed each other: a split brain) adopt each other's floors and keep
-//   their keys; counted.
+//   The peer refuses its states while it stays so, read replies included, which are then no
+//   answer (and starts a round with it, so that it learns). The stale replica, on learning it, sets
+//   aside its live keys not written since the last advert (quarantine) and adopts the floor; a key
+//   set aside comes back when a peer shows it still holds the key (a state of it arrives), and is
+//   dropped after the quarantine (two anti-entropy intervals) otherwise. A store that started empty
+//   is new until it has heard every member: it adopts floors without quarantine. A store restored
+//   from a snapshot is unsure until it has heard every member: it may be stale without knowing it
+//   yet, so it does not answer peers' coordinated requests (unsure()). Two sides that each
+//   collected what the other missed (both removed each other: a split brain) adopt each other's
+//   floors and keep their keys; counted.
+// - A delete of a replica that is gone which this replica has not seen, while it has seen a
+//   later one, and which no member advertises short of: lost with its replica (a tombstone that
+//   never left it) or held by a member that is past it, whose anti-entropy brings it within
+//   tombstone_ttl. A lost one would hold the floor below every later delete of that replica for
+//   good, so once it has been so for tombstone_ttl, this replica marks it seen: the delete
+//   stays lost, and its tombstone, should it still come, may be ignored. Counted.
 // - An entry of a replica that is gone and whose deletes are all under the floor retires: it
 //   stays in the vectors but is left out of adverts (replica/retired_deletes.h), so that an
 //   advert does not grow with every restart.
@@ -97,7 +105,17 @@ class TombstoneCollector {
   }
   // The store was restored from a snapshot: it holds state from before. Then the record, if
   // the snapshot had one.
-  void NoteRestored() { fresh_ = false; }
+  void NoteRestored() {
+    fresh_ = false;
+    unsure_ = true;
+  }
+  // Whether this store may have missed collected deletes without knowing it yet: it was
+  // restored from a snapshot, which can hold less than its replica advertised (a write the
+  // disk lost, an older copy), and has not yet heard every member with its own view of the
+  // members (a floor that covers what it missed arrives in an advert). Until then it takes no
+  // part in peers' coordinated requests: a write it acknowledged could go into the quarantine
+  // that follows, and a read it answered could bring back a key collected elsewhere.
+  bool unsure() const { return unsure_; }
   void Restore(const DeletesRecord& record);
 
  private:
@@ -105,11 +123,23 @@ class TombstoneCollector {
   // Joins a floor into this one (and into the seen deletes); true when either grew.
   bool Adopt(const CausalContext::VersionVector& floor);
   void RaiseFloor();
+  // Marks seen the lost deletes of gone replicas (see the top), once they have been lost for
+  // tombstone_ttl.
+  void SkipLostDeletes(TimeMicros now);
+  // The lowest n such that another member advertised (with this replica's view of the members)
+  // that it has seen r's deletes 1..n and not n + 1 (max: no other member; nullopt: one was
+  // not heard).
+  std::optional<uint64_t> LowestSeenOf(ReplicaId r) const;
   // Retires the floor's entries of replicas that are not members and deleted nothing beyond it.
   void Retire();
   Heard Hear(ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
   CausalContext::VersionVector AdvertisedSeen() const;
   void Quarantine(TimeMicros now);
+  // Whether every other member has advertised (with this replica's view of the members, when
+  // `same_view`).
+  bool HeardEveryMember(bool same_view) const;
+  // Member m's last advert if it named this replica's view of the members, else nullptr.
+  const DeleteAdvert* HeardInThisView(ReplicaId m) const;
 
   KeyStore& store_;
   const ReplicatorOptions& options_;
@@ -124,12 +154,18 @@ class TombstoneCollector {
   uint64_t members_hash_ = 0;                // of the members at the last Tick
   // The store holds nothing from before: it started empty and has not heard every member yet.
   bool fresh_ = true;
+  bool unsure_ = false;             // see unsure()
   std::vector<ReplicaId> members_;  // ascending (SetMembers)
   bool record_dirty_ = false;
   // With snapshots: the seen deletes as of the last deletes record taken (and before it).
   CausalContext::VersionVector durable_;
   CausalContext::VersionVector durable_before_;
   uint16_t epoch_ = 1;
+  struct Gap {
+    uint64_t after = 0;    // the lost delete is (replica, after + 1)
+    TimeMicros since = 0;  // since when no member has been short of it
+  };
+  std::map<ReplicaId, Gap> gaps_;  // gone replicas with a delete that may be lost (Tick)
   std::unordered_map<std::string, AnyCrdt, NameHash> quarantine_;
   TimeMicros quarantine_until_ = 0;
 };
