@@ -43,6 +43,13 @@ void OnlyTwoMembers(Cluster& c) {
   c[1].SetMemberReplicas(two);
 }
 
+// What a node's snapshot holds at `t` (the frames it would send then are lost).
+std::vector<Replicator::SnapshotChange> SnapshotOf(Replicator& node, TimeMicros t) {
+  node.Tick(t);
+  node.TakeOutgoing();
+  return node.TakeChanges();
+}
+
 // Frames to or from node `cut` are lost.
 Cluster::Filter Without(NodeId cut) {
   return [cut](NodeId from, NodeId to, FrameKind) { return from != cut && to != cut; };
@@ -121,9 +128,7 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeACollectionDoesNotBringT
   // Node 2 writes what it will not manage to send: more on "kept", and a key of its own.
   ASSERT_TRUE(GAdd(c[2], "kept", 10, t));
   ASSERT_TRUE(GAdd(c[2], "mine", 1, t));
-  c[2].Tick(t);
-  c[2].TakeOutgoing();
-  const std::vector<Replicator::SnapshotChange> snapshot = c[2].TakeChanges();
+  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
 
   // Node 2 leaves: the members are 0 and 1. They delete "gone" and collect it.
   OnlyTwoMembers(c);
@@ -173,9 +178,7 @@ TEST(TombstoneCollectionTest, ARestoredReplicaAnswersNoCoordinatedRequestUntilIt
   c[2].TrackChanges();
   ASSERT_TRUE(GAdd(c[0], "gone", 3, 0));
   TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
-  c[2].Tick(t);
-  c[2].TakeOutgoing();
-  const std::vector<Replicator::SnapshotChange> snapshot = c[2].TakeChanges();
+  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
   OnlyTwoMembers(c);  // node 2 leaves; the others delete "gone" and collect it
   ASSERT_TRUE(c[0].Delete("gone", CrdtType::kGCounter, Consistency::kLocal, t).ok());
   t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
@@ -214,6 +217,39 @@ TEST(TombstoneCollectionTest, ARestoredReplicaAnswersNoCoordinatedRequestUntilIt
   EXPECT_EQ(GCount(back, "again"), 2u);
   EXPECT_EQ(back.metrics().coordinated_deferred, deferred);
   for (NodeId i = 0; i < 3; ++i) EXPECT_FALSE(GLive(c[i], "gone")) << i;
+}
+
+// A member that is down cannot tell a restored node whether it missed a collection, and must not
+// keep it out of every coordinated request for as long as it is down: two anti-entropy intervals
+// after it first hears a member, a restored node answers again.
+TEST(TombstoneCollectionTest, AMemberThatIsDownKeepsARestoredReplicaUnsureForALimitedTime) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  c[2].TrackChanges();
+  ASSERT_TRUE(GAdd(c[0], "k", 1, 0));
+  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
+  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
+  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
+  ASSERT_TRUE(back.Restore(snapshot).ok());
+  c.SetMembers();
+  back.Tick(t);
+  // Node 1 is down from now on; node 0 writes at Majority, which only node 2 can make.
+  auto majority_write = [&](uint64_t n) {
+    auto id = c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), n),
+                          Consistency::kMajority, t);
+    EXPECT_TRUE(id.ok() && *id != 0);
+    c.Pump(t, Without(1));
+    const std::map<RequestId, StatusCode> outcomes = Outcomes(c[0]);
+    auto done = outcomes.find(*id);
+    return done == outcomes.end() ? std::optional<StatusCode>() : done->second;
+  };
+  EXPECT_EQ(majority_write(1), std::nullopt);  // unsure: not answered
+  EXPECT_EQ(back.metrics().coordinated_deferred, 1u);
+  t = c.Run(t + kSecond, t + 15 * kSecond, kSecond, Without(1));  // hears node 0, not node 1
+  EXPECT_EQ(majority_write(2), std::nullopt);
+  t = c.Run(t + kSecond, t + 30 * kSecond, kSecond, Without(1));  // two intervals (20 s) later
+  EXPECT_EQ(majority_write(4), StatusCode::kOk);
+  EXPECT_EQ(GCount(back, "k"), 8u);
 }
 
 // A replica deletes "a" and then "b"; the tombstone of "a" never leaves it (its frames are lost,
@@ -451,9 +487,7 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeTheRetirementsStillLearn
   for (int k = 0; k < kLives; ++k) ASSERT_TRUE(GAdd(c[0], "k" + std::to_string(k), 1, t));
   t = c.Run(t + kSecond, t + 30 * kSecond, 5 * kSecond);
   ASSERT_TRUE(GLive(c[2], "k0"));
-  c[2].Tick(t);
-  c[2].TakeOutgoing();
-  const std::vector<Replicator::SnapshotChange> snapshot = c[2].TakeChanges();
+  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
 
   // Node 2 is away while node 1's lives delete them, and those lives retire.
   t = c.Run(t + kSecond, t + 30 * kSecond, 5 * kSecond, Without(2));  // (keys written again)

@@ -603,7 +603,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
           }
           for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
-          if (collector.unsure() && m.entry) {
+          if (collector.unsure(now) && m.entry) {
             ++metrics.coordinated_deferred;  // the writer resends until this replica is sure
           } else if (m.datacenter && remote) {
             OnDatacenterWrite(from, m, now);
@@ -616,7 +616,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
           coordinator.OnWriteAck(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
-          if (collector.unsure()) {
+          if (collector.unsure(now)) {
             ++metrics.coordinated_deferred;  // the reader resends until this replica is sure
           } else if (m.datacenter && remote) {
             OnDatacenterRead(from, m, now);

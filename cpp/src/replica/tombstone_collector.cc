@@ -123,6 +123,9 @@ TombstoneCollector::Heard TombstoneCollector::OnAdvert(NodeId from_node, Replica
   // A store that started empty is new until it has heard every member: what it holds came from
   // its own writes and from members that had seen every delete their floors collected.
   if (fresh_ && HeardEveryMember(false)) fresh_ = false;
+  if (unsure_ && unsure_until_ == 0) {
+    unsure_until_ = std::max<TimeMicros>(1, now + 2 * MicrosOf(options_.anti_entropy_interval));
+  }
   if (unsure_ && HeardEveryMember(true)) unsure_ = false;
   epoch_ = epoch_ == 0xffff ? 1 : epoch_ + 1;  // the writes so far are before this advert
   return heard;

@@ -22,10 +22,10 @@
 //   set aside comes back when a peer shows it still holds the key (a state of it arrives), and is
 //   dropped after the quarantine (two anti-entropy intervals) otherwise. A store that started empty
 //   is new until it has heard every member: it adopts floors without quarantine. A store restored
-//   from a snapshot is unsure until it has heard every member: it may be stale without knowing it
-//   yet, so it does not answer peers' coordinated requests (unsure()). Two sides that each
-//   collected what the other missed (both removed each other: a split brain) adopt each other's
-//   floors and keep their keys; counted.
+//   from a snapshot is unsure until it has heard every member (or for two anti-entropy intervals
+//   after the first): it may be stale without knowing it yet, so it does not answer peers'
+//   coordinated requests (unsure()). Two sides that each collected what the other missed (both
+//   removed each other: a split brain) adopt each other's floors and keep their keys; counted.
 // - A delete of a replica that is gone which this replica has not seen, while it has seen a
 //   later one, and which no member advertises short of: lost with its replica (a tombstone that
 //   never left it) or held by a member that is past it, whose anti-entropy brings it within
@@ -112,10 +112,14 @@ class TombstoneCollector {
   // Whether this store may have missed collected deletes without knowing it yet: it was
   // restored from a snapshot, which can hold less than its replica advertised (a write the
   // disk lost, an older copy), and has not yet heard every member with its own view of the
-  // members (a floor that covers what it missed arrives in an advert). Until then it takes no
-  // part in peers' coordinated requests: a write it acknowledged could go into the quarantine
-  // that follows, and a read it answered could bring back a key collected elsewhere.
-  bool unsure() const { return unsure_; }
+  // members (a floor that covers what it missed arrives in an advert), nor been hearing them for
+  // two anti-entropy intervals (a member that is down cannot tell it; one that is up hears its
+  // advert when they meet and, if it is stale, answers with its own at once). Until then it
+  // takes no part in peers' coordinated requests: a write it acknowledged could go into the
+  // quarantine that follows, and a read it answered could bring back a key collected elsewhere.
+  bool unsure(TimeMicros now) const {
+    return unsure_ && (unsure_until_ == 0 || now < unsure_until_);
+  }
   void Restore(const DeletesRecord& record);
 
  private:
@@ -155,6 +159,7 @@ class TombstoneCollector {
   // The store holds nothing from before: it started empty and has not heard every member yet.
   bool fresh_ = true;
   bool unsure_ = false;             // see unsure()
+  TimeMicros unsure_until_ = 0;     // 0: no advert heard since the restore
   std::vector<ReplicaId> members_;  // ascending (SetMembers)
   bool record_dirty_ = false;
   // With snapshots: the seen deletes as of the last deletes record taken (and before it).
