@@ -338,6 +338,38 @@ TEST(TombstoneCollectionTest, AReadReplyRefusedFromAStalePeerIsNoAnswer) {
   EXPECT_EQ(outcomes.at(*read), StatusCode::kTimeout);
 }
 
+// A node restored from before a collection and a brand-new node meet before either has heard a
+// member with the floor. The new node takes any floor as it is (nothing it holds is from
+// before), so had it taken the restored node's copy of the collected key, the key would come
+// back for good. Neither sends it: the new node refuses the states of a node whose advert says it
+// is unsure, and the unsure node keeps its states from a node whose advert says it is fresh.
+TEST(TombstoneCollectionTest, AnUnsureReplicaAndAFreshOneShareNoKeyStates) {
+  Cluster c(3, Options());
+  c.SetMembers();
+  c[2].TrackChanges();
+  ASSERT_TRUE(GAdd(c[0], "gone", 3, 0));
+  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
+  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
+  OnlyTwoMembers(c);  // node 2 leaves; the others delete "gone" and collect it
+  ASSERT_TRUE(c[0].Delete("gone", CrdtType::kGCounter, Consistency::kLocal, t).ok());
+  t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
+  ASSERT_EQ(c[1].tombstone_count(), 0u);
+
+  Replicator& fresh = c.Replace(1, ReplicaId{3003}, Options());  // node 1 comes back empty
+  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());   // node 2 from its snapshot
+  ASSERT_TRUE(back.Restore(snapshot).ok());
+  c.SetMembers();
+  t = c.Run(t + kSecond, t + 60 * kSecond, kSecond, Without(0));  // they meet, node 0 cut off
+  EXPECT_FALSE(GLive(fresh, "gone"));
+  EXPECT_GE(fresh.metrics().entries_from_stale + back.metrics().entries_withheld, 1u);
+
+  t = c.Run(t + kSecond, t + 100 * kSecond, 5 * kSecond);
+  for (NodeId i = 0; i < 3; ++i) EXPECT_FALSE(GLive(c[i], "gone")) << i;
+  EXPECT_EQ(back.metrics().stale_catch_ups, 1u);
+  EXPECT_EQ(c[0].StoreDigest(), fresh.StoreDigest());
+  EXPECT_EQ(c[0].StoreDigest(), back.StoreDigest());
+}
+
 TEST(TombstoneCollectionTest, ANewNodesOwnWritesSurviveItsFirstContact) {
   Cluster c(3, Options());
   c.SetMembers();

@@ -88,6 +88,25 @@ TEST(WireGoldenTest, ADigestStepWithADeleteAdvertAndItsRetiredEntries) {
   EXPECT_FALSE(DecodeFrame(Unhex(two + "0400000000000000 0300000000000000 12020301")).ok());
 }
 
+TEST(WireGoldenTest, ADigestStepWithTheStandingOfItsSender) {
+  // DigestStep (7) 3a 0a { round (1) 08 01, level (2) 10 01, deletes_seen (5) 2a 00,
+  // deletes_collected (6) 32 00, deletes_unsure (11) 58 01 }; then deletes_fresh (12) 60 01.
+  const std::string unsure_hex = "09 0300000000000000  3a 0a 0801 1001 2a00 3200 5801";
+  const std::string fresh_hex = "09 0300000000000000  3a 0a 0801 1001 2a00 3200 6001";
+  DigestStepMsg step{1, 1, {}, {}, DeleteAdvert{{}, {}, 0, 0, std::nullopt, true, false}};
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{3, step, {}})), Hex(Unhex(unsure_hex)));
+  step.deletes = DeleteAdvert{{}, {}, 0, 0, std::nullopt, false, true};
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{3, step, {}})), Hex(Unhex(fresh_hex)));
+  for (const auto& [hex, unsure] : {std::pair{unsure_hex, true}, std::pair{fresh_hex, false}}) {
+    auto back = DecodeFrame(Unhex(hex));
+    ASSERT_TRUE(back.ok());
+    const auto* s = std::get_if<DigestStepMsg>(&back->body);
+    ASSERT_TRUE(s != nullptr && s->deletes.has_value());
+    EXPECT_EQ(s->deletes->unsure, unsure);
+    EXPECT_EQ(s->deletes->fresh, !unsure);
+  }
+}
+
 TEST(WireGoldenTest, ADigestStepWithItsDepthAndKeyDigestsWithTheirLevel) {
   // DigestStep (7) 3a 13 { round (1) 08 02, level (2) 10 03, nodes (3, packed) 1a 01 05,
   // digests (4, packed fixed64) 22 08 + 9, depth (10) 50 04 }.

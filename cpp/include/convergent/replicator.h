@@ -137,12 +137,17 @@ struct ReplicatorMetrics {
   // collected here (ignored).
   uint64_t tombstones_collected = 0;
   uint64_t tombstones_collected_ignored = 0;
-  // Key states refused from a replica that missed collected deletes.
+  // Key states refused from a replica that missed collected deletes (or, by a store that started
+  // empty, from one restored from a snapshot that has not heard every member yet).
   uint64_t entries_from_stale = 0;
   // Peers' coordinated writes and reads left unanswered (the peer resends) while this replica,
   // restored from a snapshot, had not yet heard every member: it may have missed collected
   // deletes and set keys aside once it learns it.
   uint64_t coordinated_deferred = 0;
+  // Key states not repaired into a peer that started empty and has not heard every member (it
+  // takes any floor without setting keys aside) while this replica, restored from a snapshot,
+  // had not heard every member either.
+  uint64_t entries_withheld = 0;
   // This replica missed collected deletes: catch-ups, keys set aside, taken back because a
   // peer still held them, dropped because none did; and floors adopted from a peer that also
   // missed this replica's collected deletes (a split brain: keys kept).

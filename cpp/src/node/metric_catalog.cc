@@ -63,11 +63,14 @@ constexpr auto kCatalog = std::to_array<MetricInfo>({
     {"crdt.replicator.entries.skipped.held", "convergent_replicator_entries_held_total", kC, "",
      "Large full states not decoded because this replica held the same already."},
     {"crdt.replicator.entries.dropped.stale", "convergent_replicator_entries_from_stale_total", kC,
-     "", "Key states refused from a replica that missed collected deletes."},
+     "", "Key states refused from a replica that missed collected deletes (or may have)."},
     {"crdt.replicator.coordinated.deferred", "convergent_replicator_coordinated_deferred_total", kC,
      "",
      "Peers' coordinated requests left unanswered while this replica, restored from a snapshot, "
      "had not yet heard every member."},
+    {"crdt.replicator.entries.withheld", "convergent_replicator_entries_withheld_total", kC, "",
+     "Key states not repaired into a peer that started empty, while this replica, restored from a "
+     "snapshot, had not yet heard every member."},
     {"crdt.replicator.entries.dropped.expired", "convergent_replicator_entries_expired_total", kC,
      "", "States of keys not held here that arrived already expired."},
     // ---- deletes and tombstones ----

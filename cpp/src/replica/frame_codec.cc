@@ -100,6 +100,8 @@ void Put(const DigestStepMsg& d, v1::Frame* f) {
     m->set_deletes_members(d.deletes->members);
     m->set_deletes_retired_digest(d.deletes->retired_digest);
     if (d.deletes->retired) PutVector(*d.deletes->retired, m->mutable_deletes_retired());
+    m->set_deletes_unsure(d.deletes->unsure);
+    m->set_deletes_fresh(d.deletes->fresh);
   }
 }
 void Put(const KeyDigestsMsg& k, v1::Frame* f) {
@@ -259,8 +261,13 @@ Result<FrameBody> Get(v1::Frame* f) {
         if (!seen.ok() || !collected.ok()) {
           return Status::Corruption("frame: a digest step with a bad delete vector");
         }
-        step.deletes = DeleteAdvert{std::move(seen).value(), std::move(collected).value(),
-                                    m.deletes_members(), m.deletes_retired_digest(), std::nullopt};
+        step.deletes = DeleteAdvert{std::move(seen).value(),
+                                    std::move(collected).value(),
+                                    m.deletes_members(),
+                                    m.deletes_retired_digest(),
+                                    std::nullopt,
+                                    m.deletes_unsure(),
+                                    m.deletes_fresh()};
         if (m.has_deletes_retired()) {
           auto retired = GetVector(m.deletes_retired());
           if (!retired.ok()) {

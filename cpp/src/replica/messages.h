@@ -48,6 +48,10 @@ struct DeleteAdvert {
   uint64_t retired_digest = 0;  // the sender's retired set (0: empty)
   // The retired set itself, sent with whole vectors to a peer whose last digest was another.
   std::optional<CausalContext::VersionVector> retired;
+  // The sender is unsure (restored, not yet heard every member), or fresh (started empty, not
+  // yet heard every member): replica/tombstone_collector.h.
+  bool unsure = false;
+  bool fresh = false;
 };
 
 struct DeltaBatchMsg {

@@ -293,6 +293,15 @@ void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
   }
 }
 
+void Replicator::Impl::SendTo(NodeId peer, internal::FrameBody body) {
+  if (auto* r = std::get_if<internal::RepairMsg>(&body);
+      r != nullptr && !r->entries.empty() && collector.WithholdsStatesFrom(peer)) {
+    metrics.entries_withheld += r->entries.size();  // (tombstones go: they delete, never revive)
+    r->entries.clear();
+  }
+  Send(peer, std::move(body));
+}
+
 void Replicator::Impl::Send(std::optional<NodeId> to, internal::FrameBody body) {
   if (expiry.enabled()) {  // every key state carries the key's activity
     internal::ForEachState(body, [&](KeyedState& s) { expiry.Stamp(s); });
@@ -591,7 +600,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
   origin = remote ? Origin::kRemote : batch && batch->relayed ? Origin::kRelayed : Origin::kPeer;
   // A replica that missed collected deletes may hold keys deleted here: its states are refused
   // until it has caught up (its tombstones are fine).
-  const bool stale = collector.IsStale(f.from_replica);
+  const bool stale = collector.RefusesStatesOf(from, f.from_replica);
   if (stale) RefuseStates(f.body);
   std::visit(
       [&](auto& m) {
@@ -603,7 +612,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
           }
           for (const Tombstone& t : m.tombstones) ApplyRemoteTombstone(t);
         } else if constexpr (std::is_same_v<M, internal::WriteRequestMsg>) {
-          if (collector.unsure(now) && m.entry) {
+          if (collector.unsure() && m.entry) {
             ++metrics.coordinated_deferred;  // the writer resends until this replica is sure
           } else if (m.datacenter && remote) {
             OnDatacenterWrite(from, m, now);
@@ -616,7 +625,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
         } else if constexpr (std::is_same_v<M, internal::WriteAckMsg>) {
           coordinator.OnWriteAck(from, m);
         } else if constexpr (std::is_same_v<M, internal::ReadRequestMsg>) {
-          if (collector.unsure(now)) {
+          if (collector.unsure()) {
             ++metrics.coordinated_deferred;  // the reader resends until this replica is sure
           } else if (m.datacenter && remote) {
             OnDatacenterRead(from, m, now);
@@ -744,6 +753,7 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
        static_cast<double>(metrics.tombstones_collected_ignored)},
       {p + "entries.dropped.stale", static_cast<double>(metrics.entries_from_stale)},
       {p + "coordinated.deferred", static_cast<double>(metrics.coordinated_deferred)},
+      {p + "entries.withheld", static_cast<double>(metrics.entries_withheld)},
       {p + "stale.catch_up.count", static_cast<double>(metrics.stale_catch_ups)},
       {p + "stale.keys.quarantined", static_cast<double>(metrics.keys_quarantined)},
       {p + "stale.keys.restored", static_cast<double>(metrics.keys_unquarantined)},

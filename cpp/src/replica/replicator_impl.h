@@ -112,7 +112,7 @@ class Replicator::Impl final : public internal::CoordinatorHost,
     return dc.Targets();
   }
   std::string DatacenterOfMember(NodeId node) const override { return dc.DatacenterOfMember(node); }
-  void SendTo(NodeId peer, internal::FrameBody body) override { Send(peer, std::move(body)); }
+  void SendTo(NodeId peer, internal::FrameBody body) override;
   void BroadcastToPeers(internal::FrameBody body) override {
     if (!peers.empty()) Send(std::nullopt, std::move(body));
   }

@@ -48,11 +48,16 @@ CausalContext::VersionVector TombstoneCollector::AdvertisedSeen() const {
 }
 
 DeleteAdvert TombstoneCollector::AdvertTo(NodeId peer) const {
-  DeleteAdvert advert{AdvertisedSeen(), floor_.version_vector(), members_hash_, retired_.digest(),
-                      std::nullopt};
+  DeleteAdvert advert{AdvertisedSeen(),
+                      floor_.version_vector(),
+                      members_hash_,
+                      retired_.digest(),
+                      std::nullopt,
+                      unsure_,
+                      fresh_};
   if (retired_.empty()) return advert;
-  auto it = peer_retired_.find(peer);
-  if (it != peer_retired_.end() && it->second == retired_.digest()) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end() && it->second.retired_digest == retired_.digest()) {
     // The peer has the same retired set: it puts the entries back itself.
     advert.seen = retired_.Without(advert.seen);
     advert.collected = retired_.Without(advert.collected);
@@ -74,6 +79,17 @@ bool TombstoneCollector::IsStale(ReplicaId r) const {
   return it != heard_.end() && !Covers(it->second.seen, floor_);
 }
 
+bool TombstoneCollector::RefusesStatesOf(NodeId node, ReplicaId r) const {
+  if (IsStale(r)) return true;
+  auto it = peers_.find(node);
+  return fresh_ && it != peers_.end() && it->second.unsure;
+}
+
+bool TombstoneCollector::WithholdsStatesFrom(NodeId node) const {
+  auto it = peers_.find(node);
+  return unsure_ && it != peers_.end() && it->second.fresh;
+}
+
 bool TombstoneCollector::Adopt(const CausalContext::VersionVector& floor) {
   auto parts = CausalContext::FromParts(floor, {});
   if (!parts.ok()) return false;  // decoded frames are in compact form already
@@ -88,7 +104,7 @@ bool TombstoneCollector::Adopt(const CausalContext::VersionVector& floor) {
 
 TombstoneCollector::Heard TombstoneCollector::OnAdvert(NodeId from_node, ReplicaId from,
                                                        const DeleteAdvert& advert, TimeMicros now) {
-  peer_retired_[from_node] = advert.retired_digest;
+  peers_[from_node] = PeerAdvert{advert.retired_digest, advert.unsure, advert.fresh};
   // The vectors the advert stands for: its entries and the sender's retired ones.
   static const RetiredDeletes::Vector kNone;
   const RetiredDeletes::Vector* retired = nullptr;
@@ -105,11 +121,12 @@ TombstoneCollector::Heard TombstoneCollector::OnAdvert(NodeId from_node, Replica
     ++metrics_.delete_adverts_unreadable;
     return Heard::kUnreadable;
   }
-  const Heard heard = Hear(from,
-                           DeleteAdvert{RetiredDeletes::With(advert.seen, *retired),
-                                        RetiredDeletes::With(advert.collected, *retired),
-                                        advert.members, advert.retired_digest, std::nullopt},
-                           now);
+  const Heard heard =
+      Hear(from,
+           DeleteAdvert{RetiredDeletes::With(advert.seen, *retired),
+                        RetiredDeletes::With(advert.collected, *retired), advert.members,
+                        advert.retired_digest, std::nullopt, advert.unsure, advert.fresh},
+           now);
   // The sender's retired entries are within its floor, which this one adopted: they retire
   // here too (unless the floor was refused), so that the two sets become one.
   if (retired != &retired_.entries() &&
@@ -126,7 +143,7 @@ TombstoneCollector::Heard TombstoneCollector::OnAdvert(NodeId from_node, Replica
   if (unsure_ && unsure_until_ == 0) {
     unsure_until_ = std::max<TimeMicros>(1, now + 2 * MicrosOf(options_.anti_entropy_interval));
   }
-  if (unsure_ && HeardEveryMember(true)) unsure_ = false;
+  if (unsure_ && (HeardEveryMember(true) || now >= unsure_until_)) unsure_ = false;
   epoch_ = epoch_ == 0xffff ? 1 : epoch_ + 1;  // the writes so far are before this advert
   return heard;
 }
@@ -194,7 +211,7 @@ std::optional<AnyCrdt> TombstoneCollector::TakeQuarantined(const std::string& na
 }
 
 void TombstoneCollector::KeepPeers(const std::vector<NodeId>& peers) {
-  std::erase_if(peer_retired_, [&](const auto& e) {
+  std::erase_if(peers_, [&](const auto& e) {
     return !std::binary_search(peers.begin(), peers.end(), e.first);
   });
 }
@@ -206,6 +223,7 @@ void TombstoneCollector::SetMembers(const std::vector<ReplicaId>& members) {
 }
 
 void TombstoneCollector::Tick(TimeMicros now) {
+  if (unsure_ && unsure_until_ != 0 && now >= unsure_until_) unsure_ = false;
   if (!quarantine_.empty() && now >= quarantine_until_) {
     metrics_.keys_dropped_stale += quarantine_.size();
     quarantine_.clear();

@@ -76,12 +76,20 @@ class TombstoneCollector {
   // hear this replica's set).
   enum class Heard { kNothingNew, kAdopted, kQuarantined, kUnreadable };
   Heard OnAdvert(NodeId from_node, ReplicaId from, const DeleteAdvert& advert, TimeMicros now);
-  // Whether `r` advertised deletes that do not cover the floor here (its states are refused).
+  // Whether `r` advertised deletes that do not cover the floor here.
   bool IsStale(ReplicaId r) const;
+  // Whether this replica refuses the key states of replica `r` of `node`: r is stale, or this
+  // store is fresh (no floor to judge by: it takes any floor as it is) and the node's last
+  // advert said it was unsure (what it holds may be deleted and collected elsewhere).
+  bool RefusesStatesOf(NodeId node, ReplicaId r) const;
+  // Whether this replica keeps its key states from `node` (anti-entropy repairs): it is unsure
+  // and the node's last advert said it was fresh (the other side of the same rule, for the
+  // rounds the fresh node starts, where this replica's advert is not heard first).
+  bool WithholdsStatesFrom(NodeId node) const;
   // The epoch of local writes: it moves at every advert heard (KeyEntry::written_epoch).
   uint16_t epoch() const { return epoch_; }
 
-  // Forgets what nodes that are no longer peers (sorted) last advertised of their retired sets.
+  // Forgets what nodes that are no longer peers (sorted) last advertised.
   void KeepPeers(const std::vector<NodeId>& peers);
   // The current members' replicas (ascending), whose hash the adverts carry.
   void SetMembers(const std::vector<ReplicaId>& members);
@@ -117,9 +125,8 @@ class TombstoneCollector {
   // advert when they meet and, if it is stale, answers with its own at once). Until then it
   // takes no part in peers' coordinated requests: a write it acknowledged could go into the
   // quarantine that follows, and a read it answered could bring back a key collected elsewhere.
-  bool unsure(TimeMicros now) const {
-    return unsure_ && (unsure_until_ == 0 || now < unsure_until_);
-  }
+  // (Its adverts say so.)
+  bool unsure() const { return unsure_; }
   void Restore(const DeletesRecord& record);
 
  private:
@@ -153,7 +160,12 @@ class TombstoneCollector {
   CausalContext seen_;      // the deletes whose effects this store holds
   CausalContext floor_;     // the deletes every member has seen (vector only), within seen_
   RetiredDeletes retired_;  // within floor_: left out of adverts
-  std::map<NodeId, uint64_t> peer_retired_;  // the retired digest each peer last advertised
+  struct PeerAdvert {       // what each peer's last advert said of it
+    uint64_t retired_digest = 0;
+    bool unsure = false;
+    bool fresh = false;
+  };
+  std::map<NodeId, PeerAdvert> peers_;
   std::map<ReplicaId, DeleteAdvert> heard_;  // members' last adverts
   uint64_t members_hash_ = 0;                // of the members at the last Tick
   // The store holds nothing from before: it started empty and has not heard every member yet.
