@@ -920,6 +920,35 @@ double TreeDepth(const Replicator& r) {
   return r.NamedMetrics().at("crdt.replicator.antientropy.tree_depth");
 }
 
+// A key created here stays out of the digest tree until its first delta has gone: a round
+// before that flush would repair the whole key that the flush is about to send (while nodes
+// create keys, every round repaired them all). Once flushed, it is in the tree like any key.
+TEST(ReplicatorTest, AKeyNotYetFlushedIsOutOfTheDigestTree) {
+  ReplicatorOptions o = Cluster::Options();
+  o.delta_flush_interval = 5.0;
+  Cluster c(2, o);
+  ASSERT_TRUE(test::GAdd(c[0], "k", 1, 0));
+  c[0].SyncWith(1);
+  c[0].Tick(kSecond);  // the round, not the flush
+  c[1].Tick(kSecond);
+  c.Pump(kSecond);
+  EXPECT_FALSE(test::GLive(c[1], "k"));
+  EXPECT_EQ(c[0].metrics().delta_publish_count, 0u);
+
+  c.Run(6 * kSecond, 6 * kSecond, kSecond);  // the flush
+  EXPECT_EQ(test::GCount(c[1], "k"), 1u);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  // Now in the tree: a round repairs what a lost delta did not bring.
+  ASSERT_TRUE(c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 2),
+                          Consistency::kLocal, 6 * kSecond)
+                  .ok());
+  c[0].Tick(11 * kSecond);
+  c.Take();  // its delta is lost
+  c[0].SyncWith(1);
+  c.Run(12 * kSecond, 13 * kSecond, kSecond);
+  EXPECT_EQ(test::GCount(c[1], "k"), 3u);
+}
+
 // The digest tree deepens as the store grows, so that a round lists about the keys that differ
 // whatever the store's size: the same 20 differing keys cost about as much in a store 16 times
 // larger (one level more: 16 digests per differing node). A tree that stayed at its first depth

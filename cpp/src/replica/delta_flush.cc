@@ -61,6 +61,7 @@ void DeltaFlush::Tick(TimeMicros now, bool have_peers,
         batches.Add(std::move(s));
       }
       e->pending = kNoPending;
+      e->unpublished = false;  // its digest goes into the tree at the next refresh
     } else if (TombstoneEntry* t = store_.FindTombstone(name); t != nullptr && t->pending) {
       t->pending = false;
       if (have_peers) batches.Add(KeyStore::ToTombstone(name, *t));

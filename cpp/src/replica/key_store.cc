@@ -275,13 +275,19 @@ void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
   e.digest_dirty = false;
 }
 
-void KeyStore::RefreshDigests() {
-  for (const std::string& name : dirty_digests_) {
+void KeyStore::RefreshDigests(bool all) {
+  std::vector<std::string> waiting;
+  for (std::string& name : dirty_digests_) {
     auto it = keys_.find(name);
     if (it == keys_.end() || !it->second.digest_dirty) continue;
-    RefreshDigest(name, it->second);
+    if (it->second.unpublished && !all) {
+      waiting.push_back(std::move(name));
+    } else {
+      RefreshDigest(name, it->second);
+    }
   }
   ReleaseIfLarge(dirty_digests_);
+  if (!waiting.empty()) dirty_digests_ = std::move(waiting);
 }
 
 }  // namespace convergent::internal

@@ -47,6 +47,10 @@ struct KeyEntry {
   uint32_t pending = kNoPending;
   CrdtType type = CrdtType::kGCounter;
   bool digest_dirty = true;
+  // Created by a local update and its first delta not sent yet: out of the digest tree until it
+  // is (a round would repair the whole key that the next flush sends as a delta). Bounded: the
+  // flush clears it whatever comes next.
+  bool unpublished = false;
   // The tombstone collector's epoch of the last local write (0: none); a quarantine keeps the
   // keys written in the current one (replica/tombstone_collector.h).
   uint16_t written_epoch = 0;
@@ -214,7 +218,9 @@ class KeyStore {
   }
 
   // ---- digests (anti-entropy) ----
-  void RefreshDigests();
+  // Digests the keys changed since their last digest; unpublished keys (KeyEntry) wait for the
+  // refresh after their flush, unless `all`.
+  void RefreshDigests(bool all = false);
   // Whether a peer's full state is what the key holds, by the digest of its bytes, markers and
   // activity (a key changed since its last digest is digested first).
   bool Holds(const KeyedState& s);

@@ -386,6 +386,7 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     if (!delta.ok()) return delta.status();
     if (subscribed) before = std::move(empty).value();
     std::tie(stored, entry) = store.AddKey(name, std::move(value));
+    entry->unpublished = true;
   } else {
     if (subscribed) before = entry->value;
     delta = GuardedMutate(mutate, entry->value);
@@ -716,7 +717,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
 }
 
 uint64_t Replicator::Impl::StoreDigest() {
-  store.RefreshDigests();
+  store.RefreshDigests(/*all=*/true);
   return store.tree().root();
 }
 
