@@ -275,7 +275,12 @@ bool Replicator::Impl::ApplyRemoteTombstone(const Tombstone& t) {
 
 void Replicator::Impl::OnAdvert(NodeId from, ReplicaId from_replica,
                                 const internal::DeleteAdvert& advert, TimeMicros now) {
-  switch (collector.OnAdvert(from, from_replica, advert, now)) {
+  const internal::TombstoneCollector::Heard heard =
+      collector.OnAdvert(from, from_replica, advert, now);
+  // An unsure replica is sure once it has heard every member: it hears this one's advert now,
+  // not at this one's next round with it (once per replica, so two unsure ones do not echo).
+  if (advert.unsure && collector.FirstUnsureAdvertOf(from_replica)) anti_entropy.SyncWith(from);
+  switch (heard) {
     case internal::TombstoneCollector::Heard::kQuarantined:
       // This replica missed collected deletes and set its keys aside: a round with every peer
       // brings back the keys they hold and tells them it has caught up.

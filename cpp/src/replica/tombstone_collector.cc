@@ -232,6 +232,11 @@ void TombstoneCollector::Tick(TimeMicros now) {
     return !std::binary_search(members_.begin(), members_.end(), h.first);
   });
   if (!members_.empty()) {
+    std::erase_if(answered_unsure_, [&](ReplicaId r) {
+      return !std::binary_search(members_.begin(), members_.end(), r);
+    });
+  }
+  if (!members_.empty()) {
     SkipLostDeletes(now);
     RaiseFloor();
     Retire();

@@ -41,6 +41,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +87,8 @@ class TombstoneCollector {
   // and the node's last advert said it was fresh (the other side of the same rule, for the
   // rounds the fresh node starts, where this replica's advert is not heard first).
   bool WithholdsStatesFrom(NodeId node) const;
+  // True the first time an unsure advert of replica `r` is heard (see unsure()).
+  bool FirstUnsureAdvertOf(ReplicaId r) { return answered_unsure_.insert(r).second; }
   // The epoch of local writes: it moves at every advert heard (KeyEntry::written_epoch).
   uint16_t epoch() const { return epoch_; }
 
@@ -167,6 +170,7 @@ class TombstoneCollector {
   };
   std::map<NodeId, PeerAdvert> peers_;
   std::map<ReplicaId, DeleteAdvert> heard_;  // members' last adverts
+  std::set<ReplicaId> answered_unsure_;      // FirstUnsureAdvertOf
   uint64_t members_hash_ = 0;                // of the members at the last Tick
   // The store holds nothing from before: it started empty and has not heard every member yet.
   bool fresh_ = true;
