@@ -159,6 +159,21 @@ TEST(TombstoneCollectionTest, AReplicaRestoredFromBeforeACollectionDoesNotBringT
   EXPECT_EQ(c[1].StoreDigest(), back.StoreDigest());
 }
 
+// Node 2 keeps a snapshot while it holds "gone", then leaves; nodes 0 and 1 delete "gone" and
+// collect it. Returns node 2's snapshot; `t` is the time after the collection.
+std::vector<Replicator::SnapshotChange> NodeTwoMissesACollection(Cluster& c, TimeMicros& t) {
+  c.SetMembers();
+  c[2].TrackChanges();
+  EXPECT_TRUE(GAdd(c[0], "gone", 3, 0));
+  t = c.Run(kSecond, 3 * kSecond, kSecond);
+  std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
+  OnlyTwoMembers(c);
+  EXPECT_TRUE(c[0].Delete("gone", CrdtType::kGCounter, Consistency::kLocal, t).ok());
+  t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
+  EXPECT_EQ(c[0].tombstone_count() + c[1].tombstone_count(), 0u);
+  return snapshot;
+}
+
 // The outcomes of node `n`'s requests completed so far (nullopt: not completed).
 class Outcomes {
  public:
@@ -182,15 +197,8 @@ class Outcomes {
 // reader. It answers none until it has heard every member, and then does.
 TEST(TombstoneCollectionTest, ARestoredReplicaAnswersNoCoordinatedRequestUntilItHeardEveryMember) {
   Cluster c(3, Options());
-  c.SetMembers();
-  c[2].TrackChanges();
-  ASSERT_TRUE(GAdd(c[0], "gone", 3, 0));
-  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
-  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
-  OnlyTwoMembers(c);  // node 2 leaves; the others delete "gone" and collect it
-  ASSERT_TRUE(c[0].Delete("gone", CrdtType::kGCounter, Consistency::kLocal, t).ok());
-  t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
-  ASSERT_EQ(c[0].tombstone_count(), 0u);
+  TimeMicros t = 0;
+  const std::vector<Replicator::SnapshotChange> snapshot = NodeTwoMissesACollection(c, t);
 
   Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
   ASSERT_TRUE(back.Restore(snapshot).ok());
@@ -277,8 +285,8 @@ TEST(TombstoneCollectionTest, MembersAnswerAnUnsureAdvertAtOnce) {
     c.TickAll(t);
     c.Pump(t);
   }
-  auto write = c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 2),
-                           Consistency::kAll, t);
+  auto write =
+      c[0].Update("k", CrdtType::kGCounter, GIncrement(c[0].replica_id(), 2), Consistency::kAll, t);
   ASSERT_TRUE(write.ok() && *write != 0);
   c.Pump(t);
   EXPECT_EQ(Outcomes(c[0])[*write], StatusCode::kOk);
@@ -377,15 +385,8 @@ TEST(TombstoneCollectionTest, AReadReplyRefusedFromAStalePeerIsNoAnswer) {
 // is unsure, and the unsure node keeps its states from a node whose advert says it is fresh.
 TEST(TombstoneCollectionTest, AnUnsureReplicaAndAFreshOneShareNoKeyStates) {
   Cluster c(3, Options());
-  c.SetMembers();
-  c[2].TrackChanges();
-  ASSERT_TRUE(GAdd(c[0], "gone", 3, 0));
-  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
-  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
-  OnlyTwoMembers(c);  // node 2 leaves; the others delete "gone" and collect it
-  ASSERT_TRUE(c[0].Delete("gone", CrdtType::kGCounter, Consistency::kLocal, t).ok());
-  t = c.Run(t + kSecond, t + 500 * kSecond, 5 * kSecond, Without(2));
-  ASSERT_EQ(c[1].tombstone_count(), 0u);
+  TimeMicros t = 0;
+  const std::vector<Replicator::SnapshotChange> snapshot = NodeTwoMissesACollection(c, t);
 
   Replicator& fresh = c.Replace(1, ReplicaId{3003}, Options());  // node 1 comes back empty
   Replicator& back = c.Replace(2, ReplicaId{2002}, Options());   // node 2 from its snapshot
