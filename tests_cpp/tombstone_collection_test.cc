@@ -174,6 +174,20 @@ std::vector<Replicator::SnapshotChange> NodeTwoMissesACollection(Cluster& c, Tim
   return snapshot;
 }
 
+// Node 2 keeps a snapshot while it holds "k" (1), then restarts from it as replica 2002, a
+// member again. Returns the restored replicator; `t` is the time of the snapshot.
+Replicator& NodeTwoRestartsFromItsSnapshot(Cluster& c, TimeMicros& t) {
+  c.SetMembers();
+  c[2].TrackChanges();
+  EXPECT_TRUE(GAdd(c[0], "k", 1, 0));
+  t = c.Run(kSecond, 3 * kSecond, kSecond);
+  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
+  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
+  EXPECT_TRUE(back.Restore(snapshot).ok());
+  c.SetMembers();
+  return back;
+}
+
 // The outcomes of node `n`'s requests completed so far (nullopt: not completed).
 class Outcomes {
  public:
@@ -240,14 +254,8 @@ TEST(TombstoneCollectionTest, ARestoredReplicaAnswersNoCoordinatedRequestUntilIt
 // after it first hears a member, a restored node answers again.
 TEST(TombstoneCollectionTest, AMemberThatIsDownKeepsARestoredReplicaUnsureForALimitedTime) {
   Cluster c(3, Options());
-  c.SetMembers();
-  c[2].TrackChanges();
-  ASSERT_TRUE(GAdd(c[0], "k", 1, 0));
-  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
-  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
-  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
-  ASSERT_TRUE(back.Restore(snapshot).ok());
-  c.SetMembers();
+  TimeMicros t = 0;
+  Replicator& back = NodeTwoRestartsFromItsSnapshot(c, t);
   back.Tick(t);
   // Node 1 is down from now on; node 0 writes at Majority, which only node 2 can make.
   auto majority_write = [&](uint64_t n) {
@@ -271,14 +279,8 @@ TEST(TombstoneCollectionTest, AMemberThatIsDownKeepsARestoredReplicaUnsureForALi
 // heard every member a round trip later, not when each member's own next round picks it.
 TEST(TombstoneCollectionTest, MembersAnswerAnUnsureAdvertAtOnce) {
   Cluster c(3, Options());
-  c.SetMembers();
-  c[2].TrackChanges();
-  ASSERT_TRUE(GAdd(c[0], "k", 1, 0));
-  TimeMicros t = c.Run(kSecond, 3 * kSecond, kSecond);
-  const std::vector<Replicator::SnapshotChange> snapshot = SnapshotOf(c[2], t);
-  Replicator& back = c.Replace(2, ReplicaId{2002}, Options());
-  ASSERT_TRUE(back.Restore(snapshot).ok());
-  c.SetMembers();
+  TimeMicros t = 0;
+  Replicator& back = NodeTwoRestartsFromItsSnapshot(c, t);
   back.SyncWith(0);
   back.SyncWith(1);
   for (int i = 0; i < 2; ++i) {  // its rounds, then theirs (started at their next tick)

@@ -604,10 +604,10 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
   }
   const auto* batch = std::get_if<DeltaBatchMsg>(&f.body);
   origin = remote ? Origin::kRemote : batch && batch->relayed ? Origin::kRelayed : Origin::kPeer;
-  // A replica that missed collected deletes may hold keys deleted here: its states are refused
-  // until it has caught up (its tombstones are fine).
-  const bool stale = collector.RefusesStatesOf(from, f.from_replica);
-  if (stale) RefuseStates(f.body);
+  // A replica that missed collected deletes (or, to a fresh store, may have) may hold keys
+  // deleted here: its states are refused until it has caught up (its tombstones are fine).
+  const bool refused = collector.RefusesStatesOf(from, f.from_replica);
+  if (refused) RefuseStates(f.body);
   std::visit(
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;
@@ -622,7 +622,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
             ++metrics.coordinated_deferred;  // the writer resends until this replica is sure
           } else if (m.datacenter && remote) {
             OnDatacenterWrite(from, m, now);
-          } else if (stale && m.entry) {
+          } else if (refused && m.entry) {
             // Not acknowledged: the writer resends until it has caught up (or times out).
             ++metrics.entries_from_stale;
           } else {
@@ -639,7 +639,7 @@ void Replicator::Impl::Dispatch(FrameMsg& f, size_t size, TimeMicros now) {
             OnRead(from, m);
           }
         } else if constexpr (std::is_same_v<M, internal::ReadReplyMsg>) {
-          if (stale && m.entry) {
+          if (refused && m.entry) {
             // Not counted (an empty answer would pass for one that holds nothing): the reader
             // resends until the peer has caught up (or times out).
             ++metrics.entries_from_stale;
