@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <vector>
 
 #include "crdt_test_support.h"
@@ -115,6 +116,20 @@ TEST(MVRegisterTest, FromPartsRejectsADotOutsideTheContext) {
   auto ok = MVRegister::FromParts(store, ctx);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->Values(), Vals({1}));
+}
+
+// A register moves its dot at every write: past a few writes the removed dots would cost more
+// than the register, and DeltaSince leaves it to the whole state.
+TEST(MVRegisterTest, DeltaSinceGivesWayToTheWholeRegisterAfterManyWrites) {
+  MVRegister r;
+  const MVRegister empty;
+  for (uint64_t i = 0; i < 10; ++i) r.Set(TestReplica(0), UintValue(i));
+  const std::optional<MVRegister> few = r.DeltaSince(empty.context());
+  ASSERT_TRUE(few.has_value());
+  EXPECT_EQ(Joined(empty, *few), r);
+  MVRegister seen = r;
+  for (uint64_t i = 0; i < 100; ++i) r.Set(TestReplica(0), UintValue(i));
+  EXPECT_FALSE(r.DeltaSince(seen.context()).has_value());
 }
 
 }  // namespace

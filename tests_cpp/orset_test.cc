@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "crdt_test_support.h"
@@ -280,6 +281,44 @@ TEST(ORSetTest, MutatingAMillionElementSetYieldsOneElementDeltas) {
   EXPECT_FALSE(s.Contains(UintValue(kN)));
   EXPECT_TRUE(s.Contains(UintValue(12345)));
   EXPECT_EQ(s.size(), kN - 1);
+}
+
+// Delta-state anti-entropy: a replica that lacks the last adds and still holds an element
+// removed here gets exactly those adds and that remove, and nothing it already has.
+TEST(ORSetTest, DeltaSinceCarriesTheMissingAddsAndTheRemovesOnly) {
+  ORSet here;
+  for (uint64_t i = 0; i < 1000; ++i) here.Add(kA, UintValue(100 + i));
+  here.Add(kB, kX);
+  ORSet there = here;
+  here.Add(kA, kY);
+  here.Add(kC, kZ);
+  here.Remove(UintValue(500));
+  const std::optional<ORSet> delta = here.DeltaSince(there.context());
+  ASSERT_TRUE(delta.has_value());
+  EXPECT_EQ(delta->Elements(), (std::vector<Value>{kY, kZ}));
+  EXPECT_EQ(delta->context().DotCount(), 3u);  // the two adds and the removed dot
+  EXPECT_EQ(Joined(there, *delta), here);
+  // A replica that has seen every dot gets no element, only the remove: a remove makes no dot,
+  // so it may still hold the removed element.
+  const std::optional<ORSet> none = here.DeltaSince(here.context());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(none->context().DotCount(), 1u);
+}
+
+// Removes are listed dot by dot: past twice the entries the other replica holds (plus a slack),
+// the whole set is cheaper, and DeltaSince says so.
+TEST(ORSetTest, DeltaSinceGivesWayToTheWholeSetWhenMostWasRemoved) {
+  ORSet here;
+  for (uint64_t i = 0; i < 1000; ++i) here.Add(kA, UintValue(i));
+  const ORSet there = here;
+  for (uint64_t i = 0; i < 900; ++i) here.Remove(UintValue(i));
+  EXPECT_FALSE(here.DeltaSince(there.context()).has_value());  // 900 removed, 100 held
+  ORSet fewer = there;
+  for (uint64_t i = 0; i < 600; ++i) fewer.Remove(UintValue(i));
+  const std::optional<ORSet> delta = fewer.DeltaSince(there.context());  // 600 <= 2 * 400 + 64
+  ASSERT_TRUE(delta.has_value());
+  EXPECT_EQ(Joined(there, *delta), fewer);
 }
 
 }  // namespace

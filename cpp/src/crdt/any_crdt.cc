@@ -1,5 +1,6 @@
 #include "convergent/crdt/any_crdt.h"
 
+#include <concepts>
 #include <string>
 
 namespace convergent {
@@ -106,6 +107,36 @@ bool AnyCrdt::NeedsPruningFrom(ReplicaId removed) const {
       return v.NeedsPruningFrom(removed);
     } else {
       return false;
+    }
+  });
+}
+
+namespace {
+template <typename T>
+concept Causal = requires(const T& v, const CausalContext& c) {
+  { v.context() } -> std::same_as<const CausalContext&>;
+  { v.DeltaSince(c) } -> std::same_as<std::optional<T>>;
+};
+}  // namespace
+
+const CausalContext* AnyCrdt::Context() const {
+  return Visit([](const auto& v) -> const CausalContext* {
+    if constexpr (Causal<std::decay_t<decltype(v)>>) {
+      return &v.context();
+    } else {
+      return nullptr;
+    }
+  });
+}
+
+std::optional<AnyCrdt> AnyCrdt::DeltaSince(const CausalContext& seen) const {
+  return Visit([&](const auto& v) -> std::optional<AnyCrdt> {
+    if constexpr (Causal<std::decay_t<decltype(v)>>) {
+      auto delta = v.DeltaSince(seen);
+      if (!delta) return std::nullopt;
+      return AnyCrdt(std::move(*delta));
+    } else {
+      return std::nullopt;
     }
   });
 }

@@ -179,6 +179,26 @@ uint64_t CausalContext::DotCount() const {
   return n;
 }
 
+uint64_t CausalContext::CountIn(const CausalContext& other) const {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  uint64_t n = 0;
+  const auto add = [&](uint64_t k) { n = k > kMax - n ? kMax : n + k; };
+  for (const auto& [r, mine] : vv_) {
+    // Both ranges start at 1; the other's cloud dots lie above its range.
+    const uint64_t theirs = other.Contiguous(r);
+    add(std::min(mine, theirs));
+    if (mine > theirs) {
+      other.ForEachCloudCounterOf(r, [&](uint64_t c) {
+        if (c <= mine) add(1);
+      });
+    }
+  }
+  for (const Dot& d : cloud_) {  // above this side's ranges: counted once
+    if (other.Contains(d)) add(1);
+  }
+  return n;
+}
+
 Result<CausalContext> CausalContext::FromParts(VersionVector vv, DotCloud cloud) {
   for (size_t i = 0; i < vv.size(); ++i) {
     if (vv[i].counter == 0) return Status::Corruption("CausalContext: a vector counter of 0");

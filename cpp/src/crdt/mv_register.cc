@@ -4,6 +4,8 @@
 #include <iterator>
 #include <utility>
 
+#include "convergent/crdt/delta_since.h"
+
 namespace convergent {
 
 MVRegister MVRegister::Set(ReplicaId replica, Value v) {
@@ -58,6 +60,15 @@ Result<MVRegister> MVRegister::FromParts(Store store, CausalContext ctx) {
   r.store_ = std::move(store);
   r.ctx_ = std::move(ctx);
   return r;
+}
+
+std::optional<MVRegister> MVRegister::DeltaSince(const CausalContext& seen) const {
+  auto parts = CausalDeltaSince(store_, ctx_, seen);
+  if (!parts) return std::nullopt;
+  MVRegister delta;
+  delta.store_ = std::move(parts->first);
+  delta.ctx_ = std::move(parts->second);
+  return delta;
 }
 
 }  // namespace convergent

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "convergent/crdt/delta_since.h"
+
 namespace convergent {
 namespace {
 
@@ -398,6 +400,15 @@ Result<ORMap> ORMap::FromParts(Store store, CausalContext ctx) {
   m.store_ = std::move(store);
   m.ctx_ = std::move(ctx);
   return m;
+}
+
+std::optional<ORMap> ORMap::DeltaSince(const CausalContext& seen) const {
+  auto parts = CausalDeltaSince(store_, ctx_, seen);
+  if (!parts) return std::nullopt;
+  ORMap delta;
+  delta.store_ = std::move(parts->first);
+  delta.ctx_ = std::move(parts->second);
+  return delta;
 }
 
 }  // namespace convergent

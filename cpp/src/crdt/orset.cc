@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "convergent/crdt/delta_since.h"
+
 namespace convergent {
 
 ORSet ORSet::Add(ReplicaId replica, Value v) {
@@ -77,6 +79,15 @@ Result<ORSet> ORSet::FromParts(Store&& store, CausalContext&& ctx) {
   out->store_ = std::move(store);
   out->ctx_ = std::move(ctx);
   return out;
+}
+
+std::optional<ORSet> ORSet::DeltaSince(const CausalContext& seen) const {
+  auto parts = CausalDeltaSince(store_, ctx_, seen);
+  if (!parts) return std::nullopt;
+  ORSet delta;
+  delta.store_ = std::move(parts->first);
+  delta.ctx_ = std::move(parts->second);
+  return delta;
 }
 
 }  // namespace convergent

@@ -94,6 +94,13 @@ class AnyCrdt {
   // removed and added again has new dots); false for different types.
   bool SameValue(const AnyCrdt& other) const;
 
+  // The causal types (ORSet, MVRegister and the maps: a dot store with a causal context): the
+  // value's context, and what a replica whose context is `seen` lacks of it
+  // (convergent/crdt/delta_since.h). nullptr and nullopt for the other types; DeltaSince is
+  // also nullopt when listing what was removed would cost more than the whole value.
+  const CausalContext* Context() const;
+  std::optional<AnyCrdt> DeltaSince(const CausalContext& seen) const;
+
   // Removed-replica pruning (convergent/crdt/pruning.h). Types that hold no per-replica state
   // that grows with incarnations (LWWRegister, Flag, GSet) never need it.
   bool NeedsPruningFrom(ReplicaId removed) const;

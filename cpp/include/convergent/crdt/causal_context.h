@@ -65,6 +65,37 @@ class CausalContext {
 
   // Number of dots contained, saturating; used to pick the cheaper join strategy.
   uint64_t DotCount() const;
+  // Number of dots contained here and in `other` too, saturating.
+  uint64_t CountIn(const CausalContext& other) const;
+  // Calls fn(dot) for every dot contained here and in `other` too (CountIn of them), or here
+  // and not in `other`: each replica's in ascending order, but not sorted across replicas.
+  template <typename Fn>
+  void ForEachDotIn(const CausalContext& other, Fn&& fn) const {
+    for (const auto& [r, n] : vv_) {
+      const uint64_t theirs = other.Contiguous(r);
+      for (uint64_t c = 0; c < std::min(n, theirs);) fn(Dot{r, ++c});
+      if (n > theirs) {
+        other.ForEachCloudCounterOf(r, [&](uint64_t c) {
+          if (c <= n) fn(Dot{r, c});
+        });
+      }
+    }
+    for (const Dot& d : cloud_) {
+      if (other.Contains(d)) fn(d);
+    }
+  }
+  template <typename Fn>
+  void ForEachDotNotIn(const CausalContext& other, Fn&& fn) const {
+    for (const auto& [r, n] : vv_) {
+      for (uint64_t c = other.Contiguous(r); c < n;) {
+        const Dot d{r, ++c};
+        if (!other.InCloud(d)) fn(d);
+      }
+    }
+    for (const Dot& d : cloud_) {
+      if (!other.Contains(d)) fn(d);
+    }
+  }
   // Calls fn(dot) for every contained dot (vector ranges first, then the cloud).
   template <typename Fn>
   void ForEachDot(Fn&& fn) const {

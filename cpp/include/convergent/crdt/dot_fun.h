@@ -82,6 +82,15 @@ class DotFun {
   void ForEachDot(Fn&& fn) const {
     for (const Entry& e : entries_) fn(e.dot);
   }
+  // A copy of the entries whose dot keep(dot) keeps; keep is called once for every dot.
+  template <typename Keep>
+  DotFun Filtered(Keep&& keep) const {
+    DotFun out;
+    for (const Entry& e : entries_) {
+      if (keep(e.dot)) out.entries_.push_back(e);
+    }
+    return out;
+  }
 
   // Phase 1 of the causal join: drops this store's dots that `other_ctx` has seen but `other`
   // no longer holds (removed there). Calls on_drop(dot) for each dropped dot.

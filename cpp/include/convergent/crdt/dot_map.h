@@ -1,6 +1,6 @@
 // DotMap<K, S>: a map from keys to nested dot stores (DotFun, or anything with the same join
-// interface: empty(), ForEachDot, DropRemoved, AddUnseen, which DotMap itself also offers), the
-// dot store behind ORSet and ORMap.
+// interface: empty(), ForEachDot, Filtered, DropRemoved, AddUnseen, which DotMap itself also
+// offers), the dot store behind ORSet and ORMap.
 // A key whose store becomes empty disappears.
 //
 // Representation: a map with one key (the delta of an add, of a remove, of one update) keeps it
@@ -354,6 +354,17 @@ class DotMap {
   template <typename Fn>
   void ForEachDot(Fn&& fn) const {
     for (const auto& kv : *this) kv.second.ForEachDot(fn);
+  }
+  // A copy of the entries, each with only the dots that keep(dot) keeps (an entry left with none
+  // is left out); keep is called once for every dot.
+  template <typename Keep>
+  DotMap Filtered(Keep&& keep) const {
+    DotMap out;
+    for (const auto& [k, s] : *this) {
+      S part = s.Filtered(keep);
+      if (!part.empty()) out.InsertDecoded(k, std::move(part));
+    }
+    return out;
   }
 
   // Equal entries, whatever their representation.

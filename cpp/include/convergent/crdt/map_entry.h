@@ -102,6 +102,19 @@ class MapEntry {
   void ForEachDot(Fn&& fn) const {
     for (const Part& p : parts_) std::visit([&](const auto& s) { s.ForEachDot(fn); }, p.store);
   }
+  template <typename Keep>
+  MapEntry Filtered(Keep&& keep) const {
+    MapEntry out;
+    for (const Part& p : parts_) {
+      std::visit(
+          [&](const auto& s) {
+            auto part = s.Filtered(keep);
+            if (!part.empty()) out.parts_.push_back(Part{p.type, std::move(part)});
+          },
+          p.store);
+    }
+    return out;
+  }
   template <typename OnDrop>
   void DropRemoved(const MapEntry* other, const CausalContext& other_ctx, OnDrop&& on_drop) {
     for (Part& p : parts_) {

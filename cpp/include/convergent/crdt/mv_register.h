@@ -23,6 +23,9 @@ class MVRegister {
 
   MVRegister Set(ReplicaId replica, Value v);
   void Join(const MVRegister& other);
+  // What a replica whose context is `seen` lacks of this value (convergent/crdt/delta_since.h);
+  // nullopt when listing what was removed here would cost more than the whole value.
+  std::optional<MVRegister> DeltaSince(const CausalContext& seen) const;
 
   std::vector<Value> Values() const;  // concurrent values, canonical order, no duplicates
   bool empty() const { return store_.empty(); }

@@ -50,6 +50,9 @@ class ORMap {
   // Removes the key (whatever its type); an absent key gives an empty delta.
   ORMap Remove(const Value& key);
   void Join(const ORMap& other);
+  // What a replica whose context is `seen` lacks of this value (convergent/crdt/delta_since.h);
+  // nullopt when listing what was removed here would cost more than the whole value.
+  std::optional<ORMap> DeltaSince(const CausalContext& seen) const;
 
   bool Contains(const Value& key) const { return store_.Find(key) != nullptr; }
   size_t size() const { return store_.size(); }

@@ -30,6 +30,9 @@ class ORSet {
   ORSet Remove(const Value& v);
   ORSet Clear();
   void Join(const ORSet& other);
+  // What a replica whose context is `seen` lacks of this value (convergent/crdt/delta_since.h);
+  // nullopt when listing what was removed here would cost more than the whole value.
+  std::optional<ORSet> DeltaSince(const CausalContext& seen) const;
 
   bool Contains(const Value& v) const { return store_.Find(v) != nullptr; }
   size_t size() const { return store_.size(); }

@@ -22,6 +22,13 @@ class TypedMap {
 
   Derived Remove(const Value& key) { return Derived::Wrap(map_.Remove(key)); }
   void Join(const Derived& other) { map_.Join(other.map_); }
+  // The map's DeltaSince (convergent/crdt/ormap.h).
+  std::optional<Derived> DeltaSince(const CausalContext& seen) const {
+    std::optional<ORMap> m = map_.DeltaSince(seen);
+    if (!m) return std::nullopt;
+    return Wrap(std::move(*m));
+  }
+  const CausalContext& context() const { return map_.context(); }
 
   bool Contains(const Value& key) const { return map_.Contains(key); }
   size_t size() const { return map_.size(); }
