@@ -27,6 +27,7 @@ using Cluster = test::ReplicatorCluster;
 using test::FlagEnable;
 using test::GIncrement;
 using test::LWWSet;
+using test::MVSet;
 using test::PNAdd;
 using test::Sent;
 using test::SetAdd;
@@ -733,6 +734,83 @@ TEST(ReplicatorTest, AntiEntropyRepairsBothDirections) {
   EXPECT_TRUE(c[1].IsDeleted("gone"));
   EXPECT_EQ(c[0].Keys(), c[1].Keys());
   EXPECT_GE(c[0].metrics().antientropy_count + c[1].metrics().antientropy_count, 1u);
+}
+
+std::vector<Value> Elements(Replicator& r, std::string_view key) {
+  auto v = r.Get(key, CrdtType::kORSet);
+  if (!v.ok() || *v == nullptr) return {};
+  return (*v)->get_if<ORSet>()->Elements();
+}
+
+// A large set both hold, differently (each missed the other's last adds, and one a remove): the
+// round repairs it by the part each lacks, computed from the other's causal context, not by
+// sending the whole set both ways. The remove reaches the side that still held the element.
+TEST(ReplicatorTest, ASetBothHoldDifferentlyIsRepairedByThePartsTheyLack) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id(), b = c[1].replica_id();
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(c[i % 2]
+                    .Update("s", CrdtType::kORSet, SetAdd(i % 2 ? b : a, IntValue(i)),
+                            Consistency::kLocal, 0)
+                    .ok());
+  }
+  c.TickAll(kSecond);
+  c.Pump(kSecond);
+  ASSERT_EQ(Elements(c[0], "s").size(), 5000u);
+  ASSERT_EQ(Elements(c[0], "s"), Elements(c[1], "s"));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c[0].Update("s", CrdtType::kORSet, SetAdd(a, IntValue(10000 + i)),
+                            Consistency::kLocal, kSecond)
+                    .ok());
+  }
+  ASSERT_TRUE(
+      c[0].Update("s", CrdtType::kORSet, SetRemove(IntValue(7)), Consistency::kLocal, kSecond)
+          .ok());
+  ASSERT_TRUE(
+      c[1].Update("s", CrdtType::kORSet, SetAdd(b, IntValue(20000)), Consistency::kLocal, kSecond)
+          .ok());
+  c.TickAll(2 * kSecond);
+  c.Take();  // the deltas are lost
+  const size_t set_bytes = EncodeAny(**c[0].Get("s", CrdtType::kORSet)).size();
+
+  const size_t bytes = AntiEntropyRound(c, 11 * kSecond);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  const std::vector<Value> held = Elements(c[1], "s");
+  EXPECT_EQ(held.size(), 5000u + 3 + 1 - 1);
+  EXPECT_FALSE(std::binary_search(held.begin(), held.end(), IntValue(7)));
+  EXPECT_TRUE(std::binary_search(held.begin(), held.end(), IntValue(10002)));
+  EXPECT_EQ(Elements(c[0], "s"), held);
+  const uint64_t partial = c[0].metrics().repairs_partial + c[1].metrics().repairs_partial;
+  EXPECT_GE(partial, 2u);  // each way, once per round started (both started one)
+  EXPECT_EQ(c[0].metrics().repairs_whole + c[1].metrics().repairs_whole, 0u);
+  EXPECT_LT(bytes, set_bytes / 20) << "the set: " << set_bytes << " bytes";
+}
+
+// A key that removed most of what the other side has seen (here an MVRegister, which moves its
+// dot at every write) is repaired whole: listing the removed dots would cost more.
+TEST(ReplicatorTest, AKeyThatRemovedMoreThanItHoldsIsRepairedWhole) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id(), b = c[1].replica_id();
+  auto write = [&](int node, int value, TimeMicros now) {
+    ASSERT_TRUE(c[node]
+                    .Update("r", CrdtType::kMVRegister, MVSet(node == 0 ? a : b, IntValue(value)),
+                            Consistency::kLocal, now)
+                    .ok());
+  };
+  write(0, 0, 0);
+  c.TickAll(kSecond);
+  c.Pump(kSecond);
+  for (int i = 1; i <= 200; ++i) write(0, i, kSecond);
+  write(1, -1, kSecond);
+  c.TickAll(2 * kSecond);
+  c.Take();
+  AntiEntropyRound(c, 11 * kSecond);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  auto v = c[1].Get("r", CrdtType::kMVRegister);
+  ASSERT_TRUE(v.ok() && *v != nullptr);
+  EXPECT_EQ((*v)->get_if<MVRegister>()->Values(),
+            (std::vector<Value>{IntValue(200), IntValue(-1)}));
+  EXPECT_GE(c[0].metrics().repairs_whole + c[1].metrics().repairs_whole, 1u);
 }
 
 // No frame exceeds max_frame_size, whatever mix it carries: delta batches of keys and tombstones

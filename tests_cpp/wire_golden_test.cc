@@ -59,7 +59,7 @@ TEST(WireGoldenTest, ADeltaBatchFrameWithAnEntryAndATombstone) {
 
 TEST(WireGoldenTest, ADigestStepWithADeleteAdvertAndItsRetiredEntries) {
   // DigestStep (7) 3a 2d { round (1) 08 01, level (2) 10 01, deletes_seen (5) 2a 0d
-  // DeleteVector { replicas (1, packed fixed64) 0a 08 + 5, counters (2) 12 01 02 },
+  // VersionVector { replicas (1, packed fixed64) 0a 08 + 5, counters (2) 12 01 02 },
   // deletes_collected (6) 32 00 (empty, present), deletes_retired_digest (8, fixed64) 41 + the
   // digest of { 4: 3 }, deletes_retired (9) 4a 0d { 4: 3 } }; members 0 is not written.
   // The digest is part of the format: replicas of different versions compare it.
@@ -134,6 +134,37 @@ TEST(WireGoldenTest, ADigestStepWithItsDepthAndKeyDigestsWithTheirLevel) {
   EXPECT_FALSE(DecodeFrame(Unhex("09 0300000000000000  42 04 0801 3009")).ok());
 }
 
+TEST(WireGoldenTest, ARepairWithAKeyWantedBackAndAKeysContext) {
+  // Repair (9) 4a 35 { round (1) 08 04, wanted (4, packed fixed64) 22 08 + 12, since (5) 2a 27
+  // KeyContext { key_hash (1, fixed64) 09 + 13, contiguous (2) 12 0d VersionVector { replicas
+  // (1, packed fixed64) 0a 08 + 5, counters (2, packed) 12 01 07 }, cloud_replicas (3, packed
+  // fixed64) 1a 08 + 6, cloud_counters (4, packed) 22 01 09, reply (5) 28 01 } }.
+  const std::string hex =
+      "09 0400000000000000  4a 35 0804 2208 0c00000000000000"
+      "  2a 27 09 0d00000000000000 120d 0a08 0500000000000000 120107"
+      "  1a08 0600000000000000 220109 2801";
+  auto ctx = CausalContext::FromParts({{ReplicaId{5}, 7}}, {Dot{ReplicaId{6}, 9}});
+  ASSERT_TRUE(ctx.ok());
+  RepairMsg repair{4, {}, {}, {12}, {KeyContextMsg{13, *ctx, true}}};
+  EXPECT_EQ(Hex(EncodeFrame(FrameMsg{4, repair, {}})), Hex(Unhex(hex)));
+  auto back = DecodeFrame(Unhex(hex));
+  ASSERT_TRUE(back.ok());
+  const auto* r = std::get_if<RepairMsg>(&back->body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->since.size(), 1u);
+  EXPECT_EQ(r->since[0].key_hash, 13u);
+  EXPECT_EQ(r->since[0].context, *ctx);
+  EXPECT_TRUE(r->since[0].reply);
+  // A context out of its compact form (the cloud dot (6, 1) belongs in the vector) is refused
+  // with the frame.
+  const auto bad =
+      DecodeFrame(Unhex("09 0400000000000000  4a 1a 0804  2a 16 09 0d00000000000000"
+                        "  1a08 0600000000000000 220101"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("key context"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(WireGoldenTest, AHeartbeatAndABusHeader) {
   // 'H' (48), then Heartbeat { sender (1) 0a 0d MemberInfo { id (1) 08 02, name (2) 12 01 "a",
   // incarnation (3) 18 03, bus_url (4) 22 01 "b", p2p_url (5) 2a 01 "c" }, losses (3) 1a 0d
@@ -178,7 +209,7 @@ TEST(WireGoldenTest, SnapshotRecords) {
   EXPECT_EQ(t->type, CrdtType::kORSet);
   EXPECT_TRUE(t->dots.empty());
 
-  // The deletes record (named ""): SnapshotDeletes { seen (1) 0a 0d DeleteVector { replicas (1,
+  // The deletes record (named ""): SnapshotDeletes { seen (1) 0a 0d VersionVector { replicas (1,
   // packed fixed64) 0a 08 + 7, counters (2) 12 01 05 }, seen cloud: replica (2) 12 08 + 7,
   // counter (3) 1a 01 09, collected (4) 22 0d { 7: 2 } }.
   const std::string deletes = Unhex(

@@ -122,9 +122,13 @@ struct ReplicatorMetrics {
   uint64_t delta_receive_count = 0;  // key deltas received
   uint64_t coordinated_write_count = 0;
   uint64_t coordinated_read_count = 0;
-  uint64_t antientropy_count = 0;    // rounds started
-  uint64_t loss_repair_count = 0;    // of which started because frames from the peer were lost
-  uint64_t meeting_count = 0;        // of which started because the peer was just met (SyncWith)
+  uint64_t antientropy_count = 0;  // rounds started
+  uint64_t loss_repair_count = 0;  // of which started because frames from the peer were lost
+  uint64_t meeting_count = 0;      // of which started because the peer was just met (SyncWith)
+  // Keys repaired by anti-entropy: with the part the peer lacked (from its causal context), and
+  // with their whole state.
+  uint64_t repairs_partial = 0;
+  uint64_t repairs_whole = 0;
   uint64_t frames_malformed = 0;     // dropped: did not decode
   uint64_t entries_mistyped = 0;     // dropped: a key of another type than ours
   uint64_t frames_foreign = 0;       // dropped: from a node that is not a peer (another role)

@@ -42,6 +42,12 @@ constexpr auto kCatalog = std::to_array<MetricInfo>({
     {"crdt.replicator.antientropy.meeting.count",
      "convergent_replicator_antientropy_meetings_total", kC, "",
      "Anti-entropy rounds started because the peer was just met."},
+    {"crdt.replicator.antientropy.repairs.partial",
+     "convergent_replicator_antientropy_partial_repairs_total", kC, "",
+     "Keys repaired with the part the peer lacked, computed from its causal context."},
+    {"crdt.replicator.antientropy.repairs.whole",
+     "convergent_replicator_antientropy_whole_repairs_total", kC, "",
+     "Keys repaired with their whole state (the peer lacked the key, or the type has no part)."},
     {"crdt.replicator.antientropy.tree_depth", "convergent_replicator_digest_tree_depth", kG, "",
      "Depth of the anti-entropy digest tree (16^depth leaves); it deepens as the store grows."},
     // ---- frames and key states dropped or set aside ----

@@ -8,8 +8,21 @@
 //                            <-     DigestStep(level 2, children of differing nodes)
 //   DigestStep(level 3)      ->     ... alternating down to the leaves
 //                            <-     KeyDigests(differing leaves: key hash + digest per key)
-//   Repair(states + wanted)  ->
-//                            <-     Repair(the wanted states)
+//   Repair(states + wanted   ->
+//          + contexts)
+//                            <-     Repair(the wanted states, the parts the contexts lack
+//                                          + contexts)
+//   Repair(the parts         ->
+//          these lack)
+//
+// A key both sides hold, differently, is repaired by the part each lacks when it can be (delta-
+// state anti-entropy, convergent/crdt/delta_since.h): an ORSet, an MVRegister or a map without
+// pruning markers. The side that found the difference sends the key's causal context instead of
+// its state; the other answers with the part that context lacks and its own context; the first
+// answers that with the part the second lacks. A key written while rounds run (its deltas still
+// on their way) then costs its contexts and its newest adds, not two whole states. Otherwise
+// (another type, pruning markers, or a part that would list more removed dots than the whole
+// state costs) both send the whole state, as for a key one side lacks.
 //
 // Each store's tree deepens as it grows (replica/key_store.h), so two trees may differ in depth:
 // steps carry their sender's depth, a round descends to the shallower tree's leaves, and the
@@ -21,6 +34,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "convergent/codec.h"
 #include "replica/frame_budget.h"
 
 namespace convergent::internal {
@@ -220,6 +234,7 @@ void AntiEntropy::AddToRepair(NodeId to, const std::string& name, RepairMsg& rep
   if (const auto* k = store_.FindKey(name)) {
     if (store_.LargeSize(name) != 0 && SentRecently(to, name, k->digest, now)) return;
     KeyedState s = host_.FullState(name, *k);
+    ++metrics_.repairs_whole;
     MakeRepairRoom(to, EntryBound(s), repair, bytes);
     repair.entries.push_back(std::move(s));
   } else if (const auto* t = store_.FindTombstone(name)) {
@@ -239,11 +254,12 @@ void AntiEntropy::WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size
 void AntiEntropy::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes) {
   if (bytes > 0 && bytes + entry > FrameBudget(options_.max_frame_size)) {
     RepairMsg full{repair.round, std::move(repair.entries), std::move(repair.tombstones),
-                   std::move(repair.wanted)};
+                   std::move(repair.wanted), std::move(repair.since)};
     host_.SendTo(to, std::move(full));
     repair.entries.clear();
     repair.tombstones.clear();
     repair.wanted.clear();
+    repair.since.clear();
     bytes = 0;
   }
   bytes += entry;
@@ -251,7 +267,7 @@ void AntiEntropy::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, siz
 
 void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros now) {
   store_.RefreshDigests();
-  RepairMsg repair{m.round, {}, {}, {}};
+  RepairMsg repair{m.round, {}, {}, {}, {}};
   size_t bytes = 0;
   size_t offset = 0;
   // The level of the listed nodes: our leaves, or inner nodes when our tree is the deeper.
@@ -280,16 +296,21 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
           theirs.erase(it);
           continue;
         }
-        if (it != theirs.end()) {  // both hold it, differently: both sides send theirs
-          WantInRepair(from, hash, repair, bytes);
+        if (it != theirs.end()) {  // both hold it, differently
           theirs.erase(it);
+          if (const CausalContext* ctx = PartialContextOf(name)) {  // each sends the part...
+            SinceInRepair(from, KeyContextMsg{hash, *ctx, /*reply=*/true}, repair, bytes);
+            continue;
+          }
+          WantInRepair(from, hash, repair, bytes);  // ... or both send their whole states
         }
         AddToRepair(from, name, repair, bytes, now);
       }
     }
     for (const auto& [hash, digest] : theirs) WantInRepair(from, hash, repair, bytes);  // theirs
   }
-  if (!repair.entries.empty() || !repair.tombstones.empty() || !repair.wanted.empty()) {
+  if (!repair.entries.empty() || !repair.tombstones.empty() || !repair.wanted.empty() ||
+      !repair.since.empty()) {
     host_.SendTo(from, std::move(repair));
   }
 }
@@ -297,16 +318,71 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
 void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   for (KeyedState& s : m.entries) host_.MergeRemote(s, now);
   for (const Tombstone& t : m.tombstones) host_.ApplyRemoteTombstone(t);
-  if (m.wanted.empty()) return;
+  if (m.wanted.empty() && m.since.empty()) return;
   store_.RefreshDigests();
-  RepairMsg reply{m.round, {}, {}, {}};
+  RepairMsg reply{m.round, {}, {}, {}, {}};
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {
-    for (const std::string* name : store_.LeafMembers(store_.tree().LeafOf(hash))) {
-      if (KeyStore::KeyHash(*name) == hash) AddToRepair(from, *name, reply, bytes, now);
+    ForEachNamed(hash,
+                 [&](const std::string& name) { AddToRepair(from, name, reply, bytes, now); });
+  }
+  for (const KeyContextMsg& c : m.since) {
+    bool held = false;
+    ForEachNamed(c.key_hash, [&](const std::string& name) {
+      held = true;
+      AddPartToRepair(from, name, c, reply, bytes, now);
+    });
+    // Not here (deleted and collected, or expired, since the key lists): theirs, whole.
+    if (!held && c.reply) WantInRepair(from, c.key_hash, reply, bytes);
+  }
+  if (!reply.entries.empty() || !reply.tombstones.empty() || !reply.wanted.empty() ||
+      !reply.since.empty()) {
+    host_.SendTo(from, std::move(reply));
+  }
+}
+
+template <typename Fn>
+void AntiEntropy::ForEachNamed(uint64_t hash, Fn&& fn) const {
+  for (const std::string* name : store_.LeafMembers(store_.tree().LeafOf(hash))) {
+    if (KeyStore::KeyHash(*name) == hash) fn(*name);
+  }
+}
+
+const CausalContext* AntiEntropy::PartialContextOf(const std::string& name) const {
+  const KeyEntry* k = store_.FindKey(name);
+  if (k == nullptr || store_.MarkersOf(name) != nullptr) return nullptr;
+  return k->value.Context();
+}
+
+void AntiEntropy::SinceInRepair(NodeId to, KeyContextMsg c, RepairMsg& repair, size_t& bytes) {
+  // A hash, a vector entry (an 8-byte replica and a varint) per replica, 10 bytes per cloud dot.
+  const size_t bound = 16 + 20 * (c.context.version_vector().size() + c.context.dot_cloud().size());
+  MakeRepairRoom(to, bound, repair, bytes);
+  repair.since.push_back(std::move(c));
+}
+
+void AntiEntropy::AddPartToRepair(NodeId to, const std::string& name, const KeyContextMsg& theirs,
+                                  RepairMsg& repair, size_t& bytes, TimeMicros now) {
+  const CausalContext* mine = PartialContextOf(name);
+  std::optional<AnyCrdt> part;
+  if (mine != nullptr) part = store_.FindKey(name)->value.DeltaSince(theirs.context);
+  if (!part) {  // the whole state (or the tombstone), and, when asked, theirs whole
+    AddToRepair(to, name, repair, bytes, now);
+    if (theirs.reply && store_.FindKey(name) != nullptr) {
+      WantInRepair(to, theirs.key_hash, repair, bytes);
+    }
+    return;
+  }
+  if (!part->Context()->empty()) {  // (an empty context: nothing they lack)
+    KeyedState s{name, EncodeAny(*part), false, {}, 0};
+    const KeyEntry* k = store_.FindKey(name);
+    if (s.state.size() <= options_.max_frame_size || !SentRecently(to, name, k->digest, now)) {
+      ++metrics_.repairs_partial;
+      MakeRepairRoom(to, EntryBound(s), repair, bytes);
+      repair.entries.push_back(std::move(s));
     }
   }
-  if (!reply.entries.empty() || !reply.tombstones.empty()) host_.SendTo(from, std::move(reply));
+  if (theirs.reply) SinceInRepair(to, KeyContextMsg{theirs.key_hash, *mine, false}, repair, bytes);
 }
 
 }  // namespace convergent::internal

@@ -1,6 +1,7 @@
 // AntiEntropy: a replicator's digest-tree rounds with its peers. A round compares digest trees
 // top-down with one peer, descending only into the nodes that differ, then exchanges the key
-// digests of the differing leaves and repairs both sides (see anti_entropy.cc for the exchange).
+// digests of the differing leaves and repairs both sides, by the part each lacks where the key's
+// type allows (see anti_entropy.cc for the exchange).
 // Rounds start every anti_entropy_interval with a random peer, at once with a peer just met
 // (SyncWith), and after frames from a peer were lost (RepairFrom, at most every
 // loss_repair_interval per peer).
@@ -73,6 +74,18 @@ class AntiEntropy {
   // way in pieces (replica/fragments.h), and sending it again would only queue another copy.
   bool SentRecently(NodeId to, const std::string& name, uint64_t digest, TimeMicros now);
   void WantInRepair(NodeId to, uint64_t hash, RepairMsg& repair, size_t& bytes);
+  // Calls fn(name) for the keys and tombstones here whose key hash is `hash`.
+  template <typename Fn>
+  void ForEachNamed(uint64_t hash, Fn&& fn) const;
+  // The causal context of a live key that is repaired by the part a peer lacks (a causal type
+  // without pruning markers), else nullptr.
+  const CausalContext* PartialContextOf(const std::string& name) const;
+  // Appends a key's context to a repair: the peer answers with the part of the key it lacks.
+  void SinceInRepair(NodeId to, KeyContextMsg c, RepairMsg& repair, size_t& bytes);
+  // Appends the part of a key that `theirs` lacks (and, when it asks, this side's context), or
+  // the key's whole state (and, when it asks, want theirs whole) when it has no part to send.
+  void AddPartToRepair(NodeId to, const std::string& name, const KeyContextMsg& theirs,
+                       RepairMsg& repair, size_t& bytes, TimeMicros now);
   void MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, size_t& bytes);
 
   AntiEntropyHost& host_;

@@ -127,6 +127,13 @@ void Put(RepairMsg& r, v1::Frame* f) {
   PutAll(r.entries, m->mutable_entries());
   PutAll(r.tombstones, m->mutable_tombstones());
   PutScalars(r.wanted, m->mutable_wanted());
+  m->mutable_since()->Reserve(static_cast<int>(r.since.size()));
+  for (const KeyContextMsg& c : r.since) {
+    v1::KeyContext* out = m->add_since();
+    out->set_key_hash(c.key_hash);
+    PutContext(c.context, out);
+    out->set_reply(c.reply);
+  }
 }
 
 // ---- protobuf -> C++ (untrusted) ----
@@ -303,6 +310,12 @@ Result<FrameBody> Get(v1::Frame* f) {
       if (Status s = GetAll(m->mutable_entries(), &r.entries); !s.ok()) return s;
       if (Status s = GetAll(m->mutable_tombstones(), &r.tombstones); !s.ok()) return s;
       r.wanted.assign(m->wanted().begin(), m->wanted().end());
+      r.since.reserve(static_cast<size_t>(m->since_size()));
+      for (const v1::KeyContext& c : m->since()) {
+        auto ctx = GetContext(c);
+        if (!ctx.ok()) return Status::Corruption("frame: a key context: " + ctx.status().message());
+        r.since.push_back(KeyContextMsg{c.key_hash(), std::move(ctx).value(), c.reply()});
+      }
       return FrameBody(std::move(r));
     }
     case v1::Frame::kFragment: {

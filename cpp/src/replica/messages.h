@@ -107,11 +107,21 @@ struct KeyDigestsMsg {
   uint32_t level = 0;  // the tree level of `leaves` (0: the receiver's leaves)
 };
 
+// A key's causal context in a repair of a key both replicas hold, differently: the receiver
+// answers with the part of the key that the context lacks and, with `reply`, with its own
+// context (replica/anti_entropy.cc).
+struct KeyContextMsg {
+  uint64_t key_hash = 0;
+  CausalContext context;
+  bool reply = false;
+};
+
 struct RepairMsg {
   uint64_t round = 0;
   std::vector<KeyedState> entries;
   std::vector<Tombstone> tombstones;
-  std::vector<uint64_t> wanted;
+  std::vector<uint64_t> wanted;  // key hashes wanted back whole
+  std::vector<KeyContextMsg> since;
 };
 
 struct FragmentMsg {

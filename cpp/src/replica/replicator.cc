@@ -738,6 +738,8 @@ std::map<std::string, double> Replicator::Impl::NamedMetrics() const {
       {p + "antientropy.count", static_cast<double>(metrics.antientropy_count)},
       {p + "antientropy.loss_repair.count", static_cast<double>(metrics.loss_repair_count)},
       {p + "antientropy.meeting.count", static_cast<double>(metrics.meeting_count)},
+      {p + "antientropy.repairs.partial", static_cast<double>(metrics.repairs_partial)},
+      {p + "antientropy.repairs.whole", static_cast<double>(metrics.repairs_whole)},
       {p + "antientropy.tree_depth", static_cast<double>(store.tree().depth())},  // a gauge
       {p + "tombstone.count", static_cast<double>(store.tombstones().size())},
       {p + "frames.dropped.malformed", static_cast<double>(metrics.frames_malformed)},
