@@ -355,8 +355,8 @@ const CausalContext* AntiEntropy::PartialContextOf(const std::string& name) cons
 }
 
 void AntiEntropy::SinceInRepair(NodeId to, KeyContextMsg c, RepairMsg& repair, size_t& bytes) {
-  // A hash, a vector entry (an 8-byte replica and a varint) per replica, 10 bytes per cloud dot.
-  const size_t bound = 16 + 20 * (c.context.version_vector().size() + c.context.dot_cloud().size());
+  // The hash and the framing, then an 8-byte replica and a varint per vector entry or cloud dot.
+  const size_t bound = 24 + 20 * (c.context.version_vector().size() + c.context.dot_cloud().size());
   MakeRepairRoom(to, bound, repair, bytes);
   repair.since.push_back(std::move(c));
 }
