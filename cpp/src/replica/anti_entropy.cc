@@ -139,10 +139,7 @@ void AntiEntropy::StartRound(NodeId peer) {
 }
 
 void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
-  // Each side compares the digests of the round's first step, so that the levels of one round
-  // agree; what changed since goes by delta, or in the next round. (Refreshing at every step
-  // re-digested every key written meanwhile, up to four times a round per side.)
-  if (m.level == 1) store_.RefreshDigests();
+  store_.RefreshDigests();
   const DigestTree& tree = store_.tree();
   const int level = static_cast<int>(m.level);
   const int common = CommonDepth(tree.depth(), m.depth);
@@ -269,6 +266,7 @@ void AntiEntropy::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, siz
 }
 
 void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros now) {
+  store_.RefreshDigests();
   RepairMsg repair{m.round, {}, {}, {}, {}};
   size_t bytes = 0;
   size_t offset = 0;
@@ -321,6 +319,7 @@ void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   for (KeyedState& s : m.entries) host_.MergeRemote(s, now);
   for (const Tombstone& t : m.tombstones) host_.ApplyRemoteTombstone(t);
   if (m.wanted.empty() && m.since.empty()) return;
+  store_.RefreshDigests();
   RepairMsg reply{m.round, {}, {}, {}, {}};
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {
