@@ -183,13 +183,13 @@ uint64_t CausalContext::CountIn(const CausalContext& other) const {
   constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
   uint64_t n = 0;
   const auto add = [&](uint64_t k) { n = k > kMax - n ? kMax : n + k; };
-  for (const auto& [r, mine] : vv_) {
+  for (const VectorEntry& e : vv_) {  // (not a structured binding: a lambda captures it)
     // Both ranges start at 1; the other's cloud dots lie above its range.
-    const uint64_t theirs = other.Contiguous(r);
-    add(std::min(mine, theirs));
-    if (mine > theirs) {
-      other.ForEachCloudCounterOf(r, [&](uint64_t c) {
-        if (c <= mine) add(1);
+    const uint64_t theirs = other.Contiguous(e.replica);
+    add(std::min(e.counter, theirs));
+    if (e.counter > theirs) {
+      other.ForEachCloudCounterOf(e.replica, [&](uint64_t c) {
+        if (c <= e.counter) add(1);
       });
     }
   }

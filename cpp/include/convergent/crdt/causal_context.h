@@ -71,12 +71,12 @@ class CausalContext {
   // and not in `other`: each replica's in ascending order, but not sorted across replicas.
   template <typename Fn>
   void ForEachDotIn(const CausalContext& other, Fn&& fn) const {
-    for (const auto& [r, n] : vv_) {
-      const uint64_t theirs = other.Contiguous(r);
-      for (uint64_t c = 0; c < std::min(n, theirs);) fn(Dot{r, ++c});
-      if (n > theirs) {
-        other.ForEachCloudCounterOf(r, [&](uint64_t c) {
-          if (c <= n) fn(Dot{r, c});
+    for (const VectorEntry& e : vv_) {  // (not a structured binding: lambdas capture it)
+      const uint64_t theirs = other.Contiguous(e.replica);
+      for (uint64_t c = 0; c < std::min(e.counter, theirs);) fn(Dot{e.replica, ++c});
+      if (e.counter > theirs) {
+        other.ForEachCloudCounterOf(e.replica, [&](uint64_t c) {
+          if (c <= e.counter) fn(Dot{e.replica, c});
         });
       }
     }
