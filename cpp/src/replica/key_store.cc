@@ -267,7 +267,6 @@ void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
     size += piece.size();
   });
   NoteEncodedSize(name, size);
-  e.costly_digest = size > kCheapDigestBytes;
   const uint64_t digest =
       KeyDigest(XXH64_digest(&hash), e.key_hash, MarkersOf(name), ActivityOf(name));
   if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
@@ -276,12 +275,12 @@ void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
   e.digest_dirty = false;
 }
 
-void KeyStore::RefreshDigests(bool all, bool cheap_only) {
+void KeyStore::RefreshDigests(bool all) {
   std::vector<std::string> waiting;
   for (std::string& name : dirty_digests_) {
     auto it = keys_.find(name);
     if (it == keys_.end() || !it->second.digest_dirty) continue;
-    if ((it->second.unpublished && !all) || (cheap_only && it->second.costly_digest)) {
+    if (it->second.unpublished && !all) {
       waiting.push_back(std::move(name));
     } else {
       RefreshDigest(name, it->second);

@@ -54,9 +54,6 @@ struct KeyEntry {
   // The tombstone collector's epoch of the last local write (0: none); a quarantine keeps the
   // keys written in the current one (replica/tombstone_collector.h).
   uint16_t written_epoch = 0;
-  // Its last encoding was larger than KeyStore::kCheapDigestBytes: a refresh of cheap digests
-  // only leaves it to the next full one.
-  bool costly_digest = false;
 };
 
 struct TombstoneEntry {
@@ -222,11 +219,8 @@ class KeyStore {
 
   // ---- digests (anti-entropy) ----
   // Digests the keys changed since their last digest; unpublished keys (KeyEntry) wait for the
-  // refresh after their flush, unless `all`. With `cheap_only`, keys whose last encoding was
-  // larger than kCheapDigestBytes keep their digest until the next full refresh (a digest
-  // encodes the whole key).
-  void RefreshDigests(bool all = false, bool cheap_only = false);
-  static constexpr size_t kCheapDigestBytes = 1024;
+  // refresh after their flush, unless `all`.
+  void RefreshDigests(bool all = false);
   // Whether a peer's full state is what the key holds, by the digest of its bytes, markers and
   // activity (a key changed since its last digest is digested first).
   bool Holds(const KeyedState& s);
