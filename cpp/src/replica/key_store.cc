@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "convergent/codec.h"
+#include "replica/state_digest.h"
 
 namespace convergent::internal {
 namespace {
@@ -220,8 +220,8 @@ void KeyStore::Unsubscribe(const std::string& name) {
 
 namespace {
 
-// A key's digest: its encoded state (state_digest: their XXH64, seeded with the key's hash), its
-// markers and its activity.
+// A key's digest: its state's (replica/state_digest.h, seeded with the key's hash), its markers
+// and its activity.
 uint64_t KeyDigest(uint64_t state_digest, uint64_t key_hash, const PruningMarkers* markers,
                    TimeMicros active) {
   uint64_t digest = state_digest;
@@ -238,10 +238,17 @@ bool KeyStore::Holds(const KeyedState& s) {
   auto it = keys_.find(s.key);
   if (it == keys_.end()) return false;
   KeyEntry& e = it->second;
-  if (e.digest_dirty) RefreshDigest(it->first, e);  // (it stays listed: the refresh skips it)
+  uint64_t ours = 0;
+  if (DigestedByEncoding(e.type)) {
+    if (e.digest_dirty) RefreshDigest(it->first, e);  // (it stays listed: the refresh skips it)
+    ours = e.digest;
+  } else {  // encoded now, a piece at a time (a set's digest is not of its encoding)
+    ours = KeyDigest(DigestOfEncoding(e.value, e.key_hash).digest, e.key_hash, MarkersOf(it->first),
+                     ActivityOf(it->first));
+  }
   return KeyDigest(XXH64(s.state.data(), s.state.size(), e.key_hash), e.key_hash,
                    s.pruning.empty() ? nullptr : &s.pruning,
-                   static_cast<TimeMicros>(s.last_active_us)) == e.digest;
+                   static_cast<TimeMicros>(s.last_active_us)) == ours;
 }
 
 void KeyStore::RefreshDigestOf(const std::string& name) {
@@ -258,17 +265,9 @@ void KeyStore::NoteEncodedSize(const std::string& name, size_t size) {
 }
 
 void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
-  // The encoding is hashed a piece at a time: a large key's is never held whole here.
-  XXH64_state_t hash;
-  XXH64_reset(&hash, e.key_hash);
-  size_t size = 0;
-  EncodeAnyTo(e.value, [&](std::string_view piece) {
-    XXH64_update(&hash, piece.data(), piece.size());
-    size += piece.size();
-  });
-  NoteEncodedSize(name, size);
-  const uint64_t digest =
-      KeyDigest(XXH64_digest(&hash), e.key_hash, MarkersOf(name), ActivityOf(name));
+  const StateDigest state = DigestOfState(e.value, e.key_hash);
+  NoteEncodedSize(name, state.size);
+  const uint64_t digest = KeyDigest(state.digest, e.key_hash, MarkersOf(name), ActivityOf(name));
   if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
   tree_.Toggle(e.key_hash, digest);
   e.digest = digest;

@@ -209,8 +209,8 @@ class KeyStore {
 
   // Notes the encoded size of a live key's state (LargeSize).
   void NoteEncodedSize(const std::string& name, size_t size);
-  // The encoded size of a live key larger than `large` as of its last digest or
-  // NoteEncodedSize (0: not large).
+  // The encoded size of a live key larger than `large` as of its last digest (estimated for a
+  // set: replica/state_digest.h) or NoteEncodedSize (0: not large).
   size_t LargeSize(const std::string& name) const {
     if (large_.empty()) return 0;
     auto it = large_.find(name);
@@ -222,7 +222,8 @@ class KeyStore {
   // refresh after their flush, unless `all`.
   void RefreshDigests(bool all = false);
   // Whether a peer's full state is what the key holds, by the digest of its bytes, markers and
-  // activity (a key changed since its last digest is digested first).
+  // activity, without decoding it: compared with the key's digest (refreshed first if the key
+  // changed since), or for a set, whose digest is not of its encoding, with its encoding's.
   bool Holds(const KeyedState& s);
   // Digests a key changed since its last digest now, rather than at the next round.
   void RefreshDigestOf(const std::string& name);

@@ -185,7 +185,8 @@ bool Replicator::Impl::MergeRemote(KeyedState& s, TimeMicros now) {
   if (s.full && stale_restore.size() != 0) stale_restore.NoteShown(s.key, *decoded);
   if (!MergeState(s.key, std::move(decoded).value(), s.pruning, now)) return false;
   // Digested now, while nothing else is held: a second peer's repair of the key is then
-  // compared by its bytes' digest alone, without encoding the key while that copy is held.
+  // compared by its bytes' digest alone, without encoding the key while that copy is held (but
+  // a set, whose digest is not of its encoding: KeyStore::Holds).
   if (large && s.full) store.RefreshDigestOf(s.key);
   if (large && origin == Origin::kRemote) dc.RelayWhole(s.key);
   if (expiry.enabled()) {
