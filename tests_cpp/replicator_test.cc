@@ -788,6 +788,46 @@ TEST(ReplicatorTest, ASetBothHoldDifferentlyIsRepairedByThePartsTheyLack) {
 
 // A key that removed most of what the other side has seen (here an MVRegister, which moves its
 // dot at every write) is repaired whole: listing the removed dots would cost more.
+// A large key is re-digested at each side's first step of a round only (KeyStore::Refresh):
+// one written on both sides between every two frames of every round is still repaired.
+TEST(ReplicatorTest, ALargeKeyWrittenThroughEveryRoundIsStillRepaired) {
+  Cluster c(2);
+  int next = 0;
+  auto write = [&](TimeMicros now) {
+    for (NodeId i = 0; i < 2; ++i) {
+      ASSERT_TRUE(c[i].Update("s", CrdtType::kORSet, SetAdd(c[i].replica_id(), IntValue(next++)),
+                              Consistency::kLocal, now)
+                      .ok());
+    }
+  };
+  for (int i = 0; i < 200; ++i) write(0);  // well over KeyStore::kCheapDigestBytes
+  c.Run(kSecond, 2 * kSecond, kSecond / 10);
+  ASSERT_EQ(Elements(c[1], "s"), Elements(c[0], "s"));
+  ASSERT_EQ(c[0].StoreDigest(), c[1].StoreDigest());  // both digested it: equal
+  ASSERT_TRUE(c[0].Update("s", CrdtType::kORSet, SetAdd(c[0].replica_id(), IntValue(-1)),
+                          Consistency::kLocal, 2 * kSecond)
+                  .ok());
+  c.TickAll(3 * kSecond);
+  c.Take();  // its delta is lost
+
+  auto held = [&](NodeId i) {
+    const std::vector<Value> e = Elements(c[i], "s");
+    return std::binary_search(e.begin(), e.end(), IntValue(-1));
+  };
+  for (TimeMicros now = 3 * kSecond; now <= 60 * kSecond && !held(1); now += kSecond / 10) {
+    write(now);
+    c.TickAll(now);
+    for (std::vector<Sent> batch = c.Take(); !batch.empty(); batch = c.Take()) {
+      for (const Sent& s : batch) {
+        c.Deliver(s, now);
+        write(now);
+      }
+    }
+  }
+  EXPECT_TRUE(held(1));
+  EXPECT_GE(c[0].metrics().repairs_partial + c[1].metrics().repairs_partial, 1u);
+}
+
 TEST(ReplicatorTest, AKeyThatRemovedMoreThanItHoldsIsRepairedWhole) {
   Cluster c(2);
   const ReplicaId a = c[0].replica_id(), b = c[1].replica_id();

@@ -139,7 +139,7 @@ void AntiEntropy::StartRound(NodeId peer) {
 }
 
 void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
-  store_.RefreshDigests();
+  store_.RefreshDigests(m.level == 1 ? KeyStore::Refresh::kChanged : KeyStore::Refresh::kCheap);
   const DigestTree& tree = store_.tree();
   const int level = static_cast<int>(m.level);
   const int common = CommonDepth(tree.depth(), m.depth);
@@ -266,7 +266,7 @@ void AntiEntropy::MakeRepairRoom(NodeId to, size_t entry, RepairMsg& repair, siz
 }
 
 void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros now) {
-  store_.RefreshDigests();
+  store_.RefreshDigests(KeyStore::Refresh::kCheap);
   RepairMsg repair{m.round, {}, {}, {}, {}};
   size_t bytes = 0;
   size_t offset = 0;
@@ -319,7 +319,7 @@ void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
   for (KeyedState& s : m.entries) host_.MergeRemote(s, now);
   for (const Tombstone& t : m.tombstones) host_.ApplyRemoteTombstone(t);
   if (m.wanted.empty() && m.since.empty()) return;
-  store_.RefreshDigests();
+  store_.RefreshDigests(KeyStore::Refresh::kCheap);
   RepairMsg reply{m.round, {}, {}, {}, {}};
   size_t bytes = 0;
   for (uint64_t hash : m.wanted) {

@@ -267,6 +267,7 @@ void KeyStore::NoteEncodedSize(const std::string& name, size_t size) {
 void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
   const StateDigest state = DigestOfState(e.value, e.key_hash);
   NoteEncodedSize(name, state.size);
+  e.costly_digest = state.size > kCheapDigestBytes;
   const uint64_t digest = KeyDigest(state.digest, e.key_hash, MarkersOf(name), ActivityOf(name));
   if (e.digest != 0) tree_.Toggle(e.key_hash, e.digest);
   tree_.Toggle(e.key_hash, digest);
@@ -274,12 +275,14 @@ void KeyStore::RefreshDigest(const std::string& name, KeyEntry& e) {
   e.digest_dirty = false;
 }
 
-void KeyStore::RefreshDigests(bool all) {
+void KeyStore::RefreshDigests(Refresh which) {
   std::vector<std::string> waiting;
   for (std::string& name : dirty_digests_) {
     auto it = keys_.find(name);
     if (it == keys_.end() || !it->second.digest_dirty) continue;
-    if (it->second.unpublished && !all) {
+    const KeyEntry& e = it->second;
+    if ((e.unpublished && which != Refresh::kAll) ||
+        (which == Refresh::kCheap && e.costly_digest && e.digest != 0)) {
       waiting.push_back(std::move(name));
     } else {
       RefreshDigest(name, it->second);

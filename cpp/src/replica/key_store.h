@@ -54,6 +54,9 @@ struct KeyEntry {
   // The tombstone collector's epoch of the last local write (0: none); a quarantine keeps the
   // keys written in the current one (replica/tombstone_collector.h).
   uint16_t written_epoch = 0;
+  // Its state was larger than KeyStore::kCheapDigestBytes at its last digest: a refresh of
+  // cheap digests leaves it to the next full refresh.
+  bool costly_digest = false;
 };
 
 struct TombstoneEntry {
@@ -218,9 +221,15 @@ class KeyStore {
   }
 
   // ---- digests (anti-entropy) ----
-  // Digests the keys changed since their last digest; unpublished keys (KeyEntry) wait for the
-  // refresh after their flush, unless `all`.
-  void RefreshDigests(bool all = false);
+  // Which keys changed since their last digest a refresh digests: kChanged all but the
+  // unpublished ones (KeyEntry), which wait for the refresh after their flush; kCheap those of
+  // kChanged whose state was at most kCheapDigestBytes at their last digest, or that have none
+  // yet (the later steps of an anti-entropy round: each side's first step digests every key, and
+  // a large key written meanwhile, which the peer's deltas do not match yet either, is not
+  // digested again at every step); kAll every one.
+  enum class Refresh { kChanged, kCheap, kAll };
+  static constexpr size_t kCheapDigestBytes = 1024;
+  void RefreshDigests(Refresh which = Refresh::kChanged);
   // Whether a peer's full state is what the key holds, by the digest of its bytes, markers and
   // activity, without decoding it: compared with the key's digest (refreshed first if the key
   // changed since), or for a set, whose digest is not of its encoding, with its encoding's.

@@ -723,7 +723,7 @@ TimeMicros Replicator::Impl::NextDeadline() const {
 }
 
 uint64_t Replicator::Impl::StoreDigest() {
-  store.RefreshDigests(/*all=*/true);
+  store.RefreshDigests(internal::KeyStore::Refresh::kAll);
   return store.tree().root();
 }
 
