@@ -12,15 +12,14 @@ DeltaFlush::DeltaFlush(KeyStore& store, const ReplicatorOptions& options,
                        ReplicatorMetrics& metrics)
     : store_(store), options_(options), metrics_(metrics), interval_(1) {}
 
-void DeltaFlush::AddDelta(const std::string& name, KeyEntry& e, const AnyCrdt& delta,
-                          TimeMicros now) {
+void DeltaFlush::AddDelta(const std::string& name, KeyEntry& e, AnyCrdt&& delta, TimeMicros now) {
   if (e.pending != kNoPending) {
     pending_[e.pending].delta->Join(delta);
     return;
   }
   if (pending_.empty()) next_flush_ = now + interval_;
   e.pending = static_cast<uint32_t>(pending_.size());
-  pending_.push_back(Pending{name, delta});
+  pending_.push_back(Pending{name, std::move(delta)});
 }
 
 void DeltaFlush::AddTombstone(const std::string& name, TimeMicros now) {

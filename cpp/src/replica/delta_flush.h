@@ -23,7 +23,7 @@ class DeltaFlush {
   DeltaFlush(KeyStore& store, const ReplicatorOptions& options, ReplicatorMetrics& metrics);
 
   // A local update of key `name` (entry `e`) made `delta`.
-  void AddDelta(const std::string& name, KeyEntry& e, const AnyCrdt& delta, TimeMicros now);
+  void AddDelta(const std::string& name, KeyEntry& e, AnyCrdt&& delta, TimeMicros now);
   // A local delete of `name` (its tombstone is in the store, marked pending).
   void AddTombstone(const std::string& name, TimeMicros now);
   // The first Tick, and each one after: publishes what is pending when the flush is due, in

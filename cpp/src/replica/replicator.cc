@@ -403,8 +403,14 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
     return Status::TypeMismatch("the mutation of key '" + name + "' returned " +
                                 CrdtTypeWithArticle(delta->type()) + " delta");
   }
-  flush.AddDelta(name, e, *delta, now);
   if (dc.enabled()) dc.Add(name, *delta, 0, WallTime(now));
+  // A coordinated write's delta, encoded before the delta moves into the flush. While a pruning
+  // record of the key is not held everywhere, its changes go out whole (below).
+  std::optional<std::string> coordinated;
+  if (level != Consistency::kLocal && !pruner.NeedsFullState(name, now)) {
+    coordinated = EncodeAny(*delta);
+  }
+  flush.AddDelta(name, e, std::move(delta).value(), now);
   e.written_epoch = collector.epoch();
   store.MarkChanged(stored != nullptr ? *stored : name, e, before);
   if (expiry.enabled()) {
@@ -413,9 +419,8 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   }
   if (level == Consistency::kLocal) return RequestId{0};
   internal::WriteRequestMsg w;
-  // While a pruning record of the key is not held everywhere, its changes go out whole.
-  w.entry = pruner.NeedsFullState(name, now) ? FullState(name, e)
-                                             : KeyedState{name, EncodeAny(*delta), false, {}, 0};
+  w.entry =
+      coordinated ? KeyedState{name, std::move(*coordinated), false, {}, 0} : FullState(name, e);
   return coordinator.StartWrite(std::move(w), level, now, timeout);
 }
 
