@@ -1187,6 +1187,42 @@ TEST(ReplicatorTest, KeyDigestsAreSplitAtTheFrameSizeLimit) {
   EXPECT_LE(largest, o.max_frame_size + 1024);
 }
 
+// A repair larger than a frame takes a while to arrive: the same part (or whole state) of a key
+// is not sent to the same peer again while an earlier copy may be on its way (the window: 5 s,
+// or three rounds), and is once the window has passed.
+TEST(ReplicatorTest, ALargeRepairOnItsWayIsNotSentAgainWithinItsWindow) {
+  ReplicatorOptions o = Cluster::Options();
+  o.max_frame_size = 16 * 1024;
+  o.anti_entropy_interval = 1.0;
+  Cluster c(2, o);
+  const ReplicaId a = c[0].replica_id(), b = c[1].replica_id();
+  ASSERT_TRUE(
+      c[1].Update("s", CrdtType::kORSet, SetAdd(b, IntValue(-1)), Consistency::kLocal, 0).ok());
+  c.Run(0, kSecond / 2, kSecond / 10);
+  for (int i = 0; i < 5000; ++i) {  // node 1 never gets these deltas: a part of ~50 KB
+    ASSERT_TRUE(
+        c[0].Update("s", CrdtType::kORSet, SetAdd(a, IntValue(i)), Consistency::kLocal, kSecond / 2)
+            .ok());
+  }
+  c.TickAll(kSecond / 2 + kSecond / 10);
+  c.Take();
+  ASSERT_EQ(Elements(c[1], "s").size(), 1u);
+
+  // Nothing of node 0's repairs reaches node 1 for 4 s: every round finds the key differing.
+  const auto to_node_1 = [](NodeId from, NodeId, FrameKind kind) {
+    return from != 0 || (kind != FrameKind::kRepair && kind != FrameKind::kFragment);
+  };
+  TimeMicros t = c.Run(kSecond, 5 * kSecond, kSecond / 10, to_node_1);
+  EXPECT_EQ(c[0].metrics().repairs_partial, 1u);
+  EXPECT_GE(c[0].metrics().large_repairs_deferred, 2u);
+  EXPECT_EQ(Elements(c[1], "s").size(), 1u);
+
+  t = c.Run(t + kSecond / 10, t + 8 * kSecond, kSecond / 10);
+  EXPECT_EQ(Elements(c[1], "s").size(), 5001u);
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+  EXPECT_EQ(c[0].metrics().repairs_whole, 0u);
+}
+
 // A node restarted empty may be repaired by both peers at once: the second copy of a large key,
 // the same as the first, is not decoded (it is compared with the key's digest); a copy that
 // differs is.
