@@ -17,7 +17,8 @@
 //      the raw bus0 rate and the codec's rate (encode + decode of a one-add delta) measured in
 //      the same run (target: 1,000,000 unique updates/s applied everywhere). Anti-entropy runs
 //      every second, as in the other scenarios; WRITERS_AE_INTERVAL=SECONDS sets another interval
-//      for the writer processes (30 is the default of a deployment).
+//      for the writer processes (30 is the default of a deployment). Deltas are flushed every
+//      5 ms; WRITERS_FLUSH_INTERVAL=SECONDS sets another interval (0.2 is the default).
 //      nodes (only when asked for: minutes): the writers' unique elements on 3, 5, 10 and 20
 //      node processes (MAX_NODES caps it), every one writing; per cluster size the same figures
 //      and the resident bytes per node process.
@@ -510,6 +511,9 @@ int ChildWriter(int w, const std::string& seed) {
       Options(seed == "-" ? std::vector<std::string>{} : std::vector{seed}, 0.005);
   if (const char* ae = std::getenv("WRITERS_AE_INTERVAL")) {
     options.replicator.anti_entropy_interval = std::atof(ae);
+  }
+  if (const char* flush = std::getenv("WRITERS_FLUSH_INTERVAL")) {
+    options.replicator.delta_flush_interval = std::atof(flush);
   }
   std::unique_ptr<Node> node = StartChildNode(options);
   if (!node) return 1;
