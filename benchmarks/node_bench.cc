@@ -632,7 +632,7 @@ void WritersRun(std::vector<std::unique_ptr<Child>>& writers, int64_t per_writer
   report("frames_per_s", frames / seconds, "frames sent/s (all nodes)");
   report("updates_per_frame", frames > 0 ? total / frames : 0, "updates per frame sent");
   report("cpu_us_per_update", growth["cpu"] / total * 1e6,
-         "us CPU (all processes) per update applied on all 3");
+         "us CPU (all processes) per update applied on every node");
   report("bus_frames_lost", growth["convergent.transport.bus.frames.lost"], "frames (all nodes)");
   report("antientropy_rounds", growth["crdt.replicator.antientropy.count"], "rounds (all nodes)");
   report("loss_repair_rounds", growth["crdt.replicator.antientropy.loss_repair.count"],
