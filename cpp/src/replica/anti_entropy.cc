@@ -46,13 +46,6 @@ int CommonDepth(int own, uint32_t theirs) {
   return theirs == 0 ? own : std::min(own, static_cast<int>(theirs));
 }
 
-// A key's or tombstone's place in the digest tree: its key hash and digest (0: not in the tree).
-std::pair<uint64_t, uint64_t> HashAndDigest(const KeyStore& store, const std::string& name) {
-  if (const auto* k = store.FindKey(name)) return {k->key_hash, k->digest};
-  if (const auto* t = store.FindTombstone(name)) return {t->key_hash, t->digest};
-  return {0, 0};
-}
-
 }  // namespace
 
 AntiEntropy::AntiEntropy(AntiEntropyHost& host, KeyStore& store, const ReplicatorOptions& options,
@@ -200,11 +193,10 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
     }
     uint32_t count = 0;
     for (const auto& leaf : leaves) {
-      for (const std::string* member : leaf) {
-        const auto [hash, digest] = HashAndDigest(store_, *member);
-        if (digest == 0) continue;
-        keys_msg.key_hashes.push_back(hash);
-        keys_msg.key_digests.push_back(digest);
+      for (const LeafMember member : leaf) {
+        if (member.digest() == 0) continue;  // not in the tree
+        keys_msg.key_hashes.push_back(member.key_hash());
+        keys_msg.key_digests.push_back(member.digest());
         ++count;
       }
     }
@@ -287,10 +279,11 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
       theirs[m.key_hashes[offset]] = m.key_digests[offset];
     }
     for (const auto& leaf : store_.MembersUnder(level, node)) {
-      for (const std::string* member : leaf) {
-        const std::string& name = *member;
-        const auto [hash, digest] = HashAndDigest(store_, name);
-        if (digest == 0) continue;
+      for (const LeafMember member : leaf) {
+        const std::string& name = member.name();
+        const uint64_t hash = member.key_hash();
+        const uint64_t digest = member.digest();
+        if (digest == 0) continue;  // not in the tree
         auto it = theirs.find(hash);
         if (it != theirs.end() && it->second == digest) {
           theirs.erase(it);
@@ -343,8 +336,8 @@ void AntiEntropy::OnRepair(NodeId from, RepairMsg& m, TimeMicros now) {
 
 template <typename Fn>
 void AntiEntropy::ForEachNamed(uint64_t hash, Fn&& fn) const {
-  for (const std::string* name : store_.LeafMembers(store_.tree().LeafOf(hash))) {
-    if (KeyStore::KeyHash(*name) == hash) fn(*name);
+  for (const LeafMember member : store_.LeafMembers(store_.tree().LeafOf(hash))) {
+    if (member.key_hash() == hash) fn(member.name());
   }
 }
 

@@ -12,7 +12,7 @@
 namespace convergent::internal {
 namespace {
 
-bool NameLess(const std::string* a, const std::string& b) { return *a < b; }
+bool NameLess(const LeafMember& a, const std::string& b) { return a.name() < b; }
 
 // Over the key, its type and its delete dots: replicas that saw different deletes of a key
 // differ, and anti-entropy joins their dots.
@@ -54,14 +54,15 @@ KeyStore::KeyStore(int digest_tree_depth, size_t large, ReplicatorMetrics& metri
 
 uint64_t KeyStore::KeyHash(std::string_view key) { return XXH64(key.data(), key.size(), 0); }
 
-void KeyStore::LeafInsert(uint64_t key_hash, const std::string* name) {
-  std::vector<const std::string*>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
-  auto at = std::lower_bound(leaf.begin(), leaf.end(), *name, NameLess);
-  if (at != leaf.end() && **at == *name) {
-    *at = name;  // the same name, now held by another map
+void KeyStore::LeafInsert(uint64_t key_hash, LeafMember member) {
+  std::vector<LeafMember>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
+  const std::string& name = member.name();
+  auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
+  if (at != leaf.end() && at->name() == name) {
+    *at = member;  // the same name, now held by another map
     return;
   }
-  leaf.insert(at, name);
+  leaf.insert(at, member);
   if (++member_count_ > kMaxLeafAverage * leaf_members_.size() && tree_.depth() < kMaxTreeDepth) {
     DeepenTree();
   }
@@ -77,18 +78,18 @@ void KeyStore::DeepenTree() {
   for (const auto& [name, t] : tombstones_) {
     if (t.digest != 0) deeper.Toggle(t.key_hash, t.digest);
   }
-  std::vector<std::vector<const std::string*>> members(leaf_members_.size() * DigestTree::kFanout);
-  for (const std::vector<const std::string*>& leaf : leaf_members_) {
-    for (const std::string* name : leaf) members[deeper.LeafOf(KeyHash(*name))].push_back(name);
+  std::vector<std::vector<LeafMember>> members(leaf_members_.size() * DigestTree::kFanout);
+  for (const std::vector<LeafMember>& leaf : leaf_members_) {
+    for (const LeafMember m : leaf) members[deeper.LeafOf(m.key_hash())].push_back(m);
   }
   tree_ = std::move(deeper);
   leaf_members_ = std::move(members);
 }
 
 void KeyStore::LeafErase(uint64_t key_hash, const std::string& name) {
-  std::vector<const std::string*>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
+  std::vector<LeafMember>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
   auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
-  if (at != leaf.end() && **at == name) {
+  if (at != leaf.end() && at->name() == name) {
     leaf.erase(at);
     --member_count_;
   }
@@ -100,7 +101,7 @@ std::pair<const std::string*, KeyEntry*> KeyStore::AddKey(std::string name, AnyC
   auto it =
       keys_.emplace(std::move(name), KeyEntry{std::move(value), hash, 0, kNoPending, type, false})
           .first;
-  LeafInsert(hash, &it->first);
+  LeafInsert(hash, LeafMember(&*it));
   return {&it->first, &it->second};
 }
 
@@ -160,7 +161,7 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
   JoinDots(tomb.dots, t.dots);  // sorts what a peer sent
   tomb.digest = TombstoneDigest(hash, t.type, tomb.dots);
   tree_.Toggle(hash, tomb.digest);
-  LeafInsert(hash, &tombstones_.emplace(t.key, tomb).first->first);
+  LeafInsert(hash, LeafMember(&*tombstones_.emplace(t.key, tomb).first));
   if (track_changes_) changed_.insert(t.key);
   if (Subscribed(t.key))
     events_.push_back({ReplicaEvent::Kind::kDeleted, t.key, t.type, AnyCrdt()});

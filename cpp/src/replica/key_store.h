@@ -71,6 +71,37 @@ struct TombstoneEntry {
   bool pending = false;  // to be published in the next delta batch
 };
 
+// A member of a digest-tree leaf: a key's or a tombstone's entry in KeyStore's maps, and a tag
+// bit saying which. The maps are node-based: the pointer stays valid until the entry is erased,
+// which also removes it from its leaf. 8 bytes per key; its name, hash and digest without a
+// lookup (anti-entropy lists the members of every differing leaf).
+class LeafMember {
+ public:
+  using KeyNode = std::pair<const std::string, KeyEntry>;
+  using TombstoneNode = std::pair<const std::string, TombstoneEntry>;
+
+  explicit LeafMember(const KeyNode* k) : bits_(reinterpret_cast<uintptr_t>(k)) {}
+  explicit LeafMember(const TombstoneNode* t) : bits_(reinterpret_cast<uintptr_t>(t) | 1) {}
+
+  bool is_tombstone() const { return (bits_ & 1) != 0; }
+  const std::string& name() const { return is_tombstone() ? tombstone().first : key().first; }
+  uint64_t key_hash() const {
+    return is_tombstone() ? tombstone().second.key_hash : key().second.key_hash;
+  }
+  // Its contribution to the digest tree (0: none).
+  uint64_t digest() const {
+    return is_tombstone() ? tombstone().second.digest : key().second.digest;
+  }
+
+ private:
+  const KeyNode& key() const { return *reinterpret_cast<const KeyNode*>(bits_); }
+  const TombstoneNode& tombstone() const {
+    return *reinterpret_cast<const TombstoneNode*>(bits_ & ~uintptr_t{1});
+  }
+
+  uintptr_t bits_;
+};
+
 // The hash of key names in the stores: xxHash, and cheap enough that the maps do not cache it in
 // every node (libstdc++ caches std::hash<std::string>).
 struct NameHash {
@@ -237,12 +268,10 @@ class KeyStore {
   // Digests a key changed since its last digest now, rather than at the next round.
   void RefreshDigestOf(const std::string& name);
   const DigestTree& tree() const { return tree_; }
-  // The names of the keys and tombstones of a digest-tree leaf, sorted.
-  const std::vector<const std::string*>& LeafMembers(uint32_t leaf) const {
-    return leaf_members_[leaf];
-  }
+  // The keys and tombstones of a digest-tree leaf, sorted by name.
+  const std::vector<LeafMember>& LeafMembers(uint32_t leaf) const { return leaf_members_[leaf]; }
   // The member lists of the leaves below tree node (level, index), in leaf order.
-  std::span<const std::vector<const std::string*>> MembersUnder(int level, uint32_t index) const {
+  std::span<const std::vector<LeafMember>> MembersUnder(int level, uint32_t index) const {
     const auto [first, count] = tree_.LeavesUnder(level, index);
     return {leaf_members_.data() + first, count};
   }
@@ -260,7 +289,7 @@ class KeyStore {
   Tombstones::iterator EraseTombstone(Tombstones::iterator it);
   std::pair<std::string, AnyCrdt> TakeKey(Keys::iterator it);
   void RefreshDigest(const std::string& name, KeyEntry& e);
-  void LeafInsert(uint64_t key_hash, const std::string* name);
+  void LeafInsert(uint64_t key_hash, LeafMember member);
   void LeafErase(uint64_t key_hash, const std::string& name);
   // Rebuilds the tree and the leaf lists one level deeper.
   void DeepenTree();
@@ -273,10 +302,8 @@ class KeyStore {
   std::unordered_map<std::string, TimeMicros, NameHash> activity_;  // expiring keys only
   size_t large_threshold_;
   std::unordered_map<std::string, size_t, NameHash> large_;  // large keys only
-  // The names of the keys and tombstones of each digest-tree leaf, sorted, as pointers to the
-  // names held by keys_ and tombstones_ (node-based maps: the pointers stay valid until the entry
-  // is erased, which also removes it here). 8 bytes per key instead of a set node.
-  std::vector<std::vector<const std::string*>> leaf_members_;
+  // The keys and tombstones of each digest-tree leaf, sorted by name.
+  std::vector<std::vector<LeafMember>> leaf_members_;
   size_t member_count_ = 0;  // in all leaves
   DigestTree tree_;
   std::vector<std::string> dirty_digests_;  // keys whose digest must be recomputed
