@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,38 @@ TEST_F(KeyStoreTest, UnpublishedKeysWaitForAFullRefreshOrTheirFlush) {
   EXPECT_EQ(DigestOf("k"), 0u);
   store.RefreshDigests(KeyStore::Refresh::kAll);
   EXPECT_NE(DigestOf("k"), 0u);
+}
+
+// Every live key and tombstone is in exactly one leaf, the one of its hash, through deletes, a
+// key coming back after its tombstone is collected, and the tree deepening.
+TEST_F(KeyStoreTest, EveryKeyAndTombstoneIsInItsLeafOnce) {
+  auto check = [&] {
+    std::multiset<std::string> listed;
+    for (uint32_t leaf = 0; leaf < store.tree().Width(store.tree().depth()); ++leaf) {
+      for (const LeafMember m : store.LeafMembers(leaf)) {
+        listed.insert(m.name());
+        EXPECT_EQ(store.tree().LeafOf(KeyStore::KeyHash(m.name())), leaf) << m.name();
+        EXPECT_EQ(m.is_tombstone(), store.IsDeleted(m.name())) << m.name();
+      }
+    }
+    std::multiset<std::string> held;
+    for (const auto& [name, e] : store.keys()) held.insert(name);
+    for (const auto& [name, t] : store.tombstones()) held.insert(name);
+    EXPECT_EQ(listed, held);
+  };
+  const int depth = store.tree().depth();
+  for (int i = 0; i < 20000; ++i) Write("k" + std::to_string(i), 0, 1);
+  EXPECT_GT(store.tree().depth(), depth);  // 20,000 keys over 256 leaves: deepened
+  for (int i = 0; i < 20000; i += 3) {
+    ASSERT_EQ(store.ApplyTombstone(Tombstone{"k" + std::to_string(i), CrdtType::kORSet, 1, {}},
+                                   /*publish=*/false),
+              KeyStore::Deletion::kAdded);
+  }
+  check();
+  EXPECT_EQ(store.CollectTombstones([](const TombstoneEntry&) { return true; }), 6667u);
+  for (int i = 0; i < 20000; i += 6) Write("k" + std::to_string(i), 0, 1);  // back again
+  check();
+  EXPECT_EQ(store.keys().size(), 20000u - 6667u + 3334u);
 }
 
 }  // namespace

@@ -12,8 +12,6 @@
 namespace convergent::internal {
 namespace {
 
-bool NameLess(const LeafMember& a, const std::string& b) { return a.name() < b; }
-
 // Over the key, its type and its delete dots: replicas that saw different deletes of a key
 // differ, and anti-entropy joins their dots.
 uint64_t TombstoneDigest(uint64_t key_hash, CrdtType type, const DeleteDots& dots) {
@@ -55,14 +53,7 @@ KeyStore::KeyStore(int digest_tree_depth, size_t large, ReplicatorMetrics& metri
 uint64_t KeyStore::KeyHash(std::string_view key) { return XXH64(key.data(), key.size(), 0); }
 
 void KeyStore::LeafInsert(uint64_t key_hash, LeafMember member) {
-  std::vector<LeafMember>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
-  const std::string& name = member.name();
-  auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
-  if (at != leaf.end() && at->name() == name) {
-    *at = member;  // the same name, now held by another map
-    return;
-  }
-  leaf.insert(at, member);
+  leaf_members_[tree_.LeafOf(key_hash)].push_back(member);
   if (++member_count_ > kMaxLeafAverage * leaf_members_.size() && tree_.depth() < kMaxTreeDepth) {
     DeepenTree();
   }
@@ -70,7 +61,7 @@ void KeyStore::LeafInsert(uint64_t key_hash, LeafMember member) {
 
 void KeyStore::DeepenTree() {
   // Every key and tombstone in the maps is in the tree with its `digest` (0: not in it), so the
-  // deeper tree is those digests again; each leaf's sorted list splits in order into its 16.
+  // deeper tree is those digests again; each leaf's list splits into its 16.
   DigestTree deeper(tree_.depth() + 1);
   for (const auto& [name, e] : keys_) {
     if (e.digest != 0) deeper.Toggle(e.key_hash, e.digest);
@@ -86,11 +77,12 @@ void KeyStore::DeepenTree() {
   leaf_members_ = std::move(members);
 }
 
-void KeyStore::LeafErase(uint64_t key_hash, const std::string& name) {
+void KeyStore::LeafErase(uint64_t key_hash, LeafMember member) {
   std::vector<LeafMember>& leaf = leaf_members_[tree_.LeafOf(key_hash)];
-  auto at = std::lower_bound(leaf.begin(), leaf.end(), name, NameLess);
-  if (at != leaf.end() && at->name() == name) {
-    leaf.erase(at);
+  auto at = std::find(leaf.begin(), leaf.end(), member);
+  if (at != leaf.end()) {
+    *at = leaf.back();
+    leaf.pop_back();
     --member_count_;
   }
 }
@@ -151,7 +143,7 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
       return Deletion::kMistyped;
     }
     if (it->second.digest != 0) tree_.Toggle(hash, it->second.digest);
-    LeafErase(hash, it->first);
+    LeafErase(hash, LeafMember(&*it));
     keys_.erase(it);  // its pending delta and dirty digest go with it (skipped by name later)
     markers_.erase(t.key);
     activity_.erase(t.key);
@@ -170,14 +162,14 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
 
 KeyStore::Tombstones::iterator KeyStore::EraseTombstone(Tombstones::iterator it) {
   if (it->second.digest != 0) tree_.Toggle(it->second.key_hash, it->second.digest);
-  LeafErase(it->second.key_hash, it->first);
+  LeafErase(it->second.key_hash, LeafMember(&*it));
   if (track_changes_) changed_.insert(it->first);
   return tombstones_.erase(it);
 }
 
 std::pair<std::string, AnyCrdt> KeyStore::TakeKey(Keys::iterator it) {
   if (it->second.digest != 0) tree_.Toggle(it->second.key_hash, it->second.digest);
-  LeafErase(it->second.key_hash, it->first);
+  LeafErase(it->second.key_hash, LeafMember(&*it));
   if (track_changes_) changed_.insert(it->first);
   markers_.erase(it->first);
   activity_.erase(it->first);

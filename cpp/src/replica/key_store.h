@@ -88,6 +88,8 @@ class LeafMember {
   uint64_t key_hash() const {
     return is_tombstone() ? tombstone().second.key_hash : key().second.key_hash;
   }
+  friend bool operator==(LeafMember, LeafMember) = default;
+
   // Its contribution to the digest tree (0: none).
   uint64_t digest() const {
     return is_tombstone() ? tombstone().second.digest : key().second.digest;
@@ -123,7 +125,7 @@ class KeyStore {
   // The digest tree deepens (16 times the leaves) when its leaves hold more than
   // kMaxLeafAverage keys and tombstones on average, up to kMaxTreeDepth (a million leaves), so
   // that what a round lists of the keys of a differing leaf stays small whatever the store's
-  // size, and a leaf's sorted list is cheap to insert into. It does not shrink.
+  // size. It does not shrink.
   static constexpr size_t kMaxLeafAverage = 32;
   static constexpr int kMaxTreeDepth = 5;
 
@@ -268,7 +270,7 @@ class KeyStore {
   // Digests a key changed since its last digest now, rather than at the next round.
   void RefreshDigestOf(const std::string& name);
   const DigestTree& tree() const { return tree_; }
-  // The keys and tombstones of a digest-tree leaf, sorted by name.
+  // The keys and tombstones of a digest-tree leaf, in no particular order.
   const std::vector<LeafMember>& LeafMembers(uint32_t leaf) const { return leaf_members_[leaf]; }
   // The member lists of the leaves below tree node (level, index), in leaf order.
   std::span<const std::vector<LeafMember>> MembersUnder(int level, uint32_t index) const {
@@ -290,7 +292,7 @@ class KeyStore {
   std::pair<std::string, AnyCrdt> TakeKey(Keys::iterator it);
   void RefreshDigest(const std::string& name, KeyEntry& e);
   void LeafInsert(uint64_t key_hash, LeafMember member);
-  void LeafErase(uint64_t key_hash, const std::string& name);
+  void LeafErase(uint64_t key_hash, LeafMember member);
   // Rebuilds the tree and the leaf lists one level deeper.
   void DeepenTree();
 
@@ -302,7 +304,8 @@ class KeyStore {
   std::unordered_map<std::string, TimeMicros, NameHash> activity_;  // expiring keys only
   size_t large_threshold_;
   std::unordered_map<std::string, size_t, NameHash> large_;  // large keys only
-  // The keys and tombstones of each digest-tree leaf, sorted by name.
+  // The keys and tombstones of each digest-tree leaf, in no particular order: a member goes in
+  // at the end and out by swapping with the last (found by its node, no name compared).
   std::vector<std::vector<LeafMember>> leaf_members_;
   size_t member_count_ = 0;  // in all leaves
   DigestTree tree_;
