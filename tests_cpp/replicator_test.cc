@@ -788,6 +788,42 @@ TEST(ReplicatorTest, ASetBothHoldDifferentlyIsRepairedByThePartsTheyLack) {
 
 // A key that removed most of what the other side has seen (here an MVRegister, which moves its
 // dot at every write) is repaired whole: listing the removed dots would cost more.
+// A mutation that fails, or returns a delta of another type, stores nothing for a new key; on an
+// existing key, what it changed before failing stays applied and reaches the peers by
+// anti-entropy (no delta goes for it).
+TEST(ReplicatorTest, AFailedMutationLeavesNothingNewAndRepairsWhatItChanged) {
+  Cluster c(2);
+  const ReplicaId a = c[0].replica_id();
+  auto add_then_fail = [&](int element, bool throws) -> Replicator::Mutation {
+    return [=](AnyCrdt& v) -> Result<AnyCrdt> {
+      v.get_if<ORSet>()->Add(a, IntValue(element));
+      if (throws) throw std::invalid_argument("refused");
+      return AnyCrdt(GCounter());
+    };
+  };
+  const Result<RequestId> created =
+      c[0].Update("s", CrdtType::kORSet, add_then_fail(1, false), Consistency::kLocal, 0);
+  EXPECT_EQ(created.status().code(), StatusCode::kTypeMismatch);
+  EXPECT_TRUE(c[0].Keys().empty());
+
+  ASSERT_TRUE(
+      c[0].Update("s", CrdtType::kORSet, SetAdd(a, IntValue(0)), Consistency::kLocal, 0).ok());
+  TimeMicros t = c.Run(kSecond / 10, kSecond, kSecond / 10);
+  ASSERT_EQ(Elements(c[1], "s").size(), 1u);
+  EXPECT_EQ(c[0].Update("s", CrdtType::kORSet, add_then_fail(2, false), Consistency::kLocal, t)
+                .status()
+                .code(),
+            StatusCode::kTypeMismatch);
+  EXPECT_EQ(c[0].Update("s", CrdtType::kORSet, add_then_fail(3, true), Consistency::kLocal, t)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Elements(c[0], "s").size(), 3u);  // applied before the mutations failed
+  c.Run(t + kSecond / 10, t + 25 * kSecond, kSecond / 10);
+  EXPECT_EQ(Elements(c[1], "s"), Elements(c[0], "s"));
+  EXPECT_EQ(c[0].StoreDigest(), c[1].StoreDigest());
+}
+
 // A large key is re-digested at each side's first step of a round only (KeyStore::Refresh):
 // one written on both sides between every two frames of every round is still repaired.
 TEST(ReplicatorTest, ALargeKeyWrittenThroughEveryRoundIsStillRepaired) {

@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "replica/state_digest.h"
@@ -90,9 +91,9 @@ void KeyStore::LeafErase(uint64_t key_hash, LeafMember member) {
 std::pair<const std::string*, KeyEntry*> KeyStore::AddKey(std::string name, AnyCrdt value) {
   const uint64_t hash = KeyHash(name);
   const CrdtType type = value.type();
-  auto it =
-      keys_.emplace(std::move(name), KeyEntry{std::move(value), hash, 0, kNoPending, type, false})
-          .first;
+  auto [it, added] =
+      keys_.emplace(std::move(name), KeyEntry{std::move(value), hash, 0, kNoPending, type, false});
+  assert(added && "AddKey: the key is in the store already (its leaf would list it twice)");
   LeafInsert(hash, LeafMember(&*it));
   return {&it->first, &it->second};
 }

@@ -384,25 +384,31 @@ Result<RequestId> Replicator::Impl::Update(std::string_view key, CrdtType type,
   std::optional<AnyCrdt> before;
   Result<AnyCrdt> delta = Status::InvalidArgument("no mutation");
   const std::string* stored = nullptr;
+  auto failed = [&](const Result<AnyCrdt>& d) {
+    return !d.ok() ? d.status()
+                   : Status::TypeMismatch("the mutation of key '" + name + "' returned " +
+                                          CrdtTypeWithArticle(d->type()) + " delta");
+  };
   if (entry == nullptr) {
     auto empty = AnyCrdt::Empty(type);
     if (!empty.ok()) return empty.status();
     AnyCrdt value = empty.value();
     delta = GuardedMutate(mutate, value);
-    if (!delta.ok()) return delta.status();
+    if (!delta.ok() || delta->type() != type) return failed(delta);  // nothing is stored
     if (subscribed) before = std::move(empty).value();
     std::tie(stored, entry) = store.AddKey(name, std::move(value));
     entry->unpublished = true;
   } else {
     if (subscribed) before = entry->value;
     delta = GuardedMutate(mutate, entry->value);
-    if (!delta.ok()) return delta.status();
+    if (!delta.ok() || delta->type() != type) {
+      // What the mutation did before it failed stays applied, and no delta goes: the key is
+      // digested again, so that anti-entropy carries it.
+      store.MarkChanged(name, *entry, before);
+      return failed(delta);
+    }
   }
   internal::KeyEntry& e = *entry;
-  if (delta->type() != type) {
-    return Status::TypeMismatch("the mutation of key '" + name + "' returned " +
-                                CrdtTypeWithArticle(delta->type()) + " delta");
-  }
   if (dc.enabled()) dc.Add(name, *delta, 0, WallTime(now));
   // A coordinated write's delta, encoded before the delta moves into the flush. While a pruning
   // record of the key is not held everywhere, its changes go out whole (below).
