@@ -261,7 +261,9 @@ class Replicator {
   using Mutation = std::function<Result<AnyCrdt>(AnyCrdt& value)>;
   // Applies the mutation locally (errors: TypeMismatch, KeyDeleted, or the mutation's own) and
   // replicates it; Majority/All also sends it to peers and completes when enough acks arrive or
-  // with kTimeout (the local write stays). Returns 0 when already complete.
+  // with kTimeout (the local write stays). Returns 0 when already complete. A mutation that
+  // fails (or returns a delta of another type) stores nothing for a new key; on an existing key
+  // what it changed before failing stays, and reaches the peers by anti-entropy.
   Result<RequestId> Update(std::string_view key, CrdtType type, const Mutation& mutate,
                            Consistency level, TimeMicros now,
                            std::optional<double> timeout = std::nullopt);
