@@ -4,16 +4,14 @@
 
 #include <xxhash.h>
 
-#include <bit>
-
+#include "codec/wire_format.h"
 #include "convergent/codec.h"
 #include "convergent/crdt/orset.h"
 
 namespace convergent::internal {
 namespace {
 
-// Bytes of a varint of v.
-size_t VarintSize(uint64_t v) { return static_cast<size_t>(std::bit_width(v | 1) + 6) / 7; }
+using wire::VarintSize;
 
 // The context's dots in their compact form (unique: CausalContext).
 uint64_t ContextHash(const CausalContext& ctx, size_t* size) {
