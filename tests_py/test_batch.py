@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import convergent as cv
-from convergent._recording import NeedsState, record, replay
+from convergent import _core
+from convergent._recording import NeedsState, Run, record, replay
 from every_type import EVERY_TYPE_UPDATES
 
 
@@ -124,6 +125,13 @@ def test_update_many_equals_updates_one_by_one_for_every_type() -> None:
 # ---- recording ----
 
 
+def run_of(*values: Any) -> Run:
+    run = Run()
+    for v in values:
+        run.append(_core.pack_value(v))
+    return run
+
+
 def test_recording_keeps_the_mutators_and_refuses_reads() -> None:
     ops, raised = record("ORSet", lambda s: (s.add("a"), s.remove("b"), s.clear()))
     assert raised is None
@@ -151,6 +159,42 @@ def test_recording_keeps_the_mutators_and_refuses_reads() -> None:
     assert ops == [] and isinstance(raised, TypeError) and "msgpack" in str(raised)
     ops, raised = record("GCounter", lambda c: (c.increment(2), 1 / 0))
     assert ops == [("increment", (2,), {})] and isinstance(raised, ZeroDivisionError)
+
+
+def test_consecutive_one_argument_calls_are_recorded_as_one_packed_run() -> None:
+    odd = [0, -1, 2**63, 1.5, True, None, b"\x00bytes", "str", ["a", 1], {"k": [1, {}]}]
+
+    def fn(s: Any) -> None:
+        for i in range(1000):
+            s.add(f"e{i}")
+        for v in odd:
+            s.add(v)
+        s.remove("e3")
+        s.remove("e4")
+        s.add("e3")
+        s.clear()
+        s.add("last")
+
+    ops, raised = record("ORSet", fn)
+    assert raised is None
+    assert [(name, len(args)) for name, args, _ in ops] == [
+        ("add", 1010),
+        ("remove", 2),
+        ("add", 1),
+        ("clear", 0),
+        ("add", 1),
+    ]
+    assert isinstance(ops[0][1], Run) and list(ops[0][1])[1000:] == odd  # back as they went in
+    assert len(ops[0][1].data) < 10_000  # packed: a few bytes each, not a tuple per call
+    direct, replayed = cv.ORSet(replica="w"), cv.ORSet(replica="w")
+    fn(direct)
+    replay(replayed, ops)
+    assert direct == replayed
+    # Calls with two arguments or keywords stay calls of their own.
+    ops, _ = record("LWWMap", lambda m: (m.put("a", 1), m.put("b", 2), m.remove("a")))
+    assert ops == [("put", ("a", 1), {}), ("put", ("b", 2), {}), ("remove", ("a",), {})]
+    ops, _ = record("GCounter", lambda c: (c.increment(1), c.increment(2)))
+    assert ops == [("increment", run_of(1, 2), {})]
 
 
 def test_a_replayed_recording_equals_the_update_itself_for_every_type() -> None:
