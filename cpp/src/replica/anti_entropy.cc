@@ -31,8 +31,8 @@
 
 #include <algorithm>
 #include <limits>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "convergent/codec.h"
 #include "replica/frame_budget.h"
@@ -191,6 +191,9 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
     if (listed > 0 && listed + members + 1 > per_frame) {
       host_.SendTo(from, std::exchange(keys_msg, next_list()));
     }
+    for (const auto& leaf : leaves) {
+      for (const LeafMember member : leaf) member.Prefetch();
+    }
     uint32_t count = 0;
     for (const auto& leaf : leaves) {
       for (const LeafMember member : leaf) {
@@ -268,29 +271,43 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
     ++metrics_.frames_malformed;
     return;
   }
+  // The keys they list under one node, by hash (for a hash listed twice, the last), and whether
+  // one of ours matched it; reused from node to node.
+  struct Listed {
+    uint64_t hash;
+    uint64_t digest;
+    bool matched;
+  };
+  std::vector<Listed> theirs;
   for (size_t l = 0; l < m.leaves.size(); ++l) {
     const uint32_t node = m.leaves[l];
     if (node >= store_.tree().Width(level)) {
       ++metrics_.frames_malformed;
       return;
     }
-    std::unordered_map<uint64_t, uint64_t> theirs;  // key hash -> digest
+    theirs.clear();
     for (uint32_t i = 0; i < m.key_count[l]; ++i, ++offset) {
-      theirs[m.key_hashes[offset]] = m.key_digests[offset];
+      theirs.push_back({m.key_hashes[offset], m.key_digests[offset], false});
+    }
+    const auto by_hash = [](const Listed& a, const Listed& b) { return a.hash < b.hash; };
+    std::stable_sort(theirs.begin(), theirs.end(), by_hash);
+    const auto firsts = std::unique(theirs.rbegin(), theirs.rend(),
+                                    [](const auto& a, const auto& b) { return a.hash == b.hash; });
+    theirs.erase(theirs.begin(), firsts.base());
+    for (const auto& leaf : store_.MembersUnder(level, node)) {
+      for (const LeafMember member : leaf) member.Prefetch();
     }
     for (const auto& leaf : store_.MembersUnder(level, node)) {
       for (const LeafMember member : leaf) {
-        const std::string& name = member.name();
         const uint64_t hash = member.key_hash();
         const uint64_t digest = member.digest();
         if (digest == 0) continue;  // not in the tree
-        auto it = theirs.find(hash);
-        if (it != theirs.end() && it->second == digest) {
-          theirs.erase(it);
-          continue;
-        }
-        if (it != theirs.end()) {  // both hold it, differently
-          theirs.erase(it);
+        auto it = std::lower_bound(theirs.begin(), theirs.end(), Listed{hash, 0, false}, by_hash);
+        const bool listed = it != theirs.end() && it->hash == hash && !it->matched;
+        if (listed) it->matched = true;
+        if (listed && it->digest == digest) continue;
+        const std::string& name = member.name();
+        if (listed) {                                               // both hold it, differently
           if (const CausalContext* ctx = PartialContextOf(name)) {  // each sends the part...
             SinceInRepair(from, KeyContextMsg{hash, *ctx, /*reply=*/true}, repair, bytes);
             continue;
@@ -300,7 +317,9 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
         AddToRepair(from, name, repair, bytes, now);
       }
     }
-    for (const auto& [hash, digest] : theirs) WantInRepair(from, hash, repair, bytes);  // theirs
+    for (const Listed& t : theirs) {
+      if (!t.matched) WantInRepair(from, t.hash, repair, bytes);  // theirs only
+    }
   }
   if (!repair.entries.empty() || !repair.tombstones.empty() || !repair.wanted.empty() ||
       !repair.since.empty()) {

@@ -91,8 +91,9 @@ void KeyStore::LeafErase(uint64_t key_hash, LeafMember member) {
 std::pair<const std::string*, KeyEntry*> KeyStore::AddKey(std::string name, AnyCrdt value) {
   const uint64_t hash = KeyHash(name);
   const CrdtType type = value.type();
-  auto [it, added] =
-      keys_.emplace(std::move(name), KeyEntry{std::move(value), hash, 0, kNoPending, type, false});
+  auto [it, added] = keys_.emplace(
+      std::move(name),
+      KeyEntry{.key_hash = hash, .value = std::move(value), .type = type, .digest_dirty = false});
   assert(added && "AddKey: the key is in the store already (its leaf would list it twice)");
   LeafInsert(hash, LeafMember(&*it));
   return {&it->first, &it->second};
@@ -150,7 +151,11 @@ KeyStore::Deletion KeyStore::ApplyTombstone(const Tombstone& t, bool publish) {
     activity_.erase(t.key);
     large_.erase(t.key);
   }
-  TombstoneEntry tomb{t.type, static_cast<TimeMicros>(t.deleted_at_us), hash, 0, {}, 0, publish};
+  TombstoneEntry tomb{.key_hash = hash,
+                      .type = t.type,
+                      .deleted_at = static_cast<TimeMicros>(t.deleted_at_us),
+                      .dots = {},
+                      .pending = publish};
   JoinDots(tomb.dots, t.dots);  // sorts what a peer sent
   tomb.digest = TombstoneDigest(hash, t.type, tomb.dots);
   tree_.Toggle(hash, tomb.digest);
