@@ -15,9 +15,14 @@ void GCounter::Join(const GCounter& other) {
     auto it = FindSlot(slots_, o.first);
     if (it != slots_.end() && it->first == o.first) {
       it->second = std::max(it->second, o.second);
-    } else {
-      slots_.insert(it, o);
+      return;
     }
+    if (slots_.size() == slots_.capacity()) {  // a counter joined slot by slot: doubling
+      const size_t at = static_cast<size_t>(it - slots_.begin());
+      slots_.reserve(std::max<size_t>(4, 2 * slots_.size()));
+      it = slots_.begin() + static_cast<std::ptrdiff_t>(at);
+    }
+    slots_.insert(it, o);
     return;
   }
   Slots merged;
