@@ -69,8 +69,8 @@ StateDigest DigestOfEncoding(const AnyCrdt& v, uint64_t seed) {
 }
 
 StateDigest DigestOfState(const AnyCrdt& v, uint64_t seed) {
-  if (const ORSet* set = v.get_if<ORSet>(); set != nullptr) return DigestOfORSet(*set, seed);
-  return DigestOfEncoding(v, seed);
+  if (DigestedByEncoding(v.type())) return DigestOfEncoding(v, seed);
+  return DigestOfORSet(*v.get_if<ORSet>(), seed);  // the one type digested from its parts
 }
 
 }  // namespace convergent::internal
