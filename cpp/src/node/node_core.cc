@@ -215,7 +215,14 @@ void NodeCore::Dispatch(std::string_view frame, bool from_bus, uint32_t pipe, Ti
     uint64_t lost = 0;
     const auto verdict = loss_.OnFrame(h->sender, h->incarnation, h->seq, &lost,
                                        !membership_->IsReachable(h->sender));
-    if (verdict == LossDetector::Verdict::kDuplicate) return;
+    if (verdict == LossDetector::Verdict::kDuplicate) {
+      // A copy of a frame that came first over another connection between the two nodes: this
+      // one carries the member's frames all the same. BusLinks must hear of it, or a connection
+      // whose copies always come second is never found redundant (every frame travels twice)
+      // nor owned (the member's goodbye on it would count as forged).
+      if (heartbeat && !heartbeat->sender.leaving) KeepOneBusLink(h->sender, pipe, now);
+      return;
+    }
     if (lost > 0) replicator_->RepairFrom(h->sender, now);
   }
   if (heartbeat) {
