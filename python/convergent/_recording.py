@@ -21,6 +21,7 @@ Private: not part of the public API.
 
 from __future__ import annotations
 
+import copy
 from array import array
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -104,13 +105,30 @@ class _Recording:
     __eq__ = __ne__ = __hash__ = __repr__ = __str__ = _read
 
 
+# Argument types that cannot change after the call: recorded as they are.
+_IMMUTABLE = (str, int, float, bool, bytes, type(None))
+
+
+def _as_now(arg: Any, packed: bytes) -> Any:
+    """The argument as it is now: itself if it cannot change, else a copy (fn may change a list
+    or dict it passed, as it may between two direct calls)."""
+    return arg if type(arg) in _IMMUTABLE else _core.unpack_value(packed)
+
+
 def _recorder(name: str) -> Callable[..., None]:
     def mutate(self: _Recording, *args: Any, **kwargs: Any) -> None:
         if "replica" in kwargs:
             raise NeedsState("replica")
+        pack = _core.pack_value  # TypeError now for what is not a value
         packed = b""
-        for a in args:
-            packed = _core.pack_value(a)  # TypeError now for what is not a value
+        if len(args) == 1:
+            packed = pack(args[0])
+            if type(args[0]) not in _IMMUTABLE:
+                args = (_core.unpack_value(packed),)
+        elif args:
+            args = tuple([_as_now(a, pack(a)) for a in args])
+        if kwargs:
+            kwargs = copy.deepcopy(kwargs)
         ops = self._ops
         if len(args) == 1 and not kwargs and ops and ops[-1][0] == name:
             last = ops[-1][1]
@@ -119,7 +137,7 @@ def _recorder(name: str) -> Callable[..., None]:
                 return
             if len(last) == 1 and not ops[-1][2]:  # the second call in a row starts a run
                 run = Run()
-                run.append(_core.pack_value(last[0]))
+                run.append(pack(last[0]))
                 run.append(packed)
                 ops[-1] = (name, run, {})
                 return
@@ -137,7 +155,7 @@ def _ormap_update(
     type_name = getattr(type, "__name__", None)
     if type_name not in _MUTATORS or type_name in _MAP_TYPES:
         raise TypeError(f"ORMap.update(): type must be a nestable CRDT class, got {type!r}")
-    _core.pack_value(key)
+    key = _as_now(key, _core.pack_value(key))
     nested: list[Op] = []
     try:
         fn(_CLASSES[type_name](nested))

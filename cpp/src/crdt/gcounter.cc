@@ -17,9 +17,9 @@ void GCounter::Join(const GCounter& other) {
       it->second = std::max(it->second, o.second);
       return;
     }
-    if (slots_.size() == slots_.capacity()) {  // a counter joined slot by slot: doubling
+    if (slots_.size() == slots_.capacity()) {  // a counter joined slot by slot: doubles
       const size_t at = static_cast<size_t>(it - slots_.begin());
-      slots_.reserve(std::max<size_t>(4, 2 * slots_.size()));
+      slots_.reserve(2 * slots_.size());
       it = slots_.begin() + static_cast<std::ptrdiff_t>(at);
     }
     slots_.insert(it, o);
