@@ -123,8 +123,7 @@ def _recorder(name: str) -> Callable[..., None]:
         packed = b""
         if len(args) == 1:
             packed = pack(args[0])
-            if type(args[0]) not in _IMMUTABLE:
-                args = (_core.unpack_value(packed),)
+            args = (_as_now(args[0], packed),)
         elif args:
             args = tuple([_as_now(a, pack(a)) for a in args])
         if kwargs:
