@@ -191,9 +191,7 @@ void AntiEntropy::OnDigestStep(NodeId from, const DigestStepMsg& m) {
     if (listed > 0 && listed + members + 1 > per_frame) {
       host_.SendTo(from, std::exchange(keys_msg, next_list()));
     }
-    for (const auto& leaf : leaves) {
-      for (const LeafMember member : leaf) member.Prefetch();
-    }
+    PrefetchMembers(leaves);
     uint32_t count = 0;
     for (const auto& leaf : leaves) {
       for (const LeafMember member : leaf) {
@@ -294,10 +292,9 @@ void AntiEntropy::OnKeyDigests(NodeId from, const KeyDigestsMsg& m, TimeMicros n
     const auto firsts = std::unique(theirs.rbegin(), theirs.rend(),
                                     [](const auto& a, const auto& b) { return a.hash == b.hash; });
     theirs.erase(theirs.begin(), firsts.base());
-    for (const auto& leaf : store_.MembersUnder(level, node)) {
-      for (const LeafMember member : leaf) member.Prefetch();
-    }
-    for (const auto& leaf : store_.MembersUnder(level, node)) {
+    const auto leaves = store_.MembersUnder(level, node);
+    PrefetchMembers(leaves);
+    for (const auto& leaf : leaves) {
       for (const LeafMember member : leaf) {
         const uint64_t hash = member.key_hash();
         const uint64_t digest = member.digest();

@@ -113,6 +113,13 @@ class LeafMember {
   uintptr_t bits_;
 };
 
+// Prefetches every member of `leaves` (LeafMember::Prefetch), before a loop that reads them.
+inline void PrefetchMembers(std::span<const std::vector<LeafMember>> leaves) {
+  for (const std::vector<LeafMember>& leaf : leaves) {
+    for (const LeafMember member : leaf) member.Prefetch();
+  }
+}
+
 // The hash of key names in the stores: xxHash, and cheap enough that the maps do not cache it in
 // every node (libstdc++ caches std::hash<std::string>).
 struct NameHash {
