@@ -15,14 +15,9 @@ void GCounter::Join(const GCounter& other) {
     auto it = FindSlot(slots_, o.first);
     if (it != slots_.end() && it->first == o.first) {
       it->second = std::max(it->second, o.second);
-      return;
+    } else {
+      slots_.insert(it, o);
     }
-    if (slots_.size() == slots_.capacity()) {  // a counter joined slot by slot: doubles
-      const size_t at = static_cast<size_t>(it - slots_.begin());
-      slots_.reserve(2 * slots_.size());
-      it = slots_.begin() + static_cast<std::ptrdiff_t>(at);
-    }
-    slots_.insert(it, o);
     return;
   }
   Slots merged;
