@@ -2,9 +2,9 @@
 // value unit" lines). Adds N new keys (default 2,200,000: past the digest tree's last deepening
 // at 2,097,152) to a KeyStore, one GCounter each, as a local update or a merge does, and times
 // each add. Reported: the median and 99.9th percentile add, and every add that took more than
-// 10 ms with what it was: the digest tree deepening (KeyStore::DeepenTree, all keys' leaves
-// rebuilt) or, otherwise, the key map growing (std::unordered_map rehashes every key). A stop of
-// the loop delays heartbeats and frames: compare it with failure_timeout (3 s by default).
+// 10 ms with what happened during it: the digest tree deepening (KeyStore::DeepenTree, all keys'
+// leaves rebuilt), the key map growing (std::unordered_map rehashes every key), or neither. A stop
+// of the loop delays heartbeats and frames: compare it with failure_timeout (3 s by default).
 //
 // Usage: store_pauses [N]
 #include <algorithm>
@@ -30,14 +30,20 @@ int main(int argc, char** argv) {
   ms.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const int depth = store.tree().depth();
+    const size_t buckets = store.keys().bucket_count();
     const auto t0 = Clock::now();
     auto [name, e] = store.AddKey("key-" + std::to_string(i), AnyCrdt(counter));
     store.MarkChanged(*name, *e, std::nullopt);
     const double took = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     ms.push_back(took);
     if (took > 10) {
+      const bool deepened = store.tree().depth() != depth;
+      const bool rehashed = store.keys().bucket_count() != buckets;
       std::printf("pause_at_%zu_keys %.1f ms (%s)\n", i + 1, took,
-                  store.tree().depth() != depth ? "the digest tree deepened" : "the key map grew");
+                  deepened && rehashed ? "the digest tree deepened and the key map grew"
+                  : deepened           ? "the digest tree deepened"
+                  : rehashed           ? "the key map grew"
+                                       : "neither: the machine");
     }
     if (i % 1024 == 1023) store.RefreshDigests();  // as anti-entropy rounds do
   }
